@@ -1,0 +1,356 @@
+//! The hash-chained event log: appending inside a write transaction, and verifying the chain
+//! (and the cases projection against a replay of it).
+
+use std::collections::BTreeMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{LedgerError, Result};
+use crate::model::{apply, Case, EventBody};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: i64,
+    pub at: String,
+    pub actor: String,
+    pub kind: String,
+    pub case_id: Option<i64>,
+    pub payload: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// SHA-256 over the event's fields and the previous hash; newline-separated, and no field can
+/// hold a raw newline (the payload is compact JSON), so the encoding is unambiguous.
+pub fn event_hash(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    kind: &str,
+    case_id: Option<i64>,
+    payload: &str,
+    prev: &str,
+) -> String {
+    let case = case_id.map(|c| c.to_string()).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(format!("{seq}\n{at}\n{actor}\n{kind}\n{case}\n{payload}\n{prev}").as_bytes());
+    hex::encode(h.finalize())
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Append one event and move the chain head, inside the caller's immediate transaction.
+pub fn append_in(
+    tx: &Transaction<'_>,
+    at: &str,
+    actor: &str,
+    case_id: Option<i64>,
+    body: &EventBody,
+) -> Result<Event> {
+    if actor.trim().is_empty() || actor.contains('\n') {
+        return Err(LedgerError::Invalid(
+            "every event needs an actor (staff id or device id)".into(),
+        ));
+    }
+    let (head_seq, head_hash): (i64, String) =
+        tx.query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let seq = head_seq + 1;
+    let kind = body.kind();
+    let payload = serde_json::to_string(body).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+    let hash = event_hash(seq, at, actor, &kind, case_id, &payload, &head_hash);
+    tx.execute(
+        "INSERT INTO events (seq, at, actor, kind, case_id, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![seq, at, actor, kind, case_id, payload, head_hash, hash],
+    )?;
+    let moved = tx.execute(
+        "UPDATE chain_head SET seq = ?1, hash = ?2 WHERE id = 1 AND seq = ?3",
+        params![seq, hash, head_seq],
+    )?;
+    if moved != 1 {
+        return Err(LedgerError::Corrupt(
+            "the chain head moved inside a write transaction".into(),
+        ));
+    }
+    Ok(Event {
+        seq,
+        at: at.into(),
+        actor: actor.into(),
+        kind,
+        case_id,
+        payload,
+        prev_hash: head_hash,
+        hash,
+    })
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub events: i64,
+    pub head_seq: i64,
+    pub cases: usize,
+    /// The first sequence number that does not check out.
+    pub first_bad_seq: Option<i64>,
+    pub problem: Option<String>,
+}
+
+impl VerifyReport {
+    fn bad(events: i64, head_seq: i64, cases: usize, seq: i64, problem: String) -> Self {
+        VerifyReport {
+            ok: false,
+            events,
+            head_seq,
+            cases,
+            first_bad_seq: Some(seq),
+            problem: Some(problem),
+        }
+    }
+}
+
+/// Fold the whole log into cases, as the projection should be. Errors name the event.
+pub fn replay(events: &[Event]) -> Result<BTreeMap<i64, Case>> {
+    let mut cases: BTreeMap<i64, Case> = BTreeMap::new();
+    for ev in events {
+        let body: EventBody = serde_json::from_str(&ev.payload).map_err(|e| {
+            LedgerError::Corrupt(format!("event {} has an unreadable payload: {e}", ev.seq))
+        })?;
+        if !body.moves_case() {
+            continue;
+        }
+        let id = ev.case_id.ok_or_else(|| {
+            LedgerError::Corrupt(format!("event {} moves a case but names none", ev.seq))
+        })?;
+        let next = apply(cases.get(&id), id, ev.seq, &ev.at, &body).map_err(|e| {
+            LedgerError::Corrupt(format!("event {} cannot be replayed: {e}", ev.seq))
+        })?;
+        cases.insert(id, next);
+    }
+    Ok(cases)
+}
+
+fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        kind: r.get(3)?,
+        case_id: r.get(4)?,
+        payload: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
+}
+
+pub const EVENT_COLUMNS: &str = "seq, at, actor, kind, case_id, payload, prev_hash, hash";
+
+pub fn events_in(
+    conn: &Connection,
+    where_sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<Event>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events {where_sql} ORDER BY seq"
+    ))?;
+    let rows = stmt.query_map(args, read_event)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Recompute the chain from the first event, then check the head and the cases projection.
+/// Reads inside one transaction so a concurrent writer cannot make a sound ledger look broken.
+pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
+    let tx = conn.transaction()?;
+    let head: Option<(i64, String)> = tx
+        .query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .unwrap_or(None);
+    let head_seq = head.as_ref().map(|h| h.0).unwrap_or(-1);
+    let mut events = Vec::new();
+    let mut prev = GENESIS.to_string();
+    let mut expected = 1i64;
+    {
+        let mut stmt = tx.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
+        let mut rows = stmt.query([])?;
+        loop {
+            let row = match rows.next() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    return Ok(VerifyReport::bad(
+                        expected - 1,
+                        head_seq,
+                        0,
+                        expected,
+                        format!(
+                            "the event log cannot be read past sequence {}: {e}",
+                            expected - 1
+                        ),
+                    ));
+                }
+            };
+            let ev = match read_event(row) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    return Ok(VerifyReport::bad(
+                        expected - 1,
+                        head_seq,
+                        0,
+                        expected,
+                        format!("event {expected} is unreadable: {e}"),
+                    ))
+                }
+            };
+            if ev.seq != expected {
+                let what = if ev.seq > expected {
+                    "is missing (deleted or reordered)"
+                } else {
+                    "is out of order"
+                };
+                return Ok(VerifyReport::bad(
+                    expected - 1,
+                    head_seq,
+                    0,
+                    expected,
+                    format!("event {expected} {what}; found {} next", ev.seq),
+                ));
+            }
+            if ev.prev_hash != prev {
+                return Ok(VerifyReport::bad(
+                    expected - 1,
+                    head_seq,
+                    0,
+                    ev.seq,
+                    format!(
+                        "event {} does not link to the hash of event {}",
+                        ev.seq,
+                        ev.seq - 1
+                    ),
+                ));
+            }
+            let h = event_hash(
+                ev.seq,
+                &ev.at,
+                &ev.actor,
+                &ev.kind,
+                ev.case_id,
+                &ev.payload,
+                &ev.prev_hash,
+            );
+            if h != ev.hash {
+                return Ok(VerifyReport::bad(
+                    expected - 1,
+                    head_seq,
+                    0,
+                    ev.seq,
+                    format!(
+                        "event {} was altered: its hash does not match its contents",
+                        ev.seq
+                    ),
+                ));
+            }
+            let kind_ok = serde_json::from_str::<EventBody>(&ev.payload)
+                .map(|b| b.kind() == ev.kind)
+                .unwrap_or(false);
+            if !kind_ok {
+                return Ok(VerifyReport::bad(
+                    expected - 1,
+                    head_seq,
+                    0,
+                    ev.seq,
+                    format!(
+                        "event {} has a payload that does not match its kind",
+                        ev.seq
+                    ),
+                ));
+            }
+            prev = ev.hash.clone();
+            expected += 1;
+            events.push(ev);
+        }
+    }
+    let count = expected - 1;
+    match head {
+        None => {
+            return Ok(VerifyReport::bad(
+                count,
+                -1,
+                0,
+                count + 1,
+                "the chain head is missing".into(),
+            ))
+        }
+        Some((hs, hh)) => {
+            if hs > count {
+                return Ok(VerifyReport::bad(count, hs, 0, count + 1, format!("the log ends at event {count} but the chain head says {hs}: events were cut off")));
+            }
+            if hs < count || hh != prev {
+                return Ok(VerifyReport::bad(count, hs, 0, hs + 1, format!("the chain head (event {hs}) does not match the end of the log (event {count})")));
+            }
+        }
+    }
+    let rebuilt = match replay(&events) {
+        Ok(c) => c,
+        Err(e) => return Ok(VerifyReport::bad(count, head_seq, 0, count, e.to_string())),
+    };
+    let stored = crate::ledger::load_all_cases(&tx)?;
+    for (id, want) in &rebuilt {
+        match stored.get(id) {
+            Some(have) if have == want => {}
+            Some(_) => {
+                return Ok(VerifyReport::bad(
+                    count,
+                    head_seq,
+                    rebuilt.len(),
+                    want.last_seq,
+                    format!(
+                        "case {} in the cases table differs from the event log",
+                        want.number
+                    ),
+                ))
+            }
+            None => {
+                return Ok(VerifyReport::bad(
+                    count,
+                    head_seq,
+                    rebuilt.len(),
+                    want.last_seq,
+                    format!(
+                        "case {} is in the event log but missing from the cases table",
+                        want.number
+                    ),
+                ))
+            }
+        }
+    }
+    if let Some((id, extra)) = stored.iter().find(|(id, _)| !rebuilt.contains_key(id)) {
+        return Ok(VerifyReport::bad(
+            count,
+            head_seq,
+            rebuilt.len(),
+            count + 1,
+            format!(
+                "case {} (#{id}) is in the cases table but no event created it",
+                extra.number
+            ),
+        ));
+    }
+    Ok(VerifyReport {
+        ok: true,
+        events: count,
+        head_seq,
+        cases: rebuilt.len(),
+        first_bad_seq: None,
+        problem: None,
+    })
+}

@@ -1,0 +1,83 @@
+//! SQLite plumbing: opening with the ledger's pragmas, migrations keyed on `user_version`,
+//! and immediate write transactions.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::{LedgerError, Result};
+
+/// The migrations, in order; migration N brings the schema to `user_version` N.
+const MIGRATIONS: &[&str] = &[include_str!("../sql/001_schema.sql")];
+
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+static BUSY_TIMEOUT_MS: AtomicU64 = AtomicU64::new(5_000);
+
+/// The busy timeout in force, quoted in `Busy` errors.
+pub fn busy_timeout_ms() -> u64 {
+    BUSY_TIMEOUT_MS.load(Ordering::Relaxed)
+}
+
+/// Open (creating if needed) and migrate the ledger at `path`.
+pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| LedgerError::Open {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| LedgerError::Open {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    BUSY_TIMEOUT_MS.store(busy_timeout.as_millis() as u64, Ordering::Relaxed);
+    conn.busy_timeout(busy_timeout)?;
+    // WAL lets readers (the wall board) run beside the writer; FULL makes every commit durable
+    // across power loss, which a ledger that must never lose a ticket needs.
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(LedgerError::Open {
+            path: path.display().to_string(),
+            reason: format!("cannot switch to WAL (journal mode is {mode})"),
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(LedgerError::TooNew {
+            path: path.display().to_string(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tx = immediate(conn)?;
+    // Another process may have migrated while we waited for the lock.
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Start a write transaction that takes the write lock at once, so two writers never both read
+/// and then collide on upgrade (which SQLite reports as "database is locked" with no retry).
+pub fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}

@@ -1,0 +1,73 @@
+//! The ledger's error type: every failure a caller can act on, in plain lowercase words.
+
+use crate::hall::HallErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("the ledger is busy (another program holds the write lock) and did not free up within {0} ms")]
+    Busy(u64),
+    #[error("the disk holding the ledger is full; nothing was written")]
+    DiskFull,
+    #[error("cannot open the ledger {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("the ledger {path} has schema version {found}, newer than this program supports ({supported}); upgrade bangban")]
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("the ledger {0} has no hall configuration yet: run `bangban init --hall FILE`")]
+    NotInitialised(String),
+    #[error("{0}")]
+    Hall(#[from] HallErrors),
+    #[error("unknown item code {0:?} (see `bangban items`)")]
+    UnknownItem(String),
+    #[error("unknown priority class {0:?}")]
+    UnknownPriority(String),
+    #[error("unknown window {0}")]
+    UnknownWindow(u32),
+    #[error("unknown staff id {0:?}")]
+    UnknownStaff(String),
+    #[error("no case {0} today")]
+    UnknownCase(String),
+    #[error("unknown department {0:?}")]
+    UnknownDepartment(String),
+    #[error("case {number}: cannot {action} while it is {state}")]
+    IllegalTransition {
+        number: String,
+        state: String,
+        action: String,
+    },
+    #[error("nobody is waiting for window {0}")]
+    NobodyWaiting(u32),
+    #[error("window {0} is paused")]
+    WindowPaused(u32),
+    #[error("wrong PIN for staff {0:?} ({1} tries left before the login locks)")]
+    WrongPin(String, u32),
+    #[error("login for staff {0:?} is locked until {1} after too many wrong PINs")]
+    LoginLocked(String, String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the ledger is damaged: {0}")]
+    Corrupt(String),
+    #[error("sqlite: {0}")]
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for LedgerError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+                LedgerError::Busy(crate::db::busy_timeout_ms())
+            }
+            Some(ErrorCode::DiskFull) => LedgerError::DiskFull,
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
+                LedgerError::Corrupt(e.to_string())
+            }
+            _ => LedgerError::Sql(e),
+        }
+    }
+}
+
+pub type Result<T, E = LedgerError> = std::result::Result<T, E>;

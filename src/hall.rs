@@ -1,0 +1,977 @@
+//! The hall configuration: parsing, rule checks with file:line:field errors, and CSV import
+//! of the two attachment tables (specialists, service items).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// One configuration problem, located in the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HallIssue {
+    pub file: String,
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for HallIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: field `{}`: {}",
+            self.file, self.line, self.field, self.message
+        )
+    }
+}
+
+/// Every problem found in a hall file or import; nothing is written while any exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HallErrors(pub Vec<HallIssue>);
+
+impl fmt::Display for HallErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, issue) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{issue}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for HallErrors {}
+
+/// The role a specialist plays in a department's team (rule 3 asks for both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 统筹协调对接
+    Coordinator,
+    /// 具体工作
+    Handler,
+}
+
+impl Role {
+    fn parse(s: &str) -> Option<Role> {
+        match s.trim() {
+            "coordinator" | "统筹协调对接" | "统筹协调" | "统筹" => {
+                Some(Role::Coordinator)
+            }
+            "handler" | "具体工作" | "具体办理" | "经办" => Some(Role::Handler),
+            _ => None,
+        }
+    }
+}
+
+/// Category tags from rule 4 (服务范围).
+pub const TAGS: [&str; 5] = ["全链条", "民生保障", "市政公用", "工程建设", "企业开办"];
+/// The tag that makes an item whole-chain: it needs a lead department and defaults to 全程.
+pub const WHOLE_CHAIN: &str = "全链条";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Department {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub prefix: String,
+    pub windows: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Specialist {
+    pub staff_id: String,
+    pub department: String,
+    pub name: String,
+    pub scope: String,
+    pub phone: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub code: String,
+    pub department: String,
+    pub main: String,
+    #[serde(default)]
+    pub sub: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub window: u32,
+    pub specialist: String,
+    pub phone: String,
+    #[serde(default)]
+    pub materials: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub lead: String,
+    #[serde(default)]
+    pub involved: Vec<String>,
+}
+
+impl Item {
+    /// The name shown to visitors: main item, then the sub-item when there is one.
+    pub fn display_name(&self) -> String {
+        if self.sub.is_empty() {
+            self.main.clone()
+        } else {
+            format!("{}·{}", self.main, self.sub)
+        }
+    }
+
+    pub fn is_whole_chain(&self) -> bool {
+        self.tags.iter().any(|t| t == WHOLE_CHAIN)
+    }
+}
+
+/// A priority group a visitor may declare (rule 4, 主动优先).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PriorityClass {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// Higher ranks are called first; regular visitors have rank 0.
+    #[serde(default = "default_rank")]
+    pub rank: u32,
+}
+
+fn default_rank() -> u32 {
+    1
+}
+
+/// The validated description of one hall, as stored in the ledger.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hall {
+    pub name: String,
+    #[serde(default)]
+    pub name_en: String,
+    pub timezone: String,
+    pub open: String,
+    pub close: String,
+    pub notice: String,
+    pub default_service_min: u32,
+    pub priority_cap: u32,
+    pub ticket_url_base: String,
+    pub printer: String,
+    pub departments: Vec<Department>,
+    pub specialists: Vec<Specialist>,
+    pub items: Vec<Item>,
+    pub priority_classes: Vec<PriorityClass>,
+}
+
+impl Hall {
+    pub fn tz(&self) -> chrono_tz::Tz {
+        // Validation guarantees the name parses; Shanghai is the documented default.
+        self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
+    }
+    pub fn department(&self, code: &str) -> Option<&Department> {
+        self.departments.iter().find(|d| d.code == code)
+    }
+    pub fn item(&self, code: &str) -> Option<&Item> {
+        self.items
+            .iter()
+            .find(|i| i.code.eq_ignore_ascii_case(code))
+    }
+    pub fn specialist(&self, staff_id: &str) -> Option<&Specialist> {
+        self.specialists.iter().find(|s| s.staff_id == staff_id)
+    }
+    pub fn priority(&self, code: &str) -> Option<&PriorityClass> {
+        self.priority_classes
+            .iter()
+            .find(|p| p.code == code || p.name == code)
+    }
+    /// Departments served at a window (a window may serve several).
+    pub fn departments_at_window(&self, window: u32) -> Vec<&Department> {
+        self.departments
+            .iter()
+            .filter(|d| d.windows.contains(&window))
+            .collect()
+    }
+    pub fn all_windows(&self) -> BTreeSet<u32> {
+        self.departments
+            .iter()
+            .flat_map(|d| d.windows.iter().copied())
+            .collect()
+    }
+
+    /// Parse and check a hall file; `file` names it in errors.
+    pub fn from_toml(src: &str, file: &str) -> Result<Hall, HallErrors> {
+        let raw: RawHall = toml::from_str(src).map_err(|e| {
+            let line = e.span().map(|s| line_of(src, s.start)).unwrap_or(1);
+            HallErrors(vec![HallIssue {
+                file: file.to_string(),
+                line,
+                field: field_at(src, line),
+                message: e.message().trim().to_string(),
+            }])
+        })?;
+        raw.into_hall(src, file)
+    }
+
+    pub fn from_path(path: &Path) -> Result<Hall, HallErrors> {
+        let file = path.display().to_string();
+        let src = std::fs::read_to_string(path).map_err(|e| {
+            HallErrors(vec![HallIssue {
+                file: file.clone(),
+                line: 0,
+                field: "-".into(),
+                message: format!("cannot read the hall file: {e}"),
+            }])
+        })?;
+        Hall::from_toml(&src, &file)
+    }
+
+    /// Check the rules that span tables. `locate` maps (table, index, field) to a line.
+    fn check(&self, file: &str, locate: &dyn Fn(Table, usize, &str) -> usize) -> Vec<HallIssue> {
+        let mut out = Vec::new();
+        let mut push = |t: Table, i: usize, field: &str, message: String| {
+            out.push(HallIssue {
+                file: file.to_string(),
+                line: locate(t, i, field),
+                field: field.to_string(),
+                message,
+            })
+        };
+        if self.name.trim().is_empty() {
+            push(Table::Hall, 0, "name", "the hall needs a name".into());
+        }
+        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
+            push(
+                Table::Hall,
+                0,
+                "timezone",
+                format!(
+                    "unknown time zone {:?} (use an IANA name such as Asia/Shanghai)",
+                    self.timezone
+                ),
+            );
+        }
+        for (f, v) in [("open", &self.open), ("close", &self.close)] {
+            if chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err() {
+                push(
+                    Table::Hall,
+                    0,
+                    f,
+                    format!("{v:?} is not a time of day like 08:30"),
+                );
+            }
+        }
+        if self.departments.is_empty() {
+            push(
+                Table::Hall,
+                0,
+                "departments",
+                "the hall has no departments".into(),
+            );
+        }
+        let mut codes = HashSet::new();
+        let mut prefixes = HashSet::new();
+        for (i, d) in self.departments.iter().enumerate() {
+            if d.code.trim().is_empty() {
+                push(
+                    Table::Department,
+                    i,
+                    "code",
+                    "a department needs a code".into(),
+                );
+            } else if !codes.insert(d.code.as_str()) {
+                push(
+                    Table::Department,
+                    i,
+                    "code",
+                    format!("department code {:?} is used twice", d.code),
+                );
+            }
+            if d.name.trim().is_empty() {
+                push(
+                    Table::Department,
+                    i,
+                    "name",
+                    "a department needs a name".into(),
+                );
+            }
+            let p = d.prefix.as_bytes();
+            if p.len() != 1 || !p[0].is_ascii_uppercase() {
+                push(
+                    Table::Department,
+                    i,
+                    "prefix",
+                    format!("queue prefix {:?} must be one capital letter A-Z", d.prefix),
+                );
+            } else if !prefixes.insert(d.prefix.as_str()) {
+                push(
+                    Table::Department,
+                    i,
+                    "prefix",
+                    format!("queue prefix {:?} is used by another department", d.prefix),
+                );
+            }
+            if d.windows.is_empty() {
+                push(
+                    Table::Department,
+                    i,
+                    "windows",
+                    format!("department {:?} has no windows", d.code),
+                );
+            }
+            if d.windows.contains(&0) {
+                push(
+                    Table::Department,
+                    i,
+                    "windows",
+                    "window numbers start at 1".into(),
+                );
+            }
+        }
+        let mut staff = HashSet::new();
+        for (i, s) in self.specialists.iter().enumerate() {
+            if s.staff_id.trim().is_empty() {
+                push(
+                    Table::Specialist,
+                    i,
+                    "staff_id",
+                    "a specialist needs a staff id".into(),
+                );
+            } else if !staff.insert(s.staff_id.as_str()) {
+                push(
+                    Table::Specialist,
+                    i,
+                    "staff_id",
+                    format!("staff id {:?} is used twice", s.staff_id),
+                );
+            }
+            if self.department(&s.department).is_none() {
+                push(
+                    Table::Specialist,
+                    i,
+                    "department",
+                    format!("unknown department {:?}", s.department),
+                );
+            }
+            if s.name.trim().is_empty() {
+                push(
+                    Table::Specialist,
+                    i,
+                    "name",
+                    "a specialist needs a name".into(),
+                );
+            }
+            if !valid_phone(&s.phone) {
+                push(
+                    Table::Specialist,
+                    i,
+                    "phone",
+                    "phone must be 7 to 12 digits (dashes allowed)".into(),
+                );
+            }
+        }
+        for (i, d) in self.departments.iter().enumerate() {
+            let team: Vec<_> = self
+                .specialists
+                .iter()
+                .filter(|s| s.department == d.code)
+                .collect();
+            if team.len() < 2 {
+                push(Table::Department, i, "specialists", format!(
+                    "department {:?} has {} specialist(s); the rules require at least 2 (one coordinator, one handler)",
+                    d.code, team.len()
+                ));
+            } else {
+                for (role, word) in [
+                    (Role::Coordinator, "coordinator"),
+                    (Role::Handler, "handler"),
+                ] {
+                    if !team.iter().any(|s| s.role == role) {
+                        push(
+                            Table::Department,
+                            i,
+                            "specialists",
+                            format!("department {:?} has no {word}", d.code),
+                        );
+                    }
+                }
+            }
+        }
+        let mut items = HashSet::new();
+        for (i, it) in self.items.iter().enumerate() {
+            if it.code.trim().is_empty() {
+                push(Table::Item, i, "code", "an item needs a code".into());
+            } else if !items.insert(it.code.to_ascii_uppercase()) {
+                push(
+                    Table::Item,
+                    i,
+                    "code",
+                    format!("item code {:?} is used twice", it.code),
+                );
+            }
+            if it.main.trim().is_empty() {
+                push(
+                    Table::Item,
+                    i,
+                    "main",
+                    "an item needs a main item name".into(),
+                );
+            }
+            match self.department(&it.department) {
+                None => push(
+                    Table::Item,
+                    i,
+                    "department",
+                    format!("unknown department {:?}", it.department),
+                ),
+                Some(d) => {
+                    if !d.windows.contains(&it.window) {
+                        push(
+                            Table::Item,
+                            i,
+                            "window",
+                            format!(
+                                "unknown window {} for department {:?} (its windows: {:?})",
+                                it.window, d.code, d.windows
+                            ),
+                        );
+                    }
+                }
+            }
+            match self.specialist(&it.specialist) {
+                None => push(
+                    Table::Item,
+                    i,
+                    "specialist",
+                    format!("unknown specialist {:?}", it.specialist),
+                ),
+                Some(s) if s.department != it.department => push(
+                    Table::Item,
+                    i,
+                    "specialist",
+                    format!(
+                        "specialist {:?} belongs to {:?}, not {:?}",
+                        s.staff_id, s.department, it.department
+                    ),
+                ),
+                Some(_) => {}
+            }
+            if !valid_phone(&it.phone) {
+                push(
+                    Table::Item,
+                    i,
+                    "phone",
+                    "phone must be 7 to 12 digits (dashes allowed)".into(),
+                );
+            }
+            for t in &it.tags {
+                if !TAGS.contains(&t.as_str()) {
+                    push(
+                        Table::Item,
+                        i,
+                        "tags",
+                        format!("unknown tag {t:?} (known: {})", TAGS.join(" ")),
+                    );
+                }
+            }
+            if it.is_whole_chain() && it.lead.is_empty() {
+                push(
+                    Table::Item,
+                    i,
+                    "lead",
+                    "a whole-chain (全链条) item needs a lead department (牵头部门)".into(),
+                );
+            }
+            if !it.lead.is_empty() && self.department(&it.lead).is_none() {
+                push(
+                    Table::Item,
+                    i,
+                    "lead",
+                    format!("unknown department {:?}", it.lead),
+                );
+            }
+            for d in &it.involved {
+                if self.department(d).is_none() {
+                    push(
+                        Table::Item,
+                        i,
+                        "involved",
+                        format!("unknown department {d:?}"),
+                    );
+                }
+            }
+        }
+        let mut pcodes = HashSet::new();
+        for (i, p) in self.priority_classes.iter().enumerate() {
+            if p.code.trim().is_empty() || !pcodes.insert(p.code.as_str()) {
+                push(
+                    Table::Priority,
+                    i,
+                    "code",
+                    format!("priority class code {:?} is empty or used twice", p.code),
+                );
+            }
+            if p.rank == 0 {
+                push(
+                    Table::Priority,
+                    i,
+                    "rank",
+                    "rank 0 is the regular queue; priority ranks start at 1".into(),
+                );
+            }
+        }
+        out
+    }
+
+    /// Canonical JSON of the hall, the form stored and hashed by the ledger.
+    pub fn canonical_json(&self) -> String {
+        // Serializing a plain struct is deterministic: fields in declaration order.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+fn valid_phone(p: &str) -> bool {
+    let digits: String = p.chars().filter(|c| *c != '-' && *c != ' ').collect();
+    (7..=12).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Mask a phone number for screens and tickets: 13812341234 → 138****1234.
+pub fn mask_phone(p: &str) -> String {
+    let chars: Vec<char> = p.chars().collect();
+    if chars.len() < 7 {
+        return "*".repeat(chars.len());
+    }
+    let tail = chars.len() - 4;
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i >= 3 && i < tail { '*' } else { *c })
+        .collect()
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Table {
+    Hall,
+    Department,
+    Specialist,
+    Item,
+    Priority,
+}
+
+fn line_of(src: &str, offset: usize) -> usize {
+    src[..offset.min(src.len())]
+        .bytes()
+        .filter(|b| *b == b'\n')
+        .count()
+        + 1
+}
+
+/// The key on a line, used as the field name of a parse error.
+fn field_at(src: &str, line: usize) -> String {
+    src.lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "-".into())
+}
+
+/// Line of `key = …` inside the table whose header is at `header_line`; the header line if absent.
+fn key_line(src: &str, header_line: usize, key: &str) -> usize {
+    for (n, l) in src.lines().enumerate().skip(header_line) {
+        let t = l.trim_start();
+        if t.starts_with('[') {
+            break;
+        }
+        if let Some((k, _)) = t.split_once('=') {
+            if k.trim() == key {
+                return n + 1;
+            }
+        }
+    }
+    header_line
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHallInfo {
+    name: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default = "default_tz")]
+    timezone: String,
+    #[serde(default = "default_open")]
+    open: String,
+    #[serde(default = "default_close")]
+    close: String,
+    #[serde(default)]
+    notice: String,
+    #[serde(default = "default_service_min")]
+    default_service_min: u32,
+    #[serde(default = "default_priority_cap")]
+    priority_cap: u32,
+    #[serde(default)]
+    ticket_url_base: String,
+    #[serde(default)]
+    printer: String,
+}
+
+fn default_tz() -> String {
+    "Asia/Shanghai".into()
+}
+fn default_open() -> String {
+    "09:00".into()
+}
+fn default_close() -> String {
+    "17:00".into()
+}
+fn default_service_min() -> u32 {
+    10
+}
+fn default_priority_cap() -> u32 {
+    3
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpecialist {
+    staff_id: String,
+    department: String,
+    name: String,
+    #[serde(default)]
+    scope: String,
+    phone: String,
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct RawHall {
+    hall: Spanned<RawHallInfo>,
+    #[serde(default)]
+    departments: Vec<Spanned<Department>>,
+    #[serde(default)]
+    specialists: Vec<Spanned<RawSpecialist>>,
+    #[serde(default)]
+    items: Vec<Spanned<Item>>,
+    #[serde(default)]
+    priority_classes: Vec<Spanned<PriorityClass>>,
+}
+
+/// The priority groups of rule 4 when a hall file lists none.
+pub fn default_priority_classes() -> Vec<PriorityClass> {
+    [
+        ("elderly", "老年人", "Senior"),
+        ("disabled", "残疾人", "Disabled"),
+        ("pregnant", "孕妇", "Pregnant"),
+        ("sick", "病弱", "Sick or frail"),
+        ("mobility", "行动不便", "Reduced mobility"),
+        ("military", "军人", "Military"),
+        ("talent", "高层次人才", "High-level talent"),
+        ("keyproject", "重点项目", "Key project"),
+    ]
+    .into_iter()
+    .map(|(code, name, en)| PriorityClass {
+        code: code.into(),
+        name: name.into(),
+        name_en: en.into(),
+        rank: 1,
+    })
+    .collect()
+}
+
+impl RawHall {
+    fn into_hall(self, src: &str, file: &str) -> Result<Hall, HallErrors> {
+        let header = |span: std::ops::Range<usize>| line_of(src, span.start);
+        let hall_line = header(self.hall.span());
+        let dept_lines: Vec<usize> = self.departments.iter().map(|d| header(d.span())).collect();
+        let spec_lines: Vec<usize> = self.specialists.iter().map(|d| header(d.span())).collect();
+        let item_lines: Vec<usize> = self.items.iter().map(|d| header(d.span())).collect();
+        let prio_lines: Vec<usize> = self
+            .priority_classes
+            .iter()
+            .map(|d| header(d.span()))
+            .collect();
+        let mut issues = Vec::new();
+        let info = self.hall.into_inner();
+        let mut specialists = Vec::new();
+        for (i, s) in self.specialists.into_iter().enumerate() {
+            let s = s.into_inner();
+            let role = Role::parse(&s.role).unwrap_or_else(|| {
+                issues.push(HallIssue {
+                    file: file.into(),
+                    line: key_line(src, spec_lines[i], "role"),
+                    field: "role".into(),
+                    message: format!(
+                        "role {:?} must be coordinator (统筹协调对接) or handler (具体工作)",
+                        s.role
+                    ),
+                });
+                Role::Handler
+            });
+            specialists.push(Specialist {
+                staff_id: s.staff_id,
+                department: s.department,
+                name: s.name,
+                scope: s.scope,
+                phone: s.phone,
+                role,
+            });
+        }
+        let priority_classes = if self.priority_classes.is_empty() {
+            default_priority_classes()
+        } else {
+            self.priority_classes
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect()
+        };
+        let hall = Hall {
+            name: info.name,
+            name_en: info.name_en,
+            timezone: info.timezone,
+            open: info.open,
+            close: info.close,
+            notice: info.notice,
+            default_service_min: info.default_service_min,
+            priority_cap: info.priority_cap,
+            ticket_url_base: info.ticket_url_base,
+            printer: info.printer,
+            departments: self
+                .departments
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            specialists,
+            items: self.items.into_iter().map(Spanned::into_inner).collect(),
+            priority_classes,
+        };
+        let locate = |t: Table, i: usize, field: &str| {
+            let h = match t {
+                Table::Hall => hall_line,
+                Table::Department => dept_lines.get(i).copied().unwrap_or(hall_line),
+                Table::Specialist => spec_lines.get(i).copied().unwrap_or(hall_line),
+                Table::Item => item_lines.get(i).copied().unwrap_or(hall_line),
+                Table::Priority => prio_lines.get(i).copied().unwrap_or(hall_line),
+            };
+            key_line(src, h, field)
+        };
+        issues.extend(hall.check(file, &locate));
+        if issues.is_empty() {
+            Ok(hall)
+        } else {
+            issues.sort_by_key(|i| i.line);
+            Err(HallErrors(issues))
+        }
+    }
+}
+
+/// Which attachment table a CSV file fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    Specialists,
+    Items,
+}
+
+/// Headers accepted for each column: English first, then the Chinese headings of the attachments.
+const SPECIALIST_COLUMNS: &[(&str, &[&str])] = &[
+    ("department", &["department", "部门", "单位", "部门单位"]),
+    ("staff_id", &["staff_id", "工号", "编号"]),
+    ("name", &["name", "姓名"]),
+    ("scope", &["scope", "业务范围", "负责业务范围"]),
+    ("phone", &["phone", "联系电话", "电话"]),
+    ("role", &["role", "角色", "职责"]),
+];
+
+const ITEM_COLUMNS: &[(&str, &[&str])] = &[
+    ("code", &["code", "编码", "事项编码"]),
+    ("department", &["department", "部门", "单位", "部门单位"]),
+    ("main", &["main", "主项", "主项名称"]),
+    ("sub", &["sub", "子项", "子项名称"]),
+    ("window", &["window", "受理窗口", "窗口"]),
+    (
+        "specialist",
+        &["specialist", "帮办代办专员", "专员", "专员工号"],
+    ),
+    ("phone", &["phone", "联系电话", "电话"]),
+    ("materials", &["materials", "所需材料", "材料"]),
+    ("tags", &["tags", "类别", "标签"]),
+    ("lead", &["lead", "牵头部门"]),
+    ("involved", &["involved", "协同部门", "涉及部门"]),
+];
+
+/// Split a list cell: materials and tags are separated by ；, ;, 、 or |.
+fn split_list(s: &str) -> Vec<String> {
+    s.split(['；', ';', '、', '|'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Replace the hall's specialists or items with the rows of a CSV file and check the result.
+/// Errors name the CSV file, its line and the column.
+pub fn import_csv(
+    hall: &Hall,
+    kind: ImportKind,
+    src: &str,
+    file: &str,
+) -> Result<Hall, HallErrors> {
+    let err = |line: usize, field: &str, message: String| HallIssue {
+        file: file.into(),
+        line,
+        field: field.into(),
+        message,
+    };
+    let src = src.trim_start_matches('\u{feff}');
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(src.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| {
+            HallErrors(vec![err(
+                1,
+                "-",
+                format!("cannot read the header row: {e}"),
+            )])
+        })?
+        .clone();
+    let spec = match kind {
+        ImportKind::Specialists => SPECIALIST_COLUMNS,
+        ImportKind::Items => ITEM_COLUMNS,
+    };
+    let mut col: HashMap<&str, usize> = HashMap::new();
+    for (name, aliases) in spec {
+        if let Some(i) = headers.iter().position(|h| aliases.contains(&h.trim())) {
+            col.insert(name, i);
+        }
+    }
+    let required: &[&str] = match kind {
+        ImportKind::Specialists => &["department", "staff_id", "name", "phone", "role"],
+        ImportKind::Items => &[
+            "code",
+            "department",
+            "main",
+            "window",
+            "specialist",
+            "phone",
+        ],
+    };
+    let missing: Vec<_> = required
+        .iter()
+        .filter(|r| !col.contains_key(*r))
+        .map(|r| err(1, r, "column is missing from the header row".into()))
+        .collect();
+    if !missing.is_empty() {
+        return Err(HallErrors(missing));
+    }
+    let mut issues = Vec::new();
+    let mut lines = Vec::new();
+    let mut new = hall.clone();
+    match kind {
+        ImportKind::Specialists => new.specialists.clear(),
+        ImportKind::Items => new.items.clear(),
+    }
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                issues.push(err(line, "-", format!("malformed row: {e}")));
+                continue;
+            }
+        };
+        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
+        let get = |name: &str| {
+            col.get(name)
+                .and_then(|i| rec.get(*i))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        lines.push(line);
+        match kind {
+            ImportKind::Specialists => {
+                let role = match Role::parse(&get("role")) {
+                    Some(r) => r,
+                    None => {
+                        issues.push(err(line, "role", format!("role {:?} must be coordinator (统筹协调对接) or handler (具体工作)", get("role"))));
+                        Role::Handler
+                    }
+                };
+                new.specialists.push(Specialist {
+                    staff_id: get("staff_id"),
+                    department: get("department"),
+                    name: get("name"),
+                    scope: get("scope"),
+                    phone: get("phone"),
+                    role,
+                });
+            }
+            ImportKind::Items => {
+                let window = match get("window")
+                    .trim_end_matches("号窗口")
+                    .trim_end_matches('号')
+                    .parse::<u32>()
+                {
+                    Ok(w) => w,
+                    Err(_) => {
+                        issues.push(err(
+                            line,
+                            "window",
+                            format!("window {:?} is not a window number", get("window")),
+                        ));
+                        0
+                    }
+                };
+                new.items.push(Item {
+                    code: get("code"),
+                    department: get("department"),
+                    main: get("main"),
+                    sub: get("sub"),
+                    name_en: String::new(),
+                    window,
+                    specialist: get("specialist"),
+                    phone: get("phone"),
+                    materials: split_list(&get("materials")),
+                    tags: split_list(&get("tags")),
+                    lead: get("lead"),
+                    involved: split_list(&get("involved")),
+                });
+            }
+        }
+    }
+    let locate = |t: Table, i: usize, _field: &str| match (t, kind) {
+        (Table::Specialist, ImportKind::Specialists) | (Table::Item, ImportKind::Items) => {
+            lines.get(i).copied().unwrap_or(0)
+        }
+        // A department-level rule broken by the import points at the first row of that department.
+        _ => 0,
+    };
+    let mut checked = new.check(file, &locate);
+    // Department rules (team size) are caused by the rows; point them at the file, not line 0.
+    for c in &mut checked {
+        if c.line == 0 {
+            c.line = 1;
+        }
+    }
+    issues.extend(checked);
+    if issues.is_empty() {
+        Ok(new)
+    } else {
+        issues.sort_by_key(|i| i.line);
+        Err(HallErrors(issues))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_phone_numbers() {
+        assert_eq!(mask_phone("13812341234"), "138****1234");
+        assert_eq!(mask_phone("0632-3311234"), "063*****1234");
+    }
+}

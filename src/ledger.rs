@@ -1,0 +1,1230 @@
+//! The ledger API: the one door through which kiosks, boards, consoles and the CLI read and
+//! change the hall's state. Public methods own their transaction; `*_in(tx)` helpers compose.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rand::RngCore;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{self, Event, VerifyReport};
+use crate::clock::{self, business_day, parse_stamp, stamp, Clock};
+use crate::db;
+use crate::error::{LedgerError, Result};
+use crate::hall::Hall;
+use crate::model::{apply, Case, CaseState, Channel, EventBody, Mode, NoteRef};
+
+/// How to open a ledger.
+#[derive(Clone)]
+pub struct LedgerOptions {
+    pub busy_timeout: Duration,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions {
+            busy_timeout: Duration::from_millis(5_000),
+            clock: clock::from_env(),
+        }
+    }
+}
+
+/// A visitor's request for a ticket (kiosk, counter or phone).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueRequest {
+    pub item: String,
+    pub priority: Option<String>,
+    pub mode: Option<Mode>,
+    pub channel: Channel,
+    /// The device or staff id the event is attributed to.
+    pub actor: String,
+}
+
+/// What the visitor takes home: everything the ticket and the ticket screen show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub number: String,
+    pub case_id: i64,
+    pub token: String,
+    pub department: String,
+    pub department_name: String,
+    pub item: String,
+    pub item_name: String,
+    pub window: u32,
+    pub priority: Option<String>,
+    pub priority_name: Option<String>,
+    pub mode: Mode,
+    pub ahead: u32,
+    pub estimated_wait_min: u32,
+    pub issued_at: String,
+    pub business_day: String,
+    pub materials: Vec<String>,
+    pub hall_name: String,
+}
+
+/// A counter's request to call a visitor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallRequest {
+    pub window: u32,
+    pub staff: String,
+    /// Call this number (or ticket token) instead of the next in line.
+    pub number: Option<String>,
+}
+
+/// A call, as the board and the counter see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Called {
+    pub case_id: i64,
+    pub number: String,
+    pub window: u32,
+    pub department: String,
+    pub department_name: String,
+    pub item_name: String,
+    pub priority: Option<String>,
+    pub recall: bool,
+    pub recalls: u32,
+    pub staff: String,
+    pub at: String,
+    pub seq: i64,
+    pub text: String,
+}
+
+/// The words the hall says for a call: 「请A012号到3号窗口办理」, with 「重呼」 for a recall.
+pub fn announcement(number: &str, window: u32, recall: bool) -> String {
+    let base = format!("请{number}号到{window}号窗口办理");
+    if recall {
+        format!("重呼：{base}")
+    } else {
+        base
+    }
+}
+
+/// One visitor in a queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitingEntry {
+    pub case_id: i64,
+    pub number: String,
+    pub department: String,
+    pub item_name: String,
+    pub priority: Option<String>,
+    pub priority_name: Option<String>,
+    pub state: CaseState,
+    pub queued_at: String,
+    pub waited_min: i64,
+}
+
+/// A counter action on one case; the console and `bangban case` both send these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum CaseAction {
+    Recall,
+    Start,
+    NoShow,
+    Hold,
+    Resume,
+    Transfer {
+        department: String,
+        window: Option<u32>,
+        note: Option<String>,
+    },
+    Consult {
+        question: String,
+        answer: Option<String>,
+        resolved: bool,
+    },
+    Answer {
+        answer: String,
+    },
+    NotifyMissing {
+        missing: Vec<String>,
+    },
+    MaterialsReturned,
+    Accept {
+        materials: Vec<String>,
+        power_of_attorney: bool,
+    },
+    StartWork,
+    Ready,
+    DeliverInPerson {
+        completion_slip_signed: bool,
+    },
+    Mail {
+        tracking: String,
+    },
+    ConfirmReceipt,
+    Archive {
+        handover: Option<String>,
+    },
+    Cancel {
+        reason: String,
+    },
+}
+
+/// One department's line in the day's ledger (台账).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepartmentDay {
+    pub department: String,
+    pub name: String,
+    pub issued: u32,
+    pub served: u32,
+    pub no_shows: u32,
+    pub avg_wait_min: Option<f64>,
+    pub avg_service_min: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayReport {
+    pub date: String,
+    pub hall: String,
+    pub departments: Vec<DepartmentDay>,
+    pub total: DepartmentDay,
+}
+
+/// The result of applying a hall file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigureOutcome {
+    pub changed: bool,
+    pub sha256: String,
+    pub departments: usize,
+    pub specialists: usize,
+    pub items: usize,
+}
+
+/// An open ledger.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    hall: Option<(i64, Arc<Hall>)>,
+}
+
+const PIN_TRIES: u32 = 5;
+const PIN_LOCK_MINUTES: i64 = 5;
+/// How many recent services the wait estimate averages over.
+const ESTIMATE_WINDOW: usize = 20;
+
+impl Ledger {
+    pub fn open(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
+        let conn = db::open(path, opts.busy_timeout)?;
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            clock: opts.clock,
+            hall: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The hall in force, reloaded when another process has applied a new configuration.
+    pub fn hall(&mut self) -> Result<Arc<Hall>> {
+        let latest: Option<i64> =
+            self.conn
+                .query_row("SELECT max(id) FROM hall_config", [], |r| r.get(0))?;
+        let Some(latest) = latest else {
+            return Err(LedgerError::NotInitialised(self.path.display().to_string()));
+        };
+        if let Some((id, h)) = &self.hall {
+            if *id == latest {
+                return Ok(h.clone());
+            }
+        }
+        let body: String = self.conn.query_row(
+            "SELECT body FROM hall_config WHERE id = ?1",
+            [latest],
+            |r| r.get(0),
+        )?;
+        let hall: Hall = serde_json::from_str(&body).map_err(|e| {
+            LedgerError::Corrupt(format!("stored hall configuration {latest}: {e}"))
+        })?;
+        let hall = Arc::new(hall);
+        self.hall = Some((latest, hall.clone()));
+        Ok(hall)
+    }
+
+    pub fn is_initialised(&self) -> Result<bool> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM hall_config", [], |r| r.get(0))?;
+        Ok(n > 0)
+    }
+
+    /// Today's business day in the hall's time zone.
+    pub fn business_day(&mut self) -> Result<NaiveDate> {
+        let tz = self.hall()?.tz();
+        Ok(business_day(self.now(), tz))
+    }
+
+    /// Apply a hall configuration; a no-op (no event) when it is unchanged.
+    pub fn configure(
+        &mut self,
+        hall: &Hall,
+        actor: &str,
+        source: &str,
+    ) -> Result<ConfigureOutcome> {
+        let body = hall.canonical_json();
+        let sha = chain::sha256_hex(&body);
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        let current: Option<String> = tx
+            .query_row(
+                "SELECT sha256 FROM hall_config ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let outcome = ConfigureOutcome {
+            changed: current.as_deref() != Some(sha.as_str()),
+            sha256: sha.clone(),
+            departments: hall.departments.len(),
+            specialists: hall.specialists.len(),
+            items: hall.items.len(),
+        };
+        if outcome.changed {
+            tx.execute(
+                "INSERT INTO hall_config (sha256, body, applied_at) VALUES (?1, ?2, ?3)",
+                params![sha, body, at],
+            )?;
+            let ev = EventBody::HallConfigured {
+                sha256: sha,
+                departments: outcome.departments,
+                specialists: outcome.specialists,
+                items: outcome.items,
+                source: source.to_string(),
+            };
+            chain::append_in(&tx, &at, actor, None, &ev)?;
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    /// Issue a ticket: number, case and event in one immediate transaction.
+    pub fn issue(&mut self, req: &IssueRequest) -> Result<Ticket> {
+        let hall = self.hall()?;
+        let item = hall
+            .item(&req.item)
+            .ok_or_else(|| LedgerError::UnknownItem(req.item.clone()))?
+            .clone();
+        let dept = hall
+            .department(&item.department)
+            .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
+            .clone();
+        let prio = match req
+            .priority
+            .as_deref()
+            .filter(|p| !p.is_empty() && *p != "none")
+        {
+            Some(p) => Some(
+                hall.priority(p)
+                    .ok_or_else(|| LedgerError::UnknownPriority(p.to_string()))?
+                    .clone(),
+            ),
+            None => None,
+        };
+        // Whole-chain matters get full-process service unless the visitor chose otherwise (rule 5).
+        let mode = req.mode.unwrap_or(if item.is_whole_chain() {
+            Mode::Fullprocess
+        } else {
+            Mode::Onsite
+        });
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, hall.tz()).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        let n: i64 = tx.query_row(
+            "INSERT INTO day_counters (business_day, prefix, last) VALUES (?1, ?2, 1)
+             ON CONFLICT (business_day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
+            params![day, dept.prefix],
+            |r| r.get(0),
+        )?;
+        let number = format!("{}{:03}", dept.prefix, n);
+        let case_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| {
+            r.get(0)
+        })?;
+        let body = EventBody::CaseIssued {
+            business_day: day.clone(),
+            number: number.clone(),
+            token: new_token(),
+            item: item.code.clone(),
+            department: dept.code.clone(),
+            window: item.window,
+            priority: prio.as_ref().map(|p| p.code.clone()),
+            priority_rank: prio.as_ref().map(|p| p.rank).unwrap_or(0),
+            mode,
+            channel: req.channel,
+        };
+        let case = record_in(&tx, None, case_id, &at, &req.actor, &body)?;
+        let (ahead, est) = estimate_in(&tx, &hall, &case)?;
+        tx.commit()?;
+        Ok(Ticket {
+            number,
+            case_id,
+            token: case.token,
+            department: dept.code,
+            department_name: dept.name,
+            item: item.code.clone(),
+            item_name: item.display_name(),
+            window: item.window,
+            priority: prio.as_ref().map(|p| p.code.clone()),
+            priority_name: prio.map(|p| p.name),
+            mode,
+            ahead,
+            estimated_wait_min: est,
+            issued_at: at,
+            business_day: day,
+            materials: item.materials.clone(),
+            hall_name: hall.name.clone(),
+        })
+    }
+
+    /// Call the next visitor for a window (or a given number): one conditional update in an
+    /// immediate transaction, so two counters never get the same case.
+    pub fn call(&mut self, req: &CallRequest) -> Result<Called> {
+        let hall = self.hall()?;
+        let depts: Vec<String> = hall
+            .departments_at_window(req.window)
+            .iter()
+            .map(|d| d.code.clone())
+            .collect();
+        if depts.is_empty() {
+            return Err(LedgerError::UnknownWindow(req.window));
+        }
+        if hall.specialist(&req.staff).is_none() {
+            return Err(LedgerError::UnknownStaff(req.staff.clone()));
+        }
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, hall.tz()).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        if window_paused_in(&tx, req.window)? {
+            return Err(LedgerError::WindowPaused(req.window));
+        }
+        let case = match &req.number {
+            Some(n) => find_case_in(&tx, &day, n)?,
+            None => next_in_line_in(&tx, &hall, &day, &depts)?
+                .ok_or(LedgerError::NobodyWaiting(req.window))?,
+        };
+        let body = EventBody::CaseCalled {
+            window: req.window,
+            staff: req.staff.clone(),
+        };
+        let called = record_in(&tx, Some(&case), case.id, &at, &req.staff, &body)?;
+        let out = called_view(&hall, &called, req.window, false, &req.staff, &at);
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Apply a counter action to a case (by number or token), attributed to `staff` at `window`.
+    pub fn act(
+        &mut self,
+        case_ref: &str,
+        window: u32,
+        staff: &str,
+        action: &CaseAction,
+    ) -> Result<Case> {
+        let hall = self.hall()?;
+        if hall.specialist(staff).is_none() {
+            return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, hall.tz()).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        let case = find_case_in(&tx, &day, case_ref)?;
+        let staff_s = staff.to_string();
+        let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
+        let body = match action {
+            CaseAction::Recall => EventBody::CaseRecalled {
+                window,
+                staff: staff_s,
+            },
+            CaseAction::Start => EventBody::CaseStarted {
+                window,
+                staff: staff_s,
+            },
+            CaseAction::NoShow => EventBody::CaseNoShow { staff: staff_s },
+            CaseAction::Hold => EventBody::CaseHeld { staff: staff_s },
+            CaseAction::Resume => EventBody::CaseResumed {
+                window,
+                staff: staff_s,
+            },
+            CaseAction::Transfer {
+                department,
+                window: to_window,
+                note: text,
+            } => {
+                let d = hall
+                    .department(department)
+                    .ok_or_else(|| LedgerError::UnknownDepartment(department.clone()))?;
+                let to_window = match to_window {
+                    Some(w) if d.windows.contains(w) => *w,
+                    Some(w) => return Err(LedgerError::UnknownWindow(*w)),
+                    None => d.windows[0],
+                };
+                let note = match text.as_deref().filter(|t| !t.trim().is_empty()) {
+                    Some(t) => Some(note("transfer_note", t)?),
+                    None => None,
+                };
+                EventBody::CaseTransferred {
+                    staff: staff_s,
+                    from_department: case.department.clone(),
+                    to_department: d.code.clone(),
+                    to_window,
+                    note,
+                }
+            }
+            CaseAction::Consult {
+                question,
+                answer,
+                resolved,
+            } => {
+                if question.trim().is_empty() {
+                    return Err(LedgerError::Invalid(
+                        "a consultation record needs the question".into(),
+                    ));
+                }
+                if *resolved && answer.as_deref().map(str::trim).unwrap_or("").is_empty() {
+                    return Err(LedgerError::Invalid(
+                        "a resolved consultation needs the answer given".into(),
+                    ));
+                }
+                let q = note("question", question)?;
+                let a = match answer.as_deref().filter(|t| !t.trim().is_empty()) {
+                    Some(t) => Some(note("answer", t)?),
+                    None => None,
+                };
+                EventBody::ConsultationRecorded {
+                    staff: staff_s,
+                    question: q,
+                    answer: a,
+                    resolved: *resolved,
+                }
+            }
+            CaseAction::Answer { answer } => {
+                if answer.trim().is_empty() {
+                    return Err(LedgerError::Invalid("the answer is empty".into()));
+                }
+                EventBody::QuestionAnswered {
+                    staff: staff_s,
+                    answer: note("answer", answer)?,
+                }
+            }
+            CaseAction::NotifyMissing { missing } => {
+                check_materials(&hall, &case, missing)?;
+                EventBody::MaterialsMissing {
+                    staff: staff_s,
+                    missing: missing.clone(),
+                }
+            }
+            CaseAction::MaterialsReturned => EventBody::MaterialsReturned {
+                window,
+                staff: staff_s,
+            },
+            CaseAction::Accept {
+                materials,
+                power_of_attorney,
+            } => {
+                check_materials(&hall, &case, materials)?;
+                EventBody::CaseAccepted {
+                    staff: staff_s,
+                    materials: materials.clone(),
+                    power_of_attorney: *power_of_attorney,
+                }
+            }
+            CaseAction::StartWork => EventBody::WorkStarted { staff: staff_s },
+            CaseAction::Ready => EventBody::ResultReady { staff: staff_s },
+            CaseAction::DeliverInPerson {
+                completion_slip_signed,
+            } => EventBody::DeliveredInPerson {
+                staff: staff_s,
+                completion_slip_signed: *completion_slip_signed,
+            },
+            CaseAction::Mail { tracking } => {
+                if tracking.trim().is_empty() {
+                    return Err(LedgerError::Invalid(
+                        "delivery by post needs the tracking number".into(),
+                    ));
+                }
+                EventBody::Mailed {
+                    staff: staff_s,
+                    tracking: note("tracking", tracking.trim())?,
+                }
+            }
+            CaseAction::ConfirmReceipt => EventBody::ReceiptConfirmed { staff: staff_s },
+            CaseAction::Archive { handover } => {
+                let handover = match handover.as_deref().filter(|t| !t.trim().is_empty()) {
+                    Some(t) => Some(note("handover", t)?),
+                    None => None,
+                };
+                EventBody::Archived {
+                    staff: staff_s,
+                    handover,
+                }
+            }
+            CaseAction::Cancel { reason } => EventBody::CaseCancelled {
+                actor: staff_s,
+                reason: reason.clone(),
+            },
+        };
+        let next = record_in(&tx, Some(&case), case.id, &at, staff, &body)?;
+        tx.commit()?;
+        Ok(next)
+    }
+
+    /// The announcement for the case a window has called, after a recall.
+    pub fn recall(&mut self, case_ref: &str, window: u32, staff: &str) -> Result<Called> {
+        let case = self.act(case_ref, window, staff, &CaseAction::Recall)?;
+        let hall = self.hall()?;
+        let seq = case.last_seq;
+        let mut c = called_view(&hall, &case, window, true, staff, &case.updated_at);
+        c.seq = seq;
+        Ok(c)
+    }
+
+    /// A case by number (today) or token.
+    pub fn find_case(&mut self, case_ref: &str) -> Result<Case> {
+        let day = self.business_day()?.to_string();
+        find_case_in(&self.conn, &day, case_ref)
+    }
+
+    pub fn case_by_id(&self, id: i64) -> Result<Case> {
+        let data: Option<String> = self
+            .conn
+            .query_row("SELECT data FROM cases WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        let data = data.ok_or_else(|| LedgerError::UnknownCase(format!("#{id}")))?;
+        parse_case(&data)
+    }
+
+    /// Today's queue, in calling order, for some departments (all when empty).
+    pub fn waiting(&mut self, departments: &[String]) -> Result<Vec<WaitingEntry>> {
+        let hall = self.hall()?;
+        let now = self.now();
+        let day = business_day(now, hall.tz()).to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('waiting', 'transferred')
+             ORDER BY priority_rank DESC, queued_at, id",
+        )?;
+        let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for data in rows {
+            let c = parse_case(&data?)?;
+            if !departments.is_empty() && !departments.contains(&c.department) {
+                continue;
+            }
+            let waited = parse_stamp(&c.queued_at)
+                .map(|t| (now - t).num_minutes())
+                .unwrap_or(0);
+            out.push(WaitingEntry {
+                case_id: c.id,
+                number: c.number.clone(),
+                department: c.department.clone(),
+                item_name: hall
+                    .item(&c.item)
+                    .map(|i| i.display_name())
+                    .unwrap_or_else(|| c.item.clone()),
+                priority_name: c
+                    .priority
+                    .as_deref()
+                    .and_then(|p| hall.priority(p))
+                    .map(|p| p.name.clone()),
+                priority: c.priority.clone(),
+                state: c.state,
+                queued_at: c.queued_at.clone(),
+                waited_min: waited.max(0),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Cases of today that a window is working on (called, serving or on hold there).
+    pub fn at_window(&mut self, window: u32) -> Result<Vec<Case>> {
+        let day = self.business_day()?.to_string();
+        let mut stmt = self.conn.prepare_cached("SELECT data FROM cases WHERE business_day = ?1 AND state IN ('called', 'serving', 'on_hold') ORDER BY id")?;
+        let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for data in rows {
+            let c = parse_case(&data?)?;
+            if c.called_window == Some(window) {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many stand ahead of a case, and the estimated wait in minutes.
+    pub fn position(&mut self, case_id: i64) -> Result<(u32, u32)> {
+        let hall = self.hall()?;
+        let case = self.case_by_id(case_id)?;
+        estimate_in(&self.conn, &hall, &case)
+    }
+
+    /// The day's ledger (台账) per department.
+    pub fn report(&mut self, date: NaiveDate) -> Result<DayReport> {
+        let hall = self.hall()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT data FROM cases WHERE business_day = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([date.to_string()], |r| r.get::<_, String>(0))?;
+        let mut by_dept: BTreeMap<String, Vec<Case>> = BTreeMap::new();
+        for data in rows {
+            let c = parse_case(&data?)?;
+            by_dept.entry(c.department.clone()).or_default().push(c);
+        }
+        let line = |code: &str, name: &str, cases: &[&Case]| {
+            let minutes = |a: &Option<String>, b: &Option<String>| match (
+                a.as_deref().and_then(parse_stamp),
+                b.as_deref().and_then(parse_stamp),
+            ) {
+                (Some(a), Some(b)) => Some((b - a).num_milliseconds() as f64 / 60_000.0),
+                _ => None,
+            };
+            let waits: Vec<f64> = cases
+                .iter()
+                .filter_map(|c| minutes(&Some(c.issued_at.clone()), &c.called_at))
+                .collect();
+            let services: Vec<f64> = cases
+                .iter()
+                .filter_map(|c| minutes(&c.started_at, &c.service_end_at))
+                .collect();
+            DepartmentDay {
+                department: code.into(),
+                name: name.into(),
+                issued: cases.len() as u32,
+                served: cases.iter().filter(|c| c.started_at.is_some()).count() as u32,
+                no_shows: cases
+                    .iter()
+                    .filter(|c| c.state == CaseState::NoShow)
+                    .count() as u32,
+                avg_wait_min: mean(&waits),
+                avg_service_min: mean(&services),
+            }
+        };
+        let mut departments = Vec::new();
+        for d in &hall.departments {
+            let cases: Vec<&Case> = by_dept
+                .get(&d.code)
+                .map(|v| v.iter().collect())
+                .unwrap_or_default();
+            departments.push(line(&d.code, &d.name, &cases));
+        }
+        let all: Vec<&Case> = by_dept.values().flatten().collect();
+        let total = line("ALL", "合计", &all);
+        Ok(DayReport {
+            date: date.to_string(),
+            hall: hall.name.clone(),
+            departments,
+            total,
+        })
+    }
+
+    pub fn verify(&mut self) -> Result<VerifyReport> {
+        chain::verify(&mut self.conn)
+    }
+
+    /// Events after `seq`, oldest first: how boards follow the ledger without reloading it.
+    pub fn events_after(&self, seq: i64) -> Result<Vec<Event>> {
+        chain::events_in(&self.conn, "WHERE seq > ?1", [seq])
+    }
+
+    pub fn head_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT seq FROM chain_head WHERE id = 1", [], |r| r.get(0))?)
+    }
+
+    /// SQLite's data_version: changes when another connection commits. Costs microseconds.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    /// Every case, replayed from the log (for checks and tests).
+    pub fn replay(&self) -> Result<BTreeMap<i64, Case>> {
+        chain::replay(&chain::events_in(&self.conn, "", [])?)
+    }
+
+    /// The cases table as stored.
+    pub fn cases(&self) -> Result<BTreeMap<i64, Case>> {
+        load_all_cases(&self.conn)
+    }
+
+    /// Rebuild the cases table from the event log (after restoring from a damaged projection).
+    pub fn rebuild_cases(&mut self) -> Result<usize> {
+        let events = chain::events_in(&self.conn, "", [])?;
+        let cases = chain::replay(&events)?;
+        let tx = db::immediate(&mut self.conn)?;
+        tx.execute("DELETE FROM cases", [])?;
+        for c in cases.values() {
+            write_case_in(&tx, None, c)?;
+        }
+        tx.commit()?;
+        Ok(cases.len())
+    }
+
+    /// Record a print outcome for a case's ticket (a side fact; the case does not move).
+    pub fn record_print(
+        &mut self,
+        case_id: i64,
+        device: &str,
+        error: Option<&str>,
+        reprint: bool,
+    ) -> Result<Event> {
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        let body = match error {
+            None => EventBody::TicketPrinted {
+                device: device.into(),
+                reprint,
+            },
+            Some(e) => EventBody::PrintFailed {
+                device: device.into(),
+                error: e.into(),
+                reprint,
+            },
+        };
+        let ev = chain::append_in(&tx, &at, device, Some(case_id), &body)?;
+        tx.commit()?;
+        Ok(ev)
+    }
+
+    /// Set a staff member's PIN (4 to 8 digits), stored salted and hashed.
+    pub fn set_pin(&mut self, staff: &str, pin: &str, actor: &str) -> Result<()> {
+        let hall = self.hall()?;
+        if hall.specialist(staff).is_none() {
+            return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        if !(4..=8).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
+            return Err(LedgerError::Invalid("a PIN is 4 to 8 digits".into()));
+        }
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = hex::encode(salt);
+        let hash = pin_hash(&salt, pin);
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        tx.execute(
+            "INSERT INTO staff_auth (staff_id, salt, pin_hash, failed, locked_until) VALUES (?1, ?2, ?3, 0, NULL)
+             ON CONFLICT (staff_id) DO UPDATE SET salt = excluded.salt, pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL",
+            params![staff, salt, hash],
+        )?;
+        chain::append_in(
+            &tx,
+            &at,
+            actor,
+            None,
+            &EventBody::StaffPinSet {
+                staff: staff.into(),
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Check a PIN at a window; five wrong tries lock the login for some minutes.
+    pub fn login(&mut self, staff: &str, window: u32, pin: &str) -> Result<()> {
+        let hall = self.hall()?;
+        if hall.specialist(staff).is_none() {
+            return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        if hall.departments_at_window(window).is_empty() {
+            return Err(LedgerError::UnknownWindow(window));
+        }
+        let now = self.now();
+        let at = stamp(now);
+        let tx = db::immediate(&mut self.conn)?;
+        let row: Option<(String, String, u32, Option<String>)> = tx
+            .query_row(
+                "SELECT salt, pin_hash, failed, locked_until FROM staff_auth WHERE staff_id = ?1",
+                [staff],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((salt, hash, failed, locked_until)) = row else {
+            return Err(LedgerError::Invalid(format!(
+                "staff {staff:?} has no PIN yet: run `bangban staff set-pin {staff}`"
+            )));
+        };
+        if let Some(until) = locked_until.as_deref().and_then(parse_stamp) {
+            if until > now {
+                let local = until.with_timezone(&hall.tz()).format("%H:%M").to_string();
+                return Err(LedgerError::LoginLocked(staff.into(), local));
+            }
+        }
+        let ok = pin_hash(&salt, pin) == hash;
+        let failed = if ok { 0 } else { failed + 1 };
+        let lock =
+            (failed >= PIN_TRIES).then(|| stamp(now + chrono::Duration::minutes(PIN_LOCK_MINUTES)));
+        let failed_stored = if lock.is_some() { 0 } else { failed };
+        tx.execute(
+            "UPDATE staff_auth SET failed = ?2, locked_until = ?3 WHERE staff_id = ?1",
+            params![staff, failed_stored, lock],
+        )?;
+        chain::append_in(
+            &tx,
+            &at,
+            staff,
+            None,
+            &EventBody::StaffLogin {
+                staff: staff.into(),
+                window,
+                ok,
+            },
+        )?;
+        tx.commit()?;
+        if ok {
+            Ok(())
+        } else if let Some(until) = lock.as_deref().and_then(parse_stamp) {
+            Err(LedgerError::LoginLocked(
+                staff.into(),
+                until.with_timezone(&hall.tz()).format("%H:%M").to_string(),
+            ))
+        } else {
+            Err(LedgerError::WrongPin(staff.into(), PIN_TRIES - failed))
+        }
+    }
+
+    /// Pause or resume a window; a paused window calls nobody and does not count in estimates.
+    pub fn set_window_paused(&mut self, window: u32, staff: &str, paused: bool) -> Result<()> {
+        let hall = self.hall()?;
+        if hall.departments_at_window(window).is_empty() {
+            return Err(LedgerError::UnknownWindow(window));
+        }
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        if window_paused_in(&tx, window)? == paused {
+            return Err(LedgerError::Invalid(format!(
+                "window {window} is already {}",
+                if paused { "paused" } else { "open" }
+            )));
+        }
+        tx.execute(
+            "INSERT INTO window_state (window, paused, staff, since) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (window) DO UPDATE SET paused = excluded.paused, staff = excluded.staff, since = excluded.since",
+            params![window, paused as i64, staff, at],
+        )?;
+        let body = if paused {
+            EventBody::WindowPaused {
+                window,
+                staff: staff.into(),
+            }
+        } else {
+            EventBody::WindowResumed {
+                window,
+                staff: staff.into(),
+            }
+        };
+        chain::append_in(&tx, &at, staff, None, &body)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn window_paused(&self, window: u32) -> Result<bool> {
+        window_paused_in(&self.conn, window)
+    }
+
+    /// A free-text note by id (for the counter's case panel).
+    pub fn note(&self, id: i64) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT body FROM notes WHERE id = ?1", [id], |r| r.get(0))?)
+    }
+
+    /// Events about one case, oldest first.
+    pub fn case_events(&self, case_id: i64) -> Result<Vec<Event>> {
+        chain::events_in(&self.conn, "WHERE case_id = ?1", [case_id])
+    }
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        None
+    } else {
+        Some(v.iter().sum::<f64>() / v.len() as f64)
+    }
+}
+
+fn new_token() -> String {
+    // 128 random bits: unguessable, so the QR code cannot be forged from a number.
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+fn pin_hash(salt: &str, pin: &str) -> String {
+    // Iterated so that a copied database does not give up 4-digit PINs at once.
+    let mut h = chain::sha256_hex(&format!("{salt}:{pin}"));
+    for _ in 0..10_000 {
+        h = chain::sha256_hex(&h);
+    }
+    h
+}
+
+fn check_materials(hall: &Hall, case: &Case, list: &[String]) -> Result<()> {
+    if let Some(item) = hall.item(&case.item) {
+        if !item.materials.is_empty() {
+            if let Some(bad) = list.iter().find(|m| !item.materials.contains(m)) {
+                return Err(LedgerError::Invalid(format!(
+                    "{bad:?} is not on the materials list of item {}",
+                    item.code
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn parse_case(data: &str) -> Result<Case> {
+    serde_json::from_str(data)
+        .map_err(|e| LedgerError::Corrupt(format!("unreadable case row: {e}")))
+}
+
+pub(crate) fn load_all_cases(conn: &Connection) -> Result<BTreeMap<i64, Case>> {
+    let mut stmt = conn.prepare("SELECT id, data FROM cases ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (id, data) = row?;
+        let mut c = parse_case(&data)?;
+        // The id column is authoritative; a mismatch with the JSON shows up as a difference.
+        if c.id != id {
+            c.id = -id;
+        }
+        out.insert(id, c);
+    }
+    Ok(out)
+}
+
+fn find_case_in(conn: &Connection, day: &str, case_ref: &str) -> Result<Case> {
+    let r = case_ref.trim();
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM cases WHERE token = ?1 OR (business_day = ?2 AND number = upper(?1)) ORDER BY id DESC LIMIT 1",
+            params![r, day],
+            |row| row.get(0),
+        )
+        .optional()?;
+    parse_case(&data.ok_or_else(|| LedgerError::UnknownCase(r.to_string()))?)
+}
+
+fn window_paused_in(conn: &Connection, window: u32) -> Result<bool> {
+    let p: Option<i64> = conn
+        .query_row(
+            "SELECT paused FROM window_state WHERE window = ?1",
+            [window],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(p.unwrap_or(0) != 0)
+}
+
+/// The next case for some departments: priority first, FIFO within a rank, but after
+/// `priority_cap` priority calls in a row a regular visitor goes next so nobody starves.
+fn next_in_line_in(
+    tx: &Transaction<'_>,
+    hall: &Hall,
+    day: &str,
+    depts: &[String],
+) -> Result<Option<Case>> {
+    let marks = vec!["?"; depts.len()].join(",");
+    let queue_sql = format!(
+        "SELECT data FROM cases WHERE business_day = ? AND state IN ('waiting', 'transferred') AND department IN ({marks}) AND priority_rank {{}} 0
+         ORDER BY priority_rank DESC, queued_at, id LIMIT 1"
+    );
+    let args: Vec<&dyn rusqlite::ToSql> = std::iter::once(&day as &dyn rusqlite::ToSql)
+        .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
+        .collect();
+    let first = |op: &str| -> Result<Option<Case>> {
+        let data: Option<String> = tx
+            .query_row(&queue_sql.replace("{}", op), args.as_slice(), |r| r.get(0))
+            .optional()?;
+        data.map(|d| parse_case(&d)).transpose()
+    };
+    let prio = first(">")?;
+    let regular = first("=")?;
+    match (prio, regular) {
+        (Some(p), Some(r)) => {
+            let cap = hall.priority_cap as usize;
+            if cap > 0 && priority_streak_in(tx, day, depts, cap)? >= cap {
+                Ok(Some(r))
+            } else {
+                Ok(Some(p))
+            }
+        }
+        (p, r) => Ok(p.or(r)),
+    }
+}
+
+/// How many of the last `cap` first calls in these departments today went to priority visitors in a row.
+fn priority_streak_in(
+    tx: &Transaction<'_>,
+    day: &str,
+    depts: &[String],
+    cap: usize,
+) -> Result<usize> {
+    let marks = vec!["?"; depts.len()].join(",");
+    let sql = format!(
+        "SELECT priority_rank FROM cases WHERE business_day = ? AND department IN ({marks}) AND json_extract(data, '$.called_at') IS NOT NULL
+         ORDER BY json_extract(data, '$.called_at') DESC LIMIT {cap}"
+    );
+    let args: Vec<&dyn rusqlite::ToSql> = std::iter::once(&day as &dyn rusqlite::ToSql)
+        .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
+        .collect();
+    let mut stmt = tx.prepare(&sql)?;
+    let ranks = stmt
+        .query_map(args.as_slice(), |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ranks.iter().take_while(|r| **r > 0).count())
+}
+
+/// Append an event and fold it into the case projection, in one transaction.
+pub(crate) fn record_in(
+    tx: &Transaction<'_>,
+    old: Option<&Case>,
+    case_id: i64,
+    at: &str,
+    actor: &str,
+    body: &EventBody,
+) -> Result<Case> {
+    let ev = chain::append_in(tx, at, actor, Some(case_id), body)?;
+    let next = apply(old, case_id, ev.seq, at, body)?;
+    write_case_in(tx, old, &next)?;
+    Ok(next)
+}
+
+/// Insert a new case, or update one only if it is still in the state we read (the conditional
+/// update that keeps two writers from both moving it).
+fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<()> {
+    let data = serde_json::to_string(c).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+    match old {
+        None => {
+            tx.execute(
+                "INSERT INTO cases (id, business_day, number, token, department, state, priority_rank, queued_at, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![c.id, c.business_day, c.number, c.token, c.department, c.state.as_str(), c.priority_rank, c.queued_at, data],
+            )?;
+        }
+        Some(o) => {
+            let n = tx.execute(
+                "UPDATE cases SET department = ?2, state = ?3, priority_rank = ?4, queued_at = ?5, data = ?6 WHERE id = ?1 AND state = ?7",
+                params![c.id, c.department, c.state.as_str(), c.priority_rank, c.queued_at, data, o.state.as_str()],
+            )?;
+            if n != 1 {
+                return Err(LedgerError::IllegalTransition {
+                    number: c.number.clone(),
+                    state: "changed by another counter".into(),
+                    action: "update".into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn note_in(
+    tx: &Transaction<'_>,
+    case_id: i64,
+    kind: &str,
+    text: &str,
+    at: &str,
+) -> Result<NoteRef> {
+    let sha = chain::sha256_hex(text);
+    tx.execute(
+        "INSERT INTO notes (case_id, kind, body, sha256, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![case_id, kind, text, sha, at],
+    )?;
+    Ok(NoteRef {
+        note: tx.last_insert_rowid(),
+        sha256: sha,
+    })
+}
+
+/// (ahead, estimated minutes) for a queued case: recent average service time × ahead ÷ open windows.
+fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)> {
+    if !case.state.is_queued() {
+        return Ok((0, 0));
+    }
+    let ahead: u32 = conn.query_row(
+        "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2 AND state IN ('waiting', 'transferred')
+         AND (priority_rank > ?3 OR (priority_rank = ?3 AND (queued_at < ?4 OR (queued_at = ?4 AND id < ?5))))",
+        params![case.business_day, case.department, case.priority_rank, case.queued_at, case.id],
+        |r| r.get(0),
+    )?;
+    if ahead == 0 {
+        return Ok((0, 0));
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT data FROM cases WHERE department = ?1 AND json_extract(data, '$.service_end_at') IS NOT NULL ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![case.department, ESTIMATE_WINDOW as i64], |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut minutes = Vec::new();
+    for data in rows {
+        let c = parse_case(&data?)?;
+        if let (Some(a), Some(b)) = (
+            c.started_at.as_deref().and_then(parse_stamp),
+            c.service_end_at.as_deref().and_then(parse_stamp),
+        ) {
+            minutes.push((b - a).num_milliseconds() as f64 / 60_000.0);
+        }
+    }
+    let avg = mean(&minutes)
+        .unwrap_or(hall.default_service_min as f64)
+        .max(0.5);
+    let windows = hall
+        .department(&case.department)
+        .map(|d| d.windows.clone())
+        .unwrap_or_default();
+    let mut open = 0;
+    for w in &windows {
+        if !window_paused_in(conn, *w)? {
+            open += 1;
+        }
+    }
+    let est = (avg * ahead as f64 / open.max(1) as f64).ceil() as u32;
+    Ok((ahead, est))
+}
+
+fn called_view(
+    hall: &Hall,
+    case: &Case,
+    window: u32,
+    recall: bool,
+    staff: &str,
+    at: &str,
+) -> Called {
+    Called {
+        case_id: case.id,
+        number: case.number.clone(),
+        window,
+        department: case.department.clone(),
+        department_name: hall
+            .department(&case.department)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        item_name: hall
+            .item(&case.item)
+            .map(|i| i.display_name())
+            .unwrap_or_default(),
+        priority: case.priority.clone(),
+        recall,
+        recalls: case.recalls,
+        staff: staff.into(),
+        at: at.into(),
+        seq: case.last_seq,
+        text: announcement(&case.number, window, recall),
+    }
+}

@@ -1,0 +1,43 @@
+//! bangban: the shared ledger of a citizen service hall (帮办代办) — hall configuration, cases
+//! and their hash-chained event log, queries and reports. Knows nothing of screens or printers.
+
+pub mod chain;
+pub mod clock;
+pub mod db;
+pub mod error;
+pub mod hall;
+pub mod ledger;
+pub mod model;
+
+pub use chain::{Event, VerifyReport};
+pub use error::{LedgerError, Result};
+pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
+pub use ledger::{
+    announcement, CallRequest, Called, CaseAction, DayReport, IssueRequest, Ledger, LedgerOptions,
+    Ticket, WaitingEntry,
+};
+pub use model::{Case, CaseState, Channel, EventBody, Mode};
+
+/// The demo hall shipped with the program, so a fresh kiosk starts on something real.
+pub const DEMO_HALL: &str = include_str!("../examples/demo-hall.toml");
+
+/// The default ledger path: `$BANGBAN_DB`, else the per-user data directory.
+pub fn default_db_path() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("BANGBAN_DB").filter(|p| !p.is_empty()) {
+        return p.into();
+    }
+    dirs::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("bangban")
+        .join("ledger.sqlite3")
+}
+
+/// Open a ledger, applying the demo hall when it has no configuration yet.
+pub fn open_or_demo(path: &std::path::Path, opts: LedgerOptions, actor: &str) -> Result<Ledger> {
+    let mut ledger = Ledger::open(path, opts)?;
+    if !ledger.is_initialised()? {
+        let hall = Hall::from_toml(DEMO_HALL, "examples/demo-hall.toml")?;
+        ledger.configure(&hall, actor, "demo-hall")?;
+    }
+    Ok(ledger)
+}

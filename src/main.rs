@@ -1,0 +1,645 @@
+//! `bangban`: the operators' command line over the ledger library (and the tests' contract).
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use bangban::hall::{import_csv, ImportKind};
+use bangban::{
+    CallRequest, CaseAction, Channel, Hall, IssueRequest, Ledger, LedgerError, LedgerOptions, Mode,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "bangban",
+    version,
+    about = "帮办代办 ledger: hall setup, tickets, calls, verification and daily reports"
+)]
+struct Cli {
+    /// The ledger database [default: $BANGBAN_DB, else the per-user data directory]
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// Print one JSON object instead of text
+    #[arg(long, global = true)]
+    json: bool,
+    /// How long to wait for another program's write lock, in milliseconds
+    #[arg(long, global = true, default_value_t = 5000)]
+    busy_timeout_ms: u64,
+    /// Who the events are attributed to when no staff id is given
+    #[arg(long, global = true, default_value = "cli")]
+    actor: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create the ledger or apply a changed hall file (idempotent)
+    Init {
+        #[arg(long)]
+        hall: PathBuf,
+    },
+    /// The item catalogue with codes
+    Items,
+    /// Issue a ticket (the kiosk's code path)
+    Issue {
+        #[arg(long)]
+        item: String,
+        /// A priority class code such as elderly, disabled, pregnant, military
+        #[arg(long)]
+        priority: Option<String>,
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        #[arg(long, value_enum, default_value = "kiosk")]
+        channel: ChannelArg,
+    },
+    /// Call the next visitor (or a given number) to a window; exit code 3 when nobody waits
+    Call {
+        #[arg(long)]
+        window: u32,
+        #[arg(long)]
+        staff: String,
+        /// Call this number or ticket token instead of the next in line
+        #[arg(long)]
+        number: Option<String>,
+    },
+    /// Act on one case: every counter action, by number (today) or ticket token
+    Case {
+        /// A012, or the token from the ticket's QR code
+        case: String,
+        #[arg(long, default_value_t = 0)]
+        window: u32,
+        #[arg(long, default_value = "")]
+        staff: String,
+        #[command(subcommand)]
+        action: CaseCmd,
+    },
+    /// Today's queue, in calling order
+    Waiting {
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// Recompute the event chain; exit 1 naming the first bad sequence number
+    Verify,
+    /// The day's ledger (台账) per department
+    Report {
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+    },
+    /// Replace the specialists or items with a filled-in attachment table (CSV)
+    Import {
+        #[arg(value_enum)]
+        what: ImportWhat,
+        file: PathBuf,
+    },
+    /// Staff PINs for the counter console
+    Staff {
+        #[command(subcommand)]
+        cmd: StaffCmd,
+    },
+    /// Pause or resume a window
+    Window {
+        window: u32,
+        #[arg(value_enum)]
+        state: WindowState,
+        #[arg(long)]
+        staff: String,
+    },
+    /// Rebuild the cases table from the event log
+    RebuildCases,
+}
+
+#[derive(Subcommand)]
+enum StaffCmd {
+    /// Set a staff member's PIN (read from --pin or the first line of standard input)
+    SetPin {
+        staff: String,
+        #[arg(long)]
+        pin: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaseCmd {
+    /// Show the case and its events
+    Show,
+    Recall,
+    /// The visitor arrived at the counter
+    Start,
+    NoShow,
+    Hold,
+    Resume,
+    Transfer {
+        #[arg(long)]
+        department: String,
+        #[arg(long = "to-window")]
+        to_window: Option<u32>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// 咨询辅导: record the question and the answer (or defer it)
+    Consult {
+        #[arg(long)]
+        question: String,
+        #[arg(long)]
+        answer: Option<String>,
+        /// The question needs study; it stays open until answered
+        #[arg(long)]
+        deferred: bool,
+    },
+    /// Answer a deferred question
+    Answer {
+        #[arg(long)]
+        answer: String,
+    },
+    /// 一次性告知: the materials still missing
+    Notify {
+        #[arg(long = "missing", required = true)]
+        missing: Vec<String>,
+    },
+    /// The visitor came back with the missing materials
+    Returned,
+    /// 受理委托: materials handed over and power of attorney signed
+    Accept {
+        #[arg(long = "material", required = true)]
+        materials: Vec<String>,
+        #[arg(long)]
+        poa: bool,
+    },
+    StartWork,
+    Ready,
+    /// 结果交付 in person, completion slip signed
+    Deliver {
+        #[arg(long)]
+        signed: bool,
+    },
+    /// 结果交付 by post
+    Mail {
+        #[arg(long)]
+        tracking: String,
+    },
+    ConfirmReceipt,
+    /// 资料归档
+    Archive {
+        #[arg(long)]
+        handover: Option<String>,
+    },
+    Cancel {
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Onsite,
+    Online,
+    Fullprocess,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ChannelArg {
+    Kiosk,
+    Counter,
+    Phone,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ReportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportWhat {
+    Specialists,
+    Items,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum WindowState {
+    Pause,
+    Resume,
+}
+
+/// An error with the exit code it maps to.
+struct Exit(u8, anyhow::Error);
+
+impl<E: Into<anyhow::Error>> From<E> for Exit {
+    fn from(e: E) -> Self {
+        Exit(1, e.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Exit(code, e)) => {
+            let msg = format!("{e:#}");
+            if json {
+                println!("{}", json!({ "error": msg, "exit": code }));
+            }
+            eprintln!("bangban: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn open(cli: &Cli) -> Result<Ledger, Exit> {
+    let path = cli.db.clone().unwrap_or_else(bangban::default_db_path);
+    let opts = LedgerOptions {
+        busy_timeout: Duration::from_millis(cli.busy_timeout_ms),
+        ..LedgerOptions::default()
+    };
+    Ok(Ledger::open(&path, opts)?)
+}
+
+fn print_json(v: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string(v).unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string())
+    );
+}
+
+fn run(cli: Cli) -> Result<(), Exit> {
+    match &cli.cmd {
+        Cmd::Init { hall } => {
+            // Check the file completely before touching the ledger, so a broken file writes nothing.
+            let parsed = Hall::from_path(hall)?;
+            let mut ledger = open(&cli)?;
+            let out = ledger.configure(&parsed, &cli.actor, &hall.display().to_string())?;
+            if cli.json {
+                print_json(
+                    &json!({ "db": ledger.path(), "changed": out.changed, "sha256": out.sha256,
+                    "departments": out.departments, "specialists": out.specialists, "items": out.items }),
+                );
+            } else if out.changed {
+                println!(
+                    "applied {} ({} departments, {} specialists, {} items) to {}",
+                    hall.display(),
+                    out.departments,
+                    out.specialists,
+                    out.items,
+                    ledger.path().display()
+                );
+            } else {
+                println!(
+                    "{} is already in force in {}; nothing changed",
+                    hall.display(),
+                    ledger.path().display()
+                );
+            }
+        }
+        Cmd::Items => {
+            let mut ledger = open(&cli)?;
+            let hall = ledger.hall()?;
+            if cli.json {
+                let items: Vec<_> = hall.items.iter().map(|i| json!({
+                    "code": i.code, "department": i.department,
+                    "department_name": hall.department(&i.department).map(|d| d.name.clone()),
+                    "main": i.main, "sub": i.sub, "name": i.display_name(), "name_en": i.name_en,
+                    "window": i.window, "specialist": i.specialist, "phone": bangban::mask_phone(&i.phone),
+                    "materials": i.materials, "tags": i.tags, "lead": i.lead, "involved": i.involved,
+                })).collect();
+                print_json(&json!({ "hall": hall.name, "items": items }));
+            } else {
+                for d in &hall.departments {
+                    println!(
+                        "{} {} (prefix {}, windows {:?})",
+                        d.code, d.name, d.prefix, d.windows
+                    );
+                    for i in hall.items.iter().filter(|i| i.department == d.code) {
+                        println!("  {:<5} {}  [{}号窗口]", i.code, i.display_name(), i.window);
+                    }
+                }
+            }
+        }
+        Cmd::Issue {
+            item,
+            priority,
+            mode,
+            channel,
+        } => {
+            let mut ledger = open(&cli)?;
+            let req = IssueRequest {
+                item: item.clone(),
+                priority: priority.clone(),
+                mode: mode.map(|m| match m {
+                    ModeArg::Onsite => Mode::Onsite,
+                    ModeArg::Online => Mode::Online,
+                    ModeArg::Fullprocess => Mode::Fullprocess,
+                }),
+                channel: match channel {
+                    ChannelArg::Kiosk => Channel::Kiosk,
+                    ChannelArg::Counter => Channel::Counter,
+                    ChannelArg::Phone => Channel::Phone,
+                },
+                actor: cli.actor.clone(),
+            };
+            let t = ledger.issue(&req)?;
+            if cli.json {
+                print_json(&t);
+            } else {
+                println!(
+                    "{}  {} · {}  请到{}号窗口  前方等待{}人  预计{}分钟",
+                    t.number,
+                    t.department_name,
+                    t.item_name,
+                    t.window,
+                    t.ahead,
+                    t.estimated_wait_min
+                );
+            }
+        }
+        Cmd::Call {
+            window,
+            staff,
+            number,
+        } => {
+            let mut ledger = open(&cli)?;
+            let req = CallRequest {
+                window: *window,
+                staff: staff.clone(),
+                number: number.clone(),
+            };
+            match ledger.call(&req) {
+                Ok(c) => {
+                    if cli.json {
+                        print_json(&c);
+                    } else {
+                        println!("{}", c.text);
+                    }
+                }
+                Err(LedgerError::NobodyWaiting(w)) => {
+                    return Err(Exit(3, anyhow::anyhow!("nobody is waiting for window {w}")))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Cmd::Case {
+            case,
+            window,
+            staff,
+            action,
+        } => {
+            let mut ledger = open(&cli)?;
+            if let CaseCmd::Show = action {
+                let c = ledger.find_case(case)?;
+                let events = ledger.case_events(c.id)?;
+                if cli.json {
+                    print_json(&json!({ "case": c, "events": events }));
+                } else {
+                    println!(
+                        "{} {} {} · {}",
+                        c.number,
+                        c.state.label_zh(),
+                        c.department,
+                        c.item
+                    );
+                    for e in events {
+                        println!("  #{} {} {} {}", e.seq, e.at, e.actor, e.kind);
+                    }
+                }
+                return Ok(());
+            }
+            if staff.is_empty() {
+                return Err(Exit(2, anyhow::anyhow!("counter actions need --staff ID")));
+            }
+            let current = ledger.find_case(case)?;
+            let window = if *window > 0 {
+                *window
+            } else {
+                current.called_window.unwrap_or(current.window)
+            };
+            let act = match action {
+                CaseCmd::Show => unreachable!("handled above"),
+                CaseCmd::Recall => CaseAction::Recall,
+                CaseCmd::Start => CaseAction::Start,
+                CaseCmd::NoShow => CaseAction::NoShow,
+                CaseCmd::Hold => CaseAction::Hold,
+                CaseCmd::Resume => CaseAction::Resume,
+                CaseCmd::Transfer {
+                    department,
+                    to_window,
+                    note,
+                } => CaseAction::Transfer {
+                    department: department.clone(),
+                    window: *to_window,
+                    note: note.clone(),
+                },
+                CaseCmd::Consult {
+                    question,
+                    answer,
+                    deferred,
+                } => CaseAction::Consult {
+                    question: question.clone(),
+                    answer: answer.clone(),
+                    resolved: !deferred,
+                },
+                CaseCmd::Answer { answer } => CaseAction::Answer {
+                    answer: answer.clone(),
+                },
+                CaseCmd::Notify { missing } => CaseAction::NotifyMissing {
+                    missing: missing.clone(),
+                },
+                CaseCmd::Returned => CaseAction::MaterialsReturned,
+                CaseCmd::Accept { materials, poa } => CaseAction::Accept {
+                    materials: materials.clone(),
+                    power_of_attorney: *poa,
+                },
+                CaseCmd::StartWork => CaseAction::StartWork,
+                CaseCmd::Ready => CaseAction::Ready,
+                CaseCmd::Deliver { signed } => CaseAction::DeliverInPerson {
+                    completion_slip_signed: *signed,
+                },
+                CaseCmd::Mail { tracking } => CaseAction::Mail {
+                    tracking: tracking.clone(),
+                },
+                CaseCmd::ConfirmReceipt => CaseAction::ConfirmReceipt,
+                CaseCmd::Archive { handover } => CaseAction::Archive {
+                    handover: handover.clone(),
+                },
+                CaseCmd::Cancel { reason } => CaseAction::Cancel {
+                    reason: reason.clone(),
+                },
+            };
+            let c = ledger.act(case, window, staff, &act)?;
+            if cli.json {
+                print_json(&c);
+            } else {
+                println!("{} {} ({})", c.number, c.state.label_zh(), c.state.as_str());
+            }
+        }
+        Cmd::Waiting { department } => {
+            let mut ledger = open(&cli)?;
+            let depts: Vec<String> = department.iter().cloned().collect();
+            let list = ledger.waiting(&depts)?;
+            if cli.json {
+                print_json(&json!({ "waiting": list }));
+            } else {
+                for w in list {
+                    println!(
+                        "{} {} {} {}分钟{}",
+                        w.number,
+                        w.department,
+                        w.item_name,
+                        w.waited_min,
+                        w.priority_name
+                            .map(|p| format!(" 优先:{p}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        Cmd::Verify => {
+            let mut ledger = open(&cli)?;
+            let r = ledger.verify()?;
+            if cli.json {
+                print_json(&r);
+            } else if r.ok {
+                println!(
+                    "ledger intact: {} events, {} cases, chain head {}",
+                    r.events, r.cases, r.head_seq
+                );
+            }
+            if !r.ok {
+                let seq = r.first_bad_seq.unwrap_or(0);
+                return Err(Exit(
+                    1,
+                    anyhow::anyhow!(
+                        "first bad sequence number {seq}: {}",
+                        r.problem.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        Cmd::Report { date, format } => {
+            let mut ledger = open(&cli)?;
+            let r = ledger.report(*date)?;
+            if *format == ReportFormat::Json || cli.json {
+                print_json(&r);
+            } else {
+                let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+                w.write_record([
+                    "date",
+                    "department",
+                    "name",
+                    "issued",
+                    "served",
+                    "no_shows",
+                    "avg_wait_min",
+                    "avg_service_min",
+                ])?;
+                let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
+                for d in r.departments.iter().chain(std::iter::once(&r.total)) {
+                    w.write_record([
+                        r.date.clone(),
+                        d.department.clone(),
+                        d.name.clone(),
+                        d.issued.to_string(),
+                        d.served.to_string(),
+                        d.no_shows.to_string(),
+                        f(d.avg_wait_min),
+                        f(d.avg_service_min),
+                    ])?;
+                }
+                w.flush()?;
+            }
+        }
+        Cmd::Import { what, file } => {
+            let src = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let mut ledger = open(&cli)?;
+            let hall = ledger.hall()?;
+            let kind = match what {
+                ImportWhat::Specialists => ImportKind::Specialists,
+                ImportWhat::Items => ImportKind::Items,
+            };
+            let new = import_csv(&hall, kind, &src, &file.display().to_string())?;
+            let out = ledger.configure(&new, &cli.actor, &file.display().to_string())?;
+            if cli.json {
+                print_json(
+                    &json!({ "changed": out.changed, "sha256": out.sha256, "specialists": out.specialists, "items": out.items }),
+                );
+            } else {
+                println!(
+                    "imported {}: {} specialists, {} items in force",
+                    file.display(),
+                    out.specialists,
+                    out.items
+                );
+            }
+        }
+        Cmd::Staff {
+            cmd: StaffCmd::SetPin { staff, pin },
+        } => {
+            let pin = match pin {
+                Some(p) => p.clone(),
+                None => {
+                    let mut s = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .context("cannot read the PIN from standard input")?;
+                    s.lines().next().unwrap_or("").trim().to_string()
+                }
+            };
+            let mut ledger = open(&cli)?;
+            ledger.set_pin(staff, &pin, &cli.actor)?;
+            if cli.json {
+                print_json(&json!({ "staff": staff, "pin_set": true }));
+            } else {
+                println!("PIN set for {staff}");
+            }
+        }
+        Cmd::Window {
+            window,
+            state,
+            staff,
+        } => {
+            let mut ledger = open(&cli)?;
+            ledger.set_window_paused(*window, staff, *state == WindowState::Pause)?;
+            if cli.json {
+                print_json(&json!({ "window": window, "paused": *state == WindowState::Pause }));
+            } else {
+                println!(
+                    "window {window} {}",
+                    if *state == WindowState::Pause {
+                        "paused"
+                    } else {
+                        "open"
+                    }
+                );
+            }
+        }
+        Cmd::RebuildCases => {
+            let mut ledger = open(&cli)?;
+            let before = ledger.verify()?;
+            if !before.ok
+                && before
+                    .problem
+                    .as_deref()
+                    .map(|p| !p.contains("cases table"))
+                    .unwrap_or(true)
+            {
+                return Err(Exit(
+                    1,
+                    anyhow::anyhow!(
+                        "the event log itself does not verify; refusing to rebuild from it"
+                    ),
+                ));
+            }
+            let n = ledger.rebuild_cases()?;
+            println!("rebuilt {n} cases from the event log");
+        }
+    }
+    std::io::stdout().flush().ok();
+    Ok(())
+}

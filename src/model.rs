@@ -1,0 +1,617 @@
+//! Cases, their states, the events that move them, and the one pure function (`apply`) that
+//! folds an event into a case — used both when writing and when replaying the log.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::LedgerError;
+
+/// How the visitor is served (rule 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// 现场服务 / 现场帮办
+    Onsite,
+    /// 网上服务
+    Online,
+    /// 全程服务 / 全程代办
+    Fullprocess,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "onsite" | "现场" => Some(Mode::Onsite),
+            "online" | "网上" => Some(Mode::Online),
+            "fullprocess" | "全程" => Some(Mode::Fullprocess),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Onsite => "onsite",
+            Mode::Online => "online",
+            Mode::Fullprocess => "fullprocess",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Mode::Onsite => "现场帮办",
+            Mode::Online => "网上帮办",
+            Mode::Fullprocess => "全程代办",
+        }
+    }
+}
+
+/// Where the case was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Kiosk,
+    Counter,
+    Phone,
+}
+
+/// The states of a case across the rules' four stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    Waiting,
+    Called,
+    Serving,
+    OnHold,
+    NoShow,
+    /// 咨询辅导 recorded.
+    Consulted,
+    /// 一次性告知 given; waiting for the visitor to come back with the rest.
+    AwaitingMaterials,
+    /// 受理委托: materials handed over and power of attorney signed.
+    Accepted,
+    InProgress,
+    Ready,
+    /// 结果交付 in person, completion slip signed.
+    Delivered,
+    /// 结果交付 by post; not finished until receipt is confirmed.
+    Mailed,
+    ReceiptConfirmed,
+    /// 资料归档
+    Archived,
+    /// Sent to another department's queue, keeping its original waiting time.
+    Transferred,
+    Cancelled,
+}
+
+impl CaseState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Waiting => "waiting",
+            CaseState::Called => "called",
+            CaseState::Serving => "serving",
+            CaseState::OnHold => "on_hold",
+            CaseState::NoShow => "no_show",
+            CaseState::Consulted => "consulted",
+            CaseState::AwaitingMaterials => "awaiting_materials",
+            CaseState::Accepted => "accepted",
+            CaseState::InProgress => "in_progress",
+            CaseState::Ready => "ready",
+            CaseState::Delivered => "delivered",
+            CaseState::Mailed => "mailed",
+            CaseState::ReceiptConfirmed => "receipt_confirmed",
+            CaseState::Archived => "archived",
+            CaseState::Transferred => "transferred",
+            CaseState::Cancelled => "cancelled",
+        }
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            CaseState::Waiting => "等候中",
+            CaseState::Called => "已叫号",
+            CaseState::Serving => "办理中",
+            CaseState::OnHold => "暂挂",
+            CaseState::NoShow => "过号",
+            CaseState::Consulted => "已咨询",
+            CaseState::AwaitingMaterials => "待补材料",
+            CaseState::Accepted => "已受理",
+            CaseState::InProgress => "代办中",
+            CaseState::Ready => "待交付",
+            CaseState::Delivered => "已当面交付",
+            CaseState::Mailed => "已邮寄",
+            CaseState::ReceiptConfirmed => "已签收",
+            CaseState::Archived => "已归档",
+            CaseState::Transferred => "已转办",
+            CaseState::Cancelled => "已取消",
+        }
+    }
+    /// States in which the case stands in a department's queue.
+    pub fn is_queued(self) -> bool {
+        matches!(self, CaseState::Waiting | CaseState::Transferred)
+    }
+    pub const QUEUED: [&'static str; 2] = ["waiting", "transferred"];
+}
+
+/// A reference to free text kept out of the event log: the text (which may hold personal
+/// data) lives in the notes table, the event carries only its id and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteRef {
+    pub note: i64,
+    pub sha256: String,
+}
+
+/// What happened. Serialized (with its `kind` tag) as the canonical event payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventBody {
+    HallConfigured {
+        sha256: String,
+        departments: usize,
+        specialists: usize,
+        items: usize,
+        source: String,
+    },
+    CaseIssued {
+        business_day: String,
+        number: String,
+        token: String,
+        item: String,
+        department: String,
+        window: u32,
+        priority: Option<String>,
+        priority_rank: u32,
+        mode: Mode,
+        channel: Channel,
+    },
+    CaseCalled {
+        window: u32,
+        staff: String,
+    },
+    CaseRecalled {
+        window: u32,
+        staff: String,
+    },
+    CaseStarted {
+        window: u32,
+        staff: String,
+    },
+    CaseNoShow {
+        staff: String,
+    },
+    CaseHeld {
+        staff: String,
+    },
+    CaseResumed {
+        window: u32,
+        staff: String,
+    },
+    CaseTransferred {
+        staff: String,
+        from_department: String,
+        to_department: String,
+        to_window: u32,
+        note: Option<NoteRef>,
+    },
+    ConsultationRecorded {
+        staff: String,
+        question: NoteRef,
+        answer: Option<NoteRef>,
+        resolved: bool,
+    },
+    QuestionAnswered {
+        staff: String,
+        answer: NoteRef,
+    },
+    MaterialsMissing {
+        staff: String,
+        missing: Vec<String>,
+    },
+    MaterialsReturned {
+        window: u32,
+        staff: String,
+    },
+    CaseAccepted {
+        staff: String,
+        materials: Vec<String>,
+        power_of_attorney: bool,
+    },
+    WorkStarted {
+        staff: String,
+    },
+    ResultReady {
+        staff: String,
+    },
+    DeliveredInPerson {
+        staff: String,
+        completion_slip_signed: bool,
+    },
+    Mailed {
+        staff: String,
+        tracking: NoteRef,
+    },
+    ReceiptConfirmed {
+        staff: String,
+    },
+    Archived {
+        staff: String,
+        handover: Option<NoteRef>,
+    },
+    CaseCancelled {
+        actor: String,
+        reason: String,
+    },
+    TicketPrinted {
+        device: String,
+        reprint: bool,
+    },
+    PrintFailed {
+        device: String,
+        error: String,
+        reprint: bool,
+    },
+    StaffPinSet {
+        staff: String,
+    },
+    StaffLogin {
+        staff: String,
+        window: u32,
+        ok: bool,
+    },
+    WindowPaused {
+        window: u32,
+        staff: String,
+    },
+    WindowResumed {
+        window: u32,
+        staff: String,
+    },
+}
+
+impl EventBody {
+    /// The kind tag, as stored beside the payload.
+    pub fn kind(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(String::from))
+            .unwrap_or_default()
+    }
+    /// Whether this event changes the case it names (as opposed to recording a side fact).
+    pub fn moves_case(&self) -> bool {
+        !matches!(
+            self,
+            EventBody::HallConfigured { .. }
+                | EventBody::TicketPrinted { .. }
+                | EventBody::PrintFailed { .. }
+                | EventBody::StaffPinSet { .. }
+                | EventBody::StaffLogin { .. }
+                | EventBody::WindowPaused { .. }
+                | EventBody::WindowResumed { .. }
+        )
+    }
+}
+
+/// The projection of one case, rebuilt exactly by folding its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: i64,
+    pub business_day: String,
+    pub number: String,
+    pub token: String,
+    pub item: String,
+    pub department: String,
+    /// The receiving window of the item, or of the transfer target.
+    pub window: u32,
+    pub priority: Option<String>,
+    pub priority_rank: u32,
+    pub mode: Mode,
+    pub channel: Channel,
+    pub state: CaseState,
+    /// 首问负责制: the specialist who first served the case owns it.
+    pub owner: Option<String>,
+    /// The window that last called the case.
+    pub called_window: Option<u32>,
+    pub recalls: u32,
+    pub issued_at: String,
+    /// The time that orders the queue; a transfer keeps the original waiting time.
+    pub queued_at: String,
+    pub called_at: Option<String>,
+    pub started_at: Option<String>,
+    pub service_end_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub updated_at: String,
+    pub open_question: bool,
+    pub missing: Vec<String>,
+    pub materials: Vec<String>,
+    pub power_of_attorney: bool,
+    pub delivery: Option<String>,
+    pub last_seq: i64,
+}
+
+fn illegal(case: &Case, action: &str) -> LedgerError {
+    LedgerError::IllegalTransition {
+        number: case.number.clone(),
+        state: case.state.as_str().into(),
+        action: action.into(),
+    }
+}
+
+/// Fold one event into a case. `case` is `None` only for `CaseIssued`. Returns the new case
+/// or the reason the transition is illegal; this is the whole state machine.
+pub fn apply(
+    case: Option<&Case>,
+    case_id: i64,
+    seq: i64,
+    at: &str,
+    body: &EventBody,
+) -> Result<Case, LedgerError> {
+    use CaseState as S;
+    if let EventBody::CaseIssued {
+        business_day,
+        number,
+        token,
+        item,
+        department,
+        window,
+        priority,
+        priority_rank,
+        mode,
+        channel,
+    } = body
+    {
+        if case.is_some() {
+            return Err(LedgerError::Invalid(format!(
+                "case {case_id} already exists"
+            )));
+        }
+        return Ok(Case {
+            id: case_id,
+            business_day: business_day.clone(),
+            number: number.clone(),
+            token: token.clone(),
+            item: item.clone(),
+            department: department.clone(),
+            window: *window,
+            priority: priority.clone(),
+            priority_rank: *priority_rank,
+            mode: *mode,
+            channel: *channel,
+            state: S::Waiting,
+            owner: None,
+            called_window: None,
+            recalls: 0,
+            issued_at: at.into(),
+            queued_at: at.into(),
+            called_at: None,
+            started_at: None,
+            service_end_at: None,
+            closed_at: None,
+            updated_at: at.into(),
+            open_question: false,
+            missing: vec![],
+            materials: vec![],
+            power_of_attorney: false,
+            delivery: None,
+            last_seq: seq,
+        });
+    }
+    let old = case.ok_or(LedgerError::UnknownCase(format!("#{case_id}")))?;
+    let mut c = old.clone();
+    c.updated_at = at.into();
+    c.last_seq = seq;
+    // Leaving the counter for the first time ends the measured service time.
+    let end_service = |c: &mut Case| {
+        if c.service_end_at.is_none() && c.started_at.is_some() {
+            c.service_end_at = Some(at.to_string());
+        }
+    };
+    let own = |c: &mut Case, staff: &str| {
+        if c.owner.is_none() {
+            c.owner = Some(staff.to_string());
+        }
+    };
+    match body {
+        EventBody::CaseCalled { window, .. } => {
+            if !matches!(
+                old.state,
+                S::Waiting | S::Transferred | S::NoShow | S::AwaitingMaterials | S::OnHold
+            ) {
+                return Err(illegal(old, "call"));
+            }
+            c.state = S::Called;
+            c.called_window = Some(*window);
+            if c.called_at.is_none() {
+                c.called_at = Some(at.into());
+            }
+        }
+        EventBody::CaseRecalled { window, .. } => {
+            if old.state != S::Called {
+                return Err(illegal(old, "recall"));
+            }
+            c.recalls += 1;
+            c.called_window = Some(*window);
+        }
+        EventBody::CaseStarted { window, staff } => {
+            if old.state != S::Called {
+                return Err(illegal(old, "start"));
+            }
+            c.state = S::Serving;
+            c.called_window = Some(*window);
+            own(&mut c, staff);
+            if c.started_at.is_none() {
+                c.started_at = Some(at.into());
+            }
+        }
+        EventBody::CaseNoShow { .. } => {
+            if old.state != S::Called {
+                return Err(illegal(old, "mark no-show"));
+            }
+            c.state = S::NoShow;
+            c.closed_at = Some(at.into());
+        }
+        EventBody::CaseHeld { .. } => {
+            if !matches!(old.state, S::Called | S::Serving) {
+                return Err(illegal(old, "hold"));
+            }
+            c.state = S::OnHold;
+        }
+        EventBody::CaseResumed { window, staff } => {
+            if old.state != S::OnHold {
+                return Err(illegal(old, "resume"));
+            }
+            c.state = S::Serving;
+            c.called_window = Some(*window);
+            own(&mut c, staff);
+            if c.started_at.is_none() {
+                c.started_at = Some(at.into());
+            }
+        }
+        EventBody::CaseTransferred {
+            to_department,
+            to_window,
+            ..
+        } => {
+            if !matches!(
+                old.state,
+                S::Waiting | S::Transferred | S::Called | S::Serving | S::OnHold | S::Consulted
+            ) {
+                return Err(illegal(old, "transfer"));
+            }
+            end_service(&mut c);
+            c.state = S::Transferred;
+            c.department = to_department.clone();
+            c.window = *to_window;
+            c.called_window = None;
+            c.recalls = 0;
+        }
+        EventBody::ConsultationRecorded {
+            staff, resolved, ..
+        } => {
+            if !matches!(old.state, S::Serving | S::Consulted) {
+                return Err(illegal(old, "record a consultation"));
+            }
+            own(&mut c, staff);
+            c.state = S::Consulted;
+            c.open_question = !resolved;
+        }
+        EventBody::QuestionAnswered { .. } => {
+            if !old.open_question {
+                return Err(illegal(old, "answer (no open question)"));
+            }
+            c.open_question = false;
+        }
+        EventBody::MaterialsMissing { missing, staff } => {
+            if !matches!(old.state, S::Serving | S::Consulted) {
+                return Err(illegal(old, "give a one-time notification"));
+            }
+            if missing.is_empty() {
+                return Err(LedgerError::Invalid(
+                    "a one-time notification must name at least one missing material".into(),
+                ));
+            }
+            own(&mut c, staff);
+            end_service(&mut c);
+            c.state = S::AwaitingMaterials;
+            c.missing = missing.clone();
+        }
+        EventBody::MaterialsReturned { window, staff } => {
+            if old.state != S::AwaitingMaterials {
+                return Err(illegal(old, "take returned materials"));
+            }
+            own(&mut c, staff);
+            c.state = S::Serving;
+            c.called_window = Some(*window);
+        }
+        EventBody::CaseAccepted {
+            staff,
+            materials,
+            power_of_attorney,
+        } => {
+            if !matches!(old.state, S::Serving | S::Consulted) {
+                return Err(illegal(old, "accept"));
+            }
+            if !power_of_attorney {
+                return Err(LedgerError::Invalid(
+                    "acceptance needs the signed power of attorney (委托书)".into(),
+                ));
+            }
+            if materials.is_empty() {
+                return Err(LedgerError::Invalid(
+                    "acceptance needs the materials handed over".into(),
+                ));
+            }
+            own(&mut c, staff);
+            end_service(&mut c);
+            c.state = S::Accepted;
+            c.materials = materials.clone();
+            c.missing.clear();
+            c.power_of_attorney = true;
+        }
+        EventBody::WorkStarted { .. } => {
+            if old.state != S::Accepted {
+                return Err(illegal(old, "start the work"));
+            }
+            c.state = S::InProgress;
+        }
+        EventBody::ResultReady { .. } => {
+            if !matches!(old.state, S::Accepted | S::InProgress) {
+                return Err(illegal(old, "mark the result ready"));
+            }
+            c.state = S::Ready;
+        }
+        EventBody::DeliveredInPerson {
+            completion_slip_signed,
+            ..
+        } => {
+            if old.state != S::Ready {
+                return Err(illegal(old, "deliver"));
+            }
+            if !completion_slip_signed {
+                return Err(LedgerError::Invalid("delivery in person needs the visitor's signature on the completion slip (办结单)".into()));
+            }
+            c.state = S::Delivered;
+            c.delivery = Some("in_person".into());
+        }
+        EventBody::Mailed { .. } => {
+            if old.state != S::Ready {
+                return Err(illegal(old, "mail"));
+            }
+            c.state = S::Mailed;
+            c.delivery = Some("post".into());
+        }
+        EventBody::ReceiptConfirmed { .. } => {
+            if old.state != S::Mailed {
+                return Err(illegal(old, "confirm receipt"));
+            }
+            c.state = S::ReceiptConfirmed;
+        }
+        EventBody::Archived { .. } => {
+            if !matches!(old.state, S::Delivered | S::ReceiptConfirmed | S::Consulted) {
+                return Err(illegal(old, "archive"));
+            }
+            if old.open_question {
+                return Err(LedgerError::Invalid(format!(
+                    "case {}: the deferred question must be answered before archiving",
+                    old.number
+                )));
+            }
+            c.state = S::Archived;
+            c.closed_at = Some(at.into());
+        }
+        EventBody::CaseCancelled { .. } => {
+            if !matches!(
+                old.state,
+                S::Waiting | S::Transferred | S::Called | S::OnHold | S::AwaitingMaterials
+            ) {
+                return Err(illegal(old, "cancel"));
+            }
+            end_service(&mut c);
+            c.state = S::Cancelled;
+            c.closed_at = Some(at.into());
+        }
+        EventBody::CaseIssued { .. } => unreachable!("handled above"),
+        other => {
+            // Side facts (printing, logins) do not change the case; the caller never folds them.
+            return Err(LedgerError::Invalid(format!(
+                "event {} does not move a case",
+                other.kind()
+            )));
+        }
+    }
+    Ok(c)
+}
