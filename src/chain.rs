@@ -47,13 +47,7 @@ pub fn sha256_hex(text: &str) -> String {
 }
 
 /// Append one event and move the chain head, inside the caller's immediate transaction.
-pub fn append_in(
-    tx: &Transaction<'_>,
-    at: &str,
-    actor: &str,
-    case_id: Option<i64>,
-    body: &EventBody,
-) -> Result<Event> {
+pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i64>, body: &EventBody) -> Result<Event> {
     if actor.trim().is_empty() || actor.contains('\n') {
         return Err(LedgerError::Invalid(
             "every event needs an actor (staff id or device id)".into(),
@@ -121,18 +115,16 @@ impl VerifyReport {
 pub fn replay(events: &[Event]) -> Result<BTreeMap<i64, Case>> {
     let mut cases: BTreeMap<i64, Case> = BTreeMap::new();
     for ev in events {
-        let body: EventBody = serde_json::from_str(&ev.payload).map_err(|e| {
-            LedgerError::Corrupt(format!("event {} has an unreadable payload: {e}", ev.seq))
-        })?;
+        let body: EventBody = serde_json::from_str(&ev.payload)
+            .map_err(|e| LedgerError::Corrupt(format!("event {} has an unreadable payload: {e}", ev.seq)))?;
         if !body.moves_case() {
             continue;
         }
-        let id = ev.case_id.ok_or_else(|| {
-            LedgerError::Corrupt(format!("event {} moves a case but names none", ev.seq))
-        })?;
-        let next = apply(cases.get(&id), id, ev.seq, &ev.at, &body).map_err(|e| {
-            LedgerError::Corrupt(format!("event {} cannot be replayed: {e}", ev.seq))
-        })?;
+        let id = ev
+            .case_id
+            .ok_or_else(|| LedgerError::Corrupt(format!("event {} moves a case but names none", ev.seq)))?;
+        let next = apply(cases.get(&id), id, ev.seq, &ev.at, &body)
+            .map_err(|e| LedgerError::Corrupt(format!("event {} cannot be replayed: {e}", ev.seq)))?;
         cases.insert(id, next);
     }
     Ok(cases)
@@ -153,14 +145,8 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
 
 pub const EVENT_COLUMNS: &str = "seq, at, actor, kind, case_id, payload, prev_hash, hash";
 
-pub fn events_in(
-    conn: &Connection,
-    where_sql: &str,
-    args: impl rusqlite::Params,
-) -> Result<Vec<Event>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events {where_sql} ORDER BY seq"
-    ))?;
+pub fn events_in(conn: &Connection, where_sql: &str, args: impl rusqlite::Params) -> Result<Vec<Event>> {
+    let mut stmt = conn.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events {where_sql} ORDER BY seq"))?;
     let rows = stmt.query_map(args, read_event)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -168,6 +154,22 @@ pub fn events_in(
 /// Recompute the chain from the first event, then check the head and the cases projection.
 /// Reads inside one transaction so a concurrent writer cannot make a sound ledger look broken.
 pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
+    // A damaged file fails somewhere inside; whatever the failure, report it as the first
+    // event that could not be checked rather than as an opaque error.
+    let mut checked = 0i64;
+    match verify_inner(conn, &mut checked) {
+        Ok(r) => Ok(r),
+        Err(e) => Ok(VerifyReport::bad(
+            checked,
+            -1,
+            0,
+            checked + 1,
+            format!("the ledger cannot be read past event {checked}: {e}"),
+        )),
+    }
+}
+
+fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport> {
     let tx = conn.transaction()?;
     let head: Option<(i64, String)> = tx
         .query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
@@ -192,10 +194,7 @@ pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
                         head_seq,
                         0,
                         expected,
-                        format!(
-                            "the event log cannot be read past sequence {}: {e}",
-                            expected - 1
-                        ),
+                        format!("the event log cannot be read past sequence {}: {e}", expected - 1),
                     ));
                 }
             };
@@ -231,11 +230,7 @@ pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
                     head_seq,
                     0,
                     ev.seq,
-                    format!(
-                        "event {} does not link to the hash of event {}",
-                        ev.seq,
-                        ev.seq - 1
-                    ),
+                    format!("event {} does not link to the hash of event {}", ev.seq, ev.seq - 1),
                 ));
             }
             let h = event_hash(
@@ -253,10 +248,7 @@ pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
                     head_seq,
                     0,
                     ev.seq,
-                    format!(
-                        "event {} was altered: its hash does not match its contents",
-                        ev.seq
-                    ),
+                    format!("event {} was altered: its hash does not match its contents", ev.seq),
                 ));
             }
             let kind_ok = serde_json::from_str::<EventBody>(&ev.payload)
@@ -268,13 +260,11 @@ pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
                     head_seq,
                     0,
                     ev.seq,
-                    format!(
-                        "event {} has a payload that does not match its kind",
-                        ev.seq
-                    ),
+                    format!("event {} has a payload that does not match its kind", ev.seq),
                 ));
             }
             prev = ev.hash.clone();
+            *checked = ev.seq;
             expected += 1;
             events.push(ev);
         }
@@ -292,10 +282,22 @@ pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
         }
         Some((hs, hh)) => {
             if hs > count {
-                return Ok(VerifyReport::bad(count, hs, 0, count + 1, format!("the log ends at event {count} but the chain head says {hs}: events were cut off")));
+                return Ok(VerifyReport::bad(
+                    count,
+                    hs,
+                    0,
+                    count + 1,
+                    format!("the log ends at event {count} but the chain head says {hs}: events were cut off"),
+                ));
             }
             if hs < count || hh != prev {
-                return Ok(VerifyReport::bad(count, hs, 0, hs + 1, format!("the chain head (event {hs}) does not match the end of the log (event {count})")));
+                return Ok(VerifyReport::bad(
+                    count,
+                    hs,
+                    0,
+                    hs + 1,
+                    format!("the chain head (event {hs}) does not match the end of the log (event {count})"),
+                ));
             }
         }
     }
@@ -313,10 +315,7 @@ pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
                     head_seq,
                     rebuilt.len(),
                     want.last_seq,
-                    format!(
-                        "case {} in the cases table differs from the event log",
-                        want.number
-                    ),
+                    format!("case {} in the cases table differs from the event log", want.number),
                 ))
             }
             None => {

@@ -39,10 +39,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        self.0
-            .lock()
-            .map(|g| *g)
-            .unwrap_or_else(|p| *p.into_inner())
+        self.0.lock().map(|g| *g).unwrap_or_else(|p| *p.into_inner())
     }
 }
 
@@ -68,7 +65,5 @@ pub fn stamp(t: DateTime<Utc>) -> String {
 }
 
 pub fn parse_stamp(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }

@@ -29,9 +29,7 @@ pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection> {
             reason: e.to_string(),
         })?;
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(|e| LedgerError::Open {
         path: path.display().to_string(),
         reason: e.to_string(),

@@ -10,12 +10,10 @@ pub enum LedgerError {
     DiskFull,
     #[error("cannot open the ledger {path}: {reason}")]
     Open { path: String, reason: String },
-    #[error("the ledger {path} has schema version {found}, newer than this program supports ({supported}); upgrade bangban")]
-    TooNew {
-        path: String,
-        found: i64,
-        supported: i64,
-    },
+    #[error(
+        "the ledger {path} has schema version {found}, newer than this program supports ({supported}); upgrade bangban"
+    )]
+    TooNew { path: String, found: i64, supported: i64 },
     #[error("the ledger {0} has no hall configuration yet: run `bangban init --hall FILE`")]
     NotInitialised(String),
     #[error("{0}")]
@@ -62,9 +60,7 @@ impl From<rusqlite::Error> for LedgerError {
                 LedgerError::Busy(crate::db::busy_timeout_ms())
             }
             Some(ErrorCode::DiskFull) => LedgerError::DiskFull,
-            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
-                LedgerError::Corrupt(e.to_string())
-            }
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => LedgerError::Corrupt(e.to_string()),
             _ => LedgerError::Sql(e),
         }
     }

@@ -58,9 +58,7 @@ pub enum Role {
 impl Role {
     fn parse(s: &str) -> Option<Role> {
         match s.trim() {
-            "coordinator" | "统筹协调对接" | "统筹协调" | "统筹" => {
-                Some(Role::Coordinator)
-            }
+            "coordinator" | "统筹协调对接" | "统筹协调" | "统筹" => Some(Role::Coordinator),
             "handler" | "具体工作" | "具体办理" | "经办" => Some(Role::Handler),
             _ => None,
         }
@@ -174,17 +172,13 @@ impl Hall {
         self.departments.iter().find(|d| d.code == code)
     }
     pub fn item(&self, code: &str) -> Option<&Item> {
-        self.items
-            .iter()
-            .find(|i| i.code.eq_ignore_ascii_case(code))
+        self.items.iter().find(|i| i.code.eq_ignore_ascii_case(code))
     }
     pub fn specialist(&self, staff_id: &str) -> Option<&Specialist> {
         self.specialists.iter().find(|s| s.staff_id == staff_id)
     }
     pub fn priority(&self, code: &str) -> Option<&PriorityClass> {
-        self.priority_classes
-            .iter()
-            .find(|p| p.code == code || p.name == code)
+        self.priority_classes.iter().find(|p| p.code == code || p.name == code)
     }
     /// Departments served at a window (a window may serve several).
     pub fn departments_at_window(&self, window: u32) -> Vec<&Department> {
@@ -254,32 +248,17 @@ impl Hall {
         }
         for (f, v) in [("open", &self.open), ("close", &self.close)] {
             if chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err() {
-                push(
-                    Table::Hall,
-                    0,
-                    f,
-                    format!("{v:?} is not a time of day like 08:30"),
-                );
+                push(Table::Hall, 0, f, format!("{v:?} is not a time of day like 08:30"));
             }
         }
         if self.departments.is_empty() {
-            push(
-                Table::Hall,
-                0,
-                "departments",
-                "the hall has no departments".into(),
-            );
+            push(Table::Hall, 0, "departments", "the hall has no departments".into());
         }
         let mut codes = HashSet::new();
         let mut prefixes = HashSet::new();
         for (i, d) in self.departments.iter().enumerate() {
             if d.code.trim().is_empty() {
-                push(
-                    Table::Department,
-                    i,
-                    "code",
-                    "a department needs a code".into(),
-                );
+                push(Table::Department, i, "code", "a department needs a code".into());
             } else if !codes.insert(d.code.as_str()) {
                 push(
                     Table::Department,
@@ -289,12 +268,7 @@ impl Hall {
                 );
             }
             if d.name.trim().is_empty() {
-                push(
-                    Table::Department,
-                    i,
-                    "name",
-                    "a department needs a name".into(),
-                );
+                push(Table::Department, i, "name", "a department needs a name".into());
             }
             let p = d.prefix.as_bytes();
             if p.len() != 1 || !p[0].is_ascii_uppercase() {
@@ -321,23 +295,13 @@ impl Hall {
                 );
             }
             if d.windows.contains(&0) {
-                push(
-                    Table::Department,
-                    i,
-                    "windows",
-                    "window numbers start at 1".into(),
-                );
+                push(Table::Department, i, "windows", "window numbers start at 1".into());
             }
         }
         let mut staff = HashSet::new();
         for (i, s) in self.specialists.iter().enumerate() {
             if s.staff_id.trim().is_empty() {
-                push(
-                    Table::Specialist,
-                    i,
-                    "staff_id",
-                    "a specialist needs a staff id".into(),
-                );
+                push(Table::Specialist, i, "staff_id", "a specialist needs a staff id".into());
             } else if !staff.insert(s.staff_id.as_str()) {
                 push(
                     Table::Specialist,
@@ -355,12 +319,7 @@ impl Hall {
                 );
             }
             if s.name.trim().is_empty() {
-                push(
-                    Table::Specialist,
-                    i,
-                    "name",
-                    "a specialist needs a name".into(),
-                );
+                push(Table::Specialist, i, "name", "a specialist needs a name".into());
             }
             if !valid_phone(&s.phone) {
                 push(
@@ -372,21 +331,19 @@ impl Hall {
             }
         }
         for (i, d) in self.departments.iter().enumerate() {
-            let team: Vec<_> = self
-                .specialists
-                .iter()
-                .filter(|s| s.department == d.code)
-                .collect();
+            let team: Vec<_> = self.specialists.iter().filter(|s| s.department == d.code).collect();
             if team.len() < 2 {
-                push(Table::Department, i, "specialists", format!(
+                push(
+                    Table::Department,
+                    i,
+                    "specialists",
+                    format!(
                     "department {:?} has {} specialist(s); the rules require at least 2 (one coordinator, one handler)",
                     d.code, team.len()
-                ));
+                ),
+                );
             } else {
-                for (role, word) in [
-                    (Role::Coordinator, "coordinator"),
-                    (Role::Handler, "handler"),
-                ] {
+                for (role, word) in [(Role::Coordinator, "coordinator"), (Role::Handler, "handler")] {
                     if !team.iter().any(|s| s.role == role) {
                         push(
                             Table::Department,
@@ -403,20 +360,10 @@ impl Hall {
             if it.code.trim().is_empty() {
                 push(Table::Item, i, "code", "an item needs a code".into());
             } else if !items.insert(it.code.to_ascii_uppercase()) {
-                push(
-                    Table::Item,
-                    i,
-                    "code",
-                    format!("item code {:?} is used twice", it.code),
-                );
+                push(Table::Item, i, "code", format!("item code {:?} is used twice", it.code));
             }
             if it.main.trim().is_empty() {
-                push(
-                    Table::Item,
-                    i,
-                    "main",
-                    "an item needs a main item name".into(),
-                );
+                push(Table::Item, i, "main", "an item needs a main item name".into());
             }
             match self.department(&it.department) {
                 None => push(
@@ -484,21 +431,11 @@ impl Hall {
                 );
             }
             if !it.lead.is_empty() && self.department(&it.lead).is_none() {
-                push(
-                    Table::Item,
-                    i,
-                    "lead",
-                    format!("unknown department {:?}", it.lead),
-                );
+                push(Table::Item, i, "lead", format!("unknown department {:?}", it.lead));
             }
             for d in &it.involved {
                 if self.department(d).is_none() {
-                    push(
-                        Table::Item,
-                        i,
-                        "involved",
-                        format!("unknown department {d:?}"),
-                    );
+                    push(Table::Item, i, "involved", format!("unknown department {d:?}"));
                 }
             }
         }
@@ -560,11 +497,7 @@ enum Table {
 }
 
 fn line_of(src: &str, offset: usize) -> usize {
-    src[..offset.min(src.len())]
-        .bytes()
-        .filter(|b| *b == b'\n')
-        .count()
-        + 1
+    src[..offset.min(src.len())].bytes().filter(|b| *b == b'\n').count() + 1
 }
 
 /// The key on a line, used as the field name of a parse error.
@@ -687,11 +620,7 @@ impl RawHall {
         let dept_lines: Vec<usize> = self.departments.iter().map(|d| header(d.span())).collect();
         let spec_lines: Vec<usize> = self.specialists.iter().map(|d| header(d.span())).collect();
         let item_lines: Vec<usize> = self.items.iter().map(|d| header(d.span())).collect();
-        let prio_lines: Vec<usize> = self
-            .priority_classes
-            .iter()
-            .map(|d| header(d.span()))
-            .collect();
+        let prio_lines: Vec<usize> = self.priority_classes.iter().map(|d| header(d.span())).collect();
         let mut issues = Vec::new();
         let info = self.hall.into_inner();
         let mut specialists = Vec::new();
@@ -721,10 +650,7 @@ impl RawHall {
         let priority_classes = if self.priority_classes.is_empty() {
             default_priority_classes()
         } else {
-            self.priority_classes
-                .into_iter()
-                .map(Spanned::into_inner)
-                .collect()
+            self.priority_classes.into_iter().map(Spanned::into_inner).collect()
         };
         let hall = Hall {
             name: info.name,
@@ -737,11 +663,7 @@ impl RawHall {
             priority_cap: info.priority_cap,
             ticket_url_base: info.ticket_url_base,
             printer: info.printer,
-            departments: self
-                .departments
-                .into_iter()
-                .map(Spanned::into_inner)
-                .collect(),
+            departments: self.departments.into_iter().map(Spanned::into_inner).collect(),
             specialists,
             items: self.items.into_iter().map(Spanned::into_inner).collect(),
             priority_classes,
@@ -789,10 +711,7 @@ const ITEM_COLUMNS: &[(&str, &[&str])] = &[
     ("main", &["main", "主项", "主项名称"]),
     ("sub", &["sub", "子项", "子项名称"]),
     ("window", &["window", "受理窗口", "窗口"]),
-    (
-        "specialist",
-        &["specialist", "帮办代办专员", "专员", "专员工号"],
-    ),
+    ("specialist", &["specialist", "帮办代办专员", "专员", "专员工号"]),
     ("phone", &["phone", "联系电话", "电话"]),
     ("materials", &["materials", "所需材料", "材料"]),
     ("tags", &["tags", "类别", "标签"]),
@@ -811,12 +730,7 @@ fn split_list(s: &str) -> Vec<String> {
 
 /// Replace the hall's specialists or items with the rows of a CSV file and check the result.
 /// Errors name the CSV file, its line and the column.
-pub fn import_csv(
-    hall: &Hall,
-    kind: ImportKind,
-    src: &str,
-    file: &str,
-) -> Result<Hall, HallErrors> {
+pub fn import_csv(hall: &Hall, kind: ImportKind, src: &str, file: &str) -> Result<Hall, HallErrors> {
     let err = |line: usize, field: &str, message: String| HallIssue {
         file: file.into(),
         line,
@@ -824,18 +738,10 @@ pub fn import_csv(
         message,
     };
     let src = src.trim_start_matches('\u{feff}');
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(src.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(src.as_bytes());
     let headers = rdr
         .headers()
-        .map_err(|e| {
-            HallErrors(vec![err(
-                1,
-                "-",
-                format!("cannot read the header row: {e}"),
-            )])
-        })?
+        .map_err(|e| HallErrors(vec![err(1, "-", format!("cannot read the header row: {e}"))]))?
         .clone();
     let spec = match kind {
         ImportKind::Specialists => SPECIALIST_COLUMNS,
@@ -849,14 +755,7 @@ pub fn import_csv(
     }
     let required: &[&str] = match kind {
         ImportKind::Specialists => &["department", "staff_id", "name", "phone", "role"],
-        ImportKind::Items => &[
-            "code",
-            "department",
-            "main",
-            "window",
-            "specialist",
-            "phone",
-        ],
+        ImportKind::Items => &["code", "department", "main", "window", "specialist", "phone"],
     };
     let missing: Vec<_> = required
         .iter()
@@ -883,20 +782,21 @@ pub fn import_csv(
             }
         };
         let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
-        let get = |name: &str| {
-            col.get(name)
-                .and_then(|i| rec.get(*i))
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
+        let get = |name: &str| col.get(name).and_then(|i| rec.get(*i)).unwrap_or("").trim().to_string();
         lines.push(line);
         match kind {
             ImportKind::Specialists => {
                 let role = match Role::parse(&get("role")) {
                     Some(r) => r,
                     None => {
-                        issues.push(err(line, "role", format!("role {:?} must be coordinator (统筹协调对接) or handler (具体工作)", get("role"))));
+                        issues.push(err(
+                            line,
+                            "role",
+                            format!(
+                                "role {:?} must be coordinator (统筹协调对接) or handler (具体工作)",
+                                get("role")
+                            ),
+                        ));
                         Role::Handler
                     }
                 };

@@ -229,9 +229,9 @@ impl Ledger {
 
     /// The hall in force, reloaded when another process has applied a new configuration.
     pub fn hall(&mut self) -> Result<Arc<Hall>> {
-        let latest: Option<i64> =
-            self.conn
-                .query_row("SELECT max(id) FROM hall_config", [], |r| r.get(0))?;
+        let latest: Option<i64> = self
+            .conn
+            .query_row("SELECT max(id) FROM hall_config", [], |r| r.get(0))?;
         let Some(latest) = latest else {
             return Err(LedgerError::NotInitialised(self.path.display().to_string()));
         };
@@ -240,14 +240,11 @@ impl Ledger {
                 return Ok(h.clone());
             }
         }
-        let body: String = self.conn.query_row(
-            "SELECT body FROM hall_config WHERE id = ?1",
-            [latest],
-            |r| r.get(0),
-        )?;
-        let hall: Hall = serde_json::from_str(&body).map_err(|e| {
-            LedgerError::Corrupt(format!("stored hall configuration {latest}: {e}"))
-        })?;
+        let body: String = self
+            .conn
+            .query_row("SELECT body FROM hall_config WHERE id = ?1", [latest], |r| r.get(0))?;
+        let hall: Hall = serde_json::from_str(&body)
+            .map_err(|e| LedgerError::Corrupt(format!("stored hall configuration {latest}: {e}")))?;
         let hall = Arc::new(hall);
         self.hall = Some((latest, hall.clone()));
         Ok(hall)
@@ -267,22 +264,15 @@ impl Ledger {
     }
 
     /// Apply a hall configuration; a no-op (no event) when it is unchanged.
-    pub fn configure(
-        &mut self,
-        hall: &Hall,
-        actor: &str,
-        source: &str,
-    ) -> Result<ConfigureOutcome> {
+    pub fn configure(&mut self, hall: &Hall, actor: &str, source: &str) -> Result<ConfigureOutcome> {
         let body = hall.canonical_json();
         let sha = chain::sha256_hex(&body);
         let at = stamp(self.now());
         let tx = db::immediate(&mut self.conn)?;
         let current: Option<String> = tx
-            .query_row(
-                "SELECT sha256 FROM hall_config ORDER BY id DESC LIMIT 1",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT sha256 FROM hall_config ORDER BY id DESC LIMIT 1", [], |r| {
+                r.get(0)
+            })
             .optional()?;
         let outcome = ConfigureOutcome {
             changed: current.as_deref() != Some(sha.as_str()),
@@ -320,11 +310,7 @@ impl Ledger {
             .department(&item.department)
             .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
             .clone();
-        let prio = match req
-            .priority
-            .as_deref()
-            .filter(|p| !p.is_empty() && *p != "none")
-        {
+        let prio = match req.priority.as_deref().filter(|p| !p.is_empty() && *p != "none") {
             Some(p) => Some(
                 hall.priority(p)
                     .ok_or_else(|| LedgerError::UnknownPriority(p.to_string()))?
@@ -349,9 +335,7 @@ impl Ledger {
             |r| r.get(0),
         )?;
         let number = format!("{}{:03}", dept.prefix, n);
-        let case_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| {
-            r.get(0)
-        })?;
+        let case_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
         let body = EventBody::CaseIssued {
             business_day: day.clone(),
             number: number.clone(),
@@ -412,8 +396,7 @@ impl Ledger {
         }
         let case = match &req.number {
             Some(n) => find_case_in(&tx, &day, n)?,
-            None => next_in_line_in(&tx, &hall, &day, &depts)?
-                .ok_or(LedgerError::NobodyWaiting(req.window))?,
+            None => next_in_line_in(&tx, &hall, &day, &depts)?.ok_or(LedgerError::NobodyWaiting(req.window))?,
         };
         let body = EventBody::CaseCalled {
             window: req.window,
@@ -426,13 +409,7 @@ impl Ledger {
     }
 
     /// Apply a counter action to a case (by number or token), attributed to `staff` at `window`.
-    pub fn act(
-        &mut self,
-        case_ref: &str,
-        window: u32,
-        staff: &str,
-        action: &CaseAction,
-    ) -> Result<Case> {
+    pub fn act(&mut self, case_ref: &str, window: u32, staff: &str, action: &CaseAction) -> Result<Case> {
         let hall = self.hall()?;
         if hall.specialist(staff).is_none() {
             return Err(LedgerError::UnknownStaff(staff.into()));
@@ -445,20 +422,11 @@ impl Ledger {
         let staff_s = staff.to_string();
         let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
         let body = match action {
-            CaseAction::Recall => EventBody::CaseRecalled {
-                window,
-                staff: staff_s,
-            },
-            CaseAction::Start => EventBody::CaseStarted {
-                window,
-                staff: staff_s,
-            },
+            CaseAction::Recall => EventBody::CaseRecalled { window, staff: staff_s },
+            CaseAction::Start => EventBody::CaseStarted { window, staff: staff_s },
             CaseAction::NoShow => EventBody::CaseNoShow { staff: staff_s },
             CaseAction::Hold => EventBody::CaseHeld { staff: staff_s },
-            CaseAction::Resume => EventBody::CaseResumed {
-                window,
-                staff: staff_s,
-            },
+            CaseAction::Resume => EventBody::CaseResumed { window, staff: staff_s },
             CaseAction::Transfer {
                 department,
                 window: to_window,
@@ -490,9 +458,7 @@ impl Ledger {
                 resolved,
             } => {
                 if question.trim().is_empty() {
-                    return Err(LedgerError::Invalid(
-                        "a consultation record needs the question".into(),
-                    ));
+                    return Err(LedgerError::Invalid("a consultation record needs the question".into()));
                 }
                 if *resolved && answer.as_deref().map(str::trim).unwrap_or("").is_empty() {
                     return Err(LedgerError::Invalid(
@@ -527,10 +493,7 @@ impl Ledger {
                     missing: missing.clone(),
                 }
             }
-            CaseAction::MaterialsReturned => EventBody::MaterialsReturned {
-                window,
-                staff: staff_s,
-            },
+            CaseAction::MaterialsReturned => EventBody::MaterialsReturned { window, staff: staff_s },
             CaseAction::Accept {
                 materials,
                 power_of_attorney,
@@ -544,9 +507,7 @@ impl Ledger {
             }
             CaseAction::StartWork => EventBody::WorkStarted { staff: staff_s },
             CaseAction::Ready => EventBody::ResultReady { staff: staff_s },
-            CaseAction::DeliverInPerson {
-                completion_slip_signed,
-            } => EventBody::DeliveredInPerson {
+            CaseAction::DeliverInPerson { completion_slip_signed } => EventBody::DeliveredInPerson {
                 staff: staff_s,
                 completion_slip_signed: *completion_slip_signed,
             },
@@ -623,9 +584,7 @@ impl Ledger {
             if !departments.is_empty() && !departments.contains(&c.department) {
                 continue;
             }
-            let waited = parse_stamp(&c.queued_at)
-                .map(|t| (now - t).num_minutes())
-                .unwrap_or(0);
+            let waited = parse_stamp(&c.queued_at).map(|t| (now - t).num_minutes()).unwrap_or(0);
             out.push(WaitingEntry {
                 case_id: c.id,
                 number: c.number.clone(),
@@ -651,7 +610,9 @@ impl Ledger {
     /// Cases of today that a window is working on (called, serving or on hold there).
     pub fn at_window(&mut self, window: u32) -> Result<Vec<Case>> {
         let day = self.business_day()?.to_string();
-        let mut stmt = self.conn.prepare_cached("SELECT data FROM cases WHERE business_day = ?1 AND state IN ('called', 'serving', 'on_hold') ORDER BY id")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('called', 'serving', 'on_hold') ORDER BY id",
+        )?;
         let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for data in rows {
@@ -703,20 +664,14 @@ impl Ledger {
                 name: name.into(),
                 issued: cases.len() as u32,
                 served: cases.iter().filter(|c| c.started_at.is_some()).count() as u32,
-                no_shows: cases
-                    .iter()
-                    .filter(|c| c.state == CaseState::NoShow)
-                    .count() as u32,
+                no_shows: cases.iter().filter(|c| c.state == CaseState::NoShow).count() as u32,
                 avg_wait_min: mean(&waits),
                 avg_service_min: mean(&services),
             }
         };
         let mut departments = Vec::new();
         for d in &hall.departments {
-            let cases: Vec<&Case> = by_dept
-                .get(&d.code)
-                .map(|v| v.iter().collect())
-                .unwrap_or_default();
+            let cases: Vec<&Case> = by_dept.get(&d.code).map(|v| v.iter().collect()).unwrap_or_default();
             departments.push(line(&d.code, &d.name, &cases));
         }
         let all: Vec<&Case> = by_dept.values().flatten().collect();
@@ -746,9 +701,7 @@ impl Ledger {
 
     /// SQLite's data_version: changes when another connection commits. Costs microseconds.
     pub fn data_version(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     /// Every case, replayed from the log (for checks and tests).
@@ -775,13 +728,7 @@ impl Ledger {
     }
 
     /// Record a print outcome for a case's ticket (a side fact; the case does not move).
-    pub fn record_print(
-        &mut self,
-        case_id: i64,
-        device: &str,
-        error: Option<&str>,
-        reprint: bool,
-    ) -> Result<Event> {
+    pub fn record_print(&mut self, case_id: i64, device: &str, error: Option<&str>, reprint: bool) -> Result<Event> {
         let at = stamp(self.now());
         let tx = db::immediate(&mut self.conn)?;
         let body = match error {
@@ -820,15 +767,7 @@ impl Ledger {
              ON CONFLICT (staff_id) DO UPDATE SET salt = excluded.salt, pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL",
             params![staff, salt, hash],
         )?;
-        chain::append_in(
-            &tx,
-            &at,
-            actor,
-            None,
-            &EventBody::StaffPinSet {
-                staff: staff.into(),
-            },
-        )?;
+        chain::append_in(&tx, &at, actor, None, &EventBody::StaffPinSet { staff: staff.into() })?;
         tx.commit()?;
         Ok(())
     }
@@ -865,8 +804,7 @@ impl Ledger {
         }
         let ok = pin_hash(&salt, pin) == hash;
         let failed = if ok { 0 } else { failed + 1 };
-        let lock =
-            (failed >= PIN_TRIES).then(|| stamp(now + chrono::Duration::minutes(PIN_LOCK_MINUTES)));
+        let lock = (failed >= PIN_TRIES).then(|| stamp(now + chrono::Duration::minutes(PIN_LOCK_MINUTES)));
         let failed_stored = if lock.is_some() { 0 } else { failed };
         tx.execute(
             "UPDATE staff_auth SET failed = ?2, locked_until = ?3 WHERE staff_id = ?1",
@@ -987,8 +925,7 @@ fn check_materials(hall: &Hall, case: &Case, list: &[String]) -> Result<()> {
 }
 
 pub(crate) fn parse_case(data: &str) -> Result<Case> {
-    serde_json::from_str(data)
-        .map_err(|e| LedgerError::Corrupt(format!("unreadable case row: {e}")))
+    serde_json::from_str(data).map_err(|e| LedgerError::Corrupt(format!("unreadable case row: {e}")))
 }
 
 pub(crate) fn load_all_cases(conn: &Connection) -> Result<BTreeMap<i64, Case>> {
@@ -1021,23 +958,16 @@ fn find_case_in(conn: &Connection, day: &str, case_ref: &str) -> Result<Case> {
 
 fn window_paused_in(conn: &Connection, window: u32) -> Result<bool> {
     let p: Option<i64> = conn
-        .query_row(
-            "SELECT paused FROM window_state WHERE window = ?1",
-            [window],
-            |r| r.get(0),
-        )
+        .query_row("SELECT paused FROM window_state WHERE window = ?1", [window], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(p.unwrap_or(0) != 0)
 }
 
 /// The next case for some departments: priority first, FIFO within a rank, but after
 /// `priority_cap` priority calls in a row a regular visitor goes next so nobody starves.
-fn next_in_line_in(
-    tx: &Transaction<'_>,
-    hall: &Hall,
-    day: &str,
-    depts: &[String],
-) -> Result<Option<Case>> {
+fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String]) -> Result<Option<Case>> {
     let marks = vec!["?"; depts.len()].join(",");
     let queue_sql = format!(
         "SELECT data FROM cases WHERE business_day = ? AND state IN ('waiting', 'transferred') AND department IN ({marks}) AND priority_rank {{}} 0
@@ -1067,17 +997,14 @@ fn next_in_line_in(
     }
 }
 
-/// How many of the last `cap` first calls in these departments today went to priority visitors in a row.
-fn priority_streak_in(
-    tx: &Transaction<'_>,
-    day: &str,
-    depts: &[String],
-    cap: usize,
-) -> Result<usize> {
+/// How many of the latest calls in these departments today went to priority visitors in a row
+/// (looking back at most `cap` calls, in event order).
+fn priority_streak_in(tx: &Transaction<'_>, day: &str, depts: &[String], cap: usize) -> Result<usize> {
     let marks = vec!["?"; depts.len()].join(",");
     let sql = format!(
-        "SELECT priority_rank FROM cases WHERE business_day = ? AND department IN ({marks}) AND json_extract(data, '$.called_at') IS NOT NULL
-         ORDER BY json_extract(data, '$.called_at') DESC LIMIT {cap}"
+        "SELECT c.priority_rank FROM events e JOIN cases c ON c.id = e.case_id
+         WHERE e.kind = 'case_called' AND c.business_day = ? AND c.department IN ({marks})
+         ORDER BY e.seq DESC LIMIT {cap}"
     );
     let args: Vec<&dyn rusqlite::ToSql> = std::iter::once(&day as &dyn rusqlite::ToSql)
         .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
@@ -1113,7 +1040,17 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
             tx.execute(
                 "INSERT INTO cases (id, business_day, number, token, department, state, priority_rank, queued_at, data)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![c.id, c.business_day, c.number, c.token, c.department, c.state.as_str(), c.priority_rank, c.queued_at, data],
+                params![
+                    c.id,
+                    c.business_day,
+                    c.number,
+                    c.token,
+                    c.department,
+                    c.state.as_str(),
+                    c.priority_rank,
+                    c.queued_at,
+                    data
+                ],
             )?;
         }
         Some(o) => {
@@ -1133,13 +1070,7 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
     Ok(())
 }
 
-fn note_in(
-    tx: &Transaction<'_>,
-    case_id: i64,
-    kind: &str,
-    text: &str,
-    at: &str,
-) -> Result<NoteRef> {
+fn note_in(tx: &Transaction<'_>, case_id: i64, kind: &str, text: &str, at: &str) -> Result<NoteRef> {
     let sha = chain::sha256_hex(text);
     tx.execute(
         "INSERT INTO notes (case_id, kind, body, sha256, at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -1159,7 +1090,13 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
     let ahead: u32 = conn.query_row(
         "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2 AND state IN ('waiting', 'transferred')
          AND (priority_rank > ?3 OR (priority_rank = ?3 AND (queued_at < ?4 OR (queued_at = ?4 AND id < ?5))))",
-        params![case.business_day, case.department, case.priority_rank, case.queued_at, case.id],
+        params![
+            case.business_day,
+            case.department,
+            case.priority_rank,
+            case.queued_at,
+            case.id
+        ],
         |r| r.get(0),
     )?;
     if ahead == 0 {
@@ -1181,9 +1118,7 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
             minutes.push((b - a).num_milliseconds() as f64 / 60_000.0);
         }
     }
-    let avg = mean(&minutes)
-        .unwrap_or(hall.default_service_min as f64)
-        .max(0.5);
+    let avg = mean(&minutes).unwrap_or(hall.default_service_min as f64).max(0.5);
     let windows = hall
         .department(&case.department)
         .map(|d| d.windows.clone())
@@ -1198,14 +1133,7 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
     Ok((ahead, est))
 }
 
-fn called_view(
-    hall: &Hall,
-    case: &Case,
-    window: u32,
-    recall: bool,
-    staff: &str,
-    at: &str,
-) -> Called {
+fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, staff: &str, at: &str) -> Called {
     Called {
         case_id: case.id,
         number: case.number.clone(),
@@ -1215,10 +1143,7 @@ fn called_view(
             .department(&case.department)
             .map(|d| d.name.clone())
             .unwrap_or_default(),
-        item_name: hall
-            .item(&case.item)
-            .map(|i| i.display_name())
-            .unwrap_or_default(),
+        item_name: hall.item(&case.item).map(|i| i.display_name()).unwrap_or_default(),
         priority: case.priority.clone(),
         recall,
         recalls: case.recalls,

@@ -13,8 +13,7 @@ pub use chain::{Event, VerifyReport};
 pub use error::{LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
-    announcement, CallRequest, Called, CaseAction, DayReport, IssueRequest, Ledger, LedgerOptions,
-    Ticket, WaitingEntry,
+    announcement, CallRequest, Called, CaseAction, DayReport, IssueRequest, Ledger, LedgerOptions, Ticket, WaitingEntry,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bangban::hall::{import_csv, ImportKind};
-use bangban::{
-    CallRequest, CaseAction, Channel, Hall, IssueRequest, Ledger, LedgerError, LedgerOptions, Mode,
-};
+use bangban::{CallRequest, CaseAction, Channel, Hall, IssueRequest, Ledger, LedgerError, LedgerOptions, Mode};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
@@ -56,6 +54,9 @@ enum Cmd {
         mode: Option<ModeArg>,
         #[arg(long, value_enum, default_value = "kiosk")]
         channel: ChannelArg,
+        /// Issue this many tickets, one JSON line each (load tests and drills)
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
     },
     /// Call the next visitor (or a given number) to a window; exit code 3 when nobody waits
     Call {
@@ -244,7 +245,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Exit(code, e)) => {
             let msg = format!("{e:#}");
-            if json {
+            if json && !PRINTED_JSON.load(std::sync::atomic::Ordering::Relaxed) {
                 println!("{}", json!({ "error": msg, "exit": code }));
             }
             eprintln!("bangban: {msg}");
@@ -253,8 +254,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(cli: &Cli) -> Result<Ledger, Exit> {
+/// Open the ledger; only `init` may create it, so a mistyped `--db` is an error, not a new empty ledger.
+fn open(cli: &Cli, create: bool) -> Result<Ledger, Exit> {
     let path = cli.db.clone().unwrap_or_else(bangban::default_db_path);
+    if !create && !path.exists() {
+        return Err(Exit(
+            1,
+            anyhow::anyhow!("no ledger at {}: run `bangban init --hall FILE` first", path.display()),
+        ));
+    }
     let opts = LedgerOptions {
         busy_timeout: Duration::from_millis(cli.busy_timeout_ms),
         ..LedgerOptions::default()
@@ -262,7 +270,11 @@ fn open(cli: &Cli) -> Result<Ledger, Exit> {
     Ok(Ledger::open(&path, opts)?)
 }
 
+/// Set once a JSON object went to stdout, so an error does not print a second one.
+static PRINTED_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn print_json(v: &impl serde::Serialize) {
+    PRINTED_JSON.store(true, std::sync::atomic::Ordering::Relaxed);
     println!(
         "{}",
         serde_json::to_string(v).unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string())
@@ -274,7 +286,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
         Cmd::Init { hall } => {
             // Check the file completely before touching the ledger, so a broken file writes nothing.
             let parsed = Hall::from_path(hall)?;
-            let mut ledger = open(&cli)?;
+            let mut ledger = open(&cli, true)?;
             let out = ledger.configure(&parsed, &cli.actor, &hall.display().to_string())?;
             if cli.json {
                 print_json(
@@ -299,23 +311,26 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Items => {
-            let mut ledger = open(&cli)?;
+            let mut ledger = open(&cli, false)?;
             let hall = ledger.hall()?;
             if cli.json {
-                let items: Vec<_> = hall.items.iter().map(|i| json!({
-                    "code": i.code, "department": i.department,
-                    "department_name": hall.department(&i.department).map(|d| d.name.clone()),
-                    "main": i.main, "sub": i.sub, "name": i.display_name(), "name_en": i.name_en,
-                    "window": i.window, "specialist": i.specialist, "phone": bangban::mask_phone(&i.phone),
-                    "materials": i.materials, "tags": i.tags, "lead": i.lead, "involved": i.involved,
-                })).collect();
+                let items: Vec<_> = hall
+                    .items
+                    .iter()
+                    .map(|i| {
+                        json!({
+                            "code": i.code, "department": i.department,
+                            "department_name": hall.department(&i.department).map(|d| d.name.clone()),
+                            "main": i.main, "sub": i.sub, "name": i.display_name(), "name_en": i.name_en,
+                            "window": i.window, "specialist": i.specialist, "phone": bangban::mask_phone(&i.phone),
+                            "materials": i.materials, "tags": i.tags, "lead": i.lead, "involved": i.involved,
+                        })
+                    })
+                    .collect();
                 print_json(&json!({ "hall": hall.name, "items": items }));
             } else {
                 for d in &hall.departments {
-                    println!(
-                        "{} {} (prefix {}, windows {:?})",
-                        d.code, d.name, d.prefix, d.windows
-                    );
+                    println!("{} {} (prefix {}, windows {:?})", d.code, d.name, d.prefix, d.windows);
                     for i in hall.items.iter().filter(|i| i.department == d.code) {
                         println!("  {:<5} {}  [{}号窗口]", i.code, i.display_name(), i.window);
                     }
@@ -327,8 +342,9 @@ fn run(cli: Cli) -> Result<(), Exit> {
             priority,
             mode,
             channel,
+            repeat,
         } => {
-            let mut ledger = open(&cli)?;
+            let mut ledger = open(&cli, false)?;
             let req = IssueRequest {
                 item: item.clone(),
                 priority: priority.clone(),
@@ -344,27 +360,22 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 },
                 actor: cli.actor.clone(),
             };
-            let t = ledger.issue(&req)?;
-            if cli.json {
-                print_json(&t);
-            } else {
-                println!(
-                    "{}  {} · {}  请到{}号窗口  前方等待{}人  预计{}分钟",
-                    t.number,
-                    t.department_name,
-                    t.item_name,
-                    t.window,
-                    t.ahead,
-                    t.estimated_wait_min
-                );
+            for _ in 0..*repeat {
+                let t = ledger.issue(&req)?;
+                if cli.json {
+                    print_json(&t);
+                } else {
+                    println!(
+                        "{}  {} · {}  请到{}号窗口  前方等待{}人  预计{}分钟",
+                        t.number, t.department_name, t.item_name, t.window, t.ahead, t.estimated_wait_min
+                    );
+                }
+                // Flushed per ticket: a drill killed mid-run shows exactly what was issued.
+                std::io::stdout().flush().ok();
             }
         }
-        Cmd::Call {
-            window,
-            staff,
-            number,
-        } => {
-            let mut ledger = open(&cli)?;
+        Cmd::Call { window, staff, number } => {
+            let mut ledger = open(&cli, false)?;
             let req = CallRequest {
                 window: *window,
                 staff: staff.clone(),
@@ -390,20 +401,14 @@ fn run(cli: Cli) -> Result<(), Exit> {
             staff,
             action,
         } => {
-            let mut ledger = open(&cli)?;
+            let mut ledger = open(&cli, false)?;
             if let CaseCmd::Show = action {
                 let c = ledger.find_case(case)?;
                 let events = ledger.case_events(c.id)?;
                 if cli.json {
                     print_json(&json!({ "case": c, "events": events }));
                 } else {
-                    println!(
-                        "{} {} {} · {}",
-                        c.number,
-                        c.state.label_zh(),
-                        c.department,
-                        c.item
-                    );
+                    println!("{} {} {} · {}", c.number, c.state.label_zh(), c.department, c.item);
                     for e in events {
                         println!("  #{} {} {} {}", e.seq, e.at, e.actor, e.kind);
                     }
@@ -444,9 +449,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     answer: answer.clone(),
                     resolved: !deferred,
                 },
-                CaseCmd::Answer { answer } => CaseAction::Answer {
-                    answer: answer.clone(),
-                },
+                CaseCmd::Answer { answer } => CaseAction::Answer { answer: answer.clone() },
                 CaseCmd::Notify { missing } => CaseAction::NotifyMissing {
                     missing: missing.clone(),
                 },
@@ -467,9 +470,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 CaseCmd::Archive { handover } => CaseAction::Archive {
                     handover: handover.clone(),
                 },
-                CaseCmd::Cancel { reason } => CaseAction::Cancel {
-                    reason: reason.clone(),
-                },
+                CaseCmd::Cancel { reason } => CaseAction::Cancel { reason: reason.clone() },
             };
             let c = ledger.act(case, window, staff, &act)?;
             if cli.json {
@@ -479,7 +480,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Waiting { department } => {
-            let mut ledger = open(&cli)?;
+            let mut ledger = open(&cli, false)?;
             let depts: Vec<String> = department.iter().cloned().collect();
             let list = ledger.waiting(&depts)?;
             if cli.json {
@@ -492,15 +493,25 @@ fn run(cli: Cli) -> Result<(), Exit> {
                         w.department,
                         w.item_name,
                         w.waited_min,
-                        w.priority_name
-                            .map(|p| format!(" 优先:{p}"))
-                            .unwrap_or_default()
+                        w.priority_name.map(|p| format!(" 优先:{p}")).unwrap_or_default()
                     );
                 }
             }
         }
         Cmd::Verify => {
-            let mut ledger = open(&cli)?;
+            let opened = open(&cli, false);
+            // A file cut short or overwritten is unreadable to SQLite as a whole: then nothing
+            // after the start can be vouched for, and the first bad event is the first one.
+            if let Err(Exit(_, e)) = &opened {
+                if let Some(LedgerError::Corrupt(why)) = e.downcast_ref::<LedgerError>() {
+                    let problem = format!("the ledger file cannot be read at all (truncated or overwritten): {why}");
+                    if cli.json {
+                        print_json(&json!({ "ok": false, "first_bad_seq": 1, "problem": problem }));
+                    }
+                    return Err(Exit(1, anyhow::anyhow!("first bad sequence number 1: {problem}")));
+                }
+            }
+            let mut ledger = opened?;
             let r = ledger.verify()?;
             if cli.json {
                 print_json(&r);
@@ -514,15 +525,12 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 let seq = r.first_bad_seq.unwrap_or(0);
                 return Err(Exit(
                     1,
-                    anyhow::anyhow!(
-                        "first bad sequence number {seq}: {}",
-                        r.problem.unwrap_or_default()
-                    ),
+                    anyhow::anyhow!("first bad sequence number {seq}: {}", r.problem.unwrap_or_default()),
                 ));
             }
         }
         Cmd::Report { date, format } => {
-            let mut ledger = open(&cli)?;
+            let mut ledger = open(&cli, false)?;
             let r = ledger.report(*date)?;
             if *format == ReportFormat::Json || cli.json {
                 print_json(&r);
@@ -555,9 +563,8 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Import { what, file } => {
-            let src = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let mut ledger = open(&cli)?;
+            let src = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut ledger = open(&cli, false)?;
             let hall = ledger.hall()?;
             let kind = match what {
                 ImportWhat::Specialists => ImportKind::Specialists,
@@ -591,7 +598,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     s.lines().next().unwrap_or("").trim().to_string()
                 }
             };
-            let mut ledger = open(&cli)?;
+            let mut ledger = open(&cli, false)?;
             ledger.set_pin(staff, &pin, &cli.actor)?;
             if cli.json {
                 print_json(&json!({ "staff": staff, "pin_set": true }));
@@ -599,28 +606,20 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 println!("PIN set for {staff}");
             }
         }
-        Cmd::Window {
-            window,
-            state,
-            staff,
-        } => {
-            let mut ledger = open(&cli)?;
+        Cmd::Window { window, state, staff } => {
+            let mut ledger = open(&cli, false)?;
             ledger.set_window_paused(*window, staff, *state == WindowState::Pause)?;
             if cli.json {
                 print_json(&json!({ "window": window, "paused": *state == WindowState::Pause }));
             } else {
                 println!(
                     "window {window} {}",
-                    if *state == WindowState::Pause {
-                        "paused"
-                    } else {
-                        "open"
-                    }
+                    if *state == WindowState::Pause { "paused" } else { "open" }
                 );
             }
         }
         Cmd::RebuildCases => {
-            let mut ledger = open(&cli)?;
+            let mut ledger = open(&cli, false)?;
             let before = ledger.verify()?;
             if !before.ok
                 && before
@@ -631,9 +630,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             {
                 return Err(Exit(
                     1,
-                    anyhow::anyhow!(
-                        "the event log itself does not verify; refusing to rebuild from it"
-                    ),
+                    anyhow::anyhow!("the event log itself does not verify; refusing to rebuild from it"),
                 ));
             }
             let n = ledger.rebuild_cases()?;

@@ -333,13 +333,7 @@ fn illegal(case: &Case, action: &str) -> LedgerError {
 
 /// Fold one event into a case. `case` is `None` only for `CaseIssued`. Returns the new case
 /// or the reason the transition is illegal; this is the whole state machine.
-pub fn apply(
-    case: Option<&Case>,
-    case_id: i64,
-    seq: i64,
-    at: &str,
-    body: &EventBody,
-) -> Result<Case, LedgerError> {
+pub fn apply(case: Option<&Case>, case_id: i64, seq: i64, at: &str, body: &EventBody) -> Result<Case, LedgerError> {
     use CaseState as S;
     if let EventBody::CaseIssued {
         business_day,
@@ -355,9 +349,7 @@ pub fn apply(
     } = body
     {
         if case.is_some() {
-            return Err(LedgerError::Invalid(format!(
-                "case {case_id} already exists"
-            )));
+            return Err(LedgerError::Invalid(format!("case {case_id} already exists")));
         }
         return Ok(Case {
             id: case_id,
@@ -441,6 +433,13 @@ pub fn apply(
             if old.state != S::Called {
                 return Err(illegal(old, "mark no-show"));
             }
+            // The hall calls a visitor again before giving up (过号 only after a recall).
+            if old.recalls == 0 {
+                return Err(LedgerError::Invalid(format!(
+                    "case {}: recall the number at least once before marking a no-show",
+                    old.number
+                )));
+            }
             c.state = S::NoShow;
             c.closed_at = Some(at.into());
         }
@@ -479,9 +478,7 @@ pub fn apply(
             c.called_window = None;
             c.recalls = 0;
         }
-        EventBody::ConsultationRecorded {
-            staff, resolved, ..
-        } => {
+        EventBody::ConsultationRecorded { staff, resolved, .. } => {
             if !matches!(old.state, S::Serving | S::Consulted) {
                 return Err(illegal(old, "record a consultation"));
             }
@@ -555,14 +552,15 @@ pub fn apply(
             c.state = S::Ready;
         }
         EventBody::DeliveredInPerson {
-            completion_slip_signed,
-            ..
+            completion_slip_signed, ..
         } => {
             if old.state != S::Ready {
                 return Err(illegal(old, "deliver"));
             }
             if !completion_slip_signed {
-                return Err(LedgerError::Invalid("delivery in person needs the visitor's signature on the completion slip (办结单)".into()));
+                return Err(LedgerError::Invalid(
+                    "delivery in person needs the visitor's signature on the completion slip (办结单)".into(),
+                ));
             }
             c.state = S::Delivered;
             c.delivery = Some("in_person".into());

@@ -1,1 +1,5 @@
+//! The one integration-test binary: modules by job, shared helpers in `support`.
 
+mod support;
+
+mod ledger;

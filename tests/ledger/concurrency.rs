@@ -1,0 +1,133 @@
+//! Real processes racing on one ledger: numbers stay unique and gap-free, calls never collide,
+//! and a writer killed mid-run leaves a sound ledger.
+
+use std::collections::{BTreeSet, HashSet};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use crate::support::*;
+
+fn numbers_of(v: &serde_json::Value) -> String {
+    v["number"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn eight_processes_issue_400_distinct_gap_free_numbers() {
+    let t = demo_ledger();
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let db = t.db.clone();
+            thread::spawn(move || {
+                (0..50)
+                    .map(|_| {
+                        let out = cli(&db, &["--busy-timeout-ms", "30000", "issue", "--item", "B01", "--json"]);
+                        assert!(out.status.success(), "issue failed: {}", stderr(&out));
+                        numbers_of(&json(&out))
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let all: Vec<String> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    assert_eq!(all.len(), 400);
+    let distinct: BTreeSet<_> = all.iter().cloned().collect();
+    assert_eq!(distinct.len(), 400, "duplicate numbers were handed out");
+    let expected: BTreeSet<_> = (1..=400).map(|n| format!("B{n:03}")).collect();
+    assert_eq!(distinct, expected, "numbers are not B001..B400 without gaps");
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
+
+#[test]
+fn four_counters_calling_at_once_never_share_a_case() {
+    let t = demo_ledger();
+    let out = cli(&t.db, &["issue", "--item", "F01", "--repeat", "60", "--json"]);
+    assert!(out.status.success());
+    // Three windows of the department, two specialists on window 12.
+    let counters = [(12, "S601"), (13, "S602"), (14, "S603"), (12, "S602")];
+    let handles: Vec<_> = counters
+        .iter()
+        .map(|(w, s)| {
+            let db = t.db.clone();
+            let (w, s) = (w.to_string(), s.to_string());
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                loop {
+                    let out = cli(
+                        &db,
+                        &[
+                            "--busy-timeout-ms",
+                            "30000",
+                            "call",
+                            "--window",
+                            &w,
+                            "--staff",
+                            &s,
+                            "--json",
+                        ],
+                    );
+                    match out.status.code() {
+                        Some(0) => got.push(json(&out)["case_id"].as_i64().unwrap()),
+                        Some(3) => break,
+                        other => panic!("call failed ({other:?}): {}", stderr(&out)),
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let per_counter: Vec<Vec<i64>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut seen = HashSet::new();
+    for ids in &per_counter {
+        for id in ids {
+            assert!(seen.insert(*id), "case {id} was called by two counters");
+        }
+    }
+    assert_eq!(seen.len(), 60, "every waiting case is called exactly once");
+    assert!(
+        per_counter.iter().filter(|v| !v.is_empty()).count() >= 2,
+        "the counters really raced"
+    );
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
+
+#[test]
+fn writer_killed_mid_run_leaves_a_sound_gap_free_ledger() {
+    let t = demo_ledger();
+    let mut writers: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(bin())
+                .arg("--db")
+                .arg(&t.db)
+                .args(["issue", "--item", "C01", "--repeat", "1000000", "--json"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn writer")
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(700));
+    for w in &mut writers {
+        w.kill().expect("SIGKILL the writer");
+        w.wait().unwrap();
+    }
+    let v = cli(&t.db, &["verify", "--json"]);
+    assert!(v.status.success(), "verify after SIGKILL: {}", stdout(&v));
+    let waiting = json(&cli(&t.db, &["waiting", "--department", "RSJ", "--json"]));
+    let numbers: BTreeSet<String> = waiting["waiting"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["number"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        numbers.len() > 5,
+        "the writers got some work done before the kill ({})",
+        numbers.len()
+    );
+    let expected: BTreeSet<_> = (1..=numbers.len()).map(|n| format!("C{n:03}")).collect();
+    assert_eq!(numbers, expected, "a gap or duplicate after the kill");
+    // The next ticket continues the sequence.
+    let next = json(&cli(&t.db, &["issue", "--item", "C01", "--json"]));
+    assert_eq!(next["number"], format!("C{:03}", numbers.len() + 1));
+}

@@ -1,0 +1,416 @@
+//! Cases through their states in-process: business days, the state machine, priority calling,
+//! replay of the log, locks and schema versions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bangban::clock::ManualClock;
+use bangban::{CallRequest, CaseAction, CaseState, Channel, IssueRequest, Ledger, LedgerError, LedgerOptions, Mode};
+use chrono::Duration as Span;
+
+use crate::support::*;
+
+fn req(item: &str, priority: Option<&str>) -> IssueRequest {
+    IssueRequest {
+        item: item.into(),
+        priority: priority.map(String::from),
+        mode: None,
+        channel: Channel::Kiosk,
+        actor: "kiosk-1".into(),
+    }
+}
+
+fn call(l: &mut Ledger, window: u32, staff: &str) -> bangban::Called {
+    l.call(&CallRequest {
+        window,
+        staff: staff.into(),
+        number: None,
+    })
+    .expect("call")
+}
+
+#[test]
+fn business_day_rolls_over_at_local_midnight() {
+    let t = temp_ledger();
+    // 23:59:59 in Shanghai is 15:59:59 UTC.
+    let (mut l, clock) = clocked_ledger(&t.db, "2026-11-25T15:59:58Z");
+    let a = l.issue(&req("A01", None)).unwrap();
+    let b = l.issue(&req("A01", None)).unwrap();
+    assert_eq!((a.number.as_str(), a.business_day.as_str()), ("A001", "2026-11-25"));
+    assert_eq!(b.number, "A002");
+    clock.set(at("2026-11-25T16:00:00Z"));
+    let c = l.issue(&req("A01", None)).unwrap();
+    assert_eq!((c.number.as_str(), c.business_day.as_str()), ("A001", "2026-11-26"));
+    // Yesterday's unserved tickets are not in today's queue.
+    assert_eq!(l.waiting(&[]).unwrap().len(), 1);
+}
+
+#[test]
+fn business_day_ignores_the_process_time_zone() {
+    let t = demo_ledger();
+    for (now, day, number) in [
+        ("2026-11-25T15:59:59Z", "2026-11-25", "G001"),
+        ("2026-11-25T16:00:01Z", "2026-11-26", "G001"),
+    ] {
+        for tz in ["UTC", "America/New_York"] {
+            let out = cli_env(
+                &t.db,
+                &["issue", "--item", "G01", "--json"],
+                &[("TZ", tz), ("BANGBAN_NOW", now)],
+            );
+            let j = json(&out);
+            assert_eq!(j["business_day"], day, "TZ={tz} now={now}");
+            if tz == "UTC" {
+                assert_eq!(j["number"], number, "TZ={tz} now={now}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_case_walks_all_four_stages_with_one_event_each() {
+    let t = temp_ledger();
+    let (mut l, clock) = clocked_ledger(&t.db, "2026-11-25T01:00:00Z");
+    let ticket = l.issue(&req("F01", Some("elderly"))).unwrap();
+    let head = l.head_seq().unwrap();
+    let called = call(&mut l, 12, "S602");
+    assert_eq!(called.text, "请F001号到12号窗口办理");
+    let steps: Vec<(CaseAction, CaseState)> = vec![
+        (CaseAction::Recall, CaseState::Called),
+        (CaseAction::Start, CaseState::Serving),
+        (
+            CaseAction::Consult {
+                question: "二手房过户要带什么".into(),
+                answer: Some("见一次性告知单".into()),
+                resolved: true,
+            },
+            CaseState::Consulted,
+        ),
+        (
+            CaseAction::NotifyMissing {
+                missing: vec!["完税凭证".into()],
+            },
+            CaseState::AwaitingMaterials,
+        ),
+        (CaseAction::MaterialsReturned, CaseState::Serving),
+        (
+            CaseAction::Accept {
+                materials: vec!["不动产权证书".into(), "完税凭证".into()],
+                power_of_attorney: true,
+            },
+            CaseState::Accepted,
+        ),
+        (CaseAction::StartWork, CaseState::InProgress),
+        (CaseAction::Ready, CaseState::Ready),
+        (
+            CaseAction::Mail {
+                tracking: "SF1234567890".into(),
+            },
+            CaseState::Mailed,
+        ),
+        (CaseAction::ConfirmReceipt, CaseState::ReceiptConfirmed),
+        (
+            CaseAction::Archive {
+                handover: Some("档案盒 2026-11-F".into()),
+            },
+            CaseState::Archived,
+        ),
+    ];
+    let mut seq = head + 1;
+    for (action, state) in steps {
+        clock.advance(Span::minutes(3));
+        let c = l
+            .act(&ticket.number, 12, "S602", &action)
+            .unwrap_or_else(|e| panic!("{action:?}: {e}"));
+        seq += 1;
+        assert_eq!(c.state, state, "{action:?}");
+        assert_eq!(l.head_seq().unwrap(), seq, "exactly one event for {action:?}");
+    }
+    let events = l.case_events(ticket.case_id).unwrap();
+    assert!(
+        events.iter().skip(1).all(|e| e.actor == "S602"),
+        "every step is attributed to the specialist"
+    );
+    let case = l.case_by_id(ticket.case_id).unwrap();
+    assert_eq!(case.owner.as_deref(), Some("S602"));
+    assert_eq!(case.mode, Mode::Onsite);
+    // No plaintext personal data in the log: the tracking number and texts live in notes only.
+    assert!(events
+        .iter()
+        .all(|e| !e.payload.contains("SF1234567890") && !e.payload.contains("二手房过户")));
+    assert!(l.verify().unwrap().ok);
+}
+
+#[test]
+fn illegal_transitions_are_errors_and_write_nothing() {
+    let t = temp_ledger();
+    let (mut l, _) = clocked_ledger(&t.db, "2026-11-25T01:00:00Z");
+    let ticket = l.issue(&req("B01", None)).unwrap();
+    let head = l.head_seq().unwrap();
+    let err = l
+        .act(&ticket.number, 4, "S202", &CaseAction::Archive { handover: None })
+        .unwrap_err();
+    assert!(matches!(err, LedgerError::IllegalTransition { .. }), "{err}");
+    assert_eq!(err.to_string(), "case B001: cannot archive while it is waiting");
+    call(&mut l, 4, "S202");
+    l.act(&ticket.number, 4, "S202", &CaseAction::Start).unwrap();
+    let err = l
+        .act(
+            &ticket.number,
+            4,
+            "S202",
+            &CaseAction::Accept {
+                materials: vec!["户口簿".into()],
+                power_of_attorney: false,
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("power of attorney"), "{err}");
+    let err = l
+        .act(
+            &ticket.number,
+            4,
+            "S202",
+            &CaseAction::Accept {
+                materials: vec!["营业执照".into()],
+                power_of_attorney: true,
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("not on the materials list"), "{err}");
+    assert_eq!(
+        l.head_seq().unwrap(),
+        head + 2,
+        "only the call and the start were written"
+    );
+    // A deferred question keeps the case open until answered.
+    l.act(
+        &ticket.number,
+        4,
+        "S202",
+        &CaseAction::Consult {
+            question: "户口迁往外省怎么办".into(),
+            answer: None,
+            resolved: false,
+        },
+    )
+    .unwrap();
+    let err = l
+        .act(&ticket.number, 4, "S202", &CaseAction::Archive { handover: None })
+        .unwrap_err();
+    assert!(err.to_string().contains("deferred question"), "{err}");
+    l.act(
+        &ticket.number,
+        4,
+        "S202",
+        &CaseAction::Answer {
+            answer: "已电话答复".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        l.act(&ticket.number, 4, "S202", &CaseAction::Archive { handover: None })
+            .unwrap()
+            .state,
+        CaseState::Archived
+    );
+}
+
+#[test]
+fn priority_first_fifo_within_a_class_and_a_cap_against_starvation() {
+    let t = temp_ledger();
+    let (mut l, clock) = clocked_ledger(&t.db, "2026-11-25T01:00:00Z");
+    let issue = |l: &mut Ledger, p: Option<&str>| {
+        clock.advance(Span::seconds(10));
+        l.issue(&req("D01", p)).unwrap().number
+    };
+    let r1 = issue(&mut l, None);
+    let r2 = issue(&mut l, None);
+    let p: Vec<String> = ["elderly", "pregnant", "military", "disabled", "elderly"]
+        .iter()
+        .map(|c| issue(&mut l, Some(c)))
+        .collect();
+    let order: Vec<String> = (0..7).map(|_| call(&mut l, 8, "S402").number).collect();
+    // Demo hall cap is 3: three priority calls, then a regular visitor, and so on.
+    assert_eq!(
+        order,
+        vec![
+            p[0].clone(),
+            p[1].clone(),
+            p[2].clone(),
+            r1,
+            p[3].clone(),
+            p[4].clone(),
+            r2
+        ]
+    );
+    assert!(matches!(
+        l.call(&CallRequest {
+            window: 8,
+            staff: "S402".into(),
+            number: None
+        }),
+        Err(LedgerError::NobodyWaiting(8))
+    ));
+}
+
+#[test]
+fn ahead_count_and_estimated_wait_follow_the_queue() {
+    let t = temp_ledger();
+    let (mut l, clock) = clocked_ledger(&t.db, "2026-11-25T01:00:00Z");
+    // No history yet: the configured default (12 min) × ahead ÷ 2 open windows.
+    for _ in 0..4 {
+        l.issue(&req("E01", None)).unwrap();
+    }
+    let fifth = l.issue(&req("E01", None)).unwrap();
+    assert_eq!((fifth.ahead, fifth.estimated_wait_min), (4, 24));
+    // One service of 6 minutes becomes the average.
+    let c = call(&mut l, 10, "S502");
+    l.act(&c.number, 10, "S502", &CaseAction::Start).unwrap();
+    clock.advance(Span::minutes(6));
+    l.act(
+        &c.number,
+        10,
+        "S502",
+        &CaseAction::NotifyMissing {
+            missing: vec!["本人银行卡".into()],
+        },
+    )
+    .unwrap();
+    l.set_window_paused(11, "S501", true).unwrap();
+    assert_eq!(
+        l.position(fifth.case_id).unwrap(),
+        (3, 18),
+        "6 min × 3 ahead ÷ 1 open window"
+    );
+}
+
+#[test]
+fn replaying_the_log_rebuilds_exactly_the_cases_table() {
+    let t = temp_ledger();
+    let (mut l, clock) = clocked_ledger(&t.db, "2026-11-25T01:00:00Z");
+    for (i, item) in ["A01", "B01", "C01", "F01", "Z01", "J03", "A02"].iter().enumerate() {
+        clock.advance(Span::seconds(30));
+        l.issue(&req(item, if i % 3 == 0 { Some("military") } else { None }))
+            .unwrap();
+    }
+    let c = call(&mut l, 1, "S101");
+    l.act(&c.number, 1, "S101", &CaseAction::Start).unwrap();
+    l.act(
+        &c.number,
+        1,
+        "S101",
+        &CaseAction::Transfer {
+            department: "SWJ".into(),
+            window: None,
+            note: Some("需先办税务".into()),
+        },
+    )
+    .unwrap();
+    let z = call(&mut l, 21, "S001");
+    l.act(&z.number, 21, "S001", &CaseAction::NoShow).unwrap_err();
+    l.act(&z.number, 21, "S001", &CaseAction::Recall).unwrap();
+    l.act(&z.number, 21, "S001", &CaseAction::NoShow).unwrap();
+    let b = call(&mut l, 4, "S202");
+    l.act(&b.number, 4, "S202", &CaseAction::Start).unwrap();
+    l.act(&b.number, 4, "S202", &CaseAction::Hold).unwrap();
+    l.act(&b.number, 4, "S202", &CaseAction::Resume).unwrap();
+    l.act(
+        &b.number,
+        4,
+        "S202",
+        &CaseAction::Accept {
+            materials: vec!["户口簿".into()],
+            power_of_attorney: true,
+        },
+    )
+    .unwrap();
+    l.act(&b.number, 4, "S202", &CaseAction::Ready).unwrap();
+    l.act(
+        &b.number,
+        4,
+        "S202",
+        &CaseAction::DeliverInPerson {
+            completion_slip_signed: true,
+        },
+    )
+    .unwrap();
+    l.record_print(1, "kiosk-1", Some("printer offline"), false).unwrap();
+    let stored = l.cases().unwrap();
+    let replayed = l.replay().unwrap();
+    assert_eq!(stored.len(), 7);
+    assert_eq!(replayed, stored, "replay differs from the cases table");
+    assert_eq!(stored.values().filter(|c| c.state == CaseState::Transferred).count(), 1);
+    // The transferred case keeps its original place (queued_at) in the tax queue.
+    let moved = stored.values().find(|c| c.state == CaseState::Transferred).unwrap();
+    assert_eq!(
+        (moved.department.as_str(), moved.queued_at.as_str()),
+        ("SWJ", moved.issued_at.as_str())
+    );
+}
+
+#[test]
+fn a_locked_ledger_gives_a_clear_busy_error_and_loses_nothing() {
+    let t = demo_ledger();
+    let blocker = rusqlite::Connection::open(&t.db).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let out = cli(&t.db, &["--busy-timeout-ms", "300", "issue", "--item", "A01"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("the ledger is busy"), "{}", stderr(&out));
+    blocker.execute_batch("ROLLBACK").unwrap();
+    let j = json(&cli(&t.db, &["issue", "--item", "A01", "--json"]));
+    assert_eq!(j["number"], "A001", "the failed attempt used no number");
+}
+
+#[test]
+fn a_newer_schema_is_refused_plainly() {
+    let t = demo_ledger();
+    rusqlite::Connection::open(&t.db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let out = cli(&t.db, &["items"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("schema version 99, newer than this program supports"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_uninitialised_ledger_says_how_to_start() {
+    let t = temp_ledger();
+    let out = cli(&t.db, &["issue", "--item", "A01"]);
+    assert!(
+        stderr(&out).contains("run `bangban init --hall FILE`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!t.db.exists(), "a mistyped --db must not create an empty ledger");
+}
+
+#[test]
+fn staff_pins_lock_after_five_wrong_tries() {
+    let t = temp_ledger();
+    let clock = ManualClock::new(at("2026-11-25T01:00:00Z"));
+    let opts = LedgerOptions {
+        busy_timeout: Duration::from_secs(5),
+        clock: Arc::new(clock.clone()),
+    };
+    let mut l = bangban::open_or_demo(&t.db, opts, "test").unwrap();
+    l.set_pin("S101", "2468", "admin").unwrap();
+    l.login("S101", 1, "2468").unwrap();
+    for left in (1..=4).rev() {
+        assert!(matches!(l.login("S101", 1, "0000"), Err(LedgerError::WrongPin(_, n)) if n == left));
+    }
+    assert!(matches!(l.login("S101", 1, "0000"), Err(LedgerError::LoginLocked(..))));
+    assert!(
+        matches!(l.login("S101", 1, "2468"), Err(LedgerError::LoginLocked(..))),
+        "locked even with the right PIN"
+    );
+    clock.advance(Span::minutes(6));
+    l.login("S101", 1, "2468").unwrap();
+    let events = l.events_after(0).unwrap();
+    assert!(events.iter().all(|e| !e.payload.contains("2468")), "no PIN in the log");
+}

@@ -1,0 +1,7 @@
+//! Ledger tests: numbering, concurrency across processes, tampering, hall files, replay, reports.
+
+mod concurrency;
+mod hall_file;
+mod lifecycle;
+mod report;
+mod tamper;

@@ -1,0 +1,157 @@
+//! Tampering with the database file is detected by `bangban verify`, naming the first bad event.
+
+use rusqlite::Connection;
+
+use crate::support::*;
+
+/// A demo ledger with some history: 12 tickets, a few calls.
+fn ledger_with_history() -> TempLedger {
+    let t = demo_ledger();
+    assert!(cli(&t.db, &["issue", "--item", "A01", "--repeat", "12"])
+        .status
+        .success());
+    for _ in 0..3 {
+        assert!(cli(&t.db, &["call", "--window", "1", "--staff", "S101"])
+            .status
+            .success());
+    }
+    assert!(cli(&t.db, &["verify"]).status.success());
+    t
+}
+
+fn verify_fails_at(t: &TempLedger, seq: i64) {
+    let out = cli(&t.db, &["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "verify should fail: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let msg = stderr(&out);
+    assert!(
+        msg.contains(&format!("first bad sequence number {seq}:")),
+        "expected seq {seq} in: {msg}"
+    );
+    let j = json(&cli(&t.db, &["verify", "--json"]));
+    assert_eq!(j["ok"], false);
+    assert_eq!(j["first_bad_seq"], seq);
+}
+
+fn seq_of(t: &TempLedger, needle: &str) -> i64 {
+    let c = Connection::open(&t.db).unwrap();
+    c.query_row(
+        "SELECT seq FROM events WHERE payload LIKE ?1",
+        [format!("%{needle}%")],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Open without the triggers' protection, as someone with a SQLite shell would.
+fn raw(t: &TempLedger) -> Connection {
+    let c = Connection::open(&t.db).unwrap();
+    c.execute_batch("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
+        .unwrap();
+    c
+}
+
+#[test]
+fn the_log_refuses_updates_and_deletes() {
+    let t = ledger_with_history();
+    let c = Connection::open(&t.db).unwrap();
+    let e = c
+        .execute("UPDATE events SET actor = 'x' WHERE seq = 2", [])
+        .unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+    let e = c.execute("DELETE FROM events WHERE seq = 2", []).unwrap_err();
+    assert!(e.to_string().contains("append-only"), "{e}");
+}
+
+#[test]
+fn a_changed_byte_in_a_payload_names_its_event() {
+    let t = ledger_with_history();
+    let seq = seq_of(&t, "\"number\":\"A007\"");
+    // Edit the file itself, as a hex editor would: no SQL, no triggers.
+    let mut bytes = std::fs::read(&t.db).unwrap();
+    let needle = b"\"number\":\"A007\"";
+    // The cases table holds the same text, and SQLite may keep stale copies of a row in pages
+    // a split left behind: edit every copy inside an issuing event's payload, as an attacker would.
+    let hits: Vec<usize> = (0..bytes.len() - needle.len())
+        .filter(|&i| {
+            &bytes[i..i + needle.len()] == needle
+                && bytes[i.saturating_sub(80)..i].windows(11).any(|w| w == b"case_issued")
+        })
+        .collect();
+    assert!(!hits.is_empty(), "payload bytes in the file");
+    for pos in hits {
+        bytes[pos + needle.len() - 2] = b'9';
+    }
+    std::fs::write(&t.db, &bytes).unwrap();
+    verify_fails_at(&t, seq);
+}
+
+#[test]
+fn a_deleted_row_names_the_missing_sequence() {
+    let t = ledger_with_history();
+    raw(&t).execute("DELETE FROM events WHERE seq = 6", []).unwrap();
+    verify_fails_at(&t, 6);
+}
+
+#[test]
+fn reordered_rows_are_detected() {
+    let t = ledger_with_history();
+    let c = raw(&t);
+    // Swap the contents of events 4 and 5, keeping their sequence numbers.
+    c.execute_batch(
+        "CREATE TEMP TABLE s AS SELECT * FROM events WHERE seq IN (4, 5);
+         UPDATE events SET at = (SELECT at FROM s WHERE seq = 5), payload = (SELECT payload FROM s WHERE seq = 5),
+           hash = (SELECT hash FROM s WHERE seq = 5), prev_hash = (SELECT prev_hash FROM s WHERE seq = 5) WHERE seq = 4;
+         UPDATE events SET at = (SELECT at FROM s WHERE seq = 4), payload = (SELECT payload FROM s WHERE seq = 4),
+           hash = (SELECT hash FROM s WHERE seq = 4), prev_hash = (SELECT prev_hash FROM s WHERE seq = 4) WHERE seq = 5;",
+    )
+    .unwrap();
+    verify_fails_at(&t, 4);
+}
+
+#[test]
+fn a_log_truncated_at_its_tail_is_detected() {
+    let t = ledger_with_history();
+    let head: i64 = Connection::open(&t.db)
+        .unwrap()
+        .query_row("SELECT max(seq) FROM events", [], |r| r.get(0))
+        .unwrap();
+    raw(&t)
+        .execute("DELETE FROM events WHERE seq > ?1", [head - 3])
+        .unwrap();
+    verify_fails_at(&t, head - 2);
+}
+
+#[test]
+fn a_truncated_database_file_fails_verification() {
+    let t = ledger_with_history();
+    // Grow the log past a few pages so that truncation cuts through events.
+    assert!(cli(&t.db, &["issue", "--item", "A01", "--repeat", "300"])
+        .status
+        .success());
+    let len = std::fs::metadata(&t.db).unwrap().len();
+    let f = std::fs::OpenOptions::new().write(true).open(&t.db).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let out = cli(&t.db, &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("first bad sequence number"), "{}", stderr(&out));
+}
+
+#[test]
+fn an_edited_case_row_does_not_match_the_log() {
+    let t = ledger_with_history();
+    let c = Connection::open(&t.db).unwrap();
+    c.execute("UPDATE cases SET data = replace(data, '\"state\":\"waiting\"', '\"state\":\"archived\"') WHERE number = 'A010'", [])
+        .unwrap();
+    let seq = seq_of(&t, "\"number\":\"A010\"");
+    verify_fails_at(&t, seq);
+    // The projection can be rebuilt from the log, and then it verifies again.
+    assert!(cli(&t.db, &["rebuild-cases"]).status.success());
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
