@@ -20,6 +20,8 @@ CREATE TABLE events (
     hash      TEXT NOT NULL
 );
 CREATE INDEX events_case ON events(case_id);
+-- Recent calls, newest first, for the cap on consecutive priority calls.
+CREATE INDEX events_kind ON events(kind, seq);
 
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the event log is append-only: updates are refused'); END;
@@ -53,10 +55,14 @@ CREATE TABLE cases (
     state         TEXT NOT NULL,
     priority_rank INTEGER NOT NULL,
     queued_at     TEXT NOT NULL,
+    -- When the first visit at the counter ended; the wait estimate averages recent services.
+    service_end_at TEXT,
     data          TEXT NOT NULL,
     UNIQUE (business_day, number)
 );
-CREATE INDEX cases_queue ON cases(department, state, priority_rank DESC, queued_at, id);
+-- The queues: only cases standing in line, in calling order per department.
+CREATE INDEX cases_queue ON cases(business_day, department, priority_rank DESC, queued_at, id) WHERE state IN ('waiting', 'transferred');
+CREATE INDEX cases_service ON cases(department, service_end_at) WHERE service_end_at IS NOT NULL;
 
 -- Free text that may hold personal data (questions, answers, tracking numbers, notes). Events
 -- carry only the note id and its SHA-256, so the log itself holds no plaintext personal data.

@@ -54,18 +54,19 @@ pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i6
         ));
     }
     let (head_seq, head_hash): (i64, String) =
-        tx.query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
+        crate::db::one(&tx, "SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
     let seq = head_seq + 1;
     let kind = body.kind();
     let payload = serde_json::to_string(body).map_err(|e| LedgerError::Invalid(e.to_string()))?;
     let hash = event_hash(seq, at, actor, &kind, case_id, &payload, &head_hash);
-    tx.execute(
+    crate::db::exec(&tx,
         "INSERT INTO events (seq, at, actor, kind, case_id, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![seq, at, actor, kind, case_id, payload, head_hash, hash],
     )?;
-    let moved = tx.execute(
+    let moved = crate::db::exec(
+        &tx,
         "UPDATE chain_head SET seq = ?1, hash = ?2 WHERE id = 1 AND seq = ?3",
         params![seq, hash, head_seq],
     )?;

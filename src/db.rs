@@ -79,3 +79,19 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
 pub fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
     Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
 }
+
+/// Execute a statement through the connection's statement cache: the hot paths run the same
+/// few statements thousands of times a day, and compiling SQL each time costs more than running it.
+pub fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    Ok(conn.prepare_cached(sql)?.execute(params)?)
+}
+
+/// Query one row through the statement cache.
+pub fn one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<T> {
+    Ok(conn.prepare_cached(sql)?.query_row(params, f)?)
+}

@@ -231,7 +231,7 @@ impl Ledger {
     pub fn hall(&mut self) -> Result<Arc<Hall>> {
         let latest: Option<i64> = self
             .conn
-            .query_row("SELECT max(id) FROM hall_config", [], |r| r.get(0))?;
+            .prepare_cached("SELECT max(id) FROM hall_config")?.query_row([], |r| r.get(0))?;
         let Some(latest) = latest else {
             return Err(LedgerError::NotInitialised(self.path.display().to_string()));
         };
@@ -282,7 +282,8 @@ impl Ledger {
             items: hall.items.len(),
         };
         if outcome.changed {
-            tx.execute(
+            crate::db::exec(
+                &tx,
                 "INSERT INTO hall_config (sha256, body, applied_at) VALUES (?1, ?2, ?3)",
                 params![sha, body, at],
             )?;
@@ -328,14 +329,15 @@ impl Ledger {
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
         let tx = db::immediate(&mut self.conn)?;
-        let n: i64 = tx.query_row(
+        let n: i64 = crate::db::one(
+            &tx,
             "INSERT INTO day_counters (business_day, prefix, last) VALUES (?1, ?2, 1)
              ON CONFLICT (business_day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
             params![day, dept.prefix],
             |r| r.get(0),
         )?;
         let number = format!("{}{:03}", dept.prefix, n);
-        let case_id: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
+        let case_id: i64 = crate::db::one(&tx, "SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
         let body = EventBody::CaseIssued {
             business_day: day.clone(),
             number: number.clone(),
@@ -696,7 +698,7 @@ impl Ledger {
     pub fn head_seq(&self) -> Result<i64> {
         Ok(self
             .conn
-            .query_row("SELECT seq FROM chain_head WHERE id = 1", [], |r| r.get(0))?)
+            .prepare_cached("SELECT seq FROM chain_head WHERE id = 1")?.query_row([], |r| r.get(0))?)
     }
 
     /// SQLite's data_version: changes when another connection commits. Costs microseconds.
@@ -719,7 +721,7 @@ impl Ledger {
         let events = chain::events_in(&self.conn, "", [])?;
         let cases = chain::replay(&events)?;
         let tx = db::immediate(&mut self.conn)?;
-        tx.execute("DELETE FROM cases", [])?;
+        crate::db::exec(&tx, "DELETE FROM cases", [])?;
         for c in cases.values() {
             write_case_in(&tx, None, c)?;
         }
@@ -762,7 +764,7 @@ impl Ledger {
         let hash = pin_hash(&salt, pin);
         let at = stamp(self.now());
         let tx = db::immediate(&mut self.conn)?;
-        tx.execute(
+        crate::db::exec(&tx,
             "INSERT INTO staff_auth (staff_id, salt, pin_hash, failed, locked_until) VALUES (?1, ?2, ?3, 0, NULL)
              ON CONFLICT (staff_id) DO UPDATE SET salt = excluded.salt, pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL",
             params![staff, salt, hash],
@@ -806,7 +808,8 @@ impl Ledger {
         let failed = if ok { 0 } else { failed + 1 };
         let lock = (failed >= PIN_TRIES).then(|| stamp(now + chrono::Duration::minutes(PIN_LOCK_MINUTES)));
         let failed_stored = if lock.is_some() { 0 } else { failed };
-        tx.execute(
+        crate::db::exec(
+            &tx,
             "UPDATE staff_auth SET failed = ?2, locked_until = ?3 WHERE staff_id = ?1",
             params![staff, failed_stored, lock],
         )?;
@@ -848,7 +851,7 @@ impl Ledger {
                 if paused { "paused" } else { "open" }
             )));
         }
-        tx.execute(
+        crate::db::exec(&tx,
             "INSERT INTO window_state (window, paused, staff, since) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (window) DO UPDATE SET paused = excluded.paused, staff = excluded.staff, since = excluded.since",
             params![window, paused as i64, staff, at],
@@ -958,7 +961,7 @@ fn find_case_in(conn: &Connection, day: &str, case_ref: &str) -> Result<Case> {
 
 fn window_paused_in(conn: &Connection, window: u32) -> Result<bool> {
     let p: Option<i64> = conn
-        .query_row("SELECT paused FROM window_state WHERE window = ?1", [window], |r| {
+        .prepare_cached("SELECT paused FROM window_state WHERE window = ?1")?.query_row([window], |r| {
             r.get(0)
         })
         .optional()?;
@@ -978,7 +981,7 @@ fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String
         .collect();
     let first = |op: &str| -> Result<Option<Case>> {
         let data: Option<String> = tx
-            .query_row(&queue_sql.replace("{}", op), args.as_slice(), |r| r.get(0))
+            .prepare_cached(&queue_sql.replace("{}", op))?.query_row(args.as_slice(), |r| r.get(0))
             .optional()?;
         data.map(|d| parse_case(&d)).transpose()
     };
@@ -1002,14 +1005,14 @@ fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String
 fn priority_streak_in(tx: &Transaction<'_>, day: &str, depts: &[String], cap: usize) -> Result<usize> {
     let marks = vec!["?"; depts.len()].join(",");
     let sql = format!(
-        "SELECT c.priority_rank FROM events e JOIN cases c ON c.id = e.case_id
+        "SELECT c.priority_rank FROM events e CROSS JOIN cases c ON c.id = e.case_id
          WHERE e.kind = 'case_called' AND c.business_day = ? AND c.department IN ({marks})
          ORDER BY e.seq DESC LIMIT {cap}"
     );
     let args: Vec<&dyn rusqlite::ToSql> = std::iter::once(&day as &dyn rusqlite::ToSql)
         .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
         .collect();
-    let mut stmt = tx.prepare(&sql)?;
+    let mut stmt = tx.prepare_cached(&sql)?;
     let ranks = stmt
         .query_map(args.as_slice(), |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -1037,9 +1040,10 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
     let data = serde_json::to_string(c).map_err(|e| LedgerError::Invalid(e.to_string()))?;
     match old {
         None => {
-            tx.execute(
-                "INSERT INTO cases (id, business_day, number, token, department, state, priority_rank, queued_at, data)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            crate::db::exec(
+                &tx,
+                "INSERT INTO cases (id, business_day, number, token, department, state, priority_rank, queued_at,
+                 service_end_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     c.id,
                     c.business_day,
@@ -1049,14 +1053,16 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
                     c.state.as_str(),
                     c.priority_rank,
                     c.queued_at,
+                    c.service_end_at,
                     data
                 ],
             )?;
         }
         Some(o) => {
-            let n = tx.execute(
-                "UPDATE cases SET department = ?2, state = ?3, priority_rank = ?4, queued_at = ?5, data = ?6 WHERE id = ?1 AND state = ?7",
-                params![c.id, c.department, c.state.as_str(), c.priority_rank, c.queued_at, data, o.state.as_str()],
+            let n = crate::db::exec(&tx,
+                "UPDATE cases SET department = ?2, state = ?3, priority_rank = ?4, queued_at = ?5, service_end_at = ?6, data = ?7
+                 WHERE id = ?1 AND state = ?8",
+                params![c.id, c.department, c.state.as_str(), c.priority_rank, c.queued_at, c.service_end_at, data, o.state.as_str()],
             )?;
             if n != 1 {
                 return Err(LedgerError::IllegalTransition {
@@ -1072,7 +1078,8 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
 
 fn note_in(tx: &Transaction<'_>, case_id: i64, kind: &str, text: &str, at: &str) -> Result<NoteRef> {
     let sha = chain::sha256_hex(text);
-    tx.execute(
+    crate::db::exec(
+        &tx,
         "INSERT INTO notes (case_id, kind, body, sha256, at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![case_id, kind, text, sha, at],
     )?;
@@ -1087,7 +1094,7 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
     if !case.state.is_queued() {
         return Ok((0, 0));
     }
-    let ahead: u32 = conn.query_row(
+    let ahead: u32 = crate::db::one(conn, 
         "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2 AND state IN ('waiting', 'transferred')
          AND (priority_rank > ?3 OR (priority_rank = ?3 AND (queued_at < ?4 OR (queued_at = ?4 AND id < ?5))))",
         params![
@@ -1103,7 +1110,7 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
         return Ok((0, 0));
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT data FROM cases WHERE department = ?1 AND json_extract(data, '$.service_end_at') IS NOT NULL ORDER BY id DESC LIMIT ?2",
+        "SELECT data FROM cases WHERE department = ?1 AND service_end_at IS NOT NULL ORDER BY service_end_at DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![case.department, ESTIMATE_WINDOW as i64], |r| {
         r.get::<_, String>(0)
