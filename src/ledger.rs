@@ -231,7 +231,8 @@ impl Ledger {
     pub fn hall(&mut self) -> Result<Arc<Hall>> {
         let latest: Option<i64> = self
             .conn
-            .prepare_cached("SELECT max(id) FROM hall_config")?.query_row([], |r| r.get(0))?;
+            .prepare_cached("SELECT max(id) FROM hall_config")?
+            .query_row([], |r| r.get(0))?;
         let Some(latest) = latest else {
             return Err(LedgerError::NotInitialised(self.path.display().to_string()));
         };
@@ -698,7 +699,8 @@ impl Ledger {
     pub fn head_seq(&self) -> Result<i64> {
         Ok(self
             .conn
-            .prepare_cached("SELECT seq FROM chain_head WHERE id = 1")?.query_row([], |r| r.get(0))?)
+            .prepare_cached("SELECT seq FROM chain_head WHERE id = 1")?
+            .query_row([], |r| r.get(0))?)
     }
 
     /// SQLite's data_version: changes when another connection commits. Costs microseconds.
@@ -961,9 +963,8 @@ fn find_case_in(conn: &Connection, day: &str, case_ref: &str) -> Result<Case> {
 
 fn window_paused_in(conn: &Connection, window: u32) -> Result<bool> {
     let p: Option<i64> = conn
-        .prepare_cached("SELECT paused FROM window_state WHERE window = ?1")?.query_row([window], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT paused FROM window_state WHERE window = ?1")?
+        .query_row([window], |r| r.get(0))
         .optional()?;
     Ok(p.unwrap_or(0) != 0)
 }
@@ -981,7 +982,8 @@ fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String
         .collect();
     let first = |op: &str| -> Result<Option<Case>> {
         let data: Option<String> = tx
-            .prepare_cached(&queue_sql.replace("{}", op))?.query_row(args.as_slice(), |r| r.get(0))
+            .prepare_cached(&queue_sql.replace("{}", op))?
+            .query_row(args.as_slice(), |r| r.get(0))
             .optional()?;
         data.map(|d| parse_case(&d)).transpose()
     };
@@ -1094,7 +1096,8 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
     if !case.state.is_queued() {
         return Ok((0, 0));
     }
-    let ahead: u32 = crate::db::one(conn, 
+    let ahead: u32 = crate::db::one(
+        conn,
         "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2 AND state IN ('waiting', 'transferred')
          AND (priority_rank > ?3 OR (priority_rank = ?3 AND (queued_at < ?4 OR (queued_at = ?4 AND id < ?5))))",
         params![

@@ -1,1 +1,91 @@
-fn main() {}
+//! `kiosk`: the lobby touchscreen. Flags only; everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use slint::ComponentHandle;
+
+#[derive(Parser)]
+#[command(
+    name = "kiosk",
+    version,
+    about = "帮办代办 lobby kiosk: pick a matter, get a queue ticket"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: kiosk::Config,
+    /// Render every screen to PNG files in DIR (no display needed) and exit
+    #[arg(long, value_name = "DIR")]
+    render_screens: Option<PathBuf>,
+    /// Window or render size, WxH [default: 1080x1920; renders also do 1920x1080]
+    #[arg(long, value_parser = kiosk::render::parse_size)]
+    size: Option<(u32, u32)>,
+    /// Run in a window instead of fullscreen (for development)
+    #[arg(long)]
+    windowed: bool,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kiosk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(dir) = cli.render_screens {
+        let window = kiosk::render::install()?;
+        let scratch = std::env::temp_dir().join(format!("bangban-kiosk-render-{}", std::process::id()));
+        let mut config = cli.config;
+        // Renders never touch a real hall's ledger: a scratch demo ledger with a few tickets.
+        let _ = std::fs::remove_dir_all(&scratch);
+        let db = scratch.join("demo.sqlite3");
+        seed_demo(&db)?;
+        config.db = Some(db);
+        config.printer = Some("none".into());
+        let state = kiosk::init(config)?;
+        let sizes = match cli.size {
+            Some(s) => vec![s],
+            None => vec![(1080, 1920), (1920, 1080)],
+        };
+        let files = kiosk::render::render_screens(&dir, &sizes, &window, &state)?;
+        drop(state);
+        let _ = std::fs::remove_dir_all(&scratch);
+        println!("rendered {} screens to {}", files.len(), dir.display());
+        return Ok(());
+    }
+    let state = kiosk::init(cli.config)?;
+    let (w, h) = cli.size.unwrap_or((1080, 1920));
+    state.ui.window().set_size(slint::PhysicalSize::new(w, h));
+    if !cli.windowed {
+        state.ui.window().set_fullscreen(true);
+    }
+    state.ui.run()?;
+    Ok(())
+}
+
+/// A demo ledger with a few visitors already waiting, so the screens show real queues.
+fn seed_demo(db: &std::path::Path) -> anyhow::Result<()> {
+    let mut ledger = bangban::open_or_demo(db, bangban::LedgerOptions::default(), "render")?;
+    for (item, n) in [("A01", 3), ("B01", 7), ("C01", 2), ("F01", 4), ("G01", 1)] {
+        for _ in 0..n {
+            ledger.issue(&bangban::IssueRequest {
+                item: item.into(),
+                priority: None,
+                mode: None,
+                channel: bangban::Channel::Kiosk,
+                actor: "render".into(),
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! The lobby kiosk: a visitor picks a matter and gets a queue ticket (screen + printed slip).
+//! `init` builds the window and its controllers; `main` only parses flags and runs it.
+
+slint::include_modules!();
+
+pub mod flow;
+pub mod qr;
+pub mod render;
+pub mod worker;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bangban::{Hall, LedgerOptions};
+use bangban_printer::PrinterTarget;
+use slint::ComponentHandle;
+
+/// How the kiosk is set up (flags of the `kiosk` binary).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// The ledger database [default: $BANGBAN_DB, else the per-user data directory]
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// A hall file to apply at start (the demo hall is used when the ledger has none)
+    #[arg(long)]
+    pub hall: Option<PathBuf>,
+    /// tcp://HOST:PORT, file:PATH, serial:/dev/…, or none [default: the hall file's printer]
+    #[arg(long)]
+    pub printer: Option<String>,
+    /// Seconds without a tap before any screen returns to the welcome screen
+    #[arg(long, default_value_t = 60)]
+    pub idle_seconds: u64,
+    /// Seconds the ticket screen stays before returning to the welcome screen
+    #[arg(long, default_value_t = 30)]
+    pub ticket_seconds: u64,
+    /// This kiosk's device id, recorded on every ticket it issues
+    #[arg(long, default_value = "kiosk-1")]
+    pub device: String,
+    /// How long to wait for a locked ledger before telling the visitor it could not issue
+    #[arg(long, default_value_t = 15_000)]
+    pub busy_timeout_ms: u64,
+    /// The item for 「不知道办什么？」 [default: the first item named …咨询]
+    #[arg(long)]
+    pub consult_item: Option<String>,
+}
+
+impl Config {
+    /// A configuration for tests and renders: a given ledger, no printer.
+    pub fn for_ledger(db: PathBuf) -> Config {
+        Config {
+            db: Some(db),
+            hall: None,
+            printer: Some("none".into()),
+            idle_seconds: 60,
+            ticket_seconds: 30,
+            device: "kiosk-test".into(),
+            busy_timeout_ms: 15_000,
+            consult_item: None,
+        }
+    }
+}
+
+/// The running kiosk: the window and the controllers' shared state.
+pub struct State {
+    pub ui: KioskWindow,
+    pub inner: Rc<RefCell<flow::Inner>>,
+}
+
+thread_local! {
+    /// Drains the worker's replies on the UI thread; the worker wakes it through the event loop.
+    static PUMP: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
+}
+
+/// Build the kiosk: open the ledger (applying a hall file or the demo hall), start the IO
+/// worker, wire every adapter. Needs a Slint platform (winit, testing or headless).
+pub fn init(config: Config) -> anyhow::Result<State> {
+    let db = config.db.clone().unwrap_or_else(bangban::default_db_path);
+    let opts = LedgerOptions {
+        busy_timeout: Duration::from_millis(config.busy_timeout_ms),
+        ..LedgerOptions::default()
+    };
+    let mut ledger = bangban::open_or_demo(&db, opts, &config.device)
+        .with_context(|| format!("cannot open the ledger {}", db.display()))?;
+    if let Some(path) = &config.hall {
+        let hall = Hall::from_path(path)?;
+        ledger.configure(&hall, &config.device, &path.display().to_string())?;
+    }
+    let hall: Arc<Hall> = ledger.hall()?;
+    let printer_spec = config.printer.clone().unwrap_or_else(|| hall.printer.clone());
+    let printer = PrinterTarget::parse(&printer_spec).map_err(anyhow::Error::msg)?;
+
+    let ui = KioskWindow::new().context("cannot create the kiosk window")?;
+    // Chinese first, whatever the machine's locale says.
+    let _ = slint::select_bundled_translation("");
+
+    let (job_tx, job_rx) = mpsc::channel();
+    let (reply_tx, reply_rx) = mpsc::channel();
+    let wake = || {
+        // Without an event loop (UI tests) this fails; the tests pump by hand.
+        let _ = slint::invoke_from_event_loop(|| PUMP.with(|p| p.borrow().as_ref().map(|f| f())).unwrap_or(()));
+    };
+    let worker =
+        worker::spawn(ledger, printer.clone(), job_rx, reply_tx, wake).context("cannot start the IO thread")?;
+
+    let inner = Rc::new(RefCell::new(flow::Inner::new(
+        config, hall, printer, job_tx, reply_rx, worker,
+    )));
+    flow::wire(&ui, &inner);
+    let state = State { ui, inner };
+    let (weak, inner_weak) = (state.ui.as_weak(), Rc::downgrade(&state.inner));
+    PUMP.with(|p| {
+        *p.borrow_mut() = Some(Box::new(move || {
+            if let (Some(ui), Some(inner)) = (weak.upgrade(), inner_weak.upgrade()) {
+                flow::pump(&ui, &inner);
+            }
+        }))
+    });
+    Ok(state)
+}
+
+impl State {
+    /// Apply every reply the worker has sent so far.
+    pub fn pump(&self) {
+        flow::pump(&self.ui, &self.inner);
+    }
+
+    /// Pump until `done` holds or `timeout` passes (tests and headless renders).
+    pub fn wait_for(&self, timeout: Duration, done: impl Fn(&KioskWindow) -> bool) -> bool {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            self.pump();
+            if done(&self.ui) {
+                return true;
+            }
+            if std::time::Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        PUMP.with(|p| *p.borrow_mut() = None);
+        self.inner.borrow_mut().stop();
+    }
+}

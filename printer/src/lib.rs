@@ -1,0 +1,318 @@
+//! Ticket printing: the ESC/POS bytes of a ticket (GB18030 Chinese, native QR), the printer
+//! targets a hall can configure, the status check before printing, and a decoder for what a
+//! printer receives. Knows nothing of the ledger: callers fill in a `PrintTicket`.
+
+pub mod decode;
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use escpos::driver::{Driver, NetworkDriver};
+use escpos::errors::PrinterError;
+use escpos::printer::Printer;
+use escpos::printer_options::PrinterOptions;
+use escpos::utils::{
+    JustifyMode, Protocol, QRCodeCorrectionLevel, QRCodeModel, QRCodeOption, RealTimeStatusRequest,
+    RealTimeStatusResponse,
+};
+
+/// Where tickets go, as written in the hall file or `--printer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrinterTarget {
+    /// A network thermal printer (raw port 9100).
+    Tcp { host: String, port: u16 },
+    /// A device or file: `/dev/usb/lp0` (the kernel's USB printer driver), a serial port
+    /// already set up with `stty`, or a plain file for testing.
+    File(String),
+    /// No printer: the screen tells the visitor to photograph the number.
+    None,
+}
+
+impl PrinterTarget {
+    pub fn parse(s: &str) -> Result<PrinterTarget, String> {
+        let s = s.trim();
+        if s.is_empty() || s == "none" {
+            return Ok(PrinterTarget::None);
+        }
+        if let Some(rest) = s.strip_prefix("tcp://") {
+            let (host, port) = match rest.rsplit_once(':') {
+                Some((h, p)) => (
+                    h,
+                    p.parse::<u16>()
+                        .map_err(|_| format!("printer {s:?}: port {p:?} is not a number"))?,
+                ),
+                None => (rest, 9100),
+            };
+            if host.is_empty() {
+                return Err(format!("printer {s:?}: no host"));
+            }
+            return Ok(PrinterTarget::Tcp {
+                host: host.into(),
+                port,
+            });
+        }
+        if let Some(path) = s.strip_prefix("file:") {
+            return Ok(PrinterTarget::File(path.into()));
+        }
+        if let Some(path) = s.strip_prefix("serial:") {
+            return Ok(PrinterTarget::File(path.into()));
+        }
+        if s.starts_with("usb:") {
+            return Err(format!(
+                "printer {s:?}: raw USB needs libusb; use the kernel driver instead: file:/dev/usb/lp0"
+            ));
+        }
+        Err(format!(
+            "printer {s:?}: expected tcp://HOST:PORT, file:PATH, serial:/dev/…, or none"
+        ))
+    }
+
+    /// A name for events and logs.
+    pub fn device_name(&self) -> String {
+        match self {
+            PrinterTarget::Tcp { host, port } => format!("printer:tcp://{host}:{port}"),
+            PrinterTarget::File(p) => format!("printer:file:{p}"),
+            PrinterTarget::None => "printer:none".into(),
+        }
+    }
+}
+
+/// Why a ticket did not print, in words for the ledger and the log.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum PrintError {
+    #[error("printer unreachable: {0}")]
+    Unreachable(String),
+    #[error("printer did not answer the status request (silent or switched off)")]
+    Silent,
+    #[error("printer is offline: {0}")]
+    Offline(String),
+    #[error("printer write failed: {0}")]
+    Write(String),
+    #[error("cannot build the ticket: {0}")]
+    Build(String),
+}
+
+/// A driver that records everything written: the ticket's exact bytes, for one-buffer sends
+/// and for byte-exact tests.
+#[derive(Clone, Default)]
+pub struct RecordingDriver(pub Arc<Mutex<Vec<u8>>>);
+
+impl RecordingDriver {
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+}
+
+impl Driver for RecordingDriver {
+    fn name(&self) -> String {
+        "recording".into()
+    }
+    fn write(&self, data: &[u8]) -> escpos::errors::Result<()> {
+        self.0
+            .lock()
+            .map_err(|_| PrinterError::Io("recording buffer poisoned".into()))?
+            .extend_from_slice(data);
+        Ok(())
+    }
+    fn read(&self, _buf: &mut [u8]) -> escpos::errors::Result<usize> {
+        Ok(0)
+    }
+    fn flush(&self) -> escpos::errors::Result<()> {
+        Ok(())
+    }
+}
+
+/// Characters per line of a 58 mm printer in font A; a hanzi takes two.
+pub const LINE_WIDTH: u8 = 32;
+const FS_CHINESE_ON: [u8; 2] = [0x1C, 0x26];
+
+fn protocol() -> Protocol {
+    Protocol::new(escpos::utils::Encoder::new(encoding_rs::GB18030))
+}
+
+/// Everything a printed ticket shows. No personal data: a ticket can be lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrintTicket {
+    pub hall_name: String,
+    pub number: String,
+    pub window: u32,
+    pub department_name: String,
+    pub item_name: String,
+    pub priority_name: Option<String>,
+    pub mode_label: String,
+    pub ahead: u32,
+    pub estimated_wait_min: u32,
+    pub issued_local: String,
+    pub materials: Vec<String>,
+    /// The case token, or a status URL built from the hall's base and the token.
+    pub qr_payload: String,
+    pub reprint: bool,
+}
+
+/// The ticket as ESC/POS bytes: hall, number at triple size, department and item, window,
+/// queue, priority, the materials list (一次性告知), 「本服务免费」, a native QR code and a cut.
+pub fn ticket_bytes(t: &PrintTicket) -> Result<Vec<u8>, PrintError> {
+    let rec = RecordingDriver::default();
+    build(rec.clone(), t).map_err(|e| PrintError::Build(e.to_string()))?;
+    Ok(rec.bytes())
+}
+
+fn build(driver: RecordingDriver, t: &PrintTicket) -> escpos::errors::Result<()> {
+    let rule = "-".repeat(LINE_WIDTH as usize);
+    let mut p = Printer::new(driver, protocol(), Some(PrinterOptions::new(None, None, LINE_WIDTH)));
+    p.init()?.custom(&FS_CHINESE_ON)?;
+    p.justify(JustifyMode::CENTER)?
+        .bold(true)?
+        .writeln(&t.hall_name)?
+        .bold(false)?;
+    p.writeln("帮办代办 取号凭条")?;
+    if t.reprint {
+        p.bold(true)?.writeln("【补打】")?.bold(false)?;
+    }
+    p.writeln(&rule)?;
+    p.size(3, 3)?
+        .bold(true)?
+        .writeln(&t.number)?
+        .bold(false)?
+        .reset_size()?;
+    p.size(1, 2)?
+        .writeln(&format!("请到 {} 号窗口办理", t.window))?
+        .reset_size()?;
+    p.writeln(&t.department_name)?;
+    p.writeln(&t.item_name)?;
+    if let Some(name) = &t.priority_name {
+        p.bold(true)?.writeln(&format!("★ 优先办理：{name}"))?.bold(false)?;
+    }
+    p.writeln(&format!("服务方式：{}", t.mode_label))?;
+    if t.ahead == 0 {
+        p.writeln("前方无人等候，请留意叫号")?;
+    } else {
+        p.writeln(&format!("前方等待 {} 人 预计 {} 分钟", t.ahead, t.estimated_wait_min))?;
+    }
+    p.writeln(&format!("取号时间 {}", t.issued_local))?;
+    p.writeln(&rule)?;
+    p.justify(JustifyMode::LEFT)?;
+    if t.materials.is_empty() {
+        p.writeln("无需携带材料，专员当面解答。")?;
+    } else {
+        p.bold(true)?.writeln("请备齐以下材料（一次性告知）：")?.bold(false)?;
+        for m in &t.materials {
+            p.writeln(&format!("□ {m}"))?;
+        }
+    }
+    p.writeln(&rule)?;
+    p.justify(JustifyMode::CENTER)?;
+    p.bold(true)?.writeln("本服务免费")?.bold(false)?;
+    p.qrcode_option(
+        &t.qr_payload,
+        QRCodeOption::new(QRCodeModel::Model2, 6, QRCodeCorrectionLevel::M),
+    )?;
+    p.writeln("扫码查看办理进度")?;
+    p.writeln("意见建议请投意见箱或到“找茬吐槽”窗口")?;
+    p.feeds(3)?.print_cut()?;
+    Ok(())
+}
+
+/// How long to wait for a network printer to connect and to answer a status request.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const ANSWER_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Send a ticket: check the printer's status where the target can answer, then write the
+/// whole ticket in one buffer. A fresh connection per ticket: after a failed write the
+/// escpos `Printer` still holds unsent commands, so none is reused.
+pub fn send(target: &PrinterTarget, bytes: &[u8]) -> Result<(), PrintError> {
+    match target {
+        PrinterTarget::None => Ok(()),
+        PrinterTarget::File(path) => {
+            let mut f = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .map_err(|e| PrintError::Unreachable(format!("{path}: {e}")))?;
+            f.write_all(bytes)
+                .and_then(|_| f.flush())
+                .map_err(|e| PrintError::Write(format!("{path}: {e}")))
+        }
+        PrinterTarget::Tcp { host, port } => {
+            let addr = if host == "localhost" {
+                "127.0.0.1"
+            } else {
+                host.as_str()
+            };
+            let driver = NetworkDriver::open(addr, *port, Some(CONNECT_TIMEOUT))
+                .map_err(|e| PrintError::Unreachable(format!("{host}:{port}: {}", printer_error_text(&e))))?;
+            check_status(&driver)?;
+            driver
+                .write(bytes)
+                .map_err(|e| PrintError::Write(printer_error_text(&e)))?;
+            driver.flush().map_err(|e| PrintError::Write(printer_error_text(&e)))
+        }
+    }
+}
+
+fn printer_error_text(e: &PrinterError) -> String {
+    match e {
+        PrinterError::Io(s) | PrinterError::Input(s) | PrinterError::InvalidResponse(s) => s.clone(),
+    }
+}
+
+/// Ask one DLE EOT question and read the one-byte answer.
+fn ask(
+    driver: &NetworkDriver,
+    req: RealTimeStatusRequest,
+) -> Result<std::collections::HashMap<RealTimeStatusResponse, bool>, PrintError> {
+    let mut p = Printer::new(driver.clone(), protocol(), None);
+    p.real_time_status(req)
+        .and_then(|p| p.send_status())
+        .map_err(|e| PrintError::Write(printer_error_text(&e)))?;
+    let mut buf = [0u8; 1];
+    let deadline = std::time::Instant::now() + ANSWER_TIMEOUT;
+    loop {
+        match driver.read(&mut buf) {
+            Ok(1) => break,
+            // A closed connection answers nothing: the printer went away.
+            Ok(_) => return Err(PrintError::Silent),
+            Err(_) if std::time::Instant::now() < deadline => continue,
+            Err(_) => return Err(PrintError::Silent),
+        }
+    }
+    RealTimeStatusResponse::parse(req, buf[0]).map_err(|e| {
+        PrintError::Offline(format!(
+            "unreadable status byte {:#04x}: {}",
+            buf[0],
+            printer_error_text(&e)
+        ))
+    })
+}
+
+/// Refuse to print on a printer that is offline, has its cover open or is out of paper.
+fn check_status(driver: &NetworkDriver) -> Result<(), PrintError> {
+    // The network driver's read timeout is its connect timeout; keep status reads short.
+    let status = ask(driver, RealTimeStatusRequest::Printer)?;
+    let offline = !status.get(&RealTimeStatusResponse::Online).copied().unwrap_or(false);
+    let paper = ask(driver, RealTimeStatusRequest::RollPaperSensor)?;
+    if !paper
+        .get(&RealTimeStatusResponse::RollPaperEndSensorPaperPresent)
+        .copied()
+        .unwrap_or(true)
+    {
+        return Err(PrintError::Offline("out of paper".into()));
+    }
+    if offline {
+        let cause = ask(driver, RealTimeStatusRequest::OfflineCause)?;
+        if !cause.get(&RealTimeStatusResponse::CoverClosed).copied().unwrap_or(true) {
+            return Err(PrintError::Offline("cover open".into()));
+        }
+        if cause
+            .get(&RealTimeStatusResponse::PrintingStopsDueToPaperEnd)
+            .copied()
+            .unwrap_or(false)
+        {
+            return Err(PrintError::Offline("out of paper".into()));
+        }
+        return Err(PrintError::Offline("offline".into()));
+    }
+    Ok(())
+}
