@@ -50,7 +50,7 @@ EN = {
     "系统繁忙时可能需要十几秒，请不要离开。": "When the system is busy this can take a few seconds. Please stay.",
     "请准备以下材料（一次性告知）：": "Please bring these documents (full list):",
     "请到 {} 号窗口办理": "Please go to window {}",
-    "请确认并取号": "Confirm and get your ticket",
+    "请确认并取号": "Confirm your ticket",
     "请选择办事部门": "Choose a department",
     "请选择要办理的事项": "Choose your matter",
     "返回": "Back",

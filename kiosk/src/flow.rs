@@ -597,6 +597,8 @@ fn show_ticket(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
     a.set_ahead(t.ahead as i32);
     a.set_wait_min(t.estimated_wait_min as i32);
     a.set_priority_name(s(t.priority_name.as_deref().unwrap_or("")));
+    let prio_en = t.priority.as_deref().and_then(|p| hall.priority(p)).map(|p| if p.name_en.is_empty() { p.name.clone() } else { p.name_en.clone() });
+    a.set_priority_name_en(s(prio_en.as_deref().unwrap_or("")));
     a.set_mode(s(t.mode.as_str()));
     a.set_qr(crate::qr::image(&qr_payload(&hall, &t.token), 8));
     a.set_materials(model(t.materials.iter().map(|m| s(m)).collect()));

@@ -109,6 +109,8 @@ pub fn render_screens(
                     if large { "large" } else { "normal" }
                 );
                 let mut shot = |name: &str| -> anyhow::Result<()> {
+                    // Renders are slow in debug builds; keep the idle timeout from cutting the flow short.
+                    ui.global::<KioskAdapter>().invoke_touched();
                     let path = dir.join(format!("kiosk-{tag}-{name}.png"));
                     snapshot(window, (w, h), &path)?;
                     files.push(path);
@@ -136,7 +138,8 @@ pub fn render_screens(
                 if !state.wait_for(Duration::from_secs(20), |ui| {
                     ui.global::<KioskAdapter>().get_screen() == KioskScreen::Ticket
                 }) {
-                    anyhow::bail!("the demo ticket was not issued within 20 s");
+                    let k = ui.global::<KioskAdapter>();
+                    anyhow::bail!("the demo ticket was not issued within 20 s ({:?}: {})", k.get_notice(), k.get_notice_detail());
                 }
                 ui.global::<TicketAdapter>().set_print_state(PrintState::Printed);
                 shot("06-ticket")?;
