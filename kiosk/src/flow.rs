@@ -324,7 +324,7 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let (w, i) = (ui.as_weak(), Rc::downgrade(inner));
     ui.global::<TicketAdapter>().on_done(move || {
         if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
-            go_home(&ui, &inner);
+            reset(&ui, &inner);
         }
     });
 
@@ -358,13 +358,24 @@ fn touched(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
                 if k.get_busy() {
                     touched(&ui, &inner);
                 } else if k.get_screen() != KioskScreen::Ticket {
-                    go_home(&ui, &inner);
+                    reset(&ui, &inner);
                 }
             }
         });
 }
 
-/// Back to the welcome screen, forgetting the half-made choice (and the visitor's language).
+/// Ready for the next visitor: the welcome screen in Chinese, normal text, nothing chosen.
+pub fn reset(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    if ui.global::<KioskAdapter>().get_busy() {
+        return;
+    }
+    go_home(ui, inner);
+    ui.global::<Theme>().set_large_text(false);
+    set_english(ui, false);
+}
+
+/// Back to the welcome screen, forgetting the half-made choice; the same visitor keeps the
+/// language and text size they chose.
 pub fn go_home(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     if ui.global::<KioskAdapter>().get_busy() {
         return;
@@ -380,8 +391,6 @@ pub fn go_home(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     k.set_notice(Notice::None);
     k.set_notice_detail(SharedString::default());
     ui.global::<ConfirmAdapter>().set_priority(SharedString::default());
-    ui.global::<Theme>().set_large_text(false);
-    set_english(ui, false);
 }
 
 fn update_departments(ui: &KioskWindow, inner: &Inner) {
@@ -597,7 +606,13 @@ fn show_ticket(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
     a.set_ahead(t.ahead as i32);
     a.set_wait_min(t.estimated_wait_min as i32);
     a.set_priority_name(s(t.priority_name.as_deref().unwrap_or("")));
-    let prio_en = t.priority.as_deref().and_then(|p| hall.priority(p)).map(|p| if p.name_en.is_empty() { p.name.clone() } else { p.name_en.clone() });
+    let prio_en = t.priority.as_deref().and_then(|p| hall.priority(p)).map(|p| {
+        if p.name_en.is_empty() {
+            p.name.clone()
+        } else {
+            p.name_en.clone()
+        }
+    });
     a.set_priority_name_en(s(prio_en.as_deref().unwrap_or("")));
     a.set_mode(s(t.mode.as_str()));
     a.set_qr(crate::qr::image(&qr_payload(&hall, &t.token), 8));
@@ -634,7 +649,7 @@ fn show_ticket(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
                 let left = a.get_seconds_left() - 1;
                 a.set_seconds_left(left.max(0));
                 if left <= 0 {
-                    go_home(&ui, &inner);
+                    reset(&ui, &inner);
                 }
             }
         });

@@ -116,7 +116,7 @@ pub fn render_screens(
                     files.push(path);
                     Ok(())
                 };
-                crate::flow::go_home(ui, &state.inner);
+                crate::flow::reset(ui, &state.inner);
                 crate::flow::set_english(ui, english);
                 ui.global::<Theme>().set_large_text(large);
                 shot("01-welcome")?;
@@ -139,13 +139,17 @@ pub fn render_screens(
                     ui.global::<KioskAdapter>().get_screen() == KioskScreen::Ticket
                 }) {
                     let k = ui.global::<KioskAdapter>();
-                    anyhow::bail!("the demo ticket was not issued within 20 s ({:?}: {})", k.get_notice(), k.get_notice_detail());
+                    anyhow::bail!(
+                        "the demo ticket was not issued within 20 s ({:?}: {})",
+                        k.get_notice(),
+                        k.get_notice_detail()
+                    );
                 }
                 ui.global::<TicketAdapter>().set_print_state(PrintState::Printed);
                 shot("06-ticket")?;
                 ui.global::<TicketAdapter>().set_print_state(PrintState::Failed);
                 shot("07-ticket-print-failed")?;
-                crate::flow::go_home(ui, &state.inner);
+                crate::flow::reset(ui, &state.inner);
                 crate::flow::set_english(ui, english);
                 ui.global::<Theme>().set_large_text(large);
                 ui.global::<WelcomeAdapter>().invoke_not_sure();
@@ -157,7 +161,7 @@ pub fn render_screens(
                         .into(),
                 );
                 shot("09-could-not-issue")?;
-                crate::flow::go_home(ui, &state.inner);
+                crate::flow::reset(ui, &state.inner);
                 crate::flow::set_english(ui, english);
                 ui.global::<Theme>().set_large_text(large);
                 ui.global::<WelcomeAdapter>().invoke_appointment();
@@ -165,6 +169,6 @@ pub fn render_screens(
             }
         }
     }
-    crate::flow::go_home(ui, &state.inner);
+    crate::flow::reset(ui, &state.inner);
     Ok(files)
 }

@@ -1,1 +1,9 @@
+//! Kiosk tests: the Slint testing backend drives the real screens (elements found by
+//! accessible label), a fake network printer on 127.0.0.1 receives real tickets, and the
+//! ledger is checked for what the visitor did.
 
+mod support;
+
+mod flow;
+mod locked;
+mod printing;

@@ -1,0 +1,182 @@
+//! The visitor's path through the real screens, checked in the ledger.
+
+use std::time::Duration;
+
+use bangban::{CaseState, Mode};
+use kiosk::{ConfirmAdapter, KioskAdapter, KioskScreen, Theme, TicketAdapter};
+use slint::ComponentHandle;
+
+use crate::support::*;
+
+#[test]
+fn four_taps_from_welcome_to_a_ticket_with_priority_and_mode_in_the_ledger() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    assert_eq!(screen(ui), KioskScreen::Welcome);
+    tap(ui, "我要办事");
+    assert_eq!(screen(ui), KioskScreen::Departments);
+    tap(ui, "不动产登记中心");
+    assert_eq!(screen(ui), KioskScreen::Items);
+    tap(ui, "不动产转移登记");
+    assert_eq!(screen(ui), KioskScreen::Confirm);
+    // Declaring a priority group is optional and on the same screen.
+    tap(ui, "老年人");
+    assert_eq!(ui.global::<ConfirmAdapter>().get_priority(), "elderly");
+    tap(ui, "确认取号");
+    assert!(
+        k.state
+            .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket),
+        "no ticket screen"
+    );
+    let t = ui.global::<TicketAdapter>();
+    assert_eq!(t.get_number(), "F001");
+    assert_eq!(t.get_window(), 12);
+    let mut l = ledger(&k.db);
+    let case = l.find_case("F001").expect("case in the ledger");
+    assert_eq!(case.item, "F01");
+    assert_eq!(case.priority.as_deref(), Some("elderly"));
+    assert_eq!(case.mode, Mode::Onsite);
+    assert_eq!(case.state, CaseState::Waiting);
+    assert!(visible(ui, "您的号码 F001"), "the number is on screen");
+    assert!(
+        visible(ui, "本机不打印号票，请拍照保存您的号码"),
+        "no printer configured: the screen says so"
+    );
+}
+
+#[test]
+fn whole_chain_items_default_to_full_process_and_the_visitor_can_change_it() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "我要办事");
+    tap(ui, "住房和城乡建设局");
+    tap(ui, "重点项目全程代办");
+    assert_eq!(ui.global::<ConfirmAdapter>().get_mode(), "fullprocess");
+    tap(ui, "现场帮办");
+    tap(ui, "确认取号");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    let case = ledger(&k.db).find_case("J001").unwrap();
+    assert_eq!(
+        (case.item.as_str(), case.mode, case.priority),
+        ("J03", Mode::Onsite, None)
+    );
+}
+
+#[test]
+fn not_sure_goes_to_the_consultation_queue() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "不知道办什么？");
+    assert_eq!(screen(ui), KioskScreen::Confirm);
+    tap(ui, "确认取号");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    assert_eq!(ledger(&k.db).find_case("Z001").unwrap().item, "Z01");
+}
+
+#[test]
+fn idle_for_sixty_seconds_returns_to_welcome_with_nothing_issued() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "我要办事");
+    tap(ui, "税务局");
+    tap(ui, "个人所得税");
+    tap(ui, "军人");
+    assert_eq!(screen(ui), KioskScreen::Confirm);
+    i_slint_backend_testing::testing_backend::mock_elapsed_time(59_000);
+    assert_eq!(screen(ui), KioskScreen::Confirm, "not yet");
+    i_slint_backend_testing::testing_backend::mock_elapsed_time(2_000);
+    assert_eq!(screen(ui), KioskScreen::Welcome);
+    assert_eq!(
+        ui.global::<ConfirmAdapter>().get_priority(),
+        "",
+        "the half-made choice is forgotten"
+    );
+    assert!(ledger(&k.db).waiting(&[]).unwrap().is_empty(), "nothing half-issued");
+}
+
+#[test]
+fn the_ticket_screen_counts_down_and_returns_to_welcome() {
+    let k = kiosk_with(|c| c.ticket_seconds = 20);
+    let ui = &k.state.ui;
+    tap(ui, "我要办事");
+    tap(ui, "医疗保障局");
+    tap(ui, "异地就医");
+    tap(ui, "确认取号");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    // The countdown ticks once a second.
+    for _ in 0..10 {
+        i_slint_backend_testing::testing_backend::mock_elapsed_time(1_000);
+    }
+    assert_eq!(ui.global::<TicketAdapter>().get_seconds_left(), 10);
+    assert_eq!(screen(ui), KioskScreen::Ticket);
+    for _ in 0..10 {
+        i_slint_backend_testing::testing_backend::mock_elapsed_time(1_000);
+    }
+    assert_eq!(screen(ui), KioskScreen::Welcome);
+}
+
+#[test]
+fn english_and_large_text_switch_on_every_screen_and_reset_for_the_next_visitor() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "English");
+    assert!(ui.global::<KioskAdapter>().get_english());
+    let labels: Vec<String> = i_slint_backend_testing::ElementHandle::find_by_element_type_name(ui, "BigButton")
+        .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
+        .collect();
+    assert!(
+        visible(ui, "Get a ticket"),
+        "the welcome button speaks English: {labels:?}"
+    );
+    tap(ui, "Get a ticket");
+    tap(ui, "Large text");
+    assert!(ui.global::<Theme>().get_large_text());
+    tap(ui, "Back");
+    assert_eq!(screen(ui), KioskScreen::Welcome);
+    tap(ui, "Get a ticket");
+    i_slint_backend_testing::testing_backend::mock_elapsed_time(61_000);
+    assert_eq!(screen(ui), KioskScreen::Welcome);
+    assert!(
+        !ui.global::<KioskAdapter>().get_english(),
+        "the next visitor starts in Chinese"
+    );
+    assert!(!ui.global::<Theme>().get_large_text());
+    assert!(visible(ui, "我要办事"));
+}
+
+#[test]
+fn appointment_check_in_explains_instead_of_doing_nothing() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "预约签到");
+    assert!(visible(
+        ui,
+        "预约签到暂未开通。请点击「我要办事」取号，或到服务台请工作人员帮您。"
+    ));
+    tap(ui, "知道了");
+    assert!(!visible(ui, "知道了"));
+    assert_eq!(screen(ui), KioskScreen::Welcome);
+}
+
+#[test]
+fn tapping_the_chosen_group_again_clears_it() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "我要办事");
+    tap(ui, "税务局");
+    tap(ui, "发票业务");
+    tap(ui, "孕妇");
+    tap(ui, "孕妇");
+    assert_eq!(ui.global::<ConfirmAdapter>().get_priority(), "");
+    tap(ui, "确认取号");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    assert_eq!(ledger(&k.db).find_case("G001").unwrap().priority, None);
+}

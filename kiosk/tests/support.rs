@@ -1,0 +1,126 @@
+//! Helpers: a kiosk on a scratch ledger, taps by accessible label, a fake network printer.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use i_slint_backend_testing::ElementHandle;
+use kiosk::{Config, KioskAdapter, KioskScreen, KioskWindow, State};
+use slint::ComponentHandle;
+
+pub struct Kiosk {
+    pub state: State,
+    pub db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A kiosk on a fresh demo ledger, under the testing backend (one per test thread).
+pub fn kiosk_with(adjust: impl FnOnce(&mut Config)) -> Kiosk {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("ledger.sqlite3");
+    let mut config = Config::for_ledger(db.clone());
+    adjust(&mut config);
+    let state = kiosk::init(config).expect("kiosk starts");
+    state.ui.show().expect("show");
+    Kiosk { state, db, _dir: dir }
+}
+
+pub fn kiosk() -> Kiosk {
+    kiosk_with(|_| {})
+}
+
+/// Tap the first element with this accessible label, as a visitor would.
+#[track_caller]
+pub fn tap(ui: &KioskWindow, label: &str) {
+    let el = ElementHandle::find_by_accessible_label(ui, label)
+        .next()
+        .unwrap_or_else(|| panic!("nothing labelled {label:?} on screen"));
+    el.invoke_accessible_default_action();
+}
+
+pub fn visible(ui: &KioskWindow, label: &str) -> bool {
+    ElementHandle::find_by_accessible_label(ui, label).next().is_some()
+}
+
+pub fn screen(ui: &KioskWindow) -> KioskScreen {
+    ui.global::<KioskAdapter>().get_screen()
+}
+
+pub fn ledger(db: &std::path::Path) -> bangban::Ledger {
+    bangban::Ledger::open(db, bangban::LedgerOptions::default()).expect("open ledger")
+}
+
+/// What a fake network printer received, decoded, and how it answered.
+pub struct Received {
+    pub bytes: Vec<u8>,
+    pub printout: bangban_printer::decode::Printout,
+}
+
+/// How the fake printer behaves.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Behaviour {
+    /// Answers every DLE EOT with "online, cover closed, paper present".
+    Healthy,
+    /// Accepts the connection and never says a word.
+    Silent,
+    /// Online bit off, cover open.
+    CoverOpen,
+    /// Paper end sensor says no paper.
+    PaperOut,
+}
+
+/// Start a one-job fake printer; returns its port and a receiver for what it got.
+pub fn fake_printer(behaviour: Behaviour) -> (u16, mpsc::Receiver<Received>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let Ok((stream, _)) = listener.accept() else { return };
+        let got = serve(stream, behaviour);
+        let _ = tx.send(got);
+    });
+    (port, rx)
+}
+
+fn serve(mut stream: TcpStream, behaviour: Behaviour) -> Received {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(8)));
+    let mut decoder = bangban_printer::decode::Decoder::default();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        bytes.extend_from_slice(&buf[..n]);
+        for req in decoder.feed(&buf[..n]) {
+            let answer = match (behaviour, req) {
+                (Behaviour::Silent, _) => continue,
+                (Behaviour::CoverOpen, 1) => 0x1A,
+                (Behaviour::CoverOpen, 2) => 0x16,
+                (Behaviour::PaperOut, 4) => 0x7E,
+                (_, 1) => 0x12,
+                (_, _) => 0x12,
+            };
+            let _ = stream.write_all(&[answer]);
+        }
+    }
+    Received {
+        bytes,
+        printout: decoder.finish(),
+    }
+}
+
+/// A port with nothing listening: connections are refused.
+pub fn refused_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().unwrap().port();
+    drop(l);
+    port
+}
