@@ -65,6 +65,10 @@ pub struct Ticket {
     pub business_day: String,
     pub materials: Vec<String>,
     pub hall_name: String,
+    /// What the ticket's QR code says: the token, or a status URL built from the hall's base.
+    pub qr_payload: String,
+    /// The issue time in the hall's time zone, as printed on the ticket.
+    pub issued_local: String,
 }
 
 /// A counter's request to call a visitor.
@@ -354,25 +358,16 @@ impl Ledger {
         let case = record_in(&tx, None, case_id, &at, &req.actor, &body)?;
         let (ahead, est) = estimate_in(&tx, &hall, &case)?;
         tx.commit()?;
-        Ok(Ticket {
-            number,
-            case_id,
-            token: case.token,
-            department: dept.code,
-            department_name: dept.name,
-            item: item.code.clone(),
-            item_name: item.display_name(),
-            window: item.window,
-            priority: prio.as_ref().map(|p| p.code.clone()),
-            priority_name: prio.map(|p| p.name),
-            mode,
-            ahead,
-            estimated_wait_min: est,
-            issued_at: at,
-            business_day: day,
-            materials: item.materials.clone(),
-            hall_name: hall.name.clone(),
-        })
+        Ok(ticket_view(&hall, &case, ahead, est))
+    }
+
+    /// The ticket of an existing case (today's number or its token), with the queue as it is
+    /// now: for reprints (补打) and the ticket screen.
+    pub fn ticket_for(&mut self, case_ref: &str) -> Result<Ticket> {
+        let hall = self.hall()?;
+        let case = self.find_case(case_ref)?;
+        let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
+        Ok(ticket_view(&hall, &case, ahead, est))
     }
 
     /// Call the next visitor for a window (or a given number): one conditional update in an
@@ -1141,6 +1136,40 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
     }
     let est = (avg * ahead as f64 / open.max(1) as f64).ceil() as u32;
     Ok((ahead, est))
+}
+
+fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
+    let item = hall.item(&case.item);
+    let prio = case.priority.as_deref().and_then(|p| hall.priority(p));
+    let issued_local = parse_stamp(&case.issued_at)
+        .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    let qr_payload = if hall.ticket_url_base.is_empty() {
+        case.token.clone()
+    } else {
+        format!("{}{}", hall.ticket_url_base, case.token)
+    };
+    Ticket {
+        number: case.number.clone(),
+        case_id: case.id,
+        token: case.token.clone(),
+        department: case.department.clone(),
+        department_name: hall.department(&case.department).map(|d| d.name.clone()).unwrap_or_default(),
+        item: case.item.clone(),
+        item_name: item.map(|i| i.display_name()).unwrap_or_else(|| case.item.clone()),
+        window: case.window,
+        priority: case.priority.clone(),
+        priority_name: prio.map(|p| p.name.clone()),
+        mode: case.mode,
+        ahead,
+        estimated_wait_min: est,
+        issued_at: case.issued_at.clone(),
+        business_day: case.business_day.clone(),
+        materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
+        hall_name: hall.name.clone(),
+        qr_payload,
+        issued_local,
+    }
 }
 
 fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, staff: &str, at: &str) -> Called {

@@ -114,6 +114,14 @@ enum Cmd {
     },
     /// Rebuild the cases table from the event log
     RebuildCases,
+    /// Reprint a ticket (marked 补打) and record it in the ledger
+    Reprint {
+        /// Today's number (A012) or the ticket token
+        number: String,
+        /// tcp://HOST:PORT, file:PATH, serial:/dev/… [default: the hall file's printer]
+        #[arg(long)]
+        printer: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -279,6 +287,25 @@ fn print_json(v: &impl serde::Serialize) {
         "{}",
         serde_json::to_string(v).unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string())
     );
+}
+
+/// The printed form of a ledger ticket (the kiosk fills in the same fields).
+fn print_ticket(t: &bangban::Ticket, reprint: bool) -> bangban_printer::PrintTicket {
+    bangban_printer::PrintTicket {
+        hall_name: t.hall_name.clone(),
+        number: t.number.clone(),
+        window: t.window,
+        department_name: t.department_name.clone(),
+        item_name: t.item_name.clone(),
+        priority_name: t.priority_name.clone(),
+        mode_label: t.mode.label_zh().into(),
+        ahead: t.ahead,
+        estimated_wait_min: t.estimated_wait_min,
+        issued_local: t.issued_local.clone(),
+        materials: t.materials.clone(),
+        qr_payload: t.qr_payload.clone(),
+        reprint,
+    }
 }
 
 fn run(cli: Cli) -> Result<(), Exit> {
@@ -616,6 +643,30 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     "window {window} {}",
                     if *state == WindowState::Pause { "paused" } else { "open" }
                 );
+            }
+        }
+        Cmd::Reprint { number, printer } => {
+            let mut ledger = open(&cli, false)?;
+            let hall = ledger.hall()?;
+            let spec = printer.clone().unwrap_or_else(|| hall.printer.clone());
+            let target = bangban_printer::PrinterTarget::parse(&spec).map_err(anyhow::Error::msg)?;
+            if target == bangban_printer::PrinterTarget::None {
+                return Err(Exit(1, anyhow::anyhow!("no printer configured: pass --printer tcp://HOST:9100 or set printer in the hall file")));
+            }
+            let t = ledger.ticket_for(number)?;
+            let job = print_ticket(&t, true);
+            let result = bangban_printer::ticket_bytes(&job).and_then(|b| bangban_printer::send(&target, &b));
+            let error = result.as_ref().err().map(|e| e.to_string());
+            ledger.record_print(t.case_id, &target.device_name(), error.as_deref(), true)?;
+            match error {
+                None => {
+                    if cli.json {
+                        print_json(&json!({ "number": t.number, "reprinted": true, "printer": target.device_name() }));
+                    } else {
+                        println!("reprinted {} (补打) on {}", t.number, target.device_name());
+                    }
+                }
+                Some(e) => return Err(Exit(1, anyhow::anyhow!("ticket {} did not print: {e}", t.number))),
             }
         }
         Cmd::RebuildCases => {

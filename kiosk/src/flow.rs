@@ -554,20 +554,8 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     }
 }
 
-/// The QR payload: the case token, or a status URL built from the hall's base and the token.
-pub fn qr_payload(hall: &Hall, token: &str) -> String {
-    if hall.ticket_url_base.is_empty() {
-        token.to_string()
-    } else {
-        format!("{}{}", hall.ticket_url_base, token)
-    }
-}
-
 /// The printed form of a ticket.
-pub fn print_ticket(hall: &Hall, t: &Ticket, reprint: bool) -> PrintTicket {
-    let issued_local = bangban::clock::parse_stamp(&t.issued_at)
-        .map(|at| at.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default();
+pub fn print_ticket(t: &Ticket, reprint: bool) -> PrintTicket {
     PrintTicket {
         hall_name: t.hall_name.clone(),
         number: t.number.clone(),
@@ -578,9 +566,9 @@ pub fn print_ticket(hall: &Hall, t: &Ticket, reprint: bool) -> PrintTicket {
         mode_label: t.mode.label_zh().into(),
         ahead: t.ahead,
         estimated_wait_min: t.estimated_wait_min,
-        issued_local,
+        issued_local: t.issued_local.clone(),
         materials: t.materials.clone(),
-        qr_payload: qr_payload(hall, &t.token),
+        qr_payload: t.qr_payload.clone(),
         reprint,
     }
 }
@@ -615,7 +603,7 @@ fn show_ticket(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
     });
     a.set_priority_name_en(s(prio_en.as_deref().unwrap_or("")));
     a.set_mode(s(t.mode.as_str()));
-    a.set_qr(crate::qr::image(&qr_payload(&hall, &t.token), 8));
+    a.set_qr(crate::qr::image(&t.qr_payload, 8));
     a.set_materials(model(t.materials.iter().map(|m| s(m)).collect()));
     a.set_print_state(if has_printer {
         PrintState::Printing
@@ -630,7 +618,7 @@ fn show_ticket(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
         if has_printer {
             inn.send(Job::Print {
                 case_id: t.case_id,
-                ticket: Box::new(print_ticket(&hall, &t, false)),
+                ticket: Box::new(print_ticket(&t, false)),
             });
         }
         inn.last_ticket = Some(t);

@@ -156,9 +156,14 @@ impl Decoder {
                         3
                     }
                     b'd' => {
+                        // Print and feed n lines: the first feed ends the current line.
                         need(3)?;
-                        self.flush_line(false);
-                        for _ in 0..b[2] {
+                        let mut feeds = b[2];
+                        if !self.text.is_empty() && feeds > 0 {
+                            self.flush_line(false);
+                            feeds -= 1;
+                        }
+                        for _ in 0..feeds {
                             self.flush_line(true);
                         }
                         3

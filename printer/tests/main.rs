@@ -1,0 +1,84 @@
+//! Printer tests: the byte-exact ticket (snapshot), what it decodes to, and target parsing.
+
+use bangban_printer::decode::{decode, Piece};
+use bangban_printer::{ticket_bytes, PrintTicket, PrinterTarget};
+
+fn sample(reprint: bool) -> PrintTicket {
+    PrintTicket {
+        hall_name: "枣庄市民中心".into(),
+        number: "A012".into(),
+        window: 3,
+        department_name: "市场监督管理局".into(),
+        item_name: "企业开办·有限责任公司设立登记".into(),
+        priority_name: Some("老年人".into()),
+        mode_label: "全程代办".into(),
+        ahead: 4,
+        estimated_wait_min: 24,
+        issued_local: "2026-11-25 09:30".into(),
+        materials: vec!["公司章程".into(), "股东身份证明".into()],
+        qr_payload: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+        reprint,
+    }
+}
+
+fn hex_lines(bytes: &[u8]) -> String {
+    bytes.chunks(32).map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<String>()).collect::<Vec<_>>().join("\n") + "\n"
+}
+
+/// Compare with a committed snapshot; `UPDATE_SNAPSHOTS=1` rewrites it after a deliberate change.
+#[track_caller]
+fn check(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1)", path.display()));
+    if expected != actual {
+        panic!("{} differs from the ticket now built:\n--- expected\n{expected}\n--- actual\n{actual}", path.display());
+    }
+}
+
+#[test]
+fn the_ticket_bytes_are_exactly_the_snapshot() {
+    let bytes = ticket_bytes(&sample(false)).unwrap();
+    check("ticket.hex", &hex_lines(&bytes));
+}
+
+#[test]
+fn the_ticket_reads_back_as_the_printed_slip() {
+    let p = decode(&ticket_bytes(&sample(false)).unwrap());
+    assert!(p.unknown.is_empty(), "commands the decoder does not know: {:?}", p.unknown);
+    check("ticket.txt", &(p.text() + "\n"));
+    assert_eq!(p.qr_codes(), vec!["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]);
+    assert!(matches!(p.pieces.last(), Some(Piece::Cut)), "the ticket ends with a cut");
+    let number = p.lines().find(|l| l.text == "A012").unwrap();
+    assert_eq!((number.size, number.bold, number.justify), ((3, 3), true, 1));
+}
+
+#[test]
+fn chinese_goes_out_in_gb18030_after_fs_ampersand() {
+    let bytes = ticket_bytes(&sample(false)).unwrap();
+    assert_eq!(&bytes[..4], &[0x1B, 0x40, 0x1C, 0x26], "init, then Chinese mode");
+    let (gb, _, _) = encoding_rs::GB18030.encode("市场监督管理局");
+    assert!(bytes.windows(gb.len()).any(|w| w == &gb[..]));
+    assert!(!bytes.windows(3).any(|w| w == "市".as_bytes()), "no UTF-8");
+}
+
+#[test]
+fn a_reprint_is_marked() {
+    let text = decode(&ticket_bytes(&sample(true)).unwrap()).text();
+    assert!(text.contains("【补打】"), "{text}");
+    assert!(!decode(&ticket_bytes(&sample(false)).unwrap()).text().contains("补打"));
+}
+
+#[test]
+fn printer_targets_parse_with_clear_errors() {
+    assert_eq!(PrinterTarget::parse("tcp://10.0.0.5:9100"), Ok(PrinterTarget::Tcp { host: "10.0.0.5".into(), port: 9100 }));
+    assert_eq!(PrinterTarget::parse("tcp://printer.local"), Ok(PrinterTarget::Tcp { host: "printer.local".into(), port: 9100 }));
+    assert_eq!(PrinterTarget::parse("file:/dev/usb/lp0"), Ok(PrinterTarget::File("/dev/usb/lp0".into())));
+    assert_eq!(PrinterTarget::parse("none"), Ok(PrinterTarget::None));
+    assert!(PrinterTarget::parse("tcp://x:port").unwrap_err().contains("is not a number"));
+    assert!(PrinterTarget::parse("usb:04b8:0202").unwrap_err().contains("file:/dev/usb/lp0"));
+    assert!(PrinterTarget::parse("lpt1").unwrap_err().contains("expected tcp://"));
+}
