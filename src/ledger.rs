@@ -1154,7 +1154,10 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
         case_id: case.id,
         token: case.token.clone(),
         department: case.department.clone(),
-        department_name: hall.department(&case.department).map(|d| d.name.clone()).unwrap_or_default(),
+        department_name: hall
+            .department(&case.department)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
         item: case.item.clone(),
         item_name: item.map(|i| i.display_name()).unwrap_or_else(|| case.item.clone()),
         window: case.window,

@@ -651,7 +651,12 @@ fn run(cli: Cli) -> Result<(), Exit> {
             let spec = printer.clone().unwrap_or_else(|| hall.printer.clone());
             let target = bangban_printer::PrinterTarget::parse(&spec).map_err(anyhow::Error::msg)?;
             if target == bangban_printer::PrinterTarget::None {
-                return Err(Exit(1, anyhow::anyhow!("no printer configured: pass --printer tcp://HOST:9100 or set printer in the hall file")));
+                return Err(Exit(
+                    1,
+                    anyhow::anyhow!(
+                        "no printer configured: pass --printer tcp://HOST:9100 or set printer in the hall file"
+                    ),
+                ));
             }
             let t = ledger.ticket_for(number)?;
             let job = print_ticket(&t, true);

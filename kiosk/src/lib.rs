@@ -140,7 +140,7 @@ impl State {
             if std::time::Instant::now() >= end {
                 return false;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 }

@@ -38,7 +38,7 @@ pub fn snapshot(window: &MinimalSoftwareWindow, size: (u32, u32), path: &Path) -
     let (w, h) = size;
     window.set_size(PhysicalSize::new(w, h));
     // Let timers, animations and lazily built elements settle before drawing.
-    for _ in 0..3 {
+    for _ in 0..1 {
         slint::platform::update_timers_and_animations();
         window.request_redraw();
         let mut scratch = vec![Rgb8Pixel::default(); (w * h) as usize];

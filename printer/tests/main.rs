@@ -22,20 +22,31 @@ fn sample(reprint: bool) -> PrintTicket {
 }
 
 fn hex_lines(bytes: &[u8]) -> String {
-    bytes.chunks(32).map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<String>()).collect::<Vec<_>>().join("\n") + "\n"
+    bytes
+        .chunks(32)
+        .map(|c| c.iter().map(|b| format!("{b:02x}")).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
 }
 
 /// Compare with a committed snapshot; `UPDATE_SNAPSHOTS=1` rewrites it after a deliberate change.
 #[track_caller]
 fn check(name: &str, actual: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1)", path.display()));
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1)", path.display()));
     if expected != actual {
-        panic!("{} differs from the ticket now built:\n--- expected\n{expected}\n--- actual\n{actual}", path.display());
+        panic!(
+            "{} differs from the ticket now built:\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
     }
 }
 
@@ -48,10 +59,17 @@ fn the_ticket_bytes_are_exactly_the_snapshot() {
 #[test]
 fn the_ticket_reads_back_as_the_printed_slip() {
     let p = decode(&ticket_bytes(&sample(false)).unwrap());
-    assert!(p.unknown.is_empty(), "commands the decoder does not know: {:?}", p.unknown);
+    assert!(
+        p.unknown.is_empty(),
+        "commands the decoder does not know: {:?}",
+        p.unknown
+    );
     check("ticket.txt", &(p.text() + "\n"));
     assert_eq!(p.qr_codes(), vec!["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]);
-    assert!(matches!(p.pieces.last(), Some(Piece::Cut)), "the ticket ends with a cut");
+    assert!(
+        matches!(p.pieces.last(), Some(Piece::Cut)),
+        "the ticket ends with a cut"
+    );
     let number = p.lines().find(|l| l.text == "A012").unwrap();
     assert_eq!((number.size, number.bold, number.justify), ((3, 3), true, 1));
 }
@@ -74,11 +92,30 @@ fn a_reprint_is_marked() {
 
 #[test]
 fn printer_targets_parse_with_clear_errors() {
-    assert_eq!(PrinterTarget::parse("tcp://10.0.0.5:9100"), Ok(PrinterTarget::Tcp { host: "10.0.0.5".into(), port: 9100 }));
-    assert_eq!(PrinterTarget::parse("tcp://printer.local"), Ok(PrinterTarget::Tcp { host: "printer.local".into(), port: 9100 }));
-    assert_eq!(PrinterTarget::parse("file:/dev/usb/lp0"), Ok(PrinterTarget::File("/dev/usb/lp0".into())));
+    assert_eq!(
+        PrinterTarget::parse("tcp://10.0.0.5:9100"),
+        Ok(PrinterTarget::Tcp {
+            host: "10.0.0.5".into(),
+            port: 9100
+        })
+    );
+    assert_eq!(
+        PrinterTarget::parse("tcp://printer.local"),
+        Ok(PrinterTarget::Tcp {
+            host: "printer.local".into(),
+            port: 9100
+        })
+    );
+    assert_eq!(
+        PrinterTarget::parse("file:/dev/usb/lp0"),
+        Ok(PrinterTarget::File("/dev/usb/lp0".into()))
+    );
     assert_eq!(PrinterTarget::parse("none"), Ok(PrinterTarget::None));
-    assert!(PrinterTarget::parse("tcp://x:port").unwrap_err().contains("is not a number"));
-    assert!(PrinterTarget::parse("usb:04b8:0202").unwrap_err().contains("file:/dev/usb/lp0"));
+    assert!(PrinterTarget::parse("tcp://x:port")
+        .unwrap_err()
+        .contains("is not a number"));
+    assert!(PrinterTarget::parse("usb:04b8:0202")
+        .unwrap_err()
+        .contains("file:/dev/usb/lp0"));
     assert!(PrinterTarget::parse("lpt1").unwrap_err().contains("expected tcp://"));
 }
