@@ -131,7 +131,7 @@ pub fn replay(events: &[Event]) -> Result<BTreeMap<i64, Case>> {
     Ok(cases)
 }
 
-fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+pub(crate) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     Ok(Event {
         seq: r.get(0)?,
         at: r.get(1)?,

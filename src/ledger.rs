@@ -686,6 +686,87 @@ impl Ledger {
         chain::verify(&mut self.conn)
     }
 
+    /// Calls and recalls committed after event `seq`, oldest first, with the last sequence
+    /// number read (pass it back next time). How the wall board follows the ledger.
+    pub fn calls_after(&mut self, seq: i64) -> Result<(Vec<Called>, i64)> {
+        let hall = self.hall()?;
+        let events = chain::events_in(&self.conn, "WHERE seq > ?1", [seq])?;
+        let last = events.last().map(|e| e.seq).unwrap_or(seq);
+        let mut out = Vec::new();
+        for ev in events {
+            if let Some(c) = self.call_from_event(&hall, &ev)? {
+                out.push(c);
+            }
+        }
+        Ok((out, last))
+    }
+
+    /// Today's latest `limit` calls, newest first (what the board shows when it starts).
+    pub fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {
+        let hall = self.hall()?;
+        let day = self.business_day()?.to_string();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM events WHERE kind IN ('case_called', 'case_recalled') ORDER BY seq DESC LIMIT ?1",
+            chain::EVENT_COLUMNS
+        ))?;
+        let events = stmt
+            .query_map([limit as i64 * 4], chain::read_event)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        let mut out = Vec::new();
+        for ev in events {
+            if let Some(c) = self.call_from_event(&hall, &ev)? {
+                if out.len() < limit && self.case_by_id(c.case_id)?.business_day == day {
+                    out.push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn call_from_event(&self, hall: &Hall, ev: &Event) -> Result<Option<Called>> {
+        let (Some(case_id), "case_called" | "case_recalled") = (ev.case_id, ev.kind.as_str()) else {
+            return Ok(None);
+        };
+        let body: EventBody =
+            serde_json::from_str(&ev.payload).map_err(|e| LedgerError::Corrupt(format!("event {}: {e}", ev.seq)))?;
+        let (window, staff, recall) = match body {
+            EventBody::CaseCalled { window, staff } => (window, staff, false),
+            EventBody::CaseRecalled { window, staff } => (window, staff, true),
+            _ => return Ok(None),
+        };
+        let case = self.case_by_id(case_id)?;
+        let mut c = called_view(hall, &case, window, recall, &staff, &ev.at);
+        c.seq = ev.seq;
+        Ok(Some(c))
+    }
+
+    /// Waiting visitors per department today: (department, waiting, of whom priority).
+    pub fn queue_summary(&mut self) -> Result<Vec<(String, u32, u32)>> {
+        let hall = self.hall()?;
+        let day = self.business_day()?.to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT department, count(*), sum(priority_rank > 0) FROM cases
+             WHERE business_day = ?1 AND state IN ('waiting', 'transferred') GROUP BY department",
+        )?;
+        let rows = stmt.query_map([&day], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?))
+        })?;
+        let mut counts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+        for row in rows {
+            let (d, n, p) = row?;
+            counts.insert(d, (n, p));
+        }
+        Ok(hall
+            .departments
+            .iter()
+            .map(|d| {
+                let (n, p) = counts.get(&d.code).copied().unwrap_or((0, 0));
+                (d.code.clone(), n, p)
+            })
+            .collect())
+    }
+
     /// Events after `seq`, oldest first: how boards follow the ledger without reloading it.
     pub fn events_after(&self, seq: i64) -> Result<Vec<Event>> {
         chain::events_in(&self.conn, "WHERE seq > ?1", [seq])

@@ -72,9 +72,11 @@ enum Cmd {
     Case {
         /// A012, or the token from the ticket's QR code
         case: String,
-        #[arg(long, default_value_t = 0)]
+        /// The window acting [default: the window that called the case]
+        #[arg(long, global = true, default_value_t = 0)]
         window: u32,
-        #[arg(long, default_value = "")]
+        /// The specialist acting (every action is attributed)
+        #[arg(long, global = true, default_value = "")]
         staff: String,
         #[command(subcommand)]
         action: CaseCmd,

@@ -1,1 +1,160 @@
-fn main() {}
+//! `display`: the waiting-area board (`display board`) and the counter console
+//! (`display counter --window N`). Flags only; everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use slint::ComponentHandle;
+
+#[derive(Parser)]
+#[command(name = "display", version, about = "帮办代办 wall board and counter console")]
+struct Cli {
+    /// The ledger database [default: $BANGBAN_DB, else the per-user data directory]
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The waiting-area board: calls, recent calls, queues; calls are spoken aloud
+    Board {
+        /// Print one JSON line per announcement instead of drawing
+        #[arg(long)]
+        headless: bool,
+        /// Render the board to a PNG file (demo data if the ledger is empty) and exit
+        #[arg(long, value_name = "FILE.png")]
+        render: Option<PathBuf>,
+        /// The TTS command; the text is its last argument [default: espeak-ng -v cmn]
+        #[arg(long)]
+        tts: Option<String>,
+        /// No chime and no voice
+        #[arg(long)]
+        no_voice: bool,
+        #[arg(long, value_parser = bangban_headless::parse_size)]
+        size: Option<(u32, u32)>,
+        #[arg(long)]
+        windowed: bool,
+    },
+    /// The specialist's console for one window
+    Counter {
+        #[arg(long)]
+        window: u32,
+        /// Render the console to a PNG file and exit
+        #[arg(long, value_name = "FILE.png")]
+        render: Option<PathBuf>,
+        #[arg(long, value_parser = bangban_headless::parse_size)]
+        size: Option<(u32, u32)>,
+        /// How long an action waits for a locked ledger before saying so
+        #[arg(long, default_value_t = 3000)]
+        busy_timeout_ms: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("display: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn voice(no_voice: bool, tts: Option<String>) -> Option<display::voice::Voice> {
+    if no_voice {
+        return None;
+    }
+    let cmd = match tts {
+        Some(t) => Some(t.split_whitespace().map(String::from).collect::<Vec<_>>()).filter(|v| !v.is_empty()),
+        None => display::voice::default_tts(),
+    };
+    Some(display::voice::Voice::start(cmd))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let db = cli.db.unwrap_or_else(bangban::default_db_path);
+    if !db.exists() {
+        anyhow::bail!("no ledger at {}: run `bangban init --hall FILE` first", db.display());
+    }
+    match cli.cmd {
+        Cmd::Board {
+            headless: true,
+            no_voice,
+            tts,
+            ..
+        } => display::run_headless(&db, voice(no_voice, tts), std::io::stdout().lock()),
+        Cmd::Board {
+            render: Some(file),
+            size,
+            ..
+        } => {
+            let window = bangban_headless::install()?;
+            let b = display::board(&db, None)?;
+            let (w, h) = size.unwrap_or((1920, 1080));
+            b.ui.set_landscape(w > h);
+            b.ui.show()?;
+            bangban_headless::snapshot(&window, (w, h), &file)?;
+            println!("rendered the board to {}", file.display());
+            Ok(())
+        }
+        Cmd::Board {
+            no_voice,
+            tts,
+            size,
+            windowed,
+            ..
+        } => {
+            let b = display::board(&db, voice(no_voice, tts))?;
+            let (w, h) = size.unwrap_or((1920, 1080));
+            b.ui.set_landscape(w > h);
+            b.ui.window().set_size(slint::PhysicalSize::new(w, h));
+            if !windowed {
+                b.ui.window().set_fullscreen(true);
+            }
+            b.ui.run()?;
+            Ok(())
+        }
+        Cmd::Counter {
+            window,
+            render,
+            size,
+            busy_timeout_ms,
+        } => {
+            let headless = match &render {
+                Some(_) => Some(bangban_headless::install()?),
+                None => None,
+            };
+            let c = display::counter::counter(&db, window, Duration::from_millis(busy_timeout_ms))?;
+            let (w, h) = size.unwrap_or((1366, 768));
+            if let (Some(file), Some(win)) = (render, headless) {
+                c.ui.show()?;
+                bangban_headless::snapshot(&win, (w, h), &file)?;
+                // Then the console itself, on the ledger's real queue, as a specialist sees it.
+                display::counter::show_for_render(&c);
+                let console = file.with_file_name(format!(
+                    "{}-console.png",
+                    file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()
+                ));
+                bangban_headless::snapshot(&win, (w, h), &console)?;
+                println!(
+                    "rendered the counter console to {} and {}",
+                    file.display(),
+                    console.display()
+                );
+                return Ok(());
+            }
+            c.ui.window().set_size(slint::PhysicalSize::new(w, h));
+            c.ui.run()?;
+            Ok(())
+        }
+    }
+}

@@ -8,3 +8,4 @@ mod flow;
 mod locked;
 mod printing;
 mod render;
+mod translations;
