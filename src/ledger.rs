@@ -767,6 +767,35 @@ impl Ledger {
             .collect())
     }
 
+    /// A consistent copy of the ledger while the hall keeps running (SQLite's online backup,
+    /// a few pages at a time so writers are never blocked for long), then verified.
+    pub fn backup_to(&self, dest: &Path) -> Result<VerifyReport> {
+        if dest.exists() {
+            return Err(LedgerError::Invalid(format!("{} already exists; choose a new file for the backup", dest.display())));
+        }
+        let tmp = dest.with_extension("partial");
+        let _ = std::fs::remove_file(&tmp);
+        {
+            let mut out = Connection::open(&tmp).map_err(|e| LedgerError::Open { path: tmp.display().to_string(), reason: e.to_string() })?;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
+            backup.run_to_completion(64, Duration::from_millis(5), None)?;
+        }
+        // Only a copy that verifies takes the final name.
+        let report = {
+            let mut copy = Connection::open(&tmp)?;
+            chain::verify(&mut copy)?
+        };
+        if !report.ok {
+            return Err(LedgerError::Corrupt(format!(
+                "the backup copy does not verify (first bad event {:?}): {}",
+                report.first_bad_seq,
+                report.problem.clone().unwrap_or_default()
+            )));
+        }
+        std::fs::rename(&tmp, dest).map_err(|e| LedgerError::Open { path: dest.display().to_string(), reason: e.to_string() })?;
+        Ok(report)
+    }
+
     /// Events after `seq`, oldest first: how boards follow the ledger without reloading it.
     pub fn events_after(&self, seq: i64) -> Result<Vec<Event>> {
         chain::events_in(&self.conn, "WHERE seq > ?1", [seq])

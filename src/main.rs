@@ -116,6 +116,11 @@ enum Cmd {
     },
     /// Rebuild the cases table from the event log
     RebuildCases,
+    /// Take a consistent, verified copy of the ledger while the hall is running
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Reprint a ticket (marked 补打) and record it in the ledger
     Reprint {
         /// Today's number (A012) or the ticket token
@@ -645,6 +650,15 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     "window {window} {}",
                     if *state == WindowState::Pause { "paused" } else { "open" }
                 );
+            }
+        }
+        Cmd::Backup { to } => {
+            let ledger = open(&cli, false)?;
+            let r = ledger.backup_to(to)?;
+            if cli.json {
+                print_json(&json!({ "backup": to, "ok": r.ok, "events": r.events, "cases": r.cases }));
+            } else {
+                println!("backed up to {}: {} events, {} cases, chain verified", to.display(), r.events, r.cases);
             }
         }
         Cmd::Reprint { number, printer } => {

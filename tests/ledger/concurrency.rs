@@ -131,3 +131,34 @@ fn writer_killed_mid_run_leaves_a_sound_gap_free_ledger() {
     let next = json(&cli(&t.db, &["issue", "--item", "C01", "--json"]));
     assert_eq!(next["number"], format!("C{:03}", numbers.len() + 1));
 }
+
+#[test]
+fn a_backup_taken_during_concurrent_issues_verifies() {
+    let t = demo_ledger();
+    let writers: Vec<_> = (0..3)
+        .map(|_| {
+            let db = t.db.clone();
+            thread::spawn(move || {
+                for _ in 0..40 {
+                    let out = cli(&db, &["--busy-timeout-ms", "30000", "issue", "--item", "D01"]);
+                    assert!(out.status.success(), "{}", stderr(&out));
+                }
+            })
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let copy = t.dir.path().join("backup.sqlite3");
+    let out = cli(&t.db, &["--busy-timeout-ms", "30000", "backup", "--to", copy.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for w in writers {
+        w.join().unwrap();
+    }
+    let j = json(&out);
+    assert_eq!(j["ok"], true);
+    assert!(j["cases"].as_u64().unwrap() > 0, "the backup caught a running hall: {j}");
+    // The copy is a ledger of its own that verifies, and the original goes on.
+    assert!(cli(&copy, &["verify"]).status.success());
+    assert!(cli(&t.db, &["verify"]).status.success());
+    let again = cli(&t.db, &["backup", "--to", copy.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1), "an existing backup is never overwritten");
+}
