@@ -771,12 +771,18 @@ impl Ledger {
     /// a few pages at a time so writers are never blocked for long), then verified.
     pub fn backup_to(&self, dest: &Path) -> Result<VerifyReport> {
         if dest.exists() {
-            return Err(LedgerError::Invalid(format!("{} already exists; choose a new file for the backup", dest.display())));
+            return Err(LedgerError::Invalid(format!(
+                "{} already exists; choose a new file for the backup",
+                dest.display()
+            )));
         }
         let tmp = dest.with_extension("partial");
         let _ = std::fs::remove_file(&tmp);
         {
-            let mut out = Connection::open(&tmp).map_err(|e| LedgerError::Open { path: tmp.display().to_string(), reason: e.to_string() })?;
+            let mut out = Connection::open(&tmp).map_err(|e| LedgerError::Open {
+                path: tmp.display().to_string(),
+                reason: e.to_string(),
+            })?;
             let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
             backup.run_to_completion(64, Duration::from_millis(5), None)?;
         }
@@ -792,7 +798,10 @@ impl Ledger {
                 report.problem.clone().unwrap_or_default()
             )));
         }
-        std::fs::rename(&tmp, dest).map_err(|e| LedgerError::Open { path: dest.display().to_string(), reason: e.to_string() })?;
+        std::fs::rename(&tmp, dest).map_err(|e| LedgerError::Open {
+            path: dest.display().to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(report)
     }
 

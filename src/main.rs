@@ -116,6 +116,22 @@ enum Cmd {
     },
     /// Rebuild the cases table from the event log
     RebuildCases,
+    /// A network thermal printer simulator: saves each ticket as text and a PNG preview
+    PrinterSim {
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        listen: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Report the paper roll as empty
+        #[arg(long)]
+        paper_out: bool,
+        /// Report the cover as open
+        #[arg(long)]
+        cover_open: bool,
+        /// Accept connections but never answer a status request
+        #[arg(long)]
+        silent: bool,
+    },
     /// Take a consistent, verified copy of the ledger while the hall is running
     Backup {
         #[arg(long)]
@@ -652,13 +668,40 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 );
             }
         }
+        Cmd::PrinterSim {
+            listen,
+            out,
+            paper_out,
+            cover_open,
+            silent,
+        } => {
+            let condition = bangban_printer::sim::Condition {
+                paper_out: *paper_out,
+                cover_open: *cover_open,
+                silent: *silent,
+            };
+            eprintln!(
+                "printer-sim: listening on {listen}, tickets go to {} ({condition:?})",
+                out.display()
+            );
+            bangban_printer::sim::run(listen, out, condition, |txt, png| {
+                println!("{} {}", txt.display(), png.display());
+                std::io::stdout().flush().ok();
+            })
+            .with_context(|| format!("printer-sim cannot listen on {listen}"))?;
+        }
         Cmd::Backup { to } => {
             let ledger = open(&cli, false)?;
             let r = ledger.backup_to(to)?;
             if cli.json {
                 print_json(&json!({ "backup": to, "ok": r.ok, "events": r.events, "cases": r.cases }));
             } else {
-                println!("backed up to {}: {} events, {} cases, chain verified", to.display(), r.events, r.cases);
+                println!(
+                    "backed up to {}: {} events, {} cases, chain verified",
+                    to.display(),
+                    r.events,
+                    r.cases
+                );
             }
         }
         Cmd::Reprint { number, printer } => {

@@ -145,3 +145,69 @@ fn cover_open_is_a_failure_and_nothing_is_printed() {
 fn paper_out_is_a_failure_and_nothing_is_printed() {
     refuses_to_print(Behaviour::PaperOut, "out of paper");
 }
+
+/// Start the printer simulator on a free port; returns the port once it accepts connections.
+fn simulator(dir: &std::path::Path, condition: bangban_printer::sim::Condition) -> u16 {
+    let port = refused_port();
+    let dir = dir.to_path_buf();
+    std::thread::spawn(move || bangban_printer::sim::run(&format!("127.0.0.1:{port}"), &dir, condition, |_, _| {}));
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(5), "the simulator did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    port
+}
+
+#[test]
+fn the_printer_simulator_previews_a_real_kiosk_ticket_with_a_readable_qr() {
+    let out = tempfile::tempdir().unwrap();
+    let port = simulator(out.path(), Default::default());
+    let k = kiosk_with(|c| c.printer = Some(format!("tcp://127.0.0.1:{port}")));
+    get_ticket(&k);
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |_| print_state(&k) == PrintState::Printed));
+    let png = out.path().join("ticket-001.png");
+    let txt = out.path().join("ticket-001.txt");
+    let start = Instant::now();
+    while !png.exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "no preview written");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let text = std::fs::read_to_string(&txt).unwrap();
+    assert!(
+        text.contains("市场监督管理局") && text.contains("A001") && text.contains("切纸"),
+        "{text}"
+    );
+    let token = ledger(&k.db).find_case("A001").unwrap().token;
+    let zbar = std::process::Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&png)
+        .output()
+        .expect("zbarimg (Debian zbar-tools)");
+    assert_eq!(
+        String::from_utf8_lossy(&zbar.stdout).trim(),
+        token,
+        "the preview's QR decodes to the case token"
+    );
+}
+
+#[test]
+fn the_simulator_switches_make_the_kiosk_show_its_failure_screen() {
+    let out = tempfile::tempdir().unwrap();
+    let port = simulator(
+        out.path(),
+        bangban_printer::sim::Condition {
+            paper_out: true,
+            ..Default::default()
+        },
+    );
+    let k = kiosk_with(|c| c.printer = Some(format!("tcp://127.0.0.1:{port}")));
+    get_ticket(&k);
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(5), |_| print_state(&k) == PrintState::Failed));
+    assert!(visible(&k.state.ui, "打印机暂时无法出票，请拍照保存您的号码"));
+}

@@ -3,6 +3,7 @@
 //! printer receives. Knows nothing of the ledger: callers fill in a `PrintTicket`.
 
 pub mod decode;
+pub mod sim;
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -210,7 +211,8 @@ fn build(driver: RecordingDriver, t: &PrintTicket) -> escpos::errors::Result<()>
         QRCodeOption::new(QRCodeModel::Model2, 6, QRCodeCorrectionLevel::M),
     )?;
     p.writeln("扫码查看办理进度")?;
-    p.writeln("意见建议请投意见箱或到“找茬吐槽”窗口")?;
+    // 30 columns: fits a 58 mm line (32) without wrapping.
+    p.writeln("意见请投意见箱或“找茬吐槽”窗口")?;
     p.feeds(3)?.print_cut()?;
     Ok(())
 }

@@ -148,14 +148,27 @@ fn a_backup_taken_during_concurrent_issues_verifies() {
         .collect();
     thread::sleep(Duration::from_millis(300));
     let copy = t.dir.path().join("backup.sqlite3");
-    let out = cli(&t.db, &["--busy-timeout-ms", "30000", "backup", "--to", copy.to_str().unwrap(), "--json"]);
+    let out = cli(
+        &t.db,
+        &[
+            "--busy-timeout-ms",
+            "30000",
+            "backup",
+            "--to",
+            copy.to_str().unwrap(),
+            "--json",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     for w in writers {
         w.join().unwrap();
     }
     let j = json(&out);
     assert_eq!(j["ok"], true);
-    assert!(j["cases"].as_u64().unwrap() > 0, "the backup caught a running hall: {j}");
+    assert!(
+        j["cases"].as_u64().unwrap() > 0,
+        "the backup caught a running hall: {j}"
+    );
     // The copy is a ledger of its own that verifies, and the original goes on.
     assert!(cli(&copy, &["verify"]).status.success());
     assert!(cli(&t.db, &["verify"]).status.success());
