@@ -128,9 +128,8 @@ pub fn board(db: &Path, voice: Option<voice::Voice>) -> anyhow::Result<Board> {
         .map(|c| call_row(&mut feed.ledger, c))
         .collect();
     a.set_has_current(!recent.is_empty());
-    if let Some(first) = recent.first() {
-        a.set_current(first.clone());
-    }
+    // Without a call today the board shows no number rather than the preview data.
+    a.set_current(recent.first().cloned().unwrap_or_default());
     a.set_highlight(false);
     a.set_recent(ModelRc::new(VecModel::from(recent)));
     refresh_queues(&ui, &mut feed.ledger);
