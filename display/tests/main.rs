@@ -304,3 +304,69 @@ fn two_consoles_calling_at_once_never_get_the_same_case() {
     assert_eq!(all.len(), 40, "a case was called by both consoles");
     assert!(results.iter().all(|r| !r.is_empty()), "both consoles called");
 }
+
+// ---- renders ----
+
+/// White pixels in a region of a PNG (white text on the blue header).
+fn white_pixels(path: &Path, x0: usize, x1: usize, y0: usize, y1: usize) -> usize {
+    let mut reader = png::Decoder::new(BufReader::new(std::fs::File::open(path).unwrap()))
+        .read_info()
+        .unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let ch = info.color_type.samples();
+    let mut n = 0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = (y * info.width as usize + x) * ch;
+            if buf[i] > 230 && buf[i + 1] > 230 && buf[i + 2] > 230 {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn board_and_console_render_chinese_without_system_cjk_fonts() {
+    let (dir, db) = demo_ledger();
+    let latin = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu"]
+        .into_iter()
+        .find(|d| Path::new(d).is_dir())
+        .expect("DejaVu fonts");
+    let conf = dir.path().join("fonts.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "<?xml version=\"1.0\"?>\n<fontconfig><dir>{latin}</dir><cachedir>{}</cachedir></fontconfig>\n",
+            dir.path().join("cache").display()
+        ),
+    )
+    .unwrap();
+    let render = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_display"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env("FONTCONFIG_FILE", &conf)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let board = dir.path().join("board.png");
+    render(&["board", "--render", board.to_str().unwrap()]);
+    // 枣庄市民中心 in white on the blue header.
+    assert!(
+        white_pixels(&board, 20, 340, 20, 90) > 800,
+        "the hall name is not drawn"
+    );
+    let counter = dir.path().join("counter.png");
+    render(&["counter", "--window", "1", "--render", counter.to_str().unwrap()]);
+    let console = dir.path().join("counter-console.png");
+    assert!(console.exists());
+    // 1 号窗口 · 市场监督管理局 in white on the console's header.
+    assert!(
+        white_pixels(&console, 10, 400, 8, 48) > 500,
+        "the console header is not drawn"
+    );
+}
