@@ -151,6 +151,11 @@ fn show_case(ui: &CounterWindow, inner: &mut Inner, c: &Case) {
     if inner.materials.iter().map(|m| &m.0).ne(names.iter()) {
         inner.materials = names.into_iter().map(|n| (n, false)).collect();
     }
+    a.set_materials(material_rows(inner));
+}
+
+/// The materials checklist as the panel shows it.
+fn material_rows(inner: &Inner) -> ModelRc<MaterialRow> {
     let rows: Vec<MaterialRow> = inner
         .materials
         .iter()
@@ -159,7 +164,7 @@ fn show_case(ui: &CounterWindow, inner: &mut Inner, c: &Case) {
             checked: *c,
         })
         .collect();
-    a.set_materials(ModelRc::new(VecModel::from(rows)));
+    ModelRc::new(VecModel::from(rows))
 }
 
 /// Run one ledger operation as the logged-in specialist; errors become the message line.
@@ -384,16 +389,7 @@ fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         if let Some(m) = inn.materials.get_mut(index as usize) {
             m.1 = !m.1;
         }
-        let rows: Vec<MaterialRow> = inn
-            .materials
-            .iter()
-            .map(|(n, c)| MaterialRow {
-                name: s(n),
-                checked: *c,
-            })
-            .collect();
-        ui.global::<CounterAdapter>()
-            .set_materials(ModelRc::new(VecModel::from(rows)));
+        ui.global::<CounterAdapter>().set_materials(material_rows(&inn));
     });
     on!(ui, inner, on_select_case, |ui, inner, number| {
         let mut inn = inner.borrow_mut();

@@ -330,19 +330,7 @@ fn white_pixels(path: &Path, x0: usize, x1: usize, y0: usize, y1: usize) -> usiz
 #[test]
 fn board_and_console_render_chinese_without_system_cjk_fonts() {
     let (dir, db) = demo_ledger();
-    let latin = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu"]
-        .into_iter()
-        .find(|d| Path::new(d).is_dir())
-        .expect("DejaVu fonts");
-    let conf = dir.path().join("fonts.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "<?xml version=\"1.0\"?>\n<fontconfig><dir>{latin}</dir><cachedir>{}</cachedir></fontconfig>\n",
-            dir.path().join("cache").display()
-        ),
-    )
-    .unwrap();
+    let conf = bangban_headless::cjk_free_fontconfig(dir.path()).unwrap();
     let render = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_display"))
             .arg("--db")

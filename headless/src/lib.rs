@@ -81,3 +81,23 @@ pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
     }
     Ok((w, h))
 }
+
+/// A fontconfig file that knows only DejaVu (no CJK glyphs), written into `dir`: with
+/// `FONTCONFIG_FILE` pointing at it, any Chinese a program draws comes from its embedded font.
+/// (With no fonts at all the font library refuses to start, so one Latin family is kept.)
+pub fn cjk_free_fontconfig(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let latin = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu"]
+        .into_iter()
+        .find(|d| Path::new(d).is_dir())
+        .context("no DejaVu fonts (Debian fonts-dejavu-core)")?;
+    let conf = dir.join("fonts.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "<?xml version=\"1.0\"?>\n<fontconfig><dir>{latin}</dir><cachedir>{}</cachedir></fontconfig>\n",
+            dir.join("fc-cache").display()
+        ),
+    )
+    .with_context(|| format!("cannot write {}", conf.display()))?;
+    Ok(conf)
+}

@@ -25,22 +25,8 @@ fn white_text_pixels(png_path: &std::path::Path) -> usize {
 #[test]
 fn every_screen_renders_with_chinese_text_and_no_system_fonts() {
     let dir = tempfile::tempdir().unwrap();
-    // A fontconfig setup that knows only DejaVu (no CJK glyphs), as on a fresh machine: the
-    // Chinese on screen can only come from the embedded font. (With no fonts at all the
-    // font library refuses to start, so one Latin family is needed.)
-    let latin = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu"]
-        .into_iter()
-        .find(|d| std::path::Path::new(d).is_dir())
-        .expect("DejaVu fonts (Debian fonts-dejavu-core, pulled in by fontconfig)");
-    let conf = dir.path().join("fonts.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "<?xml version=\"1.0\"?>\n<fontconfig><dir>{latin}</dir><cachedir>{}</cachedir></fontconfig>\n",
-            dir.path().join("cache").display()
-        ),
-    )
-    .unwrap();
+    // Only DejaVu (no CJK) is known to fontconfig: Chinese can only come from the embedded font.
+    let conf = bangban_headless::cjk_free_fontconfig(dir.path()).unwrap();
     let out_dir = dir.path().join("shots");
     let out = Command::new(env!("CARGO_BIN_EXE_kiosk"))
         .arg("--render-screens")
