@@ -1,23 +1,213 @@
-//! The counter console's controller: login with staff id and PIN, calling, and every case
-//! action, each attributed to the logged-in specialist and this window.
+//! The counter console: sign-in with staff id and PIN, calling, and every case action, each
+//! attributed to the signed-in specialist and this window. The ledger lives on an IO thread
+//! (a locked database never freezes the console); the UI sends `Cmd`s and shows `View`s.
 
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use bangban::{CallRequest, Case, CaseAction, Ledger, LedgerError, LedgerOptions};
+use bangban::{CallRequest, CaseAction, Ledger, LedgerError, LedgerOptions};
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
 use crate::{CounterAdapter, CounterWindow, MaterialRow, WaitingRow};
 
+/// What the console asks of the ledger.
+pub enum Cmd {
+    Login {
+        staff: String,
+        pin: String,
+    },
+    Logout,
+    CallNext,
+    CallNumber(String),
+    Act(CaseAction),
+    TogglePause,
+    Refresh,
+    /// Show this case on the panel without calling it (None: the window's own case, else the
+    /// first in line — for renders).
+    Show(Option<String>),
+    Stop,
+}
+
+/// The case on the panel, as plain data.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CaseView {
+    pub number: String,
+    pub item: String,
+    pub state: String,
+    pub state_label: String,
+    pub priority: String,
+    pub recalls: u32,
+    pub open_question: bool,
+    pub materials: Vec<String>,
+}
+
+/// Everything the console shows, produced by the IO thread after each command.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    pub logged_in: bool,
+    pub staff_name: String,
+    /// `None` leaves the message line as it is (background refreshes).
+    pub message: Option<(String, bool)>,
+    pub paused: bool,
+    pub waiting: Vec<(String, String, i64, String)>,
+    pub case: Option<CaseView>,
+}
+
+/// The IO thread's state: the ledger, who is signed in, which case is on the panel.
+struct Desk {
+    ledger: Ledger,
+    window: u32,
+    depts: Vec<String>,
+    staff: Option<String>,
+    current: Option<String>,
+}
+
+impl Desk {
+    fn handle(&mut self, cmd: Cmd) -> View {
+        let message = match cmd {
+            Cmd::Login { staff, pin } => match self.ledger.login(staff.trim(), self.window, &pin) {
+                Ok(()) => {
+                    self.staff = Some(staff.trim().to_string());
+                    Some((String::new(), false))
+                }
+                Err(e) => Some((e.to_string(), true)),
+            },
+            Cmd::Logout => {
+                self.staff = None;
+                self.current = None;
+                Some((String::new(), false))
+            }
+            Cmd::Refresh | Cmd::Stop => None,
+            Cmd::Show(number) => {
+                // None: the case this window is working on, else the first in line.
+                self.current = number.or_else(|| {
+                    let at = self
+                        .ledger
+                        .at_window(self.window)
+                        .ok()
+                        .and_then(|v| v.last().map(|c| c.number.clone()));
+                    at.or_else(|| {
+                        self.ledger
+                            .waiting(&self.depts)
+                            .ok()
+                            .and_then(|w| w.first().map(|w| w.number.clone()))
+                    })
+                });
+                None
+            }
+            other => Some(match self.as_staff(other) {
+                Ok(m) => (m, false),
+                Err(e) => (e.to_string(), true),
+            }),
+        };
+        self.view(message)
+    }
+
+    fn as_staff(&mut self, cmd: Cmd) -> Result<String, LedgerError> {
+        let staff = self
+            .staff
+            .clone()
+            .ok_or_else(|| LedgerError::Invalid("sign in first".into()))?;
+        match cmd {
+            Cmd::CallNext | Cmd::CallNumber(_) => {
+                let number = match cmd {
+                    Cmd::CallNumber(n) if n.trim().is_empty() => {
+                        return Err(LedgerError::Invalid("type or scan a number first".into()))
+                    }
+                    Cmd::CallNumber(n) => Some(n.trim().to_string()),
+                    _ => None,
+                };
+                let c = self.ledger.call(&CallRequest {
+                    window: self.window,
+                    staff,
+                    number,
+                })?;
+                self.current = Some(c.number.clone());
+                Ok(c.text)
+            }
+            Cmd::Act(action) => {
+                let number = self
+                    .current
+                    .clone()
+                    .ok_or_else(|| LedgerError::Invalid("no case on the panel: call a number first".into()))?;
+                let c = self.ledger.act(&number, self.window, &staff, &action)?;
+                Ok(format!("{} {}", c.number, c.state.label_zh()))
+            }
+            Cmd::TogglePause => {
+                let paused = !self.ledger.window_paused(self.window)?;
+                self.ledger.set_window_paused(self.window, &staff, paused)?;
+                Ok(if paused {
+                    "窗口已暂停".into()
+                } else {
+                    "窗口已恢复".into()
+                })
+            }
+            _ => Ok(String::new()),
+        }
+    }
+
+    fn view(&mut self, message: Option<(String, bool)>) -> View {
+        let hall = self.ledger.hall().ok();
+        let staff_name = match (&self.staff, &hall) {
+            (Some(id), Some(h)) => format!("{}（{id}）", h.specialist(id).map(|s| s.name.as_str()).unwrap_or("")),
+            _ => String::new(),
+        };
+        let waiting = self
+            .ledger
+            .waiting(&self.depts)
+            .map(|list| {
+                list.into_iter()
+                    .map(|w| (w.number, w.item_name, w.waited_min, w.priority_name.unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let case = self
+            .current
+            .clone()
+            .and_then(|n| self.ledger.find_case(&n).ok())
+            .map(|c| {
+                let item = hall.as_ref().and_then(|h| h.item(&c.item));
+                CaseView {
+                    number: c.number.clone(),
+                    item: item.map(|i| i.display_name()).unwrap_or_else(|| c.item.clone()),
+                    state: c.state.as_str().into(),
+                    state_label: c.state.label_zh().into(),
+                    priority: c
+                        .priority
+                        .as_deref()
+                        .and_then(|p| hall.as_ref()?.priority(p))
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default(),
+                    recalls: c.recalls,
+                    open_question: c.open_question,
+                    materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
+                }
+            });
+        View {
+            logged_in: self.staff.is_some(),
+            staff_name,
+            message,
+            paused: self.ledger.window_paused(self.window).unwrap_or(false),
+            waiting,
+            case,
+        }
+    }
+}
+
+/// The UI side: the window, the channel to the IO thread, and the checklist ticks (which
+/// are the specialist's work in progress, not ledger state).
 pub struct Inner {
-    pub ledger: Ledger,
-    pub window: u32,
-    pub staff: Option<String>,
-    /// The case on the panel (today's number).
-    pub current: Option<String>,
-    pub materials: Vec<(String, bool)>,
+    jobs: Sender<Cmd>,
+    views: Receiver<View>,
+    worker: Option<JoinHandle<()>>,
+    /// Commands sent whose view has not come back yet.
+    pending: usize,
+    case_number: String,
+    materials: Vec<(String, bool)>,
     refresh: Timer,
 }
 
@@ -26,17 +216,23 @@ pub struct Counter {
     pub inner: Rc<RefCell<Inner>>,
 }
 
+thread_local! {
+    static PUMP: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
+}
+
 fn s(v: &str) -> SharedString {
     SharedString::from(v)
 }
 
 /// Build the console for a window. Writes wait at most `busy` for a locked ledger, then say so.
 pub fn counter(db: &Path, window: u32, busy: Duration) -> anyhow::Result<Counter> {
-    let opts = LedgerOptions {
-        busy_timeout: busy,
-        ..LedgerOptions::default()
-    };
-    let mut ledger = Ledger::open(db, opts)?;
+    let mut ledger = Ledger::open(
+        db,
+        LedgerOptions {
+            busy_timeout: busy,
+            ..LedgerOptions::default()
+        },
+    )?;
     let hall = ledger.hall()?;
     let depts = hall.departments_at_window(window);
     if depts.is_empty() {
@@ -50,106 +246,144 @@ pub fn counter(db: &Path, window: u32, busy: Duration) -> anyhow::Result<Counter
     a.set_departments(s(&depts.iter().map(|d| d.name.as_str()).collect::<Vec<_>>().join("、")));
     a.set_logged_in(false);
     a.set_message(SharedString::default());
-    let inner = Rc::new(RefCell::new(Inner {
+    let mut desk = Desk {
+        depts: depts.iter().map(|d| d.code.clone()).collect(),
         ledger,
         window,
         staff: None,
         current: None,
+    };
+
+    let (job_tx, job_rx) = mpsc::channel::<Cmd>();
+    let (view_tx, view_rx) = mpsc::channel::<View>();
+    let worker = std::thread::Builder::new().name("counter-io".into()).spawn(move || {
+        for cmd in job_rx {
+            if matches!(cmd, Cmd::Stop) {
+                break;
+            }
+            if view_tx.send(desk.handle(cmd)).is_err() {
+                break;
+            }
+            // Without an event loop (UI tests) this fails; the tests settle by hand.
+            let _ = slint::invoke_from_event_loop(|| PUMP.with(|p| p.borrow().as_ref().map(|f| f())).unwrap_or(()));
+        }
+    })?;
+    let inner = Rc::new(RefCell::new(Inner {
+        jobs: job_tx,
+        views: view_rx,
+        worker: Some(worker),
+        pending: 0,
+        case_number: String::new(),
         materials: vec![],
         refresh: Timer::default(),
     }));
     wire(&ui, &inner);
-    refresh(&ui, &mut inner.borrow_mut());
-    Ok(Counter { ui, inner })
-}
-
-/// For `--render`: the logged-in console on the ledger's real queue, showing the case the
-/// window is working on (or the first in line), without a PIN.
-pub fn show_for_render(c: &Counter) {
-    let mut inn = c.inner.borrow_mut();
-    let window = inn.window;
-    let current = inn
-        .ledger
-        .at_window(window)
-        .ok()
-        .and_then(|v| v.last().map(|c| c.number.clone()));
-    let first = inn.ledger.hall().ok().and_then(|h| {
-        let depts: Vec<String> = h.departments_at_window(window).iter().map(|d| d.code.clone()).collect();
-        inn.ledger
-            .waiting(&depts)
-            .ok()
-            .and_then(|w| w.first().map(|w| w.number.clone()))
+    let counter = Counter { ui, inner };
+    let (w, i) = (counter.ui.as_weak(), Rc::downgrade(&counter.inner));
+    PUMP.with(|p| {
+        *p.borrow_mut() = Some(Box::new(move || {
+            if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
+                pump(&ui, &inner);
+            }
+        }))
     });
-    inn.current = current.or(first);
-    let a = c.ui.global::<CounterAdapter>();
-    a.set_logged_in(true);
-    a.set_staff_name(s("（预览）"));
-    refresh(&c.ui, &mut inn);
+    send(&counter.inner, Cmd::Refresh);
+    counter.settle(Duration::from_secs(10));
+    Ok(counter)
 }
 
-fn say(ui: &CounterWindow, text: &str, error: bool) {
-    let a = ui.global::<CounterAdapter>();
-    a.set_message(s(text));
-    a.set_message_is_error(error);
-}
-
-/// Redraw the queue and the case panel from the ledger.
-pub fn refresh(ui: &CounterWindow, inner: &mut Inner) {
-    let a = ui.global::<CounterAdapter>();
-    let Ok(hall) = inner.ledger.hall() else { return };
-    let depts: Vec<String> = hall
-        .departments_at_window(inner.window)
-        .iter()
-        .map(|d| d.code.clone())
-        .collect();
-    if let Ok(list) = inner.ledger.waiting(&depts) {
-        let rows: Vec<WaitingRow> = list
-            .iter()
-            .map(|w| WaitingRow {
-                number: s(&w.number),
-                item: s(&w.item_name),
-                waited: w.waited_min as i32,
-                priority: s(w.priority_name.as_deref().unwrap_or("")),
-            })
-            .collect();
-        a.set_waiting(ModelRc::new(VecModel::from(rows)));
-    }
-    a.set_paused(inner.ledger.window_paused(inner.window).unwrap_or(false));
-    let case = inner.current.clone().and_then(|n| inner.ledger.find_case(&n).ok());
-    a.set_has_case(case.is_some());
-    match case {
-        Some(c) => show_case(ui, inner, &c),
-        None => {
-            a.set_case_number(SharedString::default());
-            a.set_case_item(SharedString::default());
-            a.set_case_state(SharedString::default());
-            a.set_case_state_label(SharedString::default());
-            a.set_case_priority(SharedString::default());
-            a.set_case_open_question(false);
-            a.set_materials(ModelRc::new(VecModel::from(Vec::<MaterialRow>::new())));
+impl Counter {
+    /// Wait until every command sent has been answered and shown (tests, renders).
+    pub fn settle(&self, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            pump(&self.ui, &self.inner);
+            if self.inner.borrow().pending == 0 {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 }
 
-fn show_case(ui: &CounterWindow, inner: &mut Inner, c: &Case) {
+impl Drop for Counter {
+    fn drop(&mut self) {
+        PUMP.with(|p| *p.borrow_mut() = None);
+        let mut inn = self.inner.borrow_mut();
+        let _ = inn.jobs.send(Cmd::Stop);
+        if let Some(w) = inn.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// For `--render`: the console on the ledger's real queue, showing the case the window is
+/// working on (or the first in line), without a PIN.
+pub fn show_for_render(c: &Counter) {
+    send(&c.inner, Cmd::Show(None));
+    c.settle(Duration::from_secs(10));
+    let a = c.ui.global::<CounterAdapter>();
+    a.set_logged_in(true);
+    a.set_staff_name(s("（预览）"));
+}
+
+fn send(inner: &Rc<RefCell<Inner>>, cmd: Cmd) {
+    let mut inn = inner.borrow_mut();
+    if inn.jobs.send(cmd).is_ok() {
+        inn.pending += 1;
+    } else {
+        tracing::error!("the console's IO thread has stopped");
+    }
+}
+
+/// Show every view the IO thread has produced.
+fn pump(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
+    loop {
+        let view = match inner.borrow().views.try_recv() {
+            Ok(v) => v,
+            Err(_) => return,
+        };
+        inner.borrow_mut().pending -= 1;
+        apply(ui, &mut inner.borrow_mut(), view);
+    }
+}
+
+fn apply(ui: &CounterWindow, inner: &mut Inner, v: View) {
     let a = ui.global::<CounterAdapter>();
-    let Ok(hall) = inner.ledger.hall() else { return };
-    let item = hall.item(&c.item);
+    a.set_logged_in(v.logged_in);
+    a.set_staff_name(s(&v.staff_name));
+    if let Some((text, error)) = v.message {
+        a.set_message(s(&text));
+        a.set_message_is_error(error);
+    }
+    a.set_paused(v.paused);
+    let rows: Vec<WaitingRow> = v
+        .waiting
+        .iter()
+        .map(|(number, item, waited, priority)| WaitingRow {
+            number: s(number),
+            item: s(item),
+            waited: *waited as i32,
+            priority: s(priority),
+        })
+        .collect();
+    a.set_waiting(ModelRc::new(VecModel::from(rows)));
+    a.set_has_case(v.case.is_some());
+    let c = v.case.unwrap_or_default();
     a.set_case_number(s(&c.number));
-    a.set_case_item(s(&item.map(|i| i.display_name()).unwrap_or_else(|| c.item.clone())));
-    a.set_case_state(s(c.state.as_str()));
-    a.set_case_state_label(s(c.state.label_zh()));
-    a.set_case_priority(s(c
-        .priority
-        .as_deref()
-        .and_then(|p| hall.priority(p))
-        .map(|p| p.name.as_str())
-        .unwrap_or("")));
+    a.set_case_item(s(&c.item));
+    a.set_case_state(s(&c.state));
+    a.set_case_state_label(s(&c.state_label));
+    a.set_case_priority(s(&c.priority));
     a.set_case_recalls(c.recalls as i32);
     a.set_case_open_question(c.open_question);
-    let names: Vec<String> = item.map(|i| i.materials.clone()).unwrap_or_default();
-    if inner.materials.iter().map(|m| &m.0).ne(names.iter()) {
-        inner.materials = names.into_iter().map(|n| (n, false)).collect();
+    // A new case starts with a clean checklist; the same case keeps the specialist's ticks.
+    if c.number != inner.case_number || inner.materials.iter().map(|m| &m.0).ne(c.materials.iter()) {
+        inner.case_number = c.number.clone();
+        inner.materials = c.materials.into_iter().map(|m| (m, false)).collect();
     }
     a.set_materials(material_rows(inner));
 }
@@ -165,36 +399,6 @@ fn material_rows(inner: &Inner) -> ModelRc<MaterialRow> {
         })
         .collect();
     ModelRc::new(VecModel::from(rows))
-}
-
-/// Run one ledger operation as the logged-in specialist; errors become the message line.
-fn with_staff(
-    ui: &CounterWindow,
-    inner: &Rc<RefCell<Inner>>,
-    f: impl FnOnce(&mut Inner, &str) -> Result<String, LedgerError>,
-) {
-    let mut inn = inner.borrow_mut();
-    let Some(staff) = inn.staff.clone() else {
-        say(ui, "请先登录", true);
-        return;
-    };
-    match f(&mut inn, &staff) {
-        Ok(msg) => say(ui, &msg, false),
-        Err(e) => say(ui, &e.to_string(), true),
-    }
-    refresh(ui, &mut inn);
-}
-
-/// A case action on the case on the panel.
-fn act(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>, action: CaseAction) {
-    with_staff(ui, inner, |inn, staff| {
-        let number = inn
-            .current
-            .clone()
-            .ok_or_else(|| LedgerError::Invalid("no case on the panel: call a number first".into()))?;
-        let c = inn.ledger.act(&number, inn.window, staff, &action)?;
-        Ok(format!("{} {}", c.number, c.state.label_zh()))
-    });
 }
 
 fn checked(inner: &Rc<RefCell<Inner>>) -> Vec<String> {
@@ -221,168 +425,121 @@ macro_rules! on {
 }
 
 fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
-    on!(ui, inner, on_login, |ui, inner, staff, pin| {
-        let staff = staff.trim().to_string();
-        let result = {
-            let mut inn = inner.borrow_mut();
-            let window = inn.window;
-            inn.ledger.login(&staff, window, &pin)
-        };
-        match result {
-            Ok(()) => {
-                let name = inner
-                    .borrow_mut()
-                    .ledger
-                    .hall()
-                    .ok()
-                    .and_then(|h| h.specialist(&staff).map(|s| s.name.clone()))
-                    .unwrap_or_default();
-                let a = ui.global::<CounterAdapter>();
-                a.set_staff_name(s(&format!("{name}（{staff}）")));
-                a.set_logged_in(true);
-                inner.borrow_mut().staff = Some(staff);
-                say(ui, "", false);
-                let mut inn = inner.borrow_mut();
-                refresh(ui, &mut inn);
-                // The queue changes as kiosks issue tickets; keep it current.
-                let (w, i) = (ui.as_weak(), Rc::downgrade(inner));
-                inn.refresh.start(TimerMode::Repeated, Duration::from_secs(2), move || {
-                    if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
-                        if let Ok(mut inn) = inner.try_borrow_mut() {
-                            refresh(&ui, &mut inn);
-                        }
+    on!(ui, inner, on_login, |_ui, inner, staff, pin| {
+        send(
+            inner,
+            Cmd::Login {
+                staff: staff.to_string(),
+                pin: pin.to_string(),
+            },
+        );
+        // The queue changes as kiosks issue tickets; keep it current while signed in.
+        let i = Rc::downgrade(inner);
+        inner
+            .borrow()
+            .refresh
+            .start(TimerMode::Repeated, Duration::from_secs(2), move || {
+                if let Some(inner) = i.upgrade() {
+                    if inner.borrow().pending == 0 {
+                        send(&inner, Cmd::Refresh);
                     }
-                });
-            }
-            Err(e) => say(ui, &e.to_string(), true),
-        }
+                }
+            });
     });
-    on!(ui, inner, on_logout, |ui, inner| {
-        let mut inn = inner.borrow_mut();
-        inn.staff = None;
-        inn.current = None;
-        inn.refresh.stop();
-        let a = ui.global::<CounterAdapter>();
-        a.set_logged_in(false);
-        a.set_staff_name(SharedString::default());
-        say(ui, "", false);
+    on!(ui, inner, on_logout, |_ui, inner| {
+        inner.borrow().refresh.stop();
+        send(inner, Cmd::Logout);
     });
-    on!(ui, inner, on_call_next, |ui, inner| {
-        with_staff(ui, inner, |inn, staff| {
-            let c = inn.ledger.call(&CallRequest {
-                window: inn.window,
-                staff: staff.into(),
-                number: None,
-            })?;
-            inn.current = Some(c.number.clone());
-            Ok(c.text)
-        })
-    });
-    on!(ui, inner, on_call_number, |ui, inner, number| {
-        let number = number.trim().to_string();
-        with_staff(ui, inner, |inn, staff| {
-            if number.is_empty() {
-                return Err(LedgerError::Invalid("type or scan a number first".into()));
-            }
-            let c = inn.ledger.call(&CallRequest {
-                window: inn.window,
-                staff: staff.into(),
-                number: Some(number.clone()),
-            })?;
-            inn.current = Some(c.number.clone());
-            Ok(c.text)
-        })
-    });
-    on!(ui, inner, on_recall, |ui, inner| act(ui, inner, CaseAction::Recall));
-    on!(ui, inner, on_no_show, |ui, inner| act(ui, inner, CaseAction::NoShow));
-    on!(ui, inner, on_start, |ui, inner| act(ui, inner, CaseAction::Start));
-    on!(ui, inner, on_hold, |ui, inner| act(ui, inner, CaseAction::Hold));
-    on!(ui, inner, on_resume, |ui, inner| act(ui, inner, CaseAction::Resume));
-    on!(ui, inner, on_toggle_pause, |ui, inner| {
-        with_staff(ui, inner, |inn, staff| {
-            let paused = !inn.ledger.window_paused(inn.window)?;
-            inn.ledger.set_window_paused(inn.window, staff, paused)?;
-            Ok(if paused {
-                "窗口已暂停".into()
-            } else {
-                "窗口已恢复".into()
-            })
-        })
-    });
-    on!(ui, inner, on_transfer, |ui, inner, dept, note| act(
-        ui,
+    on!(ui, inner, on_call_next, |_ui, inner| send(inner, Cmd::CallNext));
+    on!(ui, inner, on_call_number, |_ui, inner, number| send(
         inner,
-        CaseAction::Transfer {
+        Cmd::CallNumber(number.to_string())
+    ));
+    on!(ui, inner, on_recall, |_ui, inner| send(
+        inner,
+        Cmd::Act(CaseAction::Recall)
+    ));
+    on!(ui, inner, on_no_show, |_ui, inner| send(
+        inner,
+        Cmd::Act(CaseAction::NoShow)
+    ));
+    on!(ui, inner, on_start, |_ui, inner| send(
+        inner,
+        Cmd::Act(CaseAction::Start)
+    ));
+    on!(ui, inner, on_hold, |_ui, inner| send(inner, Cmd::Act(CaseAction::Hold)));
+    on!(ui, inner, on_resume, |_ui, inner| send(
+        inner,
+        Cmd::Act(CaseAction::Resume)
+    ));
+    on!(ui, inner, on_toggle_pause, |_ui, inner| send(inner, Cmd::TogglePause));
+    on!(ui, inner, on_transfer, |_ui, inner, dept, note| send(
+        inner,
+        Cmd::Act(CaseAction::Transfer {
             department: dept.trim().to_uppercase(),
             window: None,
             note: Some(note.to_string())
-        }
+        })
     ));
-    on!(ui, inner, on_consult, |ui, inner, q, a, resolved| act(
-        ui,
+    on!(ui, inner, on_consult, |_ui, inner, q, a, resolved| send(
         inner,
-        CaseAction::Consult {
+        Cmd::Act(CaseAction::Consult {
             question: q.to_string(),
             answer: Some(a.to_string()),
             resolved
-        }
+        })
     ));
-    on!(ui, inner, on_answer, |ui, inner, a| act(
-        ui,
+    on!(ui, inner, on_answer, |_ui, inner, a| send(
         inner,
-        CaseAction::Answer { answer: a.to_string() }
+        Cmd::Act(CaseAction::Answer { answer: a.to_string() })
     ));
-    on!(ui, inner, on_notify_missing, |ui, inner| {
+    on!(ui, inner, on_notify_missing, |_ui, inner| {
         let missing = checked(inner);
-        act(ui, inner, CaseAction::NotifyMissing { missing })
+        send(inner, Cmd::Act(CaseAction::NotifyMissing { missing }))
     });
-    on!(ui, inner, on_returned, |ui, inner| act(
-        ui,
+    on!(ui, inner, on_returned, |_ui, inner| send(
         inner,
-        CaseAction::MaterialsReturned
+        Cmd::Act(CaseAction::MaterialsReturned)
     ));
-    on!(ui, inner, on_accept, |ui, inner, poa| {
+    on!(ui, inner, on_accept, |_ui, inner, poa| {
         let materials = checked(inner);
-        act(
-            ui,
+        send(
             inner,
-            CaseAction::Accept {
+            Cmd::Act(CaseAction::Accept {
                 materials,
                 power_of_attorney: poa,
-            },
+            }),
         )
     });
-    on!(ui, inner, on_start_work, |ui, inner| act(
-        ui,
+    on!(ui, inner, on_start_work, |_ui, inner| send(
         inner,
-        CaseAction::StartWork
+        Cmd::Act(CaseAction::StartWork)
     ));
-    on!(ui, inner, on_ready, |ui, inner| act(ui, inner, CaseAction::Ready));
-    on!(ui, inner, on_deliver, |ui, inner, signed| act(
-        ui,
+    on!(ui, inner, on_ready, |_ui, inner| send(
         inner,
-        CaseAction::DeliverInPerson {
+        Cmd::Act(CaseAction::Ready)
+    ));
+    on!(ui, inner, on_deliver, |_ui, inner, signed| send(
+        inner,
+        Cmd::Act(CaseAction::DeliverInPerson {
             completion_slip_signed: signed
-        }
+        })
     ));
-    on!(ui, inner, on_mail, |ui, inner, tracking| act(
-        ui,
+    on!(ui, inner, on_mail, |_ui, inner, tracking| send(
         inner,
-        CaseAction::Mail {
+        Cmd::Act(CaseAction::Mail {
             tracking: tracking.to_string()
-        }
+        })
     ));
-    on!(ui, inner, on_confirm_receipt, |ui, inner| act(
-        ui,
+    on!(ui, inner, on_confirm_receipt, |_ui, inner| send(
         inner,
-        CaseAction::ConfirmReceipt
+        Cmd::Act(CaseAction::ConfirmReceipt)
     ));
-    on!(ui, inner, on_archive, |ui, inner, handover| act(
-        ui,
+    on!(ui, inner, on_archive, |_ui, inner, handover| send(
         inner,
-        CaseAction::Archive {
+        Cmd::Act(CaseAction::Archive {
             handover: Some(handover.to_string())
-        }
+        })
     ));
     on!(ui, inner, on_toggle_material, |ui, inner, index| {
         let mut inn = inner.borrow_mut();
@@ -391,9 +548,8 @@ fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         }
         ui.global::<CounterAdapter>().set_materials(material_rows(&inn));
     });
-    on!(ui, inner, on_select_case, |ui, inner, number| {
-        let mut inn = inner.borrow_mut();
-        inn.current = Some(number.to_string());
-        refresh(ui, &mut inn);
-    });
+    on!(ui, inner, on_select_case, |_ui, inner, number| send(
+        inner,
+        Cmd::Show(Some(number.to_string()))
+    ));
 }

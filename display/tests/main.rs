@@ -131,30 +131,35 @@ fn console(db: &Path, window: u32) -> display::counter::Counter {
     c
 }
 
+/// Tap like a specialist, then wait for the console's IO thread to answer.
 #[track_caller]
-fn tap(ui: &display::CounterWindow, label: &str) {
-    ElementHandle::find_by_accessible_label(ui, label)
+fn tap(c: &display::counter::Counter, label: &str) {
+    ElementHandle::find_by_accessible_label(&c.ui, label)
         .next()
         .unwrap_or_else(|| panic!("nothing labelled {label:?}"))
         .invoke_accessible_default_action();
+    assert!(
+        c.settle(Duration::from_secs(10)),
+        "the console did not answer {label:?}"
+    );
 }
 
 #[track_caller]
-fn type_into(ui: &display::CounterWindow, label: &str, text: &str) {
-    ElementHandle::find_by_accessible_label(ui, label)
+fn type_into(c: &display::counter::Counter, label: &str, text: &str) {
+    ElementHandle::find_by_accessible_label(&c.ui, label)
         .next()
         .unwrap_or_else(|| panic!("no field labelled {label:?}"))
         .set_accessible_value(text);
 }
 
-fn message(ui: &display::CounterWindow) -> String {
-    ui.global::<CounterAdapter>().get_message().to_string()
+fn message(c: &display::counter::Counter) -> String {
+    c.ui.global::<CounterAdapter>().get_message().to_string()
 }
 
-fn login(ui: &display::CounterWindow, staff: &str, pin: &str) {
-    type_into(ui, "工号", staff);
-    type_into(ui, "PIN", pin);
-    tap(ui, "登录");
+fn login(c: &display::counter::Counter, staff: &str, pin: &str) {
+    type_into(c, "工号", staff);
+    type_into(c, "PIN", pin);
+    tap(c, "登录");
 }
 
 #[test]
@@ -166,53 +171,53 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     let number = issue(&mut l, "F01");
     let c = console(&db, 12);
     let ui = &c.ui;
-    login(ui, "S602", "2468");
-    assert!(ui.global::<CounterAdapter>().get_logged_in(), "{}", message(ui));
+    login(&c, "S602", "2468");
+    assert!(ui.global::<CounterAdapter>().get_logged_in(), "{}", message(&c));
     assert_eq!(ui.global::<CounterAdapter>().get_waiting().row_count(), 1);
-    tap(ui, "叫下一位");
-    assert_eq!(message(ui), format!("请{number}号到12号窗口办理"));
-    tap(ui, "开始办理");
-    type_into(ui, "咨询问题", "二手房过户需要哪些材料");
-    type_into(ui, "答复内容", "已按一次性告知单说明");
-    tap(ui, "记录（已答复）");
+    tap(&c, "叫下一位");
+    assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
+    tap(&c, "开始办理");
+    type_into(&c, "咨询问题", "二手房过户需要哪些材料");
+    type_into(&c, "答复内容", "已按一次性告知单说明");
+    tap(&c, "记录（已答复）");
     // One-time notification: tick what is missing.
-    tap(ui, "完税凭证");
-    tap(ui, "告知缺少材料");
+    tap(&c, "完税凭证");
+    tap(&c, "告知缺少材料");
     assert_eq!(
         ui.global::<CounterAdapter>().get_case_state(),
         "awaiting_materials",
         "{}",
-        message(ui)
+        message(&c)
     );
-    tap(ui, "材料已补齐");
+    tap(&c, "材料已补齐");
     // Acceptance: tick what was handed over, and the power of attorney.
-    tap(ui, "不动产权证书");
-    tap(ui, "已签署委托书");
-    tap(ui, "受理（勾选为已交材料）");
+    tap(&c, "不动产权证书");
+    tap(&c, "已签署委托书");
+    tap(&c, "受理（勾选为已交材料）");
     assert_eq!(
         ui.global::<CounterAdapter>().get_case_state(),
         "accepted",
         "{}",
-        message(ui)
+        message(&c)
     );
-    tap(ui, "开始代办");
-    tap(ui, "办结待交付");
-    type_into(ui, "邮寄单号", "SF1234567890");
-    tap(ui, "邮寄");
+    tap(&c, "开始代办");
+    tap(&c, "办结待交付");
+    type_into(&c, "邮寄单号", "SF1234567890");
+    tap(&c, "邮寄");
     assert_eq!(
         ui.global::<CounterAdapter>().get_case_state(),
         "mailed",
         "{}",
-        message(ui)
+        message(&c)
     );
-    tap(ui, "确认签收");
-    type_into(ui, "移交与归档说明", "档案盒 F-2026-11");
-    tap(ui, "归档");
+    tap(&c, "确认签收");
+    type_into(&c, "移交与归档说明", "档案盒 F-2026-11");
+    tap(&c, "归档");
     assert_eq!(
         ui.global::<CounterAdapter>().get_case_state(),
         "archived",
         "{}",
-        message(ui)
+        message(&c)
     );
     let case = l.find_case(&number).unwrap();
     let kinds: Vec<(String, String)> = l
@@ -251,16 +256,16 @@ fn five_wrong_pins_lock_the_login() {
     let c = console(&db, 1);
     let ui = &c.ui;
     for _ in 0..4 {
-        login(ui, "S101", "0000");
-        assert!(message(ui).contains("wrong PIN"), "{}", message(ui));
+        login(&c, "S101", "0000");
+        assert!(message(&c).contains("wrong PIN"), "{}", message(&c));
     }
-    login(ui, "S101", "0000");
-    assert!(message(ui).contains("locked"), "{}", message(ui));
-    login(ui, "S101", "1357");
+    login(&c, "S101", "0000");
+    assert!(message(&c).contains("locked"), "{}", message(&c));
+    login(&c, "S101", "1357");
     assert!(
-        message(ui).contains("locked"),
+        message(&c).contains("locked"),
         "the right PIN does not open a locked login: {}",
-        message(ui)
+        message(&c)
     );
     assert!(!ui.global::<CounterAdapter>().get_logged_in());
 }
@@ -281,11 +286,11 @@ fn two_consoles_calling_at_once_never_get_the_same_case() {
             std::thread::spawn(move || {
                 i_slint_backend_testing::init_no_event_loop();
                 let c = console(&db, window);
-                login(&c.ui, staff, pin);
+                login(&c, staff, pin);
                 let mut got = Vec::new();
                 loop {
-                    tap(&c.ui, "叫下一位");
-                    let m = message(&c.ui);
+                    tap(&c, "叫下一位");
+                    let m = message(&c);
                     if m.contains("nobody is waiting") {
                         break;
                     }
@@ -357,4 +362,34 @@ fn board_and_console_render_chinese_without_system_cjk_fonts() {
         white_pixels(&console, 10, 400, 8, 48) > 500,
         "the console header is not drawn"
     );
+}
+
+#[test]
+fn a_locked_ledger_does_not_freeze_the_console() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S202", "8642", "admin").unwrap();
+    issue(&mut l, "B01");
+    let c = console(&db, 4);
+    login(&c, "S202", "8642");
+    let blocker = rusqlite::Connection::open(&db).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let start = std::time::Instant::now();
+    ElementHandle::find_by_accessible_label(&c.ui, "叫下一位")
+        .next()
+        .unwrap()
+        .invoke_accessible_default_action();
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "the tap returned at once while the ledger is locked"
+    );
+    // The console still answers: the checklist and fields work while the call waits.
+    assert!(
+        !c.settle(Duration::from_millis(300)),
+        "the call is still waiting for the lock"
+    );
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert!(c.settle(Duration::from_secs(10)));
+    assert_eq!(message(&c), "请B001号到4号窗口办理");
 }
