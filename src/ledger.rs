@@ -705,21 +705,19 @@ impl Ledger {
     pub fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {
         let hall = self.hall()?;
         let day = self.business_day()?.to_string();
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {} FROM events WHERE kind IN ('case_called', 'case_recalled') ORDER BY seq DESC LIMIT ?1",
-            chain::EVENT_COLUMNS
-        ))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.seq, e.at, e.actor, e.kind, e.case_id, e.payload, e.prev_hash, e.hash
+             FROM events e JOIN cases c ON c.id = e.case_id
+             WHERE e.kind IN ('case_called', 'case_recalled') AND c.business_day = ?1
+             ORDER BY e.seq DESC LIMIT ?2",
+        )?;
         let events = stmt
-            .query_map([limit as i64 * 4], chain::read_event)?
+            .query_map(params![day, limit as i64], chain::read_event)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         drop(stmt);
         let mut out = Vec::new();
         for ev in events {
-            if let Some(c) = self.call_from_event(&hall, &ev)? {
-                if out.len() < limit && self.case_by_id(c.case_id)?.business_day == day {
-                    out.push(c);
-                }
-            }
+            out.extend(self.call_from_event(&hall, &ev)?);
         }
         Ok(out)
     }
@@ -1083,17 +1081,24 @@ fn window_paused_in(conn: &Connection, window: u32) -> Result<bool> {
     Ok(p.unwrap_or(0) != 0)
 }
 
+/// Placeholders and parameters for queries on one business day and a list of departments:
+/// `business_day = ? AND department IN (?, ?, …)`.
+fn day_and_departments<'a>(day: &'a &'a str, depts: &'a [String]) -> (String, Vec<&'a dyn rusqlite::ToSql>) {
+    let marks = vec!["?"; depts.len()].join(",");
+    let args = std::iter::once(day as &dyn rusqlite::ToSql)
+        .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
+        .collect();
+    (marks, args)
+}
+
 /// The next case for some departments: priority first, FIFO within a rank, but after
 /// `priority_cap` priority calls in a row a regular visitor goes next so nobody starves.
 fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String]) -> Result<Option<Case>> {
-    let marks = vec!["?"; depts.len()].join(",");
+    let (marks, args) = day_and_departments(&day, depts);
     let queue_sql = format!(
         "SELECT data FROM cases WHERE business_day = ? AND state IN ('waiting', 'transferred') AND department IN ({marks}) AND priority_rank {{}} 0
          ORDER BY priority_rank DESC, queued_at, id LIMIT 1"
     );
-    let args: Vec<&dyn rusqlite::ToSql> = std::iter::once(&day as &dyn rusqlite::ToSql)
-        .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
-        .collect();
     let first = |op: &str| -> Result<Option<Case>> {
         let data: Option<String> = tx
             .prepare_cached(&queue_sql.replace("{}", op))?
@@ -1119,15 +1124,12 @@ fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String
 /// How many of the latest calls in these departments today went to priority visitors in a row
 /// (looking back at most `cap` calls, in event order).
 fn priority_streak_in(tx: &Transaction<'_>, day: &str, depts: &[String], cap: usize) -> Result<usize> {
-    let marks = vec!["?"; depts.len()].join(",");
+    let (marks, args) = day_and_departments(&day, depts);
     let sql = format!(
         "SELECT c.priority_rank FROM events e CROSS JOIN cases c ON c.id = e.case_id
          WHERE e.kind = 'case_called' AND c.business_day = ? AND c.department IN ({marks})
          ORDER BY e.seq DESC LIMIT {cap}"
     );
-    let args: Vec<&dyn rusqlite::ToSql> = std::iter::once(&day as &dyn rusqlite::ToSql)
-        .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
-        .collect();
     let mut stmt = tx.prepare_cached(&sql)?;
     let ranks = stmt
         .query_map(args.as_slice(), |r| r.get::<_, i64>(0))?
