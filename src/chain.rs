@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{LedgerError, Result};
+use crate::clock::parse_stamp;
 use crate::model::{apply, Case, EventBody};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -58,6 +59,15 @@ pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i6
             Ok((r.get(0)?, r.get(1)?))
         })?;
     let seq = head_seq + 1;
+    if head_seq > 0 {
+        let last_at: Option<String> = tx
+            .prepare_cached("SELECT at FROM events WHERE seq = ?1")?
+            .query_row([head_seq], |r| r.get(0))
+            .optional()?;
+        if let (Some(last), Some(now)) = (last_at.as_deref().and_then(parse_stamp), parse_stamp(at)) {
+            crate::clock::note_step_back(now, last);
+        }
+    }
     let kind = body.kind();
     let payload = serde_json::to_string(body).map_err(|e| LedgerError::Invalid(e.to_string()))?;
     let hash = event_hash(seq, at, actor, &kind, case_id, &payload, &head_hash);

@@ -44,14 +44,57 @@ impl Clock for ManualClock {
 }
 
 /// The clock the binaries use: `BANGBAN_NOW` (RFC 3339) pins it, for demos and contract tests.
+/// A malformed value is refused by `Ledger::open` (see `check_env`), never taken as "now".
 pub fn from_env() -> Arc<dyn Clock> {
-    match std::env::var("BANGBAN_NOW")
-        .ok()
-        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-    {
-        Some(t) => Arc::new(ManualClock::new(t.with_timezone(&Utc))),
-        None => Arc::new(SystemClock),
+    match env_time() {
+        Ok(Some(t)) => Arc::new(ManualClock::new(t)),
+        _ => Arc::new(SystemClock),
     }
+}
+
+/// `BANGBAN_NOW` when set: the pinned time, or why it cannot be read.
+fn env_time() -> Result<Option<DateTime<Utc>>, String> {
+    match std::env::var("BANGBAN_NOW") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err("BANGBAN_NOW is not valid text".into()),
+        Ok(s) if s.is_empty() => Ok(None),
+        Ok(s) => DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|e| {
+                format!("BANGBAN_NOW {s:?} is not an RFC 3339 time such as 2026-11-25T09:00:00+08:00: {e}")
+            }),
+    }
+}
+
+/// Refuse a malformed `BANGBAN_NOW`: running on the real clock instead would stamp a drill's
+/// tickets with today's date without anyone noticing.
+pub fn check_env() -> Result<(), String> {
+    env_time().map(|_| ())
+}
+
+/// How far the clock may step back between two events before it is worth a log line: NTP
+/// slews small errors away, but a wrong hardware clock at boot jumps by hours.
+pub const STEP_BACK_TOLERANCE_SECS: i64 = 5;
+
+static STEP_BACK_LOGGED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Note a clock that went backwards (`now` earlier than the newest event's time), once per
+/// process: the queue does not depend on it, but the times in the 台账 do.
+pub fn note_step_back(now: DateTime<Utc>, last_event: DateTime<Utc>) -> bool {
+    let back = last_event - now;
+    if back.num_seconds() <= STEP_BACK_TOLERANCE_SECS {
+        return false;
+    }
+    if !STEP_BACK_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "the clock stepped back {} s: it says {} but the ledger already has an event at {}; \
+             queue order follows issue order, times in the ledger may look out of order until the clock is fixed",
+            back.num_seconds(),
+            stamp(now),
+            stamp(last_event)
+        );
+    }
+    true
 }
 
 /// The business day of an instant in the hall's time zone.

@@ -10,9 +10,16 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::error::{LedgerError, Result};
 
 /// The migrations, in order; migration N brings the schema to `user_version` N.
-const MIGRATIONS: &[&str] = &[include_str!("../sql/001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../sql/001_schema.sql"),
+    include_str!("../sql/002_queue_by_issue_order.sql"),
+];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The longest wait for another program's write lock: beyond ten minutes a caller is better
+/// told that something holds the ledger.
+pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_secs(600);
 
 static BUSY_TIMEOUT_MS: AtomicU64 = AtomicU64::new(5_000);
 
@@ -21,8 +28,21 @@ pub fn busy_timeout_ms() -> u64 {
     BUSY_TIMEOUT_MS.load(Ordering::Relaxed)
 }
 
-/// Open (creating if needed) and migrate the ledger at `path`.
+/// Open (creating if needed) and migrate the ledger at `path`. Refuses a network file system;
+/// reports a full disk as `DiskFull`, whatever SQLite called it.
 pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    if let Some(why) = crate::disk::refuse_network(path) {
+        return Err(LedgerError::NetworkFileSystem(why));
+    }
+    open_local(path, busy_timeout).map_err(|e| match e {
+        LedgerError::Open { .. } | LedgerError::Sql(_) | LedgerError::Corrupt(_) if crate::disk::is_full(path) => {
+            LedgerError::DiskFull
+        }
+        e => e,
+    })
+}
+
+fn open_local(path: &Path, busy_timeout: Duration) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| LedgerError::Open {
             path: path.display().to_string(),
@@ -34,6 +54,13 @@ pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection> {
         path: path.display().to_string(),
         reason: e.to_string(),
     })?;
+    if busy_timeout > MAX_BUSY_TIMEOUT {
+        return Err(LedgerError::Invalid(format!(
+            "a busy timeout of {} ms is too long (at most {} ms)",
+            busy_timeout.as_millis(),
+            MAX_BUSY_TIMEOUT.as_millis()
+        )));
+    }
     BUSY_TIMEOUT_MS.store(busy_timeout.as_millis() as u64, Ordering::Relaxed);
     conn.busy_timeout(busy_timeout)?;
     // WAL lets readers (the wall board) run beside the writer; FULL makes every commit durable

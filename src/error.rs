@@ -6,23 +6,27 @@ use crate::hall::HallErrors;
 pub enum LedgerError {
     #[error("the ledger is busy (another program holds the write lock) and did not free up within {0} ms")]
     Busy(u64),
-    #[error("the disk holding the ledger is full; nothing was written")]
+    #[error("the disk holding the ledger is full; nothing was written: free some space on it")]
     DiskFull,
+    #[error("refusing the ledger: {0}")]
+    NetworkFileSystem(String),
     #[error("cannot open the ledger {path}: {reason}")]
     Open { path: String, reason: String },
     #[error(
         "the ledger {path} has schema version {found}, newer than this program supports ({supported}); upgrade bangban"
     )]
     TooNew { path: String, found: i64, supported: i64 },
+    #[error("no ledger at {0} (missing or empty file): create it with `bangban init --hall FILE` on the ledger's host")]
+    NoLedger(String),
     #[error("the ledger {0} has no hall configuration yet: run `bangban init --hall FILE`")]
     NotInitialised(String),
     #[error("{0}")]
     Hall(#[from] HallErrors),
     #[error("unknown item code {0:?} (see `bangban items`)")]
     UnknownItem(String),
-    #[error("unknown priority class {0:?}")]
-    UnknownPriority(String),
-    #[error("unknown window {0}")]
+    #[error("unknown priority class {code:?} (valid codes: {known})")]
+    UnknownPriority { code: String, known: String },
+    #[error("unknown window {0}: no department of this hall is served there")]
     UnknownWindow(u32),
     #[error("unknown staff id {0:?}")]
     UnknownStaff(String),

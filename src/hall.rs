@@ -71,6 +71,7 @@ pub const TAGS: [&str; 5] = ["全链条", "民生保障", "市政公用", "工�
 pub const WHOLE_CHAIN: &str = "全链条";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Department {
     pub code: String,
     pub name: String,
@@ -91,6 +92,7 @@ pub struct Specialist {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Item {
     pub code: String,
     pub department: String,
@@ -129,6 +131,7 @@ impl Item {
 
 /// A priority group a visitor may declare (rule 4, 主动优先).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PriorityClass {
     pub code: String,
     pub name: String,
@@ -198,10 +201,16 @@ impl Hall {
     pub fn from_toml(src: &str, file: &str) -> Result<Hall, HallErrors> {
         let raw: RawHall = toml::from_str(src).map_err(|e| {
             let line = e.span().map(|s| line_of(src, s.start)).unwrap_or(1);
+            // "unknown field `materails`" names the key itself, also for a table header line.
+            let named = e
+                .message()
+                .split_once("unknown field `")
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .map(|(k, _)| k.to_string());
             HallErrors(vec![HallIssue {
                 file: file.to_string(),
                 line,
-                field: field_at(src, line),
+                field: named.unwrap_or_else(|| field_at(src, line)),
                 message: e.message().trim().to_string(),
             }])
         })?;
@@ -210,7 +219,7 @@ impl Hall {
 
     pub fn from_path(path: &Path) -> Result<Hall, HallErrors> {
         let file = path.display().to_string();
-        let src = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             HallErrors(vec![HallIssue {
                 file: file.clone(),
                 line: 0,
@@ -218,7 +227,8 @@ impl Hall {
                 message: format!("cannot read the hall file: {e}"),
             }])
         })?;
-        Hall::from_toml(&src, &file)
+        let src = utf8(&bytes, &file)?;
+        Hall::from_toml(src, &file)
     }
 
     /// Check the rules that span tables. `locate` maps (table, index, field) to a line.
@@ -232,6 +242,70 @@ impl Hall {
                 message,
             })
         };
+        let mut text = |t: Table, i: usize, field: &str, v: &str| {
+            if let Some(c) = control_char(v) {
+                push(
+                    t,
+                    i,
+                    field,
+                    format!("control character U+{:04X} is not allowed in text shown or printed", c as u32),
+                );
+            }
+        };
+        for (f, v) in [
+            ("name", &self.name),
+            ("name_en", &self.name_en),
+            ("notice", &self.notice),
+            ("ticket_url_base", &self.ticket_url_base),
+            ("printer", &self.printer),
+            ("timezone", &self.timezone),
+        ] {
+            text(Table::Hall, 0, f, v);
+        }
+        for (i, d) in self.departments.iter().enumerate() {
+            for (f, v) in [("code", &d.code), ("name", &d.name), ("name_en", &d.name_en), ("prefix", &d.prefix)] {
+                text(Table::Department, i, f, v);
+            }
+        }
+        for (i, sp) in self.specialists.iter().enumerate() {
+            for (f, v) in [
+                ("staff_id", &sp.staff_id),
+                ("department", &sp.department),
+                ("name", &sp.name),
+                ("scope", &sp.scope),
+                ("phone", &sp.phone),
+            ] {
+                text(Table::Specialist, i, f, v);
+            }
+        }
+        for (i, it) in self.items.iter().enumerate() {
+            for (f, v) in [
+                ("code", &it.code),
+                ("department", &it.department),
+                ("main", &it.main),
+                ("sub", &it.sub),
+                ("name_en", &it.name_en),
+                ("specialist", &it.specialist),
+                ("phone", &it.phone),
+                ("lead", &it.lead),
+            ] {
+                text(Table::Item, i, f, v);
+            }
+            for v in it.materials.iter() {
+                text(Table::Item, i, "materials", v);
+            }
+            for v in it.tags.iter() {
+                text(Table::Item, i, "tags", v);
+            }
+            for v in it.involved.iter() {
+                text(Table::Item, i, "involved", v);
+            }
+        }
+        for (i, p) in self.priority_classes.iter().enumerate() {
+            for (f, v) in [("code", &p.code), ("name", &p.name), ("name_en", &p.name_en)] {
+                text(Table::Priority, i, f, v);
+            }
+        }
         if self.name.trim().is_empty() {
             push(Table::Hall, 0, "name", "the hall needs a name".into());
         }
@@ -468,6 +542,35 @@ impl Hall {
     }
 }
 
+/// The text of a file that must be UTF-8; a bad byte is reported at its line.
+pub fn utf8<'a>(bytes: &'a [u8], file: &str) -> Result<&'a str, HallErrors> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = good.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+        let field = String::from_utf8_lossy(&good[line_start..])
+            .split_once('=')
+            .map(|(k, _)| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| "-".into());
+        HallErrors(vec![HallIssue {
+            file: file.to_string(),
+            line,
+            field,
+            message: format!(
+                "byte {:#04x} is not UTF-8: save the file as UTF-8 (GBK or GB18030 files must be converted)",
+                bytes[e.valid_up_to()]
+            ),
+        }])
+    })
+}
+
+/// The first control character in a text (newlines included): such characters reach the
+/// ticket printer and the screens, where ESC or BEL would be taken as commands.
+fn control_char(s: &str) -> Option<char> {
+    s.chars().find(|c| c.is_control())
+}
+
 fn valid_phone(p: &str) -> bool {
     let digits: String = p.chars().filter(|c| *c != '-' && *c != ' ').collect();
     (7..=12).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
@@ -578,7 +681,10 @@ struct RawSpecialist {
     role: String,
 }
 
+// Unknown keys and tables are errors everywhere: a typo such as `materails =` or `[[item]]`
+// must not silently drop what the hall meant to say.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawHall {
     hall: Spanned<RawHallInfo>,
     #[serde(default)]

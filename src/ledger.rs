@@ -214,6 +214,7 @@ const ESTIMATE_WINDOW: usize = 20;
 
 impl Ledger {
     pub fn open(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
+        clock::check_env().map_err(LedgerError::Invalid)?;
         let conn = db::open(path, opts.busy_timeout)?;
         Ok(Ledger {
             conn,
@@ -319,7 +320,15 @@ impl Ledger {
         let prio = match req.priority.as_deref().filter(|p| !p.is_empty() && *p != "none") {
             Some(p) => Some(
                 hall.priority(p)
-                    .ok_or_else(|| LedgerError::UnknownPriority(p.to_string()))?
+                    .ok_or_else(|| LedgerError::UnknownPriority {
+                        code: p.to_string(),
+                        known: hall
+                            .priority_classes
+                            .iter()
+                            .map(|c| format!("{} ({})", c.code, c.name))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?
                     .clone(),
             ),
             None => None,
@@ -411,6 +420,11 @@ impl Ledger {
         let hall = self.hall()?;
         if hall.specialist(staff).is_none() {
             return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        // The window is announced and recorded: one the hall does not have would send a
+        // visitor to a counter that does not exist.
+        if !hall.all_windows().contains(&window) {
+            return Err(LedgerError::UnknownWindow(window));
         }
         let now = self.now();
         let at = stamp(now);
@@ -573,7 +587,7 @@ impl Ledger {
         let day = business_day(now, hall.tz()).to_string();
         let mut stmt = self.conn.prepare_cached(
             "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('waiting', 'transferred')
-             ORDER BY priority_rank DESC, queued_at, id",
+             ORDER BY priority_rank DESC, id",
         )?;
         let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
@@ -646,7 +660,8 @@ impl Ledger {
                 a.as_deref().and_then(parse_stamp),
                 b.as_deref().and_then(parse_stamp),
             ) {
-                (Some(a), Some(b)) => Some((b - a).num_milliseconds() as f64 / 60_000.0),
+                // A clock that stepped back must not make a wait or a service negative.
+                (Some(a), Some(b)) => Some(((b - a).num_milliseconds() as f64 / 60_000.0).max(0.0)),
                 _ => None,
             };
             let waits: Vec<f64> = cases
@@ -869,13 +884,11 @@ impl Ledger {
         if hall.specialist(staff).is_none() {
             return Err(LedgerError::UnknownStaff(staff.into()));
         }
-        if !(4..=8).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
-            return Err(LedgerError::Invalid("a PIN is 4 to 8 digits".into()));
-        }
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salt = hex::encode(salt);
-        let hash = pin_hash(&salt, pin);
+        crate::pin::check_strength(staff, pin).map_err(LedgerError::Invalid)?;
+        // Hashed before the write transaction: argon2 takes a tenth of a second on purpose,
+        // and the write lock must not wait for it.
+        let hash = crate::pin::hash(pin).map_err(LedgerError::Invalid)?;
+        let salt = String::new();
         let at = stamp(self.now());
         let tx = db::immediate(&mut self.conn)?;
         crate::db::exec(&tx,
@@ -899,26 +912,56 @@ impl Ledger {
         }
         let now = self.now();
         let at = stamp(now);
-        let tx = db::immediate(&mut self.conn)?;
-        let row: Option<(String, String, u32, Option<String>)> = tx
-            .query_row(
-                "SELECT salt, pin_hash, failed, locked_until FROM staff_auth WHERE staff_id = ?1",
-                [staff],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        let Some((salt, hash, failed, locked_until)) = row else {
+        let read = |conn: &Connection| -> Result<Option<(String, String, u32, Option<String>)>> {
+            Ok(conn
+                .query_row(
+                    "SELECT salt, pin_hash, failed, locked_until FROM staff_auth WHERE staff_id = ?1",
+                    [staff],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?)
+        };
+        let locked = |locked_until: Option<&str>| -> Result<()> {
+            match locked_until.and_then(parse_stamp) {
+                Some(until) if until > now => {
+                    let local = until.with_timezone(&hall.tz()).format("%H:%M").to_string();
+                    Err(LedgerError::LoginLocked(staff.into(), local))
+                }
+                _ => Ok(()),
+            }
+        };
+        let Some((salt, hash, _, locked_until)) = read(&self.conn)? else {
             return Err(LedgerError::Invalid(format!(
                 "staff {staff:?} has no PIN yet: run `bangban staff set-pin {staff}`"
             )));
         };
-        if let Some(until) = locked_until.as_deref().and_then(parse_stamp) {
-            if until > now {
-                let local = until.with_timezone(&hall.tz()).format("%H:%M").to_string();
-                return Err(LedgerError::LoginLocked(staff.into(), local));
-            }
+        locked(locked_until.as_deref())?;
+        // The slow hash runs outside the write transaction, so a sign-in never holds up a
+        // kiosk; the counters are re-read under the lock below.
+        let checked = crate::pin::verify(&hash, &salt, pin);
+        let rehashed = if checked.rehash {
+            Some(crate::pin::hash(pin).map_err(LedgerError::Invalid)?)
+        } else {
+            None
+        };
+        let ok = checked.ok;
+        let tx = db::immediate(&mut self.conn)?;
+        let Some((_, hash_now, failed, locked_until)) = read(&tx)? else {
+            return Err(LedgerError::Invalid(format!("staff {staff:?} has no PIN any more")));
+        };
+        locked(locked_until.as_deref())?;
+        if hash_now != hash {
+            return Err(LedgerError::Invalid(format!(
+                "the PIN of staff {staff:?} was changed just now: sign in again"
+            )));
         }
-        let ok = pin_hash(&salt, pin) == hash;
+        if let Some(new_hash) = &rehashed {
+            crate::db::exec(
+                &tx,
+                "UPDATE staff_auth SET salt = '', pin_hash = ?2 WHERE staff_id = ?1",
+                params![staff, new_hash],
+            )?;
+        }
         let failed = if ok { 0 } else { failed + 1 };
         let lock = (failed >= PIN_TRIES).then(|| stamp(now + chrono::Duration::minutes(PIN_LOCK_MINUTES)));
         let failed_stored = if lock.is_some() { 0 } else { failed };
@@ -1018,15 +1061,6 @@ fn new_token() -> String {
     hex::encode(b)
 }
 
-fn pin_hash(salt: &str, pin: &str) -> String {
-    // Iterated so that a copied database does not give up 4-digit PINs at once.
-    let mut h = chain::sha256_hex(&format!("{salt}:{pin}"));
-    for _ in 0..10_000 {
-        h = chain::sha256_hex(&h);
-    }
-    h
-}
-
 fn check_materials(hall: &Hall, case: &Case, list: &[String]) -> Result<()> {
     if let Some(item) = hall.item(&case.item) {
         if !item.materials.is_empty() {
@@ -1097,7 +1131,7 @@ fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String
     let (marks, args) = day_and_departments(&day, depts);
     let queue_sql = format!(
         "SELECT data FROM cases WHERE business_day = ? AND state IN ('waiting', 'transferred') AND department IN ({marks}) AND priority_rank {{}} 0
-         ORDER BY priority_rank DESC, queued_at, id LIMIT 1"
+         ORDER BY priority_rank DESC, id LIMIT 1"
     );
     let first = |op: &str| -> Result<Option<Case>> {
         let data: Option<String> = tx
@@ -1215,14 +1249,8 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
     let ahead: u32 = crate::db::one(
         conn,
         "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2 AND state IN ('waiting', 'transferred')
-         AND (priority_rank > ?3 OR (priority_rank = ?3 AND (queued_at < ?4 OR (queued_at = ?4 AND id < ?5))))",
-        params![
-            case.business_day,
-            case.department,
-            case.priority_rank,
-            case.queued_at,
-            case.id
-        ],
+         AND (priority_rank > ?3 OR (priority_rank = ?3 AND id < ?4))",
+        params![case.business_day, case.department, case.priority_rank, case.id],
         |r| r.get(0),
     )?;
     if ahead == 0 {
@@ -1241,7 +1269,7 @@ fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)
             c.started_at.as_deref().and_then(parse_stamp),
             c.service_end_at.as_deref().and_then(parse_stamp),
         ) {
-            minutes.push((b - a).num_milliseconds() as f64 / 60_000.0);
+            minutes.push(((b - a).num_milliseconds() as f64 / 60_000.0).max(0.0));
         }
     }
     let avg = mean(&minutes).unwrap_or(hall.default_service_min as f64).max(0.5);

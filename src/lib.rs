@@ -4,10 +4,12 @@
 pub mod chain;
 pub mod clock;
 pub mod db;
+pub mod disk;
 pub mod error;
 pub mod hall;
 pub mod ledger;
 pub mod model;
+pub mod pin;
 
 pub use chain::{Event, VerifyReport};
 pub use error::{LedgerError, Result};
@@ -31,7 +33,22 @@ pub fn default_db_path() -> std::path::PathBuf {
         .join("ledger.sqlite3")
 }
 
-/// Open a ledger, applying the demo hall when it has no configuration yet.
+/// Open a ledger that a hall already set up with `bangban init`. A missing, empty or
+/// unconfigured file is refused rather than created: a program that quietly started a new
+/// ledger would restart the day's numbering at A001 beside the real one.
+pub fn open_existing(path: &std::path::Path, opts: LedgerOptions) -> Result<Ledger> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size == 0 {
+        return Err(LedgerError::NoLedger(path.display().to_string()));
+    }
+    let ledger = Ledger::open(path, opts)?;
+    if !ledger.is_initialised()? {
+        return Err(LedgerError::NotInitialised(path.display().to_string()));
+    }
+    Ok(ledger)
+}
+
+/// Open a ledger, applying the demo hall when it has no configuration yet (demos and tests).
 pub fn open_or_demo(path: &std::path::Path, opts: LedgerOptions, actor: &str) -> Result<Ledger> {
     let mut ledger = Ledger::open(path, opts)?;
     if !ledger.is_initialised()? {

@@ -24,8 +24,8 @@ struct Cli {
     /// Print one JSON object instead of text
     #[arg(long, global = true)]
     json: bool,
-    /// How long to wait for another program's write lock, in milliseconds
-    #[arg(long, global = true, default_value_t = 5000)]
+    /// How long to wait for another program's write lock, in milliseconds (0 to 600000)
+    #[arg(long, global = true, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     busy_timeout_ms: u64,
     /// Who the events are attributed to when no staff id is given
     #[arg(long, global = true, default_value = "cli")]
@@ -38,6 +38,7 @@ struct Cli {
 enum Cmd {
     /// Create the ledger or apply a changed hall file (idempotent)
     Init {
+        /// The hall file (TOML): departments, specialists, items, priority groups
         #[arg(long)]
         hall: PathBuf,
     },
@@ -45,23 +46,28 @@ enum Cmd {
     Items,
     /// Issue a ticket (the kiosk's code path)
     Issue {
+        /// The item code, as listed by `bangban items` (F01)
         #[arg(long)]
         item: String,
         /// A priority class code such as elderly, disabled, pregnant, military
         #[arg(long)]
         priority: Option<String>,
+        /// How the visitor is served [default: full process for whole-chain items, else on site]
         #[arg(long, value_enum)]
         mode: Option<ModeArg>,
+        /// Where the visitor asked for the ticket
         #[arg(long, value_enum, default_value = "kiosk")]
         channel: ChannelArg,
-        /// Issue this many tickets, one JSON line each (load tests and drills)
-        #[arg(long, default_value_t = 1)]
+        /// Issue this many tickets, one JSON line each (load tests and drills; 1 to 100000)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         repeat: u32,
     },
     /// Call the next visitor (or a given number) to a window; exit code 3 when nobody waits
     Call {
-        #[arg(long)]
+        /// The calling window; it must be one of the hall's
+        #[arg(long, value_parser = window_number)]
         window: u32,
+        /// The specialist calling (the call is attributed to them)
         #[arg(long)]
         staff: String,
         /// Call this number or ticket token instead of the next in line
@@ -73,8 +79,8 @@ enum Cmd {
         /// A012, or the token from the ticket's QR code
         case: String,
         /// The window acting [default: the window that called the case]
-        #[arg(long, global = true, default_value_t = 0)]
-        window: u32,
+        #[arg(long, global = true, value_parser = window_number)]
+        window: Option<u32>,
         /// The specialist acting (every action is attributed)
         #[arg(long, global = true, default_value = "")]
         staff: String,
@@ -83,6 +89,7 @@ enum Cmd {
     },
     /// Today's queue, in calling order
     Waiting {
+        /// Only this department's queue (its code, such as SCJ)
         #[arg(long)]
         department: Option<String>,
     },
@@ -90,15 +97,19 @@ enum Cmd {
     Verify,
     /// The day's ledger (台账) per department
     Report {
+        /// The business day, YYYY-MM-DD
         #[arg(long)]
         date: chrono::NaiveDate,
+        /// CSV (for Excel) or JSON
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
     },
     /// Replace the specialists or items with a filled-in attachment table (CSV)
     Import {
+        /// Which table the file fills in: Attachment 1 (specialists) or 2 (items)
         #[arg(value_enum)]
         what: ImportWhat,
+        /// The filled-in table as CSV (UTF-8, with or without a BOM)
         file: PathBuf,
     },
     /// Staff PINs for the counter console
@@ -108,9 +119,13 @@ enum Cmd {
     },
     /// Pause or resume a window
     Window {
+        /// The window number; it must be one of the hall's
+        #[arg(value_parser = window_number)]
         window: u32,
+        /// pause: call nobody; resume: open again
         #[arg(value_enum)]
         state: WindowState,
+        /// The specialist pausing or resuming it
         #[arg(long)]
         staff: String,
     },
@@ -118,8 +133,10 @@ enum Cmd {
     RebuildCases,
     /// A network thermal printer simulator: saves each ticket as text and a PNG preview
     PrinterSim {
+        /// The address to listen on (HOST:PORT)
         #[arg(long, default_value = "127.0.0.1:9100")]
         listen: String,
+        /// Where each printed ticket is saved as ticket-NNN.txt and ticket-NNN.png
         #[arg(long)]
         out: PathBuf,
         /// Report the paper roll as empty
@@ -131,9 +148,18 @@ enum Cmd {
         /// Accept connections but never answer a status request
         #[arg(long)]
         silent: bool,
+        /// Read this many bytes of each ticket, then drop the connection (a printer dying
+        /// mid-ticket)
+        #[arg(long, value_name = "N")]
+        die_after_bytes: Option<usize>,
+        /// Answer the status request, then close the connection before the ticket (a printer
+        /// that resets)
+        #[arg(long)]
+        close_after_status: bool,
     },
     /// Take a consistent, verified copy of the ledger while the hall is running
     Backup {
+        /// The backup file to write (must not exist yet)
         #[arg(long)]
         to: PathBuf,
     },
@@ -151,7 +177,9 @@ enum Cmd {
 enum StaffCmd {
     /// Set a staff member's PIN (read from --pin or the first line of standard input)
     SetPin {
+        /// The staff id (S602)
         staff: String,
+        /// The new PIN: 6 to 12 digits, not trivial [default: read from standard input]
         #[arg(long)]
         pin: Option<String>,
     },
@@ -161,24 +189,34 @@ enum StaffCmd {
 enum CaseCmd {
     /// Show the case and its events
     Show,
+    /// Call the number again (重呼)
     Recall,
     /// The visitor arrived at the counter
     Start,
+    /// The visitor did not come after a recall (过号)
     NoShow,
+    /// Put the case aside at the counter (暂挂)
     Hold,
+    /// Take a held case up again
     Resume,
+    /// Send the case to another department's queue (转办)
     Transfer {
+        /// The receiving department's code
         #[arg(long)]
         department: String,
-        #[arg(long = "to-window")]
+        /// The receiving window [default: the department's first]
+        #[arg(long = "to-window", value_parser = window_number)]
         to_window: Option<u32>,
+        /// Why, for the receiving specialist
         #[arg(long)]
         note: Option<String>,
     },
     /// 咨询辅导: record the question and the answer (or defer it)
     Consult {
+        /// The visitor's question
         #[arg(long)]
         question: String,
+        /// The answer given
         #[arg(long)]
         answer: Option<String>,
         /// The question needs study; it stays open until answered
@@ -187,11 +225,13 @@ enum CaseCmd {
     },
     /// Answer a deferred question
     Answer {
+        /// The answer given
         #[arg(long)]
         answer: String,
     },
     /// 一次性告知: the materials still missing
     Notify {
+        /// A missing material (repeat the flag for each)
         #[arg(long = "missing", required = true)]
         missing: Vec<String>,
     },
@@ -199,30 +239,40 @@ enum CaseCmd {
     Returned,
     /// 受理委托: materials handed over and power of attorney signed
     Accept {
+        /// A material handed over (repeat the flag for each)
         #[arg(long = "material", required = true)]
         materials: Vec<String>,
+        /// The power of attorney (委托书) is signed
         #[arg(long)]
         poa: bool,
     },
+    /// Start the proxy work (代办中)
     StartWork,
+    /// The result is ready to deliver (办结待交付)
     Ready,
     /// 结果交付 in person, completion slip signed
     Deliver {
+        /// The visitor signed the completion slip (办结单)
         #[arg(long)]
         signed: bool,
     },
     /// 结果交付 by post
     Mail {
+        /// The postal tracking number
         #[arg(long)]
         tracking: String,
     },
+    /// The visitor confirmed receipt of the mailed result
     ConfirmReceipt,
     /// 资料归档
     Archive {
+        /// The hand-over and filing note
         #[arg(long)]
         handover: Option<String>,
     },
+    /// Cancel the case
     Cancel {
+        /// Why (kept in the notes, not in the event log)
         #[arg(long, default_value = "")]
         reason: String,
     },
@@ -230,34 +280,90 @@ enum CaseCmd {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ModeArg {
+    /// 现场帮办: a specialist helps at the hall
     Onsite,
+    /// 网上帮办: help with an online application
     Online,
+    /// 全程代办: the specialist handles the whole matter
     Fullprocess,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ChannelArg {
+    /// The lobby kiosk
     Kiosk,
+    /// A counter, for a walk-in
     Counter,
+    /// A phone request
     Phone,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum ReportFormat {
+    /// Comma-separated values
     Csv,
+    /// One JSON object
     Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ImportWhat {
+    /// Attachment 1: the specialists (帮办代办专员)
     Specialists,
+    /// Attachment 2: the service items (事项清单)
     Items,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
 enum WindowState {
+    /// Stop calling at this window
     Pause,
+    /// Open the window again
     Resume,
+}
+
+/// A window number as typed: 1 to 9999 (whether the hall has it is checked by the ledger).
+fn window_number(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(w) if (1..=9999).contains(&w) => Ok(w),
+        _ => Err(format!("{s:?} is not a window number (1 to 9999)")),
+    }
+}
+
+/// Print a line to standard output. When the reader has gone away (`bangban report | head`)
+/// the program stops quietly with the shell's broken-pipe status instead of panicking.
+macro_rules! say {
+    ($($t:tt)*) => { emit(&format!($($t)*)) };
+}
+
+fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
+        stdout_failed(&e);
+    }
+}
+
+/// Standard output cannot be written: a closed pipe ends the program as `head` expects, any
+/// other failure (a full disk behind a redirect) is an error.
+fn stdout_failed(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(BROKEN_PIPE_EXIT);
+    }
+    eprintln!("bangban: cannot write to standard output: {e}");
+    std::process::exit(1);
+}
+
+/// The status a shell reports for a program ended by SIGPIPE (128 + 13).
+const BROKEN_PIPE_EXIT: i32 = 141;
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<csv::Error>().is_some_and(|ce| {
+                matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
+            })
+    })
 }
 
 /// An error with the exit code it maps to.
@@ -270,14 +376,22 @@ impl<E: Into<anyhow::Error>> From<E> for Exit {
 }
 
 fn main() -> ExitCode {
+    // Warnings (a clock that stepped back, a printer that failed) go to stderr, never stdout,
+    // which carries the JSON a script reads.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
     let cli = Cli::parse();
     let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Exit(_, e)) if is_broken_pipe(&e) => std::process::exit(BROKEN_PIPE_EXIT),
         Err(Exit(code, e)) => {
             let msg = format!("{e:#}");
             if json && !PRINTED_JSON.load(std::sync::atomic::Ordering::Relaxed) {
-                println!("{}", json!({ "error": msg, "exit": code }));
+                say!("{}", json!({ "error": msg, "exit": code }));
             }
             eprintln!("bangban: {msg}");
             ExitCode::from(code)
@@ -306,7 +420,7 @@ static PRINTED_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBo
 
 fn print_json(v: &impl serde::Serialize) {
     PRINTED_JSON.store(true, std::sync::atomic::Ordering::Relaxed);
-    println!(
+    say!(
         "{}",
         serde_json::to_string(v).unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string())
     );
@@ -344,7 +458,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     "departments": out.departments, "specialists": out.specialists, "items": out.items }),
                 );
             } else if out.changed {
-                println!(
+                say!(
                     "applied {} ({} departments, {} specialists, {} items) to {}",
                     hall.display(),
                     out.departments,
@@ -353,7 +467,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     ledger.path().display()
                 );
             } else {
-                println!(
+                say!(
                     "{} is already in force in {}; nothing changed",
                     hall.display(),
                     ledger.path().display()
@@ -380,9 +494,9 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 print_json(&json!({ "hall": hall.name, "items": items }));
             } else {
                 for d in &hall.departments {
-                    println!("{} {} (prefix {}, windows {:?})", d.code, d.name, d.prefix, d.windows);
+                    say!("{} {} (prefix {}, windows {:?})", d.code, d.name, d.prefix, d.windows);
                     for i in hall.items.iter().filter(|i| i.department == d.code) {
-                        println!("  {:<5} {}  [{}号窗口]", i.code, i.display_name(), i.window);
+                        say!("  {:<5} {}  [{}号窗口]", i.code, i.display_name(), i.window);
                     }
                 }
             }
@@ -415,7 +529,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 if cli.json {
                     print_json(&t);
                 } else {
-                    println!(
+                    say!(
                         "{}  {} · {}  请到{}号窗口  前方等待{}人  预计{}分钟",
                         t.number, t.department_name, t.item_name, t.window, t.ahead, t.estimated_wait_min
                     );
@@ -436,7 +550,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     if cli.json {
                         print_json(&c);
                     } else {
-                        println!("{}", c.text);
+                        say!("{}", c.text);
                     }
                 }
                 Err(LedgerError::NobodyWaiting(w)) => {
@@ -458,9 +572,9 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 if cli.json {
                     print_json(&json!({ "case": c, "events": events }));
                 } else {
-                    println!("{} {} {} · {}", c.number, c.state.label_zh(), c.department, c.item);
+                    say!("{} {} {} · {}", c.number, c.state.label_zh(), c.department, c.item);
                     for e in events {
-                        println!("  #{} {} {} {}", e.seq, e.at, e.actor, e.kind);
+                        say!("  #{} {} {} {}", e.seq, e.at, e.actor, e.kind);
                     }
                 }
                 return Ok(());
@@ -469,11 +583,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 return Err(Exit(2, anyhow::anyhow!("counter actions need --staff ID")));
             }
             let current = ledger.find_case(case)?;
-            let window = if *window > 0 {
-                *window
-            } else {
-                current.called_window.unwrap_or(current.window)
-            };
+            let window = window.unwrap_or_else(|| current.called_window.unwrap_or(current.window));
             let act = match action {
                 CaseCmd::Show => unreachable!("handled above"),
                 CaseCmd::Recall => CaseAction::Recall,
@@ -526,7 +636,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             if cli.json {
                 print_json(&c);
             } else {
-                println!("{} {} ({})", c.number, c.state.label_zh(), c.state.as_str());
+                say!("{} {} ({})", c.number, c.state.label_zh(), c.state.as_str());
             }
         }
         Cmd::Waiting { department } => {
@@ -537,7 +647,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 print_json(&json!({ "waiting": list }));
             } else {
                 for w in list {
-                    println!(
+                    say!(
                         "{} {} {} {}分钟{}",
                         w.number,
                         w.department,
@@ -566,7 +676,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             if cli.json {
                 print_json(&r);
             } else if r.ok {
-                println!(
+                say!(
                     "ledger intact: {} events, {} cases, chain head {}",
                     r.events, r.cases, r.head_seq
                 );
@@ -613,21 +723,22 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Import { what, file } => {
-            let src = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let src = bangban::hall::utf8(&bytes, &file.display().to_string())?;
             let mut ledger = open(&cli, false)?;
             let hall = ledger.hall()?;
             let kind = match what {
                 ImportWhat::Specialists => ImportKind::Specialists,
                 ImportWhat::Items => ImportKind::Items,
             };
-            let new = import_csv(&hall, kind, &src, &file.display().to_string())?;
+            let new = import_csv(&hall, kind, src, &file.display().to_string())?;
             let out = ledger.configure(&new, &cli.actor, &file.display().to_string())?;
             if cli.json {
                 print_json(
                     &json!({ "changed": out.changed, "sha256": out.sha256, "specialists": out.specialists, "items": out.items }),
                 );
             } else {
-                println!(
+                say!(
                     "imported {}: {} specialists, {} items in force",
                     file.display(),
                     out.specialists,
@@ -653,7 +764,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             if cli.json {
                 print_json(&json!({ "staff": staff, "pin_set": true }));
             } else {
-                println!("PIN set for {staff}");
+                say!("PIN set for {staff}");
             }
         }
         Cmd::Window { window, state, staff } => {
@@ -662,7 +773,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             if cli.json {
                 print_json(&json!({ "window": window, "paused": *state == WindowState::Pause }));
             } else {
-                println!(
+                say!(
                     "window {window} {}",
                     if *state == WindowState::Pause { "paused" } else { "open" }
                 );
@@ -674,18 +785,22 @@ fn run(cli: Cli) -> Result<(), Exit> {
             paper_out,
             cover_open,
             silent,
+            die_after_bytes,
+            close_after_status,
         } => {
             let condition = bangban_printer::sim::Condition {
                 paper_out: *paper_out,
                 cover_open: *cover_open,
                 silent: *silent,
+                die_after_bytes: *die_after_bytes,
+                close_after_status: *close_after_status,
             };
             eprintln!(
                 "printer-sim: listening on {listen}, tickets go to {} ({condition:?})",
                 out.display()
             );
             bangban_printer::sim::run(listen, out, condition, |txt, png| {
-                println!("{} {}", txt.display(), png.display());
+                say!("{} {}", txt.display(), png.display());
                 std::io::stdout().flush().ok();
             })
             .with_context(|| format!("printer-sim cannot listen on {listen}"))?;
@@ -696,7 +811,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             if cli.json {
                 print_json(&json!({ "backup": to, "ok": r.ok, "events": r.events, "cases": r.cases }));
             } else {
-                println!(
+                say!(
                     "backed up to {}: {} events, {} cases, chain verified",
                     to.display(),
                     r.events,
@@ -727,7 +842,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     if cli.json {
                         print_json(&json!({ "number": t.number, "reprinted": true, "printer": target.device_name() }));
                     } else {
-                        println!("reprinted {} (补打) on {}", t.number, target.device_name());
+                        say!("reprinted {} (补打) on {}", t.number, target.device_name());
                     }
                 }
                 Some(e) => return Err(Exit(1, anyhow::anyhow!("ticket {} did not print: {e}", t.number))),
@@ -749,7 +864,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 ));
             }
             let n = ledger.rebuild_cases()?;
-            println!("rebuilt {n} cases from the event log");
+            say!("rebuilt {n} cases from the event log");
         }
     }
     std::io::stdout().flush().ok();

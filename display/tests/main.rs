@@ -167,11 +167,11 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db) = demo_ledger();
     let mut l = ledger(&db);
-    l.set_pin("S602", "2468", "admin").unwrap();
+    l.set_pin("S602", "246813", "admin").unwrap();
     let number = issue(&mut l, "F01");
     let c = console(&db, 12);
     let ui = &c.ui;
-    login(&c, "S602", "2468");
+    login(&c, "S602", "246813");
     assert!(ui.global::<CounterAdapter>().get_logged_in(), "{}", message(&c));
     assert_eq!(ui.global::<CounterAdapter>().get_waiting().row_count(), 1);
     tap(&c, "叫下一位");
@@ -252,7 +252,7 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
 fn five_wrong_pins_lock_the_login() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db) = demo_ledger();
-    ledger(&db).set_pin("S101", "1357", "admin").unwrap();
+    ledger(&db).set_pin("S101", "135792", "admin").unwrap();
     let c = console(&db, 1);
     let ui = &c.ui;
     for _ in 0..4 {
@@ -261,7 +261,7 @@ fn five_wrong_pins_lock_the_login() {
     }
     login(&c, "S101", "0000");
     assert!(message(&c).contains("locked"), "{}", message(&c));
-    login(&c, "S101", "1357");
+    login(&c, "S101", "135792");
     assert!(
         message(&c).contains("locked"),
         "the right PIN does not open a locked login: {}",
@@ -274,12 +274,12 @@ fn five_wrong_pins_lock_the_login() {
 fn two_consoles_calling_at_once_never_get_the_same_case() {
     let (_dir, db) = demo_ledger();
     let mut l = ledger(&db);
-    l.set_pin("S101", "1111", "admin").unwrap();
-    l.set_pin("S102", "2222", "admin").unwrap();
+    l.set_pin("S101", "318529", "admin").unwrap();
+    l.set_pin("S102", "720416", "admin").unwrap();
     for _ in 0..40 {
         issue(&mut l, "A02");
     }
-    let handles: Vec<_> = [(1u32, "S101", "1111"), (2, "S102", "2222")]
+    let handles: Vec<_> = [(1u32, "S101", "318529"), (2, "S102", "720416")]
         .into_iter()
         .map(|(window, staff, pin)| {
             let db = db.clone();
@@ -369,10 +369,10 @@ fn a_locked_ledger_does_not_freeze_the_console() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db) = demo_ledger();
     let mut l = ledger(&db);
-    l.set_pin("S202", "8642", "admin").unwrap();
+    l.set_pin("S202", "864209", "admin").unwrap();
     issue(&mut l, "B01");
     let c = console(&db, 4);
-    login(&c, "S202", "8642");
+    login(&c, "S202", "864209");
     let blocker = rusqlite::Connection::open(&db).unwrap();
     blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
     let start = std::time::Instant::now();

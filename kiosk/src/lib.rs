@@ -26,23 +26,29 @@ pub struct Config {
     /// The ledger database [default: $BANGBAN_DB, else the per-user data directory]
     #[arg(long)]
     pub db: Option<PathBuf>,
-    /// A hall file to apply at start (the demo hall is used when the ledger has none)
+    /// A hall file to apply at start to the existing ledger (a changed file takes effect)
     #[arg(long)]
     pub hall: Option<PathBuf>,
+    /// Try the kiosk out: create the ledger with the demo hall when the file is missing or
+    /// empty. Never in a real hall, where a missing ledger must stop the kiosk rather than
+    /// restart the numbering at A001
+    #[arg(long)]
+    pub demo: bool,
     /// tcp://HOST:PORT, file:PATH, serial:/dev/…, or none [default: the hall file's printer]
     #[arg(long)]
     pub printer: Option<String>,
-    /// Seconds without a tap before any screen returns to the welcome screen
-    #[arg(long, default_value_t = 60)]
+    /// Seconds without a tap before any screen returns to the welcome screen (10 to 3600)
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub idle_seconds: u64,
-    /// Seconds the ticket screen stays before returning to the welcome screen
-    #[arg(long, default_value_t = 30)]
+    /// Seconds the ticket screen stays before returning to the welcome screen (5 to 600)
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=600))]
     pub ticket_seconds: u64,
     /// This kiosk's device id, recorded on every ticket it issues
     #[arg(long, default_value = "kiosk-1")]
     pub device: String,
-    /// How long to wait for a locked ledger before telling the visitor it could not issue
-    #[arg(long, default_value_t = 15_000)]
+    /// How long to wait for a locked ledger before telling the visitor it could not issue,
+    /// in milliseconds (0 to 600000)
+    #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub busy_timeout_ms: u64,
     /// The item for 「不知道办什么？」 [default: the first item named …咨询]
     #[arg(long)]
@@ -50,11 +56,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration for tests and renders: a given ledger, no printer.
+    /// A configuration for tests and renders: a given ledger (the demo hall when new), no printer.
     pub fn for_ledger(db: PathBuf) -> Config {
         Config {
             db: Some(db),
             hall: None,
+            demo: true,
             printer: Some("none".into()),
             idle_seconds: 60,
             ticket_seconds: 30,
@@ -76,16 +83,20 @@ thread_local! {
     static PUMP: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
 }
 
-/// Build the kiosk: open the ledger (applying a hall file or the demo hall), start the IO
-/// worker, wire every adapter. Needs a Slint platform (winit, testing or headless).
+/// Build the kiosk: open the ledger (applying a hall file, or the demo hall when asked for),
+/// start the IO worker, wire every adapter. Needs a Slint platform (winit, testing or headless).
 pub fn init(config: Config) -> anyhow::Result<State> {
     let db = config.db.clone().unwrap_or_else(bangban::default_db_path);
     let opts = LedgerOptions {
         busy_timeout: Duration::from_millis(config.busy_timeout_ms),
         ..LedgerOptions::default()
     };
-    let mut ledger = bangban::open_or_demo(&db, opts, &config.device)
-        .with_context(|| format!("cannot open the ledger {}", db.display()))?;
+    let mut ledger = if config.demo {
+        bangban::open_or_demo(&db, opts, &config.device)
+    } else {
+        bangban::open_existing(&db, opts)
+    }
+    .with_context(|| format!("cannot open the ledger {}", db.display()))?;
     if let Some(path) = &config.hall {
         let hall = Hall::from_path(path)?;
         ledger.configure(&hall, &config.device, &path.display().to_string())?;

@@ -1,7 +1,6 @@
 //! A ledger locked by another process: the kiosk shows a wait state, stays responsive, and
 //! then issues the ticket or says plainly that it could not.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kiosk::{KioskAdapter, KioskScreen, Notice};
@@ -9,22 +8,42 @@ use slint::ComponentHandle;
 
 use crate::support::*;
 
-/// Hold the ledger's write lock from another process for `secs` seconds.
-fn lock_from_another_process(db: &std::path::Path, secs: u32) -> std::process::Child {
-    let script = format!(
-        "import sqlite3,time\nc=sqlite3.connect({:?},isolation_level=None)\nc.execute('BEGIN IMMEDIATE')\nprint('locked',flush=True)\ntime.sleep({secs})\nc.execute('ROLLBACK')\n",
-        db.display().to_string()
-    );
-    let mut child = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 for the lock holder");
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.as_mut().unwrap()), &mut line).unwrap();
-    assert_eq!(line.trim(), "locked");
-    child
+/// Another program holding the ledger's write lock for `secs` seconds: a second SQLite
+/// connection on its own thread (SQLite locks the file, so to the kiosk's connection this is
+/// the same as another process). Returns once the lock is held.
+fn lock_from_another_process(db: &std::path::Path, secs: u32) -> LockHolder {
+    let db = db.to_path_buf();
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&db).expect("open the ledger for the lock holder");
+        conn.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
+        held_tx.send(()).unwrap();
+        // Hold until the time is up, or until the test lets go early.
+        let _ = release_rx.recv_timeout(Duration::from_secs(secs as u64));
+        conn.execute_batch("ROLLBACK").expect("release the write lock");
+    });
+    held_rx.recv_timeout(Duration::from_secs(10)).expect("the lock holder took the lock");
+    LockHolder { release: release_tx, thread: Some(thread) }
+}
+
+struct LockHolder {
+    release: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LockHolder {
+    /// Wait until the holder has released the lock by itself.
+    fn wait(&mut self) {
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+    /// Release the lock now.
+    fn kill(&mut self) {
+        let _ = self.release.send(());
+        self.wait();
+    }
 }
 
 fn to_confirm(k: &Kiosk) {
@@ -61,7 +80,7 @@ fn a_ten_second_lock_shows_a_wait_state_then_issues() {
         "it really waited for the lock"
     );
     assert!(!ui.global::<KioskAdapter>().get_busy());
-    holder.wait().unwrap();
+    holder.wait();
     assert_eq!(ledger(&k.db).find_case("B001").unwrap().item, "B01");
 }
 
@@ -82,8 +101,7 @@ fn a_lock_longer_than_the_timeout_says_plainly_that_it_could_not() {
     ));
     assert!(!ui.global::<KioskAdapter>().get_busy());
     assert_eq!(screen(ui), KioskScreen::Confirm, "the visitor can try again");
-    holder.kill().ok();
-    holder.wait().ok();
+    holder.kill();
     tap(ui, "知道了");
     tap(ui, "确认取号");
     assert!(k

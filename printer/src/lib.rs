@@ -6,11 +6,12 @@ pub mod decode;
 pub mod sim;
 
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use escpos::driver::{Driver, NetworkDriver};
+use escpos::driver::Driver;
 use escpos::errors::PrinterError;
 use escpos::printer::Printer;
 use escpos::printer_options::PrinterOptions;
@@ -38,21 +39,47 @@ impl PrinterTarget {
             return Ok(PrinterTarget::None);
         }
         if let Some(rest) = s.strip_prefix("tcp://") {
-            let (host, port) = match rest.rsplit_once(':') {
-                Some((h, p)) => (
-                    h,
-                    p.parse::<u16>()
-                        .map_err(|_| format!("printer {s:?}: port {p:?} is not a number"))?,
-                ),
-                None => (rest, 9100),
+            let rest = rest.trim_end_matches('/');
+            let port_of = |p: &str| {
+                p.parse::<u16>()
+                    .ok()
+                    .filter(|p| *p > 0)
+                    .ok_or_else(|| format!("printer {s:?}: port {p:?} is not a port number (1 to 65535)"))
             };
-            if host.is_empty() {
-                return Err(format!("printer {s:?}: no host"));
-            }
-            return Ok(PrinterTarget::Tcp {
-                host: host.into(),
-                port,
-            });
+            // IPv6 addresses come in brackets, as in URLs: tcp://[::1]:9100.
+            let (host, port) = if let Some(v6) = rest.strip_prefix('[') {
+                let (addr, after) = v6
+                    .split_once(']')
+                    .ok_or_else(|| format!("printer {s:?}: an IPv6 address needs its closing bracket"))?;
+                if addr.parse::<std::net::Ipv6Addr>().is_err() {
+                    return Err(format!("printer {s:?}: {addr:?} is not an IPv6 address"));
+                }
+                let port = match after {
+                    "" => 9100,
+                    p => port_of(p.strip_prefix(':').ok_or_else(|| format!("printer {s:?}: expected :PORT after the address"))?)?,
+                };
+                (addr.to_string(), port)
+            } else {
+                let (h, port) = match rest.rsplit_once(':') {
+                    Some((h, p)) => (h, port_of(p)?),
+                    None => (rest, 9100),
+                };
+                if h.contains(':') {
+                    return Err(format!("printer {s:?}: write an IPv6 address in brackets, e.g. tcp://[::1]:9100"));
+                }
+                let valid = |label: &str| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                };
+                if h.is_empty() || h.len() > 253 || !h.split('.').all(valid) {
+                    return Err(format!("printer {s:?}: {h:?} is not a host name or IP address"));
+                }
+                (h.to_string(), port)
+            };
+            return Ok(PrinterTarget::Tcp { host, port });
         }
         if let Some(path) = s.strip_prefix("file:") {
             return Ok(PrinterTarget::File(path.into()));
@@ -73,6 +100,7 @@ impl PrinterTarget {
     /// A name for events and logs.
     pub fn device_name(&self) -> String {
         match self {
+            PrinterTarget::Tcp { host, port } if host.contains(':') => format!("printer:tcp://[{host}]:{port}"),
             PrinterTarget::Tcp { host, port } => format!("printer:tcp://{host}:{port}"),
             PrinterTarget::File(p) => format!("printer:file:{p}"),
             PrinterTarget::None => "printer:none".into(),
@@ -91,6 +119,10 @@ pub enum PrintError {
     Offline(String),
     #[error("printer write failed: {0}")]
     Write(String),
+    /// The ticket went out but the printer did not confirm it afterwards: it closed the
+    /// connection, reset, or fell silent mid-ticket. The visitor has no ticket in hand.
+    #[error("the printer did not confirm the ticket after it was sent ({0}); it may not have printed")]
+    NotConfirmed(String),
     #[error("cannot build the ticket: {0}")]
     Build(String),
 }
@@ -220,10 +252,14 @@ fn build(driver: RecordingDriver, t: &PrintTicket) -> escpos::errors::Result<()>
 /// How long to wait for a network printer to connect and to answer a status request.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const ANSWER_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long one write of the ticket may block (a printer that stops reading mid-ticket).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Send a ticket: check the printer's status where the target can answer, then write the
-/// whole ticket in one buffer. A fresh connection per ticket: after a failed write the
-/// escpos `Printer` still holds unsent commands, so none is reused.
+/// Send a ticket. To a network printer: check its status, write the whole ticket in one
+/// buffer, then ask for its status again. A successful write only means the bytes reached the
+/// kernel; the answer after the ticket is what says the printer took it (a printer that
+/// died, reset or ran out of paper mid-ticket does not answer "online, paper present").
+/// A fresh connection per ticket, so nothing unsent from a failed ticket is ever replayed.
 pub fn send(target: &PrinterTarget, bytes: &[u8]) -> Result<(), PrintError> {
     match target {
         PrinterTarget::None => Ok(()),
@@ -238,19 +274,53 @@ pub fn send(target: &PrinterTarget, bytes: &[u8]) -> Result<(), PrintError> {
                 .map_err(|e| PrintError::Write(format!("{path}: {e}")))
         }
         PrinterTarget::Tcp { host, port } => {
-            let addr = if host == "localhost" {
-                "127.0.0.1"
-            } else {
-                host.as_str()
-            };
-            let driver = NetworkDriver::open(addr, *port, Some(CONNECT_TIMEOUT))
-                .map_err(|e| PrintError::Unreachable(format!("{host}:{port}: {}", printer_error_text(&e))))?;
-            check_status(&driver)?;
-            driver
-                .write(bytes)
-                .map_err(|e| PrintError::Write(printer_error_text(&e)))?;
-            driver.flush().map_err(|e| PrintError::Write(printer_error_text(&e)))
+            let mut stream = connect(host, *port)?;
+            check_status(&mut stream)?;
+            stream
+                .write_all(bytes)
+                .and_then(|_| stream.flush())
+                .map_err(|e| PrintError::Write(io_text(&e)))?;
+            check_status(&mut stream).map_err(|e| match e {
+                PrintError::Offline(why) => PrintError::NotConfirmed(format!("printer reports {why}")),
+                PrintError::Silent => PrintError::NotConfirmed("no answer to the status request".into()),
+                PrintError::Write(why) | PrintError::Unreachable(why) => PrintError::NotConfirmed(why),
+                other => other,
+            })
         }
+    }
+}
+
+/// Connect to a network printer by host name, IPv4 or IPv6 address, trying each address the
+/// name resolves to.
+fn connect(host: &str, port: u16) -> Result<TcpStream, PrintError> {
+    let shown = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| PrintError::Unreachable(format!("{shown}: cannot resolve the host name: {e}")))?
+        .collect();
+    let mut last = format!("{shown}: the host name has no address");
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(stream) => {
+                let setup = stream
+                    .set_read_timeout(Some(ANSWER_TIMEOUT))
+                    .and_then(|_| stream.set_write_timeout(Some(WRITE_TIMEOUT)))
+                    .and_then(|_| stream.set_nodelay(true));
+                return setup.map(|_| stream).map_err(|e| PrintError::Unreachable(format!("{shown}: {e}")));
+            }
+            Err(e) => last = format!("{shown}: {}", io_text(&e)),
+        }
+    }
+    Err(PrintError::Unreachable(last))
+}
+
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+            format!("the printer dropped the connection ({e})")
+        }
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!("the printer stopped reading ({e})"),
+        _ => e.to_string(),
     }
 }
 
@@ -262,23 +332,23 @@ fn printer_error_text(e: &PrinterError) -> String {
 
 /// Ask one DLE EOT question and read the one-byte answer.
 fn ask(
-    driver: &NetworkDriver,
+    stream: &mut TcpStream,
     req: RealTimeStatusRequest,
 ) -> Result<std::collections::HashMap<RealTimeStatusResponse, bool>, PrintError> {
-    let mut p = Printer::new(driver.clone(), protocol(), None);
-    p.real_time_status(req)
-        .and_then(|p| p.send_status())
-        .map_err(|e| PrintError::Write(printer_error_text(&e)))?;
+    // Only the one-byte DLE EOT n requests (n = 1..4) are asked here.
+    let (n, _) = <(u8, u8)>::from(req);
+    stream
+        .write_all(&[0x10, 0x04, n])
+        .map_err(|e| PrintError::Write(io_text(&e)))?;
     let mut buf = [0u8; 1];
-    let deadline = std::time::Instant::now() + ANSWER_TIMEOUT;
-    loop {
-        match driver.read(&mut buf) {
-            Ok(1) => break,
-            // A closed connection answers nothing: the printer went away.
-            Ok(_) => return Err(PrintError::Silent),
-            Err(_) if std::time::Instant::now() < deadline => continue,
-            Err(_) => return Err(PrintError::Silent),
+    match stream.read(&mut buf) {
+        Ok(1) => {}
+        // A closed connection answers nothing: the printer went away.
+        Ok(_) => return Err(PrintError::Write("the printer closed the connection".into())),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            return Err(PrintError::Silent)
         }
+        Err(e) => return Err(PrintError::Write(io_text(&e))),
     }
     RealTimeStatusResponse::parse(req, buf[0]).map_err(|e| {
         PrintError::Offline(format!(
@@ -290,11 +360,10 @@ fn ask(
 }
 
 /// Refuse to print on a printer that is offline, has its cover open or is out of paper.
-fn check_status(driver: &NetworkDriver) -> Result<(), PrintError> {
-    // The network driver's read timeout is its connect timeout; keep status reads short.
-    let status = ask(driver, RealTimeStatusRequest::Printer)?;
+fn check_status(stream: &mut TcpStream) -> Result<(), PrintError> {
+    let status = ask(stream, RealTimeStatusRequest::Printer)?;
     let offline = !status.get(&RealTimeStatusResponse::Online).copied().unwrap_or(false);
-    let paper = ask(driver, RealTimeStatusRequest::RollPaperSensor)?;
+    let paper = ask(stream, RealTimeStatusRequest::RollPaperSensor)?;
     if !paper
         .get(&RealTimeStatusResponse::RollPaperEndSensorPaperPresent)
         .copied()
@@ -303,7 +372,7 @@ fn check_status(driver: &NetworkDriver) -> Result<(), PrintError> {
         return Err(PrintError::Offline("out of paper".into()));
     }
     if offline {
-        let cause = ask(driver, RealTimeStatusRequest::OfflineCause)?;
+        let cause = ask(stream, RealTimeStatusRequest::OfflineCause)?;
         if !cause.get(&RealTimeStatusResponse::CoverClosed).copied().unwrap_or(true) {
             return Err(PrintError::Offline("cover open".into()));
         }

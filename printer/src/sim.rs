@@ -1,6 +1,7 @@
 //! A network thermal printer simulator: accepts ESC/POS jobs on a TCP port, answers DLE EOT
-//! status requests (with switches for paper-out, cover-open and silence), and writes each
-//! ticket as readable text and a PNG preview (Chinese text, the QR code, the cut).
+//! status requests (with switches for paper-out, cover-open, silence, and printers that die or
+//! reset mid-ticket), and writes each ticket it printed as readable text and a PNG preview
+//! (Chinese text, the QR code, the cut).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -18,6 +19,17 @@ pub struct Condition {
     pub cover_open: bool,
     /// Accept connections but never answer a status request.
     pub silent: bool,
+    /// Read this many bytes of a job, then drop the connection (a printer that dies mid-ticket).
+    pub die_after_bytes: Option<usize>,
+    /// Answer the status requests, then close the connection as the ticket starts (a reset).
+    pub close_after_status: bool,
+}
+
+impl Condition {
+    /// Whether a job sent to a printer in this condition comes out on paper.
+    pub fn prints(&self) -> bool {
+        !(self.paper_out || self.cover_open || self.silent)
+    }
 }
 
 /// The status byte a printer in `c` answers to DLE EOT `n`.
@@ -162,7 +174,8 @@ pub fn save(p: &Printout, dir: &Path, n: usize) -> std::io::Result<(PathBuf, Pat
     Ok((txt, png_path))
 }
 
-/// Serve one connection: answer status requests, collect the job, save it if it printed anything.
+/// Serve one connection: answer status requests, collect the job, and save it only if a
+/// printer in this condition would have printed all of it.
 fn serve(
     mut stream: TcpStream,
     condition: Condition,
@@ -172,21 +185,42 @@ fn serve(
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut dec = Decoder::default();
     let mut buf = [0u8; 8192];
+    let mut total = 0usize;
+    let mut answered = false;
     loop {
-        let n = match stream.read(&mut buf) {
+        // A printer that dies after N bytes reads no further than that.
+        let room = match condition.die_after_bytes {
+            Some(limit) if total >= limit => {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+                eprintln!("printer-sim: died after {total} bytes (--die-after-bytes); nothing printed");
+                return Ok(None);
+            }
+            Some(limit) => (limit - total).min(buf.len()),
+            None => buf.len(),
+        };
+        let n = match stream.read(&mut buf[..room]) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => break,
             Err(e) => return Err(e),
         };
-        for req in dec.feed(&buf[..n]) {
+        total += n;
+        let requests = dec.feed(&buf[..n]);
+        // DLE EOT n is three bytes: anything beyond the requests is the ticket itself.
+        if condition.close_after_status && answered && n > 3 * requests.len() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+            eprintln!("printer-sim: reset after the status answer (--close-after-status); nothing printed");
+            return Ok(None);
+        }
+        for req in requests {
             if !condition.silent {
                 stream.write_all(&[status_byte(condition, req)])?;
+                answered = true;
             }
         }
     }
     let printout = dec.finish();
-    if printout.pieces.is_empty() {
+    if !condition.prints() || printout.pieces.is_empty() {
         return Ok(None);
     }
     let n = counter.fetch_add(1, Ordering::SeqCst) + 1;

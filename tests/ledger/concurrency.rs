@@ -99,7 +99,7 @@ fn writer_killed_mid_run_leaves_a_sound_gap_free_ledger() {
             Command::new(bin())
                 .arg("--db")
                 .arg(&t.db)
-                .args(["issue", "--item", "C01", "--repeat", "1000000", "--json"])
+                .args(["issue", "--item", "C01", "--repeat", "100000", "--json"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()

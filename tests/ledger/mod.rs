@@ -2,6 +2,7 @@
 
 mod concurrency;
 mod hall_file;
+mod hardening;
 mod lifecycle;
 mod report;
 mod tamper;
