@@ -34,22 +34,27 @@ enum Cmd {
         /// No chime and no voice
         #[arg(long)]
         no_voice: bool,
+        /// Window or render size, WxH [default: 1920x1080]
         #[arg(long, value_parser = bangban_headless::parse_size)]
         size: Option<(u32, u32)>,
+        /// Run in a window instead of fullscreen (for development)
         #[arg(long)]
         windowed: bool,
     },
     /// The specialist's console for one window
     Counter {
-        #[arg(long)]
+        /// The window this console serves; it must be one of the hall's (1 to 9999)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9999))]
         window: u32,
         /// Render the console to a PNG file and exit
         #[arg(long, value_name = "FILE.png")]
         render: Option<PathBuf>,
+        /// Window or render size, WxH [default: 1366x768]
         #[arg(long, value_parser = bangban_headless::parse_size)]
         size: Option<(u32, u32)>,
-        /// How long an action waits for a locked ledger before saying so
-        #[arg(long, default_value_t = 3000)]
+        /// How long an action waits for a locked ledger before saying so, in milliseconds
+        /// (0 to 600000)
+        #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
         busy_timeout_ms: u64,
     },
 }

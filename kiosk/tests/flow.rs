@@ -180,3 +180,32 @@ fn tapping_the_chosen_group_again_clears_it() {
         .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
     assert_eq!(ledger(&k.db).find_case("G001").unwrap().priority, None);
 }
+
+#[test]
+fn the_kiosk_refuses_a_missing_or_empty_ledger_unless_asked_for_a_demo() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo.sqlite3");
+    let empty = dir.path().join("empty.sqlite3");
+    std::fs::write(&empty, b"").unwrap();
+    for db in [&missing, &empty] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .arg("--db")
+            .arg(db)
+            .arg("--windowed")
+            .env_remove("BANGBAN_NOW")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("no ledger at") && err.contains("bangban init"), "{err}");
+        assert_eq!(std::fs::metadata(db).map(|m| m.len()).unwrap_or(0), 0, "{} was written", db.display());
+    }
+    assert!(!missing.exists(), "no ledger file was created");
+    // The demo asks explicitly, and gets a demo ledger.
+    let mut config = kiosk::Config::for_ledger(missing.clone());
+    config.demo = true;
+    i_slint_backend_testing::init_no_event_loop();
+    let state = kiosk::init(config).expect("a demo kiosk starts");
+    drop(state);
+    assert!(missing.exists());
+}

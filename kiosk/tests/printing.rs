@@ -211,3 +211,51 @@ fn the_simulator_switches_make_the_kiosk_show_its_failure_screen() {
         .wait_for(Duration::from_secs(5), |_| print_state(&k) == PrintState::Failed));
     assert!(visible(&k.state.ui, "打印机暂时无法出票，请拍照保存您的号码"));
 }
+
+/// A printer that takes the status request and then fails mid-ticket: the visitor sees the
+/// failure screen (with the number to photograph) and the ledger says `print_failed`.
+fn dies_mid_ticket(condition: bangban_printer::sim::Condition) {
+    let out = tempfile::tempdir().unwrap();
+    let port = simulator(out.path(), condition);
+    let k = kiosk_with(|c| c.printer = Some(format!("tcp://127.0.0.1:{port}")));
+    get_ticket(&k);
+    assert!(
+        k.state
+            .wait_for(Duration::from_secs(10), |_| print_state(&k) == PrintState::Failed),
+        "{condition:?}: the kiosk did not report the failed print"
+    );
+    assert!(visible(&k.state.ui, "打印机暂时无法出票，请拍照保存您的号码"));
+    let events = print_events(&k, "A001");
+    assert!(events.contains(&"print_failed".to_string()), "{events:?}");
+    assert!(!events.contains(&"ticket_printed".to_string()), "{events:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "no ticket came out");
+}
+
+#[test]
+fn a_printer_that_dies_after_200_bytes_shows_the_failure_screen() {
+    dies_mid_ticket(bangban_printer::sim::Condition {
+        die_after_bytes: Some(200),
+        ..Default::default()
+    });
+}
+
+#[test]
+fn a_printer_that_closes_after_the_status_answer_shows_the_failure_screen() {
+    dies_mid_ticket(bangban_printer::sim::Condition {
+        close_after_status: true,
+        ..Default::default()
+    });
+}
+
+#[test]
+fn a_ticket_prints_on_a_printer_named_by_host_name() {
+    let out = tempfile::tempdir().unwrap();
+    let port = simulator(out.path(), Default::default());
+    let k = kiosk_with(|c| c.printer = Some(format!("tcp://localhost:{port}")));
+    get_ticket(&k);
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |_| print_state(&k) == PrintState::Printed));
+    assert!(print_events(&k, "A001").contains(&"ticket_printed".to_string()));
+}

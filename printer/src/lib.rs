@@ -44,7 +44,7 @@ impl PrinterTarget {
                 p.parse::<u16>()
                     .ok()
                     .filter(|p| *p > 0)
-                    .ok_or_else(|| format!("printer {s:?}: port {p:?} is not a port number (1 to 65535)"))
+                    .ok_or_else(|| format!("printer {s:?}: port {p:?} is not a number from 1 to 65535"))
             };
             // IPv6 addresses come in brackets, as in URLs: tcp://[::1]:9100.
             let (host, port) = if let Some(v6) = rest.strip_prefix('[') {

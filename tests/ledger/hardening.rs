@@ -355,3 +355,43 @@ fn an_old_sha256_pin_hash_is_replaced_by_argon2_at_the_next_sign_in() {
     ledger.login("S101", 1, "4321").expect("and signs in again with the new hash");
     assert!(ledger.login("S101", 1, "4322").is_err());
 }
+
+/// `bangban printer-sim` with a fault switch, on a free loopback port.
+fn printer_sim(out: &std::path::Path, switch: &[&str]) -> (std::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(bin())
+        .args(["printer-sim", "--listen", &format!("127.0.0.1:{port}"), "--out"])
+        .arg(out)
+        .args(switch)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed().as_secs() < 5, "the simulator did not start");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+#[test]
+fn a_reprint_on_a_printer_that_dies_mid_ticket_is_recorded_as_failed() {
+    let t = demo_ledger();
+    cli(&t.db, &["issue", "--item", "A01"]);
+    for switch in [&["--die-after-bytes", "200"][..], &["--close-after-status"][..]] {
+        let out_dir = t.dir.path().join(format!("printed{}", switch.len()));
+        let (mut sim, port) = printer_sim(&out_dir, switch);
+        let out = cli(&t.db, &["reprint", "A001", "--printer", &format!("tcp://127.0.0.1:{port}")]);
+        sim.kill().ok();
+        sim.wait().ok();
+        assert_eq!(out.status.code(), Some(1), "{switch:?}: {}{}", stdout(&out), stderr(&out));
+        assert!(stderr(&out).contains("did not print"), "{}", stderr(&out));
+        let shown = json(&cli(&t.db, &["--json", "case", "A001", "show"]));
+        let kinds: Vec<&str> = shown["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds.last(), Some(&"print_failed"), "{switch:?}: {kinds:?}");
+        assert!(!kinds.contains(&"ticket_printed"), "{kinds:?}");
+        let files = std::fs::read_dir(&out_dir).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(files, 0, "{switch:?}: the simulator wrote a ticket it did not print");
+    }
+}
