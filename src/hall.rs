@@ -535,6 +535,11 @@ impl Hall {
         out
     }
 
+    /// Read the stored (canonical JSON) form back.
+    pub fn from_json(json: &str) -> Result<Hall, String> {
+        serde_json::from_str(json).map_err(|e| format!("stored hall configuration unreadable: {e}"))
+    }
+
     /// Canonical JSON of the hall, the form stored and hashed by the ledger.
     pub fn canonical_json(&self) -> String {
         // Serializing a plain struct is deterministic: fields in declaration order.

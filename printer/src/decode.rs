@@ -123,14 +123,12 @@ impl Decoder {
             0x10 => {
                 need(3)?;
                 if b[1] == 0x04 {
+                    // DLE EOT 7/8/18 carry a second parameter byte. The whole command must be
+                    // here before it counts, or a command split across two reads counts twice.
+                    let n = if matches!(b[2], 7 | 8 | 18) { 4 } else { 3 };
+                    need(n)?;
                     self.out.status_requests.push(b[2]);
-                    // DLE EOT 7/8/18 carry a second parameter byte.
-                    if matches!(b[2], 7 | 8 | 18) {
-                        need(4)?;
-                        4
-                    } else {
-                        3
-                    }
+                    n
                 } else {
                     self.out.unknown.push(hex(&b[..3]));
                     3
@@ -210,14 +208,11 @@ impl Decoder {
                     }
                     b'V' => {
                         need(3)?;
+                        let n = if b[2] >= 65 { 4 } else { 3 };
+                        need(n)?;
                         self.flush_line(false);
                         self.out.pieces.push(Piece::Cut);
-                        if b[2] >= 65 {
-                            need(4)?;
-                            4
-                        } else {
-                            3
-                        }
+                        n
                     }
                     b'(' => {
                         need(5)?;

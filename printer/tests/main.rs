@@ -233,3 +233,27 @@ mod sim_faults {
         assert!(matches!(fails_and_saves_nothing(Condition { silent: true, ..Default::default() }), PrintError::Silent));
     }
 }
+
+/// Found by the `escpos_decode` fuzz target: a cut command (GS V 254 n) split across two
+/// reads was counted as two cuts.
+#[test]
+fn a_command_split_across_reads_decodes_once() {
+    let bytes = [0xef, 0x01, 0x1d, 0x56, 0xfe, 0x03, 0x1b];
+    let whole = decode(&bytes);
+    for step in 1..bytes.len() {
+        let mut d = bangban_printer::decode::Decoder::default();
+        let mut requests = Vec::new();
+        for chunk in bytes.chunks(step) {
+            requests.extend(d.feed(chunk));
+        }
+        let p = d.finish();
+        assert_eq!(p.cuts(), whole.cuts(), "in chunks of {step}");
+        assert_eq!(p.cuts(), 1);
+        assert_eq!(requests, whole.status_requests);
+    }
+    let eot = [0x10, 0x04, 0x07, 0x01, 0x10, 0x04, 0x01];
+    let mut d = bangban_printer::decode::Decoder::default();
+    let mut requests = d.feed(&eot[..3]);
+    requests.extend(d.feed(&eot[3..]));
+    assert_eq!(requests, vec![7, 1], "DLE EOT 7 n split after its third byte counts once");
+}

@@ -1,0 +1,114 @@
+//! The case state machine: `apply` over any sequence of events never panics, refuses without
+//! side effects, and replaying the accepted events rebuilds exactly the same case.
+#![no_main]
+
+use arbitrary::{Result, Unstructured};
+use bangban::model::{apply, Case, Channel, EventBody, Mode, NoteRef};
+use libfuzzer_sys::fuzz_target;
+
+fn text(u: &mut Unstructured) -> Result<String> {
+    Ok(u.choose(&["S101", "S102", "", "A\u{1b}@", "二手房过户"])?.to_string())
+}
+
+fn note(u: &mut Unstructured) -> Result<NoteRef> {
+    Ok(NoteRef { note: u.int_in_range(1..=5)?, sha256: "00".repeat(32) })
+}
+
+fn body(u: &mut Unstructured) -> Result<EventBody> {
+    let window = u.int_in_range(0..=30)?;
+    let staff = text(u)?;
+    Ok(match u.int_in_range(0..=24)? {
+        0 => EventBody::CaseCalled { window, staff },
+        1 => EventBody::CaseRecalled { window, staff },
+        2 => EventBody::CaseStarted { window, staff },
+        3 => EventBody::CaseNoShow { staff },
+        4 => EventBody::CaseHeld { staff },
+        5 => EventBody::CaseResumed { window, staff },
+        6 => EventBody::CaseTransferred {
+            staff,
+            from_department: "SCJG".into(),
+            to_department: text(u)?,
+            to_window: window,
+            note: if u.arbitrary()? { Some(note(u)?) } else { None },
+        },
+        7 => EventBody::ConsultationRecorded {
+            staff,
+            question: note(u)?,
+            answer: if u.arbitrary()? { Some(note(u)?) } else { None },
+            resolved: u.arbitrary()?,
+        },
+        8 => EventBody::QuestionAnswered { staff, answer: note(u)? },
+        9 => EventBody::MaterialsMissing { staff, missing: (0..u.int_in_range(0..=2)?).map(|_| "公司章程".to_string()).collect() },
+        10 => EventBody::MaterialsReturned { window, staff },
+        11 => EventBody::CaseAccepted {
+            staff,
+            materials: (0..u.int_in_range(0..=2)?).map(|_| "股东身份证明".to_string()).collect(),
+            power_of_attorney: u.arbitrary()?,
+        },
+        12 => EventBody::WorkStarted { staff },
+        13 => EventBody::ResultReady { staff },
+        14 => EventBody::DeliveredInPerson { staff, completion_slip_signed: u.arbitrary()? },
+        15 => EventBody::Mailed { staff, tracking: note(u)? },
+        16 => EventBody::ReceiptConfirmed { staff },
+        17 => EventBody::Archived { staff, handover: if u.arbitrary()? { Some(note(u)?) } else { None } },
+        18 => EventBody::CaseCancelled { actor: staff, reason: String::new() },
+        19 => EventBody::TicketPrinted { device: "printer:none".into(), reprint: u.arbitrary()? },
+        20 => EventBody::StaffLogin { staff, window, ok: u.arbitrary()? },
+        21 => EventBody::WindowPaused { window, staff },
+        _ => issued(u)?,
+    })
+}
+
+fn issued(u: &mut Unstructured) -> Result<EventBody> {
+    Ok(EventBody::CaseIssued {
+        business_day: "2026-11-25".into(),
+        number: "A001".into(),
+        token: "t".into(),
+        item: "A01".into(),
+        department: "SCJG".into(),
+        window: 1,
+        priority: None,
+        priority_rank: u.int_in_range(0..=3)?,
+        mode: *u.choose(&[Mode::Onsite, Mode::Online, Mode::Fullprocess])?,
+        channel: Channel::Kiosk,
+    })
+}
+
+fn fold(events: &[(i64, String, EventBody)]) -> Option<Case> {
+    let mut case: Option<Case> = None;
+    for (seq, at, b) in events {
+        case = Some(apply(case.as_ref(), 7, *seq, at, b).expect("an accepted event is accepted again on replay"));
+    }
+    case
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut u = Unstructured::new(data);
+    let Ok(first) = issued(&mut u) else { return };
+    let mut case = apply(None, 7, 1, "2026-11-25T01:00:00.000Z", &first).expect("a first issue is accepted");
+    let mut accepted = vec![(1, "2026-11-25T01:00:00.000Z".to_string(), first)];
+    let mut seq = 1;
+    while let Ok(b) = body(&mut u) {
+        seq += 1;
+        // Times may go backwards: a clock stepping back must not break the machine.
+        let minute: u32 = u.int_in_range(0..=59).unwrap_or(0);
+        let at = format!("2026-11-25T02:{minute:02}:00.000Z");
+        let before = case.clone();
+        match apply(Some(&case), 7, seq, &at, &b) {
+            Ok(next) => {
+                assert_eq!(next.last_seq, seq);
+                assert_eq!(next.id, 7);
+                if next.state.is_queued() {
+                    assert!(next.called_window.is_none() || next.state.as_str() == "waiting");
+                }
+                case = next;
+                accepted.push((seq, at, b));
+            }
+            Err(_) => assert_eq!(case, before, "a refused event changed the case"),
+        }
+        if u.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(fold(&accepted).as_ref(), Some(&case), "replay differs from the projection");
+});
