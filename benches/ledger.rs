@@ -106,5 +106,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.events,
         verify_time.as_secs_f64() * 1e3
     );
+
+    // A PIN check costs a guesser as much as a specialist: argon2id, measured here so the
+    // parameters in `bangban::pin` stay at 50 ms or more per try on the hall's server.
+    ledger.set_pin("S101", "482915", "bench")?;
+    let mut pin_lat = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        let ok = bangban::pin::verify(&bangban::pin::hash("482915")?, "", "482915");
+        assert!(ok.ok);
+        pin_lat.push(t.elapsed() / 2);
+    }
+    let (p50, p99) = summarize(pin_lat);
+    println!(
+        "PIN check (argon2id m={} MiB t={}): p50 {:.1} ms, p99 {:.1} ms per try",
+        bangban::pin::MEMORY_KIB / 1024,
+        bangban::pin::PASSES,
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
     Ok(())
 }
