@@ -87,8 +87,10 @@ fn voice(no_voice: bool, tts: Option<String>) -> Option<display::voice::Voice> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let db = cli.db.unwrap_or_else(bangban::default_db_path);
-    if !db.exists() {
-        anyhow::bail!("no ledger at {}: run `bangban init --hall FILE` first", db.display());
+    // The board and the console never create a ledger: a missing or empty file is refused
+    // before SQLite could write a fresh schema into it.
+    if std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) == 0 {
+        anyhow::bail!("{}", bangban::LedgerError::NoLedger(db.display().to_string()));
     }
     match cli.cmd {
         Cmd::Board {

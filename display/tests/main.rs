@@ -393,3 +393,26 @@ fn a_locked_ledger_does_not_freeze_the_console() {
     assert!(c.settle(Duration::from_secs(10)));
     assert_eq!(message(&c), "请B001号到4号窗口办理");
 }
+
+#[test]
+fn the_board_and_console_refuse_a_missing_or_empty_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.sqlite3");
+    std::fs::write(&empty, b"").unwrap();
+    let missing = dir.path().join("missing.sqlite3");
+    for db in [&empty, &missing] {
+        for args in [vec!["board", "--headless", "--no-voice"], vec!["counter", "--window", "1"]] {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_display"))
+                .arg("--db")
+                .arg(db)
+                .args(&args)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+            assert!(err.contains("no ledger at"), "{err}");
+            assert_eq!(std::fs::metadata(db).map(|m| m.len()).unwrap_or(0), 0, "{} was written", db.display());
+        }
+    }
+    assert!(!missing.exists());
+}
