@@ -141,23 +141,24 @@ fn a_closed_stdout_ends_the_program_quietly() {
     for _ in 0..3 {
         cli(&t.db, &["issue", "--item", "A01"]);
     }
-    // The reader goes away before the program writes, as `| head -c0` or a closed pipe would.
+    // The reader is gone before the program starts, as after `| head` has read its lines.
     for args in [
         vec!["report", "--date", "2026-11-25", "--format", "json"],
         vec!["report", "--date", "2026-11-25"],
         vec!["items"],
         vec!["--json", "items"],
     ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
         let mut child = Command::new(bin())
             .arg("--db")
             .arg(&t.db)
             .args(&args)
             .env_remove("BANGBAN_NOW")
-            .stdout(Stdio::piped())
+            .stdout(writer)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        drop(child.stdout.take());
         let mut err = String::new();
         child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
         let status = child.wait().unwrap();
@@ -305,7 +306,8 @@ fn a_full_disk_at_open_says_disk_full() {
     let mnt = t.dir.path().join("full");
     std::fs::create_dir(&mnt).unwrap();
     let script = format!(
-        "set -e; mount -t tmpfs -o size=2m tmpfs {mnt}; cp {db} {mnt}/ledger.sqlite3; \
+        "set -e; mount --make-rprivate / 2>/dev/null || true; mount -t tmpfs -o size=2m tmpfs {mnt}; \
+         trap 'umount {mnt}' EXIT; cp {db} {mnt}/ledger.sqlite3; \
          dd if=/dev/zero of={mnt}/fill bs=4k 2>/dev/null || true; \
          {bin} --db {mnt}/ledger.sqlite3 items",
         mnt = mnt.display(),
@@ -314,8 +316,8 @@ fn a_full_disk_at_open_says_disk_full() {
     );
     // Root (CI, a chroot) gets a mount namespace directly; anyone else through a user namespace.
     let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
-    let flags = if root { "-m" } else { "-rm" };
-    let out = Command::new("unshare").args([flags, "sh", "-c", &script]).env_remove("BANGBAN_NOW").output().unwrap();
+    let flags: &[&str] = if root { &["-m", "--propagation", "unchanged"] } else { &["-rm"] };
+    let out = Command::new("unshare").args(flags).args(["sh", "-c", &script]).env_remove("BANGBAN_NOW").output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("disk holding the ledger is full"), "{err}");
