@@ -47,6 +47,21 @@ pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+thread_local! {
+    /// The client request whose first event is being written on this thread (server writer).
+    static REQUEST: std::cell::RefCell<Option<(String, String, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` as the handling of client request `id` (from `device`, operation `op`): the first
+/// event `f` appends is remembered under `id` in the same transaction, so a retry of the same
+/// id can be answered from that event instead of writing again.
+pub fn with_request<T>(id: &str, device: &str, op: &str, f: impl FnOnce() -> T) -> T {
+    REQUEST.with(|r| *r.borrow_mut() = Some((id.to_string(), device.to_string(), op.to_string())));
+    let out = f();
+    REQUEST.with(|r| *r.borrow_mut() = None);
+    out
+}
+
 /// Append one event and move the chain head, inside the caller's immediate transaction.
 pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i64>, body: &EventBody) -> Result<Event> {
     if actor.trim().is_empty() || actor.contains('\n') {
@@ -75,6 +90,13 @@ pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i6
         "INSERT INTO events (seq, at, actor, kind, case_id, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![seq, at, actor, kind, case_id, payload, head_hash, hash],
     )?;
+    if let Some((id, device, op)) = REQUEST.with(|r| r.borrow_mut().take()) {
+        crate::db::exec(
+            &tx,
+            "INSERT INTO requests (id, device, op, seq, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, device, op, seq, at],
+        )?;
+    }
     let moved = crate::db::exec(
         &tx,
         "UPDATE chain_head SET seq = ?1, hash = ?2 WHERE id = 1 AND seq = ?3",
@@ -98,7 +120,7 @@ pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i6
 }
 
 /// What `verify` found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyReport {
     pub ok: bool,
     pub events: i64,

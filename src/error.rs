@@ -54,6 +54,20 @@ pub enum LedgerError {
     Corrupt(String),
     #[error("sqlite: {0}")]
     Sql(rusqlite::Error),
+    /// No device token, or one the server does not know (HTTP 401).
+    #[error("not authorised: {0}")]
+    Unauthorized(String),
+    /// A device or specialist without the right to this operation (HTTP 403).
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    /// The server cannot be reached (down, network cut, timed out).
+    #[error("the hall server cannot be reached: {0}")]
+    Unreachable(String),
+    #[error("too many requests from this address; try again in a minute")]
+    RateLimited,
+    /// Any other error reported by the server, with its kind.
+    #[error("{message}")]
+    Remote { kind: String, message: String },
 }
 
 impl From<rusqlite::Error> for LedgerError {

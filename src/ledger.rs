@@ -201,10 +201,27 @@ pub struct ConfigureOutcome {
 
 /// An open ledger.
 pub struct Ledger {
-    conn: Connection,
+    pub(crate) conn: Connection,
     path: PathBuf,
     clock: Arc<dyn Clock>,
     hall: Option<(i64, Arc<Hall>)>,
+}
+
+/// A specialist acts only at a window of their own department.
+fn check_staff_window(hall: &Hall, staff: &str, window: u32) -> Result<()> {
+    let s = hall.specialist(staff).ok_or_else(|| LedgerError::UnknownStaff(staff.into()))?;
+    let depts = hall.departments_at_window(window);
+    if depts.is_empty() {
+        return Err(LedgerError::UnknownWindow(window));
+    }
+    if !depts.iter().any(|d| d.code == s.department) {
+        return Err(LedgerError::Forbidden(format!(
+            "specialist {staff} belongs to {}; window {window} serves {}",
+            s.department,
+            depts.iter().map(|d| d.code.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(())
 }
 
 const PIN_TRIES: u32 = 5;
@@ -254,6 +271,14 @@ impl Ledger {
         let hall = Arc::new(hall);
         self.hall = Some((latest, hall.clone()));
         Ok(hall)
+    }
+
+    /// The id of the hall configuration in force (it grows with each applied change).
+    pub fn hall_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(id), 0) FROM hall_config")?
+            .query_row([], |r| r.get(0))?)
     }
 
     pub fn is_initialised(&self) -> Result<bool> {
@@ -394,6 +419,7 @@ impl Ledger {
         if hall.specialist(&req.staff).is_none() {
             return Err(LedgerError::UnknownStaff(req.staff.clone()));
         }
+        check_staff_window(&hall, &req.staff, req.window)?;
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
@@ -426,6 +452,7 @@ impl Ledger {
         if !hall.all_windows().contains(&window) {
             return Err(LedgerError::UnknownWindow(window));
         }
+        check_staff_window(&hall, staff, window)?;
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
@@ -755,6 +782,19 @@ impl Ledger {
     }
 
     /// Waiting visitors per department today: (department, waiting, of whom priority).
+    /// Every department's queue right now (named form of `queue_summary`).
+    pub fn queues(&mut self) -> Result<Vec<crate::api::QueueLine>> {
+        Ok(self
+            .queue_summary()?
+            .into_iter()
+            .map(|(department, waiting, priority)| crate::api::QueueLine {
+                department,
+                waiting,
+                priority,
+            })
+            .collect())
+    }
+
     pub fn queue_summary(&mut self) -> Result<Vec<(String, u32, u32)>> {
         let hall = self.hall()?;
         let day = self.business_day()?.to_string();
@@ -907,9 +947,7 @@ impl Ledger {
         if hall.specialist(staff).is_none() {
             return Err(LedgerError::UnknownStaff(staff.into()));
         }
-        if hall.departments_at_window(window).is_empty() {
-            return Err(LedgerError::UnknownWindow(window));
-        }
+        check_staff_window(&hall, staff, window)?;
         let now = self.now();
         let at = stamp(now);
         let read = |conn: &Connection| -> Result<Option<(String, String, u32, Option<String>)>> {
@@ -997,9 +1035,7 @@ impl Ledger {
     /// Pause or resume a window; a paused window calls nobody and does not count in estimates.
     pub fn set_window_paused(&mut self, window: u32, staff: &str, paused: bool) -> Result<()> {
         let hall = self.hall()?;
-        if hall.departments_at_window(window).is_empty() {
-            return Err(LedgerError::UnknownWindow(window));
-        }
+        check_staff_window(&hall, staff, window)?;
         let at = stamp(self.now());
         let tx = db::immediate(&mut self.conn)?;
         if window_paused_in(&tx, window)? == paused {

@@ -1,14 +1,18 @@
 //! bangban: the shared ledger of a citizen service hall (帮办代办) — hall configuration, cases
 //! and their hash-chained event log, queries and reports. Knows nothing of screens or printers.
 
+pub mod access;
+pub mod api;
 pub mod chain;
 pub mod clock;
 pub mod db;
 pub mod disk;
 pub mod error;
 pub mod hall;
+pub mod local;
 pub mod ledger;
 pub mod model;
+pub mod remote;
 pub mod pin;
 
 pub use chain::{Event, VerifyReport};

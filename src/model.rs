@@ -253,6 +253,19 @@ pub enum EventBody {
         window: u32,
         ok: bool,
     },
+    /// A specialist signed out (or the session was ended by a new sign-in at that window).
+    StaffSignedOut {
+        staff: String,
+        window: u32,
+    },
+    /// A device was enrolled on the server host with a role (its token is never logged).
+    DeviceEnrolled {
+        name: String,
+        role: String,
+    },
+    DeviceRevoked {
+        name: String,
+    },
     WindowPaused {
         window: u32,
         staff: String,
@@ -280,6 +293,9 @@ impl EventBody {
                 | EventBody::PrintFailed { .. }
                 | EventBody::StaffPinSet { .. }
                 | EventBody::StaffLogin { .. }
+                | EventBody::StaffSignedOut { .. }
+                | EventBody::DeviceEnrolled { .. }
+                | EventBody::DeviceRevoked { .. }
                 | EventBody::WindowPaused { .. }
                 | EventBody::WindowResumed { .. }
         )

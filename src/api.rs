@@ -1,0 +1,238 @@
+//! The hall's protocol: one plain serde request type per operation and a named result for
+//! each, the error as it travels, and the `HallClient` trait every program talks through.
+//! Two clients implement it: `LocalClient` over the SQLite ledger in this process (the
+//! embedded default, `--db FILE`) and `RemoteClient` over HTTP to `bangban serve`
+//! (`--server URL`). Apps and the CLI see only the trait.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{Event, VerifyReport};
+use crate::error::{LedgerError, Result};
+use crate::hall::Hall;
+use crate::ledger::{CaseAction, DayReport, Ticket, WaitingEntry};
+use crate::model::{Case, Channel, Mode};
+use crate::Called;
+
+/// The version prefix of every API path.
+pub const API: &str = "/api/v1";
+
+/// A visitor's request for a ticket. The server attributes it to the kiosk that sent it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Issue {
+    pub item: String,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub mode: Option<Mode>,
+    pub channel: Channel,
+}
+
+/// Whether a ticket came out of the printer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrintOutcome {
+    pub case_id: i64,
+    /// The printer, as `PrinterTarget::device_name` says it.
+    pub printer: String,
+    /// Why it did not print; `None` when it did.
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub reprint: bool,
+}
+
+/// A specialist signs in at a window with their PIN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignIn {
+    pub staff: String,
+    pub pin: String,
+    pub window: u32,
+}
+
+/// Who is signed in on this client, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub staff: String,
+    pub window: u32,
+    pub expires_at: String,
+}
+
+/// Call the next visitor for the signed-in window, or a given number or ticket token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Call {
+    #[serde(default)]
+    pub number: Option<String>,
+}
+
+/// A counter action on one case (by today's number or the ticket token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Act {
+    pub case: String,
+    pub action: CaseAction,
+}
+
+/// Pause or reopen the signed-in window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PauseWindow {
+    pub paused: bool,
+}
+
+/// One department's queue right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueLine {
+    pub department: String,
+    pub waiting: u32,
+    pub priority: u32,
+}
+
+/// A case with its events, for the console's panel and `bangban case N show`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseView {
+    pub case: Case,
+    pub events: Vec<Event>,
+}
+
+/// Calls committed after a sequence number, and the last sequence number read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallsAfter {
+    pub calls: Vec<Called>,
+    pub last_seq: i64,
+}
+
+/// What a visitor's phone may see of a ticket: no personal data, nothing staff typed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketStatus {
+    pub number: String,
+    pub hall_name: String,
+    pub department_name: String,
+    pub item_name: String,
+    /// The state's code (`waiting`, `called`, `serving`, …).
+    pub state: String,
+    /// Which of the rules' four stages the case is in: 1 咨询辅导, 2 受理委托, 3 结果交付,
+    /// 4 资料归档; 0 before the visitor reaches a counter.
+    pub stage: u8,
+    pub ahead: u32,
+    pub estimated_wait_min: u32,
+    /// The window calling the visitor, once called.
+    pub window: Option<u32>,
+    pub business_day: String,
+    /// The ledger's sequence number this status reflects (pages poll or stream from here).
+    pub seq: i64,
+}
+
+/// An error as it travels between server and client: a kind callers can tell apart and the
+/// plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    pub kind: String,
+    pub error: String,
+}
+
+impl LedgerError {
+    /// The kind a remote caller tells errors apart by.
+    pub fn kind(&self) -> &str {
+        match self {
+            LedgerError::Busy(_) => "busy",
+            LedgerError::DiskFull => "disk_full",
+            LedgerError::Open { .. } | LedgerError::NoLedger(_) | LedgerError::NetworkFileSystem(_) => "open",
+            LedgerError::TooNew { .. } => "too_new",
+            LedgerError::NotInitialised(_) => "not_initialised",
+            LedgerError::Hall(_) => "hall",
+            LedgerError::UnknownItem(_) => "unknown_item",
+            LedgerError::UnknownPriority { .. } => "unknown_priority",
+            LedgerError::UnknownWindow(_) => "unknown_window",
+            LedgerError::UnknownStaff(_) => "unknown_staff",
+            LedgerError::UnknownCase(_) => "unknown_case",
+            LedgerError::UnknownDepartment(_) => "unknown_department",
+            LedgerError::IllegalTransition { .. } => "illegal_transition",
+            LedgerError::NobodyWaiting(_) => "nobody_waiting",
+            LedgerError::WindowPaused(_) => "window_paused",
+            LedgerError::WrongPin(..) => "wrong_pin",
+            LedgerError::LoginLocked(..) => "login_locked",
+            LedgerError::Invalid(_) => "invalid",
+            LedgerError::Corrupt(_) => "corrupt",
+            LedgerError::Sql(_) => "internal",
+            LedgerError::Unauthorized(_) => "unauthorized",
+            LedgerError::Forbidden(_) => "forbidden",
+            LedgerError::Unreachable(_) => "unreachable",
+            LedgerError::RateLimited => "rate_limited",
+            LedgerError::Remote { kind, .. } => kind,
+        }
+    }
+
+    /// The HTTP status the server answers this error with.
+    pub fn http_status(&self) -> u16 {
+        match self.kind() {
+            "unauthorized" => 401,
+            "forbidden" => 403,
+            "rate_limited" => 429,
+            "unknown_case" => 404,
+            "busy" | "disk_full" | "unreachable" => 503,
+            "internal" | "corrupt" | "open" | "too_new" | "not_initialised" => 500,
+            "illegal_transition" | "window_paused" => 409,
+            "wrong_pin" | "login_locked" => 403,
+            _ => 400,
+        }
+    }
+
+    pub fn to_wire(&self) -> WireError {
+        WireError {
+            kind: self.kind().to_string(),
+            error: self.to_string(),
+        }
+    }
+
+    /// An error that came back from the server.
+    pub fn from_wire(w: WireError) -> LedgerError {
+        match w.kind.as_str() {
+            "unauthorized" => LedgerError::Unauthorized(w.error),
+            "forbidden" => LedgerError::Forbidden(w.error),
+            "rate_limited" => LedgerError::RateLimited,
+            _ => LedgerError::Remote {
+                kind: w.kind,
+                message: w.error,
+            },
+        }
+    }
+
+    /// True for "the ledger was busy" wherever it happened, here or on the server.
+    pub fn is_busy(&self) -> bool {
+        self.kind() == "busy"
+    }
+}
+
+/// Everything a kiosk, board, console or the CLI asks of the hall. Staff actions (`call`,
+/// `act`, `pause_window`) act for the specialist signed in with `sign_in`.
+pub trait HallClient: Send {
+    /// The hall configuration in force.
+    fn hall(&mut self) -> Result<Arc<Hall>>;
+    fn issue(&mut self, req: &Issue) -> Result<Ticket>;
+    fn record_print(&mut self, outcome: &PrintOutcome) -> Result<()>;
+    fn queues(&mut self) -> Result<Vec<QueueLine>>;
+    /// Today's queue in calling order, for some departments (all when empty).
+    fn waiting(&mut self, departments: &[String]) -> Result<Vec<WaitingEntry>>;
+    fn sign_in(&mut self, req: &SignIn) -> Result<SignedIn>;
+    fn sign_out(&mut self) -> Result<()>;
+    fn call(&mut self, req: &Call) -> Result<Called>;
+    fn act(&mut self, req: &Act) -> Result<Case>;
+    fn pause_window(&mut self, req: &PauseWindow) -> Result<()>;
+    /// Whether a window is paused.
+    fn window_paused(&mut self, window: u32) -> Result<bool>;
+    /// A case (today's number or a token) with its events.
+    fn case(&mut self, case_ref: &str) -> Result<CaseView>;
+    /// The ticket of a case as it would print now (for 补打).
+    fn ticket(&mut self, case_ref: &str) -> Result<Ticket>;
+    /// Cases a window is working on (called, serving, on hold there).
+    fn at_window(&mut self, window: u32) -> Result<Vec<Case>>;
+    fn report(&mut self, date: chrono::NaiveDate) -> Result<DayReport>;
+    fn verify(&mut self) -> Result<VerifyReport>;
+    /// Calls and recalls after `seq` (how boards follow the hall).
+    fn calls_after(&mut self, seq: i64) -> Result<CallsAfter>;
+    /// The newest calls of today, newest first.
+    fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>>;
+    /// The newest event's sequence number.
+    fn head_seq(&mut self) -> Result<i64>;
+    /// A free-text note (question, answer, tracking number) by id, for the case panel.
+    fn note(&mut self, id: i64) -> Result<String>;
+}

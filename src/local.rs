@@ -1,0 +1,149 @@
+//! `LocalClient`: the hall protocol served in-process from the SQLite ledger (the embedded
+//! default, `--db FILE`). Staff actions need a sign-in with the specialist's PIN here too.
+
+use std::sync::Arc;
+
+use crate::api::*;
+use crate::chain::VerifyReport;
+use crate::error::{LedgerError, Result};
+use crate::hall::Hall;
+use crate::ledger::{CallRequest, DayReport, IssueRequest, Ledger, Ticket, WaitingEntry};
+use crate::model::Case;
+use crate::Called;
+
+pub struct LocalClient {
+    ledger: Ledger,
+    /// Who this program is in the ledger's events (kiosk-1, cli …).
+    actor: String,
+    signed_in: Option<SignedIn>,
+}
+
+impl LocalClient {
+    pub fn new(ledger: Ledger, actor: &str) -> LocalClient {
+        LocalClient {
+            ledger,
+            actor: actor.to_string(),
+            signed_in: None,
+        }
+    }
+
+    /// The ledger itself, for what only the server host does (init, backup, devices).
+    pub fn ledger(&mut self) -> &mut Ledger {
+        &mut self.ledger
+    }
+
+    fn staff(&self) -> Result<&SignedIn> {
+        self.signed_in
+            .as_ref()
+            .ok_or_else(|| LedgerError::Unauthorized("sign in with the specialist's PIN first".into()))
+    }
+}
+
+impl HallClient for LocalClient {
+    fn hall(&mut self) -> Result<Arc<Hall>> {
+        self.ledger.hall()
+    }
+
+    fn issue(&mut self, req: &Issue) -> Result<Ticket> {
+        self.ledger.issue(&IssueRequest {
+            item: req.item.clone(),
+            priority: req.priority.clone(),
+            mode: req.mode,
+            channel: req.channel,
+            actor: self.actor.clone(),
+        })
+    }
+
+    fn record_print(&mut self, o: &PrintOutcome) -> Result<()> {
+        self.ledger
+            .record_print(o.case_id, &o.printer, o.error.as_deref(), o.reprint)
+            .map(|_| ())
+    }
+
+    fn queues(&mut self) -> Result<Vec<QueueLine>> {
+        self.ledger.queues()
+    }
+
+    fn waiting(&mut self, departments: &[String]) -> Result<Vec<WaitingEntry>> {
+        self.ledger.waiting(departments)
+    }
+
+    fn sign_in(&mut self, req: &SignIn) -> Result<SignedIn> {
+        self.ledger.login(req.staff.trim(), req.window, &req.pin)?;
+        let expires = self.ledger.now() + chrono::Duration::hours(crate::access::SESSION_HOURS);
+        let s = SignedIn {
+            staff: req.staff.trim().to_string(),
+            window: req.window,
+            expires_at: crate::clock::stamp(expires),
+        };
+        self.signed_in = Some(s.clone());
+        Ok(s)
+    }
+
+    fn sign_out(&mut self) -> Result<()> {
+        self.signed_in = None;
+        Ok(())
+    }
+
+    fn call(&mut self, req: &Call) -> Result<Called> {
+        let s = self.staff()?.clone();
+        self.ledger.call(&CallRequest {
+            window: s.window,
+            staff: s.staff,
+            number: req.number.clone(),
+        })
+    }
+
+    fn act(&mut self, req: &Act) -> Result<Case> {
+        let s = self.staff()?.clone();
+        self.ledger.act(&req.case, s.window, &s.staff, &req.action)
+    }
+
+    fn pause_window(&mut self, req: &PauseWindow) -> Result<()> {
+        let s = self.staff()?.clone();
+        self.ledger.set_window_paused(s.window, &s.staff, req.paused)
+    }
+
+    fn window_paused(&mut self, window: u32) -> Result<bool> {
+        self.ledger.window_paused(window)
+    }
+
+    fn case(&mut self, case_ref: &str) -> Result<CaseView> {
+        let case = self.ledger.find_case(case_ref)?;
+        let events = self.ledger.case_events(case.id)?;
+        Ok(CaseView { case, events })
+    }
+
+    fn ticket(&mut self, case_ref: &str) -> Result<Ticket> {
+        self.ledger.ticket_for(case_ref)
+    }
+
+    fn at_window(&mut self, window: u32) -> Result<Vec<Case>> {
+        self.ledger.at_window(window)
+    }
+
+    fn report(&mut self, date: chrono::NaiveDate) -> Result<DayReport> {
+        self.ledger.report(date)
+    }
+
+    fn verify(&mut self) -> Result<VerifyReport> {
+        self.ledger.verify()
+    }
+
+    fn calls_after(&mut self, seq: i64) -> Result<CallsAfter> {
+        let (calls, last_seq) = self.ledger.calls_after(seq)?;
+        Ok(CallsAfter { calls, last_seq })
+    }
+
+    fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {
+        self.ledger.recent_calls(limit)
+    }
+
+    fn head_seq(&mut self) -> Result<i64> {
+        self.ledger.head_seq()
+    }
+
+    fn note(&mut self, id: i64) -> Result<String> {
+        self.ledger.note(id)
+    }
+}

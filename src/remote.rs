@@ -1,0 +1,249 @@
+//! `RemoteClient`: the hall protocol over HTTP to `bangban serve` (`--server URL`). Every
+//! request carries the device's token; staff actions carry the session a PIN opened. Writes
+//! carry a client-made request id and are retried on a dropped connection with the same id,
+//! so the server answers a retry with the first outcome instead of writing twice.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::api::*;
+use crate::chain::VerifyReport;
+use crate::error::{LedgerError, Result};
+use crate::hall::Hall;
+use crate::ledger::{DayReport, Ticket, WaitingEntry};
+use crate::model::Case;
+use crate::Called;
+
+/// How long a connection attempt may take before the server counts as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request may wait for its answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write keeps retrying a dropped connection (with the same request id).
+pub const RETRY_FOR: Duration = Duration::from_secs(4);
+
+pub struct RemoteClient {
+    base: String,
+    token: String,
+    agent: ureq::Agent,
+    session: Option<String>,
+    signed_in: Option<SignedIn>,
+    hall: Option<(i64, Arc<Hall>)>,
+}
+
+/// Header names of the protocol.
+pub const SESSION_HEADER: &str = "X-Bangban-Session";
+pub const REQUEST_ID_HEADER: &str = "Idempotency-Key";
+
+impl RemoteClient {
+    /// A client for the server at `base` (`http://host:port`), as the device owning `token`.
+    pub fn new(base: &str, token: &str) -> Result<RemoteClient> {
+        let base = base.trim().trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(LedgerError::Invalid(format!(
+                "server {base:?}: expected a URL such as http://192.168.1.10:8080"
+            )));
+        }
+        if token.trim().is_empty() {
+            return Err(LedgerError::Unauthorized(
+                "no device token: enrol this device on the server host with `bangban device add NAME --role ROLE`, then pass --token".into(),
+            ));
+        }
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build();
+        Ok(RemoteClient {
+            base,
+            token: token.trim().to_string(),
+            agent,
+            session: None,
+            signed_in: None,
+            hall: None,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{API}{path}", self.base)
+    }
+
+    fn prepare(&self, method: &str, path: &str) -> ureq::Request {
+        let mut req = self
+            .agent
+            .request(method, &self.url(path))
+            .set("Authorization", &format!("Bearer {}", self.token));
+        if let Some(s) = &self.session {
+            req = req.set(SESSION_HEADER, s);
+        }
+        req
+    }
+
+    fn answer<T: DeserializeOwned>(result: std::result::Result<ureq::Response, ureq::Error>) -> Result<T> {
+        match result {
+            Ok(resp) => resp
+                .into_json::<T>()
+                .map_err(|e| LedgerError::Unreachable(format!("unreadable answer from the server: {e}"))),
+            Err(ureq::Error::Status(code, resp)) => {
+                let text = resp.into_string().unwrap_or_default();
+                Err(match serde_json::from_str::<WireError>(&text) {
+                    Ok(w) => LedgerError::from_wire(w),
+                    Err(_) => LedgerError::Remote {
+                        kind: "http".into(),
+                        message: format!("the server answered HTTP {code}: {}", text.trim()),
+                    },
+                })
+            }
+            Err(ureq::Error::Transport(t)) => Err(LedgerError::Unreachable(t.to_string())),
+        }
+    }
+
+    /// A read: one try (the caller polls again later).
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Self::answer(self.prepare("GET", path).call())
+    }
+
+    /// A write with a fresh request id, retried with the same id while the connection drops.
+    pub fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let id = crate::access::new_secret();
+        let deadline = Instant::now() + RETRY_FOR;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let r = Self::answer(self.prepare("POST", path).set(REQUEST_ID_HEADER, &id).send_json(body));
+            match r {
+                Err(LedgerError::Unreachable(_)) if Instant::now() + pause < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Is the server up? (`GET /healthz`, no token needed.)
+    pub fn healthy(&self) -> bool {
+        self.agent
+            .get(&format!("{}/healthz", self.base))
+            .call()
+            .map(|r| r.status() == 200)
+            .unwrap_or(false)
+    }
+}
+
+impl HallClient for RemoteClient {
+    fn hall(&mut self) -> Result<Arc<Hall>> {
+        let (id, hall): (i64, Hall) = self.get("/hall")?;
+        if let Some((known, h)) = &self.hall {
+            if *known == id {
+                return Ok(h.clone());
+            }
+        }
+        let hall = Arc::new(hall);
+        self.hall = Some((id, hall.clone()));
+        Ok(hall)
+    }
+
+    fn issue(&mut self, req: &Issue) -> Result<Ticket> {
+        self.post("/issue", req)
+    }
+
+    fn record_print(&mut self, outcome: &PrintOutcome) -> Result<()> {
+        self.post("/print-outcome", outcome)
+    }
+
+    fn queues(&mut self) -> Result<Vec<QueueLine>> {
+        self.get("/queues")
+    }
+
+    fn waiting(&mut self, departments: &[String]) -> Result<Vec<WaitingEntry>> {
+        self.get(&format!("/waiting?departments={}", departments.join(",")))
+    }
+
+    fn sign_in(&mut self, req: &SignIn) -> Result<SignedIn> {
+        let (session, signed): (String, SignedIn) = self.post("/sign-in", req)?;
+        self.session = Some(session);
+        self.signed_in = Some(signed.clone());
+        Ok(signed)
+    }
+
+    fn sign_out(&mut self) -> Result<()> {
+        if self.session.is_some() {
+            let r: Result<()> = self.post("/sign-out", &());
+            self.session = None;
+            self.signed_in = None;
+            r?;
+        }
+        Ok(())
+    }
+
+    fn call(&mut self, req: &Call) -> Result<Called> {
+        self.post("/call", req)
+    }
+
+    fn act(&mut self, req: &Act) -> Result<Case> {
+        self.post("/act", req)
+    }
+
+    fn pause_window(&mut self, req: &PauseWindow) -> Result<()> {
+        self.post("/window", req)
+    }
+
+    fn window_paused(&mut self, window: u32) -> Result<bool> {
+        self.get(&format!("/windows/{window}/paused"))
+    }
+
+    fn case(&mut self, case_ref: &str) -> Result<CaseView> {
+        self.get(&format!("/cases/{}", path_segment(case_ref)))
+    }
+
+    fn ticket(&mut self, case_ref: &str) -> Result<Ticket> {
+        self.get(&format!("/tickets/{}", path_segment(case_ref)))
+    }
+
+    fn at_window(&mut self, window: u32) -> Result<Vec<Case>> {
+        self.get(&format!("/windows/{window}/cases"))
+    }
+
+    fn report(&mut self, date: chrono::NaiveDate) -> Result<DayReport> {
+        self.get(&format!("/report?date={date}"))
+    }
+
+    fn verify(&mut self) -> Result<VerifyReport> {
+        self.get("/verify")
+    }
+
+    fn calls_after(&mut self, seq: i64) -> Result<CallsAfter> {
+        self.get(&format!("/calls?after={seq}"))
+    }
+
+    fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {
+        self.get(&format!("/calls/recent?limit={limit}"))
+    }
+
+    fn head_seq(&mut self) -> Result<i64> {
+        self.get("/head")
+    }
+
+    fn note(&mut self, id: i64) -> Result<String> {
+        self.get(&format!("/notes/{id}"))
+    }
+}
+
+/// A case number or token as one URL path segment (both are letters and digits; anything
+/// else is escaped so it cannot change the path).
+fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
