@@ -200,6 +200,11 @@ impl Ledger {
     /// the login), and a session bound to that device and window is opened.
     pub fn open_session(&mut self, staff: &str, pin: &str, device: &str, window: u32) -> Result<Session> {
         self.login(staff, window, pin)?;
+        self.start_session(staff, device, window)
+    }
+
+    /// Open a session for a specialist whose PIN was just checked and recorded.
+    pub fn start_session(&mut self, staff: &str, device: &str, window: u32) -> Result<Session> {
         let now = self.now();
         let token = new_secret();
         let expires = now + chrono::Duration::hours(SESSION_HOURS);

@@ -207,6 +207,56 @@ pub struct Ledger {
     hall: Option<(i64, Arc<Hall>)>,
 }
 
+/// A specialist's stored PIN hash, read for a sign-in.
+#[derive(Debug, Clone)]
+pub struct PinRecord {
+    salt: String,
+    hash: String,
+}
+
+/// The result of the slow PIN check, ready to be recorded.
+#[derive(Debug, Clone)]
+pub struct PinChecked {
+    pub ok: bool,
+    /// A fresh argon2id hash when the stored one is of an older kind or cost.
+    pub rehashed: Option<String>,
+}
+
+impl PinRecord {
+    /// The deliberately slow part of a sign-in (argon2id): no lock or connection is held.
+    pub fn check(&self, pin: &str) -> Result<PinChecked> {
+        let c = crate::pin::verify(&self.hash, &self.salt, pin);
+        let rehashed = if c.rehash {
+            Some(crate::pin::hash(pin).map_err(LedgerError::Invalid)?)
+        } else {
+            None
+        };
+        Ok(PinChecked { ok: c.ok, rehashed })
+    }
+}
+
+type PinRow = (String, String, u32, Option<String>);
+
+fn read_pin_row(conn: &Connection, staff: &str) -> Result<Option<PinRow>> {
+    Ok(conn
+        .query_row(
+            "SELECT salt, pin_hash, failed, locked_until FROM staff_auth WHERE staff_id = ?1",
+            [staff],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?)
+}
+
+fn check_locked(hall: &Hall, staff: &str, now: DateTime<Utc>, locked_until: Option<&str>) -> Result<()> {
+    match locked_until.and_then(parse_stamp) {
+        Some(until) if until > now => {
+            let local = until.with_timezone(&hall.tz()).format("%H:%M").to_string();
+            Err(LedgerError::LoginLocked(staff.into(), local))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A specialist acts only at a window of their own department.
 fn check_staff_window(hall: &Hall, staff: &str, window: u32) -> Result<()> {
     let s = hall.specialist(staff).ok_or_else(|| LedgerError::UnknownStaff(staff.into()))?;
@@ -271,6 +321,50 @@ impl Ledger {
         let hall = Arc::new(hall);
         self.hall = Some((latest, hall.clone()));
         Ok(hall)
+    }
+
+    /// What a visitor's phone may see of a ticket, by its token (never by number: numbers are
+    /// easy to guess, tokens are not).
+    pub fn ticket_status(&mut self, token: &str) -> Result<crate::api::TicketStatus> {
+        let hall = self.hall()?;
+        let data: Option<String> = self
+            .conn
+            .prepare_cached("SELECT data FROM cases WHERE token = ?1")?
+            .query_row([token], |r| r.get(0))
+            .optional()?;
+        let case = parse_case(&data.ok_or_else(|| LedgerError::UnknownCase("no such ticket".into()))?)?;
+        let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
+        use CaseState as S;
+        let stage = match case.state {
+            S::Waiting | S::Transferred | S::Called | S::NoShow | S::Cancelled => 0,
+            S::Serving | S::OnHold | S::Consulted | S::AwaitingMaterials => 1,
+            S::Accepted | S::InProgress => 2,
+            S::Ready | S::Delivered | S::Mailed | S::ReceiptConfirmed => 3,
+            S::Archived => 4,
+        };
+        Ok(crate::api::TicketStatus {
+            number: case.number.clone(),
+            hall_name: hall.name.clone(),
+            department_name: hall.department(&case.department).map(|d| d.name.clone()).unwrap_or_default(),
+            item_name: hall.item(&case.item).map(|i| i.display_name()).unwrap_or_else(|| case.item.clone()),
+            state: case.state.as_str().into(),
+            stage,
+            ahead,
+            estimated_wait_min: est,
+            window: if matches!(case.state, S::Called | S::Serving | S::OnHold) {
+                case.called_window
+            } else {
+                None
+            },
+            business_day: case.business_day.clone(),
+            seq: self.head_seq()?,
+        })
+    }
+
+    /// Fold the write-ahead log into the database file (before a clean shutdown).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// The id of the hall configuration in force (it grows with each applied change).
@@ -943,57 +1037,47 @@ impl Ledger {
 
     /// Check a PIN at a window; five wrong tries lock the login for some minutes.
     pub fn login(&mut self, staff: &str, window: u32, pin: &str) -> Result<()> {
+        let stored = self.pin_record(staff, window)?;
+        let checked = stored.check(pin)?;
+        self.record_login(staff, window, &stored, &checked)
+    }
+
+    /// The first step of a sign-in: the stored PIN hash of a specialist allowed at this
+    /// window and not locked out. Fast; the slow hash check happens outside (`PinRecord::check`)
+    /// so a server can run it beside other work.
+    pub fn pin_record(&mut self, staff: &str, window: u32) -> Result<PinRecord> {
         let hall = self.hall()?;
         if hall.specialist(staff).is_none() {
             return Err(LedgerError::UnknownStaff(staff.into()));
         }
         check_staff_window(&hall, staff, window)?;
-        let now = self.now();
-        let at = stamp(now);
-        let read = |conn: &Connection| -> Result<Option<(String, String, u32, Option<String>)>> {
-            Ok(conn
-                .query_row(
-                    "SELECT salt, pin_hash, failed, locked_until FROM staff_auth WHERE staff_id = ?1",
-                    [staff],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
-                .optional()?)
-        };
-        let locked = |locked_until: Option<&str>| -> Result<()> {
-            match locked_until.and_then(parse_stamp) {
-                Some(until) if until > now => {
-                    let local = until.with_timezone(&hall.tz()).format("%H:%M").to_string();
-                    Err(LedgerError::LoginLocked(staff.into(), local))
-                }
-                _ => Ok(()),
-            }
-        };
-        let Some((salt, hash, _, locked_until)) = read(&self.conn)? else {
+        let Some((salt, hash, _, locked_until)) = read_pin_row(&self.conn, staff)? else {
             return Err(LedgerError::Invalid(format!(
                 "staff {staff:?} has no PIN yet: run `bangban staff set-pin {staff}`"
             )));
         };
-        locked(locked_until.as_deref())?;
-        // The slow hash runs outside the write transaction, so a sign-in never holds up a
-        // kiosk; the counters are re-read under the lock below.
-        let checked = crate::pin::verify(&hash, &salt, pin);
-        let rehashed = if checked.rehash {
-            Some(crate::pin::hash(pin).map_err(LedgerError::Invalid)?)
-        } else {
-            None
-        };
+        check_locked(&hall, staff, self.now(), locked_until.as_deref())?;
+        Ok(PinRecord { salt, hash })
+    }
+
+    /// The last step of a sign-in: count the try (five wrong ones lock the login), store a
+    /// rehashed PIN, record the attempt as an event, and say whether it succeeded.
+    pub fn record_login(&mut self, staff: &str, window: u32, stored: &PinRecord, checked: &PinChecked) -> Result<()> {
+        let hall = self.hall()?;
+        let now = self.now();
+        let at = stamp(now);
         let ok = checked.ok;
         let tx = db::immediate(&mut self.conn)?;
-        let Some((_, hash_now, failed, locked_until)) = read(&tx)? else {
+        let Some((_, hash_now, failed, locked_until)) = read_pin_row(&tx, staff)? else {
             return Err(LedgerError::Invalid(format!("staff {staff:?} has no PIN any more")));
         };
-        locked(locked_until.as_deref())?;
-        if hash_now != hash {
+        check_locked(&hall, staff, now, locked_until.as_deref())?;
+        if hash_now != stored.hash {
             return Err(LedgerError::Invalid(format!(
                 "the PIN of staff {staff:?} was changed just now: sign in again"
             )));
         }
-        if let Some(new_hash) = &rehashed {
+        if let Some(new_hash) = &checked.rehashed {
             crate::db::exec(
                 &tx,
                 "UPDATE staff_auth SET salt = '', pin_hash = ?2 WHERE staff_id = ?1",

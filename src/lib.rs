@@ -13,13 +13,15 @@ pub mod local;
 pub mod ledger;
 pub mod model;
 pub mod remote;
+pub mod server;
 pub mod pin;
 
 pub use chain::{Event, VerifyReport};
 pub use error::{LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
-    announcement, CallRequest, Called, CaseAction, DayReport, IssueRequest, Ledger, LedgerOptions, Ticket, WaitingEntry,
+    announcement, CallRequest, Called, CaseAction, DayReport, IssueRequest, Ledger, LedgerOptions, PinChecked, PinRecord, Ticket,
+    WaitingEntry,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

@@ -7,8 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bangban::hall::{import_csv, ImportKind};
-use bangban::{CallRequest, CaseAction, Channel, Hall, IssueRequest, Ledger, LedgerError, LedgerOptions, Mode};
-use clap::{Parser, Subcommand, ValueEnum};
+use bangban::access::DeviceRole;
+use bangban::api::{Act, Call, HallClient, Issue, PauseWindow, PrintOutcome, SignIn};
+use bangban::local::LocalClient;
+use bangban::remote::RemoteClient;
+use bangban::{CaseAction, Channel, Hall, Ledger, LedgerError, LedgerOptions, Mode};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -30,6 +34,16 @@ struct Cli {
     /// Who the events are attributed to when no staff id is given
     #[arg(long, global = true, default_value = "cli")]
     actor: String,
+    /// Work through the hall server at this URL (http://HOST:PORT) instead of opening a ledger
+    /// file; needs --token
+    #[arg(long, global = true, env = "BANGBAN_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// This device's token, from `bangban device add` on the server host
+    #[arg(long, global = true, env = "BANGBAN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The acting specialist's PIN, for calls, case actions and windows (or BANGBAN_PIN)
+    #[arg(long, global = true, env = "BANGBAN_PIN", value_name = "PIN", hide_env_values = true)]
+    pin: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -163,6 +177,20 @@ enum Cmd {
         #[arg(long)]
         to: PathBuf,
     },
+    /// Serve the ledger to the hall's kiosks, boards, counters and phones over HTTP
+    Serve {
+        /// The address to listen on, HOST:PORT (port 0 picks a free one)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Status-page look-ups allowed per client address and minute
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        lookups_per_minute: u32,
+    },
+    /// Enrol, list and revoke the devices that may reach the server (on the server host)
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
     /// Reprint a ticket (marked 补打) and record it in the ledger
     Reprint {
         /// Today's number (A012) or the ticket token
@@ -174,14 +202,46 @@ enum Cmd {
 }
 
 #[derive(Subcommand)]
+enum DeviceCmd {
+    /// Enrol a device and print its token (shown once; only a hash is kept)
+    Add {
+        /// The device's name, e.g. kiosk-1, board-east, counter-12
+        name: String,
+        /// What the device may do
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// The enrolled devices, with their roles and whether they are revoked
+    List,
+    /// Revoke a device: its token stops working at once
+    Revoke {
+        /// The device's name
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// Issues tickets and records print outcomes
+    Kiosk,
+    /// Reads and follows calls; changes nothing
+    Board,
+    /// Acts for a specialist signed in on it with their PIN
+    Counter,
+    /// Every operation (the office's scripts); staff actions still need the PIN
+    Admin,
+}
+
+#[derive(Subcommand)]
 enum StaffCmd {
     /// Set a staff member's PIN (read from --pin or the first line of standard input)
     SetPin {
         /// The staff id (S602)
         staff: String,
-        /// The new PIN: 6 to 12 digits, not trivial [default: read from standard input]
-        #[arg(long)]
-        pin: Option<String>,
+        /// (Give the new PIN with the global --pin on the command line, or on standard input:
+        /// 6 to 12 digits, not trivial)
+        #[arg(long = "new-pin", hide = true)]
+        new_pin: Option<String>,
     },
 }
 
@@ -383,7 +443,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .without_time()
         .init();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    PIN_ON_COMMAND_LINE.store(
+        matches!(matches.value_source("pin"), Some(clap::parser::ValueSource::CommandLine)),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let json = cli.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -397,6 +465,45 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// Whether `--pin` was typed on the command line (not taken from BANGBAN_PIN): only then may
+/// `staff set-pin` use it as the new PIN.
+static PIN_ON_COMMAND_LINE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The hall through the server (`--server`) or the ledger file (`--db`).
+fn client(cli: &Cli) -> Result<Box<dyn HallClient>, Exit> {
+    match &cli.server {
+        Some(url) => Ok(Box::new(RemoteClient::new(url, cli.token.as_deref().unwrap_or(""))?)),
+        None => Ok(Box::new(LocalClient::new(open(cli, false)?, &cli.actor))),
+    }
+}
+
+/// Commands that change the ledger file itself run on the server host only.
+fn local_only(cli: &Cli, what: &str) -> Result<(), Exit> {
+    if cli.server.is_some() {
+        return Err(Exit(
+            2,
+            anyhow::anyhow!("`bangban {what}` works on the server host with --db, not through --server"),
+        ));
+    }
+    Ok(())
+}
+
+/// Sign the acting specialist in at `window` with their PIN (both modes need it).
+fn sign_in(cli: &Cli, client: &mut dyn HallClient, staff: &str, window: u32) -> Result<(), Exit> {
+    let pin = cli.pin.clone().filter(|p| !p.is_empty()).ok_or_else(|| {
+        Exit(
+            2,
+            anyhow::anyhow!("acting for specialist {staff} needs their PIN: pass --pin or set BANGBAN_PIN"),
+        )
+    })?;
+    client.sign_in(&SignIn {
+        staff: staff.to_string(),
+        pin,
+        window,
+    })?;
+    Ok(())
 }
 
 /// Open the ledger; only `init` may create it, so a mistyped `--db` is an error, not a new empty ledger.
@@ -448,6 +555,7 @@ fn print_ticket(t: &bangban::Ticket, reprint: bool) -> bangban_printer::PrintTic
 fn run(cli: Cli) -> Result<(), Exit> {
     match &cli.cmd {
         Cmd::Init { hall } => {
+            local_only(&cli, "init")?;
             // Check the file completely before touching the ledger, so a broken file writes nothing.
             let parsed = Hall::from_path(hall)?;
             let mut ledger = open(&cli, true)?;
@@ -475,8 +583,8 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Items => {
-            let mut ledger = open(&cli, false)?;
-            let hall = ledger.hall()?;
+            let mut c = client(&cli)?;
+            let hall = c.hall()?;
             if cli.json {
                 let items: Vec<_> = hall
                     .items
@@ -508,8 +616,8 @@ fn run(cli: Cli) -> Result<(), Exit> {
             channel,
             repeat,
         } => {
-            let mut ledger = open(&cli, false)?;
-            let req = IssueRequest {
+            let mut c = client(&cli)?;
+            let req = Issue {
                 item: item.clone(),
                 priority: priority.clone(),
                 mode: mode.map(|m| match m {
@@ -522,10 +630,9 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     ChannelArg::Counter => Channel::Counter,
                     ChannelArg::Phone => Channel::Phone,
                 },
-                actor: cli.actor.clone(),
             };
             for _ in 0..*repeat {
-                let t = ledger.issue(&req)?;
+                let t = c.issue(&req)?;
                 if cli.json {
                     print_json(&t);
                 } else {
@@ -534,28 +641,22 @@ fn run(cli: Cli) -> Result<(), Exit> {
                         t.number, t.department_name, t.item_name, t.window, t.ahead, t.estimated_wait_min
                     );
                 }
-                // Flushed per ticket: a drill killed mid-run shows exactly what was issued.
-                std::io::stdout().flush().ok();
             }
         }
         Cmd::Call { window, staff, number } => {
-            let mut ledger = open(&cli, false)?;
-            let req = CallRequest {
-                window: *window,
-                staff: staff.clone(),
-                number: number.clone(),
-            };
-            match ledger.call(&req) {
-                Ok(c) => {
+            let mut c = client(&cli)?;
+            sign_in(&cli, c.as_mut(), staff, *window)?;
+            let result = c.call(&Call { number: number.clone() });
+            let _ = c.sign_out();
+            match result {
+                Ok(called) => {
                     if cli.json {
-                        print_json(&c);
+                        print_json(&called);
                     } else {
-                        say!("{}", c.text);
+                        say!("{}", called.text);
                     }
                 }
-                Err(LedgerError::NobodyWaiting(w)) => {
-                    return Err(Exit(3, anyhow::anyhow!("nobody is waiting for window {w}")))
-                }
+                Err(e) if e.kind() == "nobody_waiting" => return Err(Exit(3, anyhow::anyhow!("{e}"))),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -565,15 +666,14 @@ fn run(cli: Cli) -> Result<(), Exit> {
             staff,
             action,
         } => {
-            let mut ledger = open(&cli, false)?;
+            let mut c = client(&cli)?;
             if let CaseCmd::Show = action {
-                let c = ledger.find_case(case)?;
-                let events = ledger.case_events(c.id)?;
+                let v = c.case(case)?;
                 if cli.json {
-                    print_json(&json!({ "case": c, "events": events }));
+                    print_json(&json!({ "case": v.case, "events": v.events }));
                 } else {
-                    say!("{} {} {} · {}", c.number, c.state.label_zh(), c.department, c.item);
-                    for e in events {
+                    say!("{} {} {} · {}", v.case.number, v.case.state.label_zh(), v.case.department, v.case.item);
+                    for e in v.events {
                         say!("  #{} {} {} {}", e.seq, e.at, e.actor, e.kind);
                     }
                 }
@@ -582,67 +682,31 @@ fn run(cli: Cli) -> Result<(), Exit> {
             if staff.is_empty() {
                 return Err(Exit(2, anyhow::anyhow!("counter actions need --staff ID")));
             }
-            let current = ledger.find_case(case)?;
-            let window = window.unwrap_or_else(|| current.called_window.unwrap_or(current.window));
-            let act = match action {
-                CaseCmd::Show => unreachable!("handled above"),
-                CaseCmd::Recall => CaseAction::Recall,
-                CaseCmd::Start => CaseAction::Start,
-                CaseCmd::NoShow => CaseAction::NoShow,
-                CaseCmd::Hold => CaseAction::Hold,
-                CaseCmd::Resume => CaseAction::Resume,
-                CaseCmd::Transfer {
-                    department,
-                    to_window,
-                    note,
-                } => CaseAction::Transfer {
-                    department: department.clone(),
-                    window: *to_window,
-                    note: note.clone(),
-                },
-                CaseCmd::Consult {
-                    question,
-                    answer,
-                    deferred,
-                } => CaseAction::Consult {
-                    question: question.clone(),
-                    answer: answer.clone(),
-                    resolved: !deferred,
-                },
-                CaseCmd::Answer { answer } => CaseAction::Answer { answer: answer.clone() },
-                CaseCmd::Notify { missing } => CaseAction::NotifyMissing {
-                    missing: missing.clone(),
-                },
-                CaseCmd::Returned => CaseAction::MaterialsReturned,
-                CaseCmd::Accept { materials, poa } => CaseAction::Accept {
-                    materials: materials.clone(),
-                    power_of_attorney: *poa,
-                },
-                CaseCmd::StartWork => CaseAction::StartWork,
-                CaseCmd::Ready => CaseAction::Ready,
-                CaseCmd::Deliver { signed } => CaseAction::DeliverInPerson {
-                    completion_slip_signed: *signed,
-                },
-                CaseCmd::Mail { tracking } => CaseAction::Mail {
-                    tracking: tracking.clone(),
-                },
-                CaseCmd::ConfirmReceipt => CaseAction::ConfirmReceipt,
-                CaseCmd::Archive { handover } => CaseAction::Archive {
-                    handover: handover.clone(),
-                },
-                CaseCmd::Cancel { reason } => CaseAction::Cancel { reason: reason.clone() },
+            let window = match window {
+                Some(w) => *w,
+                None => {
+                    let current = c.case(case)?.case;
+                    current.called_window.unwrap_or(current.window)
+                }
             };
-            let c = ledger.act(case, window, staff, &act)?;
+            let act = case_action(action);
+            sign_in(&cli, c.as_mut(), staff, window)?;
+            let result = c.act(&Act {
+                case: case.clone(),
+                action: act,
+            });
+            let _ = c.sign_out();
+            let done = result?;
             if cli.json {
-                print_json(&c);
+                print_json(&done);
             } else {
-                say!("{} {} ({})", c.number, c.state.label_zh(), c.state.as_str());
+                say!("{} {} ({})", done.number, done.state.label_zh(), done.state.as_str());
             }
         }
         Cmd::Waiting { department } => {
-            let mut ledger = open(&cli, false)?;
+            let mut c = client(&cli)?;
             let depts: Vec<String> = department.iter().cloned().collect();
-            let list = ledger.waiting(&depts)?;
+            let list = c.waiting(&depts)?;
             if cli.json {
                 print_json(&json!({ "waiting": list }));
             } else {
@@ -659,20 +723,23 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Verify => {
-            let opened = open(&cli, false);
-            // A file cut short or overwritten is unreadable to SQLite as a whole: then nothing
-            // after the start can be vouched for, and the first bad event is the first one.
-            if let Err(Exit(_, e)) = &opened {
-                if let Some(LedgerError::Corrupt(why)) = e.downcast_ref::<LedgerError>() {
-                    let problem = format!("the ledger file cannot be read at all (truncated or overwritten): {why}");
-                    if cli.json {
-                        print_json(&json!({ "ok": false, "first_bad_seq": 1, "problem": problem }));
+            let r = if cli.server.is_some() {
+                client(&cli)?.verify()?
+            } else {
+                let opened = open(&cli, false);
+                // A file cut short or overwritten is unreadable to SQLite as a whole: then nothing
+                // after the start can be vouched for, and the first bad event is the first one.
+                if let Err(Exit(_, e)) = &opened {
+                    if let Some(LedgerError::Corrupt(why)) = e.downcast_ref::<LedgerError>() {
+                        let problem = format!("the ledger file cannot be read at all (truncated or overwritten): {why}");
+                        if cli.json {
+                            print_json(&json!({ "ok": false, "first_bad_seq": 1, "problem": problem }));
+                        }
+                        return Err(Exit(1, anyhow::anyhow!("first bad sequence number 1: {problem}")));
                     }
-                    return Err(Exit(1, anyhow::anyhow!("first bad sequence number 1: {problem}")));
                 }
-            }
-            let mut ledger = opened?;
-            let r = ledger.verify()?;
+                opened?.verify()?
+            };
             if cli.json {
                 print_json(&r);
             } else if r.ok {
@@ -690,8 +757,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Report { date, format } => {
-            let mut ledger = open(&cli, false)?;
-            let r = ledger.report(*date)?;
+            let r = client(&cli)?.report(*date)?;
             if *format == ReportFormat::Json || cli.json {
                 print_json(&r);
             } else {
@@ -723,6 +789,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Import { what, file } => {
+            local_only(&cli, "import")?;
             let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let src = bangban::hall::utf8(&bytes, &file.display().to_string())?;
             let mut ledger = open(&cli, false)?;
@@ -747,10 +814,14 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Staff {
-            cmd: StaffCmd::SetPin { staff, pin },
+            cmd: StaffCmd::SetPin { staff, .. },
         } => {
-            let pin = match pin {
-                Some(p) => p.clone(),
+            local_only(&cli, "staff set-pin")?;
+            // Only a PIN typed on this command line is the new PIN: BANGBAN_PIN in the
+            // environment is the operator's own and must never become someone else's.
+            let typed = PIN_ON_COMMAND_LINE.load(std::sync::atomic::Ordering::Relaxed);
+            let pin = match cli.pin.clone().filter(|_| typed) {
+                Some(p) => p,
                 None => {
                     let mut s = String::new();
                     std::io::stdin()
@@ -768,15 +839,16 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::Window { window, state, staff } => {
-            let mut ledger = open(&cli, false)?;
-            ledger.set_window_paused(*window, staff, *state == WindowState::Pause)?;
+            let mut c = client(&cli)?;
+            sign_in(&cli, c.as_mut(), staff, *window)?;
+            let paused = *state == WindowState::Pause;
+            let result = c.pause_window(&PauseWindow { paused });
+            let _ = c.sign_out();
+            result?;
             if cli.json {
-                print_json(&json!({ "window": window, "paused": *state == WindowState::Pause }));
+                print_json(&json!({ "window": window, "paused": paused }));
             } else {
-                say!(
-                    "window {window} {}",
-                    if *state == WindowState::Pause { "paused" } else { "open" }
-                );
+                say!("window {window} {}", if paused { "paused" } else { "open" });
             }
         }
         Cmd::PrinterSim {
@@ -806,6 +878,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             .with_context(|| format!("printer-sim cannot listen on {listen}"))?;
         }
         Cmd::Backup { to } => {
+            local_only(&cli, "backup")?;
             let ledger = open(&cli, false)?;
             let r = ledger.backup_to(to)?;
             if cli.json {
@@ -819,9 +892,73 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 );
             }
         }
-        Cmd::Reprint { number, printer } => {
+        Cmd::Serve {
+            listen,
+            lookups_per_minute,
+        } => {
+            local_only(&cli, "serve")?;
+            let opts = bangban::server::ServeOptions {
+                db: cli.db.clone().unwrap_or_else(bangban::default_db_path),
+                listen: listen.clone(),
+                busy_timeout: Duration::from_millis(cli.busy_timeout_ms),
+                lookups_per_minute: *lookups_per_minute,
+            };
+            bangban::server::serve(opts, |addr| {
+                say!("listening on http://{addr}");
+            })?;
+            eprintln!("bangban: server stopped; the ledger is closed");
+        }
+        Cmd::Device { cmd } => {
+            local_only(&cli, "device")?;
             let mut ledger = open(&cli, false)?;
-            let hall = ledger.hall()?;
+            match cmd {
+                DeviceCmd::Add { name, role } => {
+                    let role = match role {
+                        RoleArg::Kiosk => DeviceRole::Kiosk,
+                        RoleArg::Board => DeviceRole::Board,
+                        RoleArg::Counter => DeviceRole::Counter,
+                        RoleArg::Admin => DeviceRole::Admin,
+                    };
+                    let token = ledger.add_device(name, role, &cli.actor)?;
+                    if cli.json {
+                        print_json(&json!({ "name": name, "role": role.as_str(), "token": token }));
+                    } else {
+                        say!("{token}");
+                        eprintln!(
+                            "bangban: enrolled {name} as a {}; the token above is shown only now: give it to the device (--token or BANGBAN_TOKEN)",
+                            role.as_str()
+                        );
+                    }
+                }
+                DeviceCmd::List => {
+                    let list = ledger.list_devices()?;
+                    if cli.json {
+                        print_json(&json!({ "devices": list }));
+                    } else {
+                        for d in list {
+                            say!(
+                                "{:<20} {:<8} enrolled {}{}",
+                                d.name,
+                                d.role.as_str(),
+                                d.created_at,
+                                d.revoked_at.map(|r| format!("  REVOKED {r}")).unwrap_or_default()
+                            );
+                        }
+                    }
+                }
+                DeviceCmd::Revoke { name } => {
+                    ledger.revoke_device(name, &cli.actor)?;
+                    if cli.json {
+                        print_json(&json!({ "name": name, "revoked": true }));
+                    } else {
+                        say!("revoked {name}");
+                    }
+                }
+            }
+        }
+        Cmd::Reprint { number, printer } => {
+            let mut c = client(&cli)?;
+            let hall = c.hall()?;
             let spec = printer.clone().unwrap_or_else(|| hall.printer.clone());
             let target = bangban_printer::PrinterTarget::parse(&spec).map_err(anyhow::Error::msg)?;
             if target == bangban_printer::PrinterTarget::None {
@@ -832,11 +969,16 @@ fn run(cli: Cli) -> Result<(), Exit> {
                     ),
                 ));
             }
-            let t = ledger.ticket_for(number)?;
+            let t = c.ticket(number)?;
             let job = print_ticket(&t, true);
             let result = bangban_printer::ticket_bytes(&job).and_then(|b| bangban_printer::send(&target, &b));
             let error = result.as_ref().err().map(|e| e.to_string());
-            ledger.record_print(t.case_id, &target.device_name(), error.as_deref(), true)?;
+            c.record_print(&PrintOutcome {
+                case_id: t.case_id,
+                printer: target.device_name(),
+                error: error.clone(),
+                reprint: true,
+            })?;
             match error {
                 None => {
                     if cli.json {
@@ -849,6 +991,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
         }
         Cmd::RebuildCases => {
+            local_only(&cli, "rebuild-cases")?;
             let mut ledger = open(&cli, false)?;
             let before = ledger.verify()?;
             if !before.ok
@@ -869,4 +1012,56 @@ fn run(cli: Cli) -> Result<(), Exit> {
     }
     std::io::stdout().flush().ok();
     Ok(())
+}
+
+/// The library's action for a `bangban case` subcommand.
+fn case_action(action: &CaseCmd) -> CaseAction {
+    match action {
+        CaseCmd::Show => unreachable!("show is handled before any action"),
+        CaseCmd::Recall => CaseAction::Recall,
+        CaseCmd::Start => CaseAction::Start,
+        CaseCmd::NoShow => CaseAction::NoShow,
+        CaseCmd::Hold => CaseAction::Hold,
+        CaseCmd::Resume => CaseAction::Resume,
+        CaseCmd::Transfer {
+            department,
+            to_window,
+            note,
+        } => CaseAction::Transfer {
+            department: department.clone(),
+            window: *to_window,
+            note: note.clone(),
+        },
+        CaseCmd::Consult {
+            question,
+            answer,
+            deferred,
+        } => CaseAction::Consult {
+            question: question.clone(),
+            answer: answer.clone(),
+            resolved: !deferred,
+        },
+        CaseCmd::Answer { answer } => CaseAction::Answer { answer: answer.clone() },
+        CaseCmd::Notify { missing } => CaseAction::NotifyMissing {
+            missing: missing.clone(),
+        },
+        CaseCmd::Returned => CaseAction::MaterialsReturned,
+        CaseCmd::Accept { materials, poa } => CaseAction::Accept {
+            materials: materials.clone(),
+            power_of_attorney: *poa,
+        },
+        CaseCmd::StartWork => CaseAction::StartWork,
+        CaseCmd::Ready => CaseAction::Ready,
+        CaseCmd::Deliver { signed } => CaseAction::DeliverInPerson {
+            completion_slip_signed: *signed,
+        },
+        CaseCmd::Mail { tracking } => CaseAction::Mail {
+            tracking: tracking.clone(),
+        },
+        CaseCmd::ConfirmReceipt => CaseAction::ConfirmReceipt,
+        CaseCmd::Archive { handover } => CaseAction::Archive {
+            handover: handover.clone(),
+        },
+        CaseCmd::Cancel { reason } => CaseAction::Cancel { reason: reason.clone() },
+    }
 }

@@ -43,13 +43,27 @@ pub fn cli(db: &Path, args: &[&str]) -> Output {
     cli_env(db, args, &[])
 }
 
+/// The PIN `set_pins` gives specialists; `cli` passes it as BANGBAN_PIN.
+pub const TEST_PIN: &str = "246813";
+
+/// Give these specialists the test PIN (in-process: one argon2 hash each).
+pub fn set_pins(db: &Path, staff: &[&str]) {
+    let mut l = Ledger::open(db, LedgerOptions::default()).expect("open ledger");
+    for s in staff {
+        l.set_pin(s, TEST_PIN, "test").expect("set pin");
+    }
+}
+
 pub fn cli_env(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(bin());
     cmd.arg("--db")
         .arg(db)
         .args(args)
         .env_remove("BANGBAN_NOW")
-        .env_remove("BANGBAN_DB");
+        .env_remove("BANGBAN_DB")
+        .env_remove("BANGBAN_SERVER")
+        .env_remove("BANGBAN_TOKEN")
+        .env("BANGBAN_PIN", TEST_PIN);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -94,4 +108,106 @@ pub fn check(actual: &str, expected: &str) {
     if a != e {
         panic!("snapshot mismatch\n--- expected\n{e}\n--- actual\n{a}\n");
     }
+}
+
+/// A `bangban serve` on a free loopback port, stopped with SIGTERM when dropped.
+pub struct Served {
+    pub url: String,
+    pub db: PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl Served {
+    pub fn start(db: &Path) -> Served {
+        Served::start_with(db, &[])
+    }
+
+    pub fn start_with(db: &Path, extra: &[&str]) -> Served {
+        use std::io::BufRead;
+        let mut child = Command::new(bin())
+            .arg("--db")
+            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove("BANGBAN_NOW")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start bangban serve");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("the server's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line was {line:?}"))
+            .to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Served {
+            url,
+            db: db.to_path_buf(),
+            child: Some(child),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// SIGTERM, and the exit status once it has stopped.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > Duration::from_secs(15) {
+                child.kill().ok();
+                panic!("the server did not stop within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kill it hard (a power cut of the server process).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+}
+
+/// Enrol a device on the ledger's host; returns its token.
+pub fn enrol(db: &Path, name: &str, role: &str) -> String {
+    let out = cli(db, &["device", "add", name, "--role", role]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = stdout(&out).trim().to_string();
+    assert_eq!(token.len(), 64, "{token}");
+    token
+}
+
+/// `bangban --server URL --token TOKEN ARGS…` (no ledger file involved).
+pub fn remote(url: &str, token: &str, args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(["--server", url, "--token", token])
+        .args(args)
+        .env_remove("BANGBAN_DB")
+        .env_remove("BANGBAN_NOW")
+        .env("BANGBAN_PIN", TEST_PIN)
+        .output()
+        .expect("run bangban")
 }

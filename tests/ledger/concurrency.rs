@@ -45,6 +45,7 @@ fn four_counters_calling_at_once_never_share_a_case() {
     assert!(out.status.success());
     // Three windows of the department, two specialists on window 12.
     let counters = [(12, "S601"), (13, "S602"), (14, "S603"), (12, "S602")];
+    set_pins(&t.db, &["S601", "S602", "S603"]);
     let handles: Vec<_> = counters
         .iter()
         .map(|(w, s)| {

@@ -108,6 +108,7 @@ fn a_hall_file_that_is_not_utf8_names_the_line_of_the_bad_byte() {
 #[test]
 fn a_window_the_hall_does_not_have_is_refused_and_not_announced() {
     let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
     cli(&t.db, &["issue", "--item", "A01"]);
     let called = cli(&t.db, &["call", "--window", "1", "--staff", "S101"]);
     assert!(called.status.success(), "{}", stderr(&called));
@@ -246,6 +247,7 @@ fn an_unknown_priority_class_lists_the_valid_codes() {
 #[test]
 fn a_clock_that_steps_back_keeps_issue_order_and_no_negative_durations() {
     let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
     let now = |s: &str| [("BANGBAN_NOW", s.to_string())];
     let issue = |at: &str| {
         let env = now(at);

@@ -5,4 +5,5 @@ mod hall_file;
 mod hardening;
 mod lifecycle;
 mod report;
+mod served;
 mod tamper;

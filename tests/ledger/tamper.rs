@@ -7,6 +7,7 @@ use crate::support::*;
 /// A demo ledger with some history: 12 tickets, a few calls.
 fn ledger_with_history() -> TempLedger {
     let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
     assert!(cli(&t.db, &["issue", "--item", "A01", "--repeat", "12"])
         .status
         .success());

@@ -1,0 +1,749 @@
+//! `bangban serve`: the one program that opens the hall's ledger; kiosks, boards, counters,
+//! the CLI and visitors' phones reach it over HTTP. One writer thread owns the SQLite
+//! connection (so "database is locked" cannot happen between the hall's programs), requests
+//! are checked against the device's role and the specialist's session, writes are answered
+//! once per client request id, and calls stream to boards as server-sent events that resume
+//! from a sequence number.
+
+mod page;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use tokio::sync::{oneshot, watch};
+
+use crate::access::{Device, DeviceRole, Session};
+use crate::api::*;
+use crate::error::LedgerError;
+use crate::ledger::{CallRequest, IssueRequest, Ledger, LedgerOptions};
+use crate::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
+
+/// How `bangban serve` is set up.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub db: PathBuf,
+    pub listen: String,
+    pub busy_timeout: Duration,
+    /// Status-page look-ups allowed per client address and minute.
+    pub lookups_per_minute: u32,
+}
+
+type Job = Box<dyn FnOnce(&mut Ledger) + Send>;
+
+/// The writer thread's door: every ledger operation runs there, in arrival order.
+#[derive(Clone)]
+struct LedgerHandle {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl LedgerHandle {
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Ledger) -> T + Send + 'static) -> Result<T, ApiError> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |l| {
+                let _ = tx.send(f(l));
+            }))
+            .map_err(|_| ApiError(LedgerError::Unreachable("the ledger is closing".into())))?;
+        rx.await
+            .map_err(|_| ApiError(LedgerError::Unreachable("the ledger is closing".into())))
+    }
+}
+
+struct App {
+    ledger: LedgerHandle,
+    /// The newest event's sequence number, moved after every write.
+    head: watch::Receiver<i64>,
+    /// Flips to true when the server is shutting down: streams end so shutdown can finish.
+    stopping: watch::Receiver<bool>,
+    lookups: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    lookups_per_minute: u32,
+}
+
+/// A ledger error as an HTTP answer: the status its kind maps to and the `WireError` JSON.
+struct ApiError(LedgerError);
+
+impl From<LedgerError> for ApiError {
+    fn from(e: LedgerError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::warn!("request failed: {}", self.0);
+        }
+        (status, Json(self.0.to_wire())).into_response()
+    }
+}
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// The device behind the request's token, allowed one of `roles`.
+async fn device(app: &App, headers: &HeaderMap, roles: &[DeviceRole]) -> Result<Device, ApiError> {
+    let token = bearer(headers).ok_or_else(|| {
+        LedgerError::Unauthorized("this request carries no device token (Authorization: Bearer TOKEN)".into())
+    })?;
+    let found = app.ledger.run(move |l| l.device_for_token(&token)).await??;
+    let device = found.ok_or_else(|| LedgerError::Unauthorized("unknown or revoked device token".into()))?;
+    if !roles.contains(&device.role) {
+        return Err(ApiError(LedgerError::Forbidden(format!(
+            "device {} is a {}; this needs a {}",
+            device.name,
+            device.role.as_str(),
+            roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or ")
+        ))));
+    }
+    Ok(device)
+}
+
+/// The specialist signed in on this device (the session header), for staff actions.
+async fn staff(app: &App, headers: &HeaderMap, device: &Device) -> Result<Session, ApiError> {
+    let token = headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| LedgerError::Forbidden("a specialist must sign in with their PIN first".into()))?;
+    let session = app.ledger.run(move |l| l.session(&token)).await??;
+    match session {
+        Some(s) if s.device == device.name => Ok(s),
+        Some(_) => Err(ApiError(LedgerError::Forbidden("that session belongs to another device".into()))),
+        None => Err(ApiError(LedgerError::Forbidden(
+            "the session has ended or expired: sign in again with the PIN".into(),
+        ))),
+    }
+}
+
+/// The client's request id, if it sent a usable one.
+fn request_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get(REQUEST_ID_HEADER) else { return Ok(None) };
+    let id = v.to_str().unwrap_or("").trim().to_string();
+    if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(ApiError(LedgerError::Invalid(format!(
+            "{REQUEST_ID_HEADER} must be 1 to 128 letters, digits, '-' or '_'"
+        ))));
+    }
+    Ok(Some(id))
+}
+
+/// Run a write once per request id: a retry of an id that already wrote is answered by
+/// `replay` from the event the first try wrote.
+fn once<T>(
+    l: &mut Ledger,
+    id: Option<String>,
+    device: &str,
+    op: &str,
+    run: impl FnOnce(&mut Ledger) -> crate::Result<T>,
+    replay: impl FnOnce(&mut Ledger, i64) -> crate::Result<T>,
+) -> crate::Result<T> {
+    let Some(id) = id else { return run(l) };
+    if let Some((first_op, seq)) = l.request_outcome(&id)? {
+        if first_op != op {
+            return Err(LedgerError::Invalid(format!("request id {id} was used for {first_op}, not {op}")));
+        }
+        return replay(l, seq);
+    }
+    crate::chain::with_request(&id, device, op, || run(l))
+}
+
+fn case_of_event(l: &mut Ledger, seq: i64) -> crate::Result<crate::Case> {
+    let ev = l.event(seq)?.ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
+    let id = ev.case_id.ok_or_else(|| LedgerError::Corrupt(format!("event {seq} names no case")))?;
+    l.case_by_id(id)
+}
+
+const ANY: &[DeviceRole] = &[DeviceRole::Kiosk, DeviceRole::Board, DeviceRole::Counter, DeviceRole::Admin];
+const KIOSK: &[DeviceRole] = &[DeviceRole::Kiosk, DeviceRole::Admin];
+const COUNTER: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin];
+const STAFF_READ: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin, DeviceRole::Kiosk];
+const ADMIN: &[DeviceRole] = &[DeviceRole::Admin];
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn hall(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<(i64, crate::Hall)> {
+    device(&app, &headers, ANY).await?;
+    let r = app
+        .ledger
+        .run(|l| -> crate::Result<(i64, crate::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
+        .await??;
+    Ok(Json(r))
+}
+
+async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Issue>) -> ApiResult<crate::Ticket> {
+    let d = device(&app, &headers, KIOSK).await?;
+    let id = request_id(&headers)?;
+    let t = app
+        .ledger
+        .run(move |l| {
+            once(
+                l,
+                id,
+                &d.name,
+                "issue",
+                |l| {
+                    l.issue(&IssueRequest {
+                        item: req.item,
+                        priority: req.priority,
+                        mode: req.mode,
+                        channel: req.channel,
+                        actor: d.name.clone(),
+                    })
+                },
+                |l, seq| {
+                    let c = case_of_event(l, seq)?;
+                    l.ticket_for(&c.token)
+                },
+            )
+        })
+        .await??;
+    Ok(Json(t))
+}
+
+async fn print_outcome(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(o): Json<PrintOutcome>,
+) -> ApiResult<()> {
+    let d = device(&app, &headers, KIOSK).await?;
+    let id = request_id(&headers)?;
+    app.ledger
+        .run(move |l| {
+            once(
+                l,
+                id,
+                &d.name,
+                "print-outcome",
+                // The printer is named after the kiosk that drives it, so the 台账 says where.
+                |l| {
+                    l.record_print(o.case_id, &format!("{}/{}", d.name, o.printer), o.error.as_deref(), o.reprint)
+                        .map(|_| ())
+                },
+                |_, _| Ok(()),
+            )
+        })
+        .await??;
+    Ok(Json(()))
+}
+
+async fn queues(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Vec<QueueLine>> {
+    device(&app, &headers, ANY).await?;
+    Ok(Json(app.ledger.run(|l| l.queues()).await??))
+}
+
+#[derive(Deserialize)]
+struct WaitingQuery {
+    #[serde(default)]
+    departments: String,
+}
+
+async fn waiting(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<WaitingQuery>,
+) -> ApiResult<Vec<crate::WaitingEntry>> {
+    device(&app, &headers, ANY).await?;
+    let depts: Vec<String> = q.departments.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    Ok(Json(app.ledger.run(move |l| l.waiting(&depts)).await??))
+}
+
+async fn sign_in(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<SignIn>,
+) -> ApiResult<(String, SignedIn)> {
+    let d = device(&app, &headers, COUNTER).await?;
+    let staff_id = req.staff.trim().to_string();
+    let (st, w) = (staff_id.clone(), req.window);
+    let stored = app.ledger.run(move |l| l.pin_record(&st, w)).await??;
+    // argon2 takes a tenth of a second on purpose: run it beside the ledger, not in its queue,
+    // so a morning of sign-ins never delays a kiosk.
+    let stored2 = stored.clone();
+    let checked = tokio::task::spawn_blocking(move || stored2.check(&req.pin))
+        .await
+        .map_err(|_| ApiError(LedgerError::Invalid("the PIN check stopped".into())))??;
+    let s = app
+        .ledger
+        .run(move |l| -> crate::Result<Session> {
+            l.record_login(&staff_id, w, &stored, &checked)?;
+            l.start_session(&staff_id, &d.name, w)
+        })
+        .await??;
+    let signed = SignedIn {
+        staff: s.staff.clone(),
+        window: s.window,
+        expires_at: s.expires_at.clone(),
+    };
+    Ok(Json((s.token, signed)))
+}
+
+async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<()> {
+    let d = device(&app, &headers, COUNTER).await?;
+    let s = staff(&app, &headers, &d).await?;
+    app.ledger.run(move |l| l.end_session(&s.token)).await??;
+    Ok(Json(()))
+}
+
+async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Call>) -> ApiResult<crate::Called> {
+    let d = device(&app, &headers, COUNTER).await?;
+    let s = staff(&app, &headers, &d).await?;
+    let id = request_id(&headers)?;
+    let c = app
+        .ledger
+        .run(move |l| {
+            once(
+                l,
+                id,
+                &d.name,
+                "call",
+                |l| {
+                    l.call(&CallRequest {
+                        window: s.window,
+                        staff: s.staff.clone(),
+                        number: req.number,
+                    })
+                },
+                |l, seq| {
+                    l.calls_after(seq - 1)?
+                        .0
+                        .into_iter()
+                        .find(|c| c.seq == seq)
+                        .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} is not a call")))
+                },
+            )
+        })
+        .await??;
+    Ok(Json(c))
+}
+
+async fn act(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Act>) -> ApiResult<crate::Case> {
+    let d = device(&app, &headers, COUNTER).await?;
+    let s = staff(&app, &headers, &d).await?;
+    let id = request_id(&headers)?;
+    let c = app
+        .ledger
+        .run(move |l| {
+            once(
+                l,
+                id,
+                &d.name,
+                "act",
+                |l| l.act(&req.case, s.window, &s.staff, &req.action),
+                case_of_event,
+            )
+        })
+        .await??;
+    Ok(Json(c))
+}
+
+async fn pause_window(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<PauseWindow>,
+) -> ApiResult<()> {
+    let d = device(&app, &headers, COUNTER).await?;
+    let s = staff(&app, &headers, &d).await?;
+    let id = request_id(&headers)?;
+    app.ledger
+        .run(move |l| {
+            once(
+                l,
+                id,
+                &d.name,
+                "window",
+                |l| l.set_window_paused(s.window, &s.staff, req.paused),
+                |_, _| Ok(()),
+            )
+        })
+        .await??;
+    Ok(Json(()))
+}
+
+async fn window_paused(State(app): State<Arc<App>>, headers: HeaderMap, Path(w): Path<u32>) -> ApiResult<bool> {
+    device(&app, &headers, ANY).await?;
+    Ok(Json(app.ledger.run(move |l| l.window_paused(w)).await??))
+}
+
+async fn window_cases(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(w): Path<u32>,
+) -> ApiResult<Vec<crate::Case>> {
+    device(&app, &headers, COUNTER).await?;
+    Ok(Json(app.ledger.run(move |l| l.at_window(w)).await??))
+}
+
+async fn case(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<CaseView> {
+    device(&app, &headers, COUNTER).await?;
+    let v = app
+        .ledger
+        .run(move |l| -> crate::Result<CaseView> {
+            let case = l.find_case(&r)?;
+            let events = l.case_events(case.id)?;
+            Ok(CaseView { case, events })
+        })
+        .await??;
+    Ok(Json(v))
+}
+
+async fn ticket(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<crate::Ticket> {
+    device(&app, &headers, STAFF_READ).await?;
+    Ok(Json(app.ledger.run(move |l| l.ticket_for(&r)).await??))
+}
+
+#[derive(Deserialize)]
+struct DateQuery {
+    date: chrono::NaiveDate,
+}
+
+async fn report(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<DateQuery>,
+) -> ApiResult<crate::DayReport> {
+    device(&app, &headers, ADMIN).await?;
+    Ok(Json(app.ledger.run(move |l| l.report(q.date)).await??))
+}
+
+async fn verify(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<crate::VerifyReport> {
+    device(&app, &headers, ADMIN).await?;
+    Ok(Json(app.ledger.run(|l| l.verify()).await??))
+}
+
+#[derive(Deserialize)]
+struct AfterQuery {
+    #[serde(default)]
+    after: Option<i64>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+async fn calls(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<AfterQuery>) -> ApiResult<CallsAfter> {
+    device(&app, &headers, ANY).await?;
+    let after = q.after.unwrap_or(0);
+    let r = app
+        .ledger
+        .run(move |l| l.calls_after(after).map(|(calls, last_seq)| CallsAfter { calls, last_seq }))
+        .await??;
+    Ok(Json(r))
+}
+
+async fn recent_calls(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<AfterQuery>,
+) -> ApiResult<Vec<crate::Called>> {
+    device(&app, &headers, ANY).await?;
+    let limit = q.limit.unwrap_or(8).min(100);
+    Ok(Json(app.ledger.run(move |l| l.recent_calls(limit)).await??))
+}
+
+async fn head(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<i64> {
+    device(&app, &headers, ANY).await?;
+    Ok(Json(app.ledger.run(|l| l.head_seq()).await??))
+}
+
+async fn note(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<String> {
+    device(&app, &headers, COUNTER).await?;
+    Ok(Json(app.ledger.run(move |l| l.note(id)).await??))
+}
+
+/// The live stream of calls for boards: `event: call` with the `Called` JSON and `id:` its
+/// sequence number, and `event: head` when anything else changed (queues to refresh). A board
+/// that reconnects with `Last-Event-ID` (or `?after=`) gets exactly what it missed.
+async fn stream(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<AfterQuery>) -> Result<Response, ApiError> {
+    device(&app, &headers, ANY).await?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let start = match resume.or(q.after) {
+        Some(s) => s,
+        None => app.ledger.run(|l| l.head_seq()).await??,
+    };
+    Ok(sse(app, start, Feed::Calls).into_response())
+}
+
+#[derive(Clone)]
+enum Feed {
+    Calls,
+    Ticket(String),
+}
+
+struct StreamState {
+    app: Arc<App>,
+    seq: i64,
+    feed: Feed,
+    head: watch::Receiver<i64>,
+    stopping: watch::Receiver<bool>,
+    pending: std::collections::VecDeque<SseEvent>,
+    first: bool,
+    last_status: Option<String>,
+}
+
+fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
+    let state = StreamState {
+        head: app.head.clone(),
+        stopping: app.stopping.clone(),
+        app,
+        seq: start,
+        feed,
+        pending: Default::default(),
+        first: true,
+        last_status: None,
+    };
+    let s = futures_util::stream::unfold(state, |mut st| async move {
+        loop {
+            if let Some(ev) = st.pending.pop_front() {
+                return Some((Ok(ev), st));
+            }
+            if *st.stopping.borrow() {
+                return None;
+            }
+            if !st.first {
+                tokio::select! {
+                    r = st.head.changed() => if r.is_err() { return None },
+                    _ = st.stopping.changed() => return None,
+                }
+            }
+            st.first = false;
+            match st.feed.clone() {
+                Feed::Calls => {
+                    let after = st.seq;
+                    let Ok(Ok((calls, last))) = st.app.ledger.run(move |l| l.calls_after(after)).await else {
+                        return None;
+                    };
+                    for c in &calls {
+                        if let Ok(json) = serde_json::to_string(c) {
+                            st.pending.push_back(SseEvent::default().event("call").id(c.seq.to_string()).data(json));
+                        }
+                    }
+                    if last > st.seq {
+                        st.pending.push_back(SseEvent::default().event("head").data(last.to_string()));
+                    }
+                    st.seq = last;
+                }
+                Feed::Ticket(token) => {
+                    let Ok(Ok(status)) = st.app.ledger.run(move |l| l.ticket_status(&token)).await else {
+                        return None;
+                    };
+                    if let Ok(json) = serde_json::to_string(&status) {
+                        // Only changes are sent: the seq moves with every event in the hall.
+                        let key = format!("{}|{}|{}|{:?}", status.state, status.ahead, status.estimated_wait_min, status.window);
+                        if st.last_status.as_deref() != Some(key.as_str()) {
+                            st.last_status = Some(key);
+                            st.pending.push_back(SseEvent::default().event("status").data(json));
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// Count a status look-up from `ip`; false once it is over its allowance for this minute.
+fn allow_lookup(app: &App, ip: IpAddr) -> bool {
+    let mut m = app.lookups.lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    if m.len() > 10_000 {
+        m.retain(|_, (t, _)| now.duration_since(*t) < Duration::from_secs(60));
+    }
+    let e = m.entry(ip).or_insert((now, 0));
+    if now.duration_since(e.0) >= Duration::from_secs(60) {
+        *e = (now, 0);
+    }
+    e.1 += 1;
+    e.1 <= app.lookups_per_minute
+}
+
+fn valid_token(t: &str) -> bool {
+    t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The visitor's status page behind the ticket's QR code. Unknown and malformed tokens get
+/// the same page as each other, so the answer says nothing about which tokens exist.
+async fn ticket_page(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+) -> Response {
+    if !allow_lookup(&app, addr.ip()) {
+        return (StatusCode::TOO_MANY_REQUESTS, Html(page::too_many())).into_response();
+    }
+    let known = if valid_token(&token) {
+        let t = token.clone();
+        matches!(app.ledger.run(move |l| l.ticket_status(&t)).await, Ok(Ok(_)))
+    } else {
+        false
+    };
+    if !known {
+        return (StatusCode::NOT_FOUND, Html(page::not_found())).into_response();
+    }
+    let mut r = Html(page::status_page(&token)).into_response();
+    r.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn ticket_status(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    if !allow_lookup(&app, addr.ip()) {
+        return Err(ApiError(LedgerError::RateLimited));
+    }
+    if !valid_token(&token) {
+        return Err(ApiError(LedgerError::UnknownCase("no such ticket".into())));
+    }
+    let t = token.clone();
+    let status = app.ledger.run(move |l| l.ticket_status(&t)).await??;
+    let _ = status;
+    Ok(sse(app, 0, Feed::Ticket(token)).into_response())
+}
+
+async fn font() -> Response {
+    let mut r = crate::server::page::FONT.into_response();
+    r.headers_mut().insert("content-type", HeaderValue::from_static("font/ttf"));
+    r.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("public, max-age=604800"));
+    r
+}
+
+fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/t/{token}", get(ticket_page))
+        .route("/static/hall-font.ttf", get(font))
+        .route("/api/v1/status/{token}", get(ticket_status))
+        .route("/api/v1/hall", get(hall))
+        .route("/api/v1/issue", post(issue))
+        .route("/api/v1/print-outcome", post(print_outcome))
+        .route("/api/v1/queues", get(queues))
+        .route("/api/v1/waiting", get(waiting))
+        .route("/api/v1/sign-in", post(sign_in))
+        .route("/api/v1/sign-out", post(sign_out))
+        .route("/api/v1/call", post(call))
+        .route("/api/v1/act", post(act))
+        .route("/api/v1/window", post(pause_window))
+        .route("/api/v1/windows/{w}/paused", get(window_paused))
+        .route("/api/v1/windows/{w}/cases", get(window_cases))
+        .route("/api/v1/cases/{r}", get(case))
+        .route("/api/v1/tickets/{r}", get(ticket))
+        .route("/api/v1/report", get(report))
+        .route("/api/v1/verify", get(verify))
+        .route("/api/v1/calls", get(calls))
+        .route("/api/v1/calls/recent", get(recent_calls))
+        .route("/api/v1/head", get(head))
+        .route("/api/v1/notes/{id}", get(note))
+        .route("/api/v1/stream", get(stream))
+        .with_state(app)
+}
+
+/// Serve until SIGTERM or Ctrl+C: stop accepting, let requests in flight finish, end the
+/// event streams, then close the ledger (which folds and removes its `-wal` file). Prints
+/// `listening on http://ADDR` once ready.
+pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let mut ledger = crate::open_existing(
+        &opts.db,
+        LedgerOptions {
+            busy_timeout: opts.busy_timeout,
+            ..LedgerOptions::default()
+        },
+    )?;
+    ledger.hall()?;
+    let (head_tx, head_rx) = watch::channel(ledger.head_seq()?);
+    let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job>();
+    let writer = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
+        let mut last = *head_tx.borrow();
+        for job in jobs_rx {
+            job(&mut ledger);
+            if let Ok(h) = ledger.head_seq() {
+                if h != last {
+                    last = h;
+                    let _ = head_tx.send(h);
+                }
+            }
+        }
+        // Every sender is gone: fold the write-ahead log into the file and close it.
+        if let Err(e) = ledger.checkpoint() {
+            tracing::warn!("cannot checkpoint the ledger on shutdown: {e}");
+        }
+        drop(ledger);
+    })?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let app = Arc::new(App {
+        ledger: LedgerHandle { jobs: jobs_tx },
+        head: head_rx,
+        stopping: stop_rx,
+        lookups: Mutex::new(HashMap::new()),
+        lookups_per_minute: opts.lookups_per_minute,
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&opts.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
+        ready(listener.local_addr()?);
+        let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                tracing::info!("stopping: finishing requests in flight");
+                let _ = stop_tx.send(true);
+            })
+            .await?;
+        anyhow::Ok(())
+    })?;
+    // Dropping the runtime ends every task still holding the ledger's door; the writer then
+    // sees its channel close and shuts the ledger.
+    drop(rt);
+    writer.join().map_err(|_| anyhow::anyhow!("the ledger writer thread panicked"))?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,137 @@
+//! The visitor's phone page behind the ticket's QR code (`/t/{token}`): the number, the
+//! department and item, how many are ahead, the window once called, then the case's stage in
+//! the rules' four stages. Chinese first with an English switch; it follows the server's
+//! status stream, so it updates without a reload. No personal data is ever on it.
+
+/// The hall's embedded CJK font, served for phones (and headless browsers) that lack one.
+pub const FONT: &[u8] = include_bytes!("../../ui/fonts/WenQuanYiMicroHei-GB2312.ttf");
+
+const STYLE: &str = r#"
+@font-face { font-family: Hall; src: local("Noto Sans CJK SC"), local("PingFang SC"), local("Microsoft YaHei"), url(/static/hall-font.ttf); font-display: swap; }
+* { box-sizing: border-box; }
+body { margin: 0; font-family: Hall, sans-serif; background: #f4f1ea; color: #1a1a1a; font-size: 20px; line-height: 1.45; }
+header { background: #9e1b1b; color: #fff; padding: 14px 18px; display: flex; justify-content: space-between; align-items: center; }
+header h1 { font-size: 20px; margin: 0; font-weight: 600; }
+header button { font: inherit; font-size: 17px; background: #fff; color: #9e1b1b; border: 0; border-radius: 8px; padding: 8px 14px; min-height: 44px; }
+main { padding: 18px; }
+.card { background: #fff; border-radius: 14px; padding: 18px; margin-bottom: 16px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+.number { font-size: 64px; font-weight: 700; letter-spacing: 2px; text-align: center; margin: 4px 0; }
+.label { color: #4a4a4a; font-size: 17px; text-align: center; }
+.what { text-align: center; font-size: 20px; }
+.big { font-size: 30px; font-weight: 700; text-align: center; margin: 6px 0; }
+.called { background: #0b6b2e; color: #fff; }
+.called .label { color: #fff; }
+ol.stages { list-style: none; padding: 0; margin: 0; }
+ol.stages li { display: flex; align-items: center; padding: 10px 0; border-bottom: 1px solid #e4e0d6; color: #555; }
+ol.stages li:last-child { border-bottom: 0; }
+ol.stages li span.dot { width: 30px; height: 30px; border-radius: 50%; border: 3px solid #b5ada0; margin-right: 12px; flex: none; text-align: center; line-height: 24px; font-size: 16px; }
+ol.stages li.done { color: #1a1a1a; }
+ol.stages li.done span.dot { background: #0b6b2e; border-color: #0b6b2e; color: #fff; }
+ol.stages li.now { color: #1a1a1a; font-weight: 700; }
+ol.stages li.now span.dot { border-color: #9e1b1b; color: #9e1b1b; }
+.free { text-align: center; color: #4a4a4a; font-size: 16px; }
+.conn { text-align: center; font-size: 15px; color: #8a4b00; min-height: 22px; }
+"#;
+
+fn shell(lang: &str, title: &str, body: &str, script: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{STYLE}</style></head><body>{body}<script>{script}</script></body></html>"
+    )
+}
+
+/// The same page for an unknown and a malformed token.
+pub fn not_found() -> String {
+    shell(
+        "zh-CN",
+        "未找到号票",
+        "<header><h1>帮办代办</h1></header><main><div class=\"card\"><p class=\"big\">未找到这张号票</p><p class=\"what\">请核对二维码，或到服务台询问。</p><p class=\"label\">Ticket not found. Please check the QR code or ask at the service desk.</p></div></main>",
+        "",
+    )
+}
+
+pub fn too_many() -> String {
+    shell(
+        "zh-CN",
+        "请稍后再试",
+        "<header><h1>帮办代办</h1></header><main><div class=\"card\"><p class=\"big\">查询太频繁</p><p class=\"what\">请一分钟后再打开此页面。</p><p class=\"label\">Too many look-ups. Please try again in a minute.</p></div></main>",
+        "",
+    )
+}
+
+const SCRIPT: &str = r#"
+const T = {
+  zh: { title: "办理进度", lang: "English", yourNumber: "您的号码", ahead: n => n > 0 ? `前面还有 ${n} 人` : "前面没有人了，请留意叫号", wait: m => m > 0 ? `预计约 ${m} 分钟` : "",
+        goTo: w => `请到 ${w} 号窗口办理`, calledNow: "正在叫您的号", stages: ["咨询辅导", "受理委托", "结果交付", "资料归档"], stageTitle: "办理阶段",
+        noShow: "已过号，请到服务台重新取号", cancelled: "此号已取消", otherDay: d => `这是 ${d} 的号票`, free: "帮办代办 免费服务",
+        lost: "连接中断，正在重新连接…", waitingTitle: "排队中" },
+  en: { title: "Your ticket", lang: "中文", yourNumber: "Your number", ahead: n => n > 0 ? `${n} ahead of you` : "Nobody ahead — watch for your number", wait: m => m > 0 ? `about ${m} min` : "",
+        goTo: w => `Please go to window ${w}`, calledNow: "Your number is being called", stages: ["Consultation", "Acceptance", "Delivery", "Archived"], stageTitle: "Progress",
+        noShow: "Missed — please ask at the service desk", cancelled: "This ticket was cancelled", otherDay: d => `This ticket is from ${d}`, free: "Assisted service is free",
+        lost: "Connection lost — reconnecting…", waitingTitle: "In the queue" }
+};
+let lang = (localStorage.getItem("bangban-lang") || "zh");
+let last = null;
+function today() { const d = new Date(); return d.getFullYear() + "-" + String(d.getMonth()+1).padStart(2,"0") + "-" + String(d.getDate()).padStart(2,"0"); }
+function render() {
+  const t = T[lang];
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  document.getElementById("lang").textContent = t.lang;
+  document.getElementById("title").textContent = t.title;
+  document.getElementById("free").textContent = t.free;
+  document.getElementById("yourNumber").textContent = t.yourNumber;
+  document.getElementById("stageTitle").textContent = t.stageTitle;
+  if (!last) return;
+  const s = last;
+  document.getElementById("number").textContent = s.number;
+  document.getElementById("what").textContent = s.department_name + " · " + s.item_name;
+  const q = document.getElementById("queue");
+  const big = document.getElementById("big"), small = document.getElementById("small");
+  q.classList.remove("called");
+  if (s.state === "called" || ((s.state === "serving" || s.state === "on_hold") && s.window)) {
+    q.classList.add("called");
+    big.textContent = t.goTo(s.window);
+    small.textContent = s.state === "called" ? t.calledNow : "";
+  } else if (s.state === "waiting" || s.state === "transferred") {
+    big.textContent = t.ahead(s.ahead);
+    small.textContent = t.wait(s.estimated_wait_min);
+  } else if (s.state === "no_show") {
+    big.textContent = t.noShow; small.textContent = "";
+  } else if (s.state === "cancelled") {
+    big.textContent = t.cancelled; small.textContent = "";
+  } else {
+    big.textContent = t.stages[Math.max(0, s.stage - 1)]; small.textContent = "";
+  }
+  const day = document.getElementById("day");
+  day.textContent = s.business_day !== today() ? t.otherDay(s.business_day) : "";
+  const ol = document.getElementById("stages");
+  ol.innerHTML = "";
+  t.stages.forEach((name, i) => {
+    const li = document.createElement("li");
+    const n = i + 1;
+    li.className = s.stage > n ? "done" : (s.stage === n ? "now" : "");
+    const dot = document.createElement("span"); dot.className = "dot"; dot.textContent = s.stage > n ? "✓" : String(n);
+    li.appendChild(dot); li.appendChild(document.createTextNode(name));
+    ol.appendChild(li);
+  });
+}
+document.getElementById("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("bangban-lang", lang); render(); });
+function connect() {
+  const es = new EventSource("/api/v1/status/" + TOKEN);
+  es.addEventListener("status", e => { last = JSON.parse(e.data); document.getElementById("conn").textContent = ""; document.body.dataset.state = last.state; render(); });
+  es.onerror = () => { document.getElementById("conn").textContent = T[lang].lost; };
+}
+render();
+connect();
+"#;
+
+/// The live page for one ticket token (already checked to exist).
+pub fn status_page(token: &str) -> String {
+    let body = "<header><h1 id=\"title\">办理进度</h1><button id=\"lang\" type=\"button\">English</button></header>\
+<main><div class=\"card\"><p class=\"label\" id=\"yourNumber\">您的号码</p><p class=\"number\" id=\"number\">…</p><p class=\"what\" id=\"what\"></p><p class=\"label\" id=\"day\"></p></div>\
+<div class=\"card\" id=\"queue\"><p class=\"big\" id=\"big\"></p><p class=\"label\" id=\"small\"></p></div>\
+<div class=\"card\"><p class=\"label\" id=\"stageTitle\">办理阶段</p><ol class=\"stages\" id=\"stages\"></ol></div>\
+<p class=\"conn\" id=\"conn\"></p><p class=\"free\" id=\"free\">帮办代办 免费服务</p></main>";
+    // The token is 32 hex digits (checked by the caller), so it is safe inside a JS string.
+    let script = format!("const TOKEN = \"{token}\";{SCRIPT}");
+    shell("zh-CN", "办理进度", body, &script)
+}

@@ -1,0 +1,335 @@
+//! `bangban serve` on ephemeral loopback ports: remote issuing and calling under concurrency,
+//! who may do what, the server's PIN lockout, retries that never issue twice, a clean
+//! SIGTERM, and the visitor's status page answers.
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use bangban::api::{HallClient, Issue};
+use bangban::remote::RemoteClient;
+use bangban::Channel;
+
+use crate::support::*;
+
+fn http(method: &str, url: &str, token: Option<&str>, body: Option<serde_json::Value>) -> (u16, String) {
+    let mut req = ureq::request(method, url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let r = match body {
+        Some(b) => req.send_json(b),
+        None => req.call(),
+    };
+    match r {
+        Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
+        Err(e) => panic!("{method} {url}: {e}"),
+    }
+}
+
+#[test]
+fn the_server_says_where_it_listens_and_answers_healthz() {
+    let t = demo_ledger();
+    let s = Served::start(&t.db);
+    let (code, body) = http("GET", &format!("{}/healthz", s.url), None, None);
+    assert_eq!((code, body.trim()), (200, "ok"));
+}
+
+#[test]
+fn eight_remote_cli_processes_issue_400_gap_free_numbers() {
+    let t = demo_ledger();
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start(&t.db);
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, token) = (s.url.clone(), kiosk.clone());
+            thread::spawn(move || {
+                let out = remote(&url, &token, &["--json", "issue", "--item", "C01", "--repeat", "50"]);
+                assert!(out.status.success(), "{}", stderr(&out));
+                stdout(&out)
+                    .lines()
+                    .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["number"].as_str().unwrap().to_string())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let numbers: Vec<String> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let unique: BTreeSet<String> = numbers.iter().cloned().collect();
+    assert_eq!(numbers.len(), 400);
+    let expected: BTreeSet<String> = (1..=400).map(|n| format!("C{n:03}")).collect();
+    assert_eq!(unique, expected, "400 distinct numbers without gaps");
+    let admin = enrol(&t.db, "office", "admin");
+    let v = remote(&s.url, &admin, &["verify"]);
+    assert!(v.status.success(), "{}", stderr(&v));
+}
+
+#[test]
+fn four_remote_callers_get_100_distinct_cases() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S601", "S602", "S603"]);
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start(&t.db);
+    let out = remote(&s.url, &kiosk, &["issue", "--item", "F01", "--repeat", "100"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let counters = [(12, "S601"), (13, "S602"), (14, "S603"), (12, "S602")];
+    let handles: Vec<_> = counters
+        .iter()
+        .enumerate()
+        .map(|(i, (w, staff))| {
+            let token = enrol(&t.db, &format!("counter-{i}"), "counter");
+            let (url, w, staff) = (s.url.clone(), w.to_string(), staff.to_string());
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                for _ in 0..25 {
+                    let out = remote(&url, &token, &["--json", "call", "--window", &w, "--staff", &staff]);
+                    assert!(out.status.success(), "{}", stderr(&out));
+                    got.push(json(&out)["case_id"].as_i64().unwrap());
+                }
+                got
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    for h in handles {
+        for id in h.join().unwrap() {
+            assert!(seen.insert(id), "case {id} was called twice");
+        }
+    }
+    assert_eq!(seen.len(), 100);
+}
+
+#[test]
+fn each_role_may_do_only_its_own_work() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let board = enrol(&t.db, "board-1", "board");
+    let counter = enrol(&t.db, "counter-1", "counter");
+    let s = Served::start(&t.db);
+    let head_before = {
+        let (_, body) = http("GET", &format!("{}/api/v1/head", s.url), Some(&board), None);
+        body
+    };
+    // A kiosk cannot call.
+    let out = remote(&s.url, &kiosk, &["call", "--window", "1", "--staff", "S101"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not allowed") && stderr(&out).contains("kiosk"), "{}", stderr(&out));
+    let (code, body) = http(
+        "POST",
+        &format!("{}/api/v1/sign-in", s.url),
+        Some(&kiosk),
+        Some(serde_json::json!({"staff": "S101", "pin": TEST_PIN, "window": 1})),
+    );
+    assert_eq!(code, 403, "{body}");
+    // A board cannot issue.
+    let (code, body) = http(
+        "POST",
+        &format!("{}/api/v1/issue", s.url),
+        Some(&board),
+        Some(serde_json::json!({"item": "A01", "channel": "kiosk"})),
+    );
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("\"kind\":\"forbidden\""), "{body}");
+    // No token cannot even read; a made-up token neither.
+    let (code, body) = http("GET", &format!("{}/api/v1/queues", s.url), None, None);
+    assert_eq!(code, 401, "{body}");
+    let (code, _) = http("GET", &format!("{}/api/v1/queues", s.url), Some(&"0".repeat(64)), None);
+    assert_eq!(code, 401);
+    // A counter without a signed-in specialist cannot call either.
+    let (code, body) = http("POST", &format!("{}/api/v1/call", s.url), Some(&counter), Some(serde_json::json!({})));
+    assert_eq!(code, 403, "{body}");
+    // Nothing of the refused requests changed the ledger.
+    let (_, head_after) = http("GET", &format!("{}/api/v1/head", s.url), Some(&board), None);
+    assert_eq!(head_before, head_after);
+    // A revoked token stops working at once.
+    assert!(cli(&t.db, &["device", "revoke", "kiosk-1"]).status.success());
+    let (code, _) = http("GET", &format!("{}/api/v1/queues", s.url), Some(&kiosk), None);
+    assert_eq!(code, 401);
+}
+
+#[test]
+fn five_wrong_pins_lock_the_specialist_on_the_server() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    let counter = enrol(&t.db, "counter-1", "counter");
+    let s = Served::start(&t.db);
+    let sign_in = |pin: &str| {
+        http(
+            "POST",
+            &format!("{}/api/v1/sign-in", s.url),
+            Some(&counter),
+            Some(serde_json::json!({"staff": "S101", "pin": pin, "window": 1})),
+        )
+    };
+    for left in (1..=4).rev() {
+        let (code, body) = sign_in("000001");
+        assert_eq!(code, 403, "{body}");
+        assert!(body.contains("wrong_pin") && body.contains(&format!("{left} tries left")), "{body}");
+    }
+    let (code, body) = sign_in("000001");
+    assert!(code == 403 && body.contains("login_locked"), "{body}");
+    let (code, body) = sign_in(TEST_PIN);
+    assert!(code == 403 && body.contains("login_locked"), "the right PIN is refused while locked: {body}");
+    // The attempts are in the ledger, attributed to the specialist.
+    let out = cli(&t.db, &["--json", "verify"]);
+    assert!(out.status.success());
+    let c = rusqlite::Connection::open(&t.db).unwrap();
+    let attempts: i64 = c
+        .query_row("SELECT count(*) FROM events WHERE kind = 'staff_login' AND actor = 'S101'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(attempts, 5);
+}
+
+/// A proxy that forwards one HTTP request per connection, but for the first request drops
+/// the connection after the server answered and before the client hears the answer.
+fn cutting_proxy(server: &str) -> String {
+    let target = server.trim_start_matches("http://").to_string();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(mut client) = conn else { continue };
+            let request = read_http(&mut client);
+            let mut up = TcpStream::connect(&target).unwrap();
+            up.write_all(&request).unwrap();
+            let answer = read_http(&mut up);
+            assert!(!answer.is_empty());
+            if n == 0 {
+                // The server has committed and answered; the visitor's kiosk never hears it.
+                drop(client);
+                continue;
+            }
+            client.write_all(&answer).ok();
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// One HTTP/1.1 message: headers, then Content-Length bytes of body.
+fn read_http(s: &mut TcpStream) -> Vec<u8> {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return buf,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    buf.extend(body);
+    buf
+}
+
+#[test]
+fn a_retry_after_a_cut_reply_issues_one_ticket() {
+    let t = demo_ledger();
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start(&t.db);
+    let proxy = cutting_proxy(&s.url);
+    let mut c = RemoteClient::new(&proxy, &kiosk).unwrap();
+    let ticket = c
+        .issue(&Issue {
+            item: "A01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+        })
+        .expect("the retry gets the first answer");
+    assert_eq!(ticket.number, "A001");
+    let conn = rusqlite::Connection::open(&t.db).unwrap();
+    let issued: i64 = conn
+        .query_row("SELECT count(*) FROM events WHERE kind = 'case_issued'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(issued, 1, "one ticket, one number");
+    // The next ticket continues the sequence.
+    let mut direct = RemoteClient::new(&s.url, &kiosk).unwrap();
+    let next = direct
+        .issue(&Issue {
+            item: "A01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+        })
+        .unwrap();
+    assert_eq!(next.number, "A002");
+}
+
+#[test]
+fn sigterm_finishes_and_leaves_no_wal_behind_even_with_a_stream_open() {
+    let t = demo_ledger();
+    let board = enrol(&t.db, "board-1", "board");
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let mut s = Served::start(&t.db);
+    assert!(remote(&s.url, &kiosk, &["issue", "--item", "A01"]).status.success());
+    // A board follows the live stream.
+    let stream = ureq::get(&format!("{}/api/v1/stream?after=0", s.url))
+        .set("Authorization", &format!("Bearer {board}"))
+        .call()
+        .unwrap();
+    let reader = thread::spawn(move || {
+        let mut r = stream.into_reader();
+        let mut sink = Vec::new();
+        let _ = r.read_to_end(&mut sink);
+    });
+    thread::sleep(Duration::from_millis(200));
+    let status = s.stop();
+    assert!(status.success(), "exit status {status:?}");
+    reader.join().unwrap();
+    let wal = t.db.with_file_name("ledger.sqlite3-wal");
+    assert!(!wal.exists(), "a stale -wal file was left behind");
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
+
+#[test]
+fn the_status_page_hides_which_tokens_exist_and_limits_lookups() {
+    let t = demo_ledger();
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start_with(&t.db, &["--lookups-per-minute", "6"]);
+    let out = remote(&s.url, &kiosk, &["--json", "issue", "--item", "A01"]);
+    let token = json(&out)["token"].as_str().unwrap().to_string();
+    let (code, page) = http("GET", &format!("{}/t/{token}", s.url), None, None);
+    assert_eq!(code, 200);
+    assert!(page.contains("办理进度") && page.contains(&token), "{page}");
+    let (unknown_code, unknown) = http("GET", &format!("{}/t/{}", s.url, "0".repeat(32)), None, None);
+    let (bad_code, bad) = http("GET", &format!("{}/t/not-a-token", s.url), None, None);
+    assert_eq!((unknown_code, bad_code), (404, 404));
+    assert_eq!(unknown, bad, "unknown and malformed tokens get the same page");
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(http("GET", &format!("{}/t/{token}", s.url), None, None).0);
+    }
+    assert!(codes.contains(&429), "look-ups are limited per address: {codes:?}");
+}
+
+#[test]
+fn the_same_request_id_is_answered_once() {
+    let t = demo_ledger();
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start(&t.db);
+    let post = |id: &str| {
+        ureq::post(&format!("{}/api/v1/issue", s.url))
+            .set("Authorization", &format!("Bearer {kiosk}"))
+            .set("Idempotency-Key", id)
+            .send_json(serde_json::json!({"item": "B01", "channel": "kiosk"}))
+            .unwrap()
+            .into_json::<serde_json::Value>()
+            .unwrap()
+    };
+    let a = post("req-1");
+    let b = post("req-1");
+    let c = post("req-2");
+    assert_eq!(a["number"], "B001");
+    assert_eq!(b["number"], "B001", "a retry gets the first answer");
+    assert_eq!(a["token"], b["token"]);
+    assert_eq!(c["number"], "B002");
+}
