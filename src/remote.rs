@@ -247,3 +247,143 @@ fn path_segment(s: &str) -> String {
         })
         .collect()
 }
+
+/// What a `Follower` hears from the server's live stream.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Heard {
+    /// A call or recall, in ledger order, each exactly once across reconnections.
+    Call(Called),
+    /// Something else changed (queues to refresh); the sequence number reached.
+    Head(i64),
+    /// The stream broke (server down, network cut); it reconnects by itself.
+    Lost(String),
+    /// The stream is (back) up.
+    Connected,
+}
+
+/// Follows `GET /api/v1/stream` on a thread of its own, reconnecting after any break with
+/// the last sequence number seen, so nothing is missed and nothing repeats.
+pub struct Follower {
+    pub heard: std::sync::mpsc::Receiver<Heard>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// How long the stream may stay silent before it counts as broken (the server sends a
+/// keep-alive every 15 s).
+pub const STREAM_SILENCE: Duration = Duration::from_secs(40);
+
+impl RemoteClient {
+    /// Follow calls after `after` (usually `head_seq()` at start: older calls are history).
+    /// `wake` runs after each message (an event loop's wake-up, or nothing).
+    pub fn follow(&self, after: i64, wake: impl Fn() + Send + 'static) -> Follower {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (base, token, stopped) = (self.base.clone(), self.token.clone(), stop.clone());
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(CONNECT_TIMEOUT)
+            .timeout_read(STREAM_SILENCE)
+            .build();
+        std::thread::Builder::new()
+            .name("bangban-follow".into())
+            .spawn(move || {
+                let mut seq = after;
+                let mut pause = Duration::from_millis(200);
+                let mut was_up: Option<bool> = None;
+                while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    let resp = agent
+                        .get(&format!("{base}{API}/stream?after={seq}"))
+                        .set("Authorization", &format!("Bearer {token}"))
+                        .call();
+                    let why = match resp {
+                        Ok(r) => {
+                            if was_up != Some(true) {
+                                was_up = Some(true);
+                                if tx.send(Heard::Connected).is_err() {
+                                    return;
+                                }
+                                wake();
+                            }
+                            pause = Duration::from_millis(200);
+                            read_stream(r, &mut seq, &tx, &wake, &stopped)
+                        }
+                        Err(ureq::Error::Status(code, r)) => {
+                            let text = r.into_string().unwrap_or_default();
+                            format!("HTTP {code}: {}", text.trim())
+                        }
+                        Err(e) => e.to_string(),
+                    };
+                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    if was_up != Some(false) {
+                        was_up = Some(false);
+                        if tx.send(Heard::Lost(why)).is_err() {
+                            return;
+                        }
+                        wake();
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+            })
+            .expect("start the stream thread");
+        Follower { heard: rx, stop }
+    }
+}
+
+/// Read server-sent events until the stream breaks; returns why it ended.
+fn read_stream(
+    resp: ureq::Response,
+    seq: &mut i64,
+    tx: &std::sync::mpsc::Sender<Heard>,
+    wake: &impl Fn(),
+    stopped: &std::sync::atomic::AtomicBool,
+) -> String {
+    use std::io::BufRead;
+    let reader = std::io::BufReader::new(resp.into_reader());
+    let (mut event, mut data) = (String::new(), String::new());
+    for line in reader.lines() {
+        if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+            return "stopped".into();
+        }
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return e.to_string(),
+        };
+        if line.is_empty() {
+            let heard = match event.as_str() {
+                "call" => serde_json::from_str::<Called>(&data).ok().map(|c| {
+                    *seq = (*seq).max(c.seq);
+                    Heard::Call(c)
+                }),
+                "head" => data.trim().parse::<i64>().ok().map(|h| {
+                    *seq = (*seq).max(h);
+                    Heard::Head(h)
+                }),
+                _ => None,
+            };
+            event.clear();
+            data.clear();
+            if let Some(h) = heard {
+                if tx.send(h).is_err() {
+                    return "nobody listens".into();
+                }
+                wake();
+            }
+        } else if let Some(v) = line.strip_prefix("event:") {
+            event = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(v.strip_prefix(' ').unwrap_or(v));
+        }
+    }
+    "the server closed the stream".into()
+}

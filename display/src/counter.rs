@@ -1,6 +1,7 @@
 //! The counter console: sign-in with staff id and PIN, calling, and every case action, each
-//! attributed to the signed-in specialist and this window. The ledger lives on an IO thread
-//! (a locked database never freezes the console); the UI sends `Cmd`s and shows `View`s.
+//! attributed to the signed-in specialist and this window. The hall client (the ledger file
+//! or the hall server) lives on an IO thread, so a locked database or a slow network never
+//! freezes the console; the UI sends `Cmd`s and shows `View`s.
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -9,7 +10,10 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bangban::{CallRequest, CaseAction, Ledger, LedgerError, LedgerOptions};
+use bangban::api::{Act, Call, HallClient, PauseWindow, SignIn};
+use bangban::local::LocalClient;
+use bangban::remote::RemoteClient;
+use bangban::{CaseAction, LedgerError, LedgerOptions};
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
 use crate::{CounterAdapter, CounterWindow, MaterialRow, WaitingRow};
@@ -55,11 +59,14 @@ pub struct View {
     pub paused: bool,
     pub waiting: Vec<(String, String, i64, String)>,
     pub case: Option<CaseView>,
+    /// The hall server could not be reached on the last try; the console keeps retrying.
+    pub offline: bool,
 }
 
-/// The IO thread's state: the ledger, who is signed in, which case is on the panel.
+/// The IO thread's state: the hall client, who is signed in, which case is on the panel.
 struct Desk {
-    ledger: Ledger,
+    client: Box<dyn HallClient>,
+    offline: bool,
     window: u32,
     depts: Vec<String>,
     staff: Option<String>,
@@ -69,14 +76,21 @@ struct Desk {
 impl Desk {
     fn handle(&mut self, cmd: Cmd) -> View {
         let message = match cmd {
-            Cmd::Login { staff, pin } => match self.ledger.login(staff.trim(), self.window, &pin) {
-                Ok(()) => {
-                    self.staff = Some(staff.trim().to_string());
+            Cmd::Login { staff, pin } => match self.client.sign_in(&SignIn {
+                staff: staff.trim().to_string(),
+                pin,
+                window: self.window,
+            }) {
+                Ok(signed) => {
+                    self.staff = Some(signed.staff);
                     Some((String::new(), false))
                 }
-                Err(e) => Some((e.to_string(), true)),
+                Err(e) => Some((self.say(e), true)),
             },
             Cmd::Logout => {
+                if let Err(e) = self.client.sign_out() {
+                    tracing::warn!("sign-out: {e}");
+                }
                 self.staff = None;
                 self.current = None;
                 Some((String::new(), false))
@@ -86,12 +100,12 @@ impl Desk {
                 // None: the case this window is working on, else the first in line.
                 self.current = number.or_else(|| {
                     let at = self
-                        .ledger
+                        .client
                         .at_window(self.window)
                         .ok()
                         .and_then(|v| v.last().map(|c| c.number.clone()));
                     at.or_else(|| {
-                        self.ledger
+                        self.client
                             .waiting(&self.depts)
                             .ok()
                             .and_then(|w| w.first().map(|w| w.number.clone()))
@@ -100,8 +114,11 @@ impl Desk {
                 None
             }
             other => Some(match self.as_staff(other) {
-                Ok(m) => (m, false),
-                Err(e) => (e.to_string(), true),
+                Ok(m) => {
+                    self.offline = false;
+                    (m, false)
+                }
+                Err(e) => (self.say(e), true),
             }),
         };
         self.view(message)
@@ -121,11 +138,8 @@ impl Desk {
                     Cmd::CallNumber(n) => Some(n.trim().to_string()),
                     _ => None,
                 };
-                let c = self.ledger.call(&CallRequest {
-                    window: self.window,
-                    staff,
-                    number,
-                })?;
+                let _ = staff;
+                let c = self.client.call(&Call { number })?;
                 self.current = Some(c.number.clone());
                 Ok(c.text)
             }
@@ -134,12 +148,14 @@ impl Desk {
                     .current
                     .clone()
                     .ok_or_else(|| LedgerError::Invalid("no case on the panel: call a number first".into()))?;
-                let c = self.ledger.act(&number, self.window, &staff, &action)?;
+                let _ = staff;
+                let c = self.client.act(&Act { case: number, action })?;
                 Ok(format!("{} {}", c.number, c.state.label_zh()))
             }
             Cmd::TogglePause => {
-                let paused = !self.ledger.window_paused(self.window)?;
-                self.ledger.set_window_paused(self.window, &staff, paused)?;
+                let _ = staff;
+                let paused = !self.client.window_paused(self.window)?;
+                self.client.pause_window(&PauseWindow { paused })?;
                 Ok(if paused {
                     "窗口已暂停".into()
                 } else {
@@ -150,14 +166,33 @@ impl Desk {
         }
     }
 
+    /// The words for an error; a server out of reach marks the console as reconnecting.
+    fn say(&mut self, e: LedgerError) -> String {
+        if e.kind() == "unreachable" {
+            self.offline = true;
+        }
+        e.to_string()
+    }
+
     fn view(&mut self, message: Option<(String, bool)>) -> View {
-        let hall = self.ledger.hall().ok();
+        let hall = match self.client.hall() {
+            Ok(h) => {
+                self.offline = false;
+                Some(h)
+            }
+            Err(e) => {
+                if e.kind() == "unreachable" {
+                    self.offline = true;
+                }
+                None
+            }
+        };
         let staff_name = match (&self.staff, &hall) {
             (Some(id), Some(h)) => format!("{}（{id}）", h.specialist(id).map(|s| s.name.as_str()).unwrap_or("")),
             _ => String::new(),
         };
         let waiting = self
-            .ledger
+            .client
             .waiting(&self.depts)
             .map(|list| {
                 list.into_iter()
@@ -168,7 +203,8 @@ impl Desk {
         let case = self
             .current
             .clone()
-            .and_then(|n| self.ledger.find_case(&n).ok())
+            .and_then(|n| self.client.case(&n).ok())
+            .map(|v| v.case)
             .map(|c| {
                 let item = hall.as_ref().and_then(|h| h.item(&c.item));
                 CaseView {
@@ -191,9 +227,10 @@ impl Desk {
             logged_in: self.staff.is_some(),
             staff_name,
             message,
-            paused: self.ledger.window_paused(self.window).unwrap_or(false),
+            paused: self.client.window_paused(self.window).unwrap_or(false),
             waiting,
             case,
+            offline: self.offline,
         }
     }
 }
@@ -224,16 +261,35 @@ fn s(v: &str) -> SharedString {
     SharedString::from(v)
 }
 
-/// Build the console for a window. Writes wait at most `busy` for a locked ledger, then say so.
+/// Where the console's hall client comes from.
+pub enum Source {
+    /// The ledger file on this machine; writes wait at most this long for a locked ledger.
+    Ledger(std::path::PathBuf, Duration),
+    /// The hall server, as the counter device owning the token.
+    Server { url: String, token: String },
+}
+
+/// Build the console for a window on a ledger file (the embedded default).
 pub fn counter(db: &Path, window: u32, busy: Duration) -> anyhow::Result<Counter> {
-    let mut ledger = Ledger::open(
-        db,
-        LedgerOptions {
-            busy_timeout: busy,
-            ..LedgerOptions::default()
-        },
-    )?;
-    let hall = ledger.hall()?;
+    counter_on(Source::Ledger(db.to_path_buf(), busy), window)
+}
+
+/// Build the console for a window on either source.
+pub fn counter_on(source: Source, window: u32) -> anyhow::Result<Counter> {
+    let mut client: Box<dyn HallClient> = match source {
+        Source::Ledger(db, busy) => {
+            let ledger = bangban::open_existing(
+                &db,
+                LedgerOptions {
+                    busy_timeout: busy,
+                    ..LedgerOptions::default()
+                },
+            )?;
+            Box::new(LocalClient::new(ledger, &format!("counter-{window}")))
+        }
+        Source::Server { url, token } => Box::new(RemoteClient::new(&url, &token)?),
+    };
+    let hall = client.hall()?;
     let depts = hall.departments_at_window(window);
     if depts.is_empty() {
         anyhow::bail!("window {window} belongs to no department in the hall configuration");
@@ -248,7 +304,8 @@ pub fn counter(db: &Path, window: u32, busy: Duration) -> anyhow::Result<Counter
     a.set_message(SharedString::default());
     let mut desk = Desk {
         depts: depts.iter().map(|d| d.code.clone()).collect(),
-        ledger,
+        client,
+        offline: false,
         window,
         staff: None,
         current: None,
@@ -353,11 +410,24 @@ fn pump(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
 
 fn apply(ui: &CounterWindow, inner: &mut Inner, v: View) {
     let a = ui.global::<CounterAdapter>();
+    a.set_offline(v.offline);
+    if v.offline {
+        // The server is out of reach: keep the queue, the case and everything typed on screen
+        // as it was; only the message line says what happened.
+        if let Some((text, error)) = v.message {
+            a.set_message(s(&text));
+            a.set_message_is_error(error);
+        }
+        return;
+    }
     a.set_logged_in(v.logged_in);
     a.set_staff_name(s(&v.staff_name));
     if let Some((text, error)) = v.message {
         a.set_message(s(&text));
         a.set_message_is_error(error);
+        if !error {
+            a.set_cleared(a.get_cleared() + 1);
+        }
     }
     a.set_paused(v.paused);
     let rows: Vec<WaitingRow> = v

@@ -10,7 +10,10 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bangban::{Called, Ledger, LedgerOptions};
+use bangban::api::HallClient;
+use bangban::local::LocalClient;
+use bangban::remote::{Follower, Heard, RemoteClient};
+use bangban::{Called, LedgerOptions};
 use serde::Serialize;
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
@@ -43,33 +46,125 @@ impl From<&Called> for Announcement {
     }
 }
 
-/// Follows the ledger cheaply: `PRAGMA data_version` (microseconds) says whether anyone
-/// committed; only then are the new events read. Never reloads the whole ledger.
+/// Where the board's calls come from: the ledger file on this machine, or the hall server.
+pub enum Link {
+    /// `--db`: `PRAGMA data_version` (microseconds) says whether anyone committed; only then
+    /// are the new events read. Never reloads the whole ledger.
+    Local { client: LocalClient, version: i64 },
+    /// `--server`: the server's live stream, followed on a thread that reconnects by itself.
+    Remote { client: RemoteClient, follower: Follower },
+}
+
+/// Follows the hall's calls from a sequence number on, and reads what a board shows.
 pub struct Feed {
-    pub ledger: Ledger,
+    link: Link,
     seq: i64,
-    version: i64,
+    online: bool,
+}
+
+/// What one poll found.
+#[derive(Debug, Default)]
+pub struct Polled {
+    /// New calls, oldest first, each exactly once.
+    pub calls: Vec<Called>,
+    /// Something else changed (a ticket issued, a reconnection): refresh the queues.
+    pub changed: bool,
+    /// The connection to the server broke (`Some(false)`) or came back (`Some(true)`).
+    pub online: Option<bool>,
 }
 
 impl Feed {
-    /// Start following from now: calls already made are history, not announcements.
+    /// Follow the ledger file from now: calls already made are history, not announcements.
     pub fn open(db: &Path) -> anyhow::Result<Feed> {
-        let ledger = Ledger::open(db, LedgerOptions::default())?;
+        let ledger = bangban::open_existing(db, LedgerOptions::default())?;
         let seq = ledger.head_seq()?;
         let version = ledger.data_version()?;
-        Ok(Feed { ledger, seq, version })
+        Ok(Feed {
+            link: Link::Local {
+                client: LocalClient::new(ledger, "board"),
+                version,
+            },
+            seq,
+            online: true,
+        })
     }
 
-    /// New calls since the last poll, oldest first.
-    pub fn poll(&mut self) -> anyhow::Result<Vec<Called>> {
-        let v = self.ledger.data_version()?;
-        if v == self.version {
-            return Ok(Vec::new());
+    /// Follow the hall server from now. `wake` runs whenever something arrives.
+    pub fn connect(url: &str, token: &str, wake: impl Fn() + Send + 'static) -> anyhow::Result<Feed> {
+        let mut client = RemoteClient::new(url, token)?;
+        let seq = client.head_seq()?;
+        let follower = client.follow(seq, wake);
+        Ok(Feed {
+            link: Link::Remote { client, follower },
+            seq,
+            online: true,
+        })
+    }
+
+    /// The sequence number followed from.
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    pub fn online(&self) -> bool {
+        self.online
+    }
+
+    /// Reads (hall, recent calls, queues) go through the same door as everything else.
+    pub fn client(&mut self) -> &mut dyn HallClient {
+        match &mut self.link {
+            Link::Local { client, .. } => client,
+            Link::Remote { client, .. } => client,
         }
-        self.version = v;
-        let (calls, last) = self.ledger.calls_after(self.seq)?;
-        self.seq = last;
-        Ok(calls)
+    }
+
+    /// What happened since the last poll.
+    pub fn poll(&mut self) -> anyhow::Result<Polled> {
+        let mut out = Polled::default();
+        match &mut self.link {
+            Link::Local { client, version } => {
+                let v = client.ledger().data_version()?;
+                if v == *version {
+                    return Ok(out);
+                }
+                *version = v;
+                let (calls, last) = client.ledger().calls_after(self.seq)?;
+                self.seq = last;
+                out.calls = calls;
+                out.changed = true;
+            }
+            Link::Remote { follower, .. } => {
+                while let Ok(h) = follower.heard.try_recv() {
+                    match h {
+                        Heard::Call(c) => {
+                            self.seq = self.seq.max(c.seq);
+                            out.calls.push(c);
+                            out.changed = true;
+                        }
+                        Heard::Head(h) => {
+                            self.seq = self.seq.max(h);
+                            out.changed = true;
+                        }
+                        Heard::Lost(why) => {
+                            if self.online {
+                                tracing::warn!("lost the hall server: {why}; reconnecting");
+                            }
+                            self.online = false;
+                            out.online = Some(false);
+                        }
+                        Heard::Connected => {
+                            if !self.online {
+                                tracing::info!("the hall server is back");
+                                out.online = Some(true);
+                            }
+                            self.online = true;
+                            out.changed = true;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -84,8 +179,7 @@ fn s(v: &str) -> SharedString {
     SharedString::from(v)
 }
 
-fn call_row(ledger: &mut Ledger, c: &Called) -> CallRow {
-    let tz = ledger.hall().map(|h| h.tz()).unwrap_or(chrono_tz_default());
+fn call_row(tz: chrono_tz::Tz, c: &Called) -> CallRow {
     let time = bangban::clock::parse_stamp(&c.at)
         .map(|t| t.with_timezone(&tz).format("%H:%M").to_string())
         .unwrap_or_default();
@@ -96,10 +190,6 @@ fn call_row(ledger: &mut Ledger, c: &Called) -> CallRow {
         recall: c.recall,
         time: s(&time),
     }
-}
-
-fn chrono_tz_default() -> chrono_tz::Tz {
-    chrono_tz::Asia::Shanghai
 }
 
 /// The running wall board.
@@ -113,27 +203,27 @@ pub struct Board {
 
 /// Build the board on a ledger: recent calls, queues, clock; then follow new calls, announce
 /// each one through `voice` (when given) and highlight it.
-pub fn board(db: &Path, voice: Option<voice::Voice>) -> anyhow::Result<Board> {
-    let mut feed = Feed::open(db)?;
+pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Board> {
     let ui = BoardWindow::new()?;
     let _ = slint::select_bundled_translation("");
-    let hall = feed.ledger.hall()?;
+    let hall = feed.client().hall()?;
+    let tz = hall.tz();
     let a = ui.global::<BoardAdapter>();
     a.set_hall_name(s(&hall.name));
     a.set_notice(s(&hall.notice));
     let recent: Vec<CallRow> = feed
-        .ledger
+        .client()
         .recent_calls(RECENT)?
         .iter()
-        .map(|c| call_row(&mut feed.ledger, c))
+        .map(|c| call_row(tz, c))
         .collect();
     a.set_has_current(!recent.is_empty());
     // Without a call today the board shows no number rather than the preview data.
     a.set_current(recent.first().cloned().unwrap_or_default());
     a.set_highlight(false);
     a.set_recent(ModelRc::new(VecModel::from(recent)));
-    refresh_queues(&ui, &mut feed.ledger);
-    update_clock(&ui, hall.tz());
+    refresh_queues(&ui, feed.client());
+    update_clock(&ui, tz);
 
     let feed = Rc::new(std::cell::RefCell::new(feed));
     let highlight = Rc::new(Timer::default());
@@ -143,21 +233,29 @@ pub fn board(db: &Path, voice: Option<voice::Voice>) -> anyhow::Result<Board> {
         poll.start(TimerMode::Repeated, POLL, move || {
             let Some(ui) = weak.upgrade() else { return };
             let mut f = feed.borrow_mut();
-            let calls = match f.poll() {
-                Ok(c) => c,
+            let polled = match f.poll() {
+                Ok(p) => p,
                 Err(e) => {
                     tracing::warn!("cannot read new calls: {e}");
                     return;
                 }
             };
+            let a = ui.global::<BoardAdapter>();
+            if let Some(online) = polled.online {
+                // The last calls stay on screen; a small mark says the board is not live.
+                a.set_offline(!online);
+            }
+            if polled.changed && polled.calls.is_empty() {
+                refresh_queues(&ui, f.client());
+            }
+            let calls = polled.calls;
             if calls.is_empty() {
                 return;
             }
-            let a = ui.global::<BoardAdapter>();
             let model = a.get_recent();
             let mut rows: Vec<CallRow> = slint::Model::iter(&model).collect();
             for c in &calls {
-                let row = call_row(&mut f.ledger, c);
+                let row = call_row(tz, c);
                 rows.insert(0, row.clone());
                 a.set_current(row);
                 if let Some(v) = &voice {
@@ -174,18 +272,17 @@ pub fn board(db: &Path, voice: Option<voice::Voice>) -> anyhow::Result<Board> {
                     ui.global::<BoardAdapter>().set_highlight(false);
                 }
             });
-            refresh_queues(&ui, &mut f.ledger);
+            refresh_queues(&ui, f.client());
         });
     }
     let clock = Timer::default();
     {
         let (weak, feed) = (ui.as_weak(), feed.clone());
-        let tz = hall.tz();
         clock.start(TimerMode::Repeated, Duration::from_secs(5), move || {
             if let Some(ui) = weak.upgrade() {
                 update_clock(&ui, tz);
                 // Tickets issued at the kiosk change the queue counts without a call.
-                refresh_queues(&ui, &mut feed.borrow_mut().ledger);
+                refresh_queues(&ui, feed.borrow_mut().client());
             }
         });
     }
@@ -198,16 +295,16 @@ pub fn board(db: &Path, voice: Option<voice::Voice>) -> anyhow::Result<Board> {
     })
 }
 
-fn refresh_queues(ui: &BoardWindow, ledger: &mut Ledger) {
-    let Ok(hall) = ledger.hall() else { return };
-    match ledger.queue_summary() {
+fn refresh_queues(ui: &BoardWindow, client: &mut dyn HallClient) {
+    let Ok(hall) = client.hall() else { return };
+    match client.queues() {
         Ok(rows) => {
             let rows: Vec<QueueRow> = rows
                 .into_iter()
-                .map(|(code, n, p)| QueueRow {
-                    name: s(hall.department(&code).map(|d| d.name.as_str()).unwrap_or(&code)),
-                    waiting: n as i32,
-                    priority: p as i32,
+                .map(|q| QueueRow {
+                    name: s(hall.department(&q.department).map(|d| d.name.as_str()).unwrap_or(&q.department)),
+                    waiting: q.waiting as i32,
+                    priority: q.priority as i32,
                 })
                 .collect();
             ui.global::<BoardAdapter>()
@@ -229,13 +326,18 @@ fn update_clock(ui: &BoardWindow, tz: chrono_tz::Tz) {
 }
 
 /// `display board --headless`: print one JSON line per announcement until killed.
-pub fn run_headless(db: &Path, voice: Option<voice::Voice>, mut out: impl std::io::Write) -> anyhow::Result<()> {
-    let mut feed = Feed::open(db)?;
+pub fn run_headless(mut feed: Feed, voice: Option<voice::Voice>, mut out: impl std::io::Write) -> anyhow::Result<()> {
     // Say on stderr when following starts, so a supervisor (or a test) knows calls from now on
     // will be announced.
-    eprintln!("display: following {} from event {}", db.display(), feed.seq);
+    eprintln!("display: following calls from event {}", feed.seq());
     loop {
-        for c in feed.poll()? {
+        let polled = feed.poll()?;
+        match polled.online {
+            Some(false) => eprintln!("display: connection to the hall server lost; reconnecting"),
+            Some(true) => eprintln!("display: connected to the hall server again"),
+            None => {}
+        }
+        for c in polled.calls {
             let a = Announcement::from(&c);
             writeln!(out, "{}", serde_json::to_string(&a)?)?;
             out.flush()?;

@@ -14,6 +14,12 @@ struct Cli {
     /// The ledger database [default: $BANGBAN_DB, else the per-user data directory]
     #[arg(long, global = true)]
     db: Option<PathBuf>,
+    /// Follow the hall server at this URL (http://HOST:PORT) instead of a ledger file
+    #[arg(long, global = true, env = "BANGBAN_SERVER", value_name = "URL")]
+    server: Option<String>,
+    /// This device's token, from `bangban device add` on the server host
+    #[arg(long, global = true, env = "BANGBAN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -85,27 +91,35 @@ fn voice(no_voice: bool, tts: Option<String>) -> Option<display::voice::Voice> {
     Some(display::voice::Voice::start(cmd))
 }
 
+/// The board's feed: the hall server when `--server` is given, else the ledger file.
+fn feed(cli: &Cli, db: &std::path::Path) -> anyhow::Result<display::Feed> {
+    match &cli.server {
+        Some(url) => display::Feed::connect(url, cli.token.as_deref().unwrap_or(""), || {}),
+        None => display::Feed::open(db),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let db = cli.db.unwrap_or_else(bangban::default_db_path);
+    let db = cli.db.clone().unwrap_or_else(bangban::default_db_path);
     // The board and the console never create a ledger: a missing or empty file is refused
     // before SQLite could write a fresh schema into it.
-    if std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) == 0 {
+    if cli.server.is_none() && std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) == 0 {
         anyhow::bail!("{}", bangban::LedgerError::NoLedger(db.display().to_string()));
     }
-    match cli.cmd {
+    match &cli.cmd {
         Cmd::Board {
             headless: true,
             no_voice,
             tts,
             ..
-        } => display::run_headless(&db, voice(no_voice, tts), std::io::stdout().lock()),
+        } => display::run_headless(feed(&cli, &db)?, voice(*no_voice, tts.clone()), std::io::stdout().lock()),
         Cmd::Board {
             render: Some(file),
             size,
             ..
         } => {
             let window = bangban_headless::install()?;
-            let b = display::board(&db, None)?;
+            let b = display::board(feed(&cli, &db)?, None)?;
             let (w, h) = size.unwrap_or((1920, 1080));
             b.ui.set_landscape(w > h);
             b.ui.show()?;
@@ -120,7 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             windowed,
             ..
         } => {
-            let b = display::board(&db, voice(no_voice, tts))?;
+            let b = display::board(feed(&cli, &db)?, voice(*no_voice, tts.clone()))?;
             let (w, h) = size.unwrap_or((1920, 1080));
             b.ui.set_landscape(w > h);
             b.ui.window().set_size(slint::PhysicalSize::new(w, h));
@@ -140,7 +154,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(_) => Some(bangban_headless::install()?),
                 None => None,
             };
-            let c = display::counter::counter(&db, window, Duration::from_millis(busy_timeout_ms))?;
+            let source = match &cli.server {
+                Some(url) => display::counter::Source::Server {
+                    url: url.clone(),
+                    token: cli.token.clone().unwrap_or_default(),
+                },
+                None => display::counter::Source::Ledger(db.clone(), Duration::from_millis(*busy_timeout_ms)),
+            };
+            let c = display::counter::counter_on(source, *window)?;
             let (w, h) = size.unwrap_or((1366, 768));
             if let (Some(file), Some(win)) = (render, headless) {
                 c.ui.show()?;
