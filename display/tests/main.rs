@@ -416,3 +416,232 @@ fn the_board_and_console_refuse_a_missing_or_empty_ledger() {
     }
     assert!(!missing.exists());
 }
+
+// ---- against a served ledger (`bangban serve`) ----
+
+/// The `bangban` binary beside this package's `display` (built by `cargo test --workspace`).
+fn bangban_bin() -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_display")).with_file_name("bangban");
+    assert!(p.exists(), "{} is missing: run the tests with `cargo test --workspace`", p.display());
+    p
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+/// `bangban serve` on `listen` (127.0.0.1:0 for a free port); returns once it listens.
+fn serve(db: &Path, listen: &str) -> Server {
+    let mut child = Command::new(bangban_bin())
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--listen", listen])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
+    Server { child, url }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+const PIN: &str = "246813";
+
+/// A served demo ledger with a board, a kiosk and a counter enrolled and S101's PIN set.
+fn served_hall() -> (tempfile::TempDir, PathBuf, Server, [String; 3]) {
+    let (dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S101", PIN, "admin").unwrap();
+    l.set_pin("S602", PIN, "admin").unwrap();
+    let board = l.add_device("board-1", bangban::access::DeviceRole::Board, "admin").unwrap();
+    let kiosk = l.add_device("kiosk-1", bangban::access::DeviceRole::Kiosk, "admin").unwrap();
+    let counter = l.add_device("counter-1", bangban::access::DeviceRole::Counter, "admin").unwrap();
+    drop(l);
+    let server = serve(&db, "127.0.0.1:0");
+    (dir, db, server, [board, kiosk, counter])
+}
+
+fn remote(url: &str, token: &str) -> bangban::remote::RemoteClient {
+    bangban::remote::RemoteClient::new(url, token).unwrap()
+}
+
+/// Issue one A01 ticket and call it at window 1 as S101, through the server.
+fn issue_and_call(url: &str, kiosk: &str, counter: &str) -> String {
+    use bangban::api::HallClient;
+    let number = remote(url, kiosk)
+        .issue(&bangban::api::Issue {
+            item: "A01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+        })
+        .unwrap()
+        .number;
+    let mut c = remote(url, counter);
+    c.sign_in(&bangban::api::SignIn {
+        staff: "S101".into(),
+        pin: PIN.into(),
+        window: 1,
+    })
+    .unwrap();
+    c.call(&bangban::api::Call { number: Some(number.clone()) }).unwrap();
+    number
+}
+
+#[test]
+fn a_headless_board_on_the_server_announces_every_call_once_across_a_server_restart() {
+    let (_dir, db, mut server, [board, kiosk, counter]) = served_hall();
+    let url = server.url.clone();
+    let port = url.rsplit(':').next().unwrap().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_display"))
+        .args(["board", "--headless", "--no-voice", "--server", &url, "--token", &board])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("following"), "{line}");
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for l in out.lines().map_while(Result::ok) {
+            let _ = tx.send(serde_json::from_str(&l).expect("a JSON line"));
+        }
+    });
+    let mut called = Vec::new();
+    for _ in 0..3 {
+        called.push(issue_and_call(&url, &kiosk, &counter));
+    }
+    let mut heard = Vec::new();
+    for _ in 0..3 {
+        heard.push(rx.recv_timeout(Duration::from_secs(10)).expect("announced"));
+    }
+    // The server dies (SIGKILL: no goodbye) and comes back on the same address.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let server2 = serve(&db, &format!("127.0.0.1:{port}"));
+    assert_eq!(server2.url, url);
+    for _ in 0..3 {
+        called.push(issue_and_call(&url, &kiosk, &counter));
+    }
+    for _ in 0..3 {
+        heard.push(rx.recv_timeout(Duration::from_secs(15)).expect("announced after the restart"));
+    }
+    assert!(rx.recv_timeout(Duration::from_millis(800)).is_err(), "nothing is announced twice");
+    child.kill().ok();
+    child.wait().ok();
+    let numbers: Vec<String> = heard.iter().map(|h| h["number"].as_str().unwrap().to_string()).collect();
+    assert_eq!(numbers, called, "every call once, in order");
+    let seqs: Vec<i64> = heard.iter().map(|h| h["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(heard[0]["text"], format!("请{}号到1号窗口办理", called[0]));
+}
+
+#[test]
+fn the_board_keeps_its_calls_and_marks_a_lost_connection() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, _db, mut server, [board, kiosk, counter]) = served_hall();
+    let url = server.url.clone();
+    let number = issue_and_call(&url, &kiosk, &counter);
+    let feed = display::Feed::connect(&url, &board, || {}).unwrap();
+    let b = display::board(feed, None).unwrap();
+    b.ui.show().unwrap();
+    let a = b.ui.global::<display::BoardAdapter>();
+    assert_eq!(a.get_current().number, number.as_str());
+    assert!(!a.get_offline());
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while !a.get_offline() && std::time::Instant::now() < end {
+        // The board's poll timer runs on the testing backend's mocked clock.
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(a.get_offline(), "the board marks the lost connection");
+    assert!(ElementHandle::find_by_accessible_label(&b.ui, "连接中断").next().is_some());
+    assert_eq!(a.get_current().number, number.as_str(), "the last call stays on screen");
+    assert_eq!(a.get_recent().row_count(), 1);
+}
+
+#[test]
+fn a_specialist_walks_a_case_at_a_console_on_the_server() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db, server, [_board, kiosk, counter]) = served_hall();
+    use bangban::api::HallClient;
+    let number = remote(&server.url, &kiosk)
+        .issue(&bangban::api::Issue {
+            item: "F01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+        })
+        .unwrap()
+        .number;
+    let c = display::counter::counter_on(
+        display::counter::Source::Server {
+            url: server.url.clone(),
+            token: counter.clone(),
+        },
+        12,
+    )
+    .unwrap();
+    c.ui.show().unwrap();
+    let ui = &c.ui;
+    login(&c, "S602", PIN);
+    assert!(ui.global::<CounterAdapter>().get_logged_in(), "{}", message(&c));
+    tap(&c, "叫下一位");
+    assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
+    tap(&c, "开始办理");
+    tap(&c, "不动产权证书");
+    tap(&c, "已签署委托书");
+    tap(&c, "受理（勾选为已交材料）");
+    assert_eq!(ui.global::<CounterAdapter>().get_case_state(), "accepted", "{}", message(&c));
+    drop(c);
+    drop(server);
+    let mut l = ledger(&db);
+    let case = l.find_case(&number).unwrap();
+    let events = l.case_events(case.id).unwrap();
+    let kinds: Vec<&str> = events.iter().skip(1).map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["case_called", "case_started", "case_accepted"]);
+    assert!(events.iter().skip(1).all(|e| e.actor == "S602"));
+    assert!(l.verify().unwrap().ok);
+}
+
+#[test]
+fn the_console_keeps_what_was_typed_while_the_server_is_away() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, _db, mut server, [_board, _kiosk, counter]) = served_hall();
+    let c = display::counter::counter_on(
+        display::counter::Source::Server {
+            url: server.url.clone(),
+            token: counter,
+        },
+        1,
+    )
+    .unwrap();
+    c.ui.show().unwrap();
+    login(&c, "S101", PIN);
+    assert!(c.ui.global::<CounterAdapter>().get_logged_in(), "{}", message(&c));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    type_into(&c, "号码或扫码", "A009");
+    tap(&c, "按号呼叫");
+    let a = c.ui.global::<CounterAdapter>();
+    assert!(a.get_offline(), "the console says it is reconnecting: {}", message(&c));
+    assert!(ElementHandle::find_by_accessible_label(&c.ui, "连接中断，正在重新连接…").next().is_some());
+    let field = ElementHandle::find_by_accessible_label(&c.ui, "号码或扫码").next().unwrap();
+    assert_eq!(field.accessible_value().unwrap_or_default(), "A009", "the typed number is kept");
+    assert!(a.get_logged_in(), "still signed in on screen");
+}
