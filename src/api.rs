@@ -231,4 +231,9 @@ pub trait HallClient: Send {
     fn head_seq(&mut self) -> Result<i64>;
     /// A free-text note (question, answer, tracking number) by id, for the case panel.
     fn note(&mut self, id: i64) -> Result<String>;
+    /// Can the hall be reached right now? Always true for the ledger file; a quick
+    /// `/healthz` for the server.
+    fn reachable(&mut self) -> bool {
+        true
+    }
 }

@@ -125,10 +125,11 @@ impl RemoteClient {
         }
     }
 
-    /// Is the server up? (`GET /healthz`, no token needed.)
+    /// Is the server up? (`GET /healthz`, no token needed, answered within two seconds.)
     pub fn healthy(&self) -> bool {
         self.agent
             .get(&format!("{}/healthz", self.base))
+            .timeout(CONNECT_TIMEOUT)
             .call()
             .map(|r| r.status() == 200)
             .unwrap_or(false)
@@ -231,6 +232,10 @@ impl HallClient for RemoteClient {
 
     fn note(&mut self, id: i64) -> Result<String> {
         self.get(&format!("/notes/{id}"))
+    }
+
+    fn reachable(&mut self) -> bool {
+        self.healthy()
     }
 }
 

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bangban::{Channel, Hall, IssueRequest, Mode, Ticket};
+use bangban::api::Issue;
+use bangban::{Channel, Hall, Mode, Ticket};
 use bangban_printer::{PrintTicket, PrinterTarget};
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
@@ -18,6 +19,9 @@ use crate::{
     Config, ConfirmAdapter, DepartmentAdapter, DepartmentTile, ItemAdapter, ItemRow, KioskAdapter, KioskScreen,
     KioskWindow, Notice, PrintState, PriorityChoice, Theme, TicketAdapter, WelcomeAdapter,
 };
+
+/// How often a kiosk on the hall server checks that the server answers.
+pub const HEALTH_CHECK: Duration = Duration::from_secs(2);
 
 /// Items per page on the item screen: big rows, no scrolling (no gestures beyond a tap).
 pub const ITEMS_PER_PAGE: usize = 6;
@@ -47,6 +51,7 @@ pub struct Inner {
     idle: Timer,
     countdown: Timer,
     clock: Timer,
+    health: Timer,
 }
 
 impl Inner {
@@ -72,6 +77,7 @@ impl Inner {
             idle: Timer::default(),
             countdown: Timer::default(),
             clock: Timer::default(),
+            health: Timer::default(),
         }
     }
 
@@ -158,6 +164,21 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
             .start(TimerMode::Repeated, Duration::from_secs(15), move || {
                 if let Some(ui) = weak.upgrade() {
                     update_clock(&ui, &hall);
+                }
+            });
+    }
+
+    // A kiosk on the hall server asks every two seconds whether the server is there, so a
+    // visitor learns within five seconds that tickets are paused, and the kiosk resumes by
+    // itself once the server answers again.
+    if inner.borrow().config.server.is_some() {
+        let i = Rc::downgrade(inner);
+        inner
+            .borrow()
+            .health
+            .start(TimerMode::Repeated, HEALTH_CHECK, move || {
+                if let Some(inner) = i.upgrade() {
+                    inner.borrow().send(Job::Check);
                 }
             });
     }
@@ -504,14 +525,16 @@ fn confirm(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     if k.get_busy() {
         return;
     }
+    if k.get_paused() {
+        return;
+    }
     let inn = inner.borrow();
     let Some(item) = inn.selection.item.clone() else { return };
-    let req = IssueRequest {
+    let req = Issue {
         item,
         priority: inn.selection.priority.clone(),
         mode: inn.selection.mode,
         channel: Channel::Kiosk,
-        actor: inn.config.device.clone(),
     };
     k.set_busy(true);
     inn.send(Job::Issue(req));
@@ -531,6 +554,12 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
                 k.set_busy(false);
                 let (notice, detail) = match failure {
                     IssueFailure::Busy(d) => (Notice::LedgerBusy, d),
+                    IssueFailure::Unreachable(d) => {
+                        // Nothing was issued; tickets pause until the server answers again.
+                        k.set_paused(true);
+                        tracing::error!("cannot reach the hall server: {d}");
+                        continue;
+                    }
                     IssueFailure::Other(d) => (Notice::IssueFailed, d),
                 };
                 tracing::error!("cannot issue a ticket: {detail}");
@@ -549,6 +578,17 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
             Reply::WaitingCounts(counts) => {
                 inner.borrow_mut().counts = counts;
                 update_departments(ui, &inner.borrow());
+            }
+            Reply::Reachable(up) => {
+                let k = ui.global::<KioskAdapter>();
+                if k.get_paused() != !up {
+                    if up {
+                        tracing::info!("the hall server answers again: tickets resume");
+                    } else {
+                        tracing::warn!("the hall server does not answer: tickets are paused");
+                    }
+                }
+                k.set_paused(!up);
             }
         }
     }

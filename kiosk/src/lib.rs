@@ -16,6 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use bangban::api::HallClient;
+use bangban::local::LocalClient;
+use bangban::remote::RemoteClient;
 use bangban::{Hall, LedgerOptions};
 use bangban_printer::PrinterTarget;
 use slint::ComponentHandle;
@@ -26,6 +29,12 @@ pub struct Config {
     /// The ledger database [default: $BANGBAN_DB, else the per-user data directory]
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// Issue through the hall server at this URL (http://HOST:PORT) instead of a ledger file
+    #[arg(long, env = "BANGBAN_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// This kiosk's device token, from `bangban device add kiosk-1 --role kiosk`
+    #[arg(long, env = "BANGBAN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// A hall file to apply at start to the existing ledger (a changed file takes effect)
     #[arg(long)]
     pub hall: Option<PathBuf>,
@@ -60,6 +69,8 @@ impl Config {
     pub fn for_ledger(db: PathBuf) -> Config {
         Config {
             db: Some(db),
+            server: None,
+            token: None,
             hall: None,
             demo: true,
             printer: Some("none".into()),
@@ -86,22 +97,35 @@ thread_local! {
 /// Build the kiosk: open the ledger (applying a hall file, or the demo hall when asked for),
 /// start the IO worker, wire every adapter. Needs a Slint platform (winit, testing or headless).
 pub fn init(config: Config) -> anyhow::Result<State> {
-    let db = config.db.clone().unwrap_or_else(bangban::default_db_path);
-    let opts = LedgerOptions {
-        busy_timeout: Duration::from_millis(config.busy_timeout_ms),
-        ..LedgerOptions::default()
+    let mut client: Box<dyn HallClient> = match &config.server {
+        Some(url) => {
+            if config.hall.is_some() || config.demo {
+                anyhow::bail!("--hall and --demo change a ledger file; with --server the hall is set up on the server host");
+            }
+            Box::new(RemoteClient::new(url, config.token.as_deref().unwrap_or(""))?)
+        }
+        None => {
+            let db = config.db.clone().unwrap_or_else(bangban::default_db_path);
+            let opts = LedgerOptions {
+                busy_timeout: Duration::from_millis(config.busy_timeout_ms),
+                ..LedgerOptions::default()
+            };
+            let mut ledger = if config.demo {
+                bangban::open_or_demo(&db, opts, &config.device)
+            } else {
+                bangban::open_existing(&db, opts)
+            }
+            .with_context(|| format!("cannot open the ledger {}", db.display()))?;
+            if let Some(path) = &config.hall {
+                let hall = Hall::from_path(path)?;
+                ledger.configure(&hall, &config.device, &path.display().to_string())?;
+            }
+            Box::new(LocalClient::new(ledger, &config.device))
+        }
     };
-    let mut ledger = if config.demo {
-        bangban::open_or_demo(&db, opts, &config.device)
-    } else {
-        bangban::open_existing(&db, opts)
-    }
-    .with_context(|| format!("cannot open the ledger {}", db.display()))?;
-    if let Some(path) = &config.hall {
-        let hall = Hall::from_path(path)?;
-        ledger.configure(&hall, &config.device, &path.display().to_string())?;
-    }
-    let hall: Arc<Hall> = ledger.hall()?;
+    let hall: Arc<Hall> = client
+        .hall()
+        .with_context(|| "cannot read the hall configuration".to_string())?;
     let printer_spec = config.printer.clone().unwrap_or_else(|| hall.printer.clone());
     let printer = PrinterTarget::parse(&printer_spec).map_err(anyhow::Error::msg)?;
 
@@ -116,7 +140,7 @@ pub fn init(config: Config) -> anyhow::Result<State> {
         let _ = slint::invoke_from_event_loop(|| PUMP.with(|p| p.borrow().as_ref().map(|f| f())).unwrap_or(()));
     };
     let worker =
-        worker::spawn(ledger, printer.clone(), job_rx, reply_tx, wake).context("cannot start the IO thread")?;
+        worker::spawn(client, printer.clone(), job_rx, reply_tx, wake).context("cannot start the IO thread")?;
 
     let inner = Rc::new(RefCell::new(flow::Inner::new(
         config, hall, printer, job_tx, reply_rx, worker,

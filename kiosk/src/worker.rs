@@ -1,17 +1,21 @@
-//! The kiosk's IO thread: it owns the ledger connection and the printer, so a locked database
-//! or a silent printer never freezes the screen. The UI sends `Job`s and receives `Reply`s.
+//! The kiosk's IO thread: it owns the hall client (the ledger file or the hall server) and
+//! the printer, so a locked database, a slow network or a silent printer never freezes the
+//! screen. The UI sends `Job`s and receives `Reply`s.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 
-use bangban::{IssueRequest, Ledger, LedgerError, Ticket};
+use bangban::api::{HallClient, Issue, PrintOutcome};
+use bangban::Ticket;
 use bangban_printer::{PrintError, PrintTicket, PrinterTarget};
 
 pub enum Job {
-    Issue(IssueRequest),
+    Issue(Issue),
     Print { case_id: i64, ticket: Box<PrintTicket> },
     WaitingCounts,
+    /// Is the hall server still there? (Remote kiosks ask every few seconds.)
+    Check,
     Stop,
 }
 
@@ -20,6 +24,8 @@ pub enum Job {
 pub enum IssueFailure {
     /// The ledger stayed locked past the busy timeout.
     Busy(String),
+    /// The hall server cannot be reached: tickets are paused until it is back.
+    Unreachable(String),
     Other(String),
 }
 
@@ -30,11 +36,13 @@ pub enum Reply {
         result: Result<(), PrintError>,
     },
     WaitingCounts(HashMap<String, i32>),
+    /// Whether the hall can be reached (true for a kiosk on the ledger file).
+    Reachable(bool),
 }
 
 /// Start the worker. `wake` is called after each reply so the UI thread drains the channel.
 pub fn spawn(
-    mut ledger: Ledger,
+    mut client: Box<dyn HallClient>,
     printer: PrinterTarget,
     jobs: Receiver<Job>,
     replies: Sender<Reply>,
@@ -44,17 +52,27 @@ pub fn spawn(
         for job in jobs {
             let reply = match job {
                 Job::Stop => break,
-                Job::Issue(req) => Reply::Issued(ledger.issue(&req).map_err(|e| match e {
-                    LedgerError::Busy(_) => IssueFailure::Busy(e.to_string()),
-                    other => IssueFailure::Other(other.to_string()),
+                Job::Issue(req) => Reply::Issued(client.issue(&req).map_err(|e| {
+                    if e.is_busy() {
+                        IssueFailure::Busy(e.to_string())
+                    } else if e.kind() == "unreachable" {
+                        IssueFailure::Unreachable(e.to_string())
+                    } else {
+                        IssueFailure::Other(e.to_string())
+                    }
                 })),
                 Job::Print { case_id, ticket } => {
                     let result =
                         bangban_printer::ticket_bytes(&ticket).and_then(|b| bangban_printer::send(&printer, &b));
-                    let device = printer.device_name();
                     let error = result.as_ref().err().map(|e| e.to_string());
                     // The ticket is valid either way; the ledger records whether it printed.
-                    if let Err(e) = ledger.record_print(case_id, &device, error.as_deref(), ticket.reprint) {
+                    let outcome = PrintOutcome {
+                        case_id,
+                        printer: printer.device_name(),
+                        error: error.clone(),
+                        reprint: ticket.reprint,
+                    };
+                    if let Err(e) = client.record_print(&outcome) {
                         tracing::error!("cannot record the print outcome of case {case_id}: {e}");
                     }
                     if let Some(err) = &error {
@@ -62,19 +80,16 @@ pub fn spawn(
                     }
                     Reply::Printed { case_id, result }
                 }
-                Job::WaitingCounts => match ledger.waiting(&[]) {
-                    Ok(list) => {
-                        let mut counts = HashMap::new();
-                        for w in list {
-                            *counts.entry(w.department).or_insert(0) += 1;
-                        }
-                        Reply::WaitingCounts(counts)
-                    }
+                Job::WaitingCounts => match client.queues() {
+                    Ok(list) => Reply::WaitingCounts(
+                        list.into_iter().map(|q| (q.department, q.waiting as i32)).collect(),
+                    ),
                     Err(e) => {
                         tracing::warn!("cannot read the queues: {e}");
                         continue;
                     }
                 },
+                Job::Check => Reply::Reachable(client.reachable()),
             };
             if replies.send(reply).is_err() {
                 break;

@@ -8,4 +8,5 @@ mod flow;
 mod locked;
 mod printing;
 mod render;
+mod served;
 mod translations;
