@@ -6,4 +6,5 @@ mod hardening;
 mod lifecycle;
 mod report;
 mod served;
+mod status_page;
 mod tamper;
