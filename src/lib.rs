@@ -9,6 +9,7 @@ pub mod db;
 pub mod disk;
 pub mod error;
 pub mod hall;
+pub mod loadtest;
 pub mod local;
 pub mod ledger;
 pub mod model;

@@ -186,6 +186,37 @@ enum Cmd {
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         lookups_per_minute: u32,
     },
+    /// A simulated hall day against a fresh `bangban serve` on loopback: kiosks, counters and
+    /// boards at speed; prints latencies and memory, then checks numbers, calls and the chain
+    Loadtest {
+        /// Tickets issued over the day
+        #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        tickets: u64,
+        /// Counters signed in and calling (at most 325)
+        #[arg(long, default_value_t = 320, value_parser = clap::value_parser!(u64).range(1..=325))]
+        counters: u64,
+        /// Kiosks issuing
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+        kiosks: u64,
+        /// Boards following the call stream
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=64))]
+        boards: u64,
+        /// Simulated seconds per real second
+        #[arg(long, default_value_t = 10.0)]
+        speed: f64,
+        /// Opening hours of the simulated day
+        #[arg(long, default_value_t = 8.0)]
+        hours: f64,
+        /// Stop after this many real minutes whatever is left
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        max_minutes: u64,
+        /// Keep the scratch ledger in this directory [default: a temporary one, removed after]
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Seed of the simulated arrivals
+        #[arg(long, default_value_t = 20261127)]
+        seed: u64,
+    },
     /// Enrol, list and revoke the devices that may reach the server (on the server host)
     Device {
         #[command(subcommand)]
@@ -907,6 +938,37 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 say!("listening on http://{addr}");
             })?;
             eprintln!("bangban: server stopped; the ledger is closed");
+        }
+        Cmd::Loadtest {
+            tickets,
+            counters,
+            kiosks,
+            boards,
+            speed,
+            hours,
+            max_minutes,
+            dir,
+            seed,
+        } => {
+            local_only(&cli, "loadtest")?;
+            if !(0.1..=3600.0).contains(speed) || !(0.1..=24.0).contains(hours) {
+                return Err(Exit(2, anyhow::anyhow!("--speed must be 0.1 to 3600 and --hours 0.1 to 24")));
+            }
+            let opts = bangban::loadtest::LoadOptions {
+                tickets: *tickets as usize,
+                counters: *counters as usize,
+                kiosks: *kiosks as usize,
+                boards: *boards as usize,
+                speed: *speed,
+                hours: *hours,
+                max_real: Duration::from_secs(max_minutes * 60),
+                dir: dir.clone(),
+                seed: *seed,
+            };
+            let ok = bangban::loadtest::run(&opts, &mut std::io::stdout().lock())?;
+            if !ok {
+                return Err(Exit(1, anyhow::anyhow!("the load test found errors or a broken ledger (see above)")));
+            }
         }
         Cmd::Device { cmd } => {
             local_only(&cli, "device")?;

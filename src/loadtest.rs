@@ -1,0 +1,502 @@
+//! `bangban loadtest`: a simulated hall day against a real `bangban serve` on loopback. Kiosks
+//! issue with the hall's item mix along an hourly arrival curve (the peak hour three times the
+//! others), counters sign in and call and serve with realistic service times, boards follow
+//! the live stream; all at a chosen speed, bounded in count and time. It prints p50/p99 for
+//! issue, call and call → board, the errors and the server's memory, and at the end checks
+//! that numbers are gap-free per prefix, no case was called twice and the chain verifies.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+
+use crate::access::DeviceRole;
+use crate::api::*;
+use crate::remote::{Heard, RemoteClient};
+use crate::{Channel, Ledger, LedgerOptions};
+
+/// How the simulated day runs.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub tickets: usize,
+    pub counters: usize,
+    pub kiosks: usize,
+    pub boards: usize,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    /// Length of the simulated day in hours (the hall's opening hours).
+    pub hours: f64,
+    /// Stop after this much real time whatever is left.
+    pub max_real: Duration,
+    /// Where the scratch ledger lives (a temporary directory when `None`).
+    pub dir: Option<PathBuf>,
+    pub seed: u64,
+}
+
+/// Latencies of one kind of request.
+#[derive(Default)]
+struct Samples(Mutex<Vec<Duration>>);
+
+impl Samples {
+    fn add(&self, d: Duration) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(d);
+    }
+    fn summary(&self) -> (usize, f64, f64) {
+        let mut v = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        v.sort();
+        let pick = |p: f64| -> f64 {
+            if v.is_empty() {
+                return 0.0;
+            }
+            let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+            v[i].as_secs_f64() * 1e3
+        };
+        (v.len(), pick(0.50), pick(0.99))
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    issue: Samples,
+    call: Samples,
+    act: Samples,
+    board: Samples,
+    errors: AtomicU64,
+    error_kinds: Mutex<BTreeMap<String, u64>>,
+    issued: AtomicU64,
+    called: AtomicU64,
+    served: AtomicU64,
+    /// When each call was sent, by ledger sequence number, for call → board.
+    call_sent: Mutex<HashMap<i64, Instant>>,
+}
+
+impl Stats {
+    fn error(&self, what: &str, e: &crate::LedgerError) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        *self
+            .error_kinds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(format!("{what}: {}", e.kind()))
+            .or_insert(0) += 1;
+    }
+}
+
+/// The PIN every simulated specialist uses.
+const PIN: &str = "582047";
+
+/// A hall big enough for the load: 25 departments (queue prefixes A–Y) of 13 windows each,
+/// one coordinator and 13 handlers per department, three items each.
+pub fn big_hall_toml() -> String {
+    let mut s = String::from(
+        "[hall]\nname = \"压力测试市民中心\"\ntimezone = \"Asia/Shanghai\"\nopen = \"09:00\"\nclose = \"17:00\"\nnotice = \"压力测试\"\ndefault_service_min = 8\npriority_cap = 3\n",
+    );
+    let mut window = 1;
+    for d in 0..25u32 {
+        let prefix = (b'A' + d as u8) as char;
+        let windows: Vec<String> = (0..13).map(|i| (window + i).to_string()).collect();
+        s += &format!(
+            "\n[[departments]]\ncode = \"D{d:02}\"\nname = \"部门{d:02}\"\nprefix = \"{prefix}\"\nwindows = [{}]\n",
+            windows.join(", ")
+        );
+        s += &format!(
+            "\n[[specialists]]\nstaff_id = \"C{d:02}\"\ndepartment = \"D{d:02}\"\nname = \"统筹{d:02}\"\nphone = \"0632-1000{d:03}\"\nrole = \"coordinator\"\n"
+        );
+        for h in 0..13 {
+            s += &format!(
+                "\n[[specialists]]\nstaff_id = \"S{d:02}{h:02}\"\ndepartment = \"D{d:02}\"\nname = \"专员{d:02}{h:02}\"\nphone = \"0632-2{d:02}{h:02}00\"\nrole = \"handler\"\n"
+            );
+        }
+        for i in 0..3 {
+            s += &format!(
+                "\n[[items]]\ncode = \"I{d:02}{i}\"\ndepartment = \"D{d:02}\"\nmain = \"事项{d:02}-{i}\"\nwindow = {window}\nspecialist = \"S{d:02}00\"\nphone = \"0632-3{d:02}0{i}00\"\nmaterials = [\"身份证\", \"申请表\"]\n"
+            );
+        }
+        window += 13;
+    }
+    s
+}
+
+/// Hourly weights of arrivals over the day: the busiest hour carries three times the average
+/// of the others (a morning peak), the last hour tails off.
+fn hour_weights(hours: usize) -> Vec<f64> {
+    let mut w: Vec<f64> = (0..hours).map(|h| if h + 1 == hours { 0.6 } else { 1.0 }).collect();
+    if hours > 1 {
+        let others: f64 = w.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, x)| x).sum::<f64>()
+            / (hours - 1) as f64;
+        w[1.min(hours - 1)] = 3.0 * others;
+    }
+    w
+}
+
+/// Arrival offsets (simulated seconds from opening) for `n` visitors.
+fn arrivals(n: usize, hours: f64, rng: &mut impl Rng) -> Vec<f64> {
+    let whole = hours.ceil().max(1.0) as usize;
+    let w = hour_weights(whole);
+    let total: f64 = w.iter().sum();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut r = rng.random::<f64>() * total;
+        let mut hour = 0;
+        while hour + 1 < w.len() && r > w[hour] {
+            r -= w[hour];
+            hour += 1;
+        }
+        let t = (hour as f64 + rng.random::<f64>()) * 3600.0;
+        out.push(t.min(hours * 3600.0 - 1.0));
+    }
+    out.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    out
+}
+
+/// Memory of a process: (resident now, peak resident) in MiB, from /proc.
+fn memory_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    Some((kb("VmRSS:")? / 1024.0, kb("VmHWM:")? / 1024.0))
+}
+
+/// Run the day; prints the table and returns whether every check held.
+pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<bool> {
+    let tmp;
+    let dir: &Path = match &opts.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d
+        }
+        None => {
+            tmp = std::env::temp_dir().join(format!("bangban-loadtest-{}", std::process::id()));
+            std::fs::create_dir_all(&tmp)?;
+            &tmp
+        }
+    };
+    let db = dir.join("loadtest.sqlite3");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let counters = opts.counters.min(325);
+    writeln!(out, "loadtest: setting up {} in {}", db.display(), dir.display())?;
+    let hall = crate::Hall::from_toml(&big_hall_toml(), "loadtest-hall.toml")?;
+    let mut ledger = Ledger::open(&db, LedgerOptions::default())?;
+    ledger.configure(&hall, "loadtest", "loadtest-hall.toml")?;
+    // Specialists and their windows: the n-th counter is handler h of department d.
+    let seats: Vec<(String, u32)> = (0..counters)
+        .map(|n| {
+            let (d, h) = (n % 25, n / 25);
+            (format!("S{d:02}{h:02}"), (d * 13 + h + 1) as u32)
+        })
+        .collect();
+    // PINs are argon2 hashes (a tenth of a second each): two threads set them.
+    let halves: Vec<Vec<String>> = vec![
+        seats.iter().step_by(2).map(|s| s.0.clone()).collect(),
+        seats.iter().skip(1).step_by(2).map(|s| s.0.clone()).collect(),
+    ];
+    std::thread::scope(|sc| -> anyhow::Result<()> {
+        let handles: Vec<_> = halves
+            .iter()
+            .map(|staff| {
+                let db = db.clone();
+                sc.spawn(move || -> crate::Result<()> {
+                    let mut l = Ledger::open(&db, LedgerOptions::default())?;
+                    for s in staff {
+                        l.set_pin(s, PIN, "loadtest")?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| anyhow::anyhow!("a PIN thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    let kiosk_tokens: Vec<String> = (0..opts.kiosks)
+        .map(|i| ledger.add_device(&format!("kiosk-{i}"), DeviceRole::Kiosk, "loadtest"))
+        .collect::<crate::Result<_>>()?;
+    let counter_tokens: Vec<String> = (0..counters)
+        .map(|i| ledger.add_device(&format!("counter-{i}"), DeviceRole::Counter, "loadtest"))
+        .collect::<crate::Result<_>>()?;
+    let board_tokens: Vec<String> = (0..opts.boards)
+        .map(|i| ledger.add_device(&format!("board-{i}"), DeviceRole::Board, "loadtest"))
+        .collect::<crate::Result<_>>()?;
+    drop(ledger);
+
+    let exe = std::env::current_exe()?;
+    let mut server = Command::new(exe)
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("BANGBAN_NOW")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().ok_or_else(|| anyhow::anyhow!("no server output"))?)
+        .read_line(&mut line)?;
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| anyhow::anyhow!("the server said {line:?}"))?
+        .to_string();
+    let server_pid = server.id();
+    writeln!(
+        out,
+        "loadtest: server {url}; {} tickets, {counters} counters, {} kiosks, {} boards, {}× speed over {} h",
+        opts.tickets, opts.kiosks, opts.boards, opts.speed, opts.hours
+    )?;
+
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let day = Duration::from_secs_f64(opts.hours * 3600.0 / opts.speed);
+    let deadline = start + day.min(opts.max_real);
+    let sim = move |secs: f64| Duration::from_secs_f64(secs / opts.speed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(opts.seed);
+    let times = arrivals(opts.tickets, opts.hours, &mut rng);
+    let items: Vec<String> = hall.items.iter().map(|i| i.code.clone()).collect();
+    // The item mix: a few matters are asked for far more often than the rest (Zipf-like).
+    let weights: Vec<f64> = (0..items.len()).map(|i| 1.0 / (1.0 + i as f64 * 0.15)).collect();
+    let wsum: f64 = weights.iter().sum();
+    let mut plan: Vec<Vec<(f64, String, Option<String>)>> = vec![Vec::new(); opts.kiosks.max(1)];
+    for (n, t) in times.iter().enumerate() {
+        let mut r = rng.random::<f64>() * wsum;
+        let mut k = 0;
+        while k + 1 < items.len() && r > weights[k] {
+            r -= weights[k];
+            k += 1;
+        }
+        let prio = (rng.random::<f64>() < 0.12).then(|| "elderly".to_string());
+        plan[n % opts.kiosks.max(1)].push((*t, items[k].clone(), prio));
+    }
+    let mut peak_mem = 0.0f64;
+
+    std::thread::scope(|sc| {
+        // Boards: follow the stream and time each call's arrival.
+        for token in &board_tokens {
+            let (stats, stop, url) = (stats.clone(), stop.clone(), url.clone());
+            sc.spawn(move || {
+                let Ok(mut c) = RemoteClient::new(&url, token) else { return };
+                let Ok(head) = c.head_seq() else { return };
+                let f = c.follow(head, || {});
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(Heard::Call(call)) = f.heard.recv_timeout(Duration::from_millis(200)) {
+                        let sent = stats.call_sent.lock().unwrap_or_else(|p| p.into_inner()).get(&call.seq).copied();
+                        if let Some(t) = sent {
+                            stats.board.add(t.elapsed());
+                        }
+                    }
+                }
+            });
+        }
+        // Kiosks: issue at each planned arrival.
+        for (i, visits) in plan.into_iter().enumerate() {
+            let (stats, stop, url, token) = (stats.clone(), stop.clone(), url.clone(), kiosk_tokens[i].clone());
+            sc.spawn(move || {
+                let Ok(mut c) = RemoteClient::new(&url, &token) else { return };
+                for (t, item, priority) in visits {
+                    let due = start + sim(t);
+                    if due > deadline || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    let t0 = Instant::now();
+                    match c.issue(&Issue {
+                        item,
+                        priority,
+                        mode: None,
+                        channel: Channel::Kiosk,
+                    }) {
+                        Ok(_) => {
+                            stats.issue.add(t0.elapsed());
+                            stats.issued.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => stats.error("issue", &e),
+                    }
+                }
+            });
+        }
+        // Counters: sign in over the first half hour, then call and serve until closing.
+        for (i, (staff, window)) in seats.iter().enumerate() {
+            let (stats, stop, url, token) = (stats.clone(), stop.clone(), url.clone(), counter_tokens[i].clone());
+            let (staff, window) = (staff.clone(), *window);
+            let seed = opts.seed ^ (i as u64 + 1);
+            sc.spawn(move || {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+                std::thread::sleep(sim(rng.random::<f64>() * 1800.0));
+                let Ok(mut c) = RemoteClient::new(&url, &token) else { return };
+                if let Err(e) = c.sign_in(&SignIn {
+                    staff: staff.clone(),
+                    pin: PIN.into(),
+                    window,
+                }) {
+                    stats.error("sign-in", &e);
+                    return;
+                }
+                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    let called = c.call(&Call { number: None });
+                    let called = match called {
+                        Ok(x) => x,
+                        Err(e) if e.kind() == "nobody_waiting" => {
+                            // Nobody in line: look again in half a simulated minute.
+                            std::thread::sleep(sim(30.0));
+                            continue;
+                        }
+                        Err(e) => {
+                            stats.error("call", &e);
+                            std::thread::sleep(sim(30.0));
+                            continue;
+                        }
+                    };
+                    stats.call.add(t0.elapsed());
+                    stats
+                        .call_sent
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(called.seq, t0);
+                    stats.called.fetch_add(1, Ordering::Relaxed);
+                    // The visitor walks up (half a minute), is served (about eight minutes,
+                    // exponentially spread), and the case is recorded and filed.
+                    std::thread::sleep(sim(30.0));
+                    let mut act = |action: crate::CaseAction| {
+                        let t = Instant::now();
+                        match c.act(&Act {
+                            case: called.number.clone(),
+                            action,
+                        }) {
+                            Ok(_) => stats.act.add(t.elapsed()),
+                            Err(e) => stats.error("act", &e),
+                        }
+                    };
+                    act(crate::CaseAction::Start);
+                    let service = -480.0 * (1.0 - rng.random::<f64>()).ln();
+                    std::thread::sleep(sim(service.min(3600.0)));
+                    act(crate::CaseAction::Consult {
+                        question: "办理流程".into(),
+                        answer: Some("已当面说明".into()),
+                        resolved: true,
+                    });
+                    act(crate::CaseAction::Archive { handover: None });
+                    stats.served.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        // The clock: report progress and the server's memory every few seconds.
+        let mut last = Instant::now();
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(250));
+            if let Some((_, peak)) = memory_mib(server_pid) {
+                peak_mem = peak_mem.max(peak);
+            }
+            if last.elapsed() >= Duration::from_secs(30) {
+                last = Instant::now();
+                let _ = writeln!(
+                    out,
+                    "loadtest: {:>5.1} min  issued {}  called {}  served {}  errors {}",
+                    start.elapsed().as_secs_f64() / 60.0,
+                    stats.issued.load(Ordering::Relaxed),
+                    stats.called.load(Ordering::Relaxed),
+                    stats.served.load(Ordering::Relaxed),
+                    stats.errors.load(Ordering::Relaxed)
+                );
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let (rss, hwm) = memory_mib(server_pid).unwrap_or((0.0, 0.0));
+    peak_mem = peak_mem.max(hwm);
+    unsafe {
+        libc::kill(server_pid as i32, libc::SIGTERM);
+    }
+    let status = server.wait()?;
+
+    writeln!(out)?;
+    writeln!(
+        out,
+        "loadtest: {} tickets, {counters} counters, {} kiosks, {} boards, {}× speed, {:.1} min real time",
+        opts.tickets,
+        opts.kiosks,
+        opts.boards,
+        opts.speed,
+        start.elapsed().as_secs_f64() / 60.0
+    )?;
+    writeln!(out, "{:<26} {:>8} {:>10} {:>10}", "operation", "count", "p50 ms", "p99 ms")?;
+    for (name, s) in [
+        ("issue (round trip)", &stats.issue),
+        ("call next (round trip)", &stats.call),
+        ("case action (round trip)", &stats.act),
+        ("call sent → on 4 boards", &stats.board),
+    ] {
+        let (n, p50, p99) = s.summary();
+        writeln!(out, "{name:<26} {n:>8} {p50:>10.2} {p99:>10.2}")?;
+    }
+    writeln!(
+        out,
+        "issued {}  called {}  served {}  errors {}",
+        stats.issued.load(Ordering::Relaxed),
+        stats.called.load(Ordering::Relaxed),
+        stats.served.load(Ordering::Relaxed),
+        stats.errors.load(Ordering::Relaxed)
+    )?;
+    for (k, n) in stats.error_kinds.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        writeln!(out, "  error {k}: {n}")?;
+    }
+    writeln!(out, "server memory: {rss:.1} MiB resident at the end, {peak_mem:.1} MiB peak")?;
+
+    // The checks, on the ledger file the server closed.
+    let mut ok = status.success() && stats.errors.load(Ordering::Relaxed) == 0;
+    writeln!(out, "server stopped cleanly on SIGTERM: {}", status.success())?;
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    writeln!(out, "no -wal left behind: {}", !wal.exists())?;
+    ok &= !wal.exists();
+    let mut ledger = Ledger::open(&db, LedgerOptions::default())?;
+    let conn = &ledger.conn;
+    let mut gaps = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT business_day, substr(number, 1, 1), count(*), max(CAST(substr(number, 2) AS INTEGER)) FROM cases GROUP BY 1, 2",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        for row in rows {
+            let (day, prefix, n, max) = row?;
+            if n != max {
+                gaps.push(format!("{day} {prefix}: {n} tickets up to number {max}"));
+            }
+        }
+    }
+    writeln!(out, "numbers gap-free per prefix: {}", gaps.is_empty())?;
+    for g in &gaps {
+        writeln!(out, "  gap: {g}")?;
+    }
+    ok &= gaps.is_empty();
+    let twice: i64 = conn.query_row(
+        "SELECT count(*) FROM (SELECT case_id FROM events WHERE kind = 'case_called' GROUP BY case_id HAVING count(*) > 1)",
+        [],
+        |r| r.get(0),
+    )?;
+    writeln!(out, "cases called twice: {twice}")?;
+    ok &= twice == 0;
+    let report = ledger.verify()?;
+    writeln!(out, "verify: {} ({} events)", if report.ok { "intact" } else { "BROKEN" }, report.events)?;
+    ok &= report.ok;
+    if opts.dir.is_none() {
+        drop(ledger);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(ok)
+}
