@@ -56,10 +56,20 @@ thread_local! {
 /// event `f` appends is remembered under `id` in the same transaction, so a retry of the same
 /// id can be answered from that event instead of writing again.
 pub fn with_request<T>(id: &str, device: &str, op: &str, f: impl FnOnce() -> T) -> T {
-    REQUEST.with(|r| *r.borrow_mut() = Some((id.to_string(), device.to_string(), op.to_string())));
+    begin_request(id, device, op);
     let out = f();
-    REQUEST.with(|r| *r.borrow_mut() = None);
+    end_request();
     out
+}
+
+/// Start handling client request `id` on this thread (see `with_request`).
+pub fn begin_request(id: &str, device: &str, op: &str) {
+    REQUEST.with(|r| *r.borrow_mut() = Some((id.to_string(), device.to_string(), op.to_string())));
+}
+
+/// Stop remembering events under the current request id.
+pub fn end_request() {
+    REQUEST.with(|r| *r.borrow_mut() = None);
 }
 
 /// Append one event and move the chain head, inside the caller's immediate transaction.

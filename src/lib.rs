@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod model;
 pub mod remote;
 pub mod server;
+pub mod store;
 pub mod pin;
 
 pub use chain::{Event, VerifyReport};

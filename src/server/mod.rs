@@ -26,7 +26,8 @@ use tokio::sync::{oneshot, watch};
 use crate::access::{Device, DeviceRole, Session};
 use crate::api::*;
 use crate::error::LedgerError;
-use crate::ledger::{CallRequest, IssueRequest, Ledger, LedgerOptions};
+use crate::ledger::{CallRequest, IssueRequest, LedgerOptions};
+use crate::store::Store;
 use crate::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
 
 /// How `bangban serve` is set up.
@@ -39,7 +40,7 @@ pub struct ServeOptions {
     pub lookups_per_minute: u32,
 }
 
-type Job = Box<dyn FnOnce(&mut Ledger) + Send>;
+type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
 
 /// The writer thread's door: every ledger operation runs there, in arrival order.
 #[derive(Clone)]
@@ -48,7 +49,7 @@ struct LedgerHandle {
 }
 
 impl LedgerHandle {
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Ledger) -> T + Send + 'static) -> Result<T, ApiError> {
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Store) -> T + Send + 'static) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(move |l| {
@@ -156,12 +157,12 @@ fn request_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// Run a write once per request id: a retry of an id that already wrote is answered by
 /// `replay` from the event the first try wrote.
 fn once<T>(
-    l: &mut Ledger,
+    l: &mut dyn Store,
     id: Option<String>,
     device: &str,
     op: &str,
-    run: impl FnOnce(&mut Ledger) -> crate::Result<T>,
-    replay: impl FnOnce(&mut Ledger, i64) -> crate::Result<T>,
+    run: impl FnOnce(&mut dyn Store) -> crate::Result<T>,
+    replay: impl FnOnce(&mut dyn Store, i64) -> crate::Result<T>,
 ) -> crate::Result<T> {
     let Some(id) = id else { return run(l) };
     if let Some((first_op, seq)) = l.request_outcome(&id)? {
@@ -170,10 +171,13 @@ fn once<T>(
         }
         return replay(l, seq);
     }
-    crate::chain::with_request(&id, device, op, || run(l))
+    l.begin_request(&id, device, op);
+    let out = run(l);
+    l.end_request();
+    out
 }
 
-fn case_of_event(l: &mut Ledger, seq: i64) -> crate::Result<crate::Case> {
+fn case_of_event(l: &mut dyn Store, seq: i64) -> crate::Result<crate::Case> {
     let ev = l.event(seq)?.ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
     let id = ev.case_id.ok_or_else(|| LedgerError::Corrupt(format!("event {seq} names no case")))?;
     l.case_by_id(id)
@@ -193,7 +197,7 @@ async fn hall(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<(i64
     device(&app, &headers, ANY).await?;
     let r = app
         .ledger
-        .run(|l| -> crate::Result<(i64, crate::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
+        .run(|l: &mut dyn Store| -> crate::Result<(i64, crate::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
         .await??;
     Ok(Json(r))
 }
@@ -678,20 +682,22 @@ fn router(app: Arc<App>) -> Router {
 /// event streams, then close the ledger (which folds and removes its `-wal` file). Prints
 /// `listening on http://ADDR` once ready.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
-    let mut ledger = crate::open_existing(
+    let ledger = crate::open_existing(
         &opts.db,
         LedgerOptions {
             busy_timeout: opts.busy_timeout,
             ..LedgerOptions::default()
         },
     )?;
+    // The store behind the server: the SQLite ledger today, any `Store` later.
+    let mut ledger: Box<dyn Store> = Box::new(ledger);
     ledger.hall()?;
     let (head_tx, head_rx) = watch::channel(ledger.head_seq()?);
     let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job>();
     let writer = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
         let mut last = *head_tx.borrow();
         for job in jobs_rx {
-            job(&mut ledger);
+            job(ledger.as_mut());
             if let Ok(h) = ledger.head_seq() {
                 if h != last {
                     last = h;
