@@ -1,0 +1,321 @@
+//! Calling and case actions: the next in line (priority with a cap), every counter action, windows.
+
+use super::*;
+
+impl Ledger {
+    /// Call the next visitor for a window (or a given number): one conditional update in an
+    /// immediate transaction, so two counters never get the same case.
+    pub fn call(&mut self, req: &CallRequest) -> Result<Called> {
+        let hall = self.hall()?;
+        let depts: Vec<String> = hall
+            .departments_at_window(req.window)
+            .iter()
+            .map(|d| d.code.clone())
+            .collect();
+        if depts.is_empty() {
+            return Err(LedgerError::UnknownWindow(req.window));
+        }
+        if hall.specialist(&req.staff).is_none() {
+            return Err(LedgerError::UnknownStaff(req.staff.clone()));
+        }
+        check_staff_window(&hall, &req.staff, req.window)?;
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, hall.tz()).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        if window_paused_in(&tx, req.window)? {
+            return Err(LedgerError::WindowPaused(req.window));
+        }
+        let case = match &req.number {
+            Some(n) => find_case_in(&tx, &day, n)?,
+            None => next_in_line_in(&tx, &hall, &day, &depts)?.ok_or(LedgerError::NobodyWaiting(req.window))?,
+        };
+        let body = EventBody::CaseCalled {
+            window: req.window,
+            staff: req.staff.clone(),
+        };
+        let called = record_in(&tx, Some(&case), case.id, &at, &req.staff, &body)?;
+        let out = called_view(&hall, &called, req.window, false, &req.staff, &at);
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Apply a counter action to a case (by number or token), attributed to `staff` at `window`.
+    pub fn act(&mut self, case_ref: &str, window: u32, staff: &str, action: &CaseAction) -> Result<Case> {
+        let hall = self.hall()?;
+        if hall.specialist(staff).is_none() {
+            return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        // The window is announced and recorded: one the hall does not have would send a
+        // visitor to a counter that does not exist.
+        if !hall.all_windows().contains(&window) {
+            return Err(LedgerError::UnknownWindow(window));
+        }
+        check_staff_window(&hall, staff, window)?;
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, hall.tz()).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        let case = find_case_in(&tx, &day, case_ref)?;
+        let staff_s = staff.to_string();
+        let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
+        let body = match action {
+            CaseAction::Recall => EventBody::CaseRecalled { window, staff: staff_s },
+            CaseAction::Start => EventBody::CaseStarted { window, staff: staff_s },
+            CaseAction::NoShow => EventBody::CaseNoShow { staff: staff_s },
+            CaseAction::Hold => EventBody::CaseHeld { staff: staff_s },
+            CaseAction::Resume => EventBody::CaseResumed { window, staff: staff_s },
+            CaseAction::Transfer {
+                department,
+                window: to_window,
+                note: text,
+            } => {
+                let d = hall
+                    .department(department)
+                    .ok_or_else(|| LedgerError::UnknownDepartment(department.clone()))?;
+                let to_window = match to_window {
+                    Some(w) if d.windows.contains(w) => *w,
+                    Some(w) => return Err(LedgerError::UnknownWindow(*w)),
+                    None => d.windows[0],
+                };
+                let note = match text.as_deref().filter(|t| !t.trim().is_empty()) {
+                    Some(t) => Some(note("transfer_note", t)?),
+                    None => None,
+                };
+                EventBody::CaseTransferred {
+                    staff: staff_s,
+                    from_department: case.department.clone(),
+                    to_department: d.code.clone(),
+                    to_window,
+                    note,
+                }
+            }
+            CaseAction::Consult {
+                question,
+                answer,
+                resolved,
+            } => {
+                if question.trim().is_empty() {
+                    return Err(LedgerError::Invalid("a consultation record needs the question".into()));
+                }
+                if *resolved && answer.as_deref().map(str::trim).unwrap_or("").is_empty() {
+                    return Err(LedgerError::Invalid(
+                        "a resolved consultation needs the answer given".into(),
+                    ));
+                }
+                let q = note("question", question)?;
+                let a = match answer.as_deref().filter(|t| !t.trim().is_empty()) {
+                    Some(t) => Some(note("answer", t)?),
+                    None => None,
+                };
+                EventBody::ConsultationRecorded {
+                    staff: staff_s,
+                    question: q,
+                    answer: a,
+                    resolved: *resolved,
+                }
+            }
+            CaseAction::Answer { answer } => {
+                if answer.trim().is_empty() {
+                    return Err(LedgerError::Invalid("the answer is empty".into()));
+                }
+                EventBody::QuestionAnswered {
+                    staff: staff_s,
+                    answer: note("answer", answer)?,
+                }
+            }
+            CaseAction::NotifyMissing { missing } => {
+                check_materials(&hall, &case, missing)?;
+                EventBody::MaterialsMissing {
+                    staff: staff_s,
+                    missing: missing.clone(),
+                }
+            }
+            CaseAction::MaterialsReturned => EventBody::MaterialsReturned { window, staff: staff_s },
+            CaseAction::Accept {
+                materials,
+                power_of_attorney,
+            } => {
+                check_materials(&hall, &case, materials)?;
+                EventBody::CaseAccepted {
+                    staff: staff_s,
+                    materials: materials.clone(),
+                    power_of_attorney: *power_of_attorney,
+                }
+            }
+            CaseAction::StartWork => EventBody::WorkStarted { staff: staff_s },
+            CaseAction::Ready => EventBody::ResultReady { staff: staff_s },
+            CaseAction::DeliverInPerson { completion_slip_signed } => EventBody::DeliveredInPerson {
+                staff: staff_s,
+                completion_slip_signed: *completion_slip_signed,
+            },
+            CaseAction::Mail { tracking } => {
+                if tracking.trim().is_empty() {
+                    return Err(LedgerError::Invalid(
+                        "delivery by post needs the tracking number".into(),
+                    ));
+                }
+                EventBody::Mailed {
+                    staff: staff_s,
+                    tracking: note("tracking", tracking.trim())?,
+                }
+            }
+            CaseAction::ConfirmReceipt => EventBody::ReceiptConfirmed { staff: staff_s },
+            CaseAction::Archive { handover } => {
+                let handover = match handover.as_deref().filter(|t| !t.trim().is_empty()) {
+                    Some(t) => Some(note("handover", t)?),
+                    None => None,
+                };
+                EventBody::Archived {
+                    staff: staff_s,
+                    handover,
+                }
+            }
+            CaseAction::Cancel { reason } => EventBody::CaseCancelled {
+                actor: staff_s,
+                reason: reason.clone(),
+            },
+        };
+        let next = record_in(&tx, Some(&case), case.id, &at, staff, &body)?;
+        tx.commit()?;
+        Ok(next)
+    }
+
+    /// The announcement for the case a window has called, after a recall.
+    pub fn recall(&mut self, case_ref: &str, window: u32, staff: &str) -> Result<Called> {
+        let case = self.act(case_ref, window, staff, &CaseAction::Recall)?;
+        let hall = self.hall()?;
+        let seq = case.last_seq;
+        let mut c = called_view(&hall, &case, window, true, staff, &case.updated_at);
+        c.seq = seq;
+        Ok(c)
+    }
+
+    /// Pause or resume a window; a paused window calls nobody and does not count in estimates.
+    pub fn set_window_paused(&mut self, window: u32, staff: &str, paused: bool) -> Result<()> {
+        let hall = self.hall()?;
+        check_staff_window(&hall, staff, window)?;
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        if window_paused_in(&tx, window)? == paused {
+            return Err(LedgerError::Invalid(format!(
+                "window {window} is already {}",
+                if paused { "paused" } else { "open" }
+            )));
+        }
+        crate::db::exec(&tx,
+            "INSERT INTO window_state (window, paused, staff, since) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (window) DO UPDATE SET paused = excluded.paused, staff = excluded.staff, since = excluded.since",
+            params![window, paused as i64, staff, at],
+        )?;
+        let body = if paused {
+            EventBody::WindowPaused {
+                window,
+                staff: staff.into(),
+            }
+        } else {
+            EventBody::WindowResumed {
+                window,
+                staff: staff.into(),
+            }
+        };
+        chain::append_in(&tx, &at, staff, None, &body)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn window_paused(&self, window: u32) -> Result<bool> {
+        window_paused_in(&self.conn, window)
+    }
+}
+
+/// The next case for some departments: priority first, FIFO within a rank, but after
+/// `priority_cap` priority calls in a row a regular visitor goes next so nobody starves.
+fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String]) -> Result<Option<Case>> {
+    let (marks, args) = day_and_departments(&day, depts);
+    let queue_sql = format!(
+        "SELECT data FROM cases WHERE business_day = ? AND state IN ('waiting', 'transferred') AND department IN ({marks}) AND priority_rank {{}} 0
+         ORDER BY priority_rank DESC, id LIMIT 1"
+    );
+    let first = |op: &str| -> Result<Option<Case>> {
+        let data: Option<String> = tx
+            .prepare_cached(&queue_sql.replace("{}", op))?
+            .query_row(args.as_slice(), |r| r.get(0))
+            .optional()?;
+        data.map(|d| parse_case(&d)).transpose()
+    };
+    let prio = first(">")?;
+    let regular = first("=")?;
+    match (prio, regular) {
+        (Some(p), Some(r)) => {
+            let cap = hall.priority_cap as usize;
+            if cap > 0 && priority_streak_in(tx, day, depts, cap)? >= cap {
+                Ok(Some(r))
+            } else {
+                Ok(Some(p))
+            }
+        }
+        (p, r) => Ok(p.or(r)),
+    }
+}
+
+/// How many of the latest calls in these departments today went to priority visitors in a row
+/// (looking back at most `cap` calls, in event order).
+fn priority_streak_in(tx: &Transaction<'_>, day: &str, depts: &[String], cap: usize) -> Result<usize> {
+    let (marks, args) = day_and_departments(&day, depts);
+    let sql = format!(
+        "SELECT c.priority_rank FROM events e CROSS JOIN cases c ON c.id = e.case_id
+         WHERE e.kind = 'case_called' AND c.business_day = ? AND c.department IN ({marks})
+         ORDER BY e.seq DESC LIMIT {cap}"
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let ranks = stmt
+        .query_map(args.as_slice(), |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(ranks.iter().take_while(|r| **r > 0).count())
+}
+
+/// Placeholders and parameters for queries on one business day and a list of departments:
+/// `business_day = ? AND department IN (?, ?, …)`.
+fn day_and_departments<'a>(day: &'a &'a str, depts: &'a [String]) -> (String, Vec<&'a dyn rusqlite::ToSql>) {
+    let marks = vec!["?"; depts.len()].join(",");
+    let args = std::iter::once(day as &dyn rusqlite::ToSql)
+        .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
+        .collect();
+    (marks, args)
+}
+
+fn check_materials(hall: &Hall, case: &Case, list: &[String]) -> Result<()> {
+    if let Some(item) = hall.item(&case.item) {
+        if !item.materials.is_empty() {
+            if let Some(bad) = list.iter().find(|m| !item.materials.contains(m)) {
+                return Err(LedgerError::Invalid(format!(
+                    "{bad:?} is not on the materials list of item {}",
+                    item.code
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, staff: &str, at: &str) -> Called {
+    Called {
+        case_id: case.id,
+        number: case.number.clone(),
+        window,
+        department: case.department.clone(),
+        department_name: hall
+            .department(&case.department)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        item_name: hall.item(&case.item).map(|i| i.display_name()).unwrap_or_default(),
+        priority: case.priority.clone(),
+        recall,
+        recalls: case.recalls,
+        staff: staff.into(),
+        at: at.into(),
+        seq: case.last_seq,
+        text: announcement(&case.number, window, recall),
+    }
+}

@@ -1,0 +1,76 @@
+//! The event feed: calls after a sequence number, the newest calls, the chain head.
+
+use super::*;
+use super::calling::called_view;
+
+impl Ledger {
+    /// Calls and recalls committed after event `seq`, oldest first, with the last sequence
+    /// number read (pass it back next time). How the wall board follows the ledger.
+    pub fn calls_after(&mut self, seq: i64) -> Result<(Vec<Called>, i64)> {
+        let hall = self.hall()?;
+        let events = chain::events_in(&self.conn, "WHERE seq > ?1", [seq])?;
+        let last = events.last().map(|e| e.seq).unwrap_or(seq);
+        let mut out = Vec::new();
+        for ev in events {
+            if let Some(c) = self.call_from_event(&hall, &ev)? {
+                out.push(c);
+            }
+        }
+        Ok((out, last))
+    }
+
+    /// Today's latest `limit` calls, newest first (what the board shows when it starts).
+    pub fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {
+        let hall = self.hall()?;
+        let day = self.business_day()?.to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.seq, e.at, e.actor, e.kind, e.case_id, e.payload, e.prev_hash, e.hash
+             FROM events e JOIN cases c ON c.id = e.case_id
+             WHERE e.kind IN ('case_called', 'case_recalled') AND c.business_day = ?1
+             ORDER BY e.seq DESC LIMIT ?2",
+        )?;
+        let events = stmt
+            .query_map(params![day, limit as i64], chain::read_event)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        drop(stmt);
+        let mut out = Vec::new();
+        for ev in events {
+            out.extend(self.call_from_event(&hall, &ev)?);
+        }
+        Ok(out)
+    }
+
+    fn call_from_event(&self, hall: &Hall, ev: &Event) -> Result<Option<Called>> {
+        let (Some(case_id), "case_called" | "case_recalled") = (ev.case_id, ev.kind.as_str()) else {
+            return Ok(None);
+        };
+        let body: EventBody =
+            serde_json::from_str(&ev.payload).map_err(|e| LedgerError::Corrupt(format!("event {}: {e}", ev.seq)))?;
+        let (window, staff, recall) = match body {
+            EventBody::CaseCalled { window, staff } => (window, staff, false),
+            EventBody::CaseRecalled { window, staff } => (window, staff, true),
+            _ => return Ok(None),
+        };
+        let case = self.case_by_id(case_id)?;
+        let mut c = called_view(hall, &case, window, recall, &staff, &ev.at);
+        c.seq = ev.seq;
+        Ok(Some(c))
+    }
+
+    /// Events after `seq`, oldest first: how boards follow the ledger without reloading it.
+    pub fn events_after(&self, seq: i64) -> Result<Vec<Event>> {
+        chain::events_in(&self.conn, "WHERE seq > ?1", [seq])
+    }
+
+    pub fn head_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT seq FROM chain_head WHERE id = 1")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    /// SQLite's data_version: changes when another connection commits. Costs microseconds.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+}

@@ -1,0 +1,76 @@
+//! Integrity: verifying the chain and the projection, replay, rebuilding, backups.
+
+use super::*;
+
+impl Ledger {
+    /// Fold the write-ahead log into the database file (before a clean shutdown).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    pub fn verify(&mut self) -> Result<VerifyReport> {
+        chain::verify(&mut self.conn)
+    }
+
+    /// A consistent copy of the ledger while the hall keeps running (SQLite's online backup,
+    /// a few pages at a time so writers are never blocked for long), then verified.
+    pub fn backup_to(&self, dest: &Path) -> Result<VerifyReport> {
+        if dest.exists() {
+            return Err(LedgerError::Invalid(format!(
+                "{} already exists; choose a new file for the backup",
+                dest.display()
+            )));
+        }
+        let tmp = dest.with_extension("partial");
+        let _ = std::fs::remove_file(&tmp);
+        {
+            let mut out = Connection::open(&tmp).map_err(|e| LedgerError::Open {
+                path: tmp.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
+            backup.run_to_completion(64, Duration::from_millis(5), None)?;
+        }
+        // Only a copy that verifies takes the final name.
+        let report = {
+            let mut copy = Connection::open(&tmp)?;
+            chain::verify(&mut copy)?
+        };
+        if !report.ok {
+            return Err(LedgerError::Corrupt(format!(
+                "the backup copy does not verify (first bad event {:?}): {}",
+                report.first_bad_seq,
+                report.problem.clone().unwrap_or_default()
+            )));
+        }
+        std::fs::rename(&tmp, dest).map_err(|e| LedgerError::Open {
+            path: dest.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(report)
+    }
+
+    /// Every case, replayed from the log (for checks and tests).
+    pub fn replay(&self) -> Result<BTreeMap<i64, Case>> {
+        chain::replay(&chain::events_in(&self.conn, "", [])?)
+    }
+
+    /// The cases table as stored.
+    pub fn cases(&self) -> Result<BTreeMap<i64, Case>> {
+        load_all_cases(&self.conn)
+    }
+
+    /// Rebuild the cases table from the event log (after restoring from a damaged projection).
+    pub fn rebuild_cases(&mut self) -> Result<usize> {
+        let events = chain::events_in(&self.conn, "", [])?;
+        let cases = chain::replay(&events)?;
+        let tx = db::immediate(&mut self.conn)?;
+        crate::db::exec(&tx, "DELETE FROM cases", [])?;
+        for c in cases.values() {
+            write_case_in(&tx, None, c)?;
+        }
+        tx.commit()?;
+        Ok(cases.len())
+    }
+}

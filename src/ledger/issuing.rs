@@ -1,0 +1,227 @@
+//! Issuing: numbering a ticket, what the ticket and the visitor's phone show, and whether it printed.
+
+use super::*;
+use super::reports::mean;
+
+impl Ledger {
+    /// What a visitor's phone may see of a ticket, by its token (never by number: numbers are
+    /// easy to guess, tokens are not).
+    pub fn ticket_status(&mut self, token: &str) -> Result<crate::api::TicketStatus> {
+        let hall = self.hall()?;
+        let data: Option<String> = self
+            .conn
+            .prepare_cached("SELECT data FROM cases WHERE token = ?1")?
+            .query_row([token], |r| r.get(0))
+            .optional()?;
+        let case = parse_case(&data.ok_or_else(|| LedgerError::UnknownCase("no such ticket".into()))?)?;
+        let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
+        use CaseState as S;
+        let stage = match case.state {
+            S::Waiting | S::Transferred | S::Called | S::NoShow | S::Cancelled => 0,
+            S::Serving | S::OnHold | S::Consulted | S::AwaitingMaterials => 1,
+            S::Accepted | S::InProgress => 2,
+            S::Ready | S::Delivered | S::Mailed | S::ReceiptConfirmed => 3,
+            S::Archived => 4,
+        };
+        Ok(crate::api::TicketStatus {
+            number: case.number.clone(),
+            hall_name: hall.name.clone(),
+            department_name: hall.department(&case.department).map(|d| d.name.clone()).unwrap_or_default(),
+            item_name: hall.item(&case.item).map(|i| i.display_name()).unwrap_or_else(|| case.item.clone()),
+            state: case.state.as_str().into(),
+            stage,
+            ahead,
+            estimated_wait_min: est,
+            window: if matches!(case.state, S::Called | S::Serving | S::OnHold) {
+                case.called_window
+            } else {
+                None
+            },
+            business_day: case.business_day.clone(),
+            seq: self.head_seq()?,
+        })
+    }
+
+    /// Issue a ticket: number, case and event in one immediate transaction.
+    pub fn issue(&mut self, req: &IssueRequest) -> Result<Ticket> {
+        let hall = self.hall()?;
+        let item = hall
+            .item(&req.item)
+            .ok_or_else(|| LedgerError::UnknownItem(req.item.clone()))?
+            .clone();
+        let dept = hall
+            .department(&item.department)
+            .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
+            .clone();
+        let prio = match req.priority.as_deref().filter(|p| !p.is_empty() && *p != "none") {
+            Some(p) => Some(
+                hall.priority(p)
+                    .ok_or_else(|| LedgerError::UnknownPriority {
+                        code: p.to_string(),
+                        known: hall
+                            .priority_classes
+                            .iter()
+                            .map(|c| format!("{} ({})", c.code, c.name))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?
+                    .clone(),
+            ),
+            None => None,
+        };
+        // Whole-chain matters get full-process service unless the visitor chose otherwise (rule 5).
+        let mode = req.mode.unwrap_or(if item.is_whole_chain() {
+            Mode::Fullprocess
+        } else {
+            Mode::Onsite
+        });
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, hall.tz()).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        let n: i64 = crate::db::one(
+            &tx,
+            "INSERT INTO day_counters (business_day, prefix, last) VALUES (?1, ?2, 1)
+             ON CONFLICT (business_day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
+            params![day, dept.prefix],
+            |r| r.get(0),
+        )?;
+        let number = format!("{}{:03}", dept.prefix, n);
+        let case_id: i64 = crate::db::one(&tx, "SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
+        let body = EventBody::CaseIssued {
+            business_day: day.clone(),
+            number: number.clone(),
+            token: new_token(),
+            item: item.code.clone(),
+            department: dept.code.clone(),
+            window: item.window,
+            priority: prio.as_ref().map(|p| p.code.clone()),
+            priority_rank: prio.as_ref().map(|p| p.rank).unwrap_or(0),
+            mode,
+            channel: req.channel,
+        };
+        let case = record_in(&tx, None, case_id, &at, &req.actor, &body)?;
+        let (ahead, est) = estimate_in(&tx, &hall, &case)?;
+        tx.commit()?;
+        Ok(ticket_view(&hall, &case, ahead, est))
+    }
+
+    /// The ticket of an existing case (today's number or its token), with the queue as it is
+    /// now: for reprints (补打) and the ticket screen.
+    pub fn ticket_for(&mut self, case_ref: &str) -> Result<Ticket> {
+        let hall = self.hall()?;
+        let case = self.find_case(case_ref)?;
+        let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
+        Ok(ticket_view(&hall, &case, ahead, est))
+    }
+
+    /// Record a print outcome for a case's ticket (a side fact; the case does not move).
+    pub fn record_print(&mut self, case_id: i64, device: &str, error: Option<&str>, reprint: bool) -> Result<Event> {
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        let body = match error {
+            None => EventBody::TicketPrinted {
+                device: device.into(),
+                reprint,
+            },
+            Some(e) => EventBody::PrintFailed {
+                device: device.into(),
+                error: e.into(),
+                reprint,
+            },
+        };
+        let ev = chain::append_in(&tx, &at, device, Some(case_id), &body)?;
+        tx.commit()?;
+        Ok(ev)
+    }
+}
+
+/// (ahead, estimated minutes) for a queued case: recent average service time × ahead ÷ open windows.
+pub(super) fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)> {
+    if !case.state.is_queued() {
+        return Ok((0, 0));
+    }
+    let ahead: u32 = crate::db::one(
+        conn,
+        "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2 AND state IN ('waiting', 'transferred')
+         AND (priority_rank > ?3 OR (priority_rank = ?3 AND id < ?4))",
+        params![case.business_day, case.department, case.priority_rank, case.id],
+        |r| r.get(0),
+    )?;
+    if ahead == 0 {
+        return Ok((0, 0));
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT data FROM cases WHERE department = ?1 AND service_end_at IS NOT NULL ORDER BY service_end_at DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![case.department, ESTIMATE_WINDOW as i64], |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut minutes = Vec::new();
+    for data in rows {
+        let c = parse_case(&data?)?;
+        if let (Some(a), Some(b)) = (
+            c.started_at.as_deref().and_then(parse_stamp),
+            c.service_end_at.as_deref().and_then(parse_stamp),
+        ) {
+            minutes.push(((b - a).num_milliseconds() as f64 / 60_000.0).max(0.0));
+        }
+    }
+    let avg = mean(&minutes).unwrap_or(hall.default_service_min as f64).max(0.5);
+    let windows = hall
+        .department(&case.department)
+        .map(|d| d.windows.clone())
+        .unwrap_or_default();
+    let mut open = 0;
+    for w in &windows {
+        if !window_paused_in(conn, *w)? {
+            open += 1;
+        }
+    }
+    let est = (avg * ahead as f64 / open.max(1) as f64).ceil() as u32;
+    Ok((ahead, est))
+}
+
+fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
+    let item = hall.item(&case.item);
+    let prio = case.priority.as_deref().and_then(|p| hall.priority(p));
+    let issued_local = parse_stamp(&case.issued_at)
+        .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    let qr_payload = if hall.ticket_url_base.is_empty() {
+        case.token.clone()
+    } else {
+        format!("{}{}", hall.ticket_url_base, case.token)
+    };
+    Ticket {
+        number: case.number.clone(),
+        case_id: case.id,
+        token: case.token.clone(),
+        department: case.department.clone(),
+        department_name: hall
+            .department(&case.department)
+            .map(|d| d.name.clone())
+            .unwrap_or_default(),
+        item: case.item.clone(),
+        item_name: item.map(|i| i.display_name()).unwrap_or_else(|| case.item.clone()),
+        window: case.window,
+        priority: case.priority.clone(),
+        priority_name: prio.map(|p| p.name.clone()),
+        mode: case.mode,
+        ahead,
+        estimated_wait_min: est,
+        issued_at: case.issued_at.clone(),
+        business_day: case.business_day.clone(),
+        materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
+        hall_name: hall.name.clone(),
+        qr_payload,
+        issued_local,
+    }
+}
+
+pub(super) fn new_token() -> String {
+    // 128 random bits: unguessable, so the QR code cannot be forged from a number.
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    hex::encode(b)
+}

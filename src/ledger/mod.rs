@@ -1,0 +1,482 @@
+//! The SQLite store (`Ledger`): the one door through which kiosks, boards, consoles and the CLI read and
+//! change the hall's state. Public methods own their transaction; `*_in(tx)` helpers compose.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rand::RngCore;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::chain::{self, Event, VerifyReport};
+use crate::clock::{self, business_day, parse_stamp, stamp, Clock};
+use crate::db;
+use crate::error::{LedgerError, Result};
+use crate::hall::Hall;
+use crate::model::{apply, Case, CaseState, Channel, EventBody, Mode, NoteRef};
+
+mod calling;
+mod feed;
+mod integrity;
+mod issuing;
+mod queues;
+mod reports;
+mod staff;
+
+/// How to open a ledger.
+#[derive(Clone)]
+pub struct LedgerOptions {
+    pub busy_timeout: Duration,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        LedgerOptions {
+            busy_timeout: Duration::from_millis(5_000),
+            clock: clock::from_env(),
+        }
+    }
+}
+
+/// A visitor's request for a ticket (kiosk, counter or phone).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueRequest {
+    pub item: String,
+    pub priority: Option<String>,
+    pub mode: Option<Mode>,
+    pub channel: Channel,
+    /// The device or staff id the event is attributed to.
+    pub actor: String,
+}
+
+/// What the visitor takes home: everything the ticket and the ticket screen show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub number: String,
+    pub case_id: i64,
+    pub token: String,
+    pub department: String,
+    pub department_name: String,
+    pub item: String,
+    pub item_name: String,
+    pub window: u32,
+    pub priority: Option<String>,
+    pub priority_name: Option<String>,
+    pub mode: Mode,
+    pub ahead: u32,
+    pub estimated_wait_min: u32,
+    pub issued_at: String,
+    pub business_day: String,
+    pub materials: Vec<String>,
+    pub hall_name: String,
+    /// What the ticket's QR code says: the token, or a status URL built from the hall's base.
+    pub qr_payload: String,
+    /// The issue time in the hall's time zone, as printed on the ticket.
+    pub issued_local: String,
+}
+
+/// A counter's request to call a visitor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallRequest {
+    pub window: u32,
+    pub staff: String,
+    /// Call this number (or ticket token) instead of the next in line.
+    pub number: Option<String>,
+}
+
+/// A call, as the board and the counter see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Called {
+    pub case_id: i64,
+    pub number: String,
+    pub window: u32,
+    pub department: String,
+    pub department_name: String,
+    pub item_name: String,
+    pub priority: Option<String>,
+    pub recall: bool,
+    pub recalls: u32,
+    pub staff: String,
+    pub at: String,
+    pub seq: i64,
+    pub text: String,
+}
+
+/// The words the hall says for a call: 「请A012号到3号窗口办理」, with 「重呼」 for a recall.
+pub fn announcement(number: &str, window: u32, recall: bool) -> String {
+    let base = format!("请{number}号到{window}号窗口办理");
+    if recall {
+        format!("重呼：{base}")
+    } else {
+        base
+    }
+}
+
+/// One visitor in a queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitingEntry {
+    pub case_id: i64,
+    pub number: String,
+    pub department: String,
+    pub item_name: String,
+    pub priority: Option<String>,
+    pub priority_name: Option<String>,
+    pub state: CaseState,
+    pub queued_at: String,
+    pub waited_min: i64,
+}
+
+/// A counter action on one case; the console and `bangban case` both send these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum CaseAction {
+    Recall,
+    Start,
+    NoShow,
+    Hold,
+    Resume,
+    Transfer {
+        department: String,
+        window: Option<u32>,
+        note: Option<String>,
+    },
+    Consult {
+        question: String,
+        answer: Option<String>,
+        resolved: bool,
+    },
+    Answer {
+        answer: String,
+    },
+    NotifyMissing {
+        missing: Vec<String>,
+    },
+    MaterialsReturned,
+    Accept {
+        materials: Vec<String>,
+        power_of_attorney: bool,
+    },
+    StartWork,
+    Ready,
+    DeliverInPerson {
+        completion_slip_signed: bool,
+    },
+    Mail {
+        tracking: String,
+    },
+    ConfirmReceipt,
+    Archive {
+        handover: Option<String>,
+    },
+    Cancel {
+        reason: String,
+    },
+}
+
+/// One department's line in the day's ledger (台账).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DepartmentDay {
+    pub department: String,
+    pub name: String,
+    pub issued: u32,
+    pub served: u32,
+    pub no_shows: u32,
+    pub avg_wait_min: Option<f64>,
+    pub avg_service_min: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayReport {
+    pub date: String,
+    pub hall: String,
+    pub departments: Vec<DepartmentDay>,
+    pub total: DepartmentDay,
+}
+
+/// The result of applying a hall file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigureOutcome {
+    pub changed: bool,
+    pub sha256: String,
+    pub departments: usize,
+    pub specialists: usize,
+    pub items: usize,
+}
+
+/// An open ledger.
+pub struct Ledger {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    hall: Option<(i64, Arc<Hall>)>,
+}
+
+/// A specialist's stored PIN hash, read for a sign-in.
+#[derive(Debug, Clone)]
+pub struct PinRecord {
+    salt: String,
+    hash: String,
+}
+
+/// The result of the slow PIN check, ready to be recorded.
+#[derive(Debug, Clone)]
+pub struct PinChecked {
+    pub ok: bool,
+    /// A fresh argon2id hash when the stored one is of an older kind or cost.
+    pub rehashed: Option<String>,
+}
+
+impl PinRecord {
+    /// The deliberately slow part of a sign-in (argon2id): no lock or connection is held.
+    pub fn check(&self, pin: &str) -> Result<PinChecked> {
+        let c = crate::pin::verify(&self.hash, &self.salt, pin);
+        let rehashed = if c.rehash {
+            Some(crate::pin::hash(pin).map_err(LedgerError::Invalid)?)
+        } else {
+            None
+        };
+        Ok(PinChecked { ok: c.ok, rehashed })
+    }
+}
+
+type PinRow = (String, String, u32, Option<String>);
+
+/// A specialist acts only at a window of their own department.
+fn check_staff_window(hall: &Hall, staff: &str, window: u32) -> Result<()> {
+    let s = hall.specialist(staff).ok_or_else(|| LedgerError::UnknownStaff(staff.into()))?;
+    let depts = hall.departments_at_window(window);
+    if depts.is_empty() {
+        return Err(LedgerError::UnknownWindow(window));
+    }
+    if !depts.iter().any(|d| d.code == s.department) {
+        return Err(LedgerError::Forbidden(format!(
+            "specialist {staff} belongs to {}; window {window} serves {}",
+            s.department,
+            depts.iter().map(|d| d.code.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    Ok(())
+}
+
+const PIN_TRIES: u32 = 5;
+const PIN_LOCK_MINUTES: i64 = 5;
+/// How many recent services the wait estimate averages over.
+const ESTIMATE_WINDOW: usize = 20;
+
+impl Ledger {
+    pub fn open(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
+        clock::check_env().map_err(LedgerError::Invalid)?;
+        let conn = db::open(path, opts.busy_timeout)?;
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            clock: opts.clock,
+            hall: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The hall in force, reloaded when another process has applied a new configuration.
+    pub fn hall(&mut self) -> Result<Arc<Hall>> {
+        let latest: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT max(id) FROM hall_config")?
+            .query_row([], |r| r.get(0))?;
+        let Some(latest) = latest else {
+            return Err(LedgerError::NotInitialised(self.path.display().to_string()));
+        };
+        if let Some((id, h)) = &self.hall {
+            if *id == latest {
+                return Ok(h.clone());
+            }
+        }
+        let body: String = self
+            .conn
+            .query_row("SELECT body FROM hall_config WHERE id = ?1", [latest], |r| r.get(0))?;
+        let hall: Hall = serde_json::from_str(&body)
+            .map_err(|e| LedgerError::Corrupt(format!("stored hall configuration {latest}: {e}")))?;
+        let hall = Arc::new(hall);
+        self.hall = Some((latest, hall.clone()));
+        Ok(hall)
+    }
+
+    /// The id of the hall configuration in force (it grows with each applied change).
+    pub fn hall_id(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT coalesce(max(id), 0) FROM hall_config")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    pub fn is_initialised(&self) -> Result<bool> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM hall_config", [], |r| r.get(0))?;
+        Ok(n > 0)
+    }
+
+    /// Today's business day in the hall's time zone.
+    pub fn business_day(&mut self) -> Result<NaiveDate> {
+        let tz = self.hall()?.tz();
+        Ok(business_day(self.now(), tz))
+    }
+
+    /// Apply a hall configuration; a no-op (no event) when it is unchanged.
+    pub fn configure(&mut self, hall: &Hall, actor: &str, source: &str) -> Result<ConfigureOutcome> {
+        let body = hall.canonical_json();
+        let sha = chain::sha256_hex(&body);
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        let current: Option<String> = tx
+            .query_row("SELECT sha256 FROM hall_config ORDER BY id DESC LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let outcome = ConfigureOutcome {
+            changed: current.as_deref() != Some(sha.as_str()),
+            sha256: sha.clone(),
+            departments: hall.departments.len(),
+            specialists: hall.specialists.len(),
+            items: hall.items.len(),
+        };
+        if outcome.changed {
+            crate::db::exec(
+                &tx,
+                "INSERT INTO hall_config (sha256, body, applied_at) VALUES (?1, ?2, ?3)",
+                params![sha, body, at],
+            )?;
+            let ev = EventBody::HallConfigured {
+                sha256: sha,
+                departments: outcome.departments,
+                specialists: outcome.specialists,
+                items: outcome.items,
+                source: source.to_string(),
+            };
+            chain::append_in(&tx, &at, actor, None, &ev)?;
+        }
+        tx.commit()?;
+        Ok(outcome)
+    }
+}
+
+pub(crate) fn parse_case(data: &str) -> Result<Case> {
+    serde_json::from_str(data).map_err(|e| LedgerError::Corrupt(format!("unreadable case row: {e}")))
+}
+
+pub(crate) fn load_all_cases(conn: &Connection) -> Result<BTreeMap<i64, Case>> {
+    let mut stmt = conn.prepare("SELECT id, data FROM cases ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = BTreeMap::new();
+    for row in rows {
+        let (id, data) = row?;
+        let mut c = parse_case(&data)?;
+        // The id column is authoritative; a mismatch with the JSON shows up as a difference.
+        if c.id != id {
+            c.id = -id;
+        }
+        out.insert(id, c);
+    }
+    Ok(out)
+}
+
+fn find_case_in(conn: &Connection, day: &str, case_ref: &str) -> Result<Case> {
+    let r = case_ref.trim();
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM cases WHERE token = ?1 OR (business_day = ?2 AND number = upper(?1)) ORDER BY id DESC LIMIT 1",
+            params![r, day],
+            |row| row.get(0),
+        )
+        .optional()?;
+    parse_case(&data.ok_or_else(|| LedgerError::UnknownCase(r.to_string()))?)
+}
+
+fn window_paused_in(conn: &Connection, window: u32) -> Result<bool> {
+    let p: Option<i64> = conn
+        .prepare_cached("SELECT paused FROM window_state WHERE window = ?1")?
+        .query_row([window], |r| r.get(0))
+        .optional()?;
+    Ok(p.unwrap_or(0) != 0)
+}
+
+/// Append an event and fold it into the case projection, in one transaction.
+pub(crate) fn record_in(
+    tx: &Transaction<'_>,
+    old: Option<&Case>,
+    case_id: i64,
+    at: &str,
+    actor: &str,
+    body: &EventBody,
+) -> Result<Case> {
+    let ev = chain::append_in(tx, at, actor, Some(case_id), body)?;
+    let next = apply(old, case_id, ev.seq, at, body)?;
+    write_case_in(tx, old, &next)?;
+    Ok(next)
+}
+
+/// Insert a new case, or update one only if it is still in the state we read (the conditional
+/// update that keeps two writers from both moving it).
+fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<()> {
+    let data = serde_json::to_string(c).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+    match old {
+        None => {
+            crate::db::exec(
+                &tx,
+                "INSERT INTO cases (id, business_day, number, token, department, state, priority_rank, queued_at,
+                 service_end_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    c.id,
+                    c.business_day,
+                    c.number,
+                    c.token,
+                    c.department,
+                    c.state.as_str(),
+                    c.priority_rank,
+                    c.queued_at,
+                    c.service_end_at,
+                    data
+                ],
+            )?;
+        }
+        Some(o) => {
+            let n = crate::db::exec(&tx,
+                "UPDATE cases SET department = ?2, state = ?3, priority_rank = ?4, queued_at = ?5, service_end_at = ?6, data = ?7
+                 WHERE id = ?1 AND state = ?8",
+                params![c.id, c.department, c.state.as_str(), c.priority_rank, c.queued_at, c.service_end_at, data, o.state.as_str()],
+            )?;
+            if n != 1 {
+                return Err(LedgerError::IllegalTransition {
+                    number: c.number.clone(),
+                    state: "changed by another counter".into(),
+                    action: "update".into(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn note_in(tx: &Transaction<'_>, case_id: i64, kind: &str, text: &str, at: &str) -> Result<NoteRef> {
+    let sha = chain::sha256_hex(text);
+    crate::db::exec(
+        &tx,
+        "INSERT INTO notes (case_id, kind, body, sha256, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![case_id, kind, text, sha, at],
+    )?;
+    Ok(NoteRef {
+        note: tx.last_insert_rowid(),
+        sha256: sha,
+    })
+}
+

@@ -1,0 +1,135 @@
+//! Queues and cases: who waits where, in calling order, and looking a case up.
+
+use super::*;
+use super::issuing::estimate_in;
+
+impl Ledger {
+    /// A case by number (today) or token.
+    pub fn find_case(&mut self, case_ref: &str) -> Result<Case> {
+        let day = self.business_day()?.to_string();
+        find_case_in(&self.conn, &day, case_ref)
+    }
+
+    pub fn case_by_id(&self, id: i64) -> Result<Case> {
+        let data: Option<String> = self
+            .conn
+            .query_row("SELECT data FROM cases WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        let data = data.ok_or_else(|| LedgerError::UnknownCase(format!("#{id}")))?;
+        parse_case(&data)
+    }
+
+    /// Today's queue, in calling order, for some departments (all when empty).
+    pub fn waiting(&mut self, departments: &[String]) -> Result<Vec<WaitingEntry>> {
+        let hall = self.hall()?;
+        let now = self.now();
+        let day = business_day(now, hall.tz()).to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('waiting', 'transferred')
+             ORDER BY priority_rank DESC, id",
+        )?;
+        let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for data in rows {
+            let c = parse_case(&data?)?;
+            if !departments.is_empty() && !departments.contains(&c.department) {
+                continue;
+            }
+            let waited = parse_stamp(&c.queued_at).map(|t| (now - t).num_minutes()).unwrap_or(0);
+            out.push(WaitingEntry {
+                case_id: c.id,
+                number: c.number.clone(),
+                department: c.department.clone(),
+                item_name: hall
+                    .item(&c.item)
+                    .map(|i| i.display_name())
+                    .unwrap_or_else(|| c.item.clone()),
+                priority_name: c
+                    .priority
+                    .as_deref()
+                    .and_then(|p| hall.priority(p))
+                    .map(|p| p.name.clone()),
+                priority: c.priority.clone(),
+                state: c.state,
+                queued_at: c.queued_at.clone(),
+                waited_min: waited.max(0),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Cases of today that a window is working on (called, serving or on hold there).
+    pub fn at_window(&mut self, window: u32) -> Result<Vec<Case>> {
+        let day = self.business_day()?.to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('called', 'serving', 'on_hold') ORDER BY id",
+        )?;
+        let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for data in rows {
+            let c = parse_case(&data?)?;
+            if c.called_window == Some(window) {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many stand ahead of a case, and the estimated wait in minutes.
+    pub fn position(&mut self, case_id: i64) -> Result<(u32, u32)> {
+        let hall = self.hall()?;
+        let case = self.case_by_id(case_id)?;
+        estimate_in(&self.conn, &hall, &case)
+    }
+
+    /// Waiting visitors per department today: (department, waiting, of whom priority).
+    /// Every department's queue right now (named form of `queue_summary`).
+    pub fn queues(&mut self) -> Result<Vec<crate::api::QueueLine>> {
+        Ok(self
+            .queue_summary()?
+            .into_iter()
+            .map(|(department, waiting, priority)| crate::api::QueueLine {
+                department,
+                waiting,
+                priority,
+            })
+            .collect())
+    }
+
+    pub fn queue_summary(&mut self) -> Result<Vec<(String, u32, u32)>> {
+        let hall = self.hall()?;
+        let day = self.business_day()?.to_string();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT department, count(*), sum(priority_rank > 0) FROM cases
+             WHERE business_day = ?1 AND state IN ('waiting', 'transferred') GROUP BY department",
+        )?;
+        let rows = stmt.query_map([&day], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?))
+        })?;
+        let mut counts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+        for row in rows {
+            let (d, n, p) = row?;
+            counts.insert(d, (n, p));
+        }
+        Ok(hall
+            .departments
+            .iter()
+            .map(|d| {
+                let (n, p) = counts.get(&d.code).copied().unwrap_or((0, 0));
+                (d.code.clone(), n, p)
+            })
+            .collect())
+    }
+
+    /// A free-text note by id (for the counter's case panel).
+    pub fn note(&self, id: i64) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("SELECT body FROM notes WHERE id = ?1", [id], |r| r.get(0))?)
+    }
+
+    /// Events about one case, oldest first.
+    pub fn case_events(&self, case_id: i64) -> Result<Vec<Event>> {
+        chain::events_in(&self.conn, "WHERE case_id = ?1", [case_id])
+    }
+}

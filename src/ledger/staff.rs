@@ -1,0 +1,129 @@
+//! Staff: PINs (argon2id, strength rules) and sign-ins with the five-tries lockout.
+
+use super::*;
+
+impl Ledger {
+    /// Set a staff member's PIN (4 to 8 digits), stored salted and hashed.
+    pub fn set_pin(&mut self, staff: &str, pin: &str, actor: &str) -> Result<()> {
+        let hall = self.hall()?;
+        if hall.specialist(staff).is_none() {
+            return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        crate::pin::check_strength(staff, pin).map_err(LedgerError::Invalid)?;
+        // Hashed before the write transaction: argon2 takes a tenth of a second on purpose,
+        // and the write lock must not wait for it.
+        let hash = crate::pin::hash(pin).map_err(LedgerError::Invalid)?;
+        let salt = String::new();
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        crate::db::exec(&tx,
+            "INSERT INTO staff_auth (staff_id, salt, pin_hash, failed, locked_until) VALUES (?1, ?2, ?3, 0, NULL)
+             ON CONFLICT (staff_id) DO UPDATE SET salt = excluded.salt, pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL",
+            params![staff, salt, hash],
+        )?;
+        chain::append_in(&tx, &at, actor, None, &EventBody::StaffPinSet { staff: staff.into() })?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Check a PIN at a window; five wrong tries lock the login for some minutes.
+    pub fn login(&mut self, staff: &str, window: u32, pin: &str) -> Result<()> {
+        let stored = self.pin_record(staff, window)?;
+        let checked = stored.check(pin)?;
+        self.record_login(staff, window, &stored, &checked)
+    }
+
+    /// The first step of a sign-in: the stored PIN hash of a specialist allowed at this
+    /// window and not locked out. Fast; the slow hash check happens outside (`PinRecord::check`)
+    /// so a server can run it beside other work.
+    pub fn pin_record(&mut self, staff: &str, window: u32) -> Result<PinRecord> {
+        let hall = self.hall()?;
+        if hall.specialist(staff).is_none() {
+            return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        check_staff_window(&hall, staff, window)?;
+        let Some((salt, hash, _, locked_until)) = read_pin_row(&self.conn, staff)? else {
+            return Err(LedgerError::Invalid(format!(
+                "staff {staff:?} has no PIN yet: run `bangban staff set-pin {staff}`"
+            )));
+        };
+        check_locked(&hall, staff, self.now(), locked_until.as_deref())?;
+        Ok(PinRecord { salt, hash })
+    }
+
+    /// The last step of a sign-in: count the try (five wrong ones lock the login), store a
+    /// rehashed PIN, record the attempt as an event, and say whether it succeeded.
+    pub fn record_login(&mut self, staff: &str, window: u32, stored: &PinRecord, checked: &PinChecked) -> Result<()> {
+        let hall = self.hall()?;
+        let now = self.now();
+        let at = stamp(now);
+        let ok = checked.ok;
+        let tx = db::immediate(&mut self.conn)?;
+        let Some((_, hash_now, failed, locked_until)) = read_pin_row(&tx, staff)? else {
+            return Err(LedgerError::Invalid(format!("staff {staff:?} has no PIN any more")));
+        };
+        check_locked(&hall, staff, now, locked_until.as_deref())?;
+        if hash_now != stored.hash {
+            return Err(LedgerError::Invalid(format!(
+                "the PIN of staff {staff:?} was changed just now: sign in again"
+            )));
+        }
+        if let Some(new_hash) = &checked.rehashed {
+            crate::db::exec(
+                &tx,
+                "UPDATE staff_auth SET salt = '', pin_hash = ?2 WHERE staff_id = ?1",
+                params![staff, new_hash],
+            )?;
+        }
+        let failed = if ok { 0 } else { failed + 1 };
+        let lock = (failed >= PIN_TRIES).then(|| stamp(now + chrono::Duration::minutes(PIN_LOCK_MINUTES)));
+        let failed_stored = if lock.is_some() { 0 } else { failed };
+        crate::db::exec(
+            &tx,
+            "UPDATE staff_auth SET failed = ?2, locked_until = ?3 WHERE staff_id = ?1",
+            params![staff, failed_stored, lock],
+        )?;
+        chain::append_in(
+            &tx,
+            &at,
+            staff,
+            None,
+            &EventBody::StaffLogin {
+                staff: staff.into(),
+                window,
+                ok,
+            },
+        )?;
+        tx.commit()?;
+        if ok {
+            Ok(())
+        } else if let Some(until) = lock.as_deref().and_then(parse_stamp) {
+            Err(LedgerError::LoginLocked(
+                staff.into(),
+                until.with_timezone(&hall.tz()).format("%H:%M").to_string(),
+            ))
+        } else {
+            Err(LedgerError::WrongPin(staff.into(), PIN_TRIES - failed))
+        }
+    }
+}
+
+fn read_pin_row(conn: &Connection, staff: &str) -> Result<Option<PinRow>> {
+    Ok(conn
+        .query_row(
+            "SELECT salt, pin_hash, failed, locked_until FROM staff_auth WHERE staff_id = ?1",
+            [staff],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?)
+}
+
+fn check_locked(hall: &Hall, staff: &str, now: DateTime<Utc>, locked_until: Option<&str>) -> Result<()> {
+    match locked_until.and_then(parse_stamp) {
+        Some(until) if until > now => {
+            let local = until.with_timezone(&hall.tz()).format("%H:%M").to_string();
+            Err(LedgerError::LoginLocked(staff.into(), local))
+        }
+        _ => Ok(()),
+    }
+}
