@@ -1,5 +1,5 @@
 //! The store seam: every operation the hall's two doors (`LocalClient` in-process and the
-//! server) need from a ledger, as one trait. `Ledger` (SQLite, `src/ledger.rs` and its `sql/`)
+//! server) need from a ledger, as one trait. `Ledger` (SQLite, `src/ledger/` and its `sql/`)
 //! is today's store; a city-wide PostgreSQL store implements the same trait later without
 //! touching any app, client or server handler. Nothing outside a store's own module sees SQL.
 
