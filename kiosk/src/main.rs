@@ -51,6 +51,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let db = scratch.join("demo.sqlite3");
         seed_demo(&db)?;
         config.db = Some(db);
+        config.server = None;
+        config.demo = true;
         config.printer = Some("none".into());
         let state = kiosk::init(config)?;
         let sizes = match cli.size {

@@ -74,6 +74,9 @@ struct App {
     pin_checks: tokio::sync::Semaphore,
 }
 
+/// The shortest interval between two refreshes of a visitor's status page.
+pub const PHONE_REFRESH: Duration = Duration::from_secs(1);
+
 /// How many PIN checks may run at the same time (one per core of the hall's server).
 pub const PIN_CHECKS_AT_ONCE: usize = 2;
 
@@ -539,6 +542,14 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                 return None;
             }
             if !st.first {
+                if matches!(st.feed, Feed::Ticket(_)) {
+                    // A phone needs no more than one refresh a second; a thousand open pages
+                    // must not queue a thousand reads behind every event.
+                    tokio::select! {
+                        _ = tokio::time::sleep(PHONE_REFRESH) => {},
+                        _ = st.stopping.changed() => return None,
+                    }
+                }
                 tokio::select! {
                     r = st.head.changed() => if r.is_err() { return None },
                     _ = st.stopping.changed() => return None,
