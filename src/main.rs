@@ -1033,7 +1033,7 @@ fn run(cli: Cli) -> Result<(), Exit> {
             }
             let t = c.ticket(number)?;
             let job = print_ticket(&t, true);
-            let result = bangban_printer::ticket_bytes(&job).and_then(|b| bangban_printer::send(&target, &b));
+            let result = bangban_printer::print(&target, &job);
             let error = result.as_ref().err().map(|e| e.to_string());
             c.record_print(&PrintOutcome {
                 case_id: t.case_id,

@@ -654,13 +654,8 @@ fn show_ticket(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
     a.set_seconds_left(seconds as i32);
     {
         let mut inn = inner.borrow_mut();
+        // The worker prints it straight after issuing; its outcome arrives as `Printed`.
         inn.ticket_case = Some(t.case_id);
-        if has_printer {
-            inn.send(Job::Print {
-                case_id: t.case_id,
-                ticket: Box::new(print_ticket(&t, false)),
-            });
-        }
         inn.last_ticket = Some(t);
     }
     let k = ui.global::<KioskAdapter>();

@@ -11,8 +11,8 @@ use bangban::Ticket;
 use bangban_printer::{PrintError, PrintTicket, PrinterTarget};
 
 pub enum Job {
+    /// Issue a ticket and print it straight away (the screen shows it as soon as it is issued).
     Issue(Issue),
-    Print { case_id: i64, ticket: Box<PrintTicket> },
     WaitingCounts,
     /// Is the hall server still there? (Remote kiosks ask every few seconds.)
     Check,
@@ -40,6 +40,31 @@ pub enum Reply {
     Reachable(bool),
 }
 
+/// The one ticketing path (the kiosk's tickets and `bangban reprint`): send the ticket to the
+/// printer, then record in the ledger whether it printed. The ticket is valid either way.
+pub fn print_and_record(
+    client: &mut dyn HallClient,
+    printer: &PrinterTarget,
+    case_id: i64,
+    job: &PrintTicket,
+) -> Result<(), PrintError> {
+    let result = bangban_printer::print(printer, job);
+    let error = result.as_ref().err().map(|e| e.to_string());
+    let outcome = PrintOutcome {
+        case_id,
+        printer: printer.device_name(),
+        error: error.clone(),
+        reprint: job.reprint,
+    };
+    if let Err(e) = client.record_print(&outcome) {
+        tracing::error!("cannot record the print outcome of case {case_id}: {e}");
+    }
+    if let Some(err) = &error {
+        tracing::warn!("ticket {} did not print: {err}", job.number);
+    }
+    result
+}
+
 /// Start the worker. `wake` is called after each reply so the UI thread drains the channel.
 pub fn spawn(
     mut client: Box<dyn HallClient>,
@@ -52,33 +77,33 @@ pub fn spawn(
         for job in jobs {
             let reply = match job {
                 Job::Stop => break,
-                Job::Issue(req) => Reply::Issued(client.issue(&req).map_err(|e| {
-                    if e.is_busy() {
-                        IssueFailure::Busy(e.to_string())
-                    } else if e.kind() == "unreachable" {
-                        IssueFailure::Unreachable(e.to_string())
-                    } else {
-                        IssueFailure::Other(e.to_string())
+                Job::Issue(req) => {
+                    let issued = client.issue(&req).map_err(|e| {
+                        if e.is_busy() {
+                            IssueFailure::Busy(e.to_string())
+                        } else if e.kind() == "unreachable" {
+                            IssueFailure::Unreachable(e.to_string())
+                        } else {
+                            IssueFailure::Other(e.to_string())
+                        }
+                    });
+                    let ticket = issued.as_ref().ok().cloned();
+                    // The number goes on screen first; the printer may take seconds to fail.
+                    if replies.send(Reply::Issued(issued)).is_err() {
+                        break;
                     }
-                })),
-                Job::Print { case_id, ticket } => {
-                    let result =
-                        bangban_printer::ticket_bytes(&ticket).and_then(|b| bangban_printer::send(&printer, &b));
-                    let error = result.as_ref().err().map(|e| e.to_string());
-                    // The ticket is valid either way; the ledger records whether it printed.
-                    let outcome = PrintOutcome {
-                        case_id,
-                        printer: printer.device_name(),
-                        error: error.clone(),
-                        reprint: ticket.reprint,
-                    };
-                    if let Err(e) = client.record_print(&outcome) {
-                        tracing::error!("cannot record the print outcome of case {case_id}: {e}");
+                    wake();
+                    match ticket {
+                        Some(t) if printer != PrinterTarget::None => {
+                            let job = crate::flow::print_ticket(&t, false);
+                            let result = print_and_record(client.as_mut(), &printer, t.case_id, &job);
+                            Reply::Printed {
+                                case_id: t.case_id,
+                                result,
+                            }
+                        }
+                        _ => continue,
                     }
-                    if let Some(err) = &error {
-                        tracing::warn!("ticket {} did not print: {err}", ticket.number);
-                    }
-                    Reply::Printed { case_id, result }
                 }
                 Job::WaitingCounts => match client.queues() {
                     Ok(list) => Reply::WaitingCounts(

@@ -249,6 +249,12 @@ fn build(driver: RecordingDriver, t: &PrintTicket) -> escpos::errors::Result<()>
     Ok(())
 }
 
+/// Lay out a ticket and send it: the whole job for one ticket.
+pub fn print(target: &PrinterTarget, ticket: &PrintTicket) -> Result<(), PrintError> {
+    let bytes = ticket_bytes(ticket)?;
+    send(target, &bytes)
+}
+
 /// How long to wait for a network printer to connect and to answer a status request.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const ANSWER_TIMEOUT: Duration = Duration::from_millis(1500);
