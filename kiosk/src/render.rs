@@ -94,6 +94,12 @@ pub fn render_screens(
                 ui.global::<Theme>().set_large_text(large);
                 ui.global::<WelcomeAdapter>().invoke_appointment();
                 shot("10-appointment")?;
+                crate::flow::reset(ui, &state.inner);
+                crate::flow::set_english(ui, english);
+                ui.global::<Theme>().set_large_text(large);
+                ui.global::<KioskAdapter>().set_paused(true);
+                shot("11-tickets-paused")?;
+                ui.global::<KioskAdapter>().set_paused(false);
             }
         }
     }
