@@ -620,16 +620,19 @@ async fn ticket_page(
     if !allow_lookup(&app, addr.ip()) {
         return (StatusCode::TOO_MANY_REQUESTS, Html(page::too_many())).into_response();
     }
-    let known = if valid_token(&token) {
+    let status = if valid_token(&token) {
         let t = token.clone();
-        matches!(app.ledger.run(move |l| l.ticket_status(&t)).await, Ok(Ok(_)))
+        match app.ledger.run(move |l| l.ticket_status(&t)).await {
+            Ok(Ok(s)) => Some(s),
+            _ => None,
+        }
     } else {
-        false
+        None
     };
-    if !known {
+    let Some(status) = status else {
         return (StatusCode::NOT_FOUND, Html(page::not_found())).into_response();
-    }
-    let mut r = Html(page::status_page(&token)).into_response();
+    };
+    let mut r = Html(page::status_page(&token, &status)).into_response();
     r.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
     r
 }

@@ -70,7 +70,7 @@ const T = {
         lost: "Connection lost — reconnecting…", waitingTitle: "In the queue" }
 };
 let lang = (localStorage.getItem("bangban-lang") || "zh");
-let last = null;
+let last = INITIAL;
 function today() { const d = new Date(); return d.getFullYear() + "-" + String(d.getMonth()+1).padStart(2,"0") + "-" + String(d.getDate()).padStart(2,"0"); }
 function render() {
   const t = T[lang];
@@ -124,14 +124,17 @@ render();
 connect();
 "#;
 
-/// The live page for one ticket token (already checked to exist).
-pub fn status_page(token: &str) -> String {
+/// The live page for one ticket token (already checked to exist), drawn at once from the
+/// status as it is now and then kept current by the stream.
+pub fn status_page(token: &str, now: &crate::api::TicketStatus) -> String {
     let body = "<header><h1 id=\"title\">办理进度</h1><button id=\"lang\" type=\"button\">English</button></header>\
 <main><div class=\"card\"><p class=\"label\" id=\"yourNumber\">您的号码</p><p class=\"number\" id=\"number\">…</p><p class=\"what\" id=\"what\"></p><p class=\"label\" id=\"day\"></p></div>\
 <div class=\"card\" id=\"queue\"><p class=\"big\" id=\"big\"></p><p class=\"label\" id=\"small\"></p></div>\
 <div class=\"card\"><p class=\"label\" id=\"stageTitle\">办理阶段</p><ol class=\"stages\" id=\"stages\"></ol></div>\
 <p class=\"conn\" id=\"conn\"></p><p class=\"free\" id=\"free\">帮办代办 免费服务</p></main>";
-    // The token is 32 hex digits (checked by the caller), so it is safe inside a JS string.
-    let script = format!("const TOKEN = \"{token}\";{SCRIPT}");
+    // The token is 32 hex digits (checked by the caller), so it is safe inside a JS string; the
+    // status JSON has every `<` escaped so no name from the hall file can end the script.
+    let initial = serde_json::to_string(now).unwrap_or_else(|_| "null".into()).replace('<', "\\u003c");
+    let script = format!("const TOKEN = \"{token}\";\nconst INITIAL = {initial};{SCRIPT}");
     shell("zh-CN", "办理进度", body, &script)
 }
