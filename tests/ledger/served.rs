@@ -333,3 +333,16 @@ fn the_same_request_id_is_answered_once() {
     assert_eq!(a["token"], b["token"]);
     assert_eq!(c["number"], "B002");
 }
+
+#[test]
+fn specialists_phone_numbers_leave_the_server_masked() {
+    let t = demo_ledger();
+    let board = enrol(&t.db, "board-1", "board");
+    let s = Served::start(&t.db);
+    let (code, body) = http("GET", &format!("{}/api/v1/hall", s.url), Some(&board), None);
+    assert_eq!(code, 200);
+    let hall: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let phones: Vec<&str> = hall[1]["specialists"].as_array().unwrap().iter().map(|s| s["phone"].as_str().unwrap()).collect();
+    assert!(!phones.is_empty());
+    assert!(phones.iter().all(|p| p.contains("****")), "{phones:?}");
+}
