@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
@@ -345,4 +346,39 @@ fn specialists_phone_numbers_leave_the_server_masked() {
     let phones: Vec<&str> = hall[1]["specialists"].as_array().unwrap().iter().map(|s| s["phone"].as_str().unwrap()).collect();
     assert!(!phones.is_empty());
     assert!(phones.iter().all(|p| p.contains("****")), "{phones:?}");
+}
+
+#[test]
+fn clients_say_plainly_when_the_server_or_the_token_is_wrong() {
+    // Nothing listens on this port.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = remote(&format!("http://127.0.0.1:{port}"), &"0".repeat(64), &["items"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("the hall server cannot be reached"), "{}", stderr(&out));
+    let out = remote("ftp://example", "x", &["items"]);
+    assert!(stderr(&out).contains("expected a URL"), "{}", stderr(&out));
+    let t = demo_ledger();
+    let s = Served::start(&t.db);
+    let out = Command::new(bin()).args(["--server", &s.url, "items"]).env_remove("BANGBAN_TOKEN").output().unwrap();
+    assert!(stderr(&out).contains("no device token"), "{}", stderr(&out));
+    let out = remote(&s.url, &"ab".repeat(32), &["items"]);
+    assert!(stderr(&out).contains("unknown or revoked device token"), "{}", stderr(&out));
+    // Server-host commands are refused through --server rather than run somewhere unexpected.
+    let out = remote(&s.url, &"ab".repeat(32), &["init", "--hall", "x.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("works on the server host"), "{}", stderr(&out));
+}
+
+#[test]
+fn serve_refuses_a_missing_ledger_instead_of_creating_one() {
+    let t = temp_ledger();
+    let out = Command::new(bin())
+        .arg("--db")
+        .arg(&t.db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no ledger at"), "{}", stderr(&out));
+    assert!(!t.db.exists());
 }
