@@ -159,13 +159,24 @@ pub enum EventBody {
         mode: Mode,
         channel: Channel,
     },
+    /// A call describes itself: what the hall announced (number, department, window) stays
+    /// in the log as it was, whatever happens to the case later. Events written before these
+    /// fields existed read them as empty; the feed then falls back to the case.
     CaseCalled {
         window: u32,
         staff: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        number: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        department: String,
     },
     CaseRecalled {
         window: u32,
         staff: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        number: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        department: String,
     },
     CaseStarted {
         window: u32,
@@ -680,7 +691,7 @@ mod tests {
         let c = walk(
             issued(),
             &[
-                EventBody::CaseCalled { window: 12, staff: staff() },
+                EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
                 EventBody::CaseStarted { window: 12, staff: staff() },
                 EventBody::ConsultationRecorded { staff: staff(), question: note(), answer: Some(note()), resolved: true },
                 EventBody::CaseAccepted { staff: staff(), materials: vec!["不动产权证书".into()], power_of_attorney: true },
@@ -721,15 +732,15 @@ mod tests {
         assert!(again.is_err(), "a case is issued once");
         let side = apply(Some(&c), 1, 2, T0, &EventBody::TicketPrinted { device: "p".into(), reprint: false });
         assert!(side.is_err(), "a print is not a case transition");
-        assert!(apply(None, 1, 2, T0, &EventBody::CaseCalled { window: 1, staff: staff() }).is_err());
+        assert!(apply(None, 1, 2, T0, &EventBody::CaseCalled { window: 1, staff: staff(), number: String::new(), department: String::new() }).is_err());
     }
 
     #[test]
     fn a_no_show_needs_a_recall_first() {
-        let called = walk(issued(), &[EventBody::CaseCalled { window: 12, staff: staff() }]);
+        let called = walk(issued(), &[EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() }]);
         let err = apply(Some(&called), 1, 3, T0, &EventBody::CaseNoShow { staff: staff() }).unwrap_err();
         assert!(err.to_string().contains("recall the number at least once"), "{err}");
-        let c = walk(called, &[EventBody::CaseRecalled { window: 12, staff: staff() }, EventBody::CaseNoShow { staff: staff() }]);
+        let c = walk(called, &[EventBody::CaseRecalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() }, EventBody::CaseNoShow { staff: staff() }]);
         assert_eq!(c.state, CaseState::NoShow);
         assert_eq!(c.recalls, 1);
         assert!(c.closed_at.is_some());
@@ -739,7 +750,7 @@ mod tests {
     fn acceptance_needs_the_power_of_attorney_and_the_materials() {
         let serving = walk(
             issued(),
-            &[EventBody::CaseCalled { window: 12, staff: staff() }, EventBody::CaseStarted { window: 12, staff: staff() }],
+            &[EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() }, EventBody::CaseStarted { window: 12, staff: staff() }],
         );
         let no_poa = EventBody::CaseAccepted { staff: staff(), materials: vec!["x".into()], power_of_attorney: false };
         assert!(apply(Some(&serving), 1, 4, T0, &no_poa).unwrap_err().to_string().contains("委托书"));
@@ -754,8 +765,8 @@ mod tests {
         let c = walk(
             issued(),
             &[
-                EventBody::CaseCalled { window: 12, staff: staff() },
-                EventBody::CaseRecalled { window: 12, staff: staff() },
+                EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
+                EventBody::CaseRecalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
                 EventBody::CaseTransferred {
                     staff: staff(),
                     from_department: "BDC".into(),
@@ -777,7 +788,7 @@ mod tests {
         let c = walk(
             issued(),
             &[
-                EventBody::CaseCalled { window: 12, staff: staff() },
+                EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
                 EventBody::CaseStarted { window: 12, staff: staff() },
                 EventBody::ConsultationRecorded { staff: staff(), question: note(), answer: None, resolved: false },
             ],
@@ -795,7 +806,7 @@ mod tests {
         let ready = walk(
             issued(),
             &[
-                EventBody::CaseCalled { window: 12, staff: staff() },
+                EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
                 EventBody::CaseStarted { window: 12, staff: staff() },
                 EventBody::CaseAccepted { staff: staff(), materials: vec!["x".into()], power_of_attorney: true },
                 EventBody::ResultReady { staff: staff() },

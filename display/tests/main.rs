@@ -645,3 +645,40 @@ fn the_console_keeps_what_was_typed_while_the_server_is_away() {
     assert_eq!(field.accessible_value().unwrap_or_default(), "A009", "the typed number is kept");
     assert!(a.get_logged_in(), "still signed in on screen");
 }
+
+#[test]
+fn a_transfer_after_a_call_leaves_the_boards_row_as_it_was_announced() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    let number = issue(&mut l, "F01");
+    let called = l
+        .call(&CallRequest {
+            window: 12,
+            staff: "S602".into(),
+            number: None,
+        })
+        .unwrap();
+    assert_eq!(called.department_name, "不动产登记中心");
+    l.act(
+        &number,
+        12,
+        "S602",
+        &CaseAction::Transfer {
+            department: "SWJ".into(),
+            window: None,
+            note: None,
+        },
+    )
+    .unwrap();
+    // The ledger's own view of the call is unchanged by the transfer…
+    let recent = l.recent_calls(8).unwrap();
+    assert_eq!((recent[0].number.as_str(), recent[0].department.as_str(), recent[0].window), (number.as_str(), "BDC", 12));
+    assert_eq!(recent[0].text, format!("请{number}号到12号窗口办理"));
+    // …and so is the board's row.
+    let b = display::board(display::Feed::open(&db).unwrap(), None).unwrap();
+    let a = b.ui.global::<display::BoardAdapter>();
+    let row = a.get_recent().row_data(0).unwrap();
+    assert_eq!((row.number.as_str(), row.department.as_str(), row.window), (number.as_str(), "不动产登记中心", 12));
+    assert_eq!(a.get_current().department.as_str(), "不动产登记中心");
+}

@@ -18,8 +18,8 @@ fn body(u: &mut Unstructured) -> Result<EventBody> {
     let window = u.int_in_range(0..=30)?;
     let staff = text(u)?;
     Ok(match u.int_in_range(0..=24)? {
-        0 => EventBody::CaseCalled { window, staff },
-        1 => EventBody::CaseRecalled { window, staff },
+        0 => EventBody::CaseCalled { window, staff, number: "A001".into(), department: "SCJG".into() },
+        1 => EventBody::CaseRecalled { window, staff, number: "A001".into(), department: String::new() },
         2 => EventBody::CaseStarted { window, staff },
         3 => EventBody::CaseNoShow { staff },
         4 => EventBody::CaseHeld { staff },

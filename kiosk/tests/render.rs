@@ -42,7 +42,7 @@ fn every_screen_renders_with_chinese_text_and_no_system_fonts() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 40, "10 screens × 2 languages × 2 text sizes: {names:?}");
+    assert_eq!(names.len(), 44, "11 screens × 2 languages × 2 text sizes: {names:?}");
     for screen in [
         "01-welcome",
         "02-departments",
@@ -54,6 +54,7 @@ fn every_screen_renders_with_chinese_text_and_no_system_fonts() {
         "08-consultation",
         "09-could-not-issue",
         "10-appointment",
+        "11-tickets-paused",
     ] {
         for variant in ["zh-normal", "zh-large", "en-normal", "en-large"] {
             let name = format!("kiosk-1080x1920-{variant}-{screen}.png");

@@ -33,6 +33,8 @@ impl Ledger {
         let body = EventBody::CaseCalled {
             window: req.window,
             staff: req.staff.clone(),
+            number: case.number.clone(),
+            department: case.department.clone(),
         };
         let called = record_in(&tx, Some(&case), case.id, &at, &req.staff, &body)?;
         let out = called_view(&hall, &called, req.window, false, &req.staff, &at);
@@ -60,7 +62,12 @@ impl Ledger {
         let staff_s = staff.to_string();
         let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
         let body = match action {
-            CaseAction::Recall => EventBody::CaseRecalled { window, staff: staff_s },
+            CaseAction::Recall => EventBody::CaseRecalled {
+                window,
+                staff: staff_s,
+                number: case.number.clone(),
+                department: case.department.clone(),
+            },
             CaseAction::Start => EventBody::CaseStarted { window, staff: staff_s },
             CaseAction::NoShow => EventBody::CaseNoShow { staff: staff_s },
             CaseAction::Hold => EventBody::CaseHeld { staff: staff_s },

@@ -46,12 +46,30 @@ impl Ledger {
         };
         let body: EventBody =
             serde_json::from_str(&ev.payload).map_err(|e| LedgerError::Corrupt(format!("event {}: {e}", ev.seq)))?;
-        let (window, staff, recall) = match body {
-            EventBody::CaseCalled { window, staff } => (window, staff, false),
-            EventBody::CaseRecalled { window, staff } => (window, staff, true),
+        let (window, staff, recall, number, department) = match body {
+            EventBody::CaseCalled {
+                window,
+                staff,
+                number,
+                department,
+            } => (window, staff, false, number, department),
+            EventBody::CaseRecalled {
+                window,
+                staff,
+                number,
+                department,
+            } => (window, staff, true, number, department),
             _ => return Ok(None),
         };
-        let case = self.case_by_id(case_id)?;
+        // The call as it was announced: the event's own number and department, so a transfer
+        // after the call does not rewrite the board's history.
+        let mut case = self.case_by_id(case_id)?;
+        if !number.is_empty() {
+            case.number = number;
+        }
+        if !department.is_empty() {
+            case.department = department;
+        }
         let mut c = called_view(hall, &case, window, recall, &staff, &ev.at);
         c.seq = ev.seq;
         Ok(Some(c))
