@@ -331,56 +331,57 @@ async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<
     Ok(Json(()))
 }
 
-async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Call>) -> ApiResult<crate::Called> {
-    let d = device(&app, &headers, COUNTER).await?;
-    let s = staff(&app, &headers, &d).await?;
-    let id = request_id(&headers)?;
-    let c = app
+/// A staff action: a counter device, the specialist signed in on it, and the write run once
+/// per request id (`replay` answers a retry from the first event).
+async fn staff_write<T: Send + 'static>(
+    app: &App,
+    headers: &HeaderMap,
+    op: &'static str,
+    run: impl FnOnce(&mut dyn Store, &Session) -> crate::Result<T> + Send + 'static,
+    replay: impl FnOnce(&mut dyn Store, i64) -> crate::Result<T> + Send + 'static,
+) -> ApiResult<T> {
+    let d = device(app, headers, COUNTER).await?;
+    let s = staff(app, headers, &d).await?;
+    let id = request_id(headers)?;
+    let out = app
         .ledger
-        .run(move |l| {
-            once(
-                l,
-                id,
-                &d.name,
-                "call",
-                |l| {
-                    l.call(&CallRequest {
-                        window: s.window,
-                        staff: s.staff.clone(),
-                        number: req.number,
-                    })
-                },
-                |l, seq| {
-                    l.calls_after(seq - 1)?
-                        .0
-                        .into_iter()
-                        .find(|c| c.seq == seq)
-                        .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} is not a call")))
-                },
-            )
-        })
+        .run(move |l| once(l, id, &d.name, op, |l| run(l, &s), replay))
         .await??;
-    Ok(Json(c))
+    Ok(Json(out))
+}
+
+async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Call>) -> ApiResult<crate::Called> {
+    staff_write(
+        &app,
+        &headers,
+        "call",
+        move |l, s| {
+            l.call(&CallRequest {
+                window: s.window,
+                staff: s.staff.clone(),
+                number: req.number,
+            })
+        },
+        |l, seq| {
+            l.calls_after(seq - 1)?
+                .0
+                .into_iter()
+                .find(|c| c.seq == seq)
+                .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} is not a call")))
+        },
+    )
+    .await
 }
 
 async fn act(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Act>) -> ApiResult<crate::Case> {
-    let d = device(&app, &headers, COUNTER).await?;
-    let s = staff(&app, &headers, &d).await?;
-    let id = request_id(&headers)?;
-    let c = app
-        .ledger
-        .run(move |l| {
-            once(
-                l,
-                id,
-                &d.name,
-                "act",
-                |l| l.act(&req.case, s.window, &s.staff, &req.action),
-                case_of_event,
-            )
-        })
-        .await??;
-    Ok(Json(c))
+    staff_write(
+        &app,
+        &headers,
+        "act",
+        move |l, s| l.act(&req.case, s.window, &s.staff, &req.action),
+        case_of_event,
+    )
+    .await
 }
 
 async fn pause_window(
@@ -388,22 +389,14 @@ async fn pause_window(
     headers: HeaderMap,
     Json(req): Json<PauseWindow>,
 ) -> ApiResult<()> {
-    let d = device(&app, &headers, COUNTER).await?;
-    let s = staff(&app, &headers, &d).await?;
-    let id = request_id(&headers)?;
-    app.ledger
-        .run(move |l| {
-            once(
-                l,
-                id,
-                &d.name,
-                "window",
-                |l| l.set_window_paused(s.window, &s.staff, req.paused),
-                |_, _| Ok(()),
-            )
-        })
-        .await??;
-    Ok(Json(()))
+    staff_write(
+        &app,
+        &headers,
+        "window",
+        move |l, s| l.set_window_paused(s.window, &s.staff, req.paused),
+        |_, _| Ok(()),
+    )
+    .await
 }
 
 async fn window_paused(State(app): State<Arc<App>>, headers: HeaderMap, Path(w): Path<u32>) -> ApiResult<bool> {
