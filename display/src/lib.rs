@@ -189,6 +189,7 @@ fn call_row(tz: chrono_tz::Tz, c: &Called) -> CallRow {
         department: s(&c.department_name),
         recall: c.recall,
         time: s(&time),
+        text: s(&c.text),
     }
 }
 
@@ -259,7 +260,7 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
                 rows.insert(0, row.clone());
                 a.set_current(row);
                 if let Some(v) = &voice {
-                    v.say(voice::spoken_text(&c.number, c.window, c.recall));
+                    v.say(voice::spoken_text(c));
                 }
             }
             rows.truncate(RECENT);
@@ -342,7 +343,7 @@ pub fn run_headless(mut feed: Feed, voice: Option<voice::Voice>, mut out: impl s
             writeln!(out, "{}", serde_json::to_string(&a)?)?;
             out.flush()?;
             if let Some(v) = &voice {
-                v.say(voice::spoken_text(&c.number, c.window, c.recall));
+                v.say(voice::spoken_text(&c));
             }
         }
         std::thread::sleep(Duration::from_millis(20));

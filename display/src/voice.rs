@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Sender};
 
-/// The words spoken for a call. Halls read ticket digits one by one (A零一二号), so the number
-/// is spelled out rather than left to the engine, which would read "012" as a quantity.
-pub fn spoken_text(number: &str, window: u32, recall: bool) -> String {
-    let digits: String = number
+/// The words spoken for a call: the announcement the ledger wrote for it (the same text as
+/// the JSON line and the board), with the ticket number's digits spelled out. Halls read
+/// ticket digits one by one (A零一二号); left alone, the engine would read "012" as a quantity.
+pub fn spoken_text(call: &bangban::Called) -> String {
+    let spelled: String = call
+        .number
         .chars()
         .map(|c| match c {
             '0' => '零',
@@ -25,12 +27,7 @@ pub fn spoken_text(number: &str, window: u32, recall: bool) -> String {
             other => other,
         })
         .collect();
-    let base = format!("请 {digits} 号 到 {window} 号窗口 办理");
-    if recall {
-        format!("重呼，{base}")
-    } else {
-        base
-    }
+    call.text.replacen(&call.number, &spelled, 1)
 }
 
 /// The voice: `tts` is a command line that takes the text as its last argument (default
@@ -144,8 +141,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digits_are_read_one_by_one() {
-        assert_eq!(spoken_text("A012", 3, false), "请 A零一二 号 到 3 号窗口 办理");
-        assert_eq!(spoken_text("F100", 12, true), "重呼，请 F一零零 号 到 12 号窗口 办理");
+    fn digits_are_read_one_by_one_in_the_announcement_itself() {
+        let call = |number: &str, window: u32, recall: bool| bangban::Called {
+            case_id: 1,
+            number: number.into(),
+            window,
+            department: "SCJG".into(),
+            department_name: "市场监督管理局".into(),
+            item_name: String::new(),
+            priority: None,
+            recall,
+            recalls: recall as u32,
+            staff: "S101".into(),
+            at: String::new(),
+            seq: 1,
+            text: bangban::announcement(number, window, recall),
+        };
+        assert_eq!(spoken_text(&call("A012", 3, false)), "请A零一二号到3号窗口办理");
+        assert_eq!(spoken_text(&call("F100", 12, true)), "重呼：请F一零零号到12号窗口办理");
     }
 }

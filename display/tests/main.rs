@@ -682,3 +682,31 @@ fn a_transfer_after_a_call_leaves_the_boards_row_as_it_was_announced() {
     assert_eq!((row.number.as_str(), row.department.as_str(), row.window), (number.as_str(), "不动产登记中心", 12));
     assert_eq!(a.get_current().department.as_str(), "不动产登记中心");
 }
+
+#[test]
+fn a_recall_says_the_same_words_on_the_board_in_json_and_aloud() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    let number = issue(&mut l, "A01");
+    l.call(&CallRequest {
+        window: 2,
+        staff: "S101".into(),
+        number: None,
+    })
+    .unwrap();
+    let recall = l.recall(&number, 2, "S101").unwrap();
+    let expected = format!("重呼：请{number}号到2号窗口办理");
+    // JSON line for LED signs.
+    let json = serde_json::to_value(display::Announcement::from(&recall)).unwrap();
+    assert_eq!(json["text"], expected.as_str());
+    // On the board, the current call card says the same words.
+    let b = display::board(display::Feed::open(&db).unwrap(), None).unwrap();
+    b.ui.show().unwrap();
+    assert_eq!(b.ui.global::<display::BoardAdapter>().get_current().text.as_str(), expected);
+    assert!(ElementHandle::find_by_accessible_label(&b.ui, &expected).next().is_some());
+    // Aloud: the same announcement, the number's digits spelled out.
+    let spoken = display::voice::spoken_text(&recall);
+    let digits: String = number.chars().skip(1).map(|c| "零一二三四五六七八九".chars().nth(c.to_digit(10).unwrap() as usize).unwrap()).collect();
+    assert_eq!(spoken, expected.replace(&number, &format!("A{digits}")));
+}
