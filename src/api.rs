@@ -146,6 +146,7 @@ impl LedgerError {
             LedgerError::UnknownCase(_) => "unknown_case",
             LedgerError::UnknownDepartment(_) => "unknown_department",
             LedgerError::IllegalTransition { .. } => "illegal_transition",
+            LedgerError::Conflict(_) => "conflict",
             LedgerError::NobodyWaiting(_) => "nobody_waiting",
             LedgerError::WindowPaused(_) => "window_paused",
             LedgerError::WrongPin(..) => "wrong_pin",
@@ -170,7 +171,7 @@ impl LedgerError {
             "unknown_case" => 404,
             "busy" | "disk_full" | "unreachable" => 503,
             "internal" | "corrupt" | "open" | "too_new" | "not_initialised" => 500,
-            "illegal_transition" | "window_paused" => 409,
+            "illegal_transition" | "window_paused" | "conflict" => 409,
             "wrong_pin" | "login_locked" => 403,
             _ => 400,
         }

@@ -40,6 +40,9 @@ pub enum LedgerError {
         state: String,
         action: String,
     },
+    /// Another counter moved the case between our read and our write; nothing was written.
+    #[error("case {0} was just changed by another counter; look at it again")]
+    Conflict(String),
     #[error("nobody is waiting for window {0}")]
     NobodyWaiting(u32),
     #[error("window {0} is paused")]

@@ -125,7 +125,6 @@ impl CaseState {
     pub fn is_queued(self) -> bool {
         matches!(self, CaseState::Waiting | CaseState::Transferred)
     }
-    pub const QUEUED: [&'static str; 2] = ["waiting", "transferred"];
 }
 
 /// A reference to free text kept out of the event log: the text (which may hold personal

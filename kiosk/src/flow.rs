@@ -44,7 +44,6 @@ pub struct Inner {
     pub counts: HashMap<String, i32>,
     /// The case whose print outcome the ticket screen shows.
     pub ticket_case: Option<i64>,
-    pub last_ticket: Option<Ticket>,
     jobs: Sender<Job>,
     replies: Receiver<Reply>,
     worker: Option<JoinHandle<()>>,
@@ -70,7 +69,6 @@ impl Inner {
             selection: Selection::default(),
             counts: HashMap::new(),
             ticket_case: None,
-            last_ticket: None,
             jobs,
             replies,
             worker: Some(worker),
@@ -656,7 +654,6 @@ fn show_ticket(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
         let mut inn = inner.borrow_mut();
         // The worker prints it straight after issuing; its outcome arrives as `Printed`.
         inn.ticket_case = Some(t.case_id);
-        inn.last_ticket = Some(t);
     }
     let k = ui.global::<KioskAdapter>();
     k.set_busy(false);

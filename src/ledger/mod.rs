@@ -456,11 +456,7 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
                 params![c.id, c.department, c.state.as_str(), c.priority_rank, c.queued_at, c.service_end_at, data, o.state.as_str()],
             )?;
             if n != 1 {
-                return Err(LedgerError::IllegalTransition {
-                    number: c.number.clone(),
-                    state: "changed by another counter".into(),
-                    action: "update".into(),
-                });
+                return Err(LedgerError::Conflict(c.number.clone()));
             }
         }
     }
