@@ -131,8 +131,7 @@ impl HallClient for LocalClient {
     }
 
     fn calls_after(&mut self, seq: i64) -> Result<CallsAfter> {
-        let (calls, last_seq) = self.ledger.calls_after(seq)?;
-        Ok(CallsAfter { calls, last_seq })
+        self.ledger.calls_after(seq)
     }
 
     fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {

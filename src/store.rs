@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::access::{Device, Session};
-use crate::api::{QueueLine, TicketStatus};
+use crate::api::{CallsAfter, QueueLine, TicketStatus};
 use crate::chain::{Event, VerifyReport};
 use crate::error::Result;
 use crate::hall::Hall;
@@ -48,7 +48,7 @@ pub trait Store: Send {
     // The event feed.
     fn head_seq(&self) -> Result<i64>;
     fn event(&self, seq: i64) -> Result<Option<Event>>;
-    fn calls_after(&mut self, seq: i64) -> Result<(Vec<Called>, i64)>;
+    fn calls_after(&mut self, seq: i64) -> Result<CallsAfter>;
     fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>>;
 
     // Reports and integrity.
@@ -135,7 +135,7 @@ impl Store for Ledger {
     fn event(&self, seq: i64) -> Result<Option<Event>> {
         Ledger::event(self, seq)
     }
-    fn calls_after(&mut self, seq: i64) -> Result<(Vec<Called>, i64)> {
+    fn calls_after(&mut self, seq: i64) -> Result<CallsAfter> {
         Ledger::calls_after(self, seq)
     }
     fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {

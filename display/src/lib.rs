@@ -128,7 +128,7 @@ impl Feed {
                     return Ok(out);
                 }
                 *version = v;
-                let (calls, last) = client.ledger().calls_after(self.seq)?;
+                let bangban::api::CallsAfter { calls, last_seq: last } = client.ledger().calls_after(self.seq)?;
                 self.seq = last;
                 out.calls = calls;
                 out.changed = true;

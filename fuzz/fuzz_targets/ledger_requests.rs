@@ -95,7 +95,7 @@ fn step(ledger: &mut Ledger, clock: &ManualClock, u: &mut Unstructured) -> Resul
         }
         _ => {
             let _ = ledger.waiting(&[]);
-            let _ = ledger.queue_summary();
+            let _ = ledger.queues();
             let _ = ledger.recent_calls(8);
         }
     }

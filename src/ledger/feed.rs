@@ -1,12 +1,13 @@
 //! The event feed: calls after a sequence number, the newest calls, the chain head.
 
 use super::*;
+use crate::api::CallsAfter;
 use super::calling::called_view;
 
 impl Ledger {
     /// Calls and recalls committed after event `seq`, oldest first, with the last sequence
     /// number read (pass it back next time). How the wall board follows the ledger.
-    pub fn calls_after(&mut self, seq: i64) -> Result<(Vec<Called>, i64)> {
+    pub fn calls_after(&mut self, seq: i64) -> Result<CallsAfter> {
         let hall = self.hall()?;
         let events = chain::events_in(&self.conn, "WHERE seq > ?1", [seq])?;
         let last = events.last().map(|e| e.seq).unwrap_or(seq);
@@ -16,7 +17,10 @@ impl Ledger {
                 out.push(c);
             }
         }
-        Ok((out, last))
+        Ok(CallsAfter {
+            calls: out,
+            last_seq: last,
+        })
     }
 
     /// Today's latest `limit` calls, newest first (what the board shows when it starts).

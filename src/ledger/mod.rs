@@ -130,6 +130,13 @@ pub struct WaitingEntry {
     pub waited_min: i64,
 }
 
+/// Where a waiting case stands: how many are ahead and the estimated wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub ahead: u32,
+    pub estimated_wait_min: u32,
+}
+
 /// A counter action on one case; the console and `bangban case` both send these.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]

@@ -76,27 +76,19 @@ impl Ledger {
     }
 
     /// How many stand ahead of a case, and the estimated wait in minutes.
-    pub fn position(&mut self, case_id: i64) -> Result<(u32, u32)> {
+    pub fn position(&mut self, case_id: i64) -> Result<Position> {
         let hall = self.hall()?;
         let case = self.case_by_id(case_id)?;
-        estimate_in(&self.conn, &hall, &case)
+        let (ahead, estimated_wait_min) = estimate_in(&self.conn, &hall, &case)?;
+        Ok(Position {
+            ahead,
+            estimated_wait_min,
+        })
     }
 
     /// Waiting visitors per department today: (department, waiting, of whom priority).
-    /// Every department's queue right now (named form of `queue_summary`).
-    pub fn queues(&mut self) -> Result<Vec<crate::api::QueueLine>> {
-        Ok(self
-            .queue_summary()?
-            .into_iter()
-            .map(|(department, waiting, priority)| crate::api::QueueLine {
-                department,
-                waiting,
-                priority,
-            })
-            .collect())
-    }
 
-    pub fn queue_summary(&mut self) -> Result<Vec<(String, u32, u32)>> {
+    pub fn queues(&mut self) -> Result<Vec<crate::api::QueueLine>> {
         let hall = self.hall()?;
         let day = self.business_day()?.to_string();
         let mut stmt = self.conn.prepare_cached(
@@ -115,8 +107,12 @@ impl Ledger {
             .departments
             .iter()
             .map(|d| {
-                let (n, p) = counts.get(&d.code).copied().unwrap_or((0, 0));
-                (d.code.clone(), n, p)
+                let (waiting, priority) = counts.get(&d.code).copied().unwrap_or((0, 0));
+                crate::api::QueueLine {
+                    department: d.code.clone(),
+                    waiting,
+                    priority,
+                }
             })
             .collect())
     }

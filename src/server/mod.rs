@@ -364,7 +364,7 @@ async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<C
         },
         |l, seq| {
             l.calls_after(seq - 1)?
-                .0
+                .calls
                 .into_iter()
                 .find(|c| c.seq == seq)
                 .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} is not a call")))
@@ -463,7 +463,7 @@ async fn calls(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<
     let after = q.after.unwrap_or(0);
     let r = app
         .ledger
-        .run(move |l| l.calls_after(after).map(|(calls, last_seq)| CallsAfter { calls, last_seq }))
+        .run(move |l| l.calls_after(after))
         .await??;
     Ok(Json(r))
 }
@@ -558,7 +558,7 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
             match st.feed.clone() {
                 Feed::Calls => {
                     let after = st.seq;
-                    let Ok(Ok((calls, last))) = st.app.ledger.run(move |l| l.calls_after(after)).await else {
+                    let Ok(Ok(CallsAfter { calls, last_seq: last })) = st.app.ledger.run(move |l| l.calls_after(after)).await else {
                         return None;
                     };
                     for c in &calls {

@@ -280,7 +280,10 @@ fn ahead_count_and_estimated_wait_follow_the_queue() {
     l.set_window_paused(11, "S501", true).unwrap();
     assert_eq!(
         l.position(fifth.case_id).unwrap(),
-        (3, 18),
+        bangban::ledger::Position {
+            ahead: 3,
+            estimated_wait_min: 18
+        },
         "6 min × 3 ahead ÷ 1 open window"
     );
 }
