@@ -154,6 +154,19 @@ fn arrivals(n: usize, hours: f64, rng: &mut impl Rng) -> Vec<f64> {
     out
 }
 
+/// Sleep for `d`, waking early when the day is over or the run is stopping (a counter in the
+/// middle of a long service must not hold up the end of the run).
+fn nap(d: Duration, deadline: Instant, stop: &AtomicBool) {
+    let end = Instant::now() + d;
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if now >= end || now >= deadline {
+            return;
+        }
+        std::thread::sleep((end - now).min(Duration::from_millis(200)));
+    }
+}
+
 /// Memory of a process: (resident now, peak resident) in MiB, from /proc.
 fn memory_mib(pid: u32) -> Option<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -335,7 +348,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
             let seed = opts.seed ^ (i as u64 + 1);
             sc.spawn(move || {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-                std::thread::sleep(sim(rng.random::<f64>() * 1800.0));
+                nap(sim(rng.random::<f64>() * 1800.0), deadline, &stop);
                 let Ok(mut c) = RemoteClient::new(&url, &token) else { return };
                 if let Err(e) = c.sign_in(&SignIn {
                     staff: staff.clone(),
@@ -352,12 +365,12 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                         Ok(x) => x,
                         Err(e) if e.kind() == "nobody_waiting" => {
                             // Nobody in line: look again in half a simulated minute.
-                            std::thread::sleep(sim(30.0));
+                            nap(sim(30.0), deadline, &stop);
                             continue;
                         }
                         Err(e) => {
                             stats.error("call", &e);
-                            std::thread::sleep(sim(30.0));
+                            nap(sim(30.0), deadline, &stop);
                             continue;
                         }
                     };
@@ -370,7 +383,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                     stats.called.fetch_add(1, Ordering::Relaxed);
                     // The visitor walks up (half a minute), is served (about eight minutes,
                     // exponentially spread), and the case is recorded and filed.
-                    std::thread::sleep(sim(30.0));
+                    nap(sim(30.0), deadline, &stop);
                     let mut act = |action: crate::CaseAction| {
                         let t = Instant::now();
                         match c.act(&Act {
@@ -383,7 +396,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                     };
                     act(crate::CaseAction::Start);
                     let service = -480.0 * (1.0 - rng.random::<f64>()).ln();
-                    std::thread::sleep(sim(service.min(3600.0)));
+                    nap(sim(service.min(3600.0)), deadline, &stop);
                     act(crate::CaseAction::Consult {
                         question: "办理流程".into(),
                         answer: Some("已当面说明".into()),
