@@ -82,7 +82,9 @@ pub fn new_secret() -> String {
 fn valid_device_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 impl Ledger {
@@ -183,7 +185,9 @@ impl Ledger {
         let sha = chain::sha256_hex(token);
         let row: Option<(String, String, String)> = self
             .conn
-            .prepare_cached("SELECT name, role, created_at FROM devices WHERE token_sha256 = ?1 AND revoked_at IS NULL")?
+            .prepare_cached(
+                "SELECT name, role, created_at FROM devices WHERE token_sha256 = ?1 AND revoked_at IS NULL",
+            )?
             .query_row([sha], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
         Ok(row.and_then(|(name, role, created_at)| {
@@ -238,7 +242,9 @@ impl Ledger {
             .prepare_cached(
                 "SELECT staff, device, window, expires_at FROM sessions WHERE token_sha256 = ?1 AND ended_at IS NULL",
             )?
-            .query_row([chain::sha256_hex(token)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row([chain::sha256_hex(token)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?;
         Ok(row.and_then(|(staff, device, window, expires_at)| {
             let live = parse_stamp(&expires_at).is_some_and(|t: DateTime<Utc>| t > now);
@@ -289,6 +295,8 @@ impl Ledger {
 
     /// One event by sequence number.
     pub fn event(&self, seq: i64) -> Result<Option<chain::Event>> {
-        Ok(chain::events_in(&self.conn, "WHERE seq = ?1", [seq])?.into_iter().next())
+        Ok(chain::events_in(&self.conn, "WHERE seq = ?1", [seq])?
+            .into_iter()
+            .next())
     }
 }

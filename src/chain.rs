@@ -7,8 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{LedgerError, Result};
 use crate::clock::parse_stamp;
+use crate::error::{LedgerError, Result};
 use crate::model::{apply, Case, EventBody};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

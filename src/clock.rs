@@ -60,9 +60,7 @@ fn env_time() -> Result<Option<DateTime<Utc>>, String> {
         Ok(s) if s.is_empty() => Ok(None),
         Ok(s) => DateTime::parse_from_rfc3339(s.trim())
             .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|e| {
-                format!("BANGBAN_NOW {s:?} is not an RFC 3339 time such as 2026-11-25T09:00:00+08:00: {e}")
-            }),
+            .map_err(|e| format!("BANGBAN_NOW {s:?} is not an RFC 3339 time such as 2026-11-25T09:00:00+08:00: {e}")),
     }
 }
 

@@ -25,7 +25,17 @@ const NETWORK_MAGIC: &[(i64, &str)] = &[
 const FUSE_MAGIC: i64 = 0x6573_5546;
 
 /// FUSE file systems that reach over the network (the subtype after `fuse.` in mountinfo).
-const NETWORK_FUSE: &[&str] = &["sshfs", "rclone", "s3fs", "gcsfuse", "davfs", "davfs2", "glusterfs", "curlftpfs", "smbnetfs"];
+const NETWORK_FUSE: &[&str] = &[
+    "sshfs",
+    "rclone",
+    "s3fs",
+    "gcsfuse",
+    "davfs",
+    "davfs2",
+    "glusterfs",
+    "curlftpfs",
+    "smbnetfs",
+];
 
 /// The name of the network file system a `statfs` answer (and, for FUSE, the mount's subtype)
 /// describes, or `None` for a local one.

@@ -16,7 +16,9 @@ pub enum LedgerError {
         "the ledger {path} has schema version {found}, newer than this program supports ({supported}); upgrade bangban"
     )]
     TooNew { path: String, found: i64, supported: i64 },
-    #[error("no ledger at {0} (missing or empty file): create it with `bangban init --hall FILE` on the ledger's host")]
+    #[error(
+        "no ledger at {0} (missing or empty file): create it with `bangban init --hall FILE` on the ledger's host"
+    )]
     NoLedger(String),
     #[error("the ledger {0} has no hall configuration yet: run `bangban init --hall FILE`")]
     NotInitialised(String),

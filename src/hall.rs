@@ -248,7 +248,10 @@ impl Hall {
                     t,
                     i,
                     field,
-                    format!("control character U+{:04X} is not allowed in text shown or printed", c as u32),
+                    format!(
+                        "control character U+{:04X} is not allowed in text shown or printed",
+                        c as u32
+                    ),
                 );
             }
         };
@@ -263,7 +266,12 @@ impl Hall {
             text(Table::Hall, 0, f, v);
         }
         for (i, d) in self.departments.iter().enumerate() {
-            for (f, v) in [("code", &d.code), ("name", &d.name), ("name_en", &d.name_en), ("prefix", &d.prefix)] {
+            for (f, v) in [
+                ("code", &d.code),
+                ("name", &d.name),
+                ("name_en", &d.name_en),
+                ("prefix", &d.prefix),
+            ] {
                 text(Table::Department, i, f, v);
             }
         }

@@ -9,21 +9,21 @@ pub mod db;
 pub mod disk;
 pub mod error;
 pub mod hall;
+pub mod ledger;
 pub mod loadtest;
 pub mod local;
-pub mod ledger;
 pub mod model;
+pub mod pin;
 pub mod remote;
 pub mod server;
 pub mod store;
-pub mod pin;
 
 pub use chain::{Event, VerifyReport};
 pub use error::{LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
-    announcement, CallRequest, Called, CaseAction, DayReport, IssueRequest, Ledger, LedgerOptions, PinChecked, PinRecord, Ticket,
-    WaitingEntry,
+    announcement, CallRequest, Called, CaseAction, DayReport, IssueRequest, Ledger, LedgerOptions, PinChecked,
+    PinRecord, Ticket, WaitingEntry,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

@@ -127,7 +127,12 @@ pub fn big_hall_toml() -> String {
 fn hour_weights(hours: usize) -> Vec<f64> {
     let mut w: Vec<f64> = (0..hours).map(|h| if h + 1 == hours { 0.6 } else { 1.0 }).collect();
     if hours > 1 {
-        let others: f64 = w.iter().enumerate().filter(|(i, _)| *i != 1).map(|(_, x)| x).sum::<f64>()
+        let others: f64 = w
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, x)| x)
+            .sum::<f64>()
             / (hours - 1) as f64;
         w[1.min(hours - 1)] = 3.0 * others;
     }
@@ -255,8 +260,13 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         .stderr(Stdio::null())
         .spawn()?;
     let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().ok_or_else(|| anyhow::anyhow!("no server output"))?)
-        .read_line(&mut line)?;
+    std::io::BufReader::new(
+        server
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no server output"))?,
+    )
+    .read_line(&mut line)?;
     let url = line
         .trim()
         .strip_prefix("listening on ")
@@ -299,12 +309,19 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         for token in &board_tokens {
             let (stats, stop, url) = (stats.clone(), stop.clone(), url.clone());
             sc.spawn(move || {
-                let Ok(mut c) = RemoteClient::new(&url, token) else { return };
+                let Ok(mut c) = RemoteClient::new(&url, token) else {
+                    return;
+                };
                 let Ok(head) = c.head_seq() else { return };
                 let f = c.follow(head, || {});
                 while !stop.load(Ordering::Relaxed) {
                     if let Ok(Heard::Call(call)) = f.heard.recv_timeout(Duration::from_millis(200)) {
-                        let sent = stats.call_sent.lock().unwrap_or_else(|p| p.into_inner()).get(&call.seq).copied();
+                        let sent = stats
+                            .call_sent
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get(&call.seq)
+                            .copied();
                         if let Some(t) = sent {
                             stats.board.add(t.elapsed());
                         }
@@ -316,7 +333,9 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         for (i, visits) in plan.into_iter().enumerate() {
             let (stats, stop, url, token) = (stats.clone(), stop.clone(), url.clone(), kiosk_tokens[i].clone());
             sc.spawn(move || {
-                let Ok(mut c) = RemoteClient::new(&url, &token) else { return };
+                let Ok(mut c) = RemoteClient::new(&url, &token) else {
+                    return;
+                };
                 for (t, item, priority) in visits {
                     let due = start + sim(t);
                     if due > deadline || stop.load(Ordering::Relaxed) {
@@ -349,7 +368,9 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
             sc.spawn(move || {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
                 nap(sim(rng.random::<f64>() * 1800.0), deadline, &stop);
-                let Ok(mut c) = RemoteClient::new(&url, &token) else { return };
+                let Ok(mut c) = RemoteClient::new(&url, &token) else {
+                    return;
+                };
                 if let Err(e) = c.sign_in(&SignIn {
                     staff: staff.clone(),
                     pin: PIN.into(),
@@ -446,7 +467,11 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         opts.speed,
         start.elapsed().as_secs_f64() / 60.0
     )?;
-    writeln!(out, "{:<26} {:>8} {:>10} {:>10}", "operation", "count", "p50 ms", "p99 ms")?;
+    writeln!(
+        out,
+        "{:<26} {:>8} {:>10} {:>10}",
+        "operation", "count", "p50 ms", "p99 ms"
+    )?;
     for (name, s) in [
         ("issue (round trip)", &stats.issue),
         ("call next (round trip)", &stats.call),
@@ -467,7 +492,10 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     for (k, n) in stats.error_kinds.lock().unwrap_or_else(|p| p.into_inner()).iter() {
         writeln!(out, "  error {k}: {n}")?;
     }
-    writeln!(out, "server memory: {rss:.1} MiB resident at the end, {peak_mem:.1} MiB peak")?;
+    writeln!(
+        out,
+        "server memory: {rss:.1} MiB resident at the end, {peak_mem:.1} MiB peak"
+    )?;
 
     // The checks, on the ledger file the server closed.
     let mut ok = status.success() && stats.errors.load(Ordering::Relaxed) == 0;
@@ -483,7 +511,12 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
             "SELECT business_day, substr(number, 1, 1), count(*), max(CAST(substr(number, 2) AS INTEGER)) FROM cases GROUP BY 1, 2",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })?;
         for row in rows {
             let (day, prefix, n, max) = row?;
@@ -505,7 +538,12 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     writeln!(out, "cases called twice: {twice}")?;
     ok &= twice == 0;
     let report = ledger.verify()?;
-    writeln!(out, "verify: {} ({} events)", if report.ok { "intact" } else { "BROKEN" }, report.events)?;
+    writeln!(
+        out,
+        "verify: {} ({} events)",
+        if report.ok { "intact" } else { "BROKEN" },
+        report.events
+    )?;
     ok &= report.ok;
     if opts.dir.is_none() {
         drop(ledger);

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use bangban::hall::{import_csv, ImportKind};
 use bangban::access::DeviceRole;
 use bangban::api::{Act, Call, HallClient, Issue, PauseWindow, PrintOutcome, SignIn};
+use bangban::hall::{import_csv, ImportKind};
 use bangban::local::LocalClient;
 use bangban::remote::RemoteClient;
 use bangban::{CaseAction, Channel, Hall, Ledger, LedgerError, LedgerOptions, Mode};
@@ -39,7 +39,13 @@ struct Cli {
     #[arg(long, global = true, env = "BANGBAN_SERVER", value_name = "URL")]
     server: Option<String>,
     /// This device's token, from `bangban device add` on the server host
-    #[arg(long, global = true, env = "BANGBAN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "BANGBAN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
     /// The acting specialist's PIN, for calls, case actions and windows (or BANGBAN_PIN)
     #[arg(long, global = true, env = "BANGBAN_PIN", value_name = "PIN", hide_env_values = true)]
@@ -451,9 +457,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || c.downcast_ref::<csv::Error>().is_some_and(|ce| {
-                matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe)
-            })
+            || c.downcast_ref::<csv::Error>().is_some_and(
+                |ce| matches!(ce.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe),
+            )
     })
 }
 
@@ -476,7 +482,10 @@ fn main() -> ExitCode {
         .init();
     let matches = Cli::command().get_matches();
     PIN_ON_COMMAND_LINE.store(
-        matches!(matches.value_source("pin"), Some(clap::parser::ValueSource::CommandLine)),
+        matches!(
+            matches.value_source("pin"),
+            Some(clap::parser::ValueSource::CommandLine)
+        ),
         std::sync::atomic::Ordering::Relaxed,
     );
     let cli = match Cli::from_arg_matches(&matches) {
@@ -669,7 +678,12 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 } else {
                     say!(
                         "{}  {} · {}  请到{}号窗口  前方等待{}人  预计{}分钟",
-                        t.number, t.department_name, t.item_name, t.window, t.ahead, t.estimated_wait_min
+                        t.number,
+                        t.department_name,
+                        t.item_name,
+                        t.window,
+                        t.ahead,
+                        t.estimated_wait_min
                     );
                 }
             }
@@ -703,7 +717,13 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 if cli.json {
                     print_json(&json!({ "case": v.case, "events": v.events }));
                 } else {
-                    say!("{} {} {} · {}", v.case.number, v.case.state.label_zh(), v.case.department, v.case.item);
+                    say!(
+                        "{} {} {} · {}",
+                        v.case.number,
+                        v.case.state.label_zh(),
+                        v.case.department,
+                        v.case.item
+                    );
                     for e in v.events {
                         say!("  #{} {} {} {}", e.seq, e.at, e.actor, e.kind);
                     }
@@ -762,7 +782,8 @@ fn run(cli: Cli) -> Result<(), Exit> {
                 // after the start can be vouched for, and the first bad event is the first one.
                 if let Err(Exit(_, e)) = &opened {
                     if let Some(LedgerError::Corrupt(why)) = e.downcast_ref::<LedgerError>() {
-                        let problem = format!("the ledger file cannot be read at all (truncated or overwritten): {why}");
+                        let problem =
+                            format!("the ledger file cannot be read at all (truncated or overwritten): {why}");
                         if cli.json {
                             print_json(&json!({ "ok": false, "first_bad_seq": 1, "problem": problem }));
                         }
@@ -776,7 +797,9 @@ fn run(cli: Cli) -> Result<(), Exit> {
             } else if r.ok {
                 say!(
                     "ledger intact: {} events, {} cases, chain head {}",
-                    r.events, r.cases, r.head_seq
+                    r.events,
+                    r.cases,
+                    r.head_seq
                 );
             }
             if !r.ok {
@@ -952,7 +975,10 @@ fn run(cli: Cli) -> Result<(), Exit> {
         } => {
             local_only(&cli, "loadtest")?;
             if !(0.1..=3600.0).contains(speed) || !(0.1..=24.0).contains(hours) {
-                return Err(Exit(2, anyhow::anyhow!("--speed must be 0.1 to 3600 and --hours 0.1 to 24")));
+                return Err(Exit(
+                    2,
+                    anyhow::anyhow!("--speed must be 0.1 to 3600 and --hours 0.1 to 24"),
+                ));
             }
             let opts = bangban::loadtest::LoadOptions {
                 tickets: *tickets as usize,
@@ -967,7 +993,10 @@ fn run(cli: Cli) -> Result<(), Exit> {
             };
             let ok = bangban::loadtest::run(&opts, &mut std::io::stdout().lock())?;
             if !ok {
-                return Err(Exit(1, anyhow::anyhow!("the load test found errors or a broken ledger (see above)")));
+                return Err(Exit(
+                    1,
+                    anyhow::anyhow!("the load test found errors or a broken ledger (see above)"),
+                ));
             }
         }
         Cmd::Device { cmd } => {

@@ -673,7 +673,10 @@ mod tests {
     }
 
     fn note() -> NoteRef {
-        NoteRef { note: 1, sha256: "ab".repeat(32) }
+        NoteRef {
+            note: 1,
+            sha256: "ab".repeat(32),
+        }
     }
 
     /// Fold events in order, each at minute `i` after T0; panics on the first refusal.
@@ -690,22 +693,53 @@ mod tests {
         let c = walk(
             issued(),
             &[
-                EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
-                EventBody::CaseStarted { window: 12, staff: staff() },
-                EventBody::ConsultationRecorded { staff: staff(), question: note(), answer: Some(note()), resolved: true },
-                EventBody::CaseAccepted { staff: staff(), materials: vec!["不动产权证书".into()], power_of_attorney: true },
+                EventBody::CaseCalled {
+                    window: 12,
+                    staff: staff(),
+                    number: "F001".into(),
+                    department: "BDC".into(),
+                },
+                EventBody::CaseStarted {
+                    window: 12,
+                    staff: staff(),
+                },
+                EventBody::ConsultationRecorded {
+                    staff: staff(),
+                    question: note(),
+                    answer: Some(note()),
+                    resolved: true,
+                },
+                EventBody::CaseAccepted {
+                    staff: staff(),
+                    materials: vec!["不动产权证书".into()],
+                    power_of_attorney: true,
+                },
                 EventBody::WorkStarted { staff: staff() },
                 EventBody::ResultReady { staff: staff() },
-                EventBody::Mailed { staff: staff(), tracking: note() },
+                EventBody::Mailed {
+                    staff: staff(),
+                    tracking: note(),
+                },
                 EventBody::ReceiptConfirmed { staff: staff() },
-                EventBody::Archived { staff: staff(), handover: None },
+                EventBody::Archived {
+                    staff: staff(),
+                    handover: None,
+                },
             ],
         );
         assert_eq!(c.state, CaseState::Archived);
-        assert_eq!(c.owner.as_deref(), Some("S602"), "首问负责: the first specialist owns it");
+        assert_eq!(
+            c.owner.as_deref(),
+            Some("S602"),
+            "首问负责: the first specialist owns it"
+        );
         assert_eq!(c.called_at.as_deref(), Some("2026-11-25T01:01:00.000Z"));
         assert_eq!(c.started_at.as_deref(), Some("2026-11-25T01:02:00.000Z"));
-        assert_eq!(c.service_end_at.as_deref(), Some("2026-11-25T01:04:00.000Z"), "acceptance ends the visit");
+        assert_eq!(
+            c.service_end_at.as_deref(),
+            Some("2026-11-25T01:04:00.000Z"),
+            "acceptance ends the visit"
+        );
         assert_eq!(c.closed_at.as_deref(), Some("2026-11-25T01:09:00.000Z"));
         assert_eq!(c.delivery.as_deref(), Some("post"));
         assert_eq!(c.last_seq, 10);
@@ -716,30 +750,76 @@ mod tests {
         let c = issued();
         let err = apply(Some(&c), 1, 2, T0, &EventBody::WorkStarted { staff: staff() }).unwrap_err();
         assert_eq!(err.to_string(), "case F001: cannot start the work while it is waiting");
-        let again = apply(Some(&c), 1, 2, T0, &EventBody::CaseIssued {
-            business_day: "2026-11-25".into(),
-            number: "F001".into(),
-            token: "tok".into(),
-            item: "F01".into(),
-            department: "BDC".into(),
-            window: 12,
-            priority: None,
-            priority_rank: 0,
-            mode: Mode::Onsite,
-            channel: Channel::Kiosk,
-        });
+        let again = apply(
+            Some(&c),
+            1,
+            2,
+            T0,
+            &EventBody::CaseIssued {
+                business_day: "2026-11-25".into(),
+                number: "F001".into(),
+                token: "tok".into(),
+                item: "F01".into(),
+                department: "BDC".into(),
+                window: 12,
+                priority: None,
+                priority_rank: 0,
+                mode: Mode::Onsite,
+                channel: Channel::Kiosk,
+            },
+        );
         assert!(again.is_err(), "a case is issued once");
-        let side = apply(Some(&c), 1, 2, T0, &EventBody::TicketPrinted { device: "p".into(), reprint: false });
+        let side = apply(
+            Some(&c),
+            1,
+            2,
+            T0,
+            &EventBody::TicketPrinted {
+                device: "p".into(),
+                reprint: false,
+            },
+        );
         assert!(side.is_err(), "a print is not a case transition");
-        assert!(apply(None, 1, 2, T0, &EventBody::CaseCalled { window: 1, staff: staff(), number: String::new(), department: String::new() }).is_err());
+        assert!(apply(
+            None,
+            1,
+            2,
+            T0,
+            &EventBody::CaseCalled {
+                window: 1,
+                staff: staff(),
+                number: String::new(),
+                department: String::new()
+            }
+        )
+        .is_err());
     }
 
     #[test]
     fn a_no_show_needs_a_recall_first() {
-        let called = walk(issued(), &[EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() }]);
+        let called = walk(
+            issued(),
+            &[EventBody::CaseCalled {
+                window: 12,
+                staff: staff(),
+                number: "F001".into(),
+                department: "BDC".into(),
+            }],
+        );
         let err = apply(Some(&called), 1, 3, T0, &EventBody::CaseNoShow { staff: staff() }).unwrap_err();
         assert!(err.to_string().contains("recall the number at least once"), "{err}");
-        let c = walk(called, &[EventBody::CaseRecalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() }, EventBody::CaseNoShow { staff: staff() }]);
+        let c = walk(
+            called,
+            &[
+                EventBody::CaseRecalled {
+                    window: 12,
+                    staff: staff(),
+                    number: "F001".into(),
+                    department: "BDC".into(),
+                },
+                EventBody::CaseNoShow { staff: staff() },
+            ],
+        );
         assert_eq!(c.state, CaseState::NoShow);
         assert_eq!(c.recalls, 1);
         assert!(c.closed_at.is_some());
@@ -749,13 +829,38 @@ mod tests {
     fn acceptance_needs_the_power_of_attorney_and_the_materials() {
         let serving = walk(
             issued(),
-            &[EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() }, EventBody::CaseStarted { window: 12, staff: staff() }],
+            &[
+                EventBody::CaseCalled {
+                    window: 12,
+                    staff: staff(),
+                    number: "F001".into(),
+                    department: "BDC".into(),
+                },
+                EventBody::CaseStarted {
+                    window: 12,
+                    staff: staff(),
+                },
+            ],
         );
-        let no_poa = EventBody::CaseAccepted { staff: staff(), materials: vec!["x".into()], power_of_attorney: false };
-        assert!(apply(Some(&serving), 1, 4, T0, &no_poa).unwrap_err().to_string().contains("委托书"));
-        let nothing = EventBody::CaseAccepted { staff: staff(), materials: vec![], power_of_attorney: true };
+        let no_poa = EventBody::CaseAccepted {
+            staff: staff(),
+            materials: vec!["x".into()],
+            power_of_attorney: false,
+        };
+        assert!(apply(Some(&serving), 1, 4, T0, &no_poa)
+            .unwrap_err()
+            .to_string()
+            .contains("委托书"));
+        let nothing = EventBody::CaseAccepted {
+            staff: staff(),
+            materials: vec![],
+            power_of_attorney: true,
+        };
         assert!(apply(Some(&serving), 1, 4, T0, &nothing).is_err());
-        let empty_notice = EventBody::MaterialsMissing { staff: staff(), missing: vec![] };
+        let empty_notice = EventBody::MaterialsMissing {
+            staff: staff(),
+            missing: vec![],
+        };
         assert!(apply(Some(&serving), 1, 4, T0, &empty_notice).is_err());
     }
 
@@ -764,8 +869,18 @@ mod tests {
         let c = walk(
             issued(),
             &[
-                EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
-                EventBody::CaseRecalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
+                EventBody::CaseCalled {
+                    window: 12,
+                    staff: staff(),
+                    number: "F001".into(),
+                    department: "BDC".into(),
+                },
+                EventBody::CaseRecalled {
+                    window: 12,
+                    staff: staff(),
+                    number: "F001".into(),
+                    department: "BDC".into(),
+                },
                 EventBody::CaseTransferred {
                     staff: staff(),
                     from_department: "BDC".into(),
@@ -787,17 +902,55 @@ mod tests {
         let c = walk(
             issued(),
             &[
-                EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
-                EventBody::CaseStarted { window: 12, staff: staff() },
-                EventBody::ConsultationRecorded { staff: staff(), question: note(), answer: None, resolved: false },
+                EventBody::CaseCalled {
+                    window: 12,
+                    staff: staff(),
+                    number: "F001".into(),
+                    department: "BDC".into(),
+                },
+                EventBody::CaseStarted {
+                    window: 12,
+                    staff: staff(),
+                },
+                EventBody::ConsultationRecorded {
+                    staff: staff(),
+                    question: note(),
+                    answer: None,
+                    resolved: false,
+                },
             ],
         );
         assert!(c.open_question);
-        let archive = EventBody::Archived { staff: staff(), handover: None };
-        assert!(apply(Some(&c), 1, 9, T0, &archive).unwrap_err().to_string().contains("answered before archiving"));
-        let c = walk(c, &[EventBody::QuestionAnswered { staff: staff(), answer: note() }, archive]);
+        let archive = EventBody::Archived {
+            staff: staff(),
+            handover: None,
+        };
+        assert!(apply(Some(&c), 1, 9, T0, &archive)
+            .unwrap_err()
+            .to_string()
+            .contains("answered before archiving"));
+        let c = walk(
+            c,
+            &[
+                EventBody::QuestionAnswered {
+                    staff: staff(),
+                    answer: note(),
+                },
+                archive,
+            ],
+        );
         assert_eq!(c.state, CaseState::Archived);
-        assert!(apply(Some(&c), 1, 9, T0, &EventBody::QuestionAnswered { staff: staff(), answer: note() }).is_err());
+        assert!(apply(
+            Some(&c),
+            1,
+            9,
+            T0,
+            &EventBody::QuestionAnswered {
+                staff: staff(),
+                answer: note()
+            }
+        )
+        .is_err());
     }
 
     #[test]
@@ -805,15 +958,42 @@ mod tests {
         let ready = walk(
             issued(),
             &[
-                EventBody::CaseCalled { window: 12, staff: staff(), number: "F001".into(), department: "BDC".into() },
-                EventBody::CaseStarted { window: 12, staff: staff() },
-                EventBody::CaseAccepted { staff: staff(), materials: vec!["x".into()], power_of_attorney: true },
+                EventBody::CaseCalled {
+                    window: 12,
+                    staff: staff(),
+                    number: "F001".into(),
+                    department: "BDC".into(),
+                },
+                EventBody::CaseStarted {
+                    window: 12,
+                    staff: staff(),
+                },
+                EventBody::CaseAccepted {
+                    staff: staff(),
+                    materials: vec!["x".into()],
+                    power_of_attorney: true,
+                },
                 EventBody::ResultReady { staff: staff() },
             ],
         );
-        let unsigned = EventBody::DeliveredInPerson { staff: staff(), completion_slip_signed: false };
-        assert!(apply(Some(&ready), 1, 9, T0, &unsigned).unwrap_err().to_string().contains("办结单"));
-        let c = walk(ready, &[EventBody::DeliveredInPerson { staff: staff(), completion_slip_signed: true }]);
-        assert_eq!((c.state, c.delivery.as_deref()), (CaseState::Delivered, Some("in_person")));
+        let unsigned = EventBody::DeliveredInPerson {
+            staff: staff(),
+            completion_slip_signed: false,
+        };
+        assert!(apply(Some(&ready), 1, 9, T0, &unsigned)
+            .unwrap_err()
+            .to_string()
+            .contains("办结单"));
+        let c = walk(
+            ready,
+            &[EventBody::DeliveredInPerson {
+                staff: staff(),
+                completion_slip_signed: true,
+            }],
+        );
+        assert_eq!(
+            (c.state, c.delivery.as_deref()),
+            (CaseState::Delivered, Some("in_person"))
+        );
     }
 }

@@ -73,14 +73,20 @@ pub struct Checked {
 pub fn verify(stored: &str, legacy_salt: &str, pin: &str) -> Checked {
     if stored.starts_with("$argon2") {
         let Ok(parsed) = PasswordHash::new(stored) else {
-            return Checked { ok: false, rehash: false };
+            return Checked {
+                ok: false,
+                rehash: false,
+            };
         };
         let ok = hasher().verify_password(pin.as_bytes(), &parsed).is_ok();
         let current = parsed.algorithm.as_str() == "argon2id"
             && Params::try_from(&parsed)
                 .map(|p| p.m_cost() == MEMORY_KIB && p.t_cost() == PASSES && p.p_cost() == LANES)
                 .unwrap_or(false);
-        return Checked { ok, rehash: ok && !current };
+        return Checked {
+            ok,
+            rehash: ok && !current,
+        };
     }
     let ok = constant_time_eq(legacy_hash(legacy_salt, pin).as_bytes(), stored.as_bytes());
     Checked { ok, rehash: ok }
@@ -105,10 +111,15 @@ mod tests {
 
     #[test]
     fn trivial_and_short_pins_are_refused() {
-        for pin in ["1234", "12345", "123456", "654321", "000000", "999999", "121212", "123123", "890123", "A12345"] {
+        for pin in [
+            "1234", "12345", "123456", "654321", "000000", "999999", "121212", "123123", "890123", "A12345",
+        ] {
             assert!(check_strength("S602", pin).is_err(), "{pin} was accepted");
         }
-        assert!(check_strength("S602", "146602").is_err(), "contains the staff id's digits");
+        assert!(
+            check_strength("S602", "146602").is_err(),
+            "contains the staff id's digits"
+        );
         for pin in ["135790", "482915", "20480715"] {
             assert!(check_strength("S602", pin).is_ok(), "{pin} was refused");
         }
@@ -118,14 +129,32 @@ mod tests {
     fn a_hash_checks_its_pin_and_no_other() {
         let h = hash("482915").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=65536,t=3,p=1$"), "{h}");
-        assert_eq!(verify(&h, "", "482915"), Checked { ok: true, rehash: false });
-        assert_eq!(verify(&h, "", "482916"), Checked { ok: false, rehash: false });
+        assert_eq!(
+            verify(&h, "", "482915"),
+            Checked {
+                ok: true,
+                rehash: false
+            }
+        );
+        assert_eq!(
+            verify(&h, "", "482916"),
+            Checked {
+                ok: false,
+                rehash: false
+            }
+        );
     }
 
     #[test]
     fn an_old_sha256_hash_still_signs_in_once_and_asks_for_a_rehash() {
         let old = legacy_hash("abcd", "1234");
         assert_eq!(verify(&old, "abcd", "1234"), Checked { ok: true, rehash: true });
-        assert_eq!(verify(&old, "abcd", "1235"), Checked { ok: false, rehash: false });
+        assert_eq!(
+            verify(&old, "abcd", "1235"),
+            Checked {
+                ok: false,
+                rehash: false
+            }
+        );
     }
 }

@@ -303,7 +303,10 @@ fn refresh_queues(ui: &BoardWindow, client: &mut dyn HallClient) {
             let rows: Vec<QueueRow> = rows
                 .into_iter()
                 .map(|q| QueueRow {
-                    name: s(hall.department(&q.department).map(|d| d.name.as_str()).unwrap_or(&q.department)),
+                    name: s(hall
+                        .department(&q.department)
+                        .map(|d| d.name.as_str())
+                        .unwrap_or(&q.department)),
                     waiting: q.waiting as i32,
                     priority: q.priority as i32,
                 })

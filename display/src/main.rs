@@ -18,7 +18,13 @@ struct Cli {
     #[arg(long, global = true, env = "BANGBAN_SERVER", value_name = "URL")]
     server: Option<String>,
     /// This device's token, from `bangban device add` on the server host
-    #[arg(long, global = true, env = "BANGBAN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "BANGBAN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
@@ -112,7 +118,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             no_voice,
             tts,
             ..
-        } => display::run_headless(feed(&cli, &db)?, voice(*no_voice, tts.clone()), std::io::stdout().lock()),
+        } => display::run_headless(
+            feed(&cli, &db)?,
+            voice(*no_voice, tts.clone()),
+            std::io::stdout().lock(),
+        ),
         Cmd::Board {
             render: Some(file),
             size,

@@ -401,7 +401,10 @@ fn the_board_and_console_refuse_a_missing_or_empty_ledger() {
     std::fs::write(&empty, b"").unwrap();
     let missing = dir.path().join("missing.sqlite3");
     for db in [&empty, &missing] {
-        for args in [vec!["board", "--headless", "--no-voice"], vec!["counter", "--window", "1"]] {
+        for args in [
+            vec!["board", "--headless", "--no-voice"],
+            vec!["counter", "--window", "1"],
+        ] {
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_display"))
                 .arg("--db")
                 .arg(db)
@@ -411,7 +414,12 @@ fn the_board_and_console_refuse_a_missing_or_empty_ledger() {
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
             assert!(err.contains("no ledger at"), "{err}");
-            assert_eq!(std::fs::metadata(db).map(|m| m.len()).unwrap_or(0), 0, "{} was written", db.display());
+            assert_eq!(
+                std::fs::metadata(db).map(|m| m.len()).unwrap_or(0),
+                0,
+                "{} was written",
+                db.display()
+            );
         }
     }
     assert!(!missing.exists());
@@ -422,7 +430,11 @@ fn the_board_and_console_refuse_a_missing_or_empty_ledger() {
 /// The `bangban` binary beside this package's `display` (built by `cargo test --workspace`).
 fn bangban_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_display")).with_file_name("bangban");
-    assert!(p.exists(), "{} is missing: run the tests with `cargo test --workspace`", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        p.display()
+    );
     p
 }
 
@@ -442,8 +454,14 @@ fn serve(db: &Path, listen: &str) -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_string();
     Server { child, url }
 }
 
@@ -462,9 +480,15 @@ fn served_hall() -> (tempfile::TempDir, PathBuf, Server, [String; 3]) {
     let mut l = ledger(&db);
     l.set_pin("S101", PIN, "admin").unwrap();
     l.set_pin("S602", PIN, "admin").unwrap();
-    let board = l.add_device("board-1", bangban::access::DeviceRole::Board, "admin").unwrap();
-    let kiosk = l.add_device("kiosk-1", bangban::access::DeviceRole::Kiosk, "admin").unwrap();
-    let counter = l.add_device("counter-1", bangban::access::DeviceRole::Counter, "admin").unwrap();
+    let board = l
+        .add_device("board-1", bangban::access::DeviceRole::Board, "admin")
+        .unwrap();
+    let kiosk = l
+        .add_device("kiosk-1", bangban::access::DeviceRole::Kiosk, "admin")
+        .unwrap();
+    let counter = l
+        .add_device("counter-1", bangban::access::DeviceRole::Counter, "admin")
+        .unwrap();
     drop(l);
     let server = serve(&db, "127.0.0.1:0");
     (dir, db, server, [board, kiosk, counter])
@@ -493,7 +517,10 @@ fn issue_and_call(url: &str, kiosk: &str, counter: &str) -> String {
         window: 1,
     })
     .unwrap();
-    c.call(&bangban::api::Call { number: Some(number.clone()) }).unwrap();
+    c.call(&bangban::api::Call {
+        number: Some(number.clone()),
+    })
+    .unwrap();
     number
 }
 
@@ -537,12 +564,21 @@ fn a_headless_board_on_the_server_announces_every_call_once_across_a_server_rest
         called.push(issue_and_call(&url, &kiosk, &counter));
     }
     for _ in 0..3 {
-        heard.push(rx.recv_timeout(Duration::from_secs(15)).expect("announced after the restart"));
+        heard.push(
+            rx.recv_timeout(Duration::from_secs(15))
+                .expect("announced after the restart"),
+        );
     }
-    assert!(rx.recv_timeout(Duration::from_millis(800)).is_err(), "nothing is announced twice");
+    assert!(
+        rx.recv_timeout(Duration::from_millis(800)).is_err(),
+        "nothing is announced twice"
+    );
     child.kill().ok();
     child.wait().ok();
-    let numbers: Vec<String> = heard.iter().map(|h| h["number"].as_str().unwrap().to_string()).collect();
+    let numbers: Vec<String> = heard
+        .iter()
+        .map(|h| h["number"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(numbers, called, "every call once, in order");
     let seqs: Vec<i64> = heard.iter().map(|h| h["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
@@ -570,7 +606,9 @@ fn the_board_keeps_its_calls_and_marks_a_lost_connection() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(a.get_offline(), "the board marks the lost connection");
-    assert!(ElementHandle::find_by_accessible_label(&b.ui, "连接中断").next().is_some());
+    assert!(ElementHandle::find_by_accessible_label(&b.ui, "连接中断")
+        .next()
+        .is_some());
     assert_eq!(a.get_current().number, number.as_str(), "the last call stays on screen");
     assert_eq!(a.get_recent().row_count(), 1);
 }
@@ -607,7 +645,12 @@ fn a_specialist_walks_a_case_at_a_console_on_the_server() {
     tap(&c, "不动产权证书");
     tap(&c, "已签署委托书");
     tap(&c, "受理（勾选为已交材料）");
-    assert_eq!(ui.global::<CounterAdapter>().get_case_state(), "accepted", "{}", message(&c));
+    assert_eq!(
+        ui.global::<CounterAdapter>().get_case_state(),
+        "accepted",
+        "{}",
+        message(&c)
+    );
     drop(c);
     drop(server);
     let mut l = ledger(&db);
@@ -640,9 +683,19 @@ fn the_console_keeps_what_was_typed_while_the_server_is_away() {
     tap(&c, "按号呼叫");
     let a = c.ui.global::<CounterAdapter>();
     assert!(a.get_offline(), "the console says it is reconnecting: {}", message(&c));
-    assert!(ElementHandle::find_by_accessible_label(&c.ui, "连接中断，正在重新连接…").next().is_some());
-    let field = ElementHandle::find_by_accessible_label(&c.ui, "号码或扫码").next().unwrap();
-    assert_eq!(field.accessible_value().unwrap_or_default(), "A009", "the typed number is kept");
+    assert!(
+        ElementHandle::find_by_accessible_label(&c.ui, "连接中断，正在重新连接…")
+            .next()
+            .is_some()
+    );
+    let field = ElementHandle::find_by_accessible_label(&c.ui, "号码或扫码")
+        .next()
+        .unwrap();
+    assert_eq!(
+        field.accessible_value().unwrap_or_default(),
+        "A009",
+        "the typed number is kept"
+    );
     assert!(a.get_logged_in(), "still signed in on screen");
 }
 
@@ -673,13 +726,23 @@ fn a_transfer_after_a_call_leaves_the_boards_row_as_it_was_announced() {
     .unwrap();
     // The ledger's own view of the call is unchanged by the transfer…
     let recent = l.recent_calls(8).unwrap();
-    assert_eq!((recent[0].number.as_str(), recent[0].department.as_str(), recent[0].window), (number.as_str(), "BDC", 12));
+    assert_eq!(
+        (
+            recent[0].number.as_str(),
+            recent[0].department.as_str(),
+            recent[0].window
+        ),
+        (number.as_str(), "BDC", 12)
+    );
     assert_eq!(recent[0].text, format!("请{number}号到12号窗口办理"));
     // …and so is the board's row.
     let b = display::board(display::Feed::open(&db).unwrap(), None).unwrap();
     let a = b.ui.global::<display::BoardAdapter>();
     let row = a.get_recent().row_data(0).unwrap();
-    assert_eq!((row.number.as_str(), row.department.as_str(), row.window), (number.as_str(), "不动产登记中心", 12));
+    assert_eq!(
+        (row.number.as_str(), row.department.as_str(), row.window),
+        (number.as_str(), "不动产登记中心", 12)
+    );
     assert_eq!(a.get_current().department.as_str(), "不动产登记中心");
 }
 
@@ -703,10 +766,24 @@ fn a_recall_says_the_same_words_on_the_board_in_json_and_aloud() {
     // On the board, the current call card says the same words.
     let b = display::board(display::Feed::open(&db).unwrap(), None).unwrap();
     b.ui.show().unwrap();
-    assert_eq!(b.ui.global::<display::BoardAdapter>().get_current().text.as_str(), expected);
-    assert!(ElementHandle::find_by_accessible_label(&b.ui, &expected).next().is_some());
+    assert_eq!(
+        b.ui.global::<display::BoardAdapter>().get_current().text.as_str(),
+        expected
+    );
+    assert!(ElementHandle::find_by_accessible_label(&b.ui, &expected)
+        .next()
+        .is_some());
     // Aloud: the same announcement, the number's digits spelled out.
     let spoken = display::voice::spoken_text(&recall);
-    let digits: String = number.chars().skip(1).map(|c| "零一二三四五六七八九".chars().nth(c.to_digit(10).unwrap() as usize).unwrap()).collect();
+    let digits: String = number
+        .chars()
+        .skip(1)
+        .map(|c| {
+            "零一二三四五六七八九"
+                .chars()
+                .nth(c.to_digit(10).unwrap() as usize)
+                .unwrap()
+        })
+        .collect();
     assert_eq!(spoken, expected.replace(&number, &format!("A{digits}")));
 }

@@ -171,14 +171,11 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     // itself once the server answers again.
     if inner.borrow().config.server.is_some() {
         let i = Rc::downgrade(inner);
-        inner
-            .borrow()
-            .health
-            .start(TimerMode::Repeated, HEALTH_CHECK, move || {
-                if let Some(inner) = i.upgrade() {
-                    inner.borrow().send(Job::Check);
-                }
-            });
+        inner.borrow().health.start(TimerMode::Repeated, HEALTH_CHECK, move || {
+            if let Some(inner) = i.upgrade() {
+                inner.borrow().send(Job::Check);
+            }
+        });
     }
 
     // Chrome: every tap restarts the idle timer.

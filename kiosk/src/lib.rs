@@ -100,7 +100,9 @@ pub fn init(config: Config) -> anyhow::Result<State> {
     let mut client: Box<dyn HallClient> = match &config.server {
         Some(url) => {
             if config.hall.is_some() || config.demo {
-                anyhow::bail!("--hall and --demo change a ledger file; with --server the hall is set up on the server host");
+                anyhow::bail!(
+                    "--hall and --demo change a ledger file; with --server the hall is set up on the server host"
+                );
             }
             Box::new(RemoteClient::new(url, config.token.as_deref().unwrap_or(""))?)
         }

@@ -106,9 +106,9 @@ pub fn spawn(
                     }
                 }
                 Job::WaitingCounts => match client.queues() {
-                    Ok(list) => Reply::WaitingCounts(
-                        list.into_iter().map(|q| (q.department, q.waiting as i32)).collect(),
-                    ),
+                    Ok(list) => {
+                        Reply::WaitingCounts(list.into_iter().map(|q| (q.department, q.waiting as i32)).collect())
+                    }
                     Err(e) => {
                         tracing::warn!("cannot read the queues: {e}");
                         continue;

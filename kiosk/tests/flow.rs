@@ -198,7 +198,12 @@ fn the_kiosk_refuses_a_missing_or_empty_ledger_unless_asked_for_a_demo() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains("no ledger at") && err.contains("bangban init"), "{err}");
-        assert_eq!(std::fs::metadata(db).map(|m| m.len()).unwrap_or(0), 0, "{} was written", db.display());
+        assert_eq!(
+            std::fs::metadata(db).map(|m| m.len()).unwrap_or(0),
+            0,
+            "{} was written",
+            db.display()
+        );
     }
     assert!(!missing.exists(), "no ledger file was created");
     // The demo asks explicitly, and gets a demo ledger.

@@ -23,8 +23,13 @@ fn lock_from_another_process(db: &std::path::Path, secs: u32) -> LockHolder {
         let _ = release_rx.recv_timeout(Duration::from_secs(secs as u64));
         conn.execute_batch("ROLLBACK").expect("release the write lock");
     });
-    held_rx.recv_timeout(Duration::from_secs(10)).expect("the lock holder took the lock");
-    LockHolder { release: release_tx, thread: Some(thread) }
+    held_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the lock holder took the lock");
+    LockHolder {
+        release: release_tx,
+        thread: Some(thread),
+    }
 }
 
 struct LockHolder {

@@ -14,7 +14,11 @@ use crate::support::*;
 
 fn bangban_bin() -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_kiosk")).with_file_name("bangban");
-    assert!(p.exists(), "{} is missing: run the tests with `cargo test --workspace`", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        p.display()
+    );
     p
 }
 
@@ -40,8 +44,14 @@ fn serve(db: &Path, listen: &str) -> Server {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_string();
     Server { child, url }
 }
 
@@ -51,7 +61,9 @@ fn served_kiosk(printer: Option<String>) -> (tempfile::TempDir, PathBuf, Server,
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.sqlite3");
     let mut l = bangban::open_or_demo(&db, bangban::LedgerOptions::default(), "test").unwrap();
-    let token = l.add_device("kiosk-1", bangban::access::DeviceRole::Kiosk, "admin").unwrap();
+    let token = l
+        .add_device("kiosk-1", bangban::access::DeviceRole::Kiosk, "admin")
+        .unwrap();
     drop(l);
     let server = serve(&db, "127.0.0.1:0");
     let mut config = kiosk::Config::for_ledger(db.clone());
@@ -85,8 +97,14 @@ fn a_kiosk_on_the_server_issues_and_the_print_is_recorded_there() {
     let mut l = ledger(&db);
     let case = l.find_case("A001").unwrap();
     let events = l.case_events(case.id).unwrap();
-    assert_eq!(events[0].actor, "kiosk-1", "the server attributes the ticket to the kiosk");
-    let printed = events.iter().find(|e| e.kind == "ticket_printed").expect("recorded through the server");
+    assert_eq!(
+        events[0].actor, "kiosk-1",
+        "the server attributes the ticket to the kiosk"
+    );
+    let printed = events
+        .iter()
+        .find(|e| e.kind == "ticket_printed")
+        .expect("recorded through the server");
     assert!(printed.actor.starts_with("kiosk-1/printer:tcp://"), "{}", printed.actor);
 }
 
@@ -108,7 +126,10 @@ fn a_server_out_of_reach_pauses_tickets_within_five_seconds_and_they_resume() {
     assert!(paused(ui), "tickets were not paused");
     assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
     assert!(visible(ui, "暂停出号"));
-    assert!(visible(ui, "网络连接中断，暂时无法取号。请到服务台，工作人员会帮您办理。"));
+    assert!(visible(
+        ui,
+        "网络连接中断，暂时无法取号。请到服务台，工作人员会帮您办理。"
+    ));
     // The server comes back on the same address: the kiosk resumes by itself.
     let _server2 = serve(&db, &format!("127.0.0.1:{port}"));
     let start = Instant::now();

@@ -95,13 +95,20 @@ fn po_entries(path: &Path) -> Vec<(String, String, usize)> {
 fn check(program: &str, files: &[PathBuf]) -> Vec<String> {
     let po = ui().join(format!("lang/en/LC_MESSAGES/{program}.po"));
     let used = tr_strings(files);
-    assert!(used.len() > 20, "{program}: found only {} @tr strings; is the scan broken?", used.len());
+    assert!(
+        used.len() > 20,
+        "{program}: found only {} @tr strings; is the scan broken?",
+        used.len()
+    );
     let entries = po_entries(&po);
     let mut problems = Vec::new();
     let known: BTreeSet<&str> = entries.iter().map(|(id, _, _)| id.as_str()).collect();
     for s in &used {
         if !known.contains(s.as_str()) {
-            problems.push(format!("{}: no entry for {s:?}: add\nmsgid {s:?}\nmsgstr \"…\"", po.display()));
+            problems.push(format!(
+                "{}: no entry for {s:?}: add\nmsgid {s:?}\nmsgstr \"…\"",
+                po.display()
+            ));
         }
     }
     for (id, tr, line) in &entries {
@@ -109,10 +116,16 @@ fn check(program: &str, files: &[PathBuf]) -> Vec<String> {
             problems.push(format!("{}:{line}: {id:?} has an empty English text", po.display()));
         }
         if !used.contains(id) {
-            problems.push(format!("{}:{line}: {id:?} is no longer used by any screen: remove it", po.display()));
+            problems.push(format!(
+                "{}:{line}: {id:?} is no longer used by any screen: remove it",
+                po.display()
+            ));
         }
         if id.matches("{}").count() != tr.matches("{}").count() {
-            problems.push(format!("{}:{line}: {id:?} and its English differ in their {{}} placeholders", po.display()));
+            problems.push(format!(
+                "{}:{line}: {id:?} and its English differ in their {{}} placeholders",
+                po.display()
+            ));
         }
     }
     problems
@@ -121,7 +134,10 @@ fn check(program: &str, files: &[PathBuf]) -> Vec<String> {
 #[test]
 fn every_visible_string_has_an_english_translation() {
     let mut problems = check("kiosk", &slint_files(&["kiosk", "common"], &["kiosk.slint"]));
-    problems.extend(check("display", &slint_files(&["display", "common"], &["display.slint"])));
+    problems.extend(check(
+        "display",
+        &slint_files(&["display", "common"], &["display.slint"]),
+    ));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -131,5 +147,8 @@ fn the_check_sees_a_missing_translation() {
     let f = dir.path().join("x.slint");
     std::fs::write(&f, "Text { text: @tr(\"新的文字 \\\"引号\\\"\"); }").unwrap();
     let found = tr_strings(&[f]);
-    assert_eq!(found.into_iter().collect::<Vec<_>>(), vec!["新的文字 \"引号\"".to_string()]);
+    assert_eq!(
+        found.into_iter().collect::<Vec<_>>(),
+        vec!["新的文字 \"引号\"".to_string()]
+    );
 }

@@ -56,7 +56,10 @@ impl PrinterTarget {
                 }
                 let port = match after {
                     "" => 9100,
-                    p => port_of(p.strip_prefix(':').ok_or_else(|| format!("printer {s:?}: expected :PORT after the address"))?)?,
+                    p => port_of(
+                        p.strip_prefix(':')
+                            .ok_or_else(|| format!("printer {s:?}: expected :PORT after the address"))?,
+                    )?,
                 };
                 (addr.to_string(), port)
             } else {
@@ -65,7 +68,9 @@ impl PrinterTarget {
                     None => (rest, 9100),
                 };
                 if h.contains(':') {
-                    return Err(format!("printer {s:?}: write an IPv6 address in brackets, e.g. tcp://[::1]:9100"));
+                    return Err(format!(
+                        "printer {s:?}: write an IPv6 address in brackets, e.g. tcp://[::1]:9100"
+                    ));
                 }
                 let valid = |label: &str| {
                     !label.is_empty()
@@ -299,7 +304,11 @@ pub fn send(target: &PrinterTarget, bytes: &[u8]) -> Result<(), PrintError> {
 /// Connect to a network printer by host name, IPv4 or IPv6 address, trying each address the
 /// name resolves to.
 fn connect(host: &str, port: u16) -> Result<TcpStream, PrintError> {
-    let shown = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+    let shown = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
     let addrs: Vec<SocketAddr> = (host, port)
         .to_socket_addrs()
         .map_err(|e| PrintError::Unreachable(format!("{shown}: cannot resolve the host name: {e}")))?
@@ -312,7 +321,9 @@ fn connect(host: &str, port: u16) -> Result<TcpStream, PrintError> {
                     .set_read_timeout(Some(ANSWER_TIMEOUT))
                     .and_then(|_| stream.set_write_timeout(Some(WRITE_TIMEOUT)))
                     .and_then(|_| stream.set_nodelay(true));
-                return setup.map(|_| stream).map_err(|e| PrintError::Unreachable(format!("{shown}: {e}")));
+                return setup
+                    .map(|_| stream)
+                    .map_err(|e| PrintError::Unreachable(format!("{shown}: {e}")));
             }
             Err(e) => last = format!("{shown}: {}", io_text(&e)),
         }
@@ -322,7 +333,9 @@ fn connect(host: &str, port: u16) -> Result<TcpStream, PrintError> {
 
 fn io_text(e: &std::io::Error) -> String {
     match e.kind() {
-        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+        std::io::ErrorKind::BrokenPipe
+        | std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::ConnectionAborted => {
             format!("the printer dropped the connection ({e})")
         }
         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => format!("the printer stopped reading ({e})"),

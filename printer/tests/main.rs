@@ -124,21 +124,39 @@ fn printer_targets_parse_with_clear_errors() {
 fn printer_targets_accept_host_names_and_ipv6() {
     assert_eq!(
         PrinterTarget::parse("tcp://printer-2:9100"),
-        Ok(PrinterTarget::Tcp { host: "printer-2".into(), port: 9100 })
+        Ok(PrinterTarget::Tcp {
+            host: "printer-2".into(),
+            port: 9100
+        })
     );
     assert_eq!(
         PrinterTarget::parse("tcp://[::1]:9101"),
-        Ok(PrinterTarget::Tcp { host: "::1".into(), port: 9101 })
+        Ok(PrinterTarget::Tcp {
+            host: "::1".into(),
+            port: 9101
+        })
     );
     assert_eq!(
         PrinterTarget::parse("tcp://[fe80::1]"),
-        Ok(PrinterTarget::Tcp { host: "fe80::1".into(), port: 9100 })
+        Ok(PrinterTarget::Tcp {
+            host: "fe80::1".into(),
+            port: 9100
+        })
     );
-    assert_eq!(PrinterTarget::parse("tcp://[::1]:9101").unwrap().device_name(), "printer:tcp://[::1]:9101");
+    assert_eq!(
+        PrinterTarget::parse("tcp://[::1]:9101").unwrap().device_name(),
+        "printer:tcp://[::1]:9101"
+    );
     assert!(PrinterTarget::parse("tcp://::1:9100").unwrap_err().contains("brackets"));
-    assert!(PrinterTarget::parse("tcp://[::1").unwrap_err().contains("closing bracket"));
-    assert!(PrinterTarget::parse("tcp://bad host:9100").unwrap_err().contains("not a host name"));
-    assert!(PrinterTarget::parse("tcp://printer:0").unwrap_err().contains("is not a number"));
+    assert!(PrinterTarget::parse("tcp://[::1")
+        .unwrap_err()
+        .contains("closing bracket"));
+    assert!(PrinterTarget::parse("tcp://bad host:9100")
+        .unwrap_err()
+        .contains("not a host name"));
+    assert!(PrinterTarget::parse("tcp://printer:0")
+        .unwrap_err()
+        .contains("is not a number"));
 }
 
 mod sim_faults {
@@ -155,7 +173,14 @@ mod sim_faults {
         let probe = std::net::TcpListener::bind((host, 0)).expect("bind a free port");
         let port = probe.local_addr().unwrap().port();
         drop(probe);
-        let (dir, listen) = (dir.to_path_buf(), if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") });
+        let (dir, listen) = (
+            dir.to_path_buf(),
+            if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            },
+        );
         std::thread::spawn(move || bangban_printer::sim::run(&listen, &dir, condition, |_, _| {}));
         let start = Instant::now();
         while std::net::TcpStream::connect((host, port)).is_err() {
@@ -169,7 +194,11 @@ mod sim_faults {
         // Give the simulator's thread a moment to finish writing what it printed.
         std::thread::sleep(Duration::from_millis(300));
         let mut names: Vec<String> = std::fs::read_dir(dir)
-            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names
@@ -200,37 +229,68 @@ mod sim_faults {
     fn fails_and_saves_nothing(condition: Condition) -> PrintError {
         let dir = tempfile::tempdir().unwrap();
         let port = simulator("127.0.0.1", dir.path(), condition);
-        let target = PrinterTarget::Tcp { host: "127.0.0.1".into(), port };
+        let target = PrinterTarget::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
         let start = Instant::now();
         let err = send(&target, &ticket()).expect_err("the ticket must not count as printed");
         assert!(start.elapsed() < Duration::from_secs(8), "took {:?}", start.elapsed());
-        assert_eq!(saved(dir.path()), Vec::<String>::new(), "{condition:?} wrote a ticket file");
+        assert_eq!(
+            saved(dir.path()),
+            Vec::<String>::new(),
+            "{condition:?} wrote a ticket file"
+        );
         err
     }
 
     #[test]
     fn a_printer_that_dies_mid_ticket_is_a_failure() {
-        let err = fails_and_saves_nothing(Condition { die_after_bytes: Some(200), ..Default::default() });
-        assert!(matches!(err, PrintError::NotConfirmed(_) | PrintError::Write(_)), "{err:?}");
+        let err = fails_and_saves_nothing(Condition {
+            die_after_bytes: Some(200),
+            ..Default::default()
+        });
+        assert!(
+            matches!(err, PrintError::NotConfirmed(_) | PrintError::Write(_)),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn a_printer_that_resets_after_the_status_answer_is_a_failure() {
-        let err = fails_and_saves_nothing(Condition { close_after_status: true, ..Default::default() });
-        assert!(matches!(err, PrintError::NotConfirmed(_) | PrintError::Write(_)), "{err:?}");
+        let err = fails_and_saves_nothing(Condition {
+            close_after_status: true,
+            ..Default::default()
+        });
+        assert!(
+            matches!(err, PrintError::NotConfirmed(_) | PrintError::Write(_)),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn refused_jobs_leave_no_ticket_file() {
         assert!(matches!(
-            fails_and_saves_nothing(Condition { paper_out: true, ..Default::default() }),
+            fails_and_saves_nothing(Condition {
+                paper_out: true,
+                ..Default::default()
+            }),
             PrintError::Offline(_)
         ));
         assert!(matches!(
-            fails_and_saves_nothing(Condition { cover_open: true, ..Default::default() }),
+            fails_and_saves_nothing(Condition {
+                cover_open: true,
+                ..Default::default()
+            }),
             PrintError::Offline(_)
         ));
-        assert!(matches!(fails_and_saves_nothing(Condition { silent: true, ..Default::default() }), PrintError::Silent));
+        assert!(matches!(
+            fails_and_saves_nothing(Condition {
+                silent: true,
+                ..Default::default()
+            }),
+            PrintError::Silent
+        ));
     }
 }
 
@@ -255,5 +315,9 @@ fn a_command_split_across_reads_decodes_once() {
     let mut d = bangban_printer::decode::Decoder::default();
     let mut requests = d.feed(&eot[..3]);
     requests.extend(d.feed(&eot[3..]));
-    assert_eq!(requests, vec![7, 1], "DLE EOT 7 n split after its third byte counts once");
+    assert_eq!(
+        requests,
+        vec![7, 1],
+        "DLE EOT 7 n split after its third byte counts once"
+    );
 }

@@ -1,8 +1,8 @@
 //! The event feed: calls after a sequence number, the newest calls, the chain head.
 
+use super::calling::called_view;
 use super::*;
 use crate::api::CallsAfter;
-use super::calling::called_view;
 
 impl Ledger {
     /// Calls and recalls committed after event `seq`, oldest first, with the last sequence

@@ -1,7 +1,7 @@
 //! Issuing: numbering a ticket, what the ticket and the visitor's phone show, and whether it printed.
 
-use super::*;
 use super::reports::mean;
+use super::*;
 
 impl Ledger {
     /// What a visitor's phone may see of a ticket, by its token (never by number: numbers are
@@ -26,8 +26,14 @@ impl Ledger {
         Ok(crate::api::TicketStatus {
             number: case.number.clone(),
             hall_name: hall.name.clone(),
-            department_name: hall.department(&case.department).map(|d| d.name.clone()).unwrap_or_default(),
-            item_name: hall.item(&case.item).map(|i| i.display_name()).unwrap_or_else(|| case.item.clone()),
+            department_name: hall
+                .department(&case.department)
+                .map(|d| d.name.clone())
+                .unwrap_or_default(),
+            item_name: hall
+                .item(&case.item)
+                .map(|i| i.display_name())
+                .unwrap_or_else(|| case.item.clone()),
             state: case.state.as_str().into(),
             stage,
             ahead,

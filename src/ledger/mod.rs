@@ -254,7 +254,9 @@ type PinRow = (String, String, u32, Option<String>);
 
 /// A specialist acts only at a window of their own department.
 fn check_staff_window(hall: &Hall, staff: &str, window: u32) -> Result<()> {
-    let s = hall.specialist(staff).ok_or_else(|| LedgerError::UnknownStaff(staff.into()))?;
+    let s = hall
+        .specialist(staff)
+        .ok_or_else(|| LedgerError::UnknownStaff(staff.into()))?;
     let depts = hall.departments_at_window(window);
     if depts.is_empty() {
         return Err(LedgerError::UnknownWindow(window));
@@ -482,4 +484,3 @@ fn note_in(tx: &Transaction<'_>, case_id: i64, kind: &str, text: &str, at: &str)
         sha256: sha,
     })
 }
-

@@ -1,7 +1,7 @@
 //! Queues and cases: who waits where, in calling order, and looking a case up.
 
-use super::*;
 use super::issuing::estimate_in;
+use super::*;
 
 impl Ledger {
     /// A case by number (today) or token.

@@ -27,8 +27,8 @@ use crate::access::{Device, DeviceRole, Session};
 use crate::api::*;
 use crate::error::LedgerError;
 use crate::ledger::{CallRequest, IssueRequest, LedgerOptions};
-use crate::store::Store;
 use crate::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
+use crate::store::Store;
 
 /// How `bangban serve` is set up.
 #[derive(Debug, Clone)]
@@ -49,7 +49,10 @@ struct LedgerHandle {
 }
 
 impl LedgerHandle {
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut dyn Store) -> T + Send + 'static) -> Result<T, ApiError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut dyn Store) -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(move |l| {
@@ -138,7 +141,9 @@ async fn staff(app: &App, headers: &HeaderMap, device: &Device) -> Result<Sessio
     let session = app.ledger.run(move |l| l.session(&token)).await??;
     match session {
         Some(s) if s.device == device.name => Ok(s),
-        Some(_) => Err(ApiError(LedgerError::Forbidden("that session belongs to another device".into()))),
+        Some(_) => Err(ApiError(LedgerError::Forbidden(
+            "that session belongs to another device".into(),
+        ))),
         None => Err(ApiError(LedgerError::Forbidden(
             "the session has ended or expired: sign in again with the PIN".into(),
         ))),
@@ -147,7 +152,9 @@ async fn staff(app: &App, headers: &HeaderMap, device: &Device) -> Result<Sessio
 
 /// The client's request id, if it sent a usable one.
 fn request_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(v) = headers.get(REQUEST_ID_HEADER) else { return Ok(None) };
+    let Some(v) = headers.get(REQUEST_ID_HEADER) else {
+        return Ok(None);
+    };
     let id = v.to_str().unwrap_or("").trim().to_string();
     if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(ApiError(LedgerError::Invalid(format!(
@@ -170,7 +177,9 @@ fn once<T>(
     let Some(id) = id else { return run(l) };
     if let Some((first_op, seq)) = l.request_outcome(&id)? {
         if first_op != op {
-            return Err(LedgerError::Invalid(format!("request id {id} was used for {first_op}, not {op}")));
+            return Err(LedgerError::Invalid(format!(
+                "request id {id} was used for {first_op}, not {op}"
+            )));
         }
         return replay(l, seq);
     }
@@ -181,12 +190,21 @@ fn once<T>(
 }
 
 fn case_of_event(l: &mut dyn Store, seq: i64) -> crate::Result<crate::Case> {
-    let ev = l.event(seq)?.ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
-    let id = ev.case_id.ok_or_else(|| LedgerError::Corrupt(format!("event {seq} names no case")))?;
+    let ev = l
+        .event(seq)?
+        .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
+    let id = ev
+        .case_id
+        .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} names no case")))?;
     l.case_by_id(id)
 }
 
-const ANY: &[DeviceRole] = &[DeviceRole::Kiosk, DeviceRole::Board, DeviceRole::Counter, DeviceRole::Admin];
+const ANY: &[DeviceRole] = &[
+    DeviceRole::Kiosk,
+    DeviceRole::Board,
+    DeviceRole::Counter,
+    DeviceRole::Admin,
+];
 const KIOSK: &[DeviceRole] = &[DeviceRole::Kiosk, DeviceRole::Admin];
 const COUNTER: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin];
 const STAFF_READ: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin, DeviceRole::Kiosk];
@@ -241,11 +259,7 @@ async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<
     Ok(Json(t))
 }
 
-async fn print_outcome(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(o): Json<PrintOutcome>,
-) -> ApiResult<()> {
+async fn print_outcome(State(app): State<Arc<App>>, headers: HeaderMap, Json(o): Json<PrintOutcome>) -> ApiResult<()> {
     let d = device(&app, &headers, KIOSK).await?;
     let id = request_id(&headers)?;
     app.ledger
@@ -257,8 +271,13 @@ async fn print_outcome(
                 "print-outcome",
                 // The printer is named after the kiosk that drives it, so the 台账 says where.
                 |l| {
-                    l.record_print(o.case_id, &format!("{}/{}", d.name, o.printer), o.error.as_deref(), o.reprint)
-                        .map(|_| ())
+                    l.record_print(
+                        o.case_id,
+                        &format!("{}/{}", d.name, o.printer),
+                        o.error.as_deref(),
+                        o.reprint,
+                    )
+                    .map(|_| ())
                 },
                 |_, _| Ok(()),
             )
@@ -284,7 +303,13 @@ async fn waiting(
     Query(q): Query<WaitingQuery>,
 ) -> ApiResult<Vec<crate::WaitingEntry>> {
     device(&app, &headers, ANY).await?;
-    let depts: Vec<String> = q.departments.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    let depts: Vec<String> = q
+        .departments
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
     Ok(Json(app.ledger.run(move |l| l.waiting(&depts)).await??))
 }
 
@@ -384,11 +409,7 @@ async fn act(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Ac
     .await
 }
 
-async fn pause_window(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(req): Json<PauseWindow>,
-) -> ApiResult<()> {
+async fn pause_window(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<PauseWindow>) -> ApiResult<()> {
     staff_write(
         &app,
         &headers,
@@ -461,10 +482,7 @@ struct AfterQuery {
 async fn calls(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<AfterQuery>) -> ApiResult<CallsAfter> {
     device(&app, &headers, ANY).await?;
     let after = q.after.unwrap_or(0);
-    let r = app
-        .ledger
-        .run(move |l| l.calls_after(after))
-        .await??;
+    let r = app.ledger.run(move |l| l.calls_after(after)).await??;
     Ok(Json(r))
 }
 
@@ -491,7 +509,11 @@ async fn note(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i6
 /// The live stream of calls for boards: `event: call` with the `Called` JSON and `id:` its
 /// sequence number, and `event: head` when anything else changed (queues to refresh). A board
 /// that reconnects with `Last-Event-ID` (or `?after=`) gets exactly what it missed.
-async fn stream(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<AfterQuery>) -> Result<Response, ApiError> {
+async fn stream(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<AfterQuery>,
+) -> Result<Response, ApiError> {
     device(&app, &headers, ANY).await?;
     let resume = headers
         .get("last-event-id")
@@ -558,16 +580,20 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
             match st.feed.clone() {
                 Feed::Calls => {
                     let after = st.seq;
-                    let Ok(Ok(CallsAfter { calls, last_seq: last })) = st.app.ledger.run(move |l| l.calls_after(after)).await else {
+                    let Ok(Ok(CallsAfter { calls, last_seq: last })) =
+                        st.app.ledger.run(move |l| l.calls_after(after)).await
+                    else {
                         return None;
                     };
                     for c in &calls {
                         if let Ok(json) = serde_json::to_string(c) {
-                            st.pending.push_back(SseEvent::default().event("call").id(c.seq.to_string()).data(json));
+                            st.pending
+                                .push_back(SseEvent::default().event("call").id(c.seq.to_string()).data(json));
                         }
                     }
                     if last > st.seq {
-                        st.pending.push_back(SseEvent::default().event("head").data(last.to_string()));
+                        st.pending
+                            .push_back(SseEvent::default().event("head").data(last.to_string()));
                     }
                     st.seq = last;
                 }
@@ -577,7 +603,10 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                     };
                     if let Ok(json) = serde_json::to_string(&status) {
                         // Only changes are sent: the seq moves with every event in the hall.
-                        let key = format!("{}|{}|{}|{:?}", status.state, status.ahead, status.estimated_wait_min, status.window);
+                        let key = format!(
+                            "{}|{}|{}|{:?}",
+                            status.state, status.ahead, status.estimated_wait_min, status.window
+                        );
                         if st.last_status.as_deref() != Some(key.as_str()) {
                             st.last_status = Some(key);
                             st.pending.push_back(SseEvent::default().event("status").data(json));
@@ -632,7 +661,8 @@ async fn ticket_page(
         return (StatusCode::NOT_FOUND, Html(page::not_found())).into_response();
     };
     let mut r = Html(page::status_page(&token, &status)).into_response();
-    r.headers_mut().insert("cache-control", HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-store"));
     r
 }
 
@@ -655,7 +685,8 @@ async fn ticket_status(
 
 async fn font() -> Response {
     let mut r = crate::server::page::FONT.into_response();
-    r.headers_mut().insert("content-type", HeaderValue::from_static("font/ttf"));
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("font/ttf"));
     r.headers_mut()
         .insert("cache-control", HeaderValue::from_static("public, max-age=604800"));
     r
@@ -707,23 +738,25 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> anyhow::Resu
     ledger.hall()?;
     let (head_tx, head_rx) = watch::channel(ledger.head_seq()?);
     let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job>();
-    let writer = std::thread::Builder::new().name("ledger-writer".into()).spawn(move || {
-        let mut last = *head_tx.borrow();
-        for job in jobs_rx {
-            job(ledger.as_mut());
-            if let Ok(h) = ledger.head_seq() {
-                if h != last {
-                    last = h;
-                    let _ = head_tx.send(h);
+    let writer = std::thread::Builder::new()
+        .name("ledger-writer".into())
+        .spawn(move || {
+            let mut last = *head_tx.borrow();
+            for job in jobs_rx {
+                job(ledger.as_mut());
+                if let Ok(h) = ledger.head_seq() {
+                    if h != last {
+                        last = h;
+                        let _ = head_tx.send(h);
+                    }
                 }
             }
-        }
-        // Every sender is gone: fold the write-ahead log into the file and close it.
-        if let Err(e) = ledger.checkpoint() {
-            tracing::warn!("cannot checkpoint the ledger on shutdown: {e}");
-        }
-        drop(ledger);
-    })?;
+            // Every sender is gone: fold the write-ahead log into the file and close it.
+            if let Err(e) = ledger.checkpoint() {
+                tracing::warn!("cannot checkpoint the ledger on shutdown: {e}");
+            }
+            drop(ledger);
+        })?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = Arc::new(App {
         ledger: LedgerHandle { jobs: jobs_tx },
@@ -755,7 +788,9 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> anyhow::Resu
     // Dropping the runtime ends every task still holding the ledger's door; the writer then
     // sees its channel close and shuts the ledger.
     drop(rt);
-    writer.join().map_err(|_| anyhow::anyhow!("the ledger writer thread panicked"))?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the ledger writer thread panicked"))?;
     Ok(())
 }
 

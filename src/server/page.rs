@@ -134,7 +134,9 @@ pub fn status_page(token: &str, now: &crate::api::TicketStatus) -> String {
 <p class=\"conn\" id=\"conn\"></p><p class=\"free\" id=\"free\">帮办代办 免费服务</p></main>";
     // The token is 32 hex digits (checked by the caller), so it is safe inside a JS string; the
     // status JSON has every `<` escaped so no name from the hall file can end the script.
-    let initial = serde_json::to_string(now).unwrap_or_else(|_| "null".into()).replace('<', "\\u003c");
+    let initial = serde_json::to_string(now)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c");
     let script = format!("const TOKEN = \"{token}\";\nconst INITIAL = {initial};{SCRIPT}");
     shell("zh-CN", "办理进度", body, &script)
 }

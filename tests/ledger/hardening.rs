@@ -39,7 +39,10 @@ fn refused_at(src: &str, needle: &str, field: &str) -> String {
     assert_eq!(out.status.code(), Some(1), "init should fail: {err}");
     assert_eq!(head(&t), before, "a refused hall file changed the ledger");
     let line = line_of(src, needle);
-    assert!(err.contains(&format!("{f}:{line}: field `{field}`")), "expected {f}:{line}: field `{field}` in:\n{err}");
+    assert!(
+        err.contains(&format!("{f}:{line}: field `{field}`")),
+        "expected {f}:{line}: field `{field}` in:\n{err}"
+    );
     err
 }
 
@@ -52,7 +55,11 @@ fn a_misspelt_key_in_an_item_is_refused_at_its_line() {
 
 #[test]
 fn a_misspelt_tags_key_is_refused_instead_of_dropping_whole_chain() {
-    let src = demo_src().replacen("tags = [\"企业开办\", \"全链条\"]", "tag = [\"企业开办\", \"全链条\"]", 1);
+    let src = demo_src().replacen(
+        "tags = [\"企业开办\", \"全链条\"]",
+        "tag = [\"企业开办\", \"全链条\"]",
+        1,
+    );
     refused_at(&src, "tag = [", "tag");
 }
 
@@ -228,7 +235,11 @@ fn every_subcommand_and_flag_has_help() {
             if !described {
                 bare.push(format!("{sub} {nested}: no description"));
             }
-            let args: Vec<&str> = if sub == "case" { vec!["case", "A001", &nested] } else { vec![sub, &nested] };
+            let args: Vec<&str> = if sub == "case" {
+                vec!["case", "A001", &nested]
+            } else {
+                vec![sub, &nested]
+            };
             bare.extend(help_of(&t, &args).1);
         }
     }
@@ -241,7 +252,10 @@ fn an_unknown_priority_class_lists_the_valid_codes() {
     let out = cli(&t.db, &["issue", "--item", "A01", "--priority", "vip"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1));
-    assert!(err.contains("\"vip\"") && err.contains("elderly") && err.contains("military"), "{err}");
+    assert!(
+        err.contains("\"vip\"") && err.contains("elderly") && err.contains("military"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -251,14 +265,22 @@ fn a_clock_that_steps_back_keeps_issue_order_and_no_negative_durations() {
     let now = |s: &str| [("BANGBAN_NOW", s.to_string())];
     let issue = |at: &str| {
         let env = now(at);
-        let out = cli_env(&t.db, &["--json", "issue", "--item", "A01"], &[(env[0].0, env[0].1.as_str())]);
+        let out = cli_env(
+            &t.db,
+            &["--json", "issue", "--item", "A01"],
+            &[(env[0].0, env[0].1.as_str())],
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         out
     };
     issue("2026-11-25T10:00:00+08:00");
     // The hardware clock comes back from a reboot an hour behind.
     let second = issue("2026-11-25T09:00:00+08:00");
-    assert!(stderr(&second).contains("clock stepped back"), "logged: {}", stderr(&second));
+    assert!(
+        stderr(&second).contains("clock stepped back"),
+        "logged: {}",
+        stderr(&second)
+    );
     let env = [("BANGBAN_NOW", "2026-11-25T09:05:00+08:00")];
     let out = cli_env(&t.db, &["--json", "call", "--window", "1", "--staff", "S101"], &env);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -276,7 +298,11 @@ fn a_clock_that_steps_back_keeps_issue_order_and_no_negative_durations() {
 fn a_malformed_bangban_now_is_an_error_not_the_real_clock() {
     let t = demo_ledger();
     let before = head(&t);
-    let out = cli_env(&t.db, &["issue", "--item", "A01"], &[("BANGBAN_NOW", "2026-13-45 25:00")]);
+    let out = cli_env(
+        &t.db,
+        &["issue", "--item", "A01"],
+        &[("BANGBAN_NOW", "2026-13-45 25:00")],
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("BANGBAN_NOW") && err.contains("RFC 3339"), "{err}");
@@ -294,7 +320,10 @@ fn a_ledger_on_a_network_file_system_is_refused() {
         );
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains("network file system") && err.contains("bangban serve"), "{err}");
+        assert!(
+            err.contains("network file system") && err.contains("bangban serve"),
+            "{err}"
+        );
         assert!(!t.db.exists(), "no ledger file was created on the network share");
     }
 }
@@ -317,9 +346,20 @@ fn a_full_disk_at_open_says_disk_full() {
         bin = bin()
     );
     // Root (CI, a chroot) gets a mount namespace directly; anyone else through a user namespace.
-    let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
-    let flags: &[&str] = if root { &["-m", "--propagation", "unchanged"] } else { &["-rm"] };
-    let out = Command::new("unshare").args(flags).args(["sh", "-c", &script]).env_remove("BANGBAN_NOW").output().unwrap();
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    let flags: &[&str] = if root {
+        &["-m", "--propagation", "unchanged"]
+    } else {
+        &["-rm"]
+    };
+    let out = Command::new("unshare")
+        .args(flags)
+        .args(["sh", "-c", &script])
+        .env_remove("BANGBAN_NOW")
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("disk holding the ledger is full"), "{err}");
@@ -336,7 +376,11 @@ fn pins_are_argon2id_six_digits_and_not_trivial() {
     let out = cli(&t.db, &["staff", "set-pin", "S101", "--pin", "482915"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let c = Connection::open(&t.db).unwrap();
-    let hash: String = c.query_row("SELECT pin_hash FROM staff_auth WHERE staff_id = 'S101'", [], |r| r.get(0)).unwrap();
+    let hash: String = c
+        .query_row("SELECT pin_hash FROM staff_auth WHERE staff_id = 'S101'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(!hash.contains("482915"));
 }
@@ -355,17 +399,29 @@ fn an_old_sha256_pin_hash_is_replaced_by_argon2_at_the_next_sign_in() {
         .unwrap();
     }
     assert!(ledger.login("S101", 1, "4320").is_err(), "a wrong PIN is still wrong");
-    ledger.login("S101", 1, "4321").expect("the old PIN still signs in once");
+    ledger
+        .login("S101", 1, "4321")
+        .expect("the old PIN still signs in once");
     let c = Connection::open(&t.db).unwrap();
-    let hash: String = c.query_row("SELECT pin_hash FROM staff_auth WHERE staff_id = 'S101'", [], |r| r.get(0)).unwrap();
+    let hash: String = c
+        .query_row("SELECT pin_hash FROM staff_auth WHERE staff_id = 'S101'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=65536,t=3,p=1$"), "rehashed: {hash}");
-    ledger.login("S101", 1, "4321").expect("and signs in again with the new hash");
+    ledger
+        .login("S101", 1, "4321")
+        .expect("and signs in again with the new hash");
     assert!(ledger.login("S101", 1, "4322").is_err());
 }
 
 /// `bangban printer-sim` with a fault switch, on a free loopback port.
 fn printer_sim(out: &std::path::Path, switch: &[&str]) -> (std::process::Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = Command::new(bin())
         .args(["printer-sim", "--listen", &format!("127.0.0.1:{port}"), "--out"])
         .arg(out)
@@ -389,13 +445,27 @@ fn a_reprint_on_a_printer_that_dies_mid_ticket_is_recorded_as_failed() {
     for switch in [&["--die-after-bytes", "200"][..], &["--close-after-status"][..]] {
         let out_dir = t.dir.path().join(format!("printed{}", switch.len()));
         let (mut sim, port) = printer_sim(&out_dir, switch);
-        let out = cli(&t.db, &["reprint", "A001", "--printer", &format!("tcp://127.0.0.1:{port}")]);
+        let out = cli(
+            &t.db,
+            &["reprint", "A001", "--printer", &format!("tcp://127.0.0.1:{port}")],
+        );
         sim.kill().ok();
         sim.wait().ok();
-        assert_eq!(out.status.code(), Some(1), "{switch:?}: {}{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{switch:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
         assert!(stderr(&out).contains("did not print"), "{}", stderr(&out));
         let shown = json(&cli(&t.db, &["--json", "case", "A001", "show"]));
-        let kinds: Vec<&str> = shown["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = shown["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap())
+            .collect();
         assert_eq!(kinds.last(), Some(&"print_failed"), "{switch:?}: {kinds:?}");
         assert!(!kinds.contains(&"ticket_printed"), "{kinds:?}");
         let files = std::fs::read_dir(&out_dir).map(|d| d.count()).unwrap_or(0);

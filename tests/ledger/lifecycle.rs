@@ -415,5 +415,8 @@ fn staff_pins_lock_after_five_wrong_tries() {
     clock.advance(Span::minutes(6));
     l.login("S101", 1, "246813").unwrap();
     let events = l.events_after(0).unwrap();
-    assert!(events.iter().all(|e| !e.payload.contains("246813")), "no PIN in the log");
+    assert!(
+        events.iter().all(|e| !e.payload.contains("246813")),
+        "no PIN in the log"
+    );
 }

@@ -52,7 +52,12 @@ fn eight_remote_cli_processes_issue_400_gap_free_numbers() {
                 assert!(out.status.success(), "{}", stderr(&out));
                 stdout(&out)
                     .lines()
-                    .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["number"].as_str().unwrap().to_string())
+                    .map(|l| {
+                        serde_json::from_str::<serde_json::Value>(l).unwrap()["number"]
+                            .as_str()
+                            .unwrap()
+                            .to_string()
+                    })
                     .collect::<Vec<_>>()
             })
         })
@@ -117,7 +122,11 @@ fn each_role_may_do_only_its_own_work() {
     // A kiosk cannot call.
     let out = remote(&s.url, &kiosk, &["call", "--window", "1", "--staff", "S101"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("not allowed") && stderr(&out).contains("kiosk"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not allowed") && stderr(&out).contains("kiosk"),
+        "{}",
+        stderr(&out)
+    );
     let (code, body) = http(
         "POST",
         &format!("{}/api/v1/sign-in", s.url),
@@ -140,7 +149,12 @@ fn each_role_may_do_only_its_own_work() {
     let (code, _) = http("GET", &format!("{}/api/v1/queues", s.url), Some(&"0".repeat(64)), None);
     assert_eq!(code, 401);
     // A counter without a signed-in specialist cannot call either.
-    let (code, body) = http("POST", &format!("{}/api/v1/call", s.url), Some(&counter), Some(serde_json::json!({})));
+    let (code, body) = http(
+        "POST",
+        &format!("{}/api/v1/call", s.url),
+        Some(&counter),
+        Some(serde_json::json!({})),
+    );
     assert_eq!(code, 403, "{body}");
     // Nothing of the refused requests changed the ledger.
     let (_, head_after) = http("GET", &format!("{}/api/v1/head", s.url), Some(&board), None);
@@ -168,18 +182,28 @@ fn five_wrong_pins_lock_the_specialist_on_the_server() {
     for left in (1..=4).rev() {
         let (code, body) = sign_in("000001");
         assert_eq!(code, 403, "{body}");
-        assert!(body.contains("wrong_pin") && body.contains(&format!("{left} tries left")), "{body}");
+        assert!(
+            body.contains("wrong_pin") && body.contains(&format!("{left} tries left")),
+            "{body}"
+        );
     }
     let (code, body) = sign_in("000001");
     assert!(code == 403 && body.contains("login_locked"), "{body}");
     let (code, body) = sign_in(TEST_PIN);
-    assert!(code == 403 && body.contains("login_locked"), "the right PIN is refused while locked: {body}");
+    assert!(
+        code == 403 && body.contains("login_locked"),
+        "the right PIN is refused while locked: {body}"
+    );
     // The attempts are in the ledger, attributed to the specialist.
     let out = cli(&t.db, &["--json", "verify"]);
     assert!(out.status.success());
     let c = rusqlite::Connection::open(&t.db).unwrap();
     let attempts: i64 = c
-        .query_row("SELECT count(*) FROM events WHERE kind = 'staff_login' AND actor = 'S101'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM events WHERE kind = 'staff_login' AND actor = 'S101'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(attempts, 5);
 }
@@ -223,7 +247,10 @@ fn read_http(s: &mut TcpStream) -> Vec<u8> {
     let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
     let len = head
         .lines()
-        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+        .find_map(|l| {
+            l.strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap())
+        })
         .unwrap_or(0);
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).unwrap();
@@ -249,7 +276,9 @@ fn a_retry_after_a_cut_reply_issues_one_ticket() {
     assert_eq!(ticket.number, "A001");
     let conn = rusqlite::Connection::open(&t.db).unwrap();
     let issued: i64 = conn
-        .query_row("SELECT count(*) FROM events WHERE kind = 'case_issued'", [], |r| r.get(0))
+        .query_row("SELECT count(*) FROM events WHERE kind = 'case_issued'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(issued, 1, "one ticket, one number");
     // The next ticket continues the sequence.
@@ -343,7 +372,12 @@ fn specialists_phone_numbers_leave_the_server_masked() {
     let (code, body) = http("GET", &format!("{}/api/v1/hall", s.url), Some(&board), None);
     assert_eq!(code, 200);
     let hall: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let phones: Vec<&str> = hall[1]["specialists"].as_array().unwrap().iter().map(|s| s["phone"].as_str().unwrap()).collect();
+    let phones: Vec<&str> = hall[1]["specialists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["phone"].as_str().unwrap())
+        .collect();
     assert!(!phones.is_empty());
     assert!(phones.iter().all(|p| p.contains("****")), "{phones:?}");
 }
@@ -354,15 +388,27 @@ fn clients_say_plainly_when_the_server_or_the_token_is_wrong() {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = remote(&format!("http://127.0.0.1:{port}"), &"0".repeat(64), &["items"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("the hall server cannot be reached"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the hall server cannot be reached"),
+        "{}",
+        stderr(&out)
+    );
     let out = remote("ftp://example", "x", &["items"]);
     assert!(stderr(&out).contains("expected a URL"), "{}", stderr(&out));
     let t = demo_ledger();
     let s = Served::start(&t.db);
-    let out = Command::new(bin()).args(["--server", &s.url, "items"]).env_remove("BANGBAN_TOKEN").output().unwrap();
+    let out = Command::new(bin())
+        .args(["--server", &s.url, "items"])
+        .env_remove("BANGBAN_TOKEN")
+        .output()
+        .unwrap();
     assert!(stderr(&out).contains("no device token"), "{}", stderr(&out));
     let out = remote(&s.url, &"ab".repeat(32), &["items"]);
-    assert!(stderr(&out).contains("unknown or revoked device token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown or revoked device token"),
+        "{}",
+        stderr(&out)
+    );
     // Server-host commands are refused through --server rather than run somewhere unexpected.
     let out = remote(&s.url, &"ab".repeat(32), &["init", "--hall", "x.toml"]);
     assert_eq!(out.status.code(), Some(2));

@@ -68,7 +68,11 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     let counter = enrol(&t.db, "counter-1", "counter");
     let s = Served::start(&t.db);
     assert!(remote(&s.url, &kiosk, &["issue", "--item", "A01"]).status.success());
-    let out = remote(&s.url, &kiosk, &["--json", "issue", "--item", "A01", "--priority", "elderly"]);
+    let out = remote(
+        &s.url,
+        &kiosk,
+        &["--json", "issue", "--item", "A01", "--priority", "elderly"],
+    );
     let ticket = json(&out);
     let (number, token) = (ticket["number"].as_str().unwrap(), ticket["token"].as_str().unwrap());
 
@@ -102,7 +106,11 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     assert!(what.contains("市场监督管理局"), "{what}");
 
     // The counter calls it: the open page changes without a reload.
-    let called = remote(&s.url, &counter, &["call", "--window", "1", "--staff", "S101", "--number", number]);
+    let called = remote(
+        &s.url,
+        &counter,
+        &["call", "--window", "1", "--staff", "S101", "--number", number],
+    );
     assert!(called.status.success(), "{}", stderr(&called));
     let big = text_when(&tab, "big", 10, |t| t.contains("1 号窗口"));
     assert_eq!(big, "请到 1 号窗口办理");
@@ -130,7 +138,10 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
         .find_element("ol.stages li.now")
         .and_then(|e| e.get_inner_text())
         .unwrap_or_default();
-    assert!(now.contains("Consultation"), "the first stage is current once the visitor is at the counter: {now}");
+    assert!(
+        now.contains("Consultation"),
+        "the first stage is current once the visitor is at the counter: {now}"
+    );
 
     // No personal data: the page never shows a phone number or a specialist's name.
     let body = tab.find_element("body").unwrap().get_inner_text().unwrap();
