@@ -35,11 +35,17 @@ fn issue(l: &mut Ledger, item: &str) -> String {
     .number
 }
 
-/// Start `display board --headless` and wait until it follows the ledger.
+/// Start `display board --headless` on a ledger file and wait until it follows it.
 fn headless_board(db: &Path) -> (Child, mpsc::Receiver<serde_json::Value>) {
+    headless_board_on(&["--db".as_ref(), db.as_os_str()])
+}
+
+/// Start `display board --headless` with these source flags (`--db …` or `--server … --token
+/// …`) and wait until it follows the hall; its JSON lines arrive on the receiver.
+fn headless_board_on(source: &[&std::ffi::OsStr]) -> (Child, mpsc::Receiver<serde_json::Value>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_display"))
-        .args(["board", "--headless", "--no-voice", "--db"])
-        .arg(db)
+        .args(["board", "--headless", "--no-voice"])
+        .args(source)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -48,6 +54,8 @@ fn headless_board(db: &Path) -> (Child, mpsc::Receiver<serde_json::Value>) {
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
     assert!(line.contains("following"), "{line}");
+    // Keep reading stderr: a closed pipe would kill the board at its next log line.
+    std::thread::spawn(move || for _ in err.lines().map_while(Result::ok) {});
     let out = BufReader::new(child.stdout.take().unwrap());
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -529,23 +537,7 @@ fn a_headless_board_on_the_server_announces_every_call_once_across_a_server_rest
     let (_dir, db, mut server, [board, kiosk, counter]) = served_hall();
     let url = server.url.clone();
     let port = url.rsplit(':').next().unwrap().to_string();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_display"))
-        .args(["board", "--headless", "--no-voice", "--server", &url, "--token", &board])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    assert!(line.contains("following"), "{line}");
-    let out = BufReader::new(child.stdout.take().unwrap());
-    let (tx, rx) = mpsc::channel::<serde_json::Value>();
-    std::thread::spawn(move || {
-        for l in out.lines().map_while(Result::ok) {
-            let _ = tx.send(serde_json::from_str(&l).expect("a JSON line"));
-        }
-    });
+    let (mut child, rx) = headless_board_on(&["--server".as_ref(), url.as_ref(), "--token".as_ref(), board.as_ref()]);
     let mut called = Vec::new();
     for _ in 0..3 {
         called.push(issue_and_call(&url, &kiosk, &counter));
