@@ -29,6 +29,12 @@ pub enum DeviceRole {
 }
 
 impl DeviceRole {
+    pub const ALL: [DeviceRole; 4] = [
+        DeviceRole::Kiosk,
+        DeviceRole::Board,
+        DeviceRole::Counter,
+        DeviceRole::Admin,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             DeviceRole::Kiosk => "kiosk",

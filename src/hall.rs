@@ -814,6 +814,17 @@ pub enum ImportKind {
     Items,
 }
 
+impl ImportKind {
+    pub const ALL: [ImportKind; 2] = [ImportKind::Specialists, ImportKind::Items];
+    /// The name on the command line: `specialists` (Attachment 1) or `items` (Attachment 2).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::Specialists => "specialists",
+            ImportKind::Items => "items",
+        }
+    }
+}
+
 /// Headers accepted for each column: English first, then the Chinese headings of the attachments.
 const SPECIALIST_COLUMNS: &[(&str, &[&str])] = &[
     ("department", &["department", "部门", "单位", "部门单位"]),

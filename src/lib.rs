@@ -10,7 +10,6 @@ pub mod disk;
 pub mod error;
 pub mod hall;
 pub mod ledger;
-pub mod loadtest;
 pub mod local;
 pub mod model;
 pub mod pin;

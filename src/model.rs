@@ -18,6 +18,8 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// Every mode, in the order a list shows them.
+    pub const ALL: [Mode; 3] = [Mode::Onsite, Mode::Online, Mode::Fullprocess];
     pub fn parse(s: &str) -> Option<Mode> {
         match s {
             "onsite" | "现场" => Some(Mode::Onsite),
@@ -49,6 +51,18 @@ pub enum Channel {
     Kiosk,
     Counter,
     Phone,
+}
+
+impl Channel {
+    /// Every channel, in the order a list shows them.
+    pub const ALL: [Channel; 3] = [Channel::Kiosk, Channel::Counter, Channel::Phone];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Kiosk => "kiosk",
+            Channel::Counter => "counter",
+            Channel::Phone => "phone",
+        }
+    }
 }
 
 /// The states of a case across the rules' four stages.

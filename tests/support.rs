@@ -15,8 +15,16 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_bangban")
 }
 
+/// The workspace root: these tests belong to the `cli/` package but read the repository's files.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ has a parent")
+        .to_path_buf()
+}
+
 pub fn demo_hall_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-hall.toml")
+    repo().join("examples/demo-hall.toml")
 }
 
 /// A fresh directory with a ledger path inside it (not yet created).

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bangban::api::Issue;
 use bangban::{Channel, Hall, Mode, Ticket};
-use bangban_printer::{PrintTicket, PrinterTarget};
+use bangban_printer::PrinterTarget;
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
 use crate::worker::{IssueFailure, Job, Reply};
@@ -586,25 +586,6 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
                 k.set_paused(!up);
             }
         }
-    }
-}
-
-/// The printed form of a ticket.
-pub fn print_ticket(t: &Ticket, reprint: bool) -> PrintTicket {
-    PrintTicket {
-        hall_name: t.hall_name.clone(),
-        number: t.number.clone(),
-        window: t.window,
-        department_name: t.department_name.clone(),
-        item_name: t.item_name.clone(),
-        priority_name: t.priority_name.clone(),
-        mode_label: t.mode.label_zh().into(),
-        ahead: t.ahead,
-        estimated_wait_min: t.estimated_wait_min,
-        issued_local: t.issued_local.clone(),
-        materials: t.materials.clone(),
-        qr_payload: t.qr_payload.clone(),
-        reprint,
     }
 }
 

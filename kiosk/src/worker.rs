@@ -95,7 +95,7 @@ pub fn spawn(
                     wake();
                     match ticket {
                         Some(t) if printer != PrinterTarget::None => {
-                            let job = crate::flow::print_ticket(&t, false);
+                            let job = bangban_printer::PrintTicket::of(&t, false);
                             let result = print_and_record(client.as_mut(), &printer, t.case_id, &job);
                             Reply::Printed {
                                 case_id: t.case_id,

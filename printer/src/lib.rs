@@ -189,6 +189,27 @@ pub struct PrintTicket {
     pub reprint: bool,
 }
 
+impl PrintTicket {
+    /// The printed form of a ledger ticket; the kiosk and `bangban reprint` both print this.
+    pub fn of(t: &bangban::Ticket, reprint: bool) -> PrintTicket {
+        PrintTicket {
+            hall_name: t.hall_name.clone(),
+            number: t.number.clone(),
+            window: t.window,
+            department_name: t.department_name.clone(),
+            item_name: t.item_name.clone(),
+            priority_name: t.priority_name.clone(),
+            mode_label: t.mode.label_zh().into(),
+            ahead: t.ahead,
+            estimated_wait_min: t.estimated_wait_min,
+            issued_local: t.issued_local.clone(),
+            materials: t.materials.clone(),
+            qr_payload: t.qr_payload.clone(),
+            reprint,
+        }
+    }
+}
+
 /// The ticket as ESC/POS bytes: hall, number at triple size, department and item, window,
 /// queue, priority, the materials list (一次性告知), 「本服务免费」, a native QR code and a cut.
 pub fn ticket_bytes(t: &PrintTicket) -> Result<Vec<u8>, PrintError> {

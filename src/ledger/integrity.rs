@@ -3,6 +3,36 @@
 use super::*;
 
 impl Ledger {
+    /// Audits beyond the chain, for load tests and drills: per business day and prefix, the
+    /// numbers that are not gap-free ("DAY P: N tickets up to number M"), and how many cases were
+    /// called more than once by a first call.
+    pub fn audit_numbers(&self) -> Result<(Vec<String>, i64)> {
+        let mut gaps = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT business_day, substr(number, 1, 1), count(*), max(CAST(substr(number, 2) AS INTEGER)) FROM cases GROUP BY 1, 2",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (day, prefix, n, max) = row?;
+            if n != max {
+                gaps.push(format!("{day} {prefix}: {n} tickets up to number {max}"));
+            }
+        }
+        let twice: i64 = self.conn.query_row(
+            "SELECT count(*) FROM (SELECT case_id FROM events WHERE kind = 'case_called' GROUP BY case_id HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok((gaps, twice))
+    }
+
     /// Fold the write-ahead log into the database file (before a clean shutdown).
     pub fn checkpoint(&self) -> Result<()> {
         self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

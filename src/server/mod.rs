@@ -722,10 +722,23 @@ fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
+/// Why the server could not start or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("the ledger writer thread panicked")]
+    WriterPanicked,
+}
+
 /// Serve until SIGTERM or Ctrl+C: stop accepting, let requests in flight finish, end the
 /// event streams, then close the ledger (which folds and removes its `-wal` file). Prints
 /// `listening on http://ADDR` once ready.
-pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     let ledger = crate::open_existing(
         &opts.db,
         LedgerOptions {
@@ -773,7 +786,10 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> anyhow::Resu
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&opts.listen)
             .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
+            .map_err(|source| ServeError::Listen {
+                addr: opts.listen.clone(),
+                source,
+            })?;
         ready(listener.local_addr()?);
         let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
@@ -783,14 +799,12 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> anyhow::Resu
                 let _ = stop_tx.send(true);
             })
             .await?;
-        anyhow::Ok(())
+        Ok::<(), ServeError>(())
     })?;
     // Dropping the runtime ends every task still holding the ledger's door; the writer then
     // sees its channel close and shuts the ledger.
     drop(rt);
-    writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the ledger writer thread panicked"))?;
+    writer.join().map_err(|_| ServeError::WriterPanicked)?;
     Ok(())
 }
 

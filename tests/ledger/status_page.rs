@@ -119,7 +119,7 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     let png = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap();
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screens");
+    let dir = crate::support::repo().join("target/screens");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("status-page.png"), &png).unwrap();
     let decoder = png::Decoder::new(std::io::Cursor::new(&png));

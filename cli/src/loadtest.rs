@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 
-use crate::access::DeviceRole;
-use crate::api::*;
-use crate::remote::{Heard, RemoteClient};
-use crate::{Channel, Ledger, LedgerOptions};
+use bangban::access::DeviceRole;
+use bangban::api::*;
+use bangban::remote::{Heard, RemoteClient};
+use bangban::{Channel, Ledger, LedgerOptions};
 
 /// How the simulated day runs.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ struct Stats {
 }
 
 impl Stats {
-    fn error(&self, what: &str, e: &crate::LedgerError) {
+    fn error(&self, what: &str, e: &bangban::LedgerError) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         *self
             .error_kinds
@@ -205,7 +205,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     }
     let counters = opts.counters.min(325);
     writeln!(out, "loadtest: setting up {} in {}", db.display(), dir.display())?;
-    let hall = crate::Hall::from_toml(&big_hall_toml(), "loadtest-hall.toml")?;
+    let hall = bangban::Hall::from_toml(&big_hall_toml(), "loadtest-hall.toml")?;
     let mut ledger = Ledger::open(&db, LedgerOptions::default())?;
     ledger.configure(&hall, "loadtest", "loadtest-hall.toml")?;
     // Specialists and their windows: the n-th counter is handler h of department d.
@@ -225,7 +225,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
             .iter()
             .map(|staff| {
                 let db = db.clone();
-                sc.spawn(move || -> crate::Result<()> {
+                sc.spawn(move || -> bangban::Result<()> {
                     let mut l = Ledger::open(&db, LedgerOptions::default())?;
                     for s in staff {
                         l.set_pin(s, PIN, "loadtest")?;
@@ -241,13 +241,13 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     })?;
     let kiosk_tokens: Vec<String> = (0..opts.kiosks)
         .map(|i| ledger.add_device(&format!("kiosk-{i}"), DeviceRole::Kiosk, "loadtest"))
-        .collect::<crate::Result<_>>()?;
+        .collect::<bangban::Result<_>>()?;
     let counter_tokens: Vec<String> = (0..counters)
         .map(|i| ledger.add_device(&format!("counter-{i}"), DeviceRole::Counter, "loadtest"))
-        .collect::<crate::Result<_>>()?;
+        .collect::<bangban::Result<_>>()?;
     let board_tokens: Vec<String> = (0..opts.boards)
         .map(|i| ledger.add_device(&format!("board-{i}"), DeviceRole::Board, "loadtest"))
-        .collect::<crate::Result<_>>()?;
+        .collect::<bangban::Result<_>>()?;
     drop(ledger);
 
     let exe = std::env::current_exe()?;
@@ -405,7 +405,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                     // The visitor walks up (half a minute), is served (about eight minutes,
                     // exponentially spread), and the case is recorded and filed.
                     nap(sim(30.0), deadline, &stop);
-                    let mut act = |action: crate::CaseAction| {
+                    let mut act = |action: bangban::CaseAction| {
                         let t = Instant::now();
                         match c.act(&Act {
                             case: called.number.clone(),
@@ -415,15 +415,15 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                             Err(e) => stats.error("act", &e),
                         }
                     };
-                    act(crate::CaseAction::Start);
+                    act(bangban::CaseAction::Start);
                     let service = -480.0 * (1.0 - rng.random::<f64>()).ln();
                     nap(sim(service.min(3600.0)), deadline, &stop);
-                    act(crate::CaseAction::Consult {
+                    act(bangban::CaseAction::Consult {
                         question: "办理流程".into(),
                         answer: Some("已当面说明".into()),
                         resolved: true,
                     });
-                    act(crate::CaseAction::Archive { handover: None });
+                    act(bangban::CaseAction::Archive { handover: None });
                     stats.served.fetch_add(1, Ordering::Relaxed);
                 }
             });
@@ -504,37 +504,12 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     writeln!(out, "no -wal left behind: {}", !wal.exists())?;
     ok &= !wal.exists();
     let mut ledger = Ledger::open(&db, LedgerOptions::default())?;
-    let conn = &ledger.conn;
-    let mut gaps = Vec::new();
-    {
-        let mut stmt = conn.prepare(
-            "SELECT business_day, substr(number, 1, 1), count(*), max(CAST(substr(number, 2) AS INTEGER)) FROM cases GROUP BY 1, 2",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (day, prefix, n, max) = row?;
-            if n != max {
-                gaps.push(format!("{day} {prefix}: {n} tickets up to number {max}"));
-            }
-        }
-    }
+    let (gaps, twice) = ledger.audit_numbers()?;
     writeln!(out, "numbers gap-free per prefix: {}", gaps.is_empty())?;
     for g in &gaps {
         writeln!(out, "  gap: {g}")?;
     }
     ok &= gaps.is_empty();
-    let twice: i64 = conn.query_row(
-        "SELECT count(*) FROM (SELECT case_id FROM events WHERE kind = 'case_called' GROUP BY case_id HAVING count(*) > 1)",
-        [],
-        |r| r.get(0),
-    )?;
     writeln!(out, "cases called twice: {twice}")?;
     ok &= twice == 0;
     let report = ledger.verify()?;

@@ -1,0 +1,387 @@
+//! Value parsers over the library's own types, and the `bangban case` actions built from one
+//! table that maps flags onto `CaseAction`'s fields (no enum mirrors the library's).
+
+use bangban::CaseAction;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Arg, ArgAction, ArgMatches, Command, FromArgMatches};
+use serde_json::{json, Map, Value};
+
+/// A parser that accepts exactly the names a library enum gives its values.
+pub fn one_of<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(all.iter().map(|t| name(*t)))
+        .map(move |s| *all.iter().find(|t| name(**t) == s).expect("clap checked the name"))
+}
+
+/// A window number as typed: 1 to 9999 (whether the hall has it is checked by the ledger).
+pub fn window_number(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(w) if (1..=9999).contains(&w) => Ok(w),
+        _ => Err(format!("{s:?} is not a window number (1 to 9999)")),
+    }
+}
+
+/// What `bangban case NUMBER …` asks for: the case shown, or an action on it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseArg {
+    Show,
+    Act(CaseAction),
+}
+
+/// How one flag fills one field of the action.
+#[derive(Clone, Copy)]
+enum Fill {
+    /// A required text.
+    Text,
+    /// An optional text (null when absent).
+    MaybeText,
+    /// A text that may be left out (empty when absent).
+    TextOrEmpty,
+    /// An optional window number.
+    Window,
+    /// A list: repeat the flag for each, at least one.
+    List,
+    /// A switch: true when given.
+    Switch,
+    /// A switch that sets the field to false when given.
+    SwitchOff,
+}
+
+struct Flag {
+    /// The field of `CaseAction` (its serde name).
+    field: &'static str,
+    long: &'static str,
+    help: &'static str,
+    fill: Fill,
+}
+
+/// One subcommand of `bangban case`: its name, the action's serde tag, help and flags.
+struct Action {
+    name: &'static str,
+    tag: &'static str,
+    help: &'static str,
+    flags: &'static [Flag],
+}
+
+const fn flag(field: &'static str, long: &'static str, fill: Fill, help: &'static str) -> Flag {
+    Flag {
+        field,
+        long,
+        help,
+        fill,
+    }
+}
+
+const fn action(name: &'static str, tag: &'static str, help: &'static str, flags: &'static [Flag]) -> Action {
+    Action { name, tag, help, flags }
+}
+
+const ACTIONS: &[Action] = &[
+    action("recall", "recall", "Call the number again (重呼)", &[]),
+    action("start", "start", "The visitor arrived at the counter", &[]),
+    action(
+        "no-show",
+        "no_show",
+        "The visitor did not come after a recall (过号)",
+        &[],
+    ),
+    action("hold", "hold", "Put the case aside at the counter (暂挂)", &[]),
+    action("resume", "resume", "Take a held case up again", &[]),
+    action(
+        "transfer",
+        "transfer",
+        "Send the case to another department's queue (转办)",
+        &[
+            flag(
+                "department",
+                "department",
+                Fill::Text,
+                "The receiving department's code",
+            ),
+            flag(
+                "window",
+                "to-window",
+                Fill::Window,
+                "The receiving window [default: the department's first]",
+            ),
+            flag("note", "note", Fill::MaybeText, "Why, for the receiving specialist"),
+        ],
+    ),
+    action(
+        "consult",
+        "consult",
+        "咨询辅导: record the question and the answer (or defer it)",
+        &[
+            flag("question", "question", Fill::Text, "The visitor's question"),
+            flag("answer", "answer", Fill::MaybeText, "The answer given"),
+            flag(
+                "resolved",
+                "deferred",
+                Fill::SwitchOff,
+                "The question needs study; it stays open until answered",
+            ),
+        ],
+    ),
+    action(
+        "answer",
+        "answer",
+        "Answer a deferred question",
+        &[flag("answer", "answer", Fill::Text, "The answer given")],
+    ),
+    action(
+        "notify",
+        "notify_missing",
+        "一次性告知: the materials still missing",
+        &[flag(
+            "missing",
+            "missing",
+            Fill::List,
+            "A missing material (repeat the flag for each)",
+        )],
+    ),
+    action(
+        "returned",
+        "materials_returned",
+        "The visitor came back with the missing materials",
+        &[],
+    ),
+    action(
+        "accept",
+        "accept",
+        "受理委托: materials handed over and power of attorney signed",
+        &[
+            flag(
+                "materials",
+                "material",
+                Fill::List,
+                "A material handed over (repeat the flag for each)",
+            ),
+            flag(
+                "power_of_attorney",
+                "poa",
+                Fill::Switch,
+                "The power of attorney (委托书) is signed",
+            ),
+        ],
+    ),
+    action("start-work", "start_work", "Start the proxy work (代办中)", &[]),
+    action("ready", "ready", "The result is ready to deliver (办结待交付)", &[]),
+    action(
+        "deliver",
+        "deliver_in_person",
+        "结果交付 in person, completion slip signed",
+        &[flag(
+            "completion_slip_signed",
+            "signed",
+            Fill::Switch,
+            "The visitor signed the completion slip (办结单)",
+        )],
+    ),
+    action(
+        "mail",
+        "mail",
+        "结果交付 by post",
+        &[flag("tracking", "tracking", Fill::Text, "The postal tracking number")],
+    ),
+    action(
+        "confirm-receipt",
+        "confirm_receipt",
+        "The visitor confirmed receipt of the mailed result",
+        &[],
+    ),
+    action(
+        "archive",
+        "archive",
+        "资料归档",
+        &[flag(
+            "handover",
+            "handover",
+            Fill::MaybeText,
+            "The hand-over and filing note",
+        )],
+    ),
+    action(
+        "cancel",
+        "cancel",
+        "Cancel the case",
+        &[flag(
+            "reason",
+            "reason",
+            Fill::TextOrEmpty,
+            "Why (kept in the notes, not in the event log)",
+        )],
+    ),
+];
+
+fn arg(f: &Flag) -> Arg {
+    let a = Arg::new(f.field).long(f.long).help(f.help);
+    match f.fill {
+        Fill::Text => a.required(true),
+        Fill::MaybeText | Fill::TextOrEmpty => a,
+        Fill::Window => a.value_parser(window_number),
+        Fill::List => a.required(true).action(ArgAction::Append),
+        Fill::Switch | Fill::SwitchOff => a.action(ArgAction::SetTrue),
+    }
+}
+
+fn value(f: &Flag, m: &ArgMatches) -> Value {
+    let text = |m: &ArgMatches| m.get_one::<String>(f.field).cloned();
+    match f.fill {
+        Fill::Text | Fill::MaybeText => json!(text(m)),
+        Fill::TextOrEmpty => json!(text(m).unwrap_or_default()),
+        Fill::Window => json!(m.get_one::<u32>(f.field)),
+        Fill::List => json!(m
+            .get_many::<String>(f.field)
+            .map(|v| v.cloned().collect::<Vec<_>>())
+            .unwrap_or_default()),
+        Fill::Switch => json!(m.get_flag(f.field)),
+        Fill::SwitchOff => json!(!m.get_flag(f.field)),
+    }
+}
+
+impl clap::Subcommand for CaseArg {
+    fn augment_subcommands(cmd: Command) -> Command {
+        let cmd = cmd.subcommand(Command::new("show").about("Show the case and its events"));
+        ACTIONS.iter().fold(cmd, |cmd, a| {
+            cmd.subcommand(Command::new(a.name).about(a.help).args(a.flags.iter().map(arg)))
+        })
+    }
+    fn augment_subcommands_for_update(cmd: Command) -> Command {
+        Self::augment_subcommands(cmd)
+    }
+    fn has_subcommand(name: &str) -> bool {
+        name == "show" || ACTIONS.iter().any(|a| a.name == name)
+    }
+}
+
+impl FromArgMatches for CaseArg {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let Some((name, sub)) = m.subcommand() else {
+            return Err(clap::Error::raw(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a case needs an action: show, recall, start, …",
+            ));
+        };
+        if name == "show" {
+            return Ok(CaseArg::Show);
+        }
+        let a = ACTIONS.iter().find(|a| a.name == name).ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidSubcommand,
+                format!("unknown case action {name}"),
+            )
+        })?;
+        let mut fields = Map::new();
+        fields.insert("action".into(), json!(a.tag));
+        for f in a.flags {
+            fields.insert(f.field.into(), value(f, sub));
+        }
+        // The library's own deserialiser turns the fields into the action, so a field renamed
+        // there fails here at once (and in the test that parses every action).
+        serde_json::from_value(Value::Object(fields))
+            .map(CaseArg::Act)
+            .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, e.to_string()))
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(subcommand)]
+        action: CaseArg,
+    }
+
+    fn parse(args: &[&str]) -> CaseArg {
+        T::try_parse_from(std::iter::once("case").chain(args.iter().copied()))
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .action
+    }
+
+    #[test]
+    fn every_case_action_parses_into_the_library_action() {
+        use CaseAction::*;
+        let s = |x: &str| x.to_string();
+        let cases: Vec<(&[&str], CaseAction)> = vec![
+            (&["recall"], Recall),
+            (&["start"], Start),
+            (&["no-show"], NoShow),
+            (&["hold"], Hold),
+            (&["resume"], Resume),
+            (
+                &["transfer", "--department", "GAJ", "--to-window", "7", "--note", "n"],
+                Transfer {
+                    department: s("GAJ"),
+                    window: Some(7),
+                    note: Some(s("n")),
+                },
+            ),
+            (
+                &["consult", "--question", "q", "--deferred"],
+                Consult {
+                    question: s("q"),
+                    answer: None,
+                    resolved: false,
+                },
+            ),
+            (
+                &["consult", "--question", "q", "--answer", "a"],
+                Consult {
+                    question: s("q"),
+                    answer: Some(s("a")),
+                    resolved: true,
+                },
+            ),
+            (&["answer", "--answer", "a"], Answer { answer: s("a") }),
+            (
+                &["notify", "--missing", "x", "--missing", "y"],
+                NotifyMissing {
+                    missing: vec![s("x"), s("y")],
+                },
+            ),
+            (&["returned"], MaterialsReturned),
+            (
+                &["accept", "--material", "m", "--poa"],
+                Accept {
+                    materials: vec![s("m")],
+                    power_of_attorney: true,
+                },
+            ),
+            (&["start-work"], StartWork),
+            (&["ready"], Ready),
+            (
+                &["deliver", "--signed"],
+                DeliverInPerson {
+                    completion_slip_signed: true,
+                },
+            ),
+            (&["mail", "--tracking", "SF1"], Mail { tracking: s("SF1") }),
+            (&["confirm-receipt"], ConfirmReceipt),
+            (&["archive"], Archive { handover: None }),
+            (&["cancel"], Cancel { reason: String::new() }),
+        ];
+        for (args, want) in cases {
+            assert_eq!(parse(args), CaseArg::Act(want), "{args:?}");
+        }
+        assert_eq!(parse(&["show"]), CaseArg::Show);
+    }
+
+    #[test]
+    fn required_case_flags_are_usage_errors() {
+        for args in [&["transfer"][..], &["notify"], &["mail"], &["accept", "--poa"]] {
+            let e = T::try_parse_from(std::iter::once("case").chain(args.iter().copied()))
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            assert_eq!(e.kind(), clap::error::ErrorKind::MissingRequiredArgument, "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The management office's commands: verifying the ledger and the day's report (台账).
+
+use bangban::LedgerError;
+use serde_json::json;
+
+use crate::out::{print_json, say, Exit};
+use crate::{Cli, ReportFormat};
+
+pub fn verify(cli: &Cli) -> Result<(), Exit> {
+    let r = if cli.server.is_some() {
+        cli.client()?.verify()?
+    } else {
+        match cli.open(false) {
+            Ok(mut ledger) => ledger.verify()?,
+            // A file cut short or overwritten is unreadable to SQLite as a whole: then nothing
+            // after the start can be vouched for, and the first bad event is the first one.
+            Err(Exit(_, e)) => match e.downcast_ref::<LedgerError>() {
+                Some(LedgerError::Corrupt(why)) => {
+                    let problem = format!("the ledger file cannot be read at all (truncated or overwritten): {why}");
+                    if cli.json {
+                        print_json(&json!({ "ok": false, "first_bad_seq": 1, "problem": problem }));
+                    }
+                    return Err(Exit::failed(format!("first bad sequence number 1: {problem}")));
+                }
+                _ => return Err(Exit(1, e)),
+            },
+        }
+    };
+    if cli.json {
+        print_json(&r);
+    } else if r.ok {
+        say!(
+            "ledger intact: {} events, {} cases, chain head {}",
+            r.events,
+            r.cases,
+            r.head_seq
+        );
+    }
+    if !r.ok {
+        let seq = r.first_bad_seq.unwrap_or(0);
+        return Err(Exit::failed(format!(
+            "first bad sequence number {seq}: {}",
+            r.problem.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+pub fn report(cli: &Cli, date: chrono::NaiveDate, format: ReportFormat) -> Result<(), Exit> {
+    let r = cli.client()?.report(date)?;
+    if format == ReportFormat::Json || cli.json {
+        print_json(&r);
+        return Ok(());
+    }
+    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+    w.write_record([
+        "date",
+        "department",
+        "name",
+        "issued",
+        "served",
+        "no_shows",
+        "avg_wait_min",
+        "avg_service_min",
+    ])?;
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
+    for d in r.departments.iter().chain(std::iter::once(&r.total)) {
+        w.write_record([
+            r.date.clone(),
+            d.department.clone(),
+            d.name.clone(),
+            d.issued.to_string(),
+            d.served.to_string(),
+            d.no_shows.to_string(),
+            f(d.avg_wait_min),
+            f(d.avg_service_min),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}

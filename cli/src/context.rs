@@ -1,0 +1,84 @@
+//! The global options every subcommand shares, and what they open: the hall through the server
+//! (`--server`) or the ledger file (`--db`), and the acting specialist's sign-in.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bangban::api::{HallClient, SignIn};
+use bangban::local::LocalClient;
+use bangban::remote::RemoteClient;
+use bangban::{Ledger, LedgerOptions};
+
+use crate::out::Exit;
+use crate::Cli;
+
+/// Whether `--pin` was typed on the command line (not taken from BANGBAN_PIN): only then may
+/// `staff set-pin` use it as the new PIN.
+static PIN_ON_COMMAND_LINE: AtomicBool = AtomicBool::new(false);
+
+pub fn set_pin_typed(typed: bool) {
+    PIN_ON_COMMAND_LINE.store(typed, Ordering::Relaxed);
+}
+
+pub fn pin_typed() -> bool {
+    PIN_ON_COMMAND_LINE.load(Ordering::Relaxed)
+}
+
+impl Cli {
+    /// The hall through the server (`--server`) or the ledger file (`--db`).
+    pub fn client(&self) -> Result<Box<dyn HallClient>, Exit> {
+        match &self.server {
+            Some(url) => Ok(Box::new(RemoteClient::new(url, self.token.as_deref().unwrap_or(""))?)),
+            None => Ok(Box::new(LocalClient::new(self.open(false)?, &self.actor))),
+        }
+    }
+
+    /// Commands that change the ledger file itself run on the server host only.
+    pub fn local_only(&self, what: &str) -> Result<(), Exit> {
+        if self.server.is_some() {
+            return Err(Exit::usage(format!(
+                "`bangban {what}` works on the server host with --db, not through --server"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sign the acting specialist in at `window` with their PIN (both modes need it).
+    pub fn sign_in(&self, client: &mut dyn HallClient, staff: &str, window: u32) -> Result<(), Exit> {
+        let pin = self.pin.clone().filter(|p| !p.is_empty()).ok_or_else(|| {
+            Exit::usage(format!(
+                "acting for specialist {staff} needs their PIN: pass --pin or set BANGBAN_PIN"
+            ))
+        })?;
+        client.sign_in(&SignIn {
+            staff: staff.to_string(),
+            pin,
+            window,
+        })?;
+        Ok(())
+    }
+
+    /// Open the ledger; only `init` may create it, so a mistyped `--db` is an error, not a new
+    /// empty ledger.
+    pub fn open(&self, create: bool) -> Result<Ledger, Exit> {
+        let path = self.db_path();
+        if !create && !path.exists() {
+            return Err(Exit::failed(format!(
+                "no ledger at {}: run `bangban init --hall FILE` first",
+                path.display()
+            )));
+        }
+        Ok(Ledger::open(&path, self.ledger_options())?)
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.db.clone().unwrap_or_else(bangban::default_db_path)
+    }
+
+    pub fn ledger_options(&self) -> LedgerOptions {
+        LedgerOptions {
+            busy_timeout: Duration::from_millis(self.busy_timeout_ms),
+            ..LedgerOptions::default()
+        }
+    }
+}

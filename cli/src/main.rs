@@ -1,0 +1,383 @@
+//! `bangban`: the operators' command line over the ledger library (and the tests' contract).
+//! This file only declares the commands; each one is a function in `commands/`.
+
+mod args;
+mod commands;
+mod context;
+mod loadtest;
+mod out;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bangban::access::DeviceRole;
+use bangban::hall::ImportKind;
+use bangban::{Channel, Mode};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use args::{one_of, window_number, CaseArg};
+use out::{say, Exit};
+
+#[derive(Parser)]
+#[command(
+    name = "bangban",
+    version,
+    about = "帮办代办 ledger: hall setup, tickets, calls, verification and daily reports"
+)]
+pub struct Cli {
+    /// The ledger database [default: $BANGBAN_DB, else the per-user data directory]
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// Print one JSON object instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// How long to wait for another program's write lock, in milliseconds (0 to 600000)
+    #[arg(long, global = true, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub busy_timeout_ms: u64,
+    /// Who the events are attributed to when no staff id is given
+    #[arg(long, global = true, default_value = "cli")]
+    pub actor: String,
+    /// Work through the hall server at this URL (http://HOST:PORT) instead of opening a ledger
+    /// file; needs --token
+    #[arg(long, global = true, env = "BANGBAN_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// This device's token, from `bangban device add` on the server host
+    #[arg(
+        long,
+        global = true,
+        env = "BANGBAN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// The acting specialist's PIN, for calls, case actions and windows (or BANGBAN_PIN)
+    #[arg(long, global = true, env = "BANGBAN_PIN", value_name = "PIN", hide_env_values = true)]
+    pub pin: Option<String>,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Create the ledger or apply a changed hall file (idempotent)
+    Init {
+        /// The hall file (TOML): departments, specialists, items, priority groups
+        #[arg(long)]
+        hall: PathBuf,
+    },
+    /// The item catalogue with codes
+    Items,
+    /// Issue a ticket (the kiosk's code path)
+    Issue {
+        /// The item code, as listed by `bangban items` (F01)
+        #[arg(long)]
+        item: String,
+        /// A priority class code such as elderly, disabled, pregnant, military
+        #[arg(long)]
+        priority: Option<String>,
+        /// How the visitor is served: onsite (现场帮办), online (网上帮办), fullprocess (全程代办)
+        /// [default: fullprocess for whole-chain items, else onsite]
+        #[arg(long, value_parser = one_of(&Mode::ALL, Mode::as_str))]
+        mode: Option<Mode>,
+        /// Where the visitor asked for the ticket: kiosk, counter (a walk-in) or phone
+        #[arg(long, default_value = "kiosk", value_parser = one_of(&Channel::ALL, Channel::as_str))]
+        channel: Channel,
+        /// Issue this many tickets, one JSON line each (load tests and drills; 1 to 100000)
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        repeat: u32,
+    },
+    /// Call the next visitor (or a given number) to a window; exit code 3 when nobody waits
+    Call {
+        /// The calling window; it must be one of the hall's
+        #[arg(long, value_parser = window_number)]
+        window: u32,
+        /// The specialist calling (the call is attributed to them)
+        #[arg(long)]
+        staff: String,
+        /// Call this number or ticket token instead of the next in line
+        #[arg(long)]
+        number: Option<String>,
+    },
+    /// Act on one case: every counter action, by number (today) or ticket token
+    Case {
+        /// A012, or the token from the ticket's QR code
+        case: String,
+        /// The window acting [default: the window that called the case]
+        #[arg(long, global = true, value_parser = window_number)]
+        window: Option<u32>,
+        /// The specialist acting (every action is attributed)
+        #[arg(long, global = true, default_value = "")]
+        staff: String,
+        #[command(subcommand)]
+        action: CaseArg,
+    },
+    /// Today's queue, in calling order
+    Waiting {
+        /// Only this department's queue (its code, such as SCJ)
+        #[arg(long)]
+        department: Option<String>,
+    },
+    /// Recompute the event chain; exit 1 naming the first bad sequence number
+    Verify,
+    /// The day's ledger (台账) per department
+    Report {
+        /// The business day, YYYY-MM-DD
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// CSV (for Excel) or JSON
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ReportFormat,
+    },
+    /// Replace the specialists or items with a filled-in attachment table (CSV)
+    Import {
+        /// Which table the file fills in: Attachment 1 (specialists) or 2 (items)
+        #[arg(value_parser = one_of(&ImportKind::ALL, ImportKind::as_str))]
+        what: ImportKind,
+        /// The filled-in table as CSV (UTF-8, with or without a BOM)
+        file: PathBuf,
+    },
+    /// Staff PINs for the counter console
+    Staff {
+        #[command(subcommand)]
+        cmd: StaffCmd,
+    },
+    /// Pause or resume a window
+    Window {
+        /// The window number; it must be one of the hall's
+        #[arg(value_parser = window_number)]
+        window: u32,
+        /// pause: call nobody; resume: open again
+        #[arg(value_enum)]
+        state: WindowState,
+        /// The specialist pausing or resuming it
+        #[arg(long)]
+        staff: String,
+    },
+    /// Rebuild the cases table from the event log
+    RebuildCases,
+    /// A network thermal printer simulator: saves each ticket as text and a PNG preview
+    PrinterSim {
+        /// The address to listen on (HOST:PORT)
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        listen: String,
+        /// Where each printed ticket is saved as ticket-NNN.txt and ticket-NNN.png
+        #[arg(long)]
+        out: PathBuf,
+        /// Report the paper roll as empty
+        #[arg(long)]
+        paper_out: bool,
+        /// Report the cover as open
+        #[arg(long)]
+        cover_open: bool,
+        /// Accept connections but never answer a status request
+        #[arg(long)]
+        silent: bool,
+        /// Read this many bytes of each ticket, then drop the connection (a printer dying
+        /// mid-ticket)
+        #[arg(long, value_name = "N")]
+        die_after_bytes: Option<usize>,
+        /// Answer the status request, then close the connection before the ticket (a printer
+        /// that resets)
+        #[arg(long)]
+        close_after_status: bool,
+    },
+    /// Take a consistent, verified copy of the ledger while the hall is running
+    Backup {
+        /// The backup file to write (must not exist yet)
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Serve the ledger to the hall's kiosks, boards, counters and phones over HTTP
+    Serve {
+        /// The address to listen on, HOST:PORT (port 0 picks a free one)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Status-page look-ups allowed per client address and minute
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        lookups_per_minute: u32,
+    },
+    /// A simulated hall day against a fresh `bangban serve` on loopback: kiosks, counters and
+    /// boards at speed; prints latencies and memory, then checks numbers, calls and the chain
+    Loadtest {
+        /// Tickets issued over the day
+        #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        tickets: u64,
+        /// Counters signed in and calling (at most 325)
+        #[arg(long, default_value_t = 320, value_parser = clap::value_parser!(u64).range(1..=325))]
+        counters: u64,
+        /// Kiosks issuing
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+        kiosks: u64,
+        /// Boards following the call stream
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=64))]
+        boards: u64,
+        /// Simulated seconds per real second
+        #[arg(long, default_value_t = 10.0)]
+        speed: f64,
+        /// Opening hours of the simulated day
+        #[arg(long, default_value_t = 8.0)]
+        hours: f64,
+        /// Stop after this many real minutes whatever is left
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        max_minutes: u64,
+        /// Keep the scratch ledger in this directory [default: a temporary one, removed after]
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Seed of the simulated arrivals
+        #[arg(long, default_value_t = 20261127)]
+        seed: u64,
+    },
+    /// Enrol, list and revoke the devices that may reach the server (on the server host)
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
+    /// Reprint a ticket (marked 补打) and record it in the ledger
+    Reprint {
+        /// Today's number (A012) or the ticket token
+        number: String,
+        /// tcp://HOST:PORT, file:PATH, serial:/dev/… [default: the hall file's printer]
+        #[arg(long)]
+        printer: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCmd {
+    /// Enrol a device and print its token (shown once; only a hash is kept)
+    Add {
+        /// The device's name, e.g. kiosk-1, board-east, counter-12
+        name: String,
+        /// What the device may do: kiosk (issue, print), board (read, follow calls), counter (act for
+        /// a specialist signed in with their PIN), admin (everything; staff actions still need a PIN)
+        #[arg(long, value_parser = one_of(&DeviceRole::ALL, DeviceRole::as_str))]
+        role: DeviceRole,
+    },
+    /// The enrolled devices, with their roles and whether they are revoked
+    List,
+    /// Revoke a device: its token stops working at once
+    Revoke {
+        /// The device's name
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StaffCmd {
+    /// Set a staff member's PIN (read from --pin or the first line of standard input)
+    SetPin {
+        /// The staff id (S602)
+        staff: String,
+        /// (Give the new PIN with the global --pin on the command line, or on standard input:
+        /// 6 to 12 digits, not trivial)
+        #[arg(long = "new-pin", hide = true)]
+        new_pin: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum ReportFormat {
+    /// Comma-separated values
+    Csv,
+    /// One JSON object
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum WindowState {
+    /// Stop calling at this window
+    Pause,
+    /// Open the window again
+    Resume,
+}
+
+fn main() -> ExitCode {
+    // Warnings (a clock that stepped back, a printer that failed) go to stderr, never stdout,
+    // which carries the JSON a script reads.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+    let matches = Cli::command().get_matches();
+    context::set_pin_typed(matches!(
+        matches.value_source("pin"),
+        Some(clap::parser::ValueSource::CommandLine)
+    ));
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Exit(_, e)) if out::is_broken_pipe(&e) => std::process::exit(out::BROKEN_PIPE_EXIT),
+        Err(Exit(code, e)) => {
+            let msg = format!("{e:#}");
+            if cli.json && !out::printed_json() {
+                say!("{}", json!({ "error": msg, "exit": code }));
+            }
+            eprintln!("bangban: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// One function per subcommand, grouped by who uses it (see `commands/`).
+fn run(cli: &Cli) -> Result<(), Exit> {
+    use commands::*;
+    match &cli.cmd {
+        Cmd::Init { hall } => setup::init(cli, hall),
+        Cmd::Import { what, file } => setup::import(cli, *what, file),
+        Cmd::Staff {
+            cmd: StaffCmd::SetPin { staff, .. },
+        } => setup::set_pin(cli, staff),
+        Cmd::Device { cmd } => setup::device(cli, cmd),
+        Cmd::Backup { to } => setup::backup(cli, to),
+        Cmd::RebuildCases => setup::rebuild_cases(cli),
+        Cmd::Items => visitor::items(cli),
+        Cmd::Issue {
+            item,
+            priority,
+            mode,
+            channel,
+            repeat,
+        } => visitor::issue(cli, item, priority.as_deref(), *mode, *channel, *repeat),
+        Cmd::Waiting { department } => visitor::waiting(cli, department.as_deref()),
+        Cmd::Reprint { number, printer } => visitor::reprint(cli, number, printer.as_deref()),
+        Cmd::Call { window, staff, number } => counter::call(cli, *window, staff, number.as_deref()),
+        Cmd::Case {
+            case,
+            window,
+            staff,
+            action,
+        } => counter::case(cli, case, *window, staff, action),
+        Cmd::Window { window, state, staff } => counter::window(cli, *window, *state, staff),
+        Cmd::Verify => office::verify(cli),
+        Cmd::Report { date, format } => office::report(cli, *date, *format),
+        Cmd::PrinterSim {
+            listen,
+            out,
+            paper_out,
+            cover_open,
+            silent,
+            die_after_bytes,
+            close_after_status,
+        } => host::printer_sim(
+            listen,
+            out,
+            bangban_printer::sim::Condition {
+                paper_out: *paper_out,
+                cover_open: *cover_open,
+                silent: *silent,
+                die_after_bytes: *die_after_bytes,
+                close_after_status: *close_after_status,
+            },
+        ),
+        Cmd::Serve {
+            listen,
+            lookups_per_minute,
+        } => host::serve(cli, listen, *lookups_per_minute),
+        Cmd::Loadtest { .. } => host::loadtest(cli),
+    }
+}
