@@ -133,7 +133,7 @@ impl LedgerError {
     /// The kind a remote caller tells errors apart by.
     pub fn kind(&self) -> &str {
         match self {
-            LedgerError::Busy(_) => "busy",
+            LedgerError::Busy => "busy",
             LedgerError::DiskFull => "disk_full",
             LedgerError::Open { .. } | LedgerError::NoLedger(_) | LedgerError::NetworkFileSystem(_) => "open",
             LedgerError::TooNew { .. } => "too_new",

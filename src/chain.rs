@@ -138,11 +138,60 @@ pub struct VerifyReport {
     pub cases: usize,
     /// The first sequence number that does not check out.
     pub first_bad_seq: Option<i64>,
+    /// What is wrong, in words (the same finding as `finding`).
     pub problem: Option<String>,
+    /// What is wrong, for a program to tell apart: the kind, and where (sequence number, or
+    /// table and row).
+    #[serde(default)]
+    pub finding: Option<Finding>,
+}
+
+/// One thing `verify` found wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    /// The first event that does not check out, when the finding is in the log.
+    pub seq: Option<i64>,
+    /// The table and row, when the finding is in a projection.
+    pub table: Option<String>,
+    pub row: Option<i64>,
+    /// The column that differs, when known.
+    pub field: Option<String>,
+}
+
+/// The kinds of damage `verify` tells apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// The file or the log cannot be read from this point.
+    Unreadable,
+    /// An event is missing (deleted) or out of order.
+    MissingEvent,
+    /// An event does not link to the hash of the one before.
+    BrokenLink,
+    /// An event's contents do not match its hash.
+    Altered,
+    /// An event's payload is not of its recorded kind.
+    KindMismatch,
+    /// The chain head is missing, or says something other than the end of the log.
+    HeadMismatch,
+    /// Events after the end of the log were cut off.
+    Truncated,
+    /// The log cannot be replayed into cases.
+    Unreplayable,
+    /// The cases table (a projection) differs from what the log replays to.
+    ProjectionDiffers,
+}
+
+impl FindingKind {
+    /// Damage to a projection only: the log is sound and `rebuild-cases` can repair it.
+    pub fn is_projection(self) -> bool {
+        self == FindingKind::ProjectionDiffers
+    }
 }
 
 impl VerifyReport {
-    fn bad(events: i64, head_seq: i64, cases: usize, seq: i64, problem: String) -> Self {
+    fn bad(events: i64, head_seq: i64, cases: usize, seq: i64, kind: FindingKind, problem: String) -> Self {
         VerifyReport {
             ok: false,
             events,
@@ -150,7 +199,24 @@ impl VerifyReport {
             cases,
             first_bad_seq: Some(seq),
             problem: Some(problem),
+            finding: Some(Finding {
+                kind,
+                seq: Some(seq),
+                table: None,
+                row: None,
+                field: None,
+            }),
         }
+    }
+
+    /// A row of a projection table that differs from the log.
+    fn bad_row(events: i64, head_seq: i64, cases: usize, seq: i64, table: &str, row: i64, problem: String) -> Self {
+        let mut r = Self::bad(events, head_seq, cases, seq, FindingKind::ProjectionDiffers, problem);
+        if let Some(f) = r.finding.as_mut() {
+            f.table = Some(table.into());
+            f.row = Some(row);
+        }
+        r
     }
 }
 
@@ -207,6 +273,7 @@ pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
             -1,
             0,
             checked + 1,
+            FindingKind::Unreadable,
             format!("the ledger cannot be read past event {checked}: {e}"),
         )),
     }
@@ -237,6 +304,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                         head_seq,
                         0,
                         expected,
+                        FindingKind::Unreadable,
                         format!("the event log cannot be read past sequence {}: {e}", expected - 1),
                     ));
                 }
@@ -249,6 +317,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                         head_seq,
                         0,
                         expected,
+                        FindingKind::Unreadable,
                         format!("event {expected} is unreadable: {e}"),
                     ))
                 }
@@ -264,6 +333,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     head_seq,
                     0,
                     expected,
+                    FindingKind::MissingEvent,
                     format!("event {expected} {what}; found {} next", ev.seq),
                 ));
             }
@@ -273,6 +343,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     head_seq,
                     0,
                     ev.seq,
+                    FindingKind::BrokenLink,
                     format!("event {} does not link to the hash of event {}", ev.seq, ev.seq - 1),
                 ));
             }
@@ -291,6 +362,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     head_seq,
                     0,
                     ev.seq,
+                    FindingKind::Altered,
                     format!("event {} was altered: its hash does not match its contents", ev.seq),
                 ));
             }
@@ -303,6 +375,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     head_seq,
                     0,
                     ev.seq,
+                    FindingKind::KindMismatch,
                     format!("event {} has a payload that does not match its kind", ev.seq),
                 ));
             }
@@ -320,6 +393,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                 -1,
                 0,
                 count + 1,
+                FindingKind::HeadMismatch,
                 "the chain head is missing".into(),
             ))
         }
@@ -330,6 +404,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     hs,
                     0,
                     count + 1,
+                    FindingKind::Truncated,
                     format!("the log ends at event {count} but the chain head says {hs}: events were cut off"),
                 ));
             }
@@ -339,6 +414,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     hs,
                     0,
                     hs + 1,
+                    FindingKind::HeadMismatch,
                     format!("the chain head (event {hs}) does not match the end of the log (event {count})"),
                 ));
             }
@@ -346,27 +422,49 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
     }
     let rebuilt = match replay(&events) {
         Ok(c) => c,
-        Err(e) => return Ok(VerifyReport::bad(count, head_seq, 0, count, e.to_string())),
+        Err(e) => {
+            return Ok(VerifyReport::bad(
+                count,
+                head_seq,
+                0,
+                count,
+                FindingKind::Unreplayable,
+                e.to_string(),
+            ))
+        }
     };
     let stored = crate::ledger::load_all_cases(&tx)?;
     for (id, want) in &rebuilt {
         match stored.get(id) {
             Some(have) if have == want => {}
-            Some(_) => {
-                return Ok(VerifyReport::bad(
+            Some(have) => {
+                let field = differing_field(have, want);
+                let mut r = VerifyReport::bad_row(
                     count,
                     head_seq,
                     rebuilt.len(),
                     want.last_seq,
-                    format!("case {} in the cases table differs from the event log", want.number),
-                ))
+                    "cases",
+                    *id,
+                    format!(
+                        "case {} in the cases table differs from the event log (row {id}, field {})",
+                        want.number,
+                        field.as_deref().unwrap_or("?")
+                    ),
+                );
+                if let Some(f) = r.finding.as_mut() {
+                    f.field = field;
+                }
+                return Ok(r);
             }
             None => {
-                return Ok(VerifyReport::bad(
+                return Ok(VerifyReport::bad_row(
                     count,
                     head_seq,
                     rebuilt.len(),
                     want.last_seq,
+                    "cases",
+                    *id,
                     format!(
                         "case {} is in the event log but missing from the cases table",
                         want.number
@@ -376,11 +474,13 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
         }
     }
     if let Some((id, extra)) = stored.iter().find(|(id, _)| !rebuilt.contains_key(id)) {
-        return Ok(VerifyReport::bad(
+        return Ok(VerifyReport::bad_row(
             count,
             head_seq,
             rebuilt.len(),
             count + 1,
+            "cases",
+            *id,
             format!(
                 "case {} (#{id}) is in the cases table but no event created it",
                 extra.number
@@ -394,5 +494,13 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
         cases: rebuilt.len(),
         first_bad_seq: None,
         problem: None,
+        finding: None,
     })
+}
+
+/// The first field (by name) in which a stored case differs from the replayed one.
+fn differing_field(have: &Case, want: &Case) -> Option<String> {
+    let (a, b) = (serde_json::to_value(have).ok()?, serde_json::to_value(want).ok()?);
+    let (a, b) = (a.as_object()?, b.as_object()?);
+    b.iter().find(|(k, v)| a.get(*k) != Some(*v)).map(|(k, _)| k.clone())
 }

@@ -2,7 +2,6 @@
 //! and immediate write transactions.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -21,13 +20,6 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// The longest wait for another program's write lock: beyond ten minutes a caller is better
 /// told that something holds the ledger.
 pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_secs(600);
-
-static BUSY_TIMEOUT_MS: AtomicU64 = AtomicU64::new(5_000);
-
-/// The busy timeout in force, quoted in `Busy` errors.
-pub fn busy_timeout_ms() -> u64 {
-    BUSY_TIMEOUT_MS.load(Ordering::Relaxed)
-}
 
 /// Open (creating if needed) and migrate the ledger at `path`. Refuses a network file system;
 /// reports a full disk as `DiskFull`, whatever SQLite called it.
@@ -62,7 +54,6 @@ fn open_local(path: &Path, busy_timeout: Duration) -> Result<Connection> {
             MAX_BUSY_TIMEOUT.as_millis()
         )));
     }
-    BUSY_TIMEOUT_MS.store(busy_timeout.as_millis() as u64, Ordering::Relaxed);
     conn.busy_timeout(busy_timeout)?;
     // WAL lets readers (the wall board) run beside the writer; FULL makes every commit durable
     // across power loss, which a ledger that must never lose a ticket needs.

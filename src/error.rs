@@ -4,8 +4,11 @@ use crate::hall::HallErrors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
-    #[error("the ledger is busy (another program holds the write lock) and did not free up within {0} ms")]
-    Busy(u64),
+    /// Another program held the write lock for longer than this connection's busy timeout.
+    #[error(
+        "the ledger is busy: another program held the write lock past the busy timeout; nothing was written, try again"
+    )]
+    Busy,
     #[error("the disk holding the ledger is full; nothing was written: free some space on it")]
     DiskFull,
     #[error("refusing the ledger: {0}")]
@@ -79,9 +82,7 @@ impl From<rusqlite::Error> for LedgerError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode;
         match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
-                LedgerError::Busy(crate::db::busy_timeout_ms())
-            }
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => LedgerError::Busy,
             Some(ErrorCode::DiskFull) => LedgerError::DiskFull,
             Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => LedgerError::Corrupt(e.to_string()),
             _ => LedgerError::Sql(e),

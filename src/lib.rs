@@ -17,7 +17,7 @@ pub mod remote;
 pub mod server;
 pub mod store;
 
-pub use chain::{Event, VerifyReport};
+pub use chain::{Event, Finding, FindingKind, VerifyReport};
 pub use error::{LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{

@@ -20,7 +20,7 @@ fn ledger_with_history() -> TempLedger {
     t
 }
 
-fn verify_fails_at(t: &TempLedger, seq: i64) {
+fn verify_fails_at(t: &TempLedger, seq: i64) -> serde_json::Value {
     let out = cli(&t.db, &["verify"]);
     assert_eq!(
         out.status.code(),
@@ -37,6 +37,8 @@ fn verify_fails_at(t: &TempLedger, seq: i64) {
     let j = json(&cli(&t.db, &["verify", "--json"]));
     assert_eq!(j["ok"], false);
     assert_eq!(j["first_bad_seq"], seq);
+    assert_eq!(j["finding"]["seq"], seq, "{j}");
+    j["finding"].clone()
 }
 
 fn seq_of(t: &TempLedger, needle: &str) -> i64 {
@@ -96,7 +98,12 @@ fn a_changed_byte_in_a_payload_names_its_event() {
 fn a_deleted_row_names_the_missing_sequence() {
     let t = ledger_with_history();
     raw(&t).execute("DELETE FROM events WHERE seq = 6", []).unwrap();
-    verify_fails_at(&t, 6);
+    let finding = verify_fails_at(&t, 6);
+    assert_eq!(finding["kind"], "missing_event");
+    // A broken log is never "repaired" by rebuilding the cases from it.
+    let out = cli(&t.db, &["rebuild-cases"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("refusing to rebuild"), "{}", stderr(&out));
 }
 
 #[test]
@@ -125,7 +132,7 @@ fn a_log_truncated_at_its_tail_is_detected() {
     raw(&t)
         .execute("DELETE FROM events WHERE seq > ?1", [head - 3])
         .unwrap();
-    verify_fails_at(&t, head - 2);
+    assert_eq!(verify_fails_at(&t, head - 2)["kind"], "truncated");
 }
 
 #[test]
@@ -151,7 +158,14 @@ fn an_edited_case_row_does_not_match_the_log() {
     c.execute("UPDATE cases SET data = replace(data, '\"state\":\"waiting\"', '\"state\":\"archived\"') WHERE number = 'A010'", [])
         .unwrap();
     let seq = seq_of(&t, "\"number\":\"A010\"");
-    verify_fails_at(&t, seq);
+    let finding = verify_fails_at(&t, seq);
+    assert_eq!(finding["kind"], "projection_differs");
+    assert_eq!(finding["table"], "cases");
+    assert_eq!(finding["field"], "state");
+    let id: i64 = c
+        .query_row("SELECT id FROM cases WHERE number = 'A010'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(finding["row"], id);
     // The projection can be rebuilt from the log, and then it verifies again.
     assert!(cli(&t.db, &["rebuild-cases"]).status.success());
     assert!(cli(&t.db, &["verify"]).status.success());

@@ -18,7 +18,8 @@ pub fn verify(cli: &Cli) -> Result<(), Exit> {
                 Some(LedgerError::Corrupt(why)) => {
                     let problem = format!("the ledger file cannot be read at all (truncated or overwritten): {why}");
                     if cli.json {
-                        print_json(&json!({ "ok": false, "first_bad_seq": 1, "problem": problem }));
+                        print_json(&json!({ "ok": false, "first_bad_seq": 1, "problem": problem,
+                            "finding": { "kind": "unreadable", "seq": 1, "table": null, "row": null, "field": null } }));
                     }
                     return Err(Exit::failed(format!("first bad sequence number 1: {problem}")));
                 }

@@ -153,13 +153,8 @@ pub fn rebuild_cases(cli: &Cli) -> Result<(), Exit> {
     cli.local_only("rebuild-cases")?;
     let mut ledger = cli.open(false)?;
     let before = ledger.verify()?;
-    if !before.ok
-        && before
-            .problem
-            .as_deref()
-            .map(|p| !p.contains("cases table"))
-            .unwrap_or(true)
-    {
+    let only_projection = before.finding.as_ref().is_some_and(|f| f.kind.is_projection());
+    if !before.ok && !only_projection {
         return Err(Exit::failed(
             "the event log itself does not verify; refusing to rebuild from it",
         ));
