@@ -1,5 +1,7 @@
-//! Headless screenshots: a minimal Slint platform whose one window is drawn by the software
+//! Slint glue shared by the kiosk and the display. Headless screenshots: a minimal Slint platform whose one window is drawn by the software
 //! renderer into memory and saved as PNG. Used by the kiosk and the display for `--render`.
+
+pub mod bind;
 
 use std::path::Path;
 use std::rc::Rc;

@@ -1,0 +1,155 @@
+//! The controller of `KioskAdapter`, the chrome around every screen: hall name and clock,
+//! the idle timeout, 返回首页, the language and large-text switches, notices, and the
+//! paused-tickets state of a kiosk whose server does not answer.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bangban::Hall;
+use bangban_headless::bind;
+use slint::{ComponentHandle, SharedString, TimerMode};
+
+use super::{s, Inner, Selection, HEALTH_CHECK};
+use crate::worker::{IssueFailure, Job};
+use crate::{ConfirmAdapter, KioskAdapter, KioskScreen, KioskWindow, Notice, Theme};
+
+pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    let hall = inner.borrow().hall.clone();
+    let k = ui.global::<KioskAdapter>();
+    k.set_hall_name(s(&hall.name));
+    k.set_hall_name_en(s(if hall.name_en.is_empty() {
+        &hall.name
+    } else {
+        &hall.name_en
+    }));
+    update_clock(ui, &hall);
+    {
+        let weak = ui.as_weak();
+        inner
+            .borrow()
+            .clock
+            .start(TimerMode::Repeated, Duration::from_secs(15), move || {
+                if let Some(ui) = weak.upgrade() {
+                    update_clock(&ui, &hall);
+                }
+            });
+    }
+    // A kiosk on the hall server asks every two seconds whether the server is there, so a
+    // visitor learns within five seconds that tickets are paused, and the kiosk resumes by
+    // itself once the server answers again.
+    if inner.borrow().config.server.is_some() {
+        let i = Rc::downgrade(inner);
+        inner.borrow().health.start(TimerMode::Repeated, HEALTH_CHECK, move || {
+            if let Some(inner) = i.upgrade() {
+                inner.borrow().send(Job::Check);
+            }
+        });
+    }
+    // Every tap restarts the idle timer.
+    bind!(ui, inner, KioskAdapter, on_touched, |ui, inner| touched(ui, inner));
+    bind!(ui, inner, KioskAdapter, on_go_home, |ui, inner| go_home(ui, inner));
+    bind!(ui, (), KioskAdapter, on_set_english, |ui, en| set_english(ui, en));
+    bind!(ui, (), KioskAdapter, on_set_large_text, |ui, on| ui
+        .global::<Theme>()
+        .set_large_text(on));
+    bind!(ui, (), KioskAdapter, on_dismiss_notice, |ui| {
+        let k = ui.global::<KioskAdapter>();
+        k.set_notice(Notice::None);
+        k.set_notice_detail(SharedString::default());
+    });
+}
+
+fn update_clock(ui: &KioskWindow, hall: &Hall) {
+    let now = chrono::Utc::now().with_timezone(&hall.tz());
+    ui.global::<KioskAdapter>()
+        .set_clock_text(s(&now.format("%Y-%m-%d %H:%M").to_string()));
+}
+
+pub fn set_english(ui: &KioskWindow, en: bool) {
+    if let Err(e) = slint::select_bundled_translation(if en { "en" } else { "" }) {
+        tracing::warn!("cannot switch language: {e}");
+    }
+    ui.global::<KioskAdapter>().set_english(en);
+}
+
+/// Any tap: restart the idle timer that takes the kiosk back to the welcome screen.
+pub fn touched(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    let secs = inner.borrow().config.idle_seconds;
+    let (w, i) = (ui.as_weak(), Rc::downgrade(inner));
+    inner
+        .borrow()
+        .idle
+        .start(TimerMode::SingleShot, Duration::from_secs(secs), move || {
+            if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
+                let k = ui.global::<KioskAdapter>();
+                // An issue in flight finishes first: its ticket must be shown, never dropped.
+                if k.get_busy() {
+                    touched(&ui, &inner);
+                } else if k.get_screen() != KioskScreen::Ticket {
+                    reset(&ui, &inner);
+                }
+            }
+        });
+}
+
+/// Ready for the next visitor: the welcome screen in Chinese, normal text, nothing chosen.
+pub fn reset(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    if ui.global::<KioskAdapter>().get_busy() {
+        return;
+    }
+    go_home(ui, inner);
+    ui.global::<Theme>().set_large_text(false);
+    set_english(ui, false);
+}
+
+/// Back to the welcome screen, forgetting the half-made choice; the same visitor keeps the
+/// language and text size they chose.
+pub fn go_home(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    if ui.global::<KioskAdapter>().get_busy() {
+        return;
+    }
+    {
+        let mut inn = inner.borrow_mut();
+        inn.selection = Selection::default();
+        inn.countdown.stop();
+        inn.ticket_case = None;
+    }
+    let k = ui.global::<KioskAdapter>();
+    k.set_screen(KioskScreen::Welcome);
+    k.set_notice(Notice::None);
+    k.set_notice_detail(SharedString::default());
+    ui.global::<ConfirmAdapter>().set_priority(SharedString::default());
+}
+
+/// A ticket could not be issued: say why, or pause tickets while the server is away.
+pub fn issue_failed(ui: &KioskWindow, failure: IssueFailure) {
+    let k = ui.global::<KioskAdapter>();
+    k.set_busy(false);
+    let (notice, detail) = match failure {
+        IssueFailure::Busy(d) => (Notice::LedgerBusy, d),
+        IssueFailure::Unreachable(d) => {
+            // Nothing was issued; tickets pause until the server answers again.
+            k.set_paused(true);
+            tracing::error!("cannot reach the hall server: {d}");
+            return;
+        }
+        IssueFailure::Other(d) => (Notice::IssueFailed, d),
+    };
+    tracing::error!("cannot issue a ticket: {detail}");
+    k.set_notice(notice);
+    k.set_notice_detail(s(&detail));
+}
+
+/// The server's health check answered (or did not): resume or pause tickets.
+pub fn reachable(ui: &KioskWindow, up: bool) {
+    let k = ui.global::<KioskAdapter>();
+    if k.get_paused() != !up {
+        if up {
+            tracing::info!("the hall server answers again: tickets resume");
+        } else {
+            tracing::warn!("the hall server does not answer: tickets are paused");
+        }
+    }
+    k.set_paused(!up);
+}

@@ -1,0 +1,128 @@
+//! The controller of `ConfirmAdapter`: the chosen item, an optional priority group, the
+//! service mode, and 确认取号, which hands the issue to the worker.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bangban::api::Issue;
+use bangban::{Channel, Mode};
+use bangban_headless::bind;
+use slint::{ComponentHandle, SharedString};
+
+use super::{departments, items, model, s, Inner};
+use crate::worker::Job;
+use crate::{ConfirmAdapter, KioskAdapter, KioskScreen, KioskWindow, PriorityChoice};
+
+pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    let hall = inner.borrow().hall.clone();
+    ui.global::<ConfirmAdapter>().set_priorities(model(
+        hall.priority_classes
+            .iter()
+            .map(|p| PriorityChoice {
+                code: s(&p.code),
+                name: s(&p.name),
+                name_en: s(&p.name_en),
+                badge: s(&badge(&p.code, &p.name)),
+            })
+            .collect(),
+    ));
+    bind!(ui, inner, ConfirmAdapter, on_choose_priority, |ui, inner, code| {
+        let mut inn = inner.borrow_mut();
+        // A second tap on the chosen group clears it: declaring is optional.
+        let next = if inn.selection.priority.as_deref() == Some(code.as_str()) {
+            None
+        } else {
+            Some(code.to_string())
+        };
+        ui.global::<ConfirmAdapter>()
+            .set_priority(s(next.as_deref().unwrap_or("")));
+        inn.selection.priority = next;
+    });
+    bind!(ui, inner, ConfirmAdapter, on_choose_mode, |ui, inner, mode| {
+        if let Some(m) = Mode::parse(&mode) {
+            inner.borrow_mut().selection.mode = Some(m);
+            ui.global::<ConfirmAdapter>().set_mode(mode);
+        }
+    });
+    bind!(ui, inner, ConfirmAdapter, on_confirm, |ui, inner| confirm(ui, inner));
+    bind!(ui, inner, ConfirmAdapter, on_back, |ui, inner| {
+        let has_dept = inner.borrow().selection.department.is_some();
+        if has_dept {
+            items::show(ui, &inner.borrow());
+        } else {
+            departments::show(ui, inner);
+        }
+    });
+}
+
+/// The characters drawn as priority icons: one bold hanzi in a circle, as on hall signage.
+fn badge(code: &str, name: &str) -> String {
+    match code {
+        "elderly" => "老".into(),
+        "disabled" => "残".into(),
+        "pregnant" => "孕".into(),
+        "sick" => "病".into(),
+        "mobility" => "行".into(),
+        "military" => "军".into(),
+        "talent" => "才".into(),
+        "keyproject" => "重".into(),
+        _ => name.chars().next().map(String::from).unwrap_or_default(),
+    }
+}
+
+/// Show the confirm screen for an item (from the item list or 「不知道办什么？」).
+pub fn choose_item(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
+    let hall = inner.borrow().hall.clone();
+    let Some(item) = hall.item(code) else { return };
+    let Some(dept) = hall.department(&item.department) else {
+        return;
+    };
+    // Whole-chain matters default to full-process service (rule 5); others to on-site help.
+    let mode = if item.is_whole_chain() {
+        Mode::Fullprocess
+    } else {
+        Mode::Onsite
+    };
+    {
+        let mut inn = inner.borrow_mut();
+        inn.selection.item = Some(item.code.clone());
+        inn.selection.priority = None;
+        inn.selection.mode = Some(mode);
+    }
+    let waiting = inner.borrow().counts.get(&dept.code).copied().unwrap_or(0);
+    let c = ui.global::<ConfirmAdapter>();
+    c.set_department_name(s(&dept.name));
+    c.set_department_name_en(s(if dept.name_en.is_empty() {
+        &dept.name
+    } else {
+        &dept.name_en
+    }));
+    let name = item.display_name();
+    c.set_item_name(s(&name));
+    c.set_item_name_en(s(if item.name_en.is_empty() { &name } else { &item.name_en }));
+    c.set_window(item.window as i32);
+    c.set_waiting(waiting);
+    c.set_whole_chain(item.is_whole_chain());
+    c.set_materials(model(item.materials.iter().map(|m| s(m)).collect()));
+    c.set_priority(SharedString::default());
+    c.set_mode(s(mode.as_str()));
+    ui.global::<KioskAdapter>().set_screen(KioskScreen::Confirm);
+}
+
+/// 确认取号: one issue at a time, none while tickets are paused.
+fn confirm(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    let k = ui.global::<KioskAdapter>();
+    if k.get_busy() || k.get_paused() {
+        return;
+    }
+    let inn = inner.borrow();
+    let Some(item) = inn.selection.item.clone() else { return };
+    let req = Issue {
+        item,
+        priority: inn.selection.priority.clone(),
+        mode: inn.selection.mode,
+        channel: Channel::Kiosk,
+    };
+    k.set_busy(true);
+    inn.send(Job::Issue(req));
+}

@@ -1,0 +1,52 @@
+//! The controller of `DepartmentAdapter`: the department tiles with their waiting counts.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bangban_headless::bind;
+use slint::ComponentHandle;
+
+use super::{chrome, items, model, s, welcome, Inner};
+use crate::worker::Job;
+use crate::{DepartmentAdapter, DepartmentTile, KioskAdapter, KioskScreen, KioskWindow};
+
+pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    update(ui, &inner.borrow());
+    bind!(ui, inner, DepartmentAdapter, on_choose, |ui, inner, code| {
+        {
+            let mut inn = inner.borrow_mut();
+            inn.selection.department = Some(code.to_string());
+            inn.selection.page = 0;
+        }
+        items::show(ui, &inner.borrow());
+    });
+    bind!(ui, inner, DepartmentAdapter, on_not_sure, |ui, inner| {
+        welcome::choose_consultation(ui, inner)
+    });
+    bind!(ui, inner, DepartmentAdapter, on_back, |ui, inner| chrome::go_home(
+        ui, inner
+    ));
+}
+
+/// The tiles, with the latest waiting counts the worker reported.
+pub fn update(ui: &KioskWindow, inner: &Inner) {
+    let tiles: Vec<DepartmentTile> = inner
+        .hall
+        .departments
+        .iter()
+        .map(|d| DepartmentTile {
+            code: s(&d.code),
+            name: s(&d.name),
+            name_en: s(if d.name_en.is_empty() { &d.name } else { &d.name_en }),
+            prefix: s(&d.prefix),
+            waiting: inner.counts.get(&d.code).copied().unwrap_or(0),
+        })
+        .collect();
+    ui.global::<DepartmentAdapter>().set_departments(model(tiles));
+}
+
+/// Show the departments and ask the worker for fresh waiting counts.
+pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    inner.borrow().send(Job::WaitingCounts);
+    ui.global::<KioskAdapter>().set_screen(KioskScreen::Departments);
+}

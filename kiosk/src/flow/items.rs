@@ -1,0 +1,66 @@
+//! The controller of `ItemAdapter`: the chosen department's items, a page at a time.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bangban_headless::bind;
+use slint::ComponentHandle;
+
+use super::{confirm, departments, model, s, Inner, ITEMS_PER_PAGE};
+use crate::{ItemAdapter, ItemRow, KioskAdapter, KioskScreen, KioskWindow};
+
+pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    bind!(ui, inner, ItemAdapter, on_choose, |ui, inner, code| {
+        confirm::choose_item(ui, inner, &code)
+    });
+    bind!(ui, inner, ItemAdapter, on_page_prev, |ui, inner| turn(ui, inner, -1));
+    bind!(ui, inner, ItemAdapter, on_page_next, |ui, inner| turn(ui, inner, 1));
+    bind!(ui, inner, ItemAdapter, on_back, |ui, inner| departments::show(
+        ui, inner
+    ));
+}
+
+fn turn(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, step: i64) {
+    {
+        let mut inn = inner.borrow_mut();
+        inn.selection.page = (inn.selection.page as i64 + step).max(0) as usize;
+    }
+    show(ui, &inner.borrow());
+}
+
+/// Show the selected department's items on the selected page.
+pub fn show(ui: &KioskWindow, inner: &Inner) {
+    let Some(code) = inner.selection.department.as_deref() else {
+        return;
+    };
+    let Some(dept) = inner.hall.department(code) else {
+        return;
+    };
+    let items: Vec<_> = inner.hall.items.iter().filter(|i| i.department == code).collect();
+    let pages = items.len().div_ceil(ITEMS_PER_PAGE).max(1);
+    let page = inner.selection.page.min(pages - 1);
+    let rows: Vec<ItemRow> = items
+        .iter()
+        .skip(page * ITEMS_PER_PAGE)
+        .take(ITEMS_PER_PAGE)
+        .map(|i| ItemRow {
+            code: s(&i.code),
+            main: s(&i.main),
+            sub: s(&i.sub),
+            name_en: s(&i.name_en),
+            window: i.window as i32,
+            whole_chain: i.is_whole_chain(),
+        })
+        .collect();
+    let a = ui.global::<ItemAdapter>();
+    a.set_department_name(s(&dept.name));
+    a.set_department_name_en(s(if dept.name_en.is_empty() {
+        &dept.name
+    } else {
+        &dept.name_en
+    }));
+    a.set_items(model(rows));
+    a.set_page(page as i32 + 1);
+    a.set_pages(pages as i32);
+    ui.global::<KioskAdapter>().set_screen(KioskScreen::Items);
+}

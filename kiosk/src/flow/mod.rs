@@ -1,0 +1,152 @@
+//! The visitor's path, one controller module per adapter: `chrome` (KioskAdapter: idle
+//! timeout, language, large text, notices), `welcome`, `departments`, `items`, `confirm`,
+//! `ticket`. This module holds the state they share and routes the worker's replies.
+
+mod chrome;
+mod confirm;
+mod departments;
+mod items;
+mod ticket;
+mod welcome;
+
+pub use chrome::{go_home, reset, set_english};
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bangban::{Hall, Mode};
+use bangban_printer::PrinterTarget;
+use slint::{ModelRc, SharedString, Timer, VecModel};
+
+use crate::worker::{Job, Reply};
+use crate::{Config, KioskWindow};
+
+/// How often a kiosk on the hall server checks that the server answers.
+pub const HEALTH_CHECK: Duration = Duration::from_secs(2);
+
+/// Items per page on the item screen: big rows, no scrolling (no gestures beyond a tap).
+pub const ITEMS_PER_PAGE: usize = 6;
+
+/// What the visitor has chosen so far.
+#[derive(Default, Clone, Debug)]
+pub struct Selection {
+    pub department: Option<String>,
+    pub item: Option<String>,
+    pub priority: Option<String>,
+    pub mode: Option<Mode>,
+    pub page: usize,
+}
+
+pub struct Inner {
+    pub config: Config,
+    pub hall: Arc<Hall>,
+    pub printer: PrinterTarget,
+    pub selection: Selection,
+    pub counts: HashMap<String, i32>,
+    /// The case whose print outcome the ticket screen shows.
+    pub ticket_case: Option<i64>,
+    jobs: Sender<Job>,
+    replies: Receiver<Reply>,
+    worker: Option<JoinHandle<()>>,
+    idle: Timer,
+    countdown: Timer,
+    clock: Timer,
+    health: Timer,
+}
+
+impl Inner {
+    pub fn new(
+        config: Config,
+        hall: Arc<Hall>,
+        printer: PrinterTarget,
+        jobs: Sender<Job>,
+        replies: Receiver<Reply>,
+        worker: JoinHandle<()>,
+    ) -> Inner {
+        Inner {
+            config,
+            hall,
+            printer,
+            selection: Selection::default(),
+            counts: HashMap::new(),
+            ticket_case: None,
+            jobs,
+            replies,
+            worker: Some(worker),
+            idle: Timer::default(),
+            countdown: Timer::default(),
+            clock: Timer::default(),
+            health: Timer::default(),
+        }
+    }
+
+    fn send(&self, job: Job) {
+        if self.jobs.send(job).is_err() {
+            tracing::error!("the kiosk's IO thread has stopped");
+        }
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.jobs.send(Job::Stop);
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+
+    /// The item for 「不知道办什么？」.
+    fn consult_item(&self) -> Option<String> {
+        match &self.config.consult_item {
+            Some(code) => self.hall.item(code).map(|i| i.code.clone()),
+            None => self
+                .hall
+                .items
+                .iter()
+                .find(|i| i.main.contains("咨询"))
+                .map(|i| i.code.clone()),
+        }
+    }
+}
+
+fn s(v: &str) -> SharedString {
+    SharedString::from(v)
+}
+
+fn model<T: Clone + 'static>(v: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(v))
+}
+
+/// Connect every adapter to its controller.
+pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    chrome::wire(ui, inner);
+    welcome::wire(ui, inner);
+    departments::wire(ui, inner);
+    items::wire(ui, inner);
+    confirm::wire(ui, inner);
+    ticket::wire(ui, inner);
+    chrome::touched(ui, inner);
+}
+
+/// Apply the worker's replies on the UI thread, each through the controller it concerns.
+pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    loop {
+        let reply = match inner.borrow().replies.try_recv() {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        match reply {
+            Reply::Issued(Ok(ticket)) => ticket::show(ui, inner, ticket),
+            Reply::Issued(Err(failure)) => chrome::issue_failed(ui, failure),
+            Reply::Printed { case_id, result } => ticket::printed(ui, &inner.borrow(), case_id, result.is_ok()),
+            Reply::WaitingCounts(counts) => {
+                inner.borrow_mut().counts = counts;
+                departments::update(ui, &inner.borrow());
+            }
+            Reply::Reachable(up) => chrome::reachable(ui, up),
+        }
+    }
+}
