@@ -4,6 +4,7 @@
 slint::include_modules!();
 
 pub mod counter;
+pub mod desk;
 pub mod voice;
 
 use std::path::Path;

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use bangban::{CallRequest, CaseAction, Channel, IssueRequest, Ledger, LedgerOptions};
-use display::CounterAdapter;
+use display::{CasePanelAdapter, QueueAdapter, SignInAdapter};
 use i_slint_backend_testing::ElementHandle;
 use slint::{ComponentHandle, Model};
 
@@ -161,7 +161,12 @@ fn type_into(c: &display::counter::Counter, label: &str, text: &str) {
 }
 
 fn message(c: &display::counter::Counter) -> String {
-    c.ui.global::<CounterAdapter>().get_message().to_string()
+    c.ui.global::<SignInAdapter>().get_message_text().to_string()
+}
+
+/// The kind of error the status line shows ("" when the last action went through).
+fn failure(c: &display::counter::Counter) -> String {
+    c.ui.global::<SignInAdapter>().get_message().error.to_string()
 }
 
 fn login(c: &display::counter::Counter, staff: &str, pin: &str) {
@@ -180,8 +185,8 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     let c = console(&db, 12);
     let ui = &c.ui;
     login(&c, "S602", "246813");
-    assert!(ui.global::<CounterAdapter>().get_logged_in(), "{}", message(&c));
-    assert_eq!(ui.global::<CounterAdapter>().get_waiting().row_count(), 1);
+    assert!(ui.global::<SignInAdapter>().get_logged_in(), "{}", message(&c));
+    assert_eq!(ui.global::<QueueAdapter>().get_waiting().row_count(), 1);
     tap(&c, "叫下一位");
     assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
     tap(&c, "开始办理");
@@ -192,7 +197,7 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     tap(&c, "完税凭证");
     tap(&c, "告知缺少材料");
     assert_eq!(
-        ui.global::<CounterAdapter>().get_case_state(),
+        ui.global::<CasePanelAdapter>().get_case().state,
         "awaiting_materials",
         "{}",
         message(&c)
@@ -203,7 +208,7 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     tap(&c, "已签署委托书");
     tap(&c, "受理（勾选为已交材料）");
     assert_eq!(
-        ui.global::<CounterAdapter>().get_case_state(),
+        ui.global::<CasePanelAdapter>().get_case().state,
         "accepted",
         "{}",
         message(&c)
@@ -213,7 +218,7 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     type_into(&c, "邮寄单号", "SF1234567890");
     tap(&c, "邮寄");
     assert_eq!(
-        ui.global::<CounterAdapter>().get_case_state(),
+        ui.global::<CasePanelAdapter>().get_case().state,
         "mailed",
         "{}",
         message(&c)
@@ -222,7 +227,7 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     type_into(&c, "移交与归档说明", "档案盒 F-2026-11");
     tap(&c, "归档");
     assert_eq!(
-        ui.global::<CounterAdapter>().get_case_state(),
+        ui.global::<CasePanelAdapter>().get_case().state,
         "archived",
         "{}",
         message(&c)
@@ -265,17 +270,22 @@ fn five_wrong_pins_lock_the_login() {
     let ui = &c.ui;
     for _ in 0..4 {
         login(&c, "S101", "0000");
-        assert!(message(&c).contains("wrong PIN"), "{}", message(&c));
+        assert!(
+            failure(&c) == "wrong_pin" && message(&c).contains("PIN 不对"),
+            "{}",
+            message(&c)
+        );
     }
     login(&c, "S101", "0000");
-    assert!(message(&c).contains("locked"), "{}", message(&c));
+    assert_eq!(failure(&c), "login_locked", "{}", message(&c));
+    assert!(message(&c).contains("锁定"), "{}", message(&c));
     login(&c, "S101", "135792");
     assert!(
-        message(&c).contains("locked"),
+        failure(&c) == "login_locked",
         "the right PIN does not open a locked login: {}",
         message(&c)
     );
-    assert!(!ui.global::<CounterAdapter>().get_logged_in());
+    assert!(!ui.global::<SignInAdapter>().get_logged_in());
 }
 
 #[test]
@@ -299,11 +309,12 @@ fn two_consoles_calling_at_once_never_get_the_same_case() {
                 loop {
                     tap(&c, "叫下一位");
                     let m = message(&c);
-                    if m.contains("nobody is waiting") {
+                    if failure(&c) == "nobody_waiting" {
+                        assert_eq!(m, "没有等候的号码");
                         break;
                     }
                     assert!(m.starts_with("请A"), "{m}");
-                    got.push(c.ui.global::<CounterAdapter>().get_case_number().to_string());
+                    got.push(c.ui.global::<CasePanelAdapter>().get_case().number.to_string());
                 }
                 got
             })
@@ -630,7 +641,7 @@ fn a_specialist_walks_a_case_at_a_console_on_the_server() {
     c.ui.show().unwrap();
     let ui = &c.ui;
     login(&c, "S602", PIN);
-    assert!(ui.global::<CounterAdapter>().get_logged_in(), "{}", message(&c));
+    assert!(ui.global::<SignInAdapter>().get_logged_in(), "{}", message(&c));
     tap(&c, "叫下一位");
     assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
     tap(&c, "开始办理");
@@ -638,7 +649,7 @@ fn a_specialist_walks_a_case_at_a_console_on_the_server() {
     tap(&c, "已签署委托书");
     tap(&c, "受理（勾选为已交材料）");
     assert_eq!(
-        ui.global::<CounterAdapter>().get_case_state(),
+        ui.global::<CasePanelAdapter>().get_case().state,
         "accepted",
         "{}",
         message(&c)
@@ -668,12 +679,12 @@ fn the_console_keeps_what_was_typed_while_the_server_is_away() {
     .unwrap();
     c.ui.show().unwrap();
     login(&c, "S101", PIN);
-    assert!(c.ui.global::<CounterAdapter>().get_logged_in(), "{}", message(&c));
+    assert!(c.ui.global::<SignInAdapter>().get_logged_in(), "{}", message(&c));
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     type_into(&c, "号码或扫码", "A009");
     tap(&c, "按号呼叫");
-    let a = c.ui.global::<CounterAdapter>();
+    let a = c.ui.global::<SignInAdapter>();
     assert!(a.get_offline(), "the console says it is reconnecting: {}", message(&c));
     assert!(
         ElementHandle::find_by_accessible_label(&c.ui, "连接中断，正在重新连接…")
@@ -778,4 +789,54 @@ fn a_recall_says_the_same_words_on_the_board_in_json_and_aloud() {
         })
         .collect();
     assert_eq!(spoken, expected.replace(&number, &format!("A{digits}")));
+}
+
+/// The desk (the console's IO side) is driven without any UI: commands in, plain views out.
+#[test]
+fn the_counter_desk_answers_commands_without_a_ui() {
+    use display::desk::{Cmd, Desk, Message, Source};
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S101", "135792", "admin").unwrap();
+    let number = issue(&mut l, "A01");
+    let (mut desk, hall) = Desk::open(Source::Ledger(db.clone(), Duration::from_secs(5)), 1).unwrap();
+    assert_eq!(hall.name, l.hall().unwrap().name);
+    let failed = |v: &display::desk::View| match &v.message {
+        Some(Message::Failed { kind, .. }) => kind.clone(),
+        other => panic!("expected a failure, got {other:?}"),
+    };
+    assert_eq!(failed(&desk.handle(Cmd::CallNext)), "sign_in_first");
+    let v = desk.handle(Cmd::Login {
+        staff: "S101".into(),
+        pin: "000000".into(),
+    });
+    assert_eq!(failed(&v), "wrong_pin");
+    assert!(!v.logged_in);
+    let v = desk.handle(Cmd::Login {
+        staff: "S101".into(),
+        pin: "135792".into(),
+    });
+    assert!(v.logged_in, "{:?}", v.message);
+    assert_eq!(v.waiting.len(), 1);
+    assert_eq!(failed(&desk.handle(Cmd::Act(CaseAction::Start))), "no_case");
+    let v = desk.handle(Cmd::CallNext);
+    assert_eq!(v.message, Some(Message::Called(format!("请{number}号到1号窗口办理"))));
+    assert_eq!(v.case.as_ref().map(|c| c.state.as_str()), Some("called"));
+    let v = desk.handle(Cmd::Act(CaseAction::Start));
+    assert_eq!(
+        v.message,
+        Some(Message::Moved {
+            number: number.clone(),
+            state: bangban::CaseState::Serving
+        })
+    );
+    let v = desk.handle(Cmd::TogglePause);
+    assert_eq!(v.message, Some(Message::WindowPaused(true)));
+    assert!(v.paused);
+    assert_eq!(failed(&desk.handle(Cmd::CallNumber("  ".into()))), "no_number");
+    // A window no department serves is refused when the desk opens.
+    let e = Desk::open(Source::Ledger(db.clone(), Duration::from_secs(5)), 99)
+        .err()
+        .unwrap();
+    assert_eq!(e.kind(), "unknown_window");
 }

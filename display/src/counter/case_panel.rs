@@ -1,0 +1,104 @@
+//! The controller of `CasePanelAdapter`: the case at this window and every action on it
+//! through the rules' four stages, with the materials checklist the specialist ticks.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bangban::CaseAction;
+use bangban_headless::bind;
+use slint::{ComponentHandle, ModelRc, VecModel};
+
+use super::{s, send, Inner};
+use crate::desk::{Cmd, PanelCase};
+use crate::{CaseInfo, CasePanelAdapter, CounterWindow, MaterialRow};
+
+/// Bind each callback that sends one action built from its arguments.
+macro_rules! act {
+    ($ui:expr, $inner:expr, $state:ident; $($setter:ident($($arg:ident),*) => $action:expr;)*) => {$(
+        bind!($ui, $inner, CasePanelAdapter, $setter, |_ui, $state $(, $arg)*| send($state, Cmd::Act($action)));
+    )*};
+}
+
+pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
+    act!(ui, inner, state;
+        on_recall() => CaseAction::Recall;
+        on_no_show() => CaseAction::NoShow;
+        on_start() => CaseAction::Start;
+        on_hold() => CaseAction::Hold;
+        on_resume() => CaseAction::Resume;
+        on_transfer(dept, note) => CaseAction::Transfer {
+            department: dept.trim().to_uppercase(),
+            window: None,
+            note: Some(note.to_string()),
+        };
+        on_consult(q, a, resolved) => CaseAction::Consult {
+            question: q.to_string(),
+            answer: Some(a.to_string()),
+            resolved,
+        };
+        on_answer(a) => CaseAction::Answer { answer: a.to_string() };
+        on_notify_missing() => CaseAction::NotifyMissing { missing: checked(state) };
+        on_returned() => CaseAction::MaterialsReturned;
+        on_accept(poa) => CaseAction::Accept {
+            materials: checked(state),
+            power_of_attorney: poa,
+        };
+        on_start_work() => CaseAction::StartWork;
+        on_ready() => CaseAction::Ready;
+        on_deliver(signed) => CaseAction::DeliverInPerson { completion_slip_signed: signed };
+        on_mail(tracking) => CaseAction::Mail { tracking: tracking.to_string() };
+        on_confirm_receipt() => CaseAction::ConfirmReceipt;
+        on_archive(handover) => CaseAction::Archive { handover: Some(handover.to_string()) };
+    );
+    bind!(ui, inner, CasePanelAdapter, on_toggle_material, |ui, inner, index| {
+        let mut inn = inner.borrow_mut();
+        if let Some(m) = inn.materials.get_mut(index as usize) {
+            m.1 = !m.1;
+        }
+        ui.global::<CasePanelAdapter>().set_materials(material_rows(&inn));
+    });
+}
+
+/// The materials the specialist ticked.
+fn checked(inner: &Rc<RefCell<Inner>>) -> Vec<String> {
+    inner
+        .borrow()
+        .materials
+        .iter()
+        .filter(|m| m.1)
+        .map(|m| m.0.clone())
+        .collect()
+}
+
+/// The materials checklist as the panel shows it.
+fn material_rows(inner: &Inner) -> ModelRc<MaterialRow> {
+    let rows: Vec<MaterialRow> = inner
+        .materials
+        .iter()
+        .map(|(n, c)| MaterialRow {
+            name: s(n),
+            checked: *c,
+        })
+        .collect();
+    ModelRc::new(VecModel::from(rows))
+}
+
+pub fn show(ui: &CounterWindow, inner: &mut Inner, case: Option<PanelCase>) {
+    let a = ui.global::<CasePanelAdapter>();
+    a.set_has_case(case.is_some());
+    let c = case.unwrap_or_default();
+    a.set_case(CaseInfo {
+        number: s(&c.number),
+        item: s(&c.item),
+        state: s(&c.state),
+        priority: s(&c.priority),
+        recalls: c.recalls as i32,
+        open_question: c.open_question,
+    });
+    // A new case starts with a clean checklist; the same case keeps the specialist's ticks.
+    if c.number != inner.case_number || inner.materials.iter().map(|m| &m.0).ne(c.materials.iter()) {
+        inner.case_number = c.number.clone();
+        inner.materials = c.materials.into_iter().map(|m| (m, false)).collect();
+    }
+    a.set_materials(material_rows(inner));
+}

@@ -1,0 +1,156 @@
+//! The counter console's UI: one controller module per adapter (`sign_in`, `queue`,
+//! `case_panel`) over the desk (`crate::desk`), which does the IO on its own thread. The UI
+//! sends `Cmd`s and shows the `View`s that come back.
+
+mod case_panel;
+mod queue;
+mod sign_in;
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use slint::{ComponentHandle, SharedString, Timer};
+
+pub use crate::desk::Source;
+use crate::desk::{Cmd, Desk, View};
+use crate::{CounterWindow, SignInAdapter};
+
+/// The UI side: the channel to the desk's thread, and the checklist ticks (which are the
+/// specialist's work in progress, not ledger state).
+pub struct Inner {
+    jobs: Sender<Cmd>,
+    views: Receiver<View>,
+    worker: Option<JoinHandle<()>>,
+    /// Commands sent whose view has not come back yet.
+    pending: usize,
+    case_number: String,
+    materials: Vec<(String, bool)>,
+    refresh: Timer,
+}
+
+pub struct Counter {
+    pub ui: CounterWindow,
+    pub inner: Rc<RefCell<Inner>>,
+}
+
+thread_local! {
+    static PUMP: RefCell<Option<Box<dyn Fn()>>> = RefCell::new(None);
+}
+
+fn s(v: &str) -> SharedString {
+    SharedString::from(v)
+}
+
+/// Build the console for a window on a ledger file (the embedded default).
+pub fn counter(db: &Path, window: u32, busy: Duration) -> anyhow::Result<Counter> {
+    counter_on(Source::Ledger(db.to_path_buf(), busy), window)
+}
+
+/// Build the console for a window on either source.
+pub fn counter_on(source: Source, window: u32) -> anyhow::Result<Counter> {
+    let (desk, hall) = Desk::open(source, window).map_err(|e| match e {
+        bangban::LedgerError::UnknownWindow(w) => {
+            anyhow::anyhow!("window {w} belongs to no department in the hall configuration")
+        }
+        e => e.into(),
+    })?;
+    let ui = CounterWindow::new()?;
+    let _ = slint::select_bundled_translation("");
+    sign_in::setup(&ui, &hall, window);
+    // Without an event loop (UI tests) waking fails; the tests settle by hand.
+    let thread = crate::desk::spawn(desk, || {
+        let _ = slint::invoke_from_event_loop(|| PUMP.with(|p| p.borrow().as_ref().map(|f| f())).unwrap_or(()));
+    })?;
+    let inner = Rc::new(RefCell::new(Inner {
+        jobs: thread.jobs,
+        views: thread.views,
+        worker: Some(thread.handle),
+        pending: 0,
+        case_number: String::new(),
+        materials: vec![],
+        refresh: Timer::default(),
+    }));
+    sign_in::wire(&ui, &inner);
+    queue::wire(&ui, &inner);
+    case_panel::wire(&ui, &inner);
+    let counter = Counter { ui, inner };
+    let (w, i) = (counter.ui.as_weak(), Rc::downgrade(&counter.inner));
+    PUMP.with(|p| {
+        *p.borrow_mut() = Some(Box::new(move || {
+            if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
+                pump(&ui, &inner);
+            }
+        }))
+    });
+    send(&counter.inner, Cmd::Refresh);
+    counter.settle(Duration::from_secs(10));
+    Ok(counter)
+}
+
+impl Counter {
+    /// Wait until every command sent has been answered and shown (tests, renders).
+    pub fn settle(&self, timeout: Duration) -> bool {
+        let end = Instant::now() + timeout;
+        loop {
+            pump(&self.ui, &self.inner);
+            if self.inner.borrow().pending == 0 {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+impl Drop for Counter {
+    fn drop(&mut self) {
+        PUMP.with(|p| *p.borrow_mut() = None);
+        let mut inn = self.inner.borrow_mut();
+        let _ = inn.jobs.send(Cmd::Stop);
+        if let Some(w) = inn.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// For `--render`: the console on the ledger's real queue, showing the case the window is
+/// working on (or the first in line), without a PIN.
+pub fn show_for_render(c: &Counter) {
+    send(&c.inner, Cmd::Show(None));
+    c.settle(Duration::from_secs(10));
+    let a = c.ui.global::<SignInAdapter>();
+    a.set_logged_in(true);
+    a.set_staff_name(s("（预览）"));
+}
+
+fn send(inner: &Rc<RefCell<Inner>>, cmd: Cmd) {
+    let mut inn = inner.borrow_mut();
+    if inn.jobs.send(cmd).is_ok() {
+        inn.pending += 1;
+    } else {
+        tracing::error!("the console's IO thread has stopped");
+    }
+}
+
+/// Show every view the desk has produced, each part through its adapter's controller.
+fn pump(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
+    loop {
+        let view = match inner.borrow().views.try_recv() {
+            Ok(v) => v,
+            Err(_) => return,
+        };
+        inner.borrow_mut().pending -= 1;
+        // The server is out of reach: keep the queue, the case and everything typed on screen
+        // as it was; only the status line says what happened.
+        if sign_in::show(ui, &view) {
+            queue::show(ui, &view);
+            case_panel::show(ui, &mut inner.borrow_mut(), view.case);
+        }
+    }
+}

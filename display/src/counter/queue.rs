@@ -1,0 +1,47 @@
+//! The controller of `QueueAdapter`: the window's queue, calling next or by number, and
+//! pausing the window.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bangban_headless::bind;
+use slint::{ComponentHandle, ModelRc, VecModel};
+
+use super::{s, send, Inner};
+use crate::desk::{Cmd, View};
+use crate::{CounterWindow, QueueAdapter, WaitingRow};
+
+pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
+    bind!(ui, inner, QueueAdapter, on_call_next, |_ui, inner| send(
+        inner,
+        Cmd::CallNext
+    ));
+    bind!(ui, inner, QueueAdapter, on_call_number, |_ui, inner, number| send(
+        inner,
+        Cmd::CallNumber(number.to_string())
+    ));
+    bind!(ui, inner, QueueAdapter, on_toggle_pause, |_ui, inner| send(
+        inner,
+        Cmd::TogglePause
+    ));
+    bind!(ui, inner, QueueAdapter, on_select_case, |_ui, inner, number| send(
+        inner,
+        Cmd::Show(Some(number.to_string()))
+    ));
+}
+
+pub fn show(ui: &CounterWindow, v: &View) {
+    let a = ui.global::<QueueAdapter>();
+    a.set_paused(v.paused);
+    let rows: Vec<WaitingRow> = v
+        .waiting
+        .iter()
+        .map(|w| WaitingRow {
+            number: s(&w.number),
+            item: s(&w.item),
+            waited: w.waited_min as i32,
+            priority: s(&w.priority),
+        })
+        .collect();
+    a.set_waiting(ModelRc::new(VecModel::from(rows)));
+}

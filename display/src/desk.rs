@@ -1,0 +1,351 @@
+//! The counter's desk: the IO side of the console, without any UI. It owns the hall client
+//! (the ledger file or the hall server), who is signed in and which case is on the panel,
+//! takes `Cmd`s and answers each with a `View` of plain data. It runs on its own thread so a
+//! locked database or a slow network never freezes the console, and tests drive it directly.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bangban::api::{Act, Call, HallClient, PauseWindow, SignIn};
+use bangban::local::LocalClient;
+use bangban::remote::RemoteClient;
+use bangban::{CaseAction, CaseState, Hall, LedgerError, LedgerOptions};
+
+/// What the console asks of the ledger.
+#[derive(Debug, Clone)]
+pub enum Cmd {
+    Login {
+        staff: String,
+        pin: String,
+    },
+    Logout,
+    CallNext,
+    CallNumber(String),
+    Act(CaseAction),
+    TogglePause,
+    Refresh,
+    /// Show this case on the panel without calling it (None: the window's own case, else the
+    /// first in line — for renders).
+    Show(Option<String>),
+    Stop,
+}
+
+/// The case on the panel, as plain data.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PanelCase {
+    pub number: String,
+    pub item: String,
+    pub state: String,
+    pub priority: String,
+    pub recalls: u32,
+    pub open_question: bool,
+    pub materials: Vec<String>,
+}
+
+/// One visitor in the window's queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueEntry {
+    pub number: String,
+    pub item: String,
+    pub waited_min: i64,
+    pub priority: String,
+}
+
+/// What the last command did, as data: the console puts it in words (translated there).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    /// Nothing to say (after signing in or out): the line is cleared.
+    Clear,
+    /// A call or recall went out: the announcement, as the hall says it.
+    Called(String),
+    /// A case moved to a new state.
+    Moved { number: String, state: CaseState },
+    /// The window was paused (true) or opened again (false).
+    WindowPaused(bool),
+    /// The command failed: the kind (a `LedgerError::kind()`, or `sign_in_first`, `no_number`,
+    /// `no_case`) and the ledger's own words.
+    Failed { kind: String, detail: String },
+}
+
+impl Message {
+    fn failed(e: &LedgerError) -> Message {
+        Message::Failed {
+            kind: e.kind().to_string(),
+            detail: e.to_string(),
+        }
+    }
+    fn refused(kind: &str, detail: &str) -> Message {
+        Message::Failed {
+            kind: kind.into(),
+            detail: detail.into(),
+        }
+    }
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Message::Failed { .. })
+    }
+}
+
+/// Everything the console shows, produced after each command.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    pub logged_in: bool,
+    pub staff_name: String,
+    /// `None` leaves the message line as it is (background refreshes).
+    pub message: Option<Message>,
+    pub paused: bool,
+    pub waiting: Vec<QueueEntry>,
+    pub case: Option<PanelCase>,
+    /// The hall server could not be reached on the last try; the console keeps retrying.
+    pub offline: bool,
+}
+
+/// Where the desk's hall client comes from.
+pub enum Source {
+    /// The ledger file on this machine; writes wait at most this long for a locked ledger.
+    Ledger(PathBuf, Duration),
+    /// The hall server, as the counter device owning the token.
+    Server { url: String, token: String },
+}
+
+/// The IO side's state: the hall client, who is signed in, which case is on the panel.
+pub struct Desk {
+    client: Box<dyn HallClient>,
+    offline: bool,
+    window: u32,
+    depts: Vec<String>,
+    staff: Option<String>,
+    current: Option<String>,
+}
+
+impl Desk {
+    /// Connect to the hall and check that the window belongs to a department. Returns the
+    /// desk and the hall it found.
+    pub fn open(source: Source, window: u32) -> Result<(Desk, Arc<Hall>), LedgerError> {
+        let mut client: Box<dyn HallClient> = match source {
+            Source::Ledger(db, busy) => {
+                let ledger = bangban::open_existing(
+                    &db,
+                    LedgerOptions {
+                        busy_timeout: busy,
+                        ..LedgerOptions::default()
+                    },
+                )?;
+                Box::new(LocalClient::new(ledger, &format!("counter-{window}")))
+            }
+            Source::Server { url, token } => Box::new(RemoteClient::new(&url, &token)?),
+        };
+        let hall = client.hall()?;
+        let depts: Vec<String> = hall
+            .departments_at_window(window)
+            .iter()
+            .map(|d| d.code.clone())
+            .collect();
+        if depts.is_empty() {
+            return Err(LedgerError::UnknownWindow(window));
+        }
+        let desk = Desk {
+            client,
+            offline: false,
+            window,
+            depts,
+            staff: None,
+            current: None,
+        };
+        Ok((desk, hall))
+    }
+
+    /// Do one command and say what the console should now show.
+    pub fn handle(&mut self, cmd: Cmd) -> View {
+        let message = match cmd {
+            Cmd::Login { staff, pin } => Some(
+                match self.client.sign_in(&SignIn {
+                    staff: staff.trim().to_string(),
+                    pin,
+                    window: self.window,
+                }) {
+                    Ok(signed) => {
+                        self.staff = Some(signed.staff);
+                        Message::Clear
+                    }
+                    Err(e) => self.failed(e),
+                },
+            ),
+            Cmd::Logout => {
+                if let Err(e) = self.client.sign_out() {
+                    tracing::warn!("sign-out: {e}");
+                }
+                self.staff = None;
+                self.current = None;
+                Some(Message::Clear)
+            }
+            Cmd::Refresh | Cmd::Stop => None,
+            Cmd::Show(number) => {
+                // None: the case this window is working on, else the first in line.
+                self.current = number.or_else(|| {
+                    let at = self
+                        .client
+                        .at_window(self.window)
+                        .ok()
+                        .and_then(|v| v.last().map(|c| c.number.clone()));
+                    at.or_else(|| {
+                        self.client
+                            .waiting(&self.depts)
+                            .ok()
+                            .and_then(|w| w.first().map(|w| w.number.clone()))
+                    })
+                });
+                None
+            }
+            other => Some(self.as_staff(other)),
+        };
+        self.view(message)
+    }
+
+    /// A command only a signed-in specialist may give.
+    fn as_staff(&mut self, cmd: Cmd) -> Message {
+        if self.staff.is_none() {
+            return Message::refused("sign_in_first", "sign in first");
+        }
+        let done = match cmd {
+            Cmd::CallNext | Cmd::CallNumber(_) => {
+                let number = match cmd {
+                    Cmd::CallNumber(n) if n.trim().is_empty() => {
+                        return Message::refused("no_number", "type or scan a number first")
+                    }
+                    Cmd::CallNumber(n) => Some(n.trim().to_string()),
+                    _ => None,
+                };
+                self.client.call(&Call { number }).map(|c| {
+                    self.current = Some(c.number.clone());
+                    Message::Called(c.text)
+                })
+            }
+            Cmd::Act(action) => {
+                let Some(number) = self.current.clone() else {
+                    return Message::refused("no_case", "no case on the panel: call a number first");
+                };
+                self.client.act(&Act { case: number, action }).map(|c| Message::Moved {
+                    number: c.number,
+                    state: c.state,
+                })
+            }
+            Cmd::TogglePause => self.client.window_paused(self.window).and_then(|was| {
+                self.client
+                    .pause_window(&PauseWindow { paused: !was })
+                    .map(|_| Message::WindowPaused(!was))
+            }),
+            _ => Ok(Message::Clear),
+        };
+        match done {
+            Ok(m) => {
+                self.offline = false;
+                m
+            }
+            Err(e) => self.failed(e),
+        }
+    }
+
+    /// The message for an error; a server out of reach marks the console as reconnecting.
+    fn failed(&mut self, e: LedgerError) -> Message {
+        if e.kind() == "unreachable" {
+            self.offline = true;
+        }
+        Message::failed(&e)
+    }
+
+    fn view(&mut self, message: Option<Message>) -> View {
+        let hall = match self.client.hall() {
+            Ok(h) => {
+                self.offline = false;
+                Some(h)
+            }
+            Err(e) => {
+                if e.kind() == "unreachable" {
+                    self.offline = true;
+                }
+                None
+            }
+        };
+        let staff_name = match (&self.staff, &hall) {
+            (Some(id), Some(h)) => format!("{}（{id}）", h.specialist(id).map(|s| s.name.as_str()).unwrap_or("")),
+            _ => String::new(),
+        };
+        let waiting = self
+            .client
+            .waiting(&self.depts)
+            .map(|list| {
+                list.into_iter()
+                    .map(|w| QueueEntry {
+                        number: w.number,
+                        item: w.item_name,
+                        waited_min: w.waited_min,
+                        priority: w.priority_name.unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let case = self
+            .current
+            .clone()
+            .and_then(|n| self.client.case(&n).ok())
+            .map(|v| v.case)
+            .map(|c| {
+                let item = hall.as_ref().and_then(|h| h.item(&c.item));
+                PanelCase {
+                    number: c.number.clone(),
+                    item: item.map(|i| i.display_name()).unwrap_or_else(|| c.item.clone()),
+                    state: c.state.as_str().into(),
+                    priority: c
+                        .priority
+                        .as_deref()
+                        .and_then(|p| hall.as_ref()?.priority(p))
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default(),
+                    recalls: c.recalls,
+                    open_question: c.open_question,
+                    materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
+                }
+            });
+        View {
+            logged_in: self.staff.is_some(),
+            staff_name,
+            message,
+            paused: self.client.window_paused(self.window).unwrap_or(false),
+            waiting,
+            case,
+            offline: self.offline,
+        }
+    }
+}
+
+/// The desk on its own thread: commands in, views out; `wake` runs after each view (the UI
+/// uses it to pump views on its event loop).
+pub struct DeskThread {
+    pub jobs: Sender<Cmd>,
+    pub views: Receiver<View>,
+    pub handle: JoinHandle<()>,
+}
+
+pub fn spawn(mut desk: Desk, wake: impl Fn() + Send + 'static) -> std::io::Result<DeskThread> {
+    let (job_tx, job_rx) = mpsc::channel::<Cmd>();
+    let (view_tx, view_rx) = mpsc::channel::<View>();
+    let handle = std::thread::Builder::new().name("counter-io".into()).spawn(move || {
+        for cmd in job_rx {
+            if matches!(cmd, Cmd::Stop) {
+                break;
+            }
+            if view_tx.send(desk.handle(cmd)).is_err() {
+                break;
+            }
+            wake();
+        }
+    })?;
+    Ok(DeskThread {
+        jobs: job_tx,
+        views: view_rx,
+        handle,
+    })
+}
