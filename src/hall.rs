@@ -177,6 +177,17 @@ impl Hall {
     pub fn item(&self, code: &str) -> Option<&Item> {
         self.items.iter().find(|i| i.code.eq_ignore_ascii_case(code))
     }
+    /// A department's name for display; empty for a code the hall no longer has.
+    pub fn department_name(&self, code: &str) -> String {
+        self.department(code).map(|d| d.name.clone()).unwrap_or_default()
+    }
+    /// An item's full name for display (main·sub); the code itself for an item the hall no
+    /// longer has.
+    pub fn item_name(&self, code: &str) -> String {
+        self.item(code)
+            .map(|i| i.display_name())
+            .unwrap_or_else(|| code.to_string())
+    }
     pub fn specialist(&self, staff_id: &str) -> Option<&Specialist> {
         self.specialists.iter().find(|s| s.staff_id == staff_id)
     }

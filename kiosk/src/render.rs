@@ -36,6 +36,12 @@ pub fn render_screens(
                     if english { "en" } else { "zh" },
                     if large { "large" } else { "normal" }
                 );
+                // Back to the welcome screen in this render's language and text size.
+                let fresh = |english: bool, large: bool| {
+                    crate::flow::reset(ui, &state.inner);
+                    crate::flow::set_english(ui, english);
+                    ui.global::<Theme>().set_large_text(large);
+                };
                 let mut shot = |name: &str| -> anyhow::Result<()> {
                     // Renders are slow in debug builds; keep the idle timeout from cutting the flow short.
                     ui.global::<KioskAdapter>().invoke_touched();
@@ -44,9 +50,7 @@ pub fn render_screens(
                     files.push(path);
                     Ok(())
                 };
-                crate::flow::reset(ui, &state.inner);
-                crate::flow::set_english(ui, english);
-                ui.global::<Theme>().set_large_text(large);
+                fresh(english, large);
                 shot("01-welcome")?;
                 ui.global::<WelcomeAdapter>().invoke_start();
                 state.wait_for(Duration::from_secs(5), |ui| {
@@ -77,26 +81,17 @@ pub fn render_screens(
                 shot("06-ticket")?;
                 ui.global::<TicketAdapter>().set_print_state(PrintState::Failed);
                 shot("07-ticket-print-failed")?;
-                crate::flow::reset(ui, &state.inner);
-                crate::flow::set_english(ui, english);
-                ui.global::<Theme>().set_large_text(large);
+                fresh(english, large);
                 ui.global::<WelcomeAdapter>().invoke_not_sure();
                 shot("08-consultation")?;
                 let k = ui.global::<KioskAdapter>();
                 k.set_notice(Notice::LedgerBusy);
-                k.set_notice_detail(
-                    "the ledger is busy (another program holds the write lock) and did not free up within 15000 ms"
-                        .into(),
-                );
+                k.set_notice_detail(bangban::LedgerError::Busy.to_string().into());
                 shot("09-could-not-issue")?;
-                crate::flow::reset(ui, &state.inner);
-                crate::flow::set_english(ui, english);
-                ui.global::<Theme>().set_large_text(large);
+                fresh(english, large);
                 ui.global::<WelcomeAdapter>().invoke_appointment();
                 shot("10-appointment")?;
-                crate::flow::reset(ui, &state.inner);
-                crate::flow::set_english(ui, english);
-                ui.global::<Theme>().set_large_text(large);
+                fresh(english, large);
                 ui.global::<KioskAdapter>().set_paused(true);
                 shot("11-tickets-paused")?;
                 ui.global::<KioskAdapter>().set_paused(false);

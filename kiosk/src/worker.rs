@@ -60,7 +60,7 @@ pub fn print_and_record(
         tracing::error!("cannot record the print outcome of case {case_id}: {e}");
     }
     if let Some(err) = &error {
-        tracing::warn!("ticket {} did not print: {err}", job.number);
+        tracing::warn!("ticket {} did not print: {err}", job.ticket.number);
     }
     result
 }

@@ -1,6 +1,6 @@
 //! Ticket printing: the ESC/POS bytes of a ticket (GB18030 Chinese, native QR), the printer
 //! targets a hall can configure, the status check before printing, and a decoder for what a
-//! printer receives. Knows nothing of the ledger: callers fill in a `PrintTicket`.
+//! printer receives. Prints the ledger's `Ticket` as a `PrintTicket` job.
 
 pub mod decode;
 pub mod sim;
@@ -170,41 +170,19 @@ fn protocol() -> Protocol {
     Protocol::new(escpos::utils::Encoder::new(encoding_rs::GB18030))
 }
 
-/// Everything a printed ticket shows. No personal data: a ticket can be lost.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A print job: the ledger's ticket (everything the ticket screen shows; no personal data, a
+/// ticket can be lost) and whether it is a reprint (补打). The kiosk and `bangban reprint` both
+/// print this, so the paper and the screen can never disagree.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PrintTicket {
-    pub hall_name: String,
-    pub number: String,
-    pub window: u32,
-    pub department_name: String,
-    pub item_name: String,
-    pub priority_name: Option<String>,
-    pub mode_label: String,
-    pub ahead: u32,
-    pub estimated_wait_min: u32,
-    pub issued_local: String,
-    pub materials: Vec<String>,
-    /// The case token, or a status URL built from the hall's base and the token.
-    pub qr_payload: String,
+    pub ticket: bangban::Ticket,
     pub reprint: bool,
 }
 
 impl PrintTicket {
-    /// The printed form of a ledger ticket; the kiosk and `bangban reprint` both print this.
     pub fn of(t: &bangban::Ticket, reprint: bool) -> PrintTicket {
         PrintTicket {
-            hall_name: t.hall_name.clone(),
-            number: t.number.clone(),
-            window: t.window,
-            department_name: t.department_name.clone(),
-            item_name: t.item_name.clone(),
-            priority_name: t.priority_name.clone(),
-            mode_label: t.mode.label_zh().into(),
-            ahead: t.ahead,
-            estimated_wait_min: t.estimated_wait_min,
-            issued_local: t.issued_local.clone(),
-            materials: t.materials.clone(),
-            qr_payload: t.qr_payload.clone(),
+            ticket: t.clone(),
             reprint,
         }
     }
@@ -218,7 +196,8 @@ pub fn ticket_bytes(t: &PrintTicket) -> Result<Vec<u8>, PrintError> {
     Ok(rec.bytes())
 }
 
-fn build(driver: RecordingDriver, t: &PrintTicket) -> escpos::errors::Result<()> {
+fn build(driver: RecordingDriver, job: &PrintTicket) -> escpos::errors::Result<()> {
+    let t = &job.ticket;
     let rule = "-".repeat(LINE_WIDTH as usize);
     let mut p = Printer::new(driver, protocol(), Some(PrinterOptions::new(None, None, LINE_WIDTH)));
     p.init()?.custom(&FS_CHINESE_ON)?;
@@ -227,7 +206,7 @@ fn build(driver: RecordingDriver, t: &PrintTicket) -> escpos::errors::Result<()>
         .writeln(&t.hall_name)?
         .bold(false)?;
     p.writeln("帮办代办 取号凭条")?;
-    if t.reprint {
+    if job.reprint {
         p.bold(true)?.writeln("【补打】")?.bold(false)?;
     }
     p.writeln(&rule)?;
@@ -244,7 +223,7 @@ fn build(driver: RecordingDriver, t: &PrintTicket) -> escpos::errors::Result<()>
     if let Some(name) = &t.priority_name {
         p.bold(true)?.writeln(&format!("★ 优先办理：{name}"))?.bold(false)?;
     }
-    p.writeln(&format!("服务方式：{}", t.mode_label))?;
+    p.writeln(&format!("服务方式：{}", t.mode.label_zh()))?;
     if t.ahead == 0 {
         p.writeln("前方无人等候，请留意叫号")?;
     } else {

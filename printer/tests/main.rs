@@ -4,21 +4,28 @@ use bangban_printer::decode::{decode, Piece};
 use bangban_printer::{ticket_bytes, PrintTicket, PrinterTarget};
 
 fn sample(reprint: bool) -> PrintTicket {
-    PrintTicket {
+    let ticket = bangban::Ticket {
         hall_name: "枣庄市民中心".into(),
         number: "A012".into(),
+        case_id: 12,
+        token: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+        department: "SCJ".into(),
         window: 3,
         department_name: "市场监督管理局".into(),
+        item: "A01".into(),
         item_name: "企业开办·有限责任公司设立登记".into(),
+        priority: Some("elderly".into()),
         priority_name: Some("老年人".into()),
-        mode_label: "全程代办".into(),
+        mode: bangban::Mode::Fullprocess,
         ahead: 4,
         estimated_wait_min: 24,
+        issued_at: "2026-11-25T01:30:00Z".into(),
+        business_day: "2026-11-25".into(),
         issued_local: "2026-11-25 09:30".into(),
         materials: vec!["公司章程".into(), "股东身份证明".into()],
         qr_payload: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
-        reprint,
-    }
+    };
+    PrintTicket { ticket, reprint }
 }
 
 fn hex_lines(bytes: &[u8]) -> String {

@@ -312,11 +312,8 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
         number: case.number.clone(),
         window,
         department: case.department.clone(),
-        department_name: hall
-            .department(&case.department)
-            .map(|d| d.name.clone())
-            .unwrap_or_default(),
-        item_name: hall.item(&case.item).map(|i| i.display_name()).unwrap_or_default(),
+        department_name: hall.department_name(&case.department),
+        item_name: hall.item_name(&case.item),
         priority: case.priority.clone(),
         recall,
         recalls: case.recalls,

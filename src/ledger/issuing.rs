@@ -26,14 +26,8 @@ impl Ledger {
         Ok(crate::api::TicketStatus {
             number: case.number.clone(),
             hall_name: hall.name.clone(),
-            department_name: hall
-                .department(&case.department)
-                .map(|d| d.name.clone())
-                .unwrap_or_default(),
-            item_name: hall
-                .item(&case.item)
-                .map(|i| i.display_name())
-                .unwrap_or_else(|| case.item.clone()),
+            department_name: hall.department_name(&case.department),
+            item_name: hall.item_name(&case.item),
             state: case.state.as_str().into(),
             stage,
             ahead,
@@ -204,12 +198,9 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
         case_id: case.id,
         token: case.token.clone(),
         department: case.department.clone(),
-        department_name: hall
-            .department(&case.department)
-            .map(|d| d.name.clone())
-            .unwrap_or_default(),
+        department_name: hall.department_name(&case.department),
         item: case.item.clone(),
-        item_name: item.map(|i| i.display_name()).unwrap_or_else(|| case.item.clone()),
+        item_name: hall.item_name(&case.item),
         window: case.window,
         priority: case.priority.clone(),
         priority_name: prio.map(|p| p.name.clone()),

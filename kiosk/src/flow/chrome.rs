@@ -10,7 +10,7 @@ use bangban::Hall;
 use bangban_headless::bind;
 use slint::{ComponentHandle, SharedString, TimerMode};
 
-use super::{s, Inner, Selection, HEALTH_CHECK};
+use super::{en, s, Inner, Selection, HEALTH_CHECK};
 use crate::worker::{IssueFailure, Job};
 use crate::{ConfirmAdapter, KioskAdapter, KioskScreen, KioskWindow, Notice, Theme};
 
@@ -18,11 +18,7 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let hall = inner.borrow().hall.clone();
     let k = ui.global::<KioskAdapter>();
     k.set_hall_name(s(&hall.name));
-    k.set_hall_name_en(s(if hall.name_en.is_empty() {
-        &hall.name
-    } else {
-        &hall.name_en
-    }));
+    k.set_hall_name_en(en(&hall.name_en, &hall.name));
     update_clock(ui, &hall);
     {
         let weak = ui.as_weak();

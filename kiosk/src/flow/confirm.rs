@@ -9,7 +9,7 @@ use bangban::{Channel, Mode};
 use bangban_headless::bind;
 use slint::{ComponentHandle, SharedString};
 
-use super::{departments, items, model, s, Inner};
+use super::{departments, en, items, model, s, Inner};
 use crate::worker::Job;
 use crate::{ConfirmAdapter, KioskAdapter, KioskScreen, KioskWindow, PriorityChoice};
 
@@ -92,14 +92,10 @@ pub fn choose_item(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
     let waiting = inner.borrow().counts.get(&dept.code).copied().unwrap_or(0);
     let c = ui.global::<ConfirmAdapter>();
     c.set_department_name(s(&dept.name));
-    c.set_department_name_en(s(if dept.name_en.is_empty() {
-        &dept.name
-    } else {
-        &dept.name_en
-    }));
+    c.set_department_name_en(en(&dept.name_en, &dept.name));
     let name = item.display_name();
     c.set_item_name(s(&name));
-    c.set_item_name_en(s(if item.name_en.is_empty() { &name } else { &item.name_en }));
+    c.set_item_name_en(en(&item.name_en, &name));
     c.set_window(item.window as i32);
     c.set_waiting(waiting);
     c.set_whole_chain(item.is_whole_chain());

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use bangban_headless::bind;
 use slint::ComponentHandle;
 
-use super::{chrome, items, model, s, welcome, Inner};
+use super::{chrome, en, items, model, s, welcome, Inner};
 use crate::worker::Job;
 use crate::{DepartmentAdapter, DepartmentTile, KioskAdapter, KioskScreen, KioskWindow};
 
@@ -37,7 +37,7 @@ pub fn update(ui: &KioskWindow, inner: &Inner) {
         .map(|d| DepartmentTile {
             code: s(&d.code),
             name: s(&d.name),
-            name_en: s(if d.name_en.is_empty() { &d.name } else { &d.name_en }),
+            name_en: en(&d.name_en, &d.name),
             prefix: s(&d.prefix),
             waiting: inner.counts.get(&d.code).copied().unwrap_or(0),
         })

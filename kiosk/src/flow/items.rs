@@ -6,7 +6,7 @@ use std::rc::Rc;
 use bangban_headless::bind;
 use slint::ComponentHandle;
 
-use super::{confirm, departments, model, s, Inner, ITEMS_PER_PAGE};
+use super::{confirm, departments, en, model, s, Inner, ITEMS_PER_PAGE};
 use crate::{ItemAdapter, ItemRow, KioskAdapter, KioskScreen, KioskWindow};
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
@@ -54,11 +54,7 @@ pub fn show(ui: &KioskWindow, inner: &Inner) {
         .collect();
     let a = ui.global::<ItemAdapter>();
     a.set_department_name(s(&dept.name));
-    a.set_department_name_en(s(if dept.name_en.is_empty() {
-        &dept.name
-    } else {
-        &dept.name_en
-    }));
+    a.set_department_name_en(en(&dept.name_en, &dept.name));
     a.set_items(model(rows));
     a.set_page(page as i32 + 1);
     a.set_pages(pages as i32);

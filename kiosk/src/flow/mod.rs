@@ -150,3 +150,9 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         }
     }
 }
+
+/// The English name shown in English mode: the hall file's `name_en`, else the Chinese name
+/// (a visitor sees something rather than a blank).
+fn en(name_en: &str, name: &str) -> SharedString {
+    s(if name_en.is_empty() { name } else { name_en })
+}

@@ -10,7 +10,7 @@ use bangban_headless::bind;
 use bangban_printer::PrinterTarget;
 use slint::{ComponentHandle, TimerMode};
 
-use super::{chrome, model, s, Inner};
+use super::{chrome, en, model, s, Inner};
 use crate::{KioskAdapter, KioskScreen, KioskWindow, PrintState, TicketAdapter};
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
@@ -33,27 +33,15 @@ pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
     let a = ui.global::<TicketAdapter>();
     a.set_number(s(&t.number));
     a.set_department_name(s(&t.department_name));
-    a.set_department_name_en(s(dept
-        .map(|d| d.name_en.as_str())
-        .filter(|n| !n.is_empty())
-        .unwrap_or(&t.department_name)));
+    a.set_department_name_en(en(dept.map(|d| d.name_en.as_str()).unwrap_or(""), &t.department_name));
     a.set_item_name(s(&t.item_name));
-    a.set_item_name_en(s(item
-        .map(|i| i.name_en.as_str())
-        .filter(|n| !n.is_empty())
-        .unwrap_or(&t.item_name)));
+    a.set_item_name_en(en(item.map(|i| i.name_en.as_str()).unwrap_or(""), &t.item_name));
     a.set_window(t.window as i32);
     a.set_ahead(t.ahead as i32);
     a.set_wait_min(t.estimated_wait_min as i32);
     a.set_priority_name(s(t.priority_name.as_deref().unwrap_or("")));
-    let prio_en = t.priority.as_deref().and_then(|p| hall.priority(p)).map(|p| {
-        if p.name_en.is_empty() {
-            p.name.clone()
-        } else {
-            p.name_en.clone()
-        }
-    });
-    a.set_priority_name_en(s(prio_en.as_deref().unwrap_or("")));
+    let prio = t.priority.as_deref().and_then(|p| hall.priority(p));
+    a.set_priority_name_en(prio.map(|p| en(&p.name_en, &p.name)).unwrap_or_default());
     a.set_mode(s(t.mode.as_str()));
     a.set_qr(crate::qr::image(&t.qr_payload, 8));
     a.set_materials(model(t.materials.iter().map(|m| s(m)).collect()));
