@@ -14,7 +14,6 @@ pub mod local;
 pub mod model;
 pub mod pin;
 pub mod remote;
-pub mod server;
 pub mod store;
 
 pub use chain::{Event, Finding, FindingKind, VerifyReport};

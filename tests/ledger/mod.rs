@@ -1,6 +1,7 @@
 //! Ledger tests: numbering, concurrency across processes, tampering, hall files, replay, reports.
 
 mod concurrency;
+mod docs;
 mod hall_file;
 mod hardening;
 mod lifecycle;

@@ -12,13 +12,13 @@ use crate::{Cli, Cmd};
 
 pub fn serve(cli: &Cli, listen: &str, lookups_per_minute: u32) -> Result<(), Exit> {
     cli.local_only("serve")?;
-    let opts = bangban::server::ServeOptions {
+    let opts = bangban_server::ServeOptions {
         db: cli.db_path(),
         listen: listen.to_string(),
         busy_timeout: Duration::from_millis(cli.busy_timeout_ms),
         lookups_per_minute,
     };
-    bangban::server::serve(opts, |addr| {
+    bangban_server::serve(opts, |addr| {
         say!("listening on http://{addr}");
     })?;
     eprintln!("bangban: server stopped; the ledger is closed");

@@ -126,7 +126,7 @@ connect();
 
 /// The live page for one ticket token (already checked to exist), drawn at once from the
 /// status as it is now and then kept current by the stream.
-pub fn status_page(token: &str, now: &crate::api::TicketStatus) -> String {
+pub fn status_page(token: &str, now: &bangban::api::TicketStatus) -> String {
     let body = "<header><h1 id=\"title\">办理进度</h1><button id=\"lang\" type=\"button\">English</button></header>\
 <main><div class=\"card\"><p class=\"label\" id=\"yourNumber\">您的号码</p><p class=\"number\" id=\"number\">…</p><p class=\"what\" id=\"what\"></p><p class=\"label\" id=\"day\"></p></div>\
 <div class=\"card\" id=\"queue\"><p class=\"big\" id=\"big\"></p><p class=\"label\" id=\"small\"></p></div>\

@@ -23,12 +23,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::sync::{oneshot, watch};
 
-use crate::access::{Device, DeviceRole, Session};
-use crate::api::*;
-use crate::error::LedgerError;
-use crate::ledger::{CallRequest, IssueRequest, LedgerOptions};
-use crate::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
-use crate::store::Store;
+use bangban::access::{Device, DeviceRole, Session};
+use bangban::api::*;
+use bangban::error::LedgerError;
+use bangban::ledger::{CallRequest, IssueRequest, LedgerOptions};
+use bangban::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
+use bangban::store::Store;
 
 /// How `bangban serve` is set up.
 #[derive(Debug, Clone)]
@@ -171,9 +171,9 @@ fn once<T>(
     id: Option<String>,
     device: &str,
     op: &str,
-    run: impl FnOnce(&mut dyn Store) -> crate::Result<T>,
-    replay: impl FnOnce(&mut dyn Store, i64) -> crate::Result<T>,
-) -> crate::Result<T> {
+    run: impl FnOnce(&mut dyn Store) -> bangban::Result<T>,
+    replay: impl FnOnce(&mut dyn Store, i64) -> bangban::Result<T>,
+) -> bangban::Result<T> {
     let Some(id) = id else { return run(l) };
     if let Some((first_op, seq)) = l.request_outcome(&id)? {
         if first_op != op {
@@ -189,7 +189,7 @@ fn once<T>(
     out
 }
 
-fn case_of_event(l: &mut dyn Store, seq: i64) -> crate::Result<crate::Case> {
+fn case_of_event(l: &mut dyn Store, seq: i64) -> bangban::Result<bangban::Case> {
     let ev = l
         .event(seq)?
         .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
@@ -214,22 +214,22 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn hall(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<(i64, crate::Hall)> {
+async fn hall(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<(i64, bangban::Hall)> {
     let d = device(&app, &headers, ANY).await?;
     let (id, mut hall) = app
         .ledger
-        .run(|l: &mut dyn Store| -> crate::Result<(i64, crate::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
+        .run(|l: &mut dyn Store| -> bangban::Result<(i64, bangban::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
         .await??;
     // Specialists' own phone numbers leave the server masked, except to the office.
     if d.role != DeviceRole::Admin {
         for s in &mut hall.specialists {
-            s.phone = crate::mask_phone(&s.phone);
+            s.phone = bangban::mask_phone(&s.phone);
         }
     }
     Ok(Json((id, hall)))
 }
 
-async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Issue>) -> ApiResult<crate::Ticket> {
+async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Issue>) -> ApiResult<bangban::Ticket> {
     let d = device(&app, &headers, KIOSK).await?;
     let id = request_id(&headers)?;
     let t = app
@@ -301,7 +301,7 @@ async fn waiting(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(q): Query<WaitingQuery>,
-) -> ApiResult<Vec<crate::WaitingEntry>> {
+) -> ApiResult<Vec<bangban::WaitingEntry>> {
     device(&app, &headers, ANY).await?;
     let depts: Vec<String> = q
         .departments
@@ -336,7 +336,7 @@ async fn sign_in(
     drop(permit);
     let s = app
         .ledger
-        .run(move |l| -> crate::Result<Session> {
+        .run(move |l| -> bangban::Result<Session> {
             l.record_login(&staff_id, w, &stored, &checked)?;
             l.start_session(&staff_id, &d.name, w)
         })
@@ -362,8 +362,8 @@ async fn staff_write<T: Send + 'static>(
     app: &App,
     headers: &HeaderMap,
     op: &'static str,
-    run: impl FnOnce(&mut dyn Store, &Session) -> crate::Result<T> + Send + 'static,
-    replay: impl FnOnce(&mut dyn Store, i64) -> crate::Result<T> + Send + 'static,
+    run: impl FnOnce(&mut dyn Store, &Session) -> bangban::Result<T> + Send + 'static,
+    replay: impl FnOnce(&mut dyn Store, i64) -> bangban::Result<T> + Send + 'static,
 ) -> ApiResult<T> {
     let d = device(app, headers, COUNTER).await?;
     let s = staff(app, headers, &d).await?;
@@ -375,7 +375,7 @@ async fn staff_write<T: Send + 'static>(
     Ok(Json(out))
 }
 
-async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Call>) -> ApiResult<crate::Called> {
+async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Call>) -> ApiResult<bangban::Called> {
     staff_write(
         &app,
         &headers,
@@ -398,7 +398,7 @@ async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<C
     .await
 }
 
-async fn act(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Act>) -> ApiResult<crate::Case> {
+async fn act(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Act>) -> ApiResult<bangban::Case> {
     staff_write(
         &app,
         &headers,
@@ -429,7 +429,7 @@ async fn window_cases(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Path(w): Path<u32>,
-) -> ApiResult<Vec<crate::Case>> {
+) -> ApiResult<Vec<bangban::Case>> {
     device(&app, &headers, COUNTER).await?;
     Ok(Json(app.ledger.run(move |l| l.at_window(w)).await??))
 }
@@ -438,7 +438,7 @@ async fn case(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<Str
     device(&app, &headers, COUNTER).await?;
     let v = app
         .ledger
-        .run(move |l| -> crate::Result<CaseView> {
+        .run(move |l| -> bangban::Result<CaseView> {
             let case = l.find_case(&r)?;
             let events = l.case_events(case.id)?;
             Ok(CaseView { case, events })
@@ -447,7 +447,7 @@ async fn case(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<Str
     Ok(Json(v))
 }
 
-async fn ticket(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<crate::Ticket> {
+async fn ticket(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<bangban::Ticket> {
     device(&app, &headers, STAFF_READ).await?;
     Ok(Json(app.ledger.run(move |l| l.ticket_for(&r)).await??))
 }
@@ -461,12 +461,12 @@ async fn report(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(q): Query<DateQuery>,
-) -> ApiResult<crate::DayReport> {
+) -> ApiResult<bangban::DayReport> {
     device(&app, &headers, ADMIN).await?;
     Ok(Json(app.ledger.run(move |l| l.report(q.date)).await??))
 }
 
-async fn verify(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<crate::VerifyReport> {
+async fn verify(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<bangban::VerifyReport> {
     device(&app, &headers, ADMIN).await?;
     Ok(Json(app.ledger.run(|l| l.verify()).await??))
 }
@@ -490,7 +490,7 @@ async fn recent_calls(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
     Query(q): Query<AfterQuery>,
-) -> ApiResult<Vec<crate::Called>> {
+) -> ApiResult<Vec<bangban::Called>> {
     device(&app, &headers, ANY).await?;
     let limit = q.limit.unwrap_or(8).min(100);
     Ok(Json(app.ledger.run(move |l| l.recent_calls(limit)).await??))
@@ -684,7 +684,7 @@ async fn ticket_status(
 }
 
 async fn font() -> Response {
-    let mut r = crate::server::page::FONT.into_response();
+    let mut r = crate::page::FONT.into_response();
     r.headers_mut()
         .insert("content-type", HeaderValue::from_static("font/ttf"));
     r.headers_mut()
@@ -739,7 +739,7 @@ pub enum ServeError {
 /// event streams, then close the ledger (which folds and removes its `-wal` file). Prints
 /// `listening on http://ADDR` once ready.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
-    let ledger = crate::open_existing(
+    let ledger = bangban::open_existing(
         &opts.db,
         LedgerOptions {
             busy_timeout: opts.busy_timeout,
