@@ -288,6 +288,15 @@ impl Ledger {
         })
     }
 
+    /// Stop flushing commits to disk (`synchronous = OFF`). Only for building synthetic ledgers
+    /// in benchmarks, where millions of past events are written and a power cut does not
+    /// matter; a hall's ledger never calls this.
+    pub fn set_durable(&self, durable: bool) -> Result<()> {
+        self.conn
+            .pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
+        Ok(())
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
