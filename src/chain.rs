@@ -1,7 +1,7 @@
 //! The hash-chained event log: appending inside a write transaction, and verifying the chain
 //! (and the cases projection against a replay of it).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -129,6 +129,38 @@ pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i6
     })
 }
 
+/// A row of the `calls` table: one per call or recall, on the case's business day, for the
+/// department the call was made for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRow {
+    pub seq: i64,
+    pub business_day: String,
+    pub department: String,
+    pub case_id: i64,
+    pub recall: bool,
+}
+
+/// The `calls` row an event makes, given the case after it (None for other events). Used when
+/// writing and when verifying, so both agree by construction.
+pub fn call_row(seq: i64, case: &Case, body: &EventBody) -> Option<CallRow> {
+    let (department, recall) = match body {
+        EventBody::CaseCalled { department, .. } => (department, false),
+        EventBody::CaseRecalled { department, .. } => (department, true),
+        _ => return None,
+    };
+    Some(CallRow {
+        seq,
+        business_day: case.business_day.clone(),
+        department: if department.is_empty() {
+            case.department.clone()
+        } else {
+            department.clone()
+        },
+        case_id: case.id,
+        recall,
+    })
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VerifyReport {
@@ -222,7 +254,13 @@ impl VerifyReport {
 
 /// Fold the whole log into cases, as the projection should be. Errors name the event.
 pub fn replay(events: &[Event]) -> Result<BTreeMap<i64, Case>> {
+    Ok(replay_with_calls(events)?.0)
+}
+
+/// Fold the whole log into both projections: the cases and the calls table's rows.
+pub fn replay_with_calls(events: &[Event]) -> Result<(BTreeMap<i64, Case>, Vec<CallRow>)> {
     let mut cases: BTreeMap<i64, Case> = BTreeMap::new();
+    let mut calls = Vec::new();
     for ev in events {
         let body: EventBody = serde_json::from_str(&ev.payload)
             .map_err(|e| LedgerError::Corrupt(format!("event {} has an unreadable payload: {e}", ev.seq)))?;
@@ -234,9 +272,10 @@ pub fn replay(events: &[Event]) -> Result<BTreeMap<i64, Case>> {
             .ok_or_else(|| LedgerError::Corrupt(format!("event {} moves a case but names none", ev.seq)))?;
         let next = apply(cases.get(&id), id, ev.seq, &ev.at, &body)
             .map_err(|e| LedgerError::Corrupt(format!("event {} cannot be replayed: {e}", ev.seq)))?;
+        calls.extend(call_row(ev.seq, &next, &body));
         cases.insert(id, next);
     }
-    Ok(cases)
+    Ok((cases, calls))
 }
 
 pub(crate) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
@@ -260,13 +299,38 @@ pub fn events_in(conn: &Connection, where_sql: &str, args: impl rusqlite::Params
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Recompute the chain from the first event, then check the head and the cases projection.
+/// How many events are read, hashed and parsed at a time.
+const BATCH: usize = 8192;
+/// Cases no event has touched for this many events are compared with their stored row and
+/// dropped from memory (a later event on one folds it again from its own events).
+const EVICT_AFTER: i64 = 200_000;
+
+/// Recompute the chain from the first event, then check the head and the projections.
 /// Reads inside one transaction so a concurrent writer cannot make a sound ledger look broken.
 pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
+    verify_with(conn, &mut |_, _| {})
+}
+
+/// `verify`, calling `progress(events checked, events in the log)` after each batch. Streams:
+/// memory stays bounded whatever the size of the log (events in batches, cases only while
+/// they are active), and events are hashed and parsed on every core.
+pub fn verify_with(conn: &mut Connection, progress: &mut dyn FnMut(i64, i64)) -> Result<VerifyReport> {
+    verify_evicting(conn, EVICT_AFTER, BATCH, progress)
+}
+
+/// `verify_with`, reading `batch` events at a time and dropping cases idle for `evict_after`
+/// events (tests use small numbers, so the folding-again path runs on small ledgers too).
+#[doc(hidden)]
+pub fn verify_evicting(
+    conn: &mut Connection,
+    evict_after: i64,
+    batch: usize,
+    progress: &mut dyn FnMut(i64, i64),
+) -> Result<VerifyReport> {
     // A damaged file fails somewhere inside; whatever the failure, report it as the first
     // event that could not be checked rather than as an opaque error.
     let mut checked = 0i64;
-    match verify_inner(conn, &mut checked) {
+    match verify_inner(conn, &mut checked, evict_after.max(1), batch.max(1), progress) {
         Ok(r) => Ok(r),
         Err(e) => Ok(VerifyReport::bad(
             checked,
@@ -279,7 +343,138 @@ pub fn verify(conn: &mut Connection) -> Result<VerifyReport> {
     }
 }
 
-fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport> {
+/// A stored case row: the JSON and the columns the queries use, which must agree with it.
+struct StoredCase {
+    case: Case,
+    columns: [(&'static str, String); 8],
+}
+
+fn stored_case(tx: &Transaction<'_>, id: i64) -> Result<Option<StoredCase>> {
+    let row = tx
+        .prepare_cached(
+            "SELECT data, business_day, number, token, department, state, priority_rank, queued_at,
+             coalesce(service_end_at, '') FROM cases WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                [
+                    ("business_day", r.get::<_, String>(1)?),
+                    ("number", r.get::<_, String>(2)?),
+                    ("token", r.get::<_, String>(3)?),
+                    ("department", r.get::<_, String>(4)?),
+                    ("state", r.get::<_, String>(5)?),
+                    ("priority_rank", r.get::<_, i64>(6)?.to_string()),
+                    ("queued_at", r.get::<_, String>(7)?),
+                    ("service_end_at", r.get::<_, String>(8)?),
+                ],
+            ))
+        })
+        .optional()?;
+    let Some((data, columns)) = row else { return Ok(None) };
+    let mut case = crate::ledger::parse_case(&data)?;
+    // The id column is authoritative; a mismatch with the JSON shows up as a difference.
+    if case.id != id {
+        case.id = -id;
+    }
+    Ok(Some(StoredCase { case, columns }))
+}
+
+/// The columns a replayed case must have in its row.
+fn expected_columns(c: &Case) -> [(&'static str, String); 8] {
+    [
+        ("business_day", c.business_day.clone()),
+        ("number", c.number.clone()),
+        ("token", c.token.clone()),
+        ("department", c.department.clone()),
+        ("state", c.state.as_str().to_string()),
+        ("priority_rank", c.priority_rank.to_string()),
+        ("queued_at", c.queued_at.clone()),
+        ("service_end_at", c.service_end_at.clone().unwrap_or_default()),
+    ]
+}
+
+/// How a replayed case compares with its stored row.
+enum Compared {
+    Same,
+    /// The row says later events changed it: fold those when they come.
+    Later,
+    Differs(Option<String>),
+    Missing,
+}
+
+fn compare(tx: &Transaction<'_>, want: &Case) -> Result<Compared> {
+    let Some(have) = stored_case(tx, want.id)? else {
+        return Ok(Compared::Missing);
+    };
+    if have.case.last_seq > want.last_seq && have.case.id == want.id {
+        return Ok(Compared::Later);
+    }
+    if have.case != *want {
+        return Ok(Compared::Differs(differing_field(&have.case, want)));
+    }
+    let expected = expected_columns(want);
+    if let Some(((name, _), _)) = have.columns.iter().zip(expected.iter()).find(|(a, b)| a.1 != b.1) {
+        return Ok(Compared::Differs(Some(name.to_string())));
+    }
+    Ok(Compared::Same)
+}
+
+/// Fold a case from its own events before `seq` (a case dropped from memory that moves again).
+fn refold(tx: &Transaction<'_>, id: i64, seq: i64) -> Result<Option<Case>> {
+    let events = events_in(tx, "WHERE case_id = ?1 AND seq < ?2", params![id, seq])?;
+    let mut case: Option<Case> = None;
+    for ev in events {
+        let body: EventBody = serde_json::from_str(&ev.payload)
+            .map_err(|e| LedgerError::Corrupt(format!("event {} has an unreadable payload: {e}", ev.seq)))?;
+        if body.moves_case() {
+            case = Some(apply(case.as_ref(), id, ev.seq, &ev.at, &body)?);
+        }
+    }
+    Ok(case)
+}
+
+/// Hash and parse a batch of events on every core: (hash matches, the parsed payload).
+fn hash_and_parse(batch: &[Event]) -> Vec<(bool, Option<EventBody>)> {
+    let one = |ev: &Event| {
+        let h = event_hash(
+            ev.seq,
+            &ev.at,
+            &ev.actor,
+            &ev.kind,
+            ev.case_id,
+            &ev.payload,
+            &ev.prev_hash,
+        );
+        (h == ev.hash, serde_json::from_str::<EventBody>(&ev.payload).ok())
+    };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(8);
+    if threads < 2 || batch.len() < 256 {
+        return batch.iter().map(one).collect();
+    }
+    let chunk = batch.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = batch
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("a hashing thread panicked"))
+            .collect()
+    })
+}
+
+fn verify_inner(
+    conn: &mut Connection,
+    checked: &mut i64,
+    evict_after: i64,
+    batch_size: usize,
+    progress: &mut dyn FnMut(i64, i64),
+) -> Result<VerifyReport> {
     let tx = conn.transaction()?;
     let head: Option<(i64, String)> = tx
         .query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
@@ -288,40 +483,69 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
         .optional()
         .unwrap_or(None);
     let head_seq = head.as_ref().map(|h| h.0).unwrap_or(-1);
-    let mut events = Vec::new();
+    let total: i64 = tx
+        .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |r| r.get(0))
+        .unwrap_or(0);
     let mut prev = GENESIS.to_string();
     let mut expected = 1i64;
-    {
-        let mut stmt = tx.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
-        let mut rows = stmt.query([])?;
-        loop {
-            let row = match rows.next() {
-                Ok(Some(r)) => r,
-                Ok(None) => break,
+    // Cases being folded, by id; ids folded and dropped whose row says more is to come.
+    let mut open: HashMap<i64, Case> = HashMap::new();
+    let mut deferred: HashSet<i64> = HashSet::new();
+    let mut created: Vec<u64> = Vec::new();
+    let mut created_count = 0i64;
+    // The first projection finding; chain findings (which make everything after them suspect)
+    // take precedence, so the whole chain is checked first.
+    let mut projection: Option<VerifyReport> = None;
+    let mut next_evict = evict_after;
+    let mut calls_stmt = tx.prepare("SELECT seq, business_day, department, case_id, recall FROM calls ORDER BY seq")?;
+    let mut calls = calls_stmt.query_map([], |r| {
+        Ok(CallRow {
+            seq: r.get(0)?,
+            business_day: r.get(1)?,
+            department: r.get(2)?,
+            case_id: r.get(3)?,
+            recall: r.get(4)?,
+        })
+    })?;
+    let mut stmt = tx.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
+    let mut rows = stmt.query([])?;
+    let mut done = false;
+    while !done {
+        let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
+        while batch.len() < batch_size {
+            let at = expected + batch.len() as i64;
+            match rows.next() {
+                Ok(Some(row)) => match read_event(row) {
+                    Ok(ev) => batch.push(ev),
+                    Err(e) => {
+                        return Ok(VerifyReport::bad(
+                            at - 1,
+                            head_seq,
+                            0,
+                            at,
+                            FindingKind::Unreadable,
+                            format!("event {at} is unreadable: {e}"),
+                        ))
+                    }
+                },
+                Ok(None) => {
+                    done = true;
+                    break;
+                }
                 Err(e) => {
                     return Ok(VerifyReport::bad(
-                        expected - 1,
+                        at - 1,
                         head_seq,
                         0,
-                        expected,
+                        at,
                         FindingKind::Unreadable,
-                        format!("the event log cannot be read past sequence {}: {e}", expected - 1),
+                        format!("the event log cannot be read past sequence {}: {e}", at - 1),
                     ));
                 }
-            };
-            let ev = match read_event(row) {
-                Ok(ev) => ev,
-                Err(e) => {
-                    return Ok(VerifyReport::bad(
-                        expected - 1,
-                        head_seq,
-                        0,
-                        expected,
-                        FindingKind::Unreadable,
-                        format!("event {expected} is unreadable: {e}"),
-                    ))
-                }
-            };
+            }
+        }
+        let checks = hash_and_parse(&batch);
+        for (ev, (hash_ok, body)) in batch.into_iter().zip(checks) {
             if ev.seq != expected {
                 let what = if ev.seq > expected {
                     "is missing (deleted or reordered)"
@@ -347,16 +571,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     format!("event {} does not link to the hash of event {}", ev.seq, ev.seq - 1),
                 ));
             }
-            let h = event_hash(
-                ev.seq,
-                &ev.at,
-                &ev.actor,
-                &ev.kind,
-                ev.case_id,
-                &ev.payload,
-                &ev.prev_hash,
-            );
-            if h != ev.hash {
+            if !hash_ok {
                 return Ok(VerifyReport::bad(
                     expected - 1,
                     head_seq,
@@ -366,10 +581,7 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     format!("event {} was altered: its hash does not match its contents", ev.seq),
                 ));
             }
-            let kind_ok = serde_json::from_str::<EventBody>(&ev.payload)
-                .map(|b| b.kind() == ev.kind)
-                .unwrap_or(false);
-            if !kind_ok {
+            let Some(body) = body.filter(|b| b.kind() == ev.kind) else {
                 return Ok(VerifyReport::bad(
                     expected - 1,
                     head_seq,
@@ -378,13 +590,102 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
                     FindingKind::KindMismatch,
                     format!("event {} has a payload that does not match its kind", ev.seq),
                 ));
-            }
+            };
             prev = ev.hash.clone();
             *checked = ev.seq;
             expected += 1;
-            events.push(ev);
+            if projection.is_some() || !body.moves_case() {
+                continue;
+            }
+            // The projections: fold the case, check its calls row.
+            let unreplayable = |why: String| {
+                Some(VerifyReport::bad(
+                    ev.seq,
+                    head_seq,
+                    0,
+                    ev.seq,
+                    FindingKind::Unreplayable,
+                    format!("event {} cannot be replayed: {why}", ev.seq),
+                ))
+            };
+            let Some(id) = ev.case_id else {
+                projection = unreplayable("it moves a case but names none".into());
+                continue;
+            };
+            let before = match open.remove(&id) {
+                Some(c) => Some(c),
+                None if matches!(body, EventBody::CaseIssued { .. }) => None,
+                None => {
+                    deferred.remove(&id);
+                    refold(&tx, id, ev.seq)?
+                }
+            };
+            let next = match apply(before.as_ref(), id, ev.seq, &ev.at, &body) {
+                Ok(c) => c,
+                Err(e) => {
+                    projection = unreplayable(e.to_string());
+                    continue;
+                }
+            };
+            if before.is_none() {
+                let i = id.max(0) as usize;
+                if created.len() <= i / 64 {
+                    created.resize(i / 64 + 1, 0);
+                }
+                created[i / 64] |= 1 << (i % 64);
+                created_count += 1;
+            }
+            if let Some(want) = call_row(ev.seq, &next, &body) {
+                let have = calls.next().transpose()?;
+                let legacy = matches!(&body, EventBody::CaseCalled { department, .. } | EventBody::CaseRecalled { department, .. } if department.is_empty());
+                let same = have.as_ref().is_some_and(|h| {
+                    h.seq == want.seq
+                        && h.business_day == want.business_day
+                        && h.case_id == want.case_id
+                        && h.recall == want.recall
+                        && (legacy || h.department == want.department)
+                });
+                if !same {
+                    projection = Some(VerifyReport::bad_row(
+                        ev.seq,
+                        head_seq,
+                        0,
+                        ev.seq,
+                        "calls",
+                        ev.seq,
+                        format!("the calls table does not match the call at event {}", ev.seq),
+                    ));
+                }
+            }
+            open.insert(id, next);
         }
+        // Cases idle for a while: compare them now and let them go.
+        if expected > next_evict && projection.is_none() {
+            let cutoff = expected - evict_after;
+            let idle: Vec<i64> = open
+                .iter()
+                .filter(|(_, c)| c.last_seq < cutoff)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in idle {
+                let case = open.remove(&id).expect("listed above");
+                match compare(&tx, &case)? {
+                    Compared::Same => {}
+                    Compared::Later => {
+                        deferred.insert(id);
+                    }
+                    other => {
+                        projection = Some(case_finding(expected - 1, head_seq, &case, other));
+                        break;
+                    }
+                }
+            }
+            next_evict = expected + (evict_after / 4).max(1);
+        }
+        progress(expected - 1, total);
     }
+    drop(rows);
+    drop(stmt);
     let count = expected - 1;
     match head {
         None => {
@@ -420,82 +721,101 @@ fn verify_inner(conn: &mut Connection, checked: &mut i64) -> Result<VerifyReport
             }
         }
     }
-    let rebuilt = match replay(&events) {
-        Ok(c) => c,
-        Err(e) => {
-            return Ok(VerifyReport::bad(
-                count,
-                head_seq,
-                0,
-                count,
-                FindingKind::Unreplayable,
-                e.to_string(),
-            ))
-        }
-    };
-    let stored = crate::ledger::load_all_cases(&tx)?;
-    for (id, want) in &rebuilt {
-        match stored.get(id) {
-            Some(have) if have == want => {}
-            Some(have) => {
-                let field = differing_field(have, want);
-                let mut r = VerifyReport::bad_row(
-                    count,
-                    head_seq,
-                    rebuilt.len(),
-                    want.last_seq,
-                    "cases",
-                    *id,
-                    format!(
-                        "case {} in the cases table differs from the event log (row {id}, field {})",
-                        want.number,
-                        field.as_deref().unwrap_or("?")
-                    ),
-                );
-                if let Some(f) = r.finding.as_mut() {
-                    f.field = field;
-                }
-                return Ok(r);
-            }
-            None => {
-                return Ok(VerifyReport::bad_row(
-                    count,
-                    head_seq,
-                    rebuilt.len(),
-                    want.last_seq,
-                    "cases",
-                    *id,
-                    format!(
-                        "case {} is in the event log but missing from the cases table",
-                        want.number
-                    ),
-                ))
-            }
+    if let Some(p) = projection {
+        return Ok(p);
+    }
+    let cases = created_count as usize;
+    let mut rest: Vec<Case> = open.into_values().collect();
+    rest.sort_by_key(|c| c.id);
+    for case in &rest {
+        match compare(&tx, case)? {
+            Compared::Same => {}
+            // Nothing later came: the row claims events the log does not have.
+            other => return Ok(case_finding(count, head_seq, case, other)),
         }
     }
-    if let Some((id, extra)) = stored.iter().find(|(id, _)| !rebuilt.contains_key(id)) {
+    if let Some(&id) = deferred.iter().min() {
+        if let Some(case) = refold(&tx, id, i64::MAX)? {
+            return Ok(case_finding(count, head_seq, &case, Compared::Later));
+        }
+    }
+    if let Some(extra) = calls.next().transpose()? {
         return Ok(VerifyReport::bad_row(
             count,
             head_seq,
-            rebuilt.len(),
+            cases,
             count + 1,
-            "cases",
-            *id,
-            format!(
-                "case {} (#{id}) is in the cases table but no event created it",
-                extra.number
-            ),
+            "calls",
+            extra.seq,
+            format!("the calls table has a row for event {} that is no call", extra.seq),
         ));
+    }
+    drop(calls);
+    drop(calls_stmt);
+    let stored: i64 = tx.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?;
+    if stored != created_count {
+        let mut ids = tx.prepare("SELECT id, number FROM cases ORDER BY id")?;
+        let mut rows = ids.query([])?;
+        while let Some(r) = rows.next()? {
+            let (id, number): (i64, String) = (r.get(0)?, r.get(1)?);
+            let i = id.max(0) as usize;
+            if created.get(i / 64).is_none_or(|w| w & (1 << (i % 64)) == 0) {
+                return Ok(VerifyReport::bad_row(
+                    count,
+                    head_seq,
+                    cases,
+                    count + 1,
+                    "cases",
+                    id,
+                    format!("case {number} (#{id}) is in the cases table but no event created it"),
+                ));
+            }
+        }
     }
     Ok(VerifyReport {
         ok: true,
         events: count,
         head_seq,
-        cases: rebuilt.len(),
+        cases,
         first_bad_seq: None,
         problem: None,
         finding: None,
     })
+}
+
+/// The finding for a replayed case that does not match its row.
+fn case_finding(events: i64, head_seq: i64, want: &Case, how: Compared) -> VerifyReport {
+    let (problem, field) = match how {
+        Compared::Missing => (
+            format!(
+                "case {} is in the event log but missing from the cases table",
+                want.number
+            ),
+            None,
+        ),
+        Compared::Differs(field) => (
+            format!(
+                "case {} in the cases table differs from the event log (row {}, field {})",
+                want.number,
+                want.id,
+                field.as_deref().unwrap_or("?")
+            ),
+            field,
+        ),
+        Compared::Later => (
+            format!(
+                "case {} in the cases table claims changes after event {} that the log does not have",
+                want.number, want.last_seq
+            ),
+            Some("last_seq".into()),
+        ),
+        Compared::Same => unreachable!("only differences are findings"),
+    };
+    let mut r = VerifyReport::bad_row(events, head_seq, 0, want.last_seq, "cases", want.id, problem);
+    if let Some(f) = r.finding.as_mut() {
+        f.field = field;
+    }
+    r
 }
 
 /// The first field (by name) in which a stored case differs from the replayed one.

@@ -22,6 +22,14 @@ impl Ledger {
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
+        // A counter polling an empty queue is answered from a read, without the write lock, so
+        // twenty polling counters never keep a kiosk waiting.
+        if req.number.is_none() && !anyone_waiting(&self.conn, &day, &depts)? {
+            if window_paused_in(&self.conn, req.window)? {
+                return Err(LedgerError::WindowPaused(req.window));
+            }
+            return Err(LedgerError::NobodyWaiting(req.window));
+        }
         let tx = db::immediate(&mut self.conn)?;
         if window_paused_in(&tx, req.window)? {
             return Err(LedgerError::WindowPaused(req.window));
@@ -269,17 +277,31 @@ fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String
 /// How many of the latest calls in these departments today went to priority visitors in a row
 /// (looking back at most `cap` calls, in event order).
 fn priority_streak_in(tx: &Transaction<'_>, day: &str, depts: &[String], cap: usize) -> Result<usize> {
-    let (marks, args) = day_and_departments(&day, depts);
-    let sql = format!(
-        "SELECT c.priority_rank FROM events e CROSS JOIN cases c ON c.id = e.case_id
-         WHERE e.kind = 'case_called' AND c.business_day = ? AND c.department IN ({marks})
-         ORDER BY e.seq DESC LIMIT {cap}"
-    );
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let ranks = stmt
-        .query_map(args.as_slice(), |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(ranks.iter().take_while(|r| **r > 0).count())
+    // The latest first calls of each department today (an index range each, never the past
+    // days), merged newest first.
+    let mut latest: Vec<(i64, i64)> = Vec::new();
+    let mut stmt = tx.prepare_cached(hot::LATEST_CALL_RANKS)?;
+    for d in depts {
+        let rows = stmt.query_map(params![day, d, cap as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            latest.push(row?);
+        }
+    }
+    latest.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(latest.iter().take(cap).take_while(|(_, rank)| *rank > 0).count())
+}
+
+/// Whether anybody waits today for any of these departments (a read, outside any write).
+fn anyone_waiting(conn: &Connection, day: &str, depts: &[String]) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(hot::ANYONE_WAITING)?;
+    for d in depts {
+        if stmt.exists(params![day, d])? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Placeholders and parameters for queries on one business day and a list of departments:

@@ -27,12 +27,7 @@ impl Ledger {
     pub fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {
         let hall = self.hall()?;
         let day = self.business_day()?.to_string();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT e.seq, e.at, e.actor, e.kind, e.case_id, e.payload, e.prev_hash, e.hash
-             FROM events e JOIN cases c ON c.id = e.case_id
-             WHERE e.kind IN ('case_called', 'case_recalled') AND c.business_day = ?1
-             ORDER BY e.seq DESC LIMIT ?2",
-        )?;
+        let mut stmt = self.conn.prepare_cached(hot::RECENT_CALLS)?;
         let events = stmt
             .query_map(params![day, limit as i64], chain::read_event)?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -39,6 +39,18 @@ impl Ledger {
         Ok(())
     }
 
+    /// `verify` with a progress callback: (events checked, events in the log) after each batch.
+    pub fn verify_with(&mut self, progress: &mut dyn FnMut(i64, i64)) -> Result<VerifyReport> {
+        chain::verify_with(&mut self.conn, progress)
+    }
+
+    /// `verify` reading `batch` events at a time and letting go of cases idle for
+    /// `evict_after` events (for tests of the streaming path on small ledgers).
+    #[doc(hidden)]
+    pub fn verify_evicting(&mut self, evict_after: i64, batch: usize) -> Result<VerifyReport> {
+        chain::verify_evicting(&mut self.conn, evict_after, batch, &mut |_, _| {})
+    }
+
     pub fn verify(&mut self) -> Result<VerifyReport> {
         chain::verify(&mut self.conn)
     }
@@ -91,14 +103,23 @@ impl Ledger {
         load_all_cases(&self.conn)
     }
 
-    /// Rebuild the cases table from the event log (after restoring from a damaged projection).
+    /// Rebuild the projections (the cases and calls tables) from the event log, after
+    /// `verify` found only a projection damaged.
     pub fn rebuild_cases(&mut self) -> Result<usize> {
         let events = chain::events_in(&self.conn, "", [])?;
-        let cases = chain::replay(&events)?;
+        let (cases, calls) = chain::replay_with_calls(&events)?;
         let tx = db::immediate(&mut self.conn)?;
         crate::db::exec(&tx, "DELETE FROM cases", [])?;
         for c in cases.values() {
             write_case_in(&tx, None, c)?;
+        }
+        crate::db::exec(&tx, "DELETE FROM calls", [])?;
+        for k in &calls {
+            crate::db::exec(
+                &tx,
+                "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![k.seq, k.business_day, k.department, k.case_id, k.recall],
+            )?;
         }
         tx.commit()?;
         Ok(cases.len())

@@ -101,8 +101,9 @@ impl Ledger {
             channel: req.channel,
         };
         let case = record_in(&tx, None, case_id, &at, &req.actor, &body)?;
-        let (ahead, est) = estimate_in(&tx, &hall, &case)?;
         tx.commit()?;
+        // The estimate only reads: after the commit, so the write lock is held for the write alone.
+        let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
         Ok(ticket_view(&hall, &case, ahead, est))
     }
 
@@ -143,17 +144,14 @@ pub(super) fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result
     }
     let ahead: u32 = crate::db::one(
         conn,
-        "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2 AND state IN ('waiting', 'transferred')
-         AND (priority_rank > ?3 OR (priority_rank = ?3 AND id < ?4))",
+        hot::AHEAD,
         params![case.business_day, case.department, case.priority_rank, case.id],
         |r| r.get(0),
     )?;
     if ahead == 0 {
         return Ok((0, 0));
     }
-    let mut stmt = conn.prepare_cached(
-        "SELECT data FROM cases WHERE department = ?1 AND service_end_at IS NOT NULL ORDER BY service_end_at DESC LIMIT ?2",
-    )?;
+    let mut stmt = conn.prepare_cached(hot::RECENT_SERVICES)?;
     let rows = stmt.query_map(params![case.department, ESTIMATE_WINDOW as i64], |r| {
         r.get::<_, String>(0)
     })?;

@@ -20,6 +20,7 @@ use crate::model::{apply, Case, CaseState, Channel, EventBody, Mode, NoteRef};
 
 mod calling;
 mod feed;
+pub mod hot;
 mod integrity;
 mod issuing;
 mod queues;
@@ -440,6 +441,13 @@ pub(crate) fn record_in(
     let ev = chain::append_in(tx, at, actor, Some(case_id), body)?;
     let next = apply(old, case_id, ev.seq, at, body)?;
     write_case_in(tx, old, &next)?;
+    if let Some(row) = chain::call_row(ev.seq, &next, body) {
+        crate::db::exec(
+            tx,
+            "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![row.seq, row.business_day, row.department, row.case_id, row.recall],
+        )?;
+    }
     Ok(next)
 }
 

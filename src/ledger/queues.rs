@@ -24,10 +24,7 @@ impl Ledger {
         let hall = self.hall()?;
         let now = self.now();
         let day = business_day(now, hall.tz()).to_string();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('waiting', 'transferred')
-             ORDER BY priority_rank DESC, id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(hot::WAITING)?;
         let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for data in rows {
@@ -61,9 +58,7 @@ impl Ledger {
     /// Cases of today that a window is working on (called, serving or on hold there).
     pub fn at_window(&mut self, window: u32) -> Result<Vec<Case>> {
         let day = self.business_day()?.to_string();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('called', 'serving', 'on_hold') ORDER BY id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(hot::AT_COUNTERS)?;
         let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for data in rows {

@@ -6,9 +6,7 @@ impl Ledger {
     /// The day's ledger (台账) per department.
     pub fn report(&mut self, date: NaiveDate) -> Result<DayReport> {
         let hall = self.hall()?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT data FROM cases WHERE business_day = ?1 ORDER BY id")?;
+        let mut stmt = self.conn.prepare_cached(hot::DAY_CASES)?;
         let rows = stmt.query_map([date.to_string()], |r| r.get::<_, String>(0))?;
         let mut by_dept: BTreeMap<String, Vec<Case>> = BTreeMap::new();
         for data in rows {

@@ -4,6 +4,7 @@ mod concurrency;
 mod docs;
 mod hall_file;
 mod hardening;
+mod history;
 mod lifecycle;
 mod report;
 mod served;

@@ -170,3 +170,41 @@ fn an_edited_case_row_does_not_match_the_log() {
     assert!(cli(&t.db, &["rebuild-cases"]).status.success());
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn a_raised_priority_rank_column_is_found_by_field() {
+    let t = ledger_with_history();
+    // The JSON is left alone: only the column the queue is ordered by is raised, so the case
+    // would jump the queue.
+    let c = Connection::open(&t.db).unwrap();
+    c.execute("UPDATE cases SET priority_rank = 9 WHERE number = 'A010'", [])
+        .unwrap();
+    let seq = seq_of(&t, "\"number\":\"A010\"");
+    let finding = verify_fails_at(&t, seq);
+    assert_eq!(finding["kind"], "projection_differs");
+    assert_eq!(finding["field"], "priority_rank");
+    assert!(cli(&t.db, &["rebuild-cases"]).status.success());
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
+
+#[test]
+fn the_calls_table_must_match_the_calls_in_the_log() {
+    let t = ledger_with_history();
+    let c = Connection::open(&t.db).unwrap();
+    let first_call: i64 = c.query_row("SELECT min(seq) FROM calls", [], |r| r.get(0)).unwrap();
+    // A call removed from the board's history.
+    c.execute("DELETE FROM calls WHERE seq = ?1", [first_call]).unwrap();
+    let finding = verify_fails_at(&t, first_call);
+    assert_eq!(finding["table"], "calls");
+    assert!(cli(&t.db, &["rebuild-cases"]).status.success());
+    assert!(cli(&t.db, &["verify"]).status.success());
+    // A call that never happened, added to the board's history.
+    c.execute(
+        "INSERT INTO calls (seq, business_day, department, case_id, recall) SELECT max(seq) + 1000, business_day, department, case_id, 0 FROM calls",
+        [],
+    )
+    .unwrap();
+    let out = cli(&t.db, &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["finding"]["table"], "calls");
+}

@@ -1,5 +1,7 @@
 //! The management office's commands: verifying the ledger and the day's report (台账).
 
+use std::io::IsTerminal;
+
 use bangban::LedgerError;
 use serde_json::json;
 
@@ -11,7 +13,7 @@ pub fn verify(cli: &Cli) -> Result<(), Exit> {
         cli.client()?.verify()?
     } else {
         match cli.open(false) {
-            Ok(mut ledger) => ledger.verify()?,
+            Ok(mut ledger) => ledger.verify_with(&mut progress_bar())?,
             // A file cut short or overwritten is unreadable to SQLite as a whole: then nothing
             // after the start can be vouched for, and the first bad event is the first one.
             Err(Exit(_, e)) => match e.downcast_ref::<LedgerError>() {
@@ -45,6 +47,33 @@ pub fn verify(cli: &Cli) -> Result<(), Exit> {
         )));
     }
     Ok(())
+}
+
+/// A progress bar on standard error when it is a terminal (a year of events takes a while),
+/// nothing otherwise: scripts read the result, not the bar.
+fn progress_bar() -> impl FnMut(i64, i64) {
+    let on = std::io::stderr().is_terminal();
+    let mut shown = -1i64;
+    move |done, total| {
+        if !on || total <= 0 {
+            return;
+        }
+        let pct = done * 100 / total;
+        if pct == shown {
+            return;
+        }
+        shown = pct;
+        let width = 30;
+        let filled = (pct * width / 100) as usize;
+        eprint!(
+            "\rverifying [{}{}] {pct:>3}%  {done} of {total} events",
+            "#".repeat(filled),
+            " ".repeat(width as usize - filled)
+        );
+        if done >= total {
+            eprint!("\r{}\r", " ".repeat(80));
+        }
+    }
 }
 
 pub fn report(cli: &Cli, date: chrono::NaiveDate, format: ReportFormat) -> Result<(), Exit> {

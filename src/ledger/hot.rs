@@ -1,0 +1,76 @@
+//! The hot queries: what every issue, call, board refresh and console view runs, kept here so
+//! their plans can be checked (`Ledger::query_plans`). Each reads today's rows through an
+//! index, never the whole history: a hall's ledger holds a million cases within a year.
+
+use super::*;
+
+/// The board's latest calls of one business day, newest first (`calls_day`).
+pub const RECENT_CALLS: &str = "SELECT e.seq, e.at, e.actor, e.kind, e.case_id, e.payload, e.prev_hash, e.hash
+     FROM calls k JOIN events e ON e.seq = k.seq
+     WHERE k.business_day = ?1 ORDER BY k.seq DESC LIMIT ?2";
+
+/// The priority ranks of the latest first calls for one department today, newest first: the
+/// priority cap's look-back (`calls_day_department`).
+pub const LATEST_CALL_RANKS: &str = "SELECT k.seq, c.priority_rank FROM calls k JOIN cases c ON c.id = k.case_id
+     WHERE k.business_day = ?1 AND k.department = ?2 AND k.recall = 0 ORDER BY k.seq DESC LIMIT ?3";
+
+/// Whether anybody waits for these departments today: asked before taking the write lock, so
+/// a counter polling an empty queue never holds up a kiosk (`cases_queue`).
+pub const ANYONE_WAITING: &str = "SELECT 1 FROM cases WHERE business_day = ?1 AND department = ?2
+     AND state IN ('waiting', 'transferred') LIMIT 1";
+
+/// How many are ahead of a case in its queue (`cases_queue`).
+pub const AHEAD: &str = "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2
+     AND state IN ('waiting', 'transferred') AND (priority_rank > ?3 OR (priority_rank = ?3 AND id < ?4))";
+
+/// A department's latest finished services, for the wait estimate (`cases_service`).
+pub const RECENT_SERVICES: &str = "SELECT data FROM cases WHERE department = ?1 AND service_end_at IS NOT NULL
+     ORDER BY service_end_at DESC LIMIT ?2";
+
+/// Today's queue in calling order (`cases_queue`).
+pub const WAITING: &str = "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('waiting', 'transferred')
+     ORDER BY priority_rank DESC, id";
+
+/// Today's cases at the counters (the console's view; the unique (business_day, number) index).
+pub const AT_COUNTERS: &str =
+    "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('called', 'serving', 'on_hold') ORDER BY id";
+
+/// One business day's cases, for its report.
+pub const DAY_CASES: &str = "SELECT data FROM cases WHERE business_day = ?1 ORDER BY id";
+
+/// Each hot query and the index it must use (alternatives separated by `|`: both bounded by
+/// the business day, the planner may take either).
+pub const PLANNED: &[(&str, &str, &str)] = &[
+    ("board recent calls", RECENT_CALLS, "calls_day"),
+    ("priority cap look-back", LATEST_CALL_RANKS, "calls_day_department"),
+    ("anyone waiting", ANYONE_WAITING, "cases_queue"),
+    ("ahead count", AHEAD, "cases_queue"),
+    ("recent service times", RECENT_SERVICES, "cases_service"),
+    ("waiting list", WAITING, "cases_queue|sqlite_autoindex_cases_2"),
+    ("console view", AT_COUNTERS, "sqlite_autoindex_cases_2"),
+    ("day report", DAY_CASES, "sqlite_autoindex_cases_2"),
+];
+
+impl Ledger {
+    /// `EXPLAIN QUERY PLAN` of every hot query: (name, the index it must use, the plan's
+    /// lines). A test checks each uses its index and scans no table.
+    pub fn query_plans(&self) -> Result<Vec<(&'static str, &'static str, Vec<String>)>> {
+        let mut out = Vec::new();
+        for (name, sql, index) in PLANNED {
+            let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let n = stmt.parameter_count();
+            let args: Vec<rusqlite::types::Value> = (0..n)
+                .map(|i| match i {
+                    0 => rusqlite::types::Value::Text("2026-11-27".into()),
+                    1 => rusqlite::types::Value::Text("SCJG".into()),
+                    _ => rusqlite::types::Value::Integer(10),
+                })
+                .collect();
+            let lines = stmt
+                .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            out.push((*name, *index, lines));
+        }
+        Ok(out)
+    }
+}
