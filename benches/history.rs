@@ -27,6 +27,9 @@ const GENERATOR: u32 = 2;
 /// The first business day of the synthetic history.
 const FIRST_DAY: (i32, u32, u32) = (2025, 1, 6);
 
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 fn main() -> Res<()> {
@@ -458,29 +461,7 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
                     lat.clone(),
                     issues.clone(),
                 );
-                s.spawn(move || {
-                    let mut l = open(db, clock).unwrap();
-                    let mut i = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        let item = &hall.items[i % hall.items.len()];
-                        i += 1;
-                        let t = Instant::now();
-                        let r = l.issue(&IssueRequest {
-                            item: item.code.clone(),
-                            priority: None,
-                            mode: None,
-                            channel: Channel::Kiosk,
-                            actor: "kiosk-1".into(),
-                        });
-                        lat.lock().unwrap().push(ms(t.elapsed()));
-                        issues.fetch_add(1, Ordering::Relaxed);
-                        if let Err(e) = r {
-                            eprintln!("rush issue: {e}");
-                            errors.fetch_add(1, Ordering::Relaxed);
-                        }
-                        std::thread::sleep(Duration::from_millis(200).saturating_sub(t.elapsed()));
-                    }
-                });
+                s.spawn(move || kiosk(db, clock, hall, "kiosk-1", 0, 1, &stop, &lat, &errors, &issues));
             }
             for d in hall.departments.iter().take(9) {
                 let (db, clock, barrier, errors, calls) =
@@ -536,6 +517,44 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
     Ok(f)
 }
 
+/// A kiosk issuing every 200 ms (items `first`, `first + step`, …) until `stop`, on its own
+/// connection; each issue's latency goes to `lat`, failures to `errors`.
+#[allow(clippy::too_many_arguments)]
+fn kiosk(
+    db: &Path,
+    clock: &ManualClock,
+    hall: &Hall,
+    actor: &str,
+    first: usize,
+    step: usize,
+    stop: &AtomicBool,
+    lat: &Mutex<Vec<f64>>,
+    errors: &AtomicUsize,
+    issues: &AtomicUsize,
+) {
+    let mut l = open(db, clock).unwrap();
+    let mut i = first;
+    while !stop.load(Ordering::Relaxed) {
+        let item = &hall.items[i % hall.items.len()];
+        i += step;
+        let t = Instant::now();
+        let r = l.issue(&IssueRequest {
+            item: item.code.clone(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+            actor: actor.into(),
+        });
+        lat.lock().unwrap().push(ms(t.elapsed()));
+        issues.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = r {
+            eprintln!("{actor}: {e}");
+            errors.fetch_add(1, Ordering::Relaxed);
+        }
+        std::thread::sleep(Duration::from_millis(200).saturating_sub(t.elapsed()));
+    }
+}
+
 /// The 20-counter storm: 20 counters poll call-next (each every 100 ms while nobody waits,
 /// 0.8 s serving after each call) and two kiosks issue 5 tickets a second each, for 20 s. Returns the kiosks' issue p99 (ms),
 /// issue errors, how many counters got at least one case, and the cases called.
@@ -547,29 +566,23 @@ fn storm(db: &Path, hall: &Hall) -> Res<(f64, usize, usize, usize)> {
     let got: Arc<Mutex<Vec<usize>>> = Arc::new(Mutex::new(vec![0; 20]));
     let windows: Vec<u32> = hall.all_windows().into_iter().take(20).collect();
     std::thread::scope(|s| {
+        let issues = Arc::new(AtomicUsize::new(0));
         for k in 0..2 {
-            let (stop, lat, errors, clock) = (stop.clone(), lat.clone(), errors.clone(), &clock);
+            let (stop, lat, errors, issues, clock) =
+                (stop.clone(), lat.clone(), errors.clone(), issues.clone(), &clock);
             s.spawn(move || {
-                let mut l = open(db, clock).unwrap();
-                let mut i = k;
-                while !stop.load(Ordering::Relaxed) {
-                    let item = &hall.items[i % hall.items.len()];
-                    i += 2;
-                    let t = Instant::now();
-                    let r = l.issue(&IssueRequest {
-                        item: item.code.clone(),
-                        priority: None,
-                        mode: None,
-                        channel: Channel::Kiosk,
-                        actor: format!("kiosk-{k}"),
-                    });
-                    lat.lock().unwrap().push(ms(t.elapsed()));
-                    if let Err(e) = r {
-                        eprintln!("storm issue: {e}");
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    std::thread::sleep(Duration::from_millis(200).saturating_sub(t.elapsed()));
-                }
+                kiosk(
+                    db,
+                    clock,
+                    hall,
+                    &format!("kiosk-{k}"),
+                    k,
+                    2,
+                    &stop,
+                    &lat,
+                    &errors,
+                    &issues,
+                )
             });
         }
         for (c, &window) in windows.iter().enumerate() {

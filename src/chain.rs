@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::parse_stamp;
 use crate::error::{LedgerError, Result};
-use crate::model::{apply, Case, EventBody};
+use crate::model::{apply_owned, Case, EventBody};
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -37,10 +37,92 @@ pub fn event_hash(
     payload: &str,
     prev: &str,
 ) -> String {
-    let case = case_id.map(|c| c.to_string()).unwrap_or_default();
+    hex::encode(event_digest(seq, at, actor, kind, case_id, payload, prev))
+}
+
+/// The SHA-256 of an event's fields joined by newlines
+/// (`seq\nat\nactor\nkind\ncase\npayload\nprev`), fed piece by piece: verify hashes millions
+/// of events and must not copy each one into a new string first.
+fn event_digest(
+    seq: i64,
+    at: &str,
+    actor: &str,
+    kind: &str,
+    case_id: Option<i64>,
+    payload: &str,
+    prev: &str,
+) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(format!("{seq}\n{at}\n{actor}\n{kind}\n{case}\n{payload}\n{prev}").as_bytes());
-    hex::encode(h.finalize())
+    let mut num = itoa_buf(seq);
+    h.update(num.as_bytes());
+    for part in [at, actor, kind] {
+        h.update(b"\n");
+        h.update(part.as_bytes());
+    }
+    h.update(b"\n");
+    if let Some(c) = case_id {
+        num = itoa_buf(c);
+        h.update(num.as_bytes());
+    }
+    for part in [payload, prev] {
+        h.update(b"\n");
+        h.update(part.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// A number's decimal digits without a heap allocation.
+fn itoa_buf(n: i64) -> NumBuf {
+    let mut b = NumBuf {
+        bytes: [0; 20],
+        start: 20,
+    };
+    let neg = n < 0;
+    let mut v = n.unsigned_abs();
+    loop {
+        b.start -= 1;
+        b.bytes[b.start] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if neg {
+        b.start -= 1;
+        b.bytes[b.start] = b'-';
+    }
+    b
+}
+
+struct NumBuf {
+    bytes: [u8; 20],
+    start: usize,
+}
+
+impl NumBuf {
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+}
+
+/// Whether an event's stored hash (hex) is the hash of its fields.
+fn event_hash_matches(ev: &Event) -> bool {
+    let digest = event_digest(
+        ev.seq,
+        &ev.at,
+        &ev.actor,
+        &ev.kind,
+        ev.case_id,
+        &ev.payload,
+        &ev.prev_hash,
+    );
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 64];
+    for (i, b) in digest.iter().enumerate() {
+        hex[2 * i] = HEX[(b >> 4) as usize];
+        hex[2 * i + 1] = HEX[(b & 15) as usize];
+    }
+    ev.hash.as_bytes() == hex
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -121,7 +203,7 @@ pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i6
         seq,
         at: at.into(),
         actor: actor.into(),
-        kind,
+        kind: kind.to_string(),
         case_id,
         payload,
         prev_hash: head_hash,
@@ -270,7 +352,7 @@ pub fn replay_with_calls(events: &[Event]) -> Result<(BTreeMap<i64, Case>, Vec<C
         let id = ev
             .case_id
             .ok_or_else(|| LedgerError::Corrupt(format!("event {} moves a case but names none", ev.seq)))?;
-        let next = apply(cases.get(&id), id, ev.seq, &ev.at, &body)
+        let next = apply_owned(cases.remove(&id), id, ev.seq, &ev.at, &body)
             .map_err(|e| LedgerError::Corrupt(format!("event {} cannot be replayed: {e}", ev.seq)))?;
         calls.extend(call_row(ev.seq, &next, &body));
         cases.insert(id, next);
@@ -428,44 +510,43 @@ fn refold(tx: &Transaction<'_>, id: i64, seq: i64) -> Result<Option<Case>> {
         let body: EventBody = serde_json::from_str(&ev.payload)
             .map_err(|e| LedgerError::Corrupt(format!("event {} has an unreadable payload: {e}", ev.seq)))?;
         if body.moves_case() {
-            case = Some(apply(case.as_ref(), id, ev.seq, &ev.at, &body)?);
+            case = Some(apply_owned(case, id, ev.seq, &ev.at, &body)?);
         }
     }
     Ok(case)
 }
 
-/// Hash and parse a batch of events on every core: (hash matches, the parsed payload).
-fn hash_and_parse(batch: &[Event]) -> Vec<(bool, Option<EventBody>)> {
+/// Hash and parse a batch of events on every core into `out` (reused from batch to batch: a
+/// year of events must not cost a million large allocations): (hash matches, the payload).
+fn hash_and_parse(batch: &[Event], out: &mut Vec<(bool, Option<EventBody>)>) {
     let one = |ev: &Event| {
-        let h = event_hash(
-            ev.seq,
-            &ev.at,
-            &ev.actor,
-            &ev.kind,
-            ev.case_id,
-            &ev.payload,
-            &ev.prev_hash,
-        );
-        (h == ev.hash, serde_json::from_str::<EventBody>(&ev.payload).ok())
+        (
+            event_hash_matches(ev),
+            serde_json::from_str::<EventBody>(&ev.payload).ok(),
+        )
     };
+    out.clear();
+    out.resize_with(batch.len(), || (false, None));
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(8);
     if threads < 2 || batch.len() < 256 {
-        return batch.iter().map(one).collect();
+        for (o, ev) in out.iter_mut().zip(batch) {
+            *o = one(ev);
+        }
+        return;
     }
     let chunk = batch.len().div_ceil(threads);
     std::thread::scope(|s| {
-        let parts: Vec<_> = batch
-            .chunks(chunk)
-            .map(|c| s.spawn(move || c.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| p.join().expect("a hashing thread panicked"))
-            .collect()
-    })
+        for (outs, evs) in out.chunks_mut(chunk).zip(batch.chunks(chunk)) {
+            s.spawn(move || {
+                for (o, ev) in outs.iter_mut().zip(evs) {
+                    *o = one(ev);
+                }
+            });
+        }
+    });
 }
 
 fn verify_inner(
@@ -510,42 +591,37 @@ fn verify_inner(
     let mut stmt = tx.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     let mut done = false;
+    let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
+    let mut checks = Vec::with_capacity(batch_size);
     while !done {
-        let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
+        batch.clear();
         while batch.len() < batch_size {
             let at = expected + batch.len() as i64;
-            match rows.next() {
+            let unreadable = match rows.next() {
                 Ok(Some(row)) => match read_event(row) {
-                    Ok(ev) => batch.push(ev),
-                    Err(e) => {
-                        return Ok(VerifyReport::bad(
-                            at - 1,
-                            head_seq,
-                            0,
-                            at,
-                            FindingKind::Unreadable,
-                            format!("event {at} is unreadable: {e}"),
-                        ))
+                    Ok(ev) => {
+                        batch.push(ev);
+                        continue;
                     }
+                    Err(e) => format!("event {at} is unreadable: {e}"),
                 },
                 Ok(None) => {
                     done = true;
                     break;
                 }
-                Err(e) => {
-                    return Ok(VerifyReport::bad(
-                        at - 1,
-                        head_seq,
-                        0,
-                        at,
-                        FindingKind::Unreadable,
-                        format!("the event log cannot be read past sequence {}: {e}", at - 1),
-                    ));
-                }
-            }
+                Err(e) => format!("the event log cannot be read past sequence {}: {e}", at - 1),
+            };
+            return Ok(VerifyReport::bad(
+                at - 1,
+                head_seq,
+                0,
+                at,
+                FindingKind::Unreadable,
+                unreadable,
+            ));
         }
-        let checks = hash_and_parse(&batch);
-        for (ev, (hash_ok, body)) in batch.into_iter().zip(checks) {
+        hash_and_parse(&batch, &mut checks);
+        for (mut ev, (hash_ok, body)) in batch.drain(..).zip(checks.drain(..)) {
             if ev.seq != expected {
                 let what = if ev.seq > expected {
                     "is missing (deleted or reordered)"
@@ -591,7 +667,7 @@ fn verify_inner(
                     format!("event {} has a payload that does not match its kind", ev.seq),
                 ));
             };
-            prev = ev.hash.clone();
+            prev = std::mem::take(&mut ev.hash);
             *checked = ev.seq;
             expected += 1;
             if projection.is_some() || !body.moves_case() {
@@ -620,14 +696,15 @@ fn verify_inner(
                     refold(&tx, id, ev.seq)?
                 }
             };
-            let next = match apply(before.as_ref(), id, ev.seq, &ev.at, &body) {
+            let is_new = before.is_none();
+            let next = match apply_owned(before, id, ev.seq, &ev.at, &body) {
                 Ok(c) => c,
                 Err(e) => {
                     projection = unreplayable(e.to_string());
                     continue;
                 }
             };
-            if before.is_none() {
+            if is_new {
                 let i = id.max(0) as usize;
                 if created.len() <= i / 64 {
                     created.resize(i / 64 + 1, 0);
