@@ -387,7 +387,7 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
     // Issue and call during a busy day, then the board's recent calls.
     clock.set(day_start(day));
     let (mut issue, mut call) = (Vec::new(), Vec::new());
-    for i in 0..400 {
+    for i in 0..2000 {
         let item = &hall.items[i % hall.items.len()];
         clock.advance(chrono::Duration::seconds(5));
         let t = Instant::now();

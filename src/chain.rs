@@ -516,9 +516,10 @@ fn refold(tx: &Transaction<'_>, id: i64, seq: i64) -> Result<Option<Case>> {
     Ok(case)
 }
 
-/// Hash and parse a batch of events on every core into `out` (reused from batch to batch: a
-/// year of events must not cost a million large allocations): (hash matches, the payload).
-fn hash_and_parse(batch: &[Event], out: &mut Vec<(bool, Option<EventBody>)>) {
+/// Hash and parse a batch of events on `threads` threads into `out` (reused from batch to
+/// batch: a year of events must not cost a million large allocations): (hash matches, the
+/// payload).
+fn hash_and_parse(batch: &[Event], out: &mut Vec<(bool, Option<EventBody>)>, threads: usize) {
     let one = |ev: &Event| {
         (
             event_hash_matches(ev),
@@ -527,10 +528,6 @@ fn hash_and_parse(batch: &[Event], out: &mut Vec<(bool, Option<EventBody>)>) {
     };
     out.clear();
     out.resize_with(batch.len(), || (false, None));
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(8);
     if threads < 2 || batch.len() < 256 {
         for (o, ev) in out.iter_mut().zip(batch) {
             *o = one(ev);
@@ -590,176 +587,201 @@ fn verify_inner(
     })?;
     let mut stmt = tx.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
-    let mut done = false;
-    let mut batch: Vec<Event> = Vec::with_capacity(batch_size);
-    let mut checks = Vec::with_capacity(batch_size);
-    while !done {
-        batch.clear();
-        while batch.len() < batch_size {
-            let at = expected + batch.len() as i64;
-            let unreadable = match rows.next() {
-                Ok(Some(row)) => match read_event(row) {
-                    Ok(ev) => {
-                        batch.push(ev);
-                        continue;
-                    }
-                    Err(e) => format!("event {at} is unreadable: {e}"),
-                },
-                Ok(None) => {
-                    done = true;
-                    break;
-                }
-                Err(e) => format!("the event log cannot be read past sequence {}: {e}", at - 1),
-            };
-            return Ok(VerifyReport::bad(
-                at - 1,
-                head_seq,
-                0,
-                at,
-                FindingKind::Unreadable,
-                unreadable,
-            ));
-        }
-        hash_and_parse(&batch, &mut checks);
-        for (mut ev, (hash_ok, body)) in batch.drain(..).zip(checks.drain(..)) {
-            if ev.seq != expected {
-                let what = if ev.seq > expected {
-                    "is missing (deleted or reordered)"
-                } else {
-                    "is out of order"
-                };
-                return Ok(VerifyReport::bad(
-                    expected - 1,
-                    head_seq,
-                    0,
-                    expected,
-                    FindingKind::MissingEvent,
-                    format!("event {expected} {what}; found {} next", ev.seq),
-                ));
-            }
-            if ev.prev_hash != prev {
-                return Ok(VerifyReport::bad(
-                    expected - 1,
-                    head_seq,
-                    0,
-                    ev.seq,
-                    FindingKind::BrokenLink,
-                    format!("event {} does not link to the hash of event {}", ev.seq, ev.seq - 1),
-                ));
-            }
-            if !hash_ok {
-                return Ok(VerifyReport::bad(
-                    expected - 1,
-                    head_seq,
-                    0,
-                    ev.seq,
-                    FindingKind::Altered,
-                    format!("event {} was altered: its hash does not match its contents", ev.seq),
-                ));
-            }
-            let Some(body) = body.filter(|b| b.kind() == ev.kind) else {
-                return Ok(VerifyReport::bad(
-                    expected - 1,
-                    head_seq,
-                    0,
-                    ev.seq,
-                    FindingKind::KindMismatch,
-                    format!("event {} has a payload that does not match its kind", ev.seq),
-                ));
-            };
-            prev = std::mem::take(&mut ev.hash);
-            *checked = ev.seq;
-            expected += 1;
-            if projection.is_some() || !body.moves_case() {
-                continue;
-            }
-            // The projections: fold the case, check its calls row.
-            let unreplayable = |why: String| {
-                Some(VerifyReport::bad(
-                    ev.seq,
-                    head_seq,
-                    0,
-                    ev.seq,
-                    FindingKind::Unreplayable,
-                    format!("event {} cannot be replayed: {why}", ev.seq),
-                ))
-            };
-            let Some(id) = ev.case_id else {
-                projection = unreplayable("it moves a case but names none".into());
-                continue;
-            };
-            let before = match open.remove(&id) {
-                Some(c) => Some(c),
-                None if matches!(body, EventBody::CaseIssued { .. }) => None,
-                None => {
-                    deferred.remove(&id);
-                    refold(&tx, id, ev.seq)?
-                }
-            };
-            let is_new = before.is_none();
-            let next = match apply_owned(before, id, ev.seq, &ev.at, &body) {
-                Ok(c) => c,
-                Err(e) => {
-                    projection = unreplayable(e.to_string());
-                    continue;
-                }
-            };
-            if is_new {
-                let i = id.max(0) as usize;
-                if created.len() <= i / 64 {
-                    created.resize(i / 64 + 1, 0);
-                }
-                created[i / 64] |= 1 << (i % 64);
-                created_count += 1;
-            }
-            if let Some(want) = call_row(ev.seq, &next, &body) {
-                let have = calls.next().transpose()?;
-                let legacy = matches!(&body, EventBody::CaseCalled { department, .. } | EventBody::CaseRecalled { department, .. } if department.is_empty());
-                let same = have.as_ref().is_some_and(|h| {
-                    h.seq == want.seq
-                        && h.business_day == want.business_day
-                        && h.case_id == want.case_id
-                        && h.recall == want.recall
-                        && (legacy || h.department == want.department)
-                });
-                if !same {
-                    projection = Some(VerifyReport::bad_row(
-                        ev.seq,
-                        head_seq,
-                        0,
-                        ev.seq,
-                        "calls",
-                        ev.seq,
-                        format!("the calls table does not match the call at event {}", ev.seq),
-                    ));
-                }
-            }
-            open.insert(id, next);
-        }
-        // Cases idle for a while: compare them now and let them go.
-        if expected > next_evict && projection.is_none() {
-            let cutoff = expected - evict_after;
-            let idle: Vec<i64> = open
-                .iter()
-                .filter(|(_, c)| c.last_seq < cutoff)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in idle {
-                let case = open.remove(&id).expect("listed above");
-                match compare(&tx, &case)? {
-                    Compared::Same => {}
-                    Compared::Later => {
-                        deferred.insert(id);
-                    }
-                    other => {
-                        projection = Some(case_finding(expected - 1, head_seq, &case, other));
+    // Read batch N+1 while a worker hashes and parses batch N; fold batch N here. Reading
+    // and folding need the connection, so they stay on this thread; the rest overlaps.
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(2, 8)
+        - 1;
+    let mut read_next = 1i64;
+    let outcome = std::thread::scope(|s| -> Result<Option<VerifyReport>> {
+        type Parsed = (Vec<Event>, Vec<(bool, Option<EventBody>)>);
+        let mut pending: Option<std::thread::ScopedJoinHandle<'_, Parsed>> = None;
+        let mut spare: Option<Parsed> = None;
+        let mut finished = false;
+        loop {
+            let (mut next, next_checks) = spare.take().unwrap_or_default();
+            next.clear();
+            let mut unreadable = None;
+            while !finished && next.len() < batch_size {
+                let at = read_next;
+                let why = match rows.next() {
+                    Ok(Some(row)) => match read_event(row) {
+                        Ok(ev) => {
+                            next.push(ev);
+                            read_next += 1;
+                            continue;
+                        }
+                        Err(e) => format!("event {at} is unreadable: {e}"),
+                    },
+                    Ok(None) => {
+                        finished = true;
                         break;
                     }
-                }
+                    Err(e) => format!("the event log cannot be read past sequence {}: {e}", at - 1),
+                };
+                unreadable = Some(VerifyReport::bad(at - 1, head_seq, 0, at, FindingKind::Unreadable, why));
+                finished = true;
             }
-            next_evict = expected + (evict_after / 4).max(1);
+            if let Some(handle) = pending.take() {
+                let (mut batch, mut checks) = handle.join().expect("a hashing thread panicked");
+                for (mut ev, (hash_ok, body)) in batch.drain(..).zip(checks.drain(..)) {
+                    if ev.seq != expected {
+                        let what = if ev.seq > expected {
+                            "is missing (deleted or reordered)"
+                        } else {
+                            "is out of order"
+                        };
+                        return Ok(Some(VerifyReport::bad(
+                            expected - 1,
+                            head_seq,
+                            0,
+                            expected,
+                            FindingKind::MissingEvent,
+                            format!("event {expected} {what}; found {} next", ev.seq),
+                        )));
+                    }
+                    if ev.prev_hash != prev {
+                        return Ok(Some(VerifyReport::bad(
+                            expected - 1,
+                            head_seq,
+                            0,
+                            ev.seq,
+                            FindingKind::BrokenLink,
+                            format!("event {} does not link to the hash of event {}", ev.seq, ev.seq - 1),
+                        )));
+                    }
+                    if !hash_ok {
+                        return Ok(Some(VerifyReport::bad(
+                            expected - 1,
+                            head_seq,
+                            0,
+                            ev.seq,
+                            FindingKind::Altered,
+                            format!("event {} was altered: its hash does not match its contents", ev.seq),
+                        )));
+                    }
+                    let Some(body) = body.filter(|b| b.kind() == ev.kind) else {
+                        return Ok(Some(VerifyReport::bad(
+                            expected - 1,
+                            head_seq,
+                            0,
+                            ev.seq,
+                            FindingKind::KindMismatch,
+                            format!("event {} has a payload that does not match its kind", ev.seq),
+                        )));
+                    };
+                    prev = std::mem::take(&mut ev.hash);
+                    *checked = ev.seq;
+                    expected += 1;
+                    if projection.is_some() || !body.moves_case() {
+                        continue;
+                    }
+                    // The projections: fold the case, check its calls row.
+                    let unreplayable = |why: String| {
+                        Some(VerifyReport::bad(
+                            ev.seq,
+                            head_seq,
+                            0,
+                            ev.seq,
+                            FindingKind::Unreplayable,
+                            format!("event {} cannot be replayed: {why}", ev.seq),
+                        ))
+                    };
+                    let Some(id) = ev.case_id else {
+                        projection = unreplayable("it moves a case but names none".into());
+                        continue;
+                    };
+                    let before = match open.remove(&id) {
+                        Some(c) => Some(c),
+                        None if matches!(body, EventBody::CaseIssued { .. }) => None,
+                        None => {
+                            deferred.remove(&id);
+                            refold(&tx, id, ev.seq)?
+                        }
+                    };
+                    let is_new = before.is_none();
+                    let next = match apply_owned(before, id, ev.seq, &ev.at, &body) {
+                        Ok(c) => c,
+                        Err(e) => {
+                            projection = unreplayable(e.to_string());
+                            continue;
+                        }
+                    };
+                    if is_new {
+                        let i = id.max(0) as usize;
+                        if created.len() <= i / 64 {
+                            created.resize(i / 64 + 1, 0);
+                        }
+                        created[i / 64] |= 1 << (i % 64);
+                        created_count += 1;
+                    }
+                    if let Some(want) = call_row(ev.seq, &next, &body) {
+                        let have = calls.next().transpose()?;
+                        let legacy = matches!(&body, EventBody::CaseCalled { department, .. } | EventBody::CaseRecalled { department, .. } if department.is_empty());
+                        let same = have.as_ref().is_some_and(|h| {
+                            h.seq == want.seq
+                                && h.business_day == want.business_day
+                                && h.case_id == want.case_id
+                                && h.recall == want.recall
+                                && (legacy || h.department == want.department)
+                        });
+                        if !same {
+                            projection = Some(VerifyReport::bad_row(
+                                ev.seq,
+                                head_seq,
+                                0,
+                                ev.seq,
+                                "calls",
+                                ev.seq,
+                                format!("the calls table does not match the call at event {}", ev.seq),
+                            ));
+                        }
+                    }
+                    open.insert(id, next);
+                }
+                // Cases idle for a while: compare them now and let them go.
+                if expected > next_evict && projection.is_none() {
+                    let cutoff = expected - evict_after;
+                    let idle: Vec<i64> = open
+                        .iter()
+                        .filter(|(_, c)| c.last_seq < cutoff)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in idle {
+                        let case = open.remove(&id).expect("listed above");
+                        match compare(&tx, &case)? {
+                            Compared::Same => {}
+                            Compared::Later => {
+                                deferred.insert(id);
+                            }
+                            other => {
+                                projection = Some(case_finding(expected - 1, head_seq, &case, other));
+                                break;
+                            }
+                        }
+                    }
+                    next_evict = expected + (evict_after / 4).max(1);
+                }
+                progress(expected - 1, total);
+                spare = Some((batch, checks));
+            }
+            if let Some(r) = unreadable {
+                return Ok(Some(r));
+            }
+            if next.is_empty() {
+                return Ok(None);
+            }
+            pending = Some(s.spawn(move || {
+                let mut checks = next_checks;
+                hash_and_parse(&next, &mut checks, workers);
+                (next, checks)
+            }));
         }
-        progress(expected - 1, total);
+    })?;
+    if let Some(r) = outcome {
+        return Ok(r);
     }
     drop(rows);
     drop(stmt);
