@@ -115,3 +115,51 @@ pub fn one<T>(
 ) -> Result<T> {
     Ok(conn.prepare_cached(sql)?.query_row(params, f)?)
 }
+
+/// Copies the write-ahead log back into the database file on a thread and connection of its
+/// own, so no commit pays for it. With SQLite's automatic checkpoint, about one commit in a
+/// hundred did the copying itself, and on a year-sized file (3.5 GB, pages far apart) that
+/// commit took 4.6 ms instead of 0.2 ms (`cargo bench --bench history`). A passive checkpoint
+/// never blocks writers or readers; when another program is checkpointing, this one just tries
+/// again a second later.
+pub struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How often the checkpointer copies the log back.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+impl Checkpointer {
+    /// Start checkpointing `path` in the background; None when a second connection cannot be
+    /// opened (the caller then keeps SQLite's automatic checkpoint).
+    pub fn start(path: &Path) -> Option<Checkpointer> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).ok()?;
+        conn.busy_timeout(Duration::ZERO).ok()?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::Builder::new()
+            .name("ledger-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::debug!("background checkpoint: {e}");
+                    }
+                }
+            })
+            .ok()?;
+        Some(Checkpointer {
+            stop: Some(stop),
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

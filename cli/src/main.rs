@@ -233,6 +233,10 @@ pub enum Cmd {
         /// Seed of the simulated arrivals
         #[arg(long, default_value_t = 20261127)]
         seed: u64,
+        /// Start from a copy of this ledger instead of an empty one: a hall day on a year of
+        /// history (the ledgers `cargo bench --bench history` keeps in target/history/)
+        #[arg(long, value_name = "LEDGER")]
+        base: Option<PathBuf>,
     },
     /// Enrol, list and revoke the devices that may reach the server (on the server host)
     Device {

@@ -3,15 +3,17 @@
 use super::*;
 
 impl Ledger {
-    /// Audits beyond the chain, for load tests and drills: per business day and prefix, the
-    /// numbers that are not gap-free ("DAY P: N tickets up to number M"), and how many cases were
-    /// called more than once by a first call.
-    pub fn audit_numbers(&self) -> Result<(Vec<String>, i64)> {
+    /// Audits beyond the chain, for load tests and drills, over the business days from `since`
+    /// on (all when None): per day and prefix, the numbers that are not gap-free ("DAY P: N
+    /// tickets up to number M"), and how many cases were called more than once by a first call.
+    pub fn audit_numbers(&self, since: Option<&str>) -> Result<(Vec<String>, i64)> {
+        let since = since.unwrap_or("");
         let mut gaps = Vec::new();
         let mut stmt = self.conn.prepare(
-            "SELECT business_day, substr(number, 1, 1), count(*), max(CAST(substr(number, 2) AS INTEGER)) FROM cases GROUP BY 1, 2",
+            "SELECT business_day, substr(number, 1, 1), count(*), max(CAST(substr(number, 2) AS INTEGER)) FROM cases
+             WHERE business_day >= ?1 GROUP BY 1, 2",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([since], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
@@ -26,14 +28,14 @@ impl Ledger {
             }
         }
         let twice: i64 = self.conn.query_row(
-            "SELECT count(*) FROM (SELECT case_id FROM events WHERE kind = 'case_called' GROUP BY case_id HAVING count(*) > 1)",
-            [],
+            "SELECT count(*) FROM (SELECT case_id FROM calls WHERE business_day >= ?1 AND recall = 0
+             GROUP BY case_id HAVING count(*) > 1)",
+            [since],
             |r| r.get(0),
         )?;
         Ok((gaps, twice))
     }
 
-    /// Fold the write-ahead log into the database file (before a clean shutdown).
     pub fn checkpoint(&self) -> Result<()> {
         self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())

@@ -221,6 +221,9 @@ pub struct Ledger {
     path: PathBuf,
     clock: Arc<dyn Clock>,
     hall: Option<(i64, Arc<Hall>)>,
+    /// Copies the write-ahead log into the file off the commit path (None: SQLite's own
+    /// automatic checkpoint is left on).
+    _checkpointer: Option<db::Checkpointer>,
 }
 
 /// A specialist's stored PIN hash, read for a sign-in.
@@ -281,11 +284,16 @@ impl Ledger {
     pub fn open(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
         clock::check_env().map_err(LedgerError::Invalid)?;
         let conn = db::open(path, opts.busy_timeout)?;
+        let checkpointer = db::Checkpointer::start(path);
+        if checkpointer.is_some() {
+            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),
             clock: opts.clock,
             hall: None,
+            _checkpointer: checkpointer,
         })
     }
 

@@ -186,3 +186,39 @@ fn verify_that_lets_go_of_idle_cases_still_finds_every_edit() {
         assert_eq!((f.table.as_deref(), f.row), (Some("cases"), Some(2)), "{f:?}");
     }
 }
+
+/// No commit copies the write-ahead log back (on a year-sized file that made one commit in a
+/// hundred take milliseconds); the ledger's checkpointer does it in the background, so within
+/// a second the database file alone holds what was committed.
+#[test]
+fn committed_tickets_reach_the_database_file_within_a_second() {
+    let t = demo_ledger();
+    let mut l = Ledger::open(&t.db, LedgerOptions::default()).unwrap();
+    for _ in 0..20 {
+        l.issue(&IssueRequest {
+            item: "A01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+            actor: "kiosk".into(),
+        })
+        .unwrap();
+    }
+    // Twenty tickets are far fewer pages than SQLite's own automatic checkpoint waits for.
+    let copy = t.dir.path().join("file-alone.sqlite3");
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let in_file = loop {
+        std::fs::copy(&t.db, &copy).unwrap();
+        let n: i64 = Connection::open(&copy)
+            .unwrap()
+            .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+            .unwrap();
+        if n == 20 || std::time::Instant::now() > deadline {
+            break n;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(in_file, 20, "the database file alone holds every committed ticket");
+    drop(l);
+    assert!(!t.db.with_extension("sqlite3-wal").exists());
+}

@@ -36,6 +36,7 @@ pub fn loadtest(cli: &Cli) -> Result<(), Exit> {
         max_minutes,
         dir,
         seed,
+        base,
     } = &cli.cmd
     else {
         unreachable!("called for the loadtest command only")
@@ -54,6 +55,7 @@ pub fn loadtest(cli: &Cli) -> Result<(), Exit> {
         max_real: Duration::from_secs(max_minutes * 60),
         dir: dir.clone(),
         seed: *seed,
+        base: base.clone(),
     };
     if !crate::loadtest::run(&opts, &mut std::io::stdout().lock())? {
         return Err(Exit::failed(
