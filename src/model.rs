@@ -258,7 +258,12 @@ pub enum EventBody {
     },
     CaseCancelled {
         actor: String,
+        /// Only in events written before reasons went to the notes; empty since.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         reason: String,
+        /// Why, as a note (free text never enters the log).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason_note: Option<NoteRef>,
     },
     TicketPrinted {
         device: String,

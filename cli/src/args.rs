@@ -216,7 +216,9 @@ const ACTIONS: &[Action] = &[
 ];
 
 fn arg(f: &Flag) -> Arg {
-    let a = Arg::new(f.field).long(f.long).help(f.help);
+    // The flag's own name is its id: the field names (window, …) would clash with the global
+    // flags of `bangban case` (`--window`, `--staff`).
+    let a = Arg::new(f.long).long(f.long).help(f.help);
     match f.fill {
         Fill::Text => a.required(true),
         Fill::MaybeText | Fill::TextOrEmpty => a,
@@ -227,17 +229,17 @@ fn arg(f: &Flag) -> Arg {
 }
 
 fn value(f: &Flag, m: &ArgMatches) -> Value {
-    let text = |m: &ArgMatches| m.get_one::<String>(f.field).cloned();
+    let text = |m: &ArgMatches| m.get_one::<String>(f.long).cloned();
     match f.fill {
         Fill::Text | Fill::MaybeText => json!(text(m)),
         Fill::TextOrEmpty => json!(text(m).unwrap_or_default()),
-        Fill::Window => json!(m.get_one::<u32>(f.field)),
+        Fill::Window => json!(m.get_one::<u32>(f.long)),
         Fill::List => json!(m
-            .get_many::<String>(f.field)
+            .get_many::<String>(f.long)
             .map(|v| v.cloned().collect::<Vec<_>>())
             .unwrap_or_default()),
-        Fill::Switch => json!(m.get_flag(f.field)),
-        Fill::SwitchOff => json!(!m.get_flag(f.field)),
+        Fill::Switch => json!(m.get_flag(f.long)),
+        Fill::SwitchOff => json!(!m.get_flag(f.long)),
     }
 }
 
@@ -373,6 +375,40 @@ mod tests {
             assert_eq!(parse(args), CaseArg::Act(want), "{args:?}");
         }
         assert_eq!(parse(&["show"]), CaseArg::Show);
+    }
+
+    #[test]
+    fn the_acting_window_and_the_transfer_window_stay_apart() {
+        let cli = crate::Cli::try_parse_from([
+            "bangban",
+            "case",
+            "A001",
+            "transfer",
+            "--department",
+            "GAJ",
+            "--to-window",
+            "7",
+            "--window",
+            "3",
+            "--staff",
+            "S101",
+        ])
+        .unwrap();
+        let crate::Cmd::Case {
+            window, staff, action, ..
+        } = cli.cmd
+        else {
+            panic!("not a case command")
+        };
+        assert_eq!((window, staff.as_str()), (Some(3), "S101"));
+        assert_eq!(
+            action,
+            CaseArg::Act(CaseAction::Transfer {
+                department: "GAJ".into(),
+                window: Some(7),
+                note: None
+            })
+        );
     }
 
     #[test]

@@ -186,9 +186,14 @@ impl Ledger {
                     handover,
                 }
             }
+            // The reason is free text: it goes to the notes, the event keeps its id and hash.
             CaseAction::Cancel { reason } => EventBody::CaseCancelled {
                 actor: staff_s,
-                reason: reason.clone(),
+                reason: String::new(),
+                reason_note: match reason.trim() {
+                    "" => None,
+                    text => Some(note_in(&tx, case.id, "cancel_reason", text, &at)?),
+                },
             },
         };
         let next = record_in(&tx, Some(&case), case.id, &at, staff, &body)?;
@@ -314,16 +319,21 @@ fn day_and_departments<'a>(day: &'a &'a str, depts: &'a [String]) -> (String, Ve
     (marks, args)
 }
 
+/// Materials named at the counter must come from the item's list in the hall file: whatever is
+/// named goes into the append-only log, so nothing typed freely may (a visitor's phone or ID
+/// number typed there could never be removed).
 fn check_materials(hall: &Hall, case: &Case, list: &[String]) -> Result<()> {
-    if let Some(item) = hall.item(&case.item) {
-        if !item.materials.is_empty() {
-            if let Some(bad) = list.iter().find(|m| !item.materials.contains(m)) {
-                return Err(LedgerError::Invalid(format!(
-                    "{bad:?} is not on the materials list of item {}",
-                    item.code
-                )));
-            }
-        }
+    let item = hall.item(&case.item);
+    let known = item.map(|i| i.materials.as_slice()).unwrap_or(&[]);
+    if let Some(bad) = list.iter().find(|m| !known.contains(m)) {
+        return Err(LedgerError::Invalid(if known.is_empty() {
+            format!(
+                "item {} has no materials list in the hall file, so {bad:?} cannot be recorded: add the list (Attachment 2) first",
+                case.item
+            )
+        } else {
+            format!("{bad:?} is not on the materials list of item {}", case.item)
+        }));
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod hall_file;
 mod hardening;
 mod history;
 mod lifecycle;
+mod privacy;
 mod report;
 mod served;
 mod status_page;

@@ -1,0 +1,129 @@
+//! Personal data never enters the append-only log: whatever a specialist types into a case
+//! action (a visitor's phone or ID number among it) goes to the notes, and the event carries
+//! only the note's id and hash.
+
+use rusqlite::Connection;
+
+use crate::support::*;
+
+const PHONE: &str = "13812345678";
+const ID_NUMBER: &str = "370402199001011234";
+
+fn typed() -> String {
+    format!("张三 电话{PHONE} 身份证{ID_NUMBER}")
+}
+
+#[track_caller]
+fn act(t: &TempLedger, number: &str, args: &[&str]) {
+    let mut all = vec!["case", number];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--staff", "S101", "--window", "1"]);
+    let out = cli(&t.db, &all);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+}
+
+#[track_caller]
+fn issue_and_call(t: &TempLedger) -> String {
+    let issued = json(&cli(&t.db, &["--json", "issue", "--item", "A01"]));
+    let number = issued["number"].as_str().unwrap().to_string();
+    let out = cli(
+        &t.db,
+        &["call", "--window", "1", "--staff", "S101", "--number", &number],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    number
+}
+
+#[test]
+fn no_event_payload_holds_anything_typed_into_a_case_action() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    let text = typed();
+    let material = json(&cli(&t.db, &["--json", "items"]))["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == "A01")
+        .unwrap()["materials"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Consultation answered on the spot, then archived with a hand-over note.
+    let a = issue_and_call(&t);
+    act(&t, &a, &["start"]);
+    act(&t, &a, &["consult", "--question", &text, "--answer", &text]);
+    act(&t, &a, &["archive", "--handover", &text]);
+    // A deferred question answered later; the result mailed with a tracking number.
+    let b = issue_and_call(&t);
+    act(&t, &b, &["start"]);
+    act(&t, &b, &["consult", "--question", &text, "--deferred"]);
+    act(&t, &b, &["answer", "--answer", &text]);
+    act(&t, &b, &["accept", "--material", &material, "--poa"]);
+    act(&t, &b, &["start-work"]);
+    act(&t, &b, &["ready"]);
+    act(&t, &b, &["mail", "--tracking", &text]);
+    // A transfer with a note for the receiving department.
+    let c = issue_and_call(&t);
+    act(&t, &c, &["start"]);
+    act(&t, &c, &["transfer", "--department", "GAJ", "--note", &text]);
+    // A cancellation with a reason.
+    let d = json(&cli(&t.db, &["--json", "issue", "--item", "A01"]))["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    act(&t, &d, &["cancel", "--reason", &text]);
+    // Materials are named from the item's list only: typed text is refused, nothing recorded.
+    let e = issue_and_call(&t);
+    act(&t, &e, &["start"]);
+    for args in [
+        vec!["notify", "--missing", text.as_str()],
+        vec!["accept", "--material", text.as_str(), "--poa"],
+    ] {
+        let mut all = vec!["case", e.as_str()];
+        all.extend(args.iter().copied());
+        all.extend(["--staff", "S101", "--window", "1"]);
+        let out = cli(&t.db, &all);
+        assert_eq!(out.status.code(), Some(1), "{args:?} must be refused");
+        assert!(stderr(&out).contains("materials list"), "{}", stderr(&out));
+    }
+
+    let conn = Connection::open(&t.db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT seq, kind, actor, payload FROM events ORDER BY seq")
+        .unwrap();
+    let events: Vec<(i64, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    for kind in [
+        "consultation_recorded",
+        "question_answered",
+        "archived",
+        "mailed",
+        "case_transferred",
+        "case_cancelled",
+    ] {
+        assert!(kinds.contains(&kind), "the test wrote a {kind} event: {kinds:?}");
+    }
+    for (seq, kind, actor, payload) in &events {
+        for secret in [PHONE, ID_NUMBER, "张三"] {
+            assert!(
+                !payload.contains(secret) && !actor.contains(secret),
+                "event {seq} ({kind}) holds typed text: {payload}"
+            );
+        }
+    }
+    // What was typed is kept where it can be read and, after the retention period, erased.
+    let in_notes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM notes WHERE body LIKE ?1",
+            [format!("%{PHONE}%")],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(in_notes, 8, "every typed text is a note");
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
