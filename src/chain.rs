@@ -425,6 +425,44 @@ pub fn verify_evicting(
     }
 }
 
+/// The notes table read in id order beside the log (events name notes in the order they
+/// were written, so one pass over both checks every note).
+struct Notes<'a> {
+    rows: Box<dyn Iterator<Item = rusqlite::Result<(i64, String, String)>> + 'a>,
+    peeked: Option<(i64, String, String)>,
+    purged_up_to: i64,
+}
+
+impl Notes<'_> {
+    /// None when the note named by `r` has the text it was written with (or was purged with
+    /// its hash kept); else what is wrong.
+    fn check(&mut self, r: &crate::model::NoteRef) -> Result<Option<String>> {
+        loop {
+            let row = match self.peeked.take() {
+                Some(row) => row,
+                None => match self.rows.next().transpose()? {
+                    Some(row) => row,
+                    None => return Ok(Some("it is missing from the notes table".into())),
+                },
+            };
+            let (id, body, sha) = row;
+            if id < r.note {
+                continue;
+            }
+            if id > r.note {
+                self.peeked = Some((id, body, sha));
+                return Ok(Some("it is missing from the notes table".into()));
+            }
+            let purged = body.is_empty() && id <= self.purged_up_to && sha == r.sha256;
+            return Ok(if purged || sha256_hex(&body) == r.sha256 {
+                None
+            } else {
+                Some("its text was changed after it was written".into())
+            });
+        }
+    }
+}
+
 /// A stored case row: the JSON and the columns the queries use, which must agree with it.
 struct StoredCase {
     case: Case,
@@ -585,6 +623,23 @@ fn verify_inner(
             recall: r.get(4)?,
         })
     })?;
+    // Notes erased by a recorded retention purge may have lost their text; every other note
+    // must still have the text the event that names it was written with.
+    let mut purged_up_to = 0i64;
+    for payload in events_in(&tx, "WHERE kind = 'notes_purged'", [])?
+        .iter()
+        .map(|e| &e.payload)
+    {
+        if let Ok(EventBody::NotesPurged { up_to_note, .. }) = serde_json::from_str(payload) {
+            purged_up_to = purged_up_to.max(up_to_note);
+        }
+    }
+    let mut notes_stmt = tx.prepare("SELECT id, body, sha256 FROM notes ORDER BY id")?;
+    let mut notes = Notes {
+        rows: Box::new(notes_stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?),
+        peeked: None,
+        purged_up_to,
+    };
     let mut stmt = tx.prepare(&format!("SELECT {EVENT_COLUMNS} FROM events ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     // Read batch N+1 while a worker hashes and parses batch N; fold batch N here. Reading
@@ -675,6 +730,27 @@ fn verify_inner(
                     prev = std::mem::take(&mut ev.hash);
                     *checked = ev.seq;
                     expected += 1;
+                    if projection.is_none() {
+                        let mut refs = body.note_refs();
+                        refs.sort_by_key(|r| r.note);
+                        for r in refs {
+                            if let Some(why) = notes.check(r)? {
+                                projection = Some(VerifyReport::bad_row(
+                                    ev.seq,
+                                    head_seq,
+                                    0,
+                                    ev.seq,
+                                    "notes",
+                                    r.note,
+                                    format!("note {} named by event {}: {why}", r.note, ev.seq),
+                                ));
+                                if let Some(f) = projection.as_mut().and_then(|p| p.finding.as_mut()) {
+                                    f.field = Some("body".into());
+                                }
+                                break;
+                            }
+                        }
+                    }
                     if projection.is_some() || !body.moves_case() {
                         continue;
                     }

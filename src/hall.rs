@@ -158,6 +158,10 @@ pub struct Hall {
     pub notice: String,
     pub default_service_min: u32,
     pub priority_cap: u32,
+    /// How many years the free-text notes (questions, answers, tracking numbers, reasons) are
+    /// kept before `bangban purge` may erase them (default 3).
+    #[serde(default = "default_retention_years")]
+    pub retention_years: u32,
     pub ticket_url_base: String,
     pub printer: String,
     pub departments: Vec<Department>,
@@ -671,6 +675,8 @@ struct RawHallInfo {
     default_service_min: u32,
     #[serde(default = "default_priority_cap")]
     priority_cap: u32,
+    #[serde(default = "default_retention_years")]
+    retention_years: u32,
     #[serde(default)]
     ticket_url_base: String,
     #[serde(default)]
@@ -690,6 +696,9 @@ fn default_service_min() -> u32 {
     10
 }
 fn default_priority_cap() -> u32 {
+    3
+}
+fn default_retention_years() -> u32 {
     3
 }
 
@@ -791,6 +800,7 @@ impl RawHall {
             notice: info.notice,
             default_service_min: info.default_service_min,
             priority_cap: info.priority_cap,
+            retention_years: info.retention_years,
             ticket_url_base: info.ticket_url_base,
             printer: info.printer,
             departments: self.departments.into_iter().map(Spanned::into_inner).collect(),

@@ -303,9 +303,31 @@ pub enum EventBody {
         window: u32,
         staff: String,
     },
+    /// Note bodies written before `before` (ids up to `up_to_note`) were erased at the end of
+    /// their retention period; their hashes stay, so the events that name them still verify.
+    NotesPurged {
+        before: String,
+        up_to_note: i64,
+        notes: u64,
+    },
 }
 
 impl EventBody {
+    /// The notes this event names, in the order they were written.
+    pub fn note_refs(&self) -> Vec<&NoteRef> {
+        match self {
+            EventBody::ConsultationRecorded { question, answer, .. } => {
+                std::iter::once(question).chain(answer.as_ref()).collect()
+            }
+            EventBody::QuestionAnswered { answer, .. } => vec![answer],
+            EventBody::CaseTransferred { note, .. } => note.iter().collect(),
+            EventBody::Mailed { tracking, .. } => vec![tracking],
+            EventBody::Archived { handover, .. } => handover.iter().collect(),
+            EventBody::CaseCancelled { reason_note, .. } => reason_note.iter().collect(),
+            _ => vec![],
+        }
+    }
+
     /// The kind tag, as stored beside the payload.
     /// The event's kind, as its `kind` tag is serialized (a test checks they agree).
     pub fn kind(&self) -> &'static str {
@@ -340,6 +362,7 @@ impl EventBody {
             EventBody::DeviceRevoked { .. } => "device_revoked",
             EventBody::WindowPaused { .. } => "window_paused",
             EventBody::WindowResumed { .. } => "window_resumed",
+            EventBody::NotesPurged { .. } => "notes_purged",
         }
     }
     /// Whether this event changes the case it names (as opposed to recording a side fact).
@@ -356,6 +379,7 @@ impl EventBody {
                 | EventBody::DeviceRevoked { .. }
                 | EventBody::WindowPaused { .. }
                 | EventBody::WindowResumed { .. }
+                | EventBody::NotesPurged { .. }
         )
     }
 }
@@ -761,6 +785,7 @@ mod tests {
                 "answer": note, "resolved": false, "missing": [], "materials": [], "power_of_attorney": false,
                 "completion_slip_signed": false, "tracking": note, "handover": null, "actor": "", "reason": "",
                 "device": "", "reprint": false, "error": "", "ok": false, "name": "", "role": "",
+                "before": "", "up_to_note": 0, "notes": 0,
             });
             let body: EventBody = serde_json::from_value(v).unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert_eq!(body.kind(), kind);

@@ -238,6 +238,14 @@ pub enum Cmd {
         #[arg(long, value_name = "LEDGER")]
         base: Option<PathBuf>,
     },
+    /// Erase the text of notes past their retention period (hall file: retention_years,
+    /// default 3), keeping their hashes so the log still verifies; recorded as one event
+    Purge {
+        /// Erase notes written before this business day, YYYY-MM-DD [default: the latest day
+        /// the retention period allows]
+        #[arg(long)]
+        before: Option<chrono::NaiveDate>,
+    },
     /// Enrol, list and revoke the devices that may reach the server (on the server host)
     Device {
         #[command(subcommand)]
@@ -345,6 +353,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::Device { cmd } => setup::device(cli, cmd),
         Cmd::Backup { to } => setup::backup(cli, to),
         Cmd::RebuildCases => setup::rebuild_cases(cli),
+        Cmd::Purge { before } => setup::purge(cli, *before),
         Cmd::Items => visitor::items(cli),
         Cmd::Issue {
             item,

@@ -2,7 +2,75 @@
 
 use super::*;
 
+/// What `purge_notes` erased.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Purged {
+    pub before: String,
+    pub notes: u64,
+    pub up_to_note: i64,
+}
+
 impl Ledger {
+    /// The latest `--before` a purge may use today: notes are kept `retention_years` (hall
+    /// file, default 3) from the day they were written.
+    pub fn purge_limit(&mut self) -> Result<NaiveDate> {
+        let years = self.hall()?.retention_years;
+        let today = self.business_day()?;
+        Ok(today
+            .checked_sub_months(chrono::Months::new(12 * years))
+            .unwrap_or(NaiveDate::MIN))
+    }
+
+    /// Erase the text of the notes written before `before` (a business day in the hall's time
+    /// zone), keeping their hashes, and record it as one event: the events that name those
+    /// notes still verify, and nobody can read what was typed any more. Refuses a day within
+    /// the retention period.
+    pub fn purge_notes(&mut self, before: NaiveDate, actor: &str) -> Result<Purged> {
+        let limit = self.purge_limit()?;
+        if before > limit {
+            return Err(LedgerError::Invalid(format!(
+                "notes are kept for {} years (retention_years in the hall file): today the latest --before is {limit}",
+                self.hall()?.retention_years
+            )));
+        }
+        let tz = self.hall()?.tz();
+        let start = before
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(tz).earliest())
+            .map(|t| stamp(t.with_timezone(&Utc)))
+            .ok_or_else(|| LedgerError::Invalid(format!("{before} has no midnight in the hall's time zone")))?;
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        let up_to: Option<i64> = tx.query_row("SELECT max(id) FROM notes WHERE at < ?1", [&start], |r| r.get(0))?;
+        let Some(up_to) = up_to else {
+            return Ok(Purged {
+                before: before.to_string(),
+                notes: 0,
+                up_to_note: 0,
+            });
+        };
+        let notes = crate::db::exec(&tx, "UPDATE notes SET body = '' WHERE id <= ?1 AND body != ''", [up_to])? as u64;
+        if notes > 0 {
+            chain::append_in(
+                &tx,
+                &at,
+                actor,
+                None,
+                &EventBody::NotesPurged {
+                    before: before.to_string(),
+                    up_to_note: up_to,
+                    notes,
+                },
+            )?;
+        }
+        tx.commit()?;
+        Ok(Purged {
+            before: before.to_string(),
+            notes,
+            up_to_note: up_to,
+        })
+    }
+
     /// Audits beyond the chain, for load tests and drills, over the business days from `since`
     /// on (all when None): per day and prefix, the numbers that are not gap-free ("DAY P: N
     /// tickets up to number M"), and how many cases were called more than once by a first call.

@@ -22,6 +22,7 @@ mod calling;
 mod feed;
 pub mod hot;
 mod integrity;
+pub use integrity::Purged;
 mod issuing;
 mod queues;
 mod reports;

@@ -127,3 +127,83 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
     assert_eq!(in_notes, 8, "every typed text is a note");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+/// Three years on (the demo hall's retention), `bangban purge` erases what was typed, keeps the
+/// hashes, records one event, and the ledger still verifies; a day inside the retention period
+/// is refused.
+#[test]
+fn purge_erases_old_notes_and_the_log_still_verifies() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    let db = t.db.clone();
+    let at = |s: &'static str| {
+        let db = db.clone();
+        move |args: &[&str]| cli_env(&db, args, &[("BANGBAN_NOW", s)])
+    };
+    let day1 = at("2026-11-27T02:00:00Z");
+    let number = json(&day1(&["--json", "issue", "--item", "A01"]))["number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let text = typed();
+    for args in [
+        vec!["call", "--window", "1", "--staff", "S101", "--number", number.as_str()],
+        vec!["case", number.as_str(), "start", "--staff", "S101"],
+        vec![
+            "case",
+            number.as_str(),
+            "consult",
+            "--question",
+            text.as_str(),
+            "--answer",
+            text.as_str(),
+            "--staff",
+            "S101",
+        ],
+        vec![
+            "case",
+            number.as_str(),
+            "archive",
+            "--handover",
+            text.as_str(),
+            "--staff",
+            "S101",
+        ],
+    ] {
+        let out = day1(&args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    let count = |like: &str| -> i64 {
+        Connection::open(&t.db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM notes WHERE body LIKE ?1", [like], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&format!("%{PHONE}%")), 3);
+    // Inside the retention period: refused, nothing erased.
+    let soon = at("2029-11-26T02:00:00Z");
+    let out = soon(&["purge", "--before", "2026-11-28"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("3 years"), "{}", stderr(&out));
+    assert_eq!(count(&format!("%{PHONE}%")), 3);
+    // Three years on, the default day is the retention limit.
+    let later = at("2029-11-28T02:00:00Z");
+    let out = later(&["--json", "purge"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let done = json(&out);
+    assert_eq!(done["notes"], 3);
+    assert_eq!(done["before"], "2026-11-28");
+    assert_eq!(count(&format!("%{PHONE}%")), 0);
+    assert_eq!(count("%"), 3, "the rows (and their hashes) stay");
+    let verified = later(&["verify"]);
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    let kinds: Vec<String> = Connection::open(&t.db)
+        .unwrap()
+        .prepare("SELECT kind FROM events ORDER BY seq DESC LIMIT 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(kinds, ["notes_purged"]);
+}

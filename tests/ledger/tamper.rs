@@ -208,3 +208,39 @@ fn the_calls_table_must_match_the_calls_in_the_log() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["finding"]["table"], "calls");
 }
+
+#[test]
+fn a_changed_note_text_is_found() {
+    let t = ledger_with_history();
+    let out = cli(&t.db, &["case", "A001", "start", "--staff", "S101"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for args in [
+        vec![
+            "case",
+            "A001",
+            "consult",
+            "--question",
+            "q",
+            "--answer",
+            "a",
+            "--staff",
+            "S101",
+        ],
+        vec!["case", "A001", "archive", "--handover", "档案盒 A-1", "--staff", "S101"],
+    ] {
+        let out = cli(&t.db, &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    // The hand-over note rewritten in place, its hash column left alone.
+    let c = Connection::open(&t.db).unwrap();
+    c.execute("UPDATE notes SET body = '档案盒 B-9' WHERE body = '档案盒 A-1'", [])
+        .unwrap();
+    let id: i64 = c
+        .query_row("SELECT id FROM notes WHERE body = '档案盒 B-9'", [], |r| r.get(0))
+        .unwrap();
+    let seq = seq_of(&t, "\"kind\":\"archived\"");
+    let finding = verify_fails_at(&t, seq);
+    assert_eq!(finding["table"], "notes");
+    assert_eq!(finding["row"], id);
+    assert_eq!(finding["field"], "body");
+}

@@ -163,3 +163,26 @@ pub fn rebuild_cases(cli: &Cli) -> Result<(), Exit> {
     say!("rebuilt {n} cases from the event log");
     Ok(())
 }
+
+pub fn purge(cli: &Cli, before: Option<chrono::NaiveDate>) -> Result<(), Exit> {
+    cli.local_only("purge")?;
+    let mut ledger = cli.open(false)?;
+    let before = match before {
+        Some(d) => d,
+        None => ledger.purge_limit()?,
+    };
+    let done = match ledger.purge_notes(before, &cli.actor) {
+        Err(bangban::LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
+        other => other?,
+    };
+    if cli.json {
+        print_json(&done);
+    } else {
+        say!(
+            "erased the text of {} notes written before {} (their hashes stay; the log still verifies)",
+            done.notes,
+            done.before
+        );
+    }
+    Ok(())
+}
