@@ -105,24 +105,79 @@ impl NumBuf {
     }
 }
 
+/// An event as verify reads it: its text columns packed into one buffer, one allocation an
+/// event instead of six (verify reads millions).
+struct Packed {
+    seq: i64,
+    case_id: Option<i64>,
+    buf: String,
+    /// Where at, actor, kind, payload, prev_hash and hash end in `buf`.
+    ends: [usize; 6],
+}
+
+impl Packed {
+    /// The columns `EVENT_COLUMNS` selects, in order: seq, at, actor, kind, case_id, payload,
+    /// prev_hash, hash.
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Packed> {
+        const TEXT: [usize; 6] = [1, 2, 3, 5, 6, 7];
+        let text = |i: usize| -> rusqlite::Result<&str> {
+            row.get_ref(i)?
+                .as_str()
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+        };
+        let mut len = 0;
+        for i in TEXT {
+            len += text(i)?.len();
+        }
+        let mut buf = String::with_capacity(len);
+        let mut ends = [0; 6];
+        for (k, i) in TEXT.into_iter().enumerate() {
+            buf.push_str(text(i)?);
+            ends[k] = buf.len();
+        }
+        Ok(Packed {
+            seq: row.get(0)?,
+            case_id: row.get(4)?,
+            buf,
+            ends,
+        })
+    }
+    fn field(&self, k: usize) -> &str {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] };
+        &self.buf[start..self.ends[k]]
+    }
+    fn at(&self) -> &str {
+        self.field(0)
+    }
+    fn actor(&self) -> &str {
+        self.field(1)
+    }
+    fn kind(&self) -> &str {
+        self.field(2)
+    }
+    fn payload(&self) -> &str {
+        self.field(3)
+    }
+    fn prev_hash(&self) -> &str {
+        self.field(4)
+    }
+    fn hash(&self) -> &str {
+        self.field(5)
+    }
+}
+
 /// Whether an event's stored hash (hex) is the hash of its fields.
-fn event_hash_matches(ev: &Event) -> bool {
+fn event_hash_matches(ev: &Packed) -> bool {
     let digest = event_digest(
         ev.seq,
-        &ev.at,
-        &ev.actor,
-        &ev.kind,
+        ev.at(),
+        ev.actor(),
+        ev.kind(),
         ev.case_id,
-        &ev.payload,
-        &ev.prev_hash,
+        ev.payload(),
+        ev.prev_hash(),
     );
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = [0u8; 64];
-    for (i, b) in digest.iter().enumerate() {
-        hex[2 * i] = HEX[(b >> 4) as usize];
-        hex[2 * i + 1] = HEX[(b & 15) as usize];
-    }
-    ev.hash.as_bytes() == hex
+    ev.hash().as_bytes() == hex64(&digest)
 }
 
 pub fn sha256_hex(text: &str) -> String {
@@ -426,35 +481,74 @@ pub fn verify_evicting(
 }
 
 /// The notes table read in id order beside the log (events name notes in the order they
-/// were written, so one pass over both checks every note).
+/// were written, so one pass over both checks every note). Rows are read in place: a year of
+/// notes is millions of rows, and copying each into new strings cost verify seconds.
 struct Notes<'a> {
-    rows: Box<dyn Iterator<Item = rusqlite::Result<(i64, String, String)>> + 'a>,
-    peeked: Option<(i64, String, String)>,
+    rows: rusqlite::Rows<'a>,
+    peeked: Option<NoteRow>,
     purged_up_to: i64,
 }
 
+/// What verify needs of a note row: its id, its stored hash, and whether its text still
+/// hashes to it (or was erased).
+struct NoteRow {
+    id: i64,
+    sha: [u8; 64],
+    text_matches: bool,
+    erased: bool,
+}
+
+/// A SHA-256 digest as lowercase hex, on the stack.
+fn hex64(digest: &[u8; 32]) -> [u8; 64] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0u8; 64];
+    for (i, b) in digest.iter().enumerate() {
+        hex[2 * i] = HEX[(b >> 4) as usize];
+        hex[2 * i + 1] = HEX[(b & 15) as usize];
+    }
+    hex
+}
+
 impl Notes<'_> {
-    /// None when the note named by `r` has the text it was written with (or was purged with
-    /// its hash kept); else what is wrong.
+    fn next_row(&mut self) -> Result<Option<NoteRow>> {
+        let Some(row) = self.rows.next()? else { return Ok(None) };
+        let id: i64 = row.get(0)?;
+        let body = row.get_ref(1)?.as_str().unwrap_or("");
+        let stored = row.get_ref(2)?.as_str().unwrap_or("").as_bytes();
+        let mut sha = [0u8; 64];
+        if stored.len() == 64 {
+            sha.copy_from_slice(stored);
+        }
+        let text: [u8; 32] = Sha256::digest(body.as_bytes()).into();
+        Ok(Some(NoteRow {
+            id,
+            text_matches: hex64(&text) == sha,
+            erased: body.is_empty(),
+            sha,
+        }))
+    }
+
+    /// None when the note named by `r` has the text it was written with (or was erased by a
+    /// recorded purge, its hash kept); else what is wrong.
     fn check(&mut self, r: &crate::model::NoteRef) -> Result<Option<String>> {
         loop {
             let row = match self.peeked.take() {
                 Some(row) => row,
-                None => match self.rows.next().transpose()? {
+                None => match self.next_row()? {
                     Some(row) => row,
                     None => return Ok(Some("it is missing from the notes table".into())),
                 },
             };
-            let (id, body, sha) = row;
-            if id < r.note {
+            if row.id < r.note {
                 continue;
             }
-            if id > r.note {
-                self.peeked = Some((id, body, sha));
+            if row.id > r.note {
+                self.peeked = Some(row);
                 return Ok(Some("it is missing from the notes table".into()));
             }
-            let purged = body.is_empty() && id <= self.purged_up_to && sha == r.sha256;
-            return Ok(if purged || sha256_hex(&body) == r.sha256 {
+            let named = row.sha.as_slice() == r.sha256.as_bytes();
+            let purged = row.erased && row.id <= self.purged_up_to;
+            return Ok(if named && (row.text_matches || purged) {
                 None
             } else {
                 Some("its text was changed after it was written".into())
@@ -557,11 +651,11 @@ fn refold(tx: &Transaction<'_>, id: i64, seq: i64) -> Result<Option<Case>> {
 /// Hash and parse a batch of events on `threads` threads into `out` (reused from batch to
 /// batch: a year of events must not cost a million large allocations): (hash matches, the
 /// payload).
-fn hash_and_parse(batch: &[Event], out: &mut Vec<(bool, Option<EventBody>)>, threads: usize) {
-    let one = |ev: &Event| {
+fn hash_and_parse(batch: &[Packed], out: &mut Vec<(bool, Option<EventBody>)>, threads: usize) {
+    let one = |ev: &Packed| {
         (
             event_hash_matches(ev),
-            serde_json::from_str::<EventBody>(&ev.payload).ok(),
+            serde_json::from_str::<EventBody>(ev.payload()).ok(),
         )
     };
     out.clear();
@@ -636,7 +730,7 @@ fn verify_inner(
     }
     let mut notes_stmt = tx.prepare("SELECT id, body, sha256 FROM notes ORDER BY id")?;
     let mut notes = Notes {
-        rows: Box::new(notes_stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?),
+        rows: notes_stmt.query([])?,
         peeked: None,
         purged_up_to,
     };
@@ -651,7 +745,7 @@ fn verify_inner(
         - 1;
     let mut read_next = 1i64;
     let outcome = std::thread::scope(|s| -> Result<Option<VerifyReport>> {
-        type Parsed = (Vec<Event>, Vec<(bool, Option<EventBody>)>);
+        type Parsed = (Vec<Packed>, Vec<(bool, Option<EventBody>)>);
         let mut pending: Option<std::thread::ScopedJoinHandle<'_, Parsed>> = None;
         let mut spare: Option<Parsed> = None;
         let mut finished = false;
@@ -662,7 +756,7 @@ fn verify_inner(
             while !finished && next.len() < batch_size {
                 let at = read_next;
                 let why = match rows.next() {
-                    Ok(Some(row)) => match read_event(row) {
+                    Ok(Some(row)) => match Packed::read(row) {
                         Ok(ev) => {
                             next.push(ev);
                             read_next += 1;
@@ -681,7 +775,7 @@ fn verify_inner(
             }
             if let Some(handle) = pending.take() {
                 let (mut batch, mut checks) = handle.join().expect("a hashing thread panicked");
-                for (mut ev, (hash_ok, body)) in batch.drain(..).zip(checks.drain(..)) {
+                for (ev, (hash_ok, body)) in batch.drain(..).zip(checks.drain(..)) {
                     if ev.seq != expected {
                         let what = if ev.seq > expected {
                             "is missing (deleted or reordered)"
@@ -697,7 +791,7 @@ fn verify_inner(
                             format!("event {expected} {what}; found {} next", ev.seq),
                         )));
                     }
-                    if ev.prev_hash != prev {
+                    if ev.prev_hash() != prev {
                         return Ok(Some(VerifyReport::bad(
                             expected - 1,
                             head_seq,
@@ -717,7 +811,7 @@ fn verify_inner(
                             format!("event {} was altered: its hash does not match its contents", ev.seq),
                         )));
                     }
-                    let Some(body) = body.filter(|b| b.kind() == ev.kind) else {
+                    let Some(body) = body.filter(|b| b.kind() == ev.kind()) else {
                         return Ok(Some(VerifyReport::bad(
                             expected - 1,
                             head_seq,
@@ -727,7 +821,8 @@ fn verify_inner(
                             format!("event {} has a payload that does not match its kind", ev.seq),
                         )));
                     };
-                    prev = std::mem::take(&mut ev.hash);
+                    prev.clear();
+                    prev.push_str(ev.hash());
                     *checked = ev.seq;
                     expected += 1;
                     if projection.is_none() {
@@ -778,7 +873,7 @@ fn verify_inner(
                         }
                     };
                     let is_new = before.is_none();
-                    let next = match apply_owned(before, id, ev.seq, &ev.at, &body) {
+                    let next = match apply_owned(before, id, ev.seq, ev.at(), &body) {
                         Ok(c) => c,
                         Err(e) => {
                             projection = unreplayable(e.to_string());

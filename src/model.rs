@@ -421,20 +421,20 @@ pub struct Case {
     pub last_seq: i64,
 }
 
-fn illegal(case: &Before, action: &str) -> LedgerError {
+fn illegal(case: &Before, number: &str, action: &str) -> LedgerError {
     LedgerError::IllegalTransition {
-        number: case.number.clone(),
+        number: number.to_string(),
         state: case.state.as_str().into(),
         action: action.into(),
     }
 }
 
-/// What an event's checks read of the case as it was before the event.
+/// What an event's checks read of the case as it was before the event (the number never
+/// changes, so it is read from the case itself).
 struct Before {
     state: CaseState,
     recalls: u32,
     open_question: bool,
-    number: String,
 }
 
 /// Fold one event into a case. `case` is `None` only for `CaseIssued`. Returns the new case
@@ -505,9 +505,10 @@ pub fn apply_owned(
         state: c.state,
         recalls: c.recalls,
         open_question: c.open_question,
-        number: c.number.clone(),
     };
-    c.updated_at = at.into();
+    // Reuse the string's buffer: replay folds millions of events.
+    c.updated_at.clear();
+    c.updated_at.push_str(at);
     c.last_seq = seq;
     // Leaving the counter for the first time ends the measured service time.
     let end_service = |c: &mut Case| {
@@ -526,7 +527,7 @@ pub fn apply_owned(
                 old.state,
                 S::Waiting | S::Transferred | S::NoShow | S::AwaitingMaterials | S::OnHold
             ) {
-                return Err(illegal(old, "call"));
+                return Err(illegal(old, &c.number, "call"));
             }
             c.state = S::Called;
             c.called_window = Some(*window);
@@ -536,14 +537,14 @@ pub fn apply_owned(
         }
         EventBody::CaseRecalled { window, .. } => {
             if old.state != S::Called {
-                return Err(illegal(old, "recall"));
+                return Err(illegal(old, &c.number, "recall"));
             }
             c.recalls += 1;
             c.called_window = Some(*window);
         }
         EventBody::CaseStarted { window, staff } => {
             if old.state != S::Called {
-                return Err(illegal(old, "start"));
+                return Err(illegal(old, &c.number, "start"));
             }
             c.state = S::Serving;
             c.called_window = Some(*window);
@@ -554,13 +555,13 @@ pub fn apply_owned(
         }
         EventBody::CaseNoShow { .. } => {
             if old.state != S::Called {
-                return Err(illegal(old, "mark no-show"));
+                return Err(illegal(old, &c.number, "mark no-show"));
             }
             // The hall calls a visitor again before giving up (过号 only after a recall).
             if old.recalls == 0 {
                 return Err(LedgerError::Invalid(format!(
                     "case {}: recall the number at least once before marking a no-show",
-                    old.number
+                    c.number
                 )));
             }
             c.state = S::NoShow;
@@ -568,13 +569,13 @@ pub fn apply_owned(
         }
         EventBody::CaseHeld { .. } => {
             if !matches!(old.state, S::Called | S::Serving) {
-                return Err(illegal(old, "hold"));
+                return Err(illegal(old, &c.number, "hold"));
             }
             c.state = S::OnHold;
         }
         EventBody::CaseResumed { window, staff } => {
             if old.state != S::OnHold {
-                return Err(illegal(old, "resume"));
+                return Err(illegal(old, &c.number, "resume"));
             }
             c.state = S::Serving;
             c.called_window = Some(*window);
@@ -592,7 +593,7 @@ pub fn apply_owned(
                 old.state,
                 S::Waiting | S::Transferred | S::Called | S::Serving | S::OnHold | S::Consulted
             ) {
-                return Err(illegal(old, "transfer"));
+                return Err(illegal(old, &c.number, "transfer"));
             }
             end_service(&mut c);
             c.state = S::Transferred;
@@ -603,7 +604,7 @@ pub fn apply_owned(
         }
         EventBody::ConsultationRecorded { staff, resolved, .. } => {
             if !matches!(old.state, S::Serving | S::Consulted) {
-                return Err(illegal(old, "record a consultation"));
+                return Err(illegal(old, &c.number, "record a consultation"));
             }
             own(&mut c, staff);
             c.state = S::Consulted;
@@ -611,13 +612,13 @@ pub fn apply_owned(
         }
         EventBody::QuestionAnswered { .. } => {
             if !old.open_question {
-                return Err(illegal(old, "answer (no open question)"));
+                return Err(illegal(old, &c.number, "answer (no open question)"));
             }
             c.open_question = false;
         }
         EventBody::MaterialsMissing { missing, staff } => {
             if !matches!(old.state, S::Serving | S::Consulted) {
-                return Err(illegal(old, "give a one-time notification"));
+                return Err(illegal(old, &c.number, "give a one-time notification"));
             }
             if missing.is_empty() {
                 return Err(LedgerError::Invalid(
@@ -631,7 +632,7 @@ pub fn apply_owned(
         }
         EventBody::MaterialsReturned { window, staff } => {
             if old.state != S::AwaitingMaterials {
-                return Err(illegal(old, "take returned materials"));
+                return Err(illegal(old, &c.number, "take returned materials"));
             }
             own(&mut c, staff);
             c.state = S::Serving;
@@ -643,7 +644,7 @@ pub fn apply_owned(
             power_of_attorney,
         } => {
             if !matches!(old.state, S::Serving | S::Consulted) {
-                return Err(illegal(old, "accept"));
+                return Err(illegal(old, &c.number, "accept"));
             }
             if !power_of_attorney {
                 return Err(LedgerError::Invalid(
@@ -664,13 +665,13 @@ pub fn apply_owned(
         }
         EventBody::WorkStarted { .. } => {
             if old.state != S::Accepted {
-                return Err(illegal(old, "start the work"));
+                return Err(illegal(old, &c.number, "start the work"));
             }
             c.state = S::InProgress;
         }
         EventBody::ResultReady { .. } => {
             if !matches!(old.state, S::Accepted | S::InProgress) {
-                return Err(illegal(old, "mark the result ready"));
+                return Err(illegal(old, &c.number, "mark the result ready"));
             }
             c.state = S::Ready;
         }
@@ -678,7 +679,7 @@ pub fn apply_owned(
             completion_slip_signed, ..
         } => {
             if old.state != S::Ready {
-                return Err(illegal(old, "deliver"));
+                return Err(illegal(old, &c.number, "deliver"));
             }
             if !completion_slip_signed {
                 return Err(LedgerError::Invalid(
@@ -690,25 +691,25 @@ pub fn apply_owned(
         }
         EventBody::Mailed { .. } => {
             if old.state != S::Ready {
-                return Err(illegal(old, "mail"));
+                return Err(illegal(old, &c.number, "mail"));
             }
             c.state = S::Mailed;
             c.delivery = Some("post".into());
         }
         EventBody::ReceiptConfirmed { .. } => {
             if old.state != S::Mailed {
-                return Err(illegal(old, "confirm receipt"));
+                return Err(illegal(old, &c.number, "confirm receipt"));
             }
             c.state = S::ReceiptConfirmed;
         }
         EventBody::Archived { .. } => {
             if !matches!(old.state, S::Delivered | S::ReceiptConfirmed | S::Consulted) {
-                return Err(illegal(old, "archive"));
+                return Err(illegal(old, &c.number, "archive"));
             }
             if old.open_question {
                 return Err(LedgerError::Invalid(format!(
                     "case {}: the deferred question must be answered before archiving",
-                    old.number
+                    c.number
                 )));
             }
             c.state = S::Archived;
@@ -719,7 +720,7 @@ pub fn apply_owned(
                 old.state,
                 S::Waiting | S::Transferred | S::Called | S::OnHold | S::AwaitingMaterials
             ) {
-                return Err(illegal(old, "cancel"));
+                return Err(illegal(old, &c.number, "cancel"));
             }
             end_service(&mut c);
             c.state = S::Cancelled;
