@@ -706,6 +706,11 @@ fn verify_inner(
     // The first projection finding; chain findings (which make everything after them suspect)
     // take precedence, so the whole chain is checked first.
     let mut projection: Option<VerifyReport> = None;
+    // The small projections, folded from the log and compared at the end: the day counters
+    // (the last number per day and prefix), the windows' paused state, the hall files applied.
+    let mut counters: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut windows: BTreeMap<u32, bool> = BTreeMap::new();
+    let mut configs: Vec<String> = Vec::new();
     let mut next_evict = evict_after;
     let mut calls_stmt = tx.prepare("SELECT seq, business_day, department, case_id, recall FROM calls ORDER BY seq")?;
     let mut calls = calls_stmt.query_map([], |r| {
@@ -845,6 +850,25 @@ fn verify_inner(
                                 break;
                             }
                         }
+                    }
+                    match &body {
+                        EventBody::CaseIssued {
+                            business_day, number, ..
+                        } => {
+                            let digits = number.trim_start_matches(|c: char| !c.is_ascii_digit());
+                            let prefix = &number[..number.len() - digits.len()];
+                            let n = digits.parse::<i64>().unwrap_or(0);
+                            let last = counters.entry((business_day.clone(), prefix.to_string())).or_insert(0);
+                            *last = (*last).max(n);
+                        }
+                        EventBody::WindowPaused { window, .. } => {
+                            windows.insert(*window, true);
+                        }
+                        EventBody::WindowResumed { window, .. } => {
+                            windows.insert(*window, false);
+                        }
+                        EventBody::HallConfigured { sha256, .. } => configs.push(sha256.clone()),
+                        _ => {}
                     }
                     if projection.is_some() || !body.moves_case() {
                         continue;
@@ -1042,6 +1066,9 @@ fn verify_inner(
             }
         }
     }
+    if let Some(r) = small_projections(&tx, count, head_seq, cases, &counters, &windows, &configs)? {
+        return Ok(r);
+    }
     Ok(VerifyReport {
         ok: true,
         events: count,
@@ -1051,6 +1078,127 @@ fn verify_inner(
         problem: None,
         finding: None,
     })
+}
+
+/// Compare the day counters, the windows' state and the stored hall files with what the log
+/// says they must be.
+fn small_projections(
+    tx: &Transaction<'_>,
+    count: i64,
+    head_seq: i64,
+    cases: usize,
+    counters: &BTreeMap<(String, String), i64>,
+    windows: &BTreeMap<u32, bool>,
+    configs: &[String],
+) -> Result<Option<VerifyReport>> {
+    let bad = |table: &str, row: i64, field: &str, problem: String| {
+        let mut r = VerifyReport::bad_row(count, head_seq, cases, count + 1, table, row, problem);
+        if let Some(f) = r.finding.as_mut() {
+            f.field = Some(field.into());
+        }
+        Some(r)
+    };
+    // Day counters: exactly one row per day and prefix the log issued numbers in, at the last
+    // number issued (set back, the next ticket would fail or repeat a number).
+    let mut stmt =
+        tx.prepare("SELECT rowid, business_day, prefix, last FROM day_counters ORDER BY business_day, prefix")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (rowid, day, prefix, last) in &rows {
+        match counters.get(&(day.clone(), prefix.clone())) {
+            Some(want) if want == last => {}
+            Some(want) => {
+                return Ok(bad(
+                    "day_counters",
+                    *rowid,
+                    "last",
+                    format!("the day counter of {day} {prefix} says {last}, the log issued up to {want}"),
+                ))
+            }
+            None => {
+                return Ok(bad(
+                    "day_counters",
+                    *rowid,
+                    "last",
+                    format!("the day counter of {day} {prefix} has no tickets in the log"),
+                ))
+            }
+        }
+    }
+    if rows.len() != counters.len() {
+        let (day, prefix) = counters
+            .keys()
+            .find(|k| !rows.iter().any(|r| r.1 == k.0 && r.2 == k.1))
+            .cloned()
+            .unwrap_or_default();
+        return Ok(bad(
+            "day_counters",
+            0,
+            "last",
+            format!("the day counter of {day} {prefix} is missing"),
+        ));
+    }
+    // Windows: paused exactly where the log's last pause or resume says so.
+    let mut stmt = tx.prepare("SELECT window, paused FROM window_state ORDER BY window")?;
+    let stored = stmt
+        .query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, bool>(1)?)))?
+        .collect::<rusqlite::Result<BTreeMap<_, _>>>()?;
+    for (w, paused) in &stored {
+        if windows.get(w).copied().unwrap_or(false) != *paused {
+            return Ok(bad(
+                "window_state",
+                *w as i64,
+                "paused",
+                format!("window {w}'s paused state differs from the log"),
+            ));
+        }
+    }
+    if let Some((w, _)) = windows.iter().find(|(w, p)| **p && !stored.contains_key(w)) {
+        return Ok(bad(
+            "window_state",
+            *w as i64,
+            "paused",
+            format!("window {w} is paused in the log but not in the table"),
+        ));
+    }
+    // Hall files: each stored configuration is one the log recorded applying, byte for byte.
+    let mut stmt = tx.prepare("SELECT id, sha256, body FROM hall_config ORDER BY id")?;
+    let stored = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (i, (id, sha, body)) in stored.iter().enumerate() {
+        if sha256_hex(body) != *sha || configs.get(i) != Some(sha) {
+            return Ok(bad(
+                "hall_config",
+                *id,
+                "body",
+                format!("the hall configuration #{id} is not the one the log recorded applying"),
+            ));
+        }
+    }
+    if stored.len() != configs.len() {
+        return Ok(bad(
+            "hall_config",
+            0,
+            "body",
+            format!(
+                "the log applied {} hall configurations, the table holds {}",
+                configs.len(),
+                stored.len()
+            ),
+        ));
+    }
+    Ok(None)
 }
 
 /// The finding for a replayed case that does not match its row.

@@ -54,6 +54,30 @@ pub fn open_existing(path: &std::path::Path, opts: LedgerOptions) -> Result<Ledg
     Ok(ledger)
 }
 
+/// Open a ledger for `verify`, which must never write: an empty file, or one without the
+/// ledger's event log, is an error here, not a fresh schema (which would then "verify").
+pub fn open_to_verify(path: &std::path::Path, opts: LedgerOptions) -> Result<Ledger> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size == 0 {
+        return Err(LedgerError::NoLedger(path.display().to_string()));
+    }
+    let probe = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(|c| {
+        c.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'chain_head')",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+    });
+    match probe {
+        Ok(2) => open_existing(path, opts),
+        Ok(_) => Err(LedgerError::Corrupt(format!(
+            "{} is not a ledger: it has no event log",
+            path.display()
+        ))),
+        Err(e) => Err(LedgerError::Corrupt(e.to_string())),
+    }
+}
+
 /// Open a ledger, applying the demo hall when it has no configuration yet (demos and tests).
 pub fn open_or_demo(path: &std::path::Path, opts: LedgerOptions, actor: &str) -> Result<Ledger> {
     let mut ledger = Ledger::open(path, opts)?;

@@ -244,3 +244,85 @@ fn a_changed_note_text_is_found() {
     assert_eq!(finding["row"], id);
     assert_eq!(finding["field"], "body");
 }
+
+#[test]
+fn a_day_counter_set_back_is_found() {
+    let t = ledger_with_history();
+    let c = Connection::open(&t.db).unwrap();
+    c.execute("UPDATE day_counters SET last = last - 5", []).unwrap();
+    let out = cli(&t.db, &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let finding = json(&out)["finding"].clone();
+    assert_eq!(finding["table"], "day_counters");
+    assert_eq!(finding["field"], "last");
+}
+
+#[test]
+fn a_paused_window_reopened_behind_the_logs_back_is_found() {
+    let t = ledger_with_history();
+    assert!(cli(&t.db, &["window", "1", "pause", "--staff", "S101"])
+        .status
+        .success());
+    let c = Connection::open(&t.db).unwrap();
+    c.execute("UPDATE window_state SET paused = 0 WHERE window = 1", [])
+        .unwrap();
+    let out = cli(&t.db, &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let finding = json(&out)["finding"].clone();
+    assert_eq!(
+        (finding["table"].as_str(), finding["row"].as_i64()),
+        (Some("window_state"), Some(1))
+    );
+}
+
+#[test]
+fn a_specialist_slipped_into_the_stored_hall_is_found() {
+    let t = ledger_with_history();
+    // A fake specialist added to the configuration in force, its hash column recomputed too,
+    // as a careful forger would.
+    let c = Connection::open(&t.db).unwrap();
+    let (id, body): (i64, String) = c
+        .query_row("SELECT id, body FROM hall_config ORDER BY id DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let forged = body.replacen("\"S101\"", "\"S999\"", 1);
+    assert_ne!(forged, body);
+    let sha = bangban::chain::sha256_hex(&forged);
+    c.execute(
+        "UPDATE hall_config SET body = ?1, sha256 = ?2 WHERE id = ?3",
+        rusqlite::params![forged, sha, id],
+    )
+    .unwrap();
+    let out = cli(&t.db, &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let finding = json(&out)["finding"].clone();
+    assert_eq!(
+        (finding["table"].as_str(), finding["row"].as_i64()),
+        (Some("hall_config"), Some(id))
+    );
+}
+
+#[test]
+fn an_emptied_file_is_an_error_and_verify_writes_nothing() {
+    let t = ledger_with_history();
+    std::fs::write(&t.db, b"").unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", t.db.display()));
+    }
+    let out = cli(&t.db, &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("intact"));
+    assert_eq!(std::fs::metadata(&t.db).unwrap().len(), 0, "verify wrote to the file");
+    // A SQLite file that is not a ledger at all.
+    let other = t.dir.path().join("other.sqlite3");
+    Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let before = std::fs::read(&other).unwrap();
+    let out = cli(&other, &["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not a ledger"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&other).unwrap(), before, "verify wrote to the file");
+}

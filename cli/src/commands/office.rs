@@ -12,7 +12,7 @@ pub fn verify(cli: &Cli) -> Result<(), Exit> {
     let r = if cli.server.is_some() {
         cli.client()?.verify()?
     } else {
-        match cli.open(false) {
+        match bangban::open_to_verify(&cli.db_path(), cli.ledger_options()).map_err(|e| Exit(1, e.into())) {
             Ok(mut ledger) => ledger.verify_with(&mut progress_bar())?,
             // A file cut short or overwritten is unreadable to SQLite as a whole: then nothing
             // after the start can be vouched for, and the first bad event is the first one.
