@@ -128,12 +128,15 @@ pub enum Cmd {
     Verify,
     /// The day's ledger (台账) per department
     Report {
-        /// The business day, YYYY-MM-DD
+        /// The business day, YYYY-MM-DD [default: today in the hall's time zone]
         #[arg(long)]
-        date: chrono::NaiveDate,
-        /// CSV (for Excel) or JSON
+        date: Option<chrono::NaiveDate>,
+        /// CSV (UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it) or JSON
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
+        /// Write the report to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Replace the specialists or items with a filled-in attachment table (CSV)
     Import {
@@ -373,7 +376,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         } => counter::case(cli, case, *window, staff, action),
         Cmd::Window { window, state, staff } => counter::window(cli, *window, *state, staff),
         Cmd::Verify => office::verify(cli),
-        Cmd::Report { date, format } => office::report(cli, *date, *format),
+        Cmd::Report { date, format, out } => office::report(cli, *date, *format, out.as_deref()),
         Cmd::PrinterSim {
             listen,
             out,

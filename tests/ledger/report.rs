@@ -76,7 +76,11 @@ fn report_matches_a_fixture_day_computed_by_hand() {
     // Total: issued 4, served 2, no-show 1, wait 25.0, service 12.5.
     let out = cli(&t.db, &["report", "--date", "2026-11-24"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // A byte-order mark first, so Excel on Chinese Windows reads the names as UTF-8.
     let csv = stdout(&out);
+    let csv = csv
+        .strip_prefix('\u{feff}')
+        .expect("the CSV starts with a UTF-8 byte-order mark");
     let lines: Vec<&str> = csv
         .lines()
         .filter(|l| l.starts_with("date") || l.contains(",SCJG,") || l.contains(",SWJ,") || l.contains(",ALL,"))
@@ -93,4 +97,28 @@ fn report_matches_a_fixture_day_computed_by_hand() {
     assert_eq!(j["departments"].as_array().unwrap().len(), 10);
     let next = json(&cli(&t.db, &["report", "--date", "2026-11-25", "--format", "json"]));
     assert_eq!(next["total"]["issued"], 1);
+}
+
+#[test]
+fn the_report_defaults_to_today_and_can_go_to_a_file() {
+    let t = demo_ledger();
+    let now = [("BANGBAN_NOW", "2026-11-27T02:00:00Z")];
+    assert!(cli_env(&t.db, &["issue", "--item", "A01"], &now).status.success());
+    // No --date: today in the hall's time zone.
+    let today = json(&cli_env(&t.db, &["report", "--format", "json"], &now));
+    assert_eq!(today["date"], "2026-11-27");
+    assert_eq!(today["total"]["issued"], 1);
+    // --out writes the same CSV to a file, byte-order mark included, and nothing to stdout.
+    let file = t.dir.path().join("台账-2026-11-27.csv");
+    let out = cli_env(&t.db, &["report", "--out", file.to_str().unwrap()], &now);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.starts_with("\u{feff}date,department,name"), "{written}");
+    assert!(written.contains("2026-11-27,ALL,合计,1,"), "{written}");
+    // A file that cannot be written is an error naming it, and leaves nothing behind.
+    let nowhere = t.dir.path().join("no-such-dir").join("r.csv");
+    let out = cli_env(&t.db, &["report", "--out", nowhere.to_str().unwrap()], &now);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no-such-dir"), "{}", stderr(&out));
 }

@@ -1,6 +1,6 @@
 //! The management office's commands: verifying the ledger and the day's report (台账).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use bangban::LedgerError;
 use serde_json::json;
@@ -76,36 +76,69 @@ fn progress_bar() -> impl FnMut(i64, i64) {
     }
 }
 
-pub fn report(cli: &Cli, date: chrono::NaiveDate, format: ReportFormat) -> Result<(), Exit> {
-    let r = cli.client()?.report(date)?;
-    if format == ReportFormat::Json || cli.json {
-        print_json(&r);
-        return Ok(());
-    }
-    let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-    w.write_record([
-        "date",
-        "department",
-        "name",
-        "issued",
-        "served",
-        "no_shows",
-        "avg_wait_min",
-        "avg_service_min",
-    ])?;
-    let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
-    for d in r.departments.iter().chain(std::iter::once(&r.total)) {
+pub fn report(
+    cli: &Cli,
+    date: Option<chrono::NaiveDate>,
+    format: ReportFormat,
+    out: Option<&std::path::Path>,
+) -> Result<(), Exit> {
+    let mut c = cli.client()?;
+    let date = match date {
+        Some(d) => d,
+        // Today is the hall's business day (its time zone, and BANGBAN_NOW in drills).
+        None => bangban::clock::business_day(bangban::clock::from_env().now(), c.hall()?.tz()),
+    };
+    let r = c.report(date)?;
+    let text = if format == ReportFormat::Json || cli.json {
+        serde_json::to_string(&r)? + "\n"
+    } else {
+        let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
-            r.date.clone(),
-            d.department.clone(),
-            d.name.clone(),
-            d.issued.to_string(),
-            d.served.to_string(),
-            d.no_shows.to_string(),
-            f(d.avg_wait_min),
-            f(d.avg_service_min),
+            "date",
+            "department",
+            "name",
+            "issued",
+            "served",
+            "no_shows",
+            "avg_wait_min",
+            "avg_service_min",
         ])?;
+        let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
+        for d in r.departments.iter().chain(std::iter::once(&r.total)) {
+            w.write_record([
+                r.date.clone(),
+                d.department.clone(),
+                d.name.clone(),
+                d.issued.to_string(),
+                d.served.to_string(),
+                d.no_shows.to_string(),
+                f(d.avg_wait_min),
+                f(d.avg_service_min),
+            ])?;
+        }
+        // Excel on Chinese Windows reads a CSV without a byte-order mark as GBK: the mark
+        // makes it read UTF-8, so the department names are not garbled.
+        "\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?
+    };
+    match out {
+        Some(path) => {
+            // Written beside, then renamed: a full disk or a crash never leaves half a report.
+            let tmp = path.with_extension("partial");
+            std::fs::write(&tmp, &text)
+                .and_then(|_| std::fs::rename(&tmp, path))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    anyhow::anyhow!("cannot write {}: {e}", path.display())
+                })?;
+            if !cli.json {
+                eprintln!("bangban: wrote the report for {date} to {}", path.display());
+            }
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+        }
     }
-    w.flush()?;
     Ok(())
 }
