@@ -136,13 +136,16 @@ impl Ledger {
         }
         let tmp = dest.with_extension("partial");
         let _ = std::fs::remove_file(&tmp);
-        {
-            let mut out = Connection::open(&tmp).map_err(|e| LedgerError::Open {
-                path: tmp.display().to_string(),
-                reason: e.to_string(),
-            })?;
-            let backup = rusqlite::backup::Backup::new(&self.conn, &mut out)?;
-            backup.run_to_completion(64, Duration::from_millis(5), None)?;
+        // One read transaction copies a consistent snapshot while the hall keeps writing. (The
+        // page-by-page online backup starts over whenever another program commits, and under
+        // a kiosk issuing a few tickets a second it never finished.)
+        if let Err(e) = self.conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()]) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(if crate::disk::is_full(&tmp) {
+                LedgerError::DiskFull
+            } else {
+                e.into()
+            });
         }
         // Only a copy that verifies takes the final name.
         let report = {
