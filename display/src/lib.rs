@@ -335,7 +335,9 @@ pub fn run_headless(mut feed: Feed, voice: Option<voice::Voice>, mut out: impl s
     // Say on stderr when following starts, so a supervisor (or a test) knows calls from now on
     // will be announced.
     eprintln!("display: following calls from event {}", feed.seq());
-    loop {
+    // SIGTERM (systemd's stop) ends the loop between polls: the feed and its ledger are then
+    // dropped in order, and no -wal is left behind.
+    while !bangban_headless::stop::stopping() {
         let polled = feed.poll()?;
         match polled.online {
             Some(false) => eprintln!("display: connection to the hall server lost; reconnecting"),
@@ -352,4 +354,6 @@ pub fn run_headless(mut feed: Feed, voice: Option<voice::Voice>, mut out: impl s
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    eprintln!("display: stopped");
+    Ok(())
 }

@@ -112,6 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.server.is_none() && std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) == 0 {
         anyhow::bail!("{}", bangban::LedgerError::NoLedger(db.display().to_string()));
     }
+    bangban_headless::stop::on_terminate()?;
     match &cli.cmd {
         Cmd::Board {
             headless: true,

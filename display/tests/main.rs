@@ -840,3 +840,40 @@ fn the_counter_desk_answers_commands_without_a_ui() {
         .unwrap();
     assert_eq!(e.kind(), "unknown_window");
 }
+
+/// systemd stops the board with SIGTERM: it finishes what it was doing, closes the ledger and
+/// exits 0, and no `-wal` file is left beside the ledger (a kill mid-write would leave one).
+#[test]
+fn sigterm_stops_the_headless_board_cleanly_and_leaves_no_wal() {
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    issue(&mut l, "A01");
+    drop(l);
+    let (mut child, lines) = headless_board(&db);
+    // A call while it runs, so it has read the ledger since it started.
+    let mut l = ledger(&db);
+    l.call(&CallRequest {
+        window: 1,
+        staff: "S101".into(),
+        number: None,
+    })
+    .unwrap();
+    drop(l);
+    lines
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the call is announced");
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "the board ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    assert!(!wal.exists(), "a -wal file was left behind");
+}

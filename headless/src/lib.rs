@@ -2,6 +2,7 @@
 //! renderer into memory and saved as PNG. Used by the kiosk and the display for `--render`.
 
 pub mod bind;
+pub mod stop;
 
 use std::path::Path;
 use std::rc::Rc;

@@ -66,6 +66,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let state = kiosk::init(cli.config)?;
+    // SIGTERM ends the event loop: the worker finishes its job and the ledger closes.
+    bangban_headless::stop::on_terminate()?;
     let (w, h) = cli.size.unwrap_or((1080, 1920));
     state.ui.window().set_size(slint::PhysicalSize::new(w, h));
     if !cli.windowed {
