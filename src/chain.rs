@@ -586,11 +586,7 @@ fn stored_case(tx: &Transaction<'_>, id: i64) -> Result<Option<StoredCase>> {
         })
         .optional()?;
     let Some((data, columns)) = row else { return Ok(None) };
-    let mut case = crate::ledger::parse_case(&data)?;
-    // The id column is authoritative; a mismatch with the JSON shows up as a difference.
-    if case.id != id {
-        case.id = -id;
-    }
+    let case = crate::ledger::parse_case_row(id, &data)?;
     Ok(Some(StoredCase { case, columns }))
 }
 

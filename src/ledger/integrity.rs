@@ -188,11 +188,7 @@ impl Ledger {
         }
         crate::db::exec(&tx, "DELETE FROM calls", [])?;
         for k in &calls {
-            crate::db::exec(
-                &tx,
-                "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![k.seq, k.business_day, k.department, k.case_id, k.recall],
-            )?;
+            write_call_in(&tx, k)?;
         }
         tx.commit()?;
         Ok(cases.len())

@@ -402,18 +402,33 @@ pub(crate) fn parse_case(data: &str) -> Result<Case> {
     serde_json::from_str(data).map_err(|e| LedgerError::Corrupt(format!("unreadable case row: {e}")))
 }
 
+/// A case row as `verify` compares it: the id column is authoritative, so a JSON whose id
+/// disagrees with it comes back with the negated column id and shows up as a difference.
+pub(crate) fn parse_case_row(id: i64, data: &str) -> Result<Case> {
+    let mut c = parse_case(data)?;
+    if c.id != id {
+        c.id = -id;
+    }
+    Ok(c)
+}
+
+/// One row of the `calls` projection, written in the transaction of the call it records.
+pub(crate) fn write_call_in(tx: &Transaction<'_>, row: &chain::CallRow) -> Result<()> {
+    crate::db::exec(
+        tx,
+        "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![row.seq, row.business_day, row.department, row.case_id, row.recall],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn load_all_cases(conn: &Connection) -> Result<BTreeMap<i64, Case>> {
     let mut stmt = conn.prepare("SELECT id, data FROM cases ORDER BY id")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
     let mut out = BTreeMap::new();
     for row in rows {
         let (id, data) = row?;
-        let mut c = parse_case(&data)?;
-        // The id column is authoritative; a mismatch with the JSON shows up as a difference.
-        if c.id != id {
-            c.id = -id;
-        }
-        out.insert(id, c);
+        out.insert(id, parse_case_row(id, &data)?);
     }
     Ok(out)
 }
@@ -451,11 +466,7 @@ pub(crate) fn record_in(
     let next = apply(old, case_id, ev.seq, at, body)?;
     write_case_in(tx, old, &next)?;
     if let Some(row) = chain::call_row(ev.seq, &next, body) {
-        crate::db::exec(
-            tx,
-            "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![row.seq, row.business_day, row.department, row.case_id, row.recall],
-        )?;
+        write_call_in(tx, &row)?;
     }
     Ok(next)
 }
