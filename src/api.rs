@@ -149,6 +149,8 @@ impl LedgerError {
             LedgerError::Conflict(_) => "conflict",
             LedgerError::NobodyWaiting(_) => "nobody_waiting",
             LedgerError::WindowPaused(_) => "window_paused",
+            LedgerError::PastDay { .. } => "past_day",
+            LedgerError::DayClosed(_) => "day_closed",
             LedgerError::WrongPin(..) => "wrong_pin",
             LedgerError::LoginLocked(..) => "login_locked",
             LedgerError::Invalid(_) => "invalid",
@@ -171,7 +173,7 @@ impl LedgerError {
             "unknown_case" => 404,
             "busy" | "disk_full" | "unreachable" => 503,
             "internal" | "corrupt" | "open" | "too_new" | "not_initialised" => 500,
-            "illegal_transition" | "window_paused" | "conflict" => 409,
+            "illegal_transition" | "window_paused" | "conflict" | "past_day" | "day_closed" => 409,
             "wrong_pin" | "login_locked" => 403,
             _ => 400,
         }

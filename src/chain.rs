@@ -560,14 +560,14 @@ impl Notes<'_> {
 /// A stored case row: the JSON and the columns the queries use, which must agree with it.
 struct StoredCase {
     case: Case,
-    columns: [(&'static str, String); 8],
+    columns: [(&'static str, String); 9],
 }
 
 fn stored_case(tx: &Transaction<'_>, id: i64) -> Result<Option<StoredCase>> {
     let row = tx
         .prepare_cached(
             "SELECT data, business_day, number, token, department, state, priority_rank, queued_at,
-             coalesce(service_end_at, '') FROM cases WHERE id = ?1",
+             coalesce(service_end_at, ''), coalesce(queue_pos, '') FROM cases WHERE id = ?1",
         )?
         .query_row([id], |r| {
             Ok((
@@ -581,6 +581,14 @@ fn stored_case(tx: &Transaction<'_>, id: i64) -> Result<Option<StoredCase>> {
                     ("priority_rank", r.get::<_, i64>(6)?.to_string()),
                     ("queued_at", r.get::<_, String>(7)?),
                     ("service_end_at", r.get::<_, String>(8)?),
+                    (
+                        "queue_pos",
+                        r.get::<_, rusqlite::types::Value>(9).map(|v| match v {
+                            rusqlite::types::Value::Integer(i) => i.to_string(),
+                            rusqlite::types::Value::Text(t) => t,
+                            other => format!("{other:?}"),
+                        })?,
+                    ),
                 ],
             ))
         })
@@ -591,7 +599,7 @@ fn stored_case(tx: &Transaction<'_>, id: i64) -> Result<Option<StoredCase>> {
 }
 
 /// The columns a replayed case must have in its row.
-fn expected_columns(c: &Case) -> [(&'static str, String); 8] {
+fn expected_columns(c: &Case) -> [(&'static str, String); 9] {
     [
         ("business_day", c.business_day.clone()),
         ("number", c.number.clone()),
@@ -601,6 +609,7 @@ fn expected_columns(c: &Case) -> [(&'static str, String); 8] {
         ("priority_rank", c.priority_rank.to_string()),
         ("queued_at", c.queued_at.clone()),
         ("service_end_at", c.service_end_at.clone().unwrap_or_default()),
+        ("queue_pos", c.queue_pos.map(|p| p.to_string()).unwrap_or_default()),
     ]
 }
 
@@ -849,6 +858,9 @@ fn verify_inner(
                     }
                     match &body {
                         EventBody::CaseIssued {
+                            business_day, number, ..
+                        }
+                        | EventBody::CaseReturned {
                             business_day, number, ..
                         } => {
                             let digits = number.trim_start_matches(|c: char| !c.is_ascii_digit());

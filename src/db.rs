@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/002_queue_by_issue_order.sql"),
     include_str!("../sql/003_devices_sessions_requests.sql"),
     include_str!("../sql/004_calls.sql"),
+    include_str!("../sql/005_daily_close.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

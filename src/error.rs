@@ -48,6 +48,12 @@ pub enum LedgerError {
     /// Another counter moved the case between our read and our write; nothing was written.
     #[error("case {0} was just changed by another counter; look at it again")]
     Conflict(String),
+    /// A number is only ever today's: a past day's case is called by the number it takes
+    /// when it comes back.
+    #[error("case {number} holds a number of {day}: take it back first (`bangban case TOKEN return`) so it gets today's number")]
+    PastDay { number: String, day: String },
+    #[error("the business day {0} is already closed")]
+    DayClosed(String),
     #[error("nobody is waiting for window {0}")]
     NobodyWaiting(u32),
     #[error("window {0} is paused")]

@@ -92,6 +92,9 @@ pub enum CaseState {
     /// Sent to another department's queue, keeping its original waiting time.
     Transferred,
     Cancelled,
+    /// 日结: still waiting (or on hold) when the day was closed; the visitor may come back on a
+    /// later day, when the same case gets that day's number.
+    Expired,
 }
 
 impl CaseState {
@@ -113,6 +116,7 @@ impl CaseState {
             CaseState::Archived => "archived",
             CaseState::Transferred => "transferred",
             CaseState::Cancelled => "cancelled",
+            CaseState::Expired => "expired",
         }
     }
     pub fn label_zh(self) -> &'static str {
@@ -133,6 +137,7 @@ impl CaseState {
             CaseState::Archived => "已归档",
             CaseState::Transferred => "已转办",
             CaseState::Cancelled => "已取消",
+            CaseState::Expired => "已过期",
         }
     }
     /// States in which the case stands in a department's queue.
@@ -310,6 +315,28 @@ pub enum EventBody {
         up_to_note: i64,
         notes: u64,
     },
+    /// 日结: the case was still waiting, called or on hold when its business day was closed.
+    CaseExpired {
+        business_day: String,
+    },
+    /// The visitor came back on a later day: the same case takes that day's number and queues
+    /// again (a number is only ever today's, so a past day's number is never called).
+    CaseReturned {
+        business_day: String,
+        number: String,
+        window: u32,
+        staff: String,
+        queue_pos: i64,
+    },
+    /// 日结: the business day is closed. The chain head at the close is the anchor the office
+    /// prints and files; `figures_sha256` is the hash of the day's report as it was written.
+    DayClosed {
+        business_day: String,
+        head_seq: i64,
+        head_hash: String,
+        expired: u32,
+        figures_sha256: String,
+    },
 }
 
 impl EventBody {
@@ -363,6 +390,9 @@ impl EventBody {
             EventBody::WindowPaused { .. } => "window_paused",
             EventBody::WindowResumed { .. } => "window_resumed",
             EventBody::NotesPurged { .. } => "notes_purged",
+            EventBody::CaseExpired { .. } => "case_expired",
+            EventBody::CaseReturned { .. } => "case_returned",
+            EventBody::DayClosed { .. } => "day_closed",
         }
     }
     /// Whether this event changes the case it names (as opposed to recording a side fact).
@@ -380,6 +410,7 @@ impl EventBody {
                 | EventBody::WindowPaused { .. }
                 | EventBody::WindowResumed { .. }
                 | EventBody::NotesPurged { .. }
+                | EventBody::DayClosed { .. }
         )
     }
 }
@@ -419,6 +450,22 @@ pub struct Case {
     pub power_of_attorney: bool,
     pub delivery: Option<String>,
     pub last_seq: i64,
+    /// Where a case that came back on a later day stands in that day's line (see `queue_key`);
+    /// absent for a case issued that day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_pos: Option<i64>,
+}
+
+/// How many queue places lie between two issue orders: room for the cases that come back on a
+/// later day between two new tickets.
+pub const QUEUE_SCALE: i64 = 1024;
+
+impl Case {
+    /// The order of the case in its line among equal priorities (the `cases_queue` index's
+    /// `coalesce(queue_pos, id * 1024)`): issue order, or where the case came back.
+    pub fn queue_key(&self) -> i64 {
+        self.queue_pos.unwrap_or(self.id * QUEUE_SCALE)
+    }
 }
 
 fn illegal(case: &Before, number: &str, action: &str) -> LedgerError {
@@ -429,8 +476,8 @@ fn illegal(case: &Before, number: &str, action: &str) -> LedgerError {
     }
 }
 
-/// What an event's checks read of the case as it was before the event (the number never
-/// changes, so it is read from the case itself).
+/// What an event's checks read of the case as it was before the event (the number is read
+/// from the case itself: only `CaseReturned` changes it, and it checks nothing by it).
 struct Before {
     state: CaseState,
     recalls: u32,
@@ -498,6 +545,7 @@ pub fn apply_owned(
             power_of_attorney: false,
             delivery: None,
             last_seq: seq,
+            queue_pos: None,
         });
     }
     let mut c = case.ok_or(LedgerError::UnknownCase(format!("#{case_id}")))?;
@@ -726,6 +774,47 @@ pub fn apply_owned(
             c.state = S::Cancelled;
             c.closed_at = Some(at.into());
         }
+        EventBody::CaseExpired { business_day } => {
+            if !matches!(old.state, S::Waiting | S::Transferred | S::Called | S::OnHold) {
+                return Err(illegal(old, &c.number, "expire"));
+            }
+            if *business_day != c.business_day {
+                return Err(LedgerError::Invalid(format!(
+                    "case {} is of {}, not of the closed day {business_day}",
+                    c.number, c.business_day
+                )));
+            }
+            end_service(&mut c);
+            c.state = S::Expired;
+            c.closed_at = Some(at.into());
+        }
+        EventBody::CaseReturned {
+            business_day,
+            number,
+            window,
+            queue_pos,
+            ..
+        } => {
+            if !matches!(old.state, S::Expired | S::AwaitingMaterials | S::NoShow) {
+                return Err(illegal(old, &c.number, "take back on a new day"));
+            }
+            // Business days are ISO dates, so their order is the strings' order.
+            if business_day.as_str() <= c.business_day.as_str() {
+                return Err(LedgerError::Invalid(format!(
+                    "case {} is of {}: it keeps its number that day and comes back only on a later one",
+                    c.number, c.business_day
+                )));
+            }
+            c.business_day.clone_from(business_day);
+            c.number.clone_from(number);
+            c.window = *window;
+            c.state = S::Waiting;
+            c.queue_pos = Some(*queue_pos);
+            c.queued_at = at.into();
+            c.called_window = None;
+            c.recalls = 0;
+            c.closed_at = None;
+        }
         EventBody::CaseIssued { .. } => unreachable!("handled above"),
         other => {
             // Side facts (printing, logins) do not change the case; the caller never folds them.
@@ -774,6 +863,10 @@ mod tests {
             "device_revoked",
             "window_paused",
             "window_resumed",
+            "notes_purged",
+            "case_expired",
+            "case_returned",
+            "day_closed",
         ];
         let note = serde_json::json!({ "note": 1, "sha256": "" });
         for kind in kinds {
@@ -788,6 +881,11 @@ mod tests {
                 "device": "", "reprint": false, "error": "", "ok": false, "name": "", "role": "",
                 "before": "", "up_to_note": 0, "notes": 0,
             });
+            let more = serde_json::json!({
+                "head_seq": 0, "head_hash": "", "expired": 0, "queue_pos": 0, "figures_sha256": "",
+            });
+            let mut v = v;
+            v.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
             let body: EventBody = serde_json::from_value(v).unwrap_or_else(|e| panic!("{kind}: {e}"));
             assert_eq!(body.kind(), kind);
             assert_eq!(serde_json::to_value(&body).unwrap()["kind"], kind);

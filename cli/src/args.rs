@@ -90,6 +90,12 @@ const ACTIONS: &[Action] = &[
     action("hold", "hold", "Put the case aside at the counter (暂挂)", &[]),
     action("resume", "resume", "Take a held case up again", &[]),
     action(
+        "return",
+        "return",
+        "A past day's visitor came back: the case takes today's number and queues again",
+        &[],
+    ),
+    action(
         "transfer",
         "transfer",
         "Send the case to another department's queue (转办)",

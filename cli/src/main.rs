@@ -249,6 +249,16 @@ pub enum Cmd {
         #[arg(long)]
         before: Option<chrono::NaiveDate>,
     },
+    /// The daily close (日结): expire the day's unserved tickets, record the chain head and the
+    /// figures' hash, and write the day's report (on the server host)
+    CloseDay {
+        /// The business day to close, YYYY-MM-DD [default: today once the hall has closed, else yesterday]
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Where the day's report files go [default: `reports/` beside the ledger]
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// Enrol, list and revoke the devices that may reach the server (on the server host)
     Device {
         #[command(subcommand)]
@@ -377,6 +387,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::Window { window, state, staff } => counter::window(cli, *window, *state, staff),
         Cmd::Verify => office::verify(cli),
         Cmd::Report { date, format, out } => office::report(cli, *date, *format, out.as_deref()),
+        Cmd::CloseDay { date, out_dir } => office::close_day(cli, *date, out_dir.as_deref()),
         Cmd::PrinterSim {
             listen,
             out,

@@ -9,6 +9,7 @@ pub mod voice;
 
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bangban::api::HallClient;
@@ -61,6 +62,8 @@ pub struct Feed {
     link: Link,
     seq: i64,
     online: bool,
+    /// The clock that says which business day the board shows (`BANGBAN_NOW` in drills).
+    clock: Arc<dyn bangban::clock::Clock>,
 }
 
 /// What one poll found.
@@ -77,7 +80,13 @@ pub struct Polled {
 impl Feed {
     /// Follow the ledger file from now: calls already made are history, not announcements.
     pub fn open(db: &Path) -> anyhow::Result<Feed> {
-        let ledger = bangban::open_existing(db, LedgerOptions::default())?;
+        Feed::open_with(db, LedgerOptions::default())
+    }
+
+    /// `open` with the ledger's options (its clock among them).
+    pub fn open_with(db: &Path, opts: LedgerOptions) -> anyhow::Result<Feed> {
+        let clock = opts.clock.clone();
+        let ledger = bangban::open_existing(db, opts)?;
         let seq = ledger.head_seq()?;
         let version = ledger.data_version()?;
         Ok(Feed {
@@ -87,6 +96,7 @@ impl Feed {
             },
             seq,
             online: true,
+            clock,
         })
     }
 
@@ -99,6 +109,7 @@ impl Feed {
             link: Link::Remote { client, follower },
             seq,
             online: true,
+            clock: bangban::clock::from_env(),
         })
     }
 
@@ -198,6 +209,8 @@ fn call_row(tz: chrono_tz::Tz, c: &Called) -> CallRow {
 pub struct Board {
     pub ui: BoardWindow,
     pub feed: Rc<std::cell::RefCell<Feed>>,
+    day: Rc<std::cell::Cell<chrono::NaiveDate>>,
+    tz: chrono_tz::Tz,
     _poll: Timer,
     _clock: Timer,
     _highlight: Rc<Timer>,
@@ -213,17 +226,8 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
     let a = ui.global::<BoardAdapter>();
     a.set_hall_name(s(&hall.name));
     a.set_notice(s(&hall.notice));
-    let recent: Vec<CallRow> = feed
-        .client()
-        .recent_calls(RECENT)?
-        .iter()
-        .map(|c| call_row(tz, c))
-        .collect();
-    a.set_has_current(!recent.is_empty());
-    // Without a call today the board shows no number rather than the preview data.
-    a.set_current(recent.first().cloned().unwrap_or_default());
-    a.set_highlight(false);
-    a.set_recent(ModelRc::new(VecModel::from(recent)));
+    let day = Rc::new(std::cell::Cell::new(bangban::clock::business_day(feed.clock.now(), tz)));
+    show_todays_calls(&ui, &mut feed, tz)?;
     refresh_queues(&ui, feed.client());
     update_clock(&ui, tz);
 
@@ -279,22 +283,62 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
     }
     let clock = Timer::default();
     {
-        let (weak, feed) = (ui.as_weak(), feed.clone());
+        let (weak, feed, day) = (ui.as_weak(), feed.clone(), day.clone());
         clock.start(TimerMode::Repeated, Duration::from_secs(5), move || {
             if let Some(ui) = weak.upgrade() {
-                update_clock(&ui, tz);
-                // Tickets issued at the kiosk change the queue counts without a call.
-                refresh_queues(&ui, feed.borrow_mut().client());
+                tick(&ui, &mut feed.borrow_mut(), tz, &day);
             }
         });
     }
     Ok(Board {
         ui,
         feed,
+        day,
+        tz,
         _poll: poll,
         _clock: clock,
         _highlight: highlight,
     })
+}
+
+impl Board {
+    /// What the board's clock timer does every few seconds (tests call it to move time on).
+    pub fn tick(&self) {
+        tick(&self.ui, &mut self.feed.borrow_mut(), self.tz, &self.day);
+    }
+}
+
+/// The clock, a new business day, the queue counts.
+fn tick(ui: &BoardWindow, feed: &mut Feed, tz: chrono_tz::Tz, day: &std::cell::Cell<chrono::NaiveDate>) {
+    update_clock(ui, tz);
+    // A number is only ever today's: when the day turns, yesterday's calls leave the screen
+    // (a board left on overnight must not send anyone to a counter with an old number).
+    let today = bangban::clock::business_day(feed.clock.now(), tz);
+    if today != day.get() {
+        day.set(today);
+        if let Err(e) = show_todays_calls(ui, feed, tz) {
+            tracing::warn!("cannot read today's calls: {e}");
+        }
+    }
+    // Tickets issued at the kiosk change the queue counts without a call.
+    refresh_queues(ui, feed.client());
+}
+
+/// Today's latest calls, newest first; no number at all before the first call of the day.
+fn show_todays_calls(ui: &BoardWindow, feed: &mut Feed, tz: chrono_tz::Tz) -> anyhow::Result<()> {
+    let recent: Vec<CallRow> = feed
+        .client()
+        .recent_calls(RECENT)?
+        .iter()
+        .map(|c| call_row(tz, c))
+        .collect();
+    let a = ui.global::<BoardAdapter>();
+    a.set_has_current(!recent.is_empty());
+    // Without a call today the board shows no number rather than the preview data.
+    a.set_current(recent.first().cloned().unwrap_or_default());
+    a.set_highlight(false);
+    a.set_recent(ModelRc::new(VecModel::from(recent)));
+    Ok(())
 }
 
 fn refresh_queues(ui: &BoardWindow, client: &mut dyn HallClient) {

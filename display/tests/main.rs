@@ -877,3 +877,66 @@ fn sigterm_stops_the_headless_board_cleanly_and_leaves_no_wal() {
     let wal = PathBuf::from(format!("{}-wal", db.display()));
     assert!(!wal.exists(), "a -wal file was left behind");
 }
+
+#[test]
+fn after_the_daily_close_the_board_shows_only_todays_numbers() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let clock = bangban::clock::ManualClock::new(at("2026-11-26T10:00:00+08:00"));
+    let opts = LedgerOptions {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..LedgerOptions::default()
+    };
+    let mut l = Ledger::open(&db, opts.clone()).unwrap();
+    let old = l
+        .issue(&IssueRequest {
+            item: "F01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+            actor: "kiosk-1".into(),
+        })
+        .unwrap();
+    let call = |l: &mut Ledger| {
+        l.call(&CallRequest {
+            window: 12,
+            staff: "S602".into(),
+            number: None,
+        })
+        .unwrap()
+    };
+    call(&mut l);
+    let b = display::board(display::Feed::open_with(&db, opts).unwrap(), None).unwrap();
+    let a = b.ui.global::<display::BoardAdapter>();
+    assert_eq!(a.get_current().number, "F001");
+    // Overnight: the board is left on, the day is closed, and the visitor comes back.
+    clock.set(at("2026-11-26T18:00:00+08:00"));
+    assert_eq!(l.close_day("2026-11-26".parse().unwrap(), "office").unwrap().expired, 1);
+    clock.set(at("2026-11-27T09:00:00+08:00"));
+    b.tick();
+    assert!(!a.get_has_current(), "yesterday's F001 left the board");
+    assert_eq!(a.get_recent().row_count(), 0);
+    issue(&mut l, "F01");
+    let back = l.act(&old.token, 12, "S602", &CaseAction::Return).unwrap();
+    assert_eq!((back.id, back.number.as_str()), (old.case_id, "F002"));
+    call(&mut l);
+    let called = call(&mut l);
+    assert_eq!((called.case_id, called.number.as_str()), (old.case_id, "F002"));
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while a.get_current().number != "F002" && std::time::Instant::now() < end {
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let shown: Vec<String> = a.get_recent().iter().map(|r| r.number.to_string()).collect();
+    assert_eq!(
+        shown,
+        ["F002", "F001"],
+        "today's two calls, the returned case under its new number"
+    );
+    assert_eq!(a.get_current().text, "请F002号到12号窗口办理");
+}

@@ -38,6 +38,7 @@ impl Ledger {
             Some(n) => find_case_in(&tx, &day, n)?,
             None => next_in_line_in(&tx, &hall, &day, &depts)?.ok_or(LedgerError::NobodyWaiting(req.window))?,
         };
+        check_today(&case, &day)?;
         let body = EventBody::CaseCalled {
             window: req.window,
             staff: req.staff.clone(),
@@ -70,12 +71,35 @@ impl Ledger {
         let staff_s = staff.to_string();
         let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
         let body = match action {
-            CaseAction::Recall => EventBody::CaseRecalled {
-                window,
-                staff: staff_s,
-                number: case.number.clone(),
-                department: case.department.clone(),
-            },
+            CaseAction::Recall => {
+                check_today(&case, &day)?;
+                EventBody::CaseRecalled {
+                    window,
+                    staff: staff_s,
+                    number: case.number.clone(),
+                    department: case.department.clone(),
+                }
+            }
+            CaseAction::Return => {
+                let d = hall
+                    .department(&case.department)
+                    .ok_or_else(|| LedgerError::UnknownDepartment(case.department.clone()))?;
+                // After every ticket issued so far today, before the next one (see `Case::queue_key`).
+                let queue_pos: i64 = crate::db::one(
+                    &tx,
+                    "SELECT max(coalesce((SELECT max(id) FROM cases), 0) * 1024,
+                                coalesce((SELECT max(queue_pos) FROM cases WHERE business_day = ?1), 0)) + 1",
+                    [&day],
+                    |r| r.get(0),
+                )?;
+                EventBody::CaseReturned {
+                    business_day: day.clone(),
+                    number: next_number_in(&tx, &day, &d.prefix)?,
+                    window: case.window,
+                    staff: staff_s,
+                    queue_pos,
+                }
+            }
             CaseAction::Start => EventBody::CaseStarted { window, staff: staff_s },
             CaseAction::NoShow => EventBody::CaseNoShow { staff: staff_s },
             CaseAction::Hold => EventBody::CaseHeld { staff: staff_s },
@@ -255,7 +279,7 @@ fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String
     let (marks, args) = day_and_departments(&day, depts);
     let queue_sql = format!(
         "SELECT data FROM cases WHERE business_day = ? AND state IN ('waiting', 'transferred') AND department IN ({marks}) AND priority_rank {{}} 0
-         ORDER BY priority_rank DESC, id LIMIT 1"
+         ORDER BY priority_rank DESC, coalesce(queue_pos, id * 1024) LIMIT 1"
     );
     let first = |op: &str| -> Result<Option<Case>> {
         let data: Option<String> = tx
@@ -354,4 +378,16 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
         seq: case.last_seq,
         text: announcement(&case.number, window, recall),
     }
+}
+
+/// A number is only ever today's: calling a past day's number would send today's holder of
+/// the same number to the counter.
+fn check_today(case: &Case, day: &str) -> Result<()> {
+    if case.business_day != day {
+        return Err(LedgerError::PastDay {
+            number: case.number.clone(),
+            day: case.business_day.clone(),
+        });
+    }
+    Ok(())
 }

@@ -21,7 +21,7 @@ pub const ANYONE_WAITING: &str = "SELECT 1 FROM cases WHERE business_day = ?1 AN
 
 /// How many are ahead of a case in its queue (`cases_queue`).
 pub const AHEAD: &str = "SELECT count(*) FROM cases WHERE business_day = ?1 AND department = ?2
-     AND state IN ('waiting', 'transferred') AND (priority_rank > ?3 OR (priority_rank = ?3 AND id < ?4))";
+     AND state IN ('waiting', 'transferred') AND (priority_rank > ?3 OR (priority_rank = ?3 AND coalesce(queue_pos, id * 1024) < ?4))";
 
 /// A department's latest finished services, for the wait estimate (`cases_service`).
 pub const RECENT_SERVICES: &str = "SELECT data FROM cases WHERE department = ?1 AND service_end_at IS NOT NULL
@@ -29,7 +29,7 @@ pub const RECENT_SERVICES: &str = "SELECT data FROM cases WHERE department = ?1 
 
 /// Today's queue in calling order (`cases_queue`).
 pub const WAITING: &str = "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('waiting', 'transferred')
-     ORDER BY priority_rank DESC, id";
+     ORDER BY priority_rank DESC, coalesce(queue_pos, id * 1024)";
 
 /// Today's cases at the counters (the console's view; the unique (business_day, number) index).
 pub const AT_COUNTERS: &str =

@@ -17,7 +17,7 @@ impl Ledger {
         let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
         use CaseState as S;
         let stage = match case.state {
-            S::Waiting | S::Transferred | S::Called | S::NoShow | S::Cancelled => 0,
+            S::Waiting | S::Transferred | S::Called | S::NoShow | S::Cancelled | S::Expired => 0,
             S::Serving | S::OnHold | S::Consulted | S::AwaitingMaterials => 1,
             S::Accepted | S::InProgress => 2,
             S::Ready | S::Delivered | S::Mailed | S::ReceiptConfirmed => 3,
@@ -79,14 +79,7 @@ impl Ledger {
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
         let tx = db::immediate(&mut self.conn)?;
-        let n: i64 = crate::db::one(
-            &tx,
-            "INSERT INTO day_counters (business_day, prefix, last) VALUES (?1, ?2, 1)
-             ON CONFLICT (business_day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
-            params![day, dept.prefix],
-            |r| r.get(0),
-        )?;
-        let number = format!("{}{:03}", dept.prefix, n);
+        let number = next_number_in(&tx, &day, &dept.prefix)?;
         let case_id: i64 = crate::db::one(&tx, "SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
         let body = EventBody::CaseIssued {
             business_day: day.clone(),
@@ -145,7 +138,7 @@ pub(super) fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result
     let ahead: u32 = crate::db::one(
         conn,
         hot::AHEAD,
-        params![case.business_day, case.department, case.priority_rank, case.id],
+        params![case.business_day, case.department, case.priority_rank, case.queue_key()],
         |r| r.get(0),
     )?;
     if ahead == 0 {

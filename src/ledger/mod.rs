@@ -19,6 +19,8 @@ use crate::hall::Hall;
 use crate::model::{apply, Case, CaseState, Channel, EventBody, Mode, NoteRef};
 
 mod calling;
+mod closing;
+pub use closing::DayClose;
 mod feed;
 pub mod hot;
 mod integrity;
@@ -184,6 +186,9 @@ pub enum CaseAction {
     Cancel {
         reason: String,
     },
+    /// The visitor of a past day's case came back (an expired ticket, a no-show, or materials
+    /// to hand in): the case takes today's next number of its department and queues again.
+    Return,
 }
 
 /// One department's line in the day's ledger (台账).
@@ -435,6 +440,11 @@ pub(crate) fn load_all_cases(conn: &Connection) -> Result<BTreeMap<i64, Case>> {
 
 fn find_case_in(conn: &Connection, day: &str, case_ref: &str) -> Result<Case> {
     let r = case_ref.trim();
+    // A past day's case by its date and number, as the office writes it: 2026-11-26/A001.
+    let (day, r) = match r.split_once('/') {
+        Some((d, n)) if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => (d, n),
+        _ => (day, r),
+    };
     let data: Option<String> = conn
         .query_row(
             "SELECT data FROM cases WHERE token = ?1 OR (business_day = ?2 AND number = upper(?1)) ORDER BY id DESC LIMIT 1",
@@ -480,7 +490,7 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
             crate::db::exec(
                 &tx,
                 "INSERT INTO cases (id, business_day, number, token, department, state, priority_rank, queued_at,
-                 service_end_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 service_end_at, queue_pos, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     c.id,
                     c.business_day,
@@ -491,15 +501,17 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
                     c.priority_rank,
                     c.queued_at,
                     c.service_end_at,
+                    c.queue_pos,
                     data
                 ],
             )?;
         }
         Some(o) => {
             let n = crate::db::exec(&tx,
-                "UPDATE cases SET department = ?2, state = ?3, priority_rank = ?4, queued_at = ?5, service_end_at = ?6, data = ?7
-                 WHERE id = ?1 AND state = ?8",
-                params![c.id, c.department, c.state.as_str(), c.priority_rank, c.queued_at, c.service_end_at, data, o.state.as_str()],
+                "UPDATE cases SET department = ?2, state = ?3, priority_rank = ?4, queued_at = ?5, service_end_at = ?6, data = ?7,
+                 business_day = ?9, number = ?10, queue_pos = ?11 WHERE id = ?1 AND state = ?8",
+                params![c.id, c.department, c.state.as_str(), c.priority_rank, c.queued_at, c.service_end_at, data, o.state.as_str(),
+                    c.business_day, c.number, c.queue_pos],
             )?;
             if n != 1 {
                 return Err(LedgerError::Conflict(c.number.clone()));
@@ -520,4 +532,16 @@ fn note_in(tx: &Transaction<'_>, case_id: i64, kind: &str, text: &str, at: &str)
         note: tx.last_insert_rowid(),
         sha256: sha,
     })
+}
+
+/// The next number of a department's prefix on a business day (A001, A002, …).
+fn next_number_in(tx: &Transaction<'_>, day: &str, prefix: &str) -> Result<String> {
+    let n: i64 = crate::db::one(
+        tx,
+        "INSERT INTO day_counters (business_day, prefix, last) VALUES (?1, ?2, 1)
+         ON CONFLICT (business_day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
+        params![day, prefix],
+        |r| r.get(0),
+    )?;
+    Ok(format!("{prefix}{n:03}"))
 }

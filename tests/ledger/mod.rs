@@ -1,5 +1,6 @@
 //! Ledger tests: numbering, concurrency across processes, tampering, hall files, replay, reports.
 
+mod closing;
 mod concurrency;
 mod docs;
 mod hall_file;

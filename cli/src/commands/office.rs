@@ -92,44 +92,11 @@ pub fn report(
     let text = if format == ReportFormat::Json || cli.json {
         serde_json::to_string(&r)? + "\n"
     } else {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "date",
-            "department",
-            "name",
-            "issued",
-            "served",
-            "no_shows",
-            "avg_wait_min",
-            "avg_service_min",
-        ])?;
-        let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
-        for d in r.departments.iter().chain(std::iter::once(&r.total)) {
-            w.write_record([
-                r.date.clone(),
-                d.department.clone(),
-                d.name.clone(),
-                d.issued.to_string(),
-                d.served.to_string(),
-                d.no_shows.to_string(),
-                f(d.avg_wait_min),
-                f(d.avg_service_min),
-            ])?;
-        }
-        // Excel on Chinese Windows reads a CSV without a byte-order mark as GBK: the mark
-        // makes it read UTF-8, so the department names are not garbled.
-        "\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?
+        report_csv(&r)?
     };
     match out {
         Some(path) => {
-            // Written beside, then renamed: a full disk or a crash never leaves half a report.
-            let tmp = path.with_extension("partial");
-            std::fs::write(&tmp, &text)
-                .and_then(|_| std::fs::rename(&tmp, path))
-                .map_err(|e| {
-                    let _ = std::fs::remove_file(&tmp);
-                    anyhow::anyhow!("cannot write {}: {e}", path.display())
-                })?;
+            write_atomically(path, text.as_bytes())?;
             if !cli.json {
                 eprintln!("bangban: wrote the report for {date} to {}", path.display());
             }
@@ -139,6 +106,99 @@ pub fn report(
             stdout.write_all(text.as_bytes())?;
             stdout.flush()?;
         }
+    }
+    Ok(())
+}
+
+/// The day's report as CSV, with the byte-order mark Excel on Chinese Windows needs to read
+/// UTF-8 (without it the department names come out garbled as GBK).
+fn report_csv(r: &bangban::DayReport) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "date",
+        "department",
+        "name",
+        "issued",
+        "served",
+        "no_shows",
+        "avg_wait_min",
+        "avg_service_min",
+    ])?;
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
+    for d in r.departments.iter().chain(std::iter::once(&r.total)) {
+        w.write_record([
+            r.date.clone(),
+            d.department.clone(),
+            d.name.clone(),
+            d.issued.to_string(),
+            d.served.to_string(),
+            d.no_shows.to_string(),
+            f(d.avg_wait_min),
+            f(d.avg_service_min),
+        ])?;
+    }
+    Ok("\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+}
+
+/// Written beside, then renamed: a full disk or a crash never leaves half a file.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::anyhow!("cannot write {}: {e}", path.display())
+        })
+}
+
+/// 日结: close a business day on the server host and file its report beside the ledger.
+pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&std::path::Path>) -> Result<(), Exit> {
+    cli.local_only("close-day")?;
+    let mut ledger = cli.open(false)?;
+    let day = match date {
+        Some(d) => d,
+        None => ledger.day_to_close()?,
+    };
+    let closed = match ledger.close_day(day, &cli.actor) {
+        Err(LedgerError::DayClosed(d)) => {
+            return Err(Exit(2, anyhow::anyhow!("the business day {d} is already closed")))
+        }
+        r => r?,
+    };
+    let dir = match out_dir {
+        Some(d) => d.to_path_buf(),
+        None => cli
+            .db_path()
+            .parent()
+            .map(|p| p.join("reports"))
+            .unwrap_or_else(|| "reports".into()),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    let csv_path = dir.join(format!("report-{day}.csv"));
+    write_atomically(&csv_path, report_csv(&closed.report)?.as_bytes())?;
+    let json_path = dir.join(format!("report-{day}.json"));
+    write_atomically(
+        &json_path,
+        (serde_json::to_string_pretty(&closed.report)? + "\n").as_bytes(),
+    )?;
+    if cli.json {
+        let mut v = serde_json::to_value(&closed)?;
+        v["files"] = json!([csv_path, json_path]);
+        print_json(&v);
+    } else {
+        say!("closed {day}: {} tickets expired", closed.expired);
+        say!(
+            "chain head at the close: seq {} hash {}",
+            closed.head_seq,
+            closed.head_hash
+        );
+        say!(
+            "anchor (file it with the day's records): seq {} hash {}",
+            closed.anchor_seq,
+            closed.anchor_hash
+        );
+        say!("figures sha256 {}", closed.figures_sha256);
+        say!("wrote {} and {}", csv_path.display(), json_path.display());
     }
     Ok(())
 }

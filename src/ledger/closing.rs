@@ -1,0 +1,127 @@
+//! The daily close (日结): expire the day's unserved tickets, anchor the chain head, hash the figures.
+
+use super::*;
+
+/// What a daily close did and the anchor it recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayClose {
+    pub business_day: String,
+    /// Tickets still waiting, called or on hold that the close expired.
+    pub expired: u32,
+    /// The chain head the close recorded (the last event before the close).
+    pub head_seq: i64,
+    pub head_hash: String,
+    /// The `day_closed` event itself: the anchor the office prints and files.
+    pub anchor_seq: i64,
+    pub anchor_hash: String,
+    /// SHA-256 of the day's figures (the report as JSON) recorded in the close.
+    pub figures_sha256: String,
+    pub report: DayReport,
+}
+
+impl Ledger {
+    /// The business day whose close is due: today once the hall has closed, else yesterday.
+    pub fn day_to_close(&mut self) -> Result<NaiveDate> {
+        let hall = self.hall()?;
+        let now = self.now();
+        let today = business_day(now, hall.tz());
+        Ok(if hall_has_closed(&hall, now) {
+            today
+        } else {
+            today.pred_opt().unwrap_or(today)
+        })
+    }
+
+    /// Whether `day` was closed, and by which event.
+    pub fn day_closed_seq(&self, day: NaiveDate) -> Result<Option<i64>> {
+        day_closed_in(&self.conn, &day.to_string())
+    }
+
+    /// Close a business day: each ticket still waiting, called or on hold becomes `expired` (an
+    /// event each), then a `day_closed` event records the chain head and the SHA-256 of the day's
+    /// figures. A day is closed once; today only after the hall's closing time.
+    pub fn close_day(&mut self, day: NaiveDate, actor: &str) -> Result<DayClose> {
+        let hall = self.hall()?;
+        let now = self.now();
+        let today = business_day(now, hall.tz());
+        if day > today || (day == today && !hall_has_closed(&hall, now)) {
+            return Err(LedgerError::Invalid(format!(
+                "the business day {day} has not ended: the hall closes at {} ({})",
+                hall.close, hall.timezone
+            )));
+        }
+        if self.day_closed_seq(day)?.is_some() {
+            return Err(LedgerError::DayClosed(day.to_string()));
+        }
+        let day_s = day.to_string();
+        let at = stamp(now);
+        let tx = db::immediate(&mut self.conn)?;
+        let open: Vec<String> = tx
+            .prepare(
+                "SELECT data FROM cases WHERE business_day = ?1
+                 AND state IN ('waiting', 'transferred', 'called', 'on_hold') ORDER BY id",
+            )?
+            .query_map([&day_s], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut expired = 0u32;
+        for data in open {
+            let case = parse_case(&data)?;
+            let body = EventBody::CaseExpired {
+                business_day: day_s.clone(),
+            };
+            record_in(&tx, Some(&case), case.id, &at, actor, &body)?;
+            expired += 1;
+        }
+        tx.commit()?;
+        let report = self.report(day)?;
+        let figures = serde_json::to_string(&report).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        let figures_sha256 = chain::sha256_hex(&figures);
+        let tx = db::immediate(&mut self.conn)?;
+        // Another office PC may have closed the day between the two transactions.
+        if day_closed_in(&tx, &day_s)?.is_some() {
+            return Err(LedgerError::DayClosed(day_s));
+        }
+        let (head_seq, head_hash): (i64, String) =
+            tx.query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let body = EventBody::DayClosed {
+            business_day: day_s.clone(),
+            head_seq,
+            head_hash: head_hash.clone(),
+            expired,
+            figures_sha256: figures_sha256.clone(),
+        };
+        let ev = chain::append_in(&tx, &at, actor, None, &body)?;
+        tx.commit()?;
+        Ok(DayClose {
+            business_day: day_s,
+            expired,
+            head_seq,
+            head_hash,
+            anchor_seq: ev.seq,
+            anchor_hash: ev.hash,
+            figures_sha256,
+            report,
+        })
+    }
+}
+
+/// Whether the hall's closing time has passed today (in its time zone).
+fn hall_has_closed(hall: &Hall, now: DateTime<Utc>) -> bool {
+    let local = now.with_timezone(&hall.tz()).time();
+    match chrono::NaiveTime::parse_from_str(&hall.close, "%H:%M") {
+        Ok(close) => local >= close,
+        Err(_) => false,
+    }
+}
+
+/// The `day_closed` event of a business day, if it was closed (few such events: one a day).
+fn day_closed_in(conn: &Connection, day: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT seq FROM events WHERE kind = 'day_closed' AND json_extract(payload, '$.business_day') = ?1",
+        )?
+        .query_row([day], |r| r.get(0))
+        .optional()?)
+}
