@@ -232,6 +232,8 @@ pub trait HallClient: Send {
     fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>>;
     /// The newest event's sequence number.
     fn head_seq(&mut self) -> Result<i64>;
+    /// The chain head (sequence number and hash), for the client's witness file.
+    fn chain_head(&mut self) -> Result<crate::witness::ChainHead>;
     /// A free-text note (question, answer, tracking number) by id, for the case panel.
     fn note(&mut self, id: i64) -> Result<String>;
     /// Can the hall be reached right now? Always true for the ledger file; a quick

@@ -350,6 +350,9 @@ pub enum FindingKind {
     Unreplayable,
     /// The cases table (a projection) differs from what the log replays to.
     ProjectionDiffers,
+    /// A witness file saw a different hash at this sequence number: the log was rewritten
+    /// (every later hash recomputed) at or before it.
+    Rewritten,
 }
 
 impl FindingKind {
@@ -1249,4 +1252,51 @@ fn differing_field(have: &Case, want: &Case) -> Option<String> {
     let (a, b) = (serde_json::to_value(have).ok()?, serde_json::to_value(want).ok()?);
     let (a, b) = (a.as_object()?, b.as_object()?);
     b.iter().find(|(k, v)| a.get(*k) != Some(*v)).map(|(k, _)| k.clone())
+}
+
+/// Check chain heads a client witnessed against the log: each (seq, hash) must still be there.
+/// A head past the end of the log means the log was cut (with its chain head); a different hash
+/// means the log was rewritten at or before that event.
+pub fn check_witness(
+    conn: &Connection,
+    file: &str,
+    witnessed: &[crate::witness::Witnessed],
+    head_seq: i64,
+    events: i64,
+    cases: usize,
+) -> Result<Option<VerifyReport>> {
+    let mut stmt = conn.prepare_cached("SELECT hash FROM events WHERE seq = ?1")?;
+    for w in witnessed {
+        let have: Option<String> = stmt.query_row([w.seq], |r| r.get(0)).optional()?;
+        let (kind, problem) = match have {
+            Some(h) if h == w.hash => continue,
+            Some(h) => (
+                FindingKind::Rewritten,
+                format!(
+                    "{file}:{}: event {} was witnessed{} with hash {}, the ledger has {h}: the log was rewritten at or before event {}",
+                    w.line,
+                    w.seq,
+                    if w.at.is_empty() { String::new() } else { format!(" at {}", w.at) },
+                    w.hash,
+                    w.seq
+                ),
+            ),
+            None => (
+                FindingKind::Truncated,
+                format!(
+                    "{file}:{}: event {} was witnessed{}, but the log ends at {head_seq}: events were cut off",
+                    w.line,
+                    w.seq,
+                    if w.at.is_empty() { String::new() } else { format!(" at {}", w.at) },
+                ),
+            ),
+        };
+        let first = if kind == FindingKind::Truncated {
+            head_seq + 1
+        } else {
+            w.seq
+        };
+        return Ok(Some(VerifyReport::bad(events, head_seq, cases, first, kind, problem)));
+    }
+    Ok(None)
 }

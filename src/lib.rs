@@ -15,6 +15,7 @@ pub mod model;
 pub mod pin;
 pub mod remote;
 pub mod store;
+pub mod witness;
 
 pub use chain::{Event, Finding, FindingKind, VerifyReport};
 pub use error::{LedgerError, Result};

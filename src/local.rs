@@ -142,6 +142,10 @@ impl HallClient for LocalClient {
         self.ledger.head_seq()
     }
 
+    fn chain_head(&mut self) -> Result<crate::witness::ChainHead> {
+        self.ledger.chain_head()
+    }
+
     fn note(&mut self, id: i64) -> Result<String> {
         self.ledger.note(id)
     }

@@ -230,6 +230,10 @@ impl HallClient for RemoteClient {
         self.get("/head")
     }
 
+    fn chain_head(&mut self) -> Result<crate::witness::ChainHead> {
+        self.get("/chain/head")
+    }
+
     fn note(&mut self, id: i64) -> Result<String> {
         self.get(&format!("/notes/{id}"))
     }

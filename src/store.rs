@@ -47,6 +47,7 @@ pub trait Store: Send {
 
     // The event feed.
     fn head_seq(&self) -> Result<i64>;
+    fn chain_head(&self) -> Result<crate::witness::ChainHead>;
     fn event(&self, seq: i64) -> Result<Option<Event>>;
     fn calls_after(&mut self, seq: i64) -> Result<CallsAfter>;
     fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>>;
@@ -128,6 +129,9 @@ impl Store for Ledger {
     }
     fn note(&self, id: i64) -> Result<String> {
         Ledger::note(self, id)
+    }
+    fn chain_head(&self) -> Result<crate::witness::ChainHead> {
+        Ledger::chain_head(self)
     }
     fn head_seq(&self) -> Result<i64> {
         Ledger::head_seq(self)

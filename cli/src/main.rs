@@ -125,7 +125,13 @@ pub enum Cmd {
         department: Option<String>,
     },
     /// Recompute the event chain; exit 1 naming the first bad sequence number
-    Verify,
+    Verify {
+        /// A witness file of chain heads a board, console, kiosk or this CLI has seen (each
+        /// program keeps one; see ARCHITECTURE.md): each head must still be in the chain.
+        /// Repeat the flag for several files
+        #[arg(long, value_name = "FILE")]
+        witness: Vec<PathBuf>,
+    },
     /// The day's ledger (台账) per department
     Report {
         /// The business day, YYYY-MM-DD [default: today in the hall's time zone]
@@ -340,7 +346,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
-    match run(&cli) {
+    let result = run(&cli);
+    if result.is_ok() {
+        keep_witness(&cli);
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Exit(_, e)) if out::is_broken_pipe(&e) => std::process::exit(out::BROKEN_PIPE_EXIT),
         Err(Exit(code, e)) => {
@@ -385,7 +395,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             action,
         } => counter::case(cli, case, *window, staff, action),
         Cmd::Window { window, state, staff } => counter::window(cli, *window, *state, staff),
-        Cmd::Verify => office::verify(cli),
+        Cmd::Verify { witness } => office::verify(cli, witness),
         Cmd::Report { date, format, out } => office::report(cli, *date, *format, out.as_deref()),
         Cmd::CloseDay { date, out_dir } => office::close_day(cli, *date, out_dir.as_deref()),
         Cmd::PrinterSim {
@@ -412,5 +422,50 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             lookups_per_minute,
         } => host::serve(cli, listen, *lookups_per_minute),
         Cmd::Loadtest { .. } => host::loadtest(cli),
+    }
+}
+
+/// Write the chain head down in this program's witness file after a command that used the
+/// hall (`BANGBAN_WITNESS`, else beside the ledger or per server; see `bangban::witness`). A
+/// witness that cannot be written is a warning: the command itself succeeded.
+fn keep_witness(cli: &Cli) {
+    let used_hall = matches!(
+        cli.cmd,
+        Cmd::Init { .. }
+            | Cmd::Import { .. }
+            | Cmd::Items
+            | Cmd::Issue { .. }
+            | Cmd::Call { .. }
+            | Cmd::Case { .. }
+            | Cmd::Window { .. }
+            | Cmd::Waiting { .. }
+            | Cmd::Reprint { .. }
+            | Cmd::Report { .. }
+            | Cmd::CloseDay { .. }
+            | Cmd::Verify { .. }
+            | Cmd::Purge { .. }
+    );
+    if !used_hall {
+        return;
+    }
+    let path = match std::env::var_os("BANGBAN_WITNESS").filter(|p| !p.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let db = cli.db_path();
+            bangban::witness::default_path("cli", Some(&db), cli.server.as_deref())
+        }
+    };
+    let head = cli
+        .client()
+        .map_err(|e| e.1.to_string())
+        .and_then(|mut c| c.chain_head().map_err(|e| e.to_string()));
+    let now = bangban::clock::stamp(bangban::clock::from_env().now());
+    match head.map(|h| {
+        bangban::witness::Witness::new(&path)
+            .observe(&h, &now)
+            .map_err(|e| e.to_string())
+    }) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) | Err(e) => tracing::warn!("cannot keep the witness file {}: {e}", path.display()),
     }
 }

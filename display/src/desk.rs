@@ -113,6 +113,8 @@ pub enum Source {
 /// The IO side's state: the hall client, who is signed in, which case is on the panel.
 pub struct Desk {
     client: Box<dyn HallClient>,
+    /// The chain heads this console saw, kept outside the ledger.
+    witness: bangban::witness::Witness,
     offline: bool,
     window: u32,
     depts: Vec<String>,
@@ -124,6 +126,10 @@ impl Desk {
     /// Connect to the hall and check that the window belongs to a department. Returns the
     /// desk and the hall it found.
     pub fn open(source: Source, window: u32) -> Result<(Desk, Arc<Hall>), LedgerError> {
+        let witness = match &source {
+            Source::Ledger(db, _) => bangban::witness::for_program("counter", Some(db), None),
+            Source::Server { url, .. } => bangban::witness::for_program("counter", None, Some(url)),
+        };
         let mut client: Box<dyn HallClient> = match source {
             Source::Ledger(db, busy) => {
                 let ledger = bangban::open_existing(
@@ -148,6 +154,7 @@ impl Desk {
         }
         let desk = Desk {
             client,
+            witness,
             offline: false,
             window,
             depts,
@@ -337,7 +344,9 @@ pub fn spawn(mut desk: Desk, wake: impl Fn() + Send + 'static) -> std::io::Resul
             if matches!(cmd, Cmd::Stop) {
                 break;
             }
-            if view_tx.send(desk.handle(cmd)).is_err() {
+            let view = desk.handle(cmd);
+            bangban::witness::keep(&mut desk.witness, desk.client.as_mut());
+            if view_tx.send(view).is_err() {
                 break;
             }
             wake();

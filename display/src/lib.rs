@@ -64,6 +64,8 @@ pub struct Feed {
     online: bool,
     /// The clock that says which business day the board shows (`BANGBAN_NOW` in drills).
     clock: Arc<dyn bangban::clock::Clock>,
+    /// The chain heads this board saw, kept outside the ledger.
+    witness: bangban::witness::Witness,
 }
 
 /// What one poll found.
@@ -97,6 +99,7 @@ impl Feed {
             seq,
             online: true,
             clock,
+            witness: bangban::witness::for_program("board", Some(db), None),
         })
     }
 
@@ -110,7 +113,17 @@ impl Feed {
             seq,
             online: true,
             clock: bangban::clock::from_env(),
+            witness: bangban::witness::for_program("board", None, Some(url)),
         })
+    }
+
+    /// Write the chain head down in the board's witness file (at most every 30 s).
+    pub fn keep_witness(&mut self) {
+        let client: &mut dyn HallClient = match &mut self.link {
+            Link::Local { client, .. } => client,
+            Link::Remote { client, .. } => client,
+        };
+        bangban::witness::keep(&mut self.witness, client);
     }
 
     /// The sequence number followed from.
@@ -322,6 +335,7 @@ fn tick(ui: &BoardWindow, feed: &mut Feed, tz: chrono_tz::Tz, day: &std::cell::C
     }
     // Tickets issued at the kiosk change the queue counts without a call.
     refresh_queues(ui, feed.client());
+    feed.keep_witness();
 }
 
 /// Today's latest calls, newest first; no number at all before the first call of the day.
@@ -396,6 +410,7 @@ pub fn run_headless(mut feed: Feed, voice: Option<voice::Voice>, mut out: impl s
                 v.say(voice::spoken_text(&c));
             }
         }
+        feed.keep_witness();
         std::thread::sleep(Duration::from_millis(20));
     }
     eprintln!("display: stopped");

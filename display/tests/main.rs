@@ -940,3 +940,28 @@ fn after_the_daily_close_the_board_shows_only_todays_numbers() {
     );
     assert_eq!(a.get_current().text, "请F002号到12号窗口办理");
 }
+
+#[test]
+fn the_board_and_the_console_keep_witness_files_of_the_chain_heads_they_saw() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    issue(&mut l, "A01");
+    let (mut child, _lines) = headless_board(&db);
+    let board_file = PathBuf::from(format!("{}.witness-board", db.display()));
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while !board_file.exists() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().ok();
+    child.wait().ok();
+    let seen = bangban::witness::read(&board_file).expect("the board's witness file");
+    let head = l.chain_head().unwrap();
+    assert_eq!((seen[0].seq, seen[0].hash.as_str()), (head.seq, head.hash.as_str()));
+    // The console writes its own, after its first command.
+    let c = console(&db, 3);
+    login(&c, "S101", "246813");
+    let counter_file = PathBuf::from(format!("{}.witness-counter", db.display()));
+    let seen = bangban::witness::read(&counter_file).expect("the console's witness file");
+    assert!(seen.last().unwrap().seq >= head.seq);
+}

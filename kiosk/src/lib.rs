@@ -141,8 +141,14 @@ pub fn init(config: Config) -> anyhow::Result<State> {
         // Without an event loop (UI tests) this fails; the tests pump by hand.
         let _ = slint::invoke_from_event_loop(|| PUMP.with(|p| p.borrow().as_ref().map(|f| f())).unwrap_or(()));
     };
-    let worker =
-        worker::spawn(client, printer.clone(), job_rx, reply_tx, wake).context("cannot start the IO thread")?;
+    let db = config.db.clone().unwrap_or_else(bangban::default_db_path);
+    let witness = bangban::witness::for_program(
+        "kiosk",
+        config.server.is_none().then_some(db.as_path()),
+        config.server.as_deref(),
+    );
+    let worker = worker::spawn(client, printer.clone(), job_rx, reply_tx, witness, wake)
+        .context("cannot start the IO thread")?;
 
     let inner = Rc::new(RefCell::new(flow::Inner::new(
         config, hall, printer, job_tx, reply_rx, worker,

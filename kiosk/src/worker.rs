@@ -71,10 +71,13 @@ pub fn spawn(
     printer: PrinterTarget,
     jobs: Receiver<Job>,
     replies: Sender<Reply>,
+    mut witness: bangban::witness::Witness,
     wake: impl Fn() + Send + 'static,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new().name("kiosk-io".into()).spawn(move || {
         for job in jobs {
+            // The chain heads this kiosk saw, kept outside the ledger (at most every 30 s).
+            bangban::witness::keep(&mut witness, client.as_mut());
             let reply = match job {
                 Job::Stop => break,
                 Job::Issue(req) => {

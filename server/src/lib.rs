@@ -501,6 +501,11 @@ async fn head(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<i64>
     Ok(Json(app.ledger.run(|l| l.head_seq()).await??))
 }
 
+async fn chain_head(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<bangban::witness::ChainHead> {
+    device(&app, &headers, ANY).await?;
+    Ok(Json(app.ledger.run(|l| l.chain_head()).await??))
+}
+
 async fn note(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<String> {
     device(&app, &headers, COUNTER).await?;
     Ok(Json(app.ledger.run(move |l| l.note(id)).await??))
@@ -717,6 +722,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/calls", get(calls))
         .route("/api/v1/calls/recent", get(recent_calls))
         .route("/api/v1/head", get(head))
+        .route("/api/v1/chain/head", get(chain_head))
         .route("/api/v1/notes/{id}", get(note))
         .route("/api/v1/stream", get(stream))
         .with_state(app)

@@ -79,6 +79,19 @@ impl Ledger {
         chain::events_in(&self.conn, "WHERE seq > ?1", [seq])
     }
 
+    /// The chain head: the newest event's sequence number and hash (what witnesses keep).
+    pub fn chain_head(&self) -> Result<crate::witness::ChainHead> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT seq, hash FROM chain_head WHERE id = 1")?
+            .query_row([], |r| {
+                Ok(crate::witness::ChainHead {
+                    seq: r.get(0)?,
+                    hash: r.get(1)?,
+                })
+            })?)
+    }
+
     pub fn head_seq(&self) -> Result<i64> {
         Ok(self
             .conn

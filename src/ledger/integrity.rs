@@ -125,6 +125,24 @@ impl Ledger {
         chain::verify(&mut self.conn)
     }
 
+    /// Check the heads a witness file (`file`, for the messages) saw against the log; `report`
+    /// is the verify report they add to.
+    pub fn check_witness(
+        &self,
+        file: &str,
+        witnessed: &[crate::witness::Witnessed],
+        report: &VerifyReport,
+    ) -> Result<Option<VerifyReport>> {
+        chain::check_witness(
+            &self.conn,
+            file,
+            witnessed,
+            report.head_seq,
+            report.events,
+            report.cases,
+        )
+    }
+
     /// A consistent copy of the ledger while the hall keeps running (SQLite's online backup,
     /// a few pages at a time so writers are never blocked for long), then verified.
     pub fn backup_to(&self, dest: &Path) -> Result<VerifyReport> {

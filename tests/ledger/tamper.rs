@@ -326,3 +326,108 @@ fn an_emptied_file_is_an_error_and_verify_writes_nothing() {
     assert!(stderr(&out).contains("not a ledger"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&other).unwrap(), before, "verify wrote to the file");
 }
+
+/// Rewrite the log from event `from` on as a forger with a SQLite shell and the source code
+/// would: change that event's actor, recompute every later hash and the chain head.
+fn rewrite_from(t: &TempLedger, from: i64) {
+    let c = raw(&t);
+    c.execute("UPDATE events SET actor = 'forger' WHERE seq = ?1", [from])
+        .unwrap();
+    let mut prev: String = c
+        .query_row(
+            "SELECT coalesce((SELECT hash FROM events WHERE seq = ?1 - 1), '')",
+            [from],
+            |r| r.get(0),
+        )
+        .unwrap();
+    if prev.is_empty() {
+        prev = c
+            .query_row("SELECT prev_hash FROM events WHERE seq = ?1", [from], |r| r.get(0))
+            .unwrap();
+    }
+    let rows: Vec<(i64, String, String, String, Option<i64>, String)> = c
+        .prepare("SELECT seq, at, actor, kind, case_id, payload FROM events WHERE seq >= ?1 ORDER BY seq")
+        .unwrap()
+        .query_map([from], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (seq, at, actor, kind, case_id, payload) in rows {
+        let hash = bangban::chain::event_hash(seq, &at, &actor, &kind, case_id, &payload, &prev);
+        c.execute(
+            "UPDATE events SET prev_hash = ?2, hash = ?3 WHERE seq = ?1",
+            rusqlite::params![seq, prev, hash],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    c.execute("UPDATE chain_head SET hash = ?1", [&prev]).unwrap();
+}
+
+/// The CLI's own witness file beside the ledger (every command that used the hall wrote to it).
+fn cli_witness(t: &TempLedger) -> std::path::PathBuf {
+    let w = t.dir.path().join("ledger.sqlite3.witness-cli");
+    assert!(w.exists(), "the CLI keeps a witness file beside the ledger");
+    w
+}
+
+#[test]
+fn a_rewrite_of_the_whole_log_passes_verify_alone_but_not_a_witness() {
+    let t = ledger_with_history();
+    let witness = cli_witness(&t);
+    let lines = std::fs::read_to_string(&witness).unwrap();
+    assert!(lines.lines().filter(|l| !l.starts_with('#')).count() >= 2, "{lines}");
+    rewrite_from(&t, 2);
+    // The limit ARCHITECTURE.md states: a consistent rewrite is invisible from the file alone.
+    assert!(cli(&t.db, &["verify"]).status.success());
+    let out = cli(&t.db, &["verify", "--json", "--witness", witness.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let j = json(&out);
+    assert_eq!(j["finding"]["kind"], "rewritten", "{j}");
+    assert!(stderr(&out).contains("was witnessed"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_tail_cut_together_with_its_chain_head_is_caught_by_a_witness() {
+    let t = ledger_with_history();
+    let witness = cli_witness(&t);
+    let head: (i64, String) = Connection::open(&t.db)
+        .unwrap()
+        .query_row("SELECT seq, hash FROM chain_head", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    let c = raw(&t);
+    c.execute("DELETE FROM events WHERE seq > ?1", [head.0 - 3]).unwrap();
+    c.execute(
+        "UPDATE chain_head SET seq = ?1, hash = (SELECT hash FROM events WHERE seq = ?1)",
+        [head.0 - 3],
+    )
+    .unwrap();
+    drop(c);
+    // The projections still name the lost events' effects, so verify alone finds a difference;
+    // the witness names what happened: the log was cut.
+    let out = cli(&t.db, &["verify", "--json", "--witness", witness.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let j = json(&out);
+    assert!(
+        j["finding"]["kind"] == "truncated" || j["finding"]["kind"] == "projection_differs",
+        "{j}"
+    );
+    let w = bangban::witness::read(&witness).unwrap();
+    assert_eq!(w.last().unwrap().seq, head.0, "the witness saw the last head");
+    let mut l = bangban::Ledger::open(&t.db, bangban::LedgerOptions::default()).unwrap();
+    let r = l.verify().unwrap();
+    let found = l.check_witness("w", &w, &r).unwrap().expect("a finding");
+    assert_eq!(found.finding.unwrap().kind, bangban::FindingKind::Truncated);
+}
+
+#[test]
+fn a_malformed_witness_file_is_refused_naming_its_line() {
+    let t = ledger_with_history();
+    let bad = t.dir.path().join("w.txt");
+    std::fs::write(&bad, "# heads\n5 abc 2026-11-27T00:00:00Z\n").unwrap();
+    let out = cli(&t.db, &["verify", "--witness", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("w.txt:2: hash"), "{}", stderr(&out));
+}

@@ -8,12 +8,36 @@ use serde_json::json;
 use crate::out::{print_json, say, Exit};
 use crate::{Cli, ReportFormat};
 
-pub fn verify(cli: &Cli) -> Result<(), Exit> {
+pub fn verify(cli: &Cli, witness_files: &[std::path::PathBuf]) -> Result<(), Exit> {
+    if cli.server.is_some() && !witness_files.is_empty() {
+        return Err(Exit::usage(
+            "`bangban verify --witness` reads the ledger file: run it on the server host with --db (copy the witness files there)",
+        ));
+    }
+    // A witness file that cannot be read is a usage error, before the long verify runs.
+    let mut witnessed = Vec::new();
+    for f in witness_files {
+        witnessed.push((
+            f.display().to_string(),
+            bangban::witness::read(f).map_err(|e| Exit(2, e.into()))?,
+        ));
+    }
     let r = if cli.server.is_some() {
         cli.client()?.verify()?
     } else {
         match bangban::open_to_verify(&cli.db_path(), cli.ledger_options()).map_err(|e| Exit(1, e.into())) {
-            Ok(mut ledger) => ledger.verify_with(&mut progress_bar())?,
+            Ok(mut ledger) => {
+                let mut r = ledger.verify_with(&mut progress_bar())?;
+                if r.ok {
+                    for (file, heads) in &witnessed {
+                        if let Some(bad) = ledger.check_witness(file, heads, &r)? {
+                            r = bad;
+                            break;
+                        }
+                    }
+                }
+                r
+            }
             // A file cut short or overwritten is unreadable to SQLite as a whole: then nothing
             // after the start can be vouched for, and the first bad event is the first one.
             Err(Exit(_, e)) => match e.downcast_ref::<LedgerError>() {
@@ -38,6 +62,9 @@ pub fn verify(cli: &Cli) -> Result<(), Exit> {
             r.cases,
             r.head_seq
         );
+        for (file, heads) in &witnessed {
+            say!("witness {file}: {} chain heads, all in the chain", heads.len());
+        }
     }
     if !r.ok {
         let seq = r.first_bad_seq.unwrap_or(0);
