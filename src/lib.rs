@@ -14,6 +14,7 @@ pub mod local;
 pub mod model;
 pub mod pin;
 pub mod remote;
+pub mod restore;
 pub mod store;
 pub mod witness;
 

@@ -265,6 +265,12 @@ pub enum Cmd {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+    /// Put a backup in place of the ledger (--db): refused while any program has the ledger
+    /// open; the backup is verified first and the replaced file is kept beside it
+    Restore {
+        /// The backup file (from `bangban backup --to FILE`)
+        file: PathBuf,
+    },
     /// Enrol, list and revoke the devices that may reach the server (on the server host)
     Device {
         #[command(subcommand)]
@@ -329,6 +335,15 @@ pub enum WindowState {
     Resume,
 }
 
+/// Set by SIGTERM or SIGINT: long commands stop at the next step.
+pub static STOP: std::sync::LazyLock<std::sync::Arc<std::sync::atomic::AtomicBool>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Whether a stop signal arrived.
+pub fn stopping() -> bool {
+    STOP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn main() -> ExitCode {
     // Warnings (a clock that stepped back, a printer that failed) go to stderr, never stdout,
     // which carries the JSON a script reads.
@@ -346,6 +361,13 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    // SIGTERM and SIGINT end a command between two writes, never inside one: the ledger is
+    // then closed normally and no -wal is left behind. (The server has its own shutdown.)
+    if !matches!(cli.cmd, Cmd::Serve { .. }) {
+        for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            let _ = signal_hook::flag::register(sig, STOP.clone());
+        }
+    }
     let result = run(&cli);
     if result.is_ok() {
         keep_witness(&cli);
@@ -375,6 +397,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         } => setup::set_pin(cli, staff),
         Cmd::Device { cmd } => setup::device(cli, cmd),
         Cmd::Backup { to } => setup::backup(cli, to),
+        Cmd::Restore { file } => setup::restore(cli, file),
         Cmd::RebuildCases => setup::rebuild_cases(cli),
         Cmd::Purge { before } => setup::purge(cli, *before),
         Cmd::Items => visitor::items(cli),

@@ -143,8 +143,8 @@ impl Ledger {
         )
     }
 
-    /// A consistent copy of the ledger while the hall keeps running (SQLite's online backup,
-    /// a few pages at a time so writers are never blocked for long), then verified.
+    /// A consistent copy of the ledger while the hall keeps running (`VACUUM INTO`: one read
+    /// transaction, so writers are never blocked), then verified.
     pub fn backup_to(&self, dest: &Path) -> Result<VerifyReport> {
         if dest.exists() {
             return Err(LedgerError::Invalid(format!(

@@ -9,6 +9,7 @@ mod history;
 mod lifecycle;
 mod privacy;
 mod report;
+mod restore;
 mod served;
 mod status_page;
 mod tamper;

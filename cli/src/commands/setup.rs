@@ -149,6 +149,30 @@ pub fn backup(cli: &Cli, to: &Path) -> Result<(), Exit> {
     Ok(())
 }
 
+pub fn restore(cli: &Cli, file: &Path) -> Result<(), Exit> {
+    cli.local_only("restore")?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let r = match bangban::restore::restore(file, &cli.db_path(), &stamp) {
+        Err(bangban::LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
+        r => r?,
+    };
+    if cli.json {
+        print_json(&r);
+    } else {
+        say!(
+            "restored {} from {}: {} events, {} cases, chain verified",
+            r.ledger.display(),
+            r.from.display(),
+            r.report.events,
+            r.report.cases
+        );
+        if let Some(old) = &r.replaced {
+            say!("the replaced ledger is kept at {}", old.display());
+        }
+    }
+    Ok(())
+}
+
 pub fn rebuild_cases(cli: &Cli) -> Result<(), Exit> {
     cli.local_only("rebuild-cases")?;
     let mut ledger = cli.open(false)?;

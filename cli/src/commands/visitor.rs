@@ -52,6 +52,9 @@ pub fn issue(
         channel,
     };
     for _ in 0..repeat {
+        if crate::stopping() {
+            break;
+        }
         let t = c.issue(&req)?;
         if cli.json {
             print_json(&t);
