@@ -310,6 +310,9 @@ struct Figures {
     verify: (f64, f64, i64),
     storm: Option<(f64, usize, usize, usize)>,
     bytes_per_case: Option<f64>,
+    /// `bangban backup` while a kiosk issues 5 tickets a second: seconds, tickets issued
+    /// meanwhile, issue errors, and the copy's size in MB.
+    backup: (f64, usize, usize, f64),
 }
 
 fn ms(d: Duration) -> f64 {
@@ -517,6 +520,31 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
     }
     f.verify = (secs, peak_kib / 1024.0, events);
 
+    // A backup while a kiosk keeps issuing five tickets a second.
+    {
+        let stop = AtomicBool::new(false);
+        let (lat, errors, issues) = (Mutex::new(Vec::new()), AtomicUsize::new(0), AtomicUsize::new(0));
+        let dest = dir.path().join("backup.sqlite3");
+        let took = std::thread::scope(|s| -> Res<f64> {
+            s.spawn(|| kiosk(&db, &clock, &hall, "kiosk-backup", 0, 1, &stop, &lat, &errors, &issues));
+            std::thread::sleep(Duration::from_secs(1));
+            let t = Instant::now();
+            let r = open(&db, &clock).and_then(|l| Ok(l.backup_to(&dest)?));
+            let took = t.elapsed().as_secs_f64();
+            stop.store(true, Ordering::Relaxed);
+            let r = r?;
+            assert!(r.ok, "the backup verifies");
+            Ok(took)
+        })?;
+        let size = std::fs::metadata(&dest)?.len() as f64 / 1e6;
+        f.backup = (
+            took,
+            issues.load(Ordering::Relaxed),
+            errors.load(Ordering::Relaxed),
+            size,
+        );
+    }
+
     if n == 0 {
         f.storm = Some(storm(&db, &hall)?);
     } else {
@@ -699,6 +727,15 @@ fn print_table(columns: &[(usize, Figures)]) {
         &|f| match f.storm {
             Some((p99, e, served, cases)) => format!("{p99:.1} ms, {e} errors, {served} of 20 counters, {cases} cases"),
             None => "–".into(),
+        },
+    );
+    row(
+        "backup under a kiosk issuing 5 tickets/s (time incl. verify, tickets issued, errors, size)",
+        &|f| {
+            format!(
+                "{:.1} s, {} tickets, {} errors, {:.0} MB",
+                f.backup.0, f.backup.1, f.backup.2, f.backup.3
+            )
         },
     );
     row("file size per case", &|f| match f.bytes_per_case {

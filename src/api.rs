@@ -225,6 +225,8 @@ pub trait HallClient: Send {
     /// Cases a window is working on (called, serving, on hold there).
     fn at_window(&mut self, window: u32) -> Result<Vec<Case>>;
     fn report(&mut self, date: chrono::NaiveDate) -> Result<DayReport>;
+    /// The office's figures for the business days `from..=to`, per department and specialist.
+    fn figures(&mut self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<crate::Figures>;
     fn verify(&mut self) -> Result<VerifyReport>;
     /// Calls and recalls after `seq` (how boards follow the hall).
     fn calls_after(&mut self, seq: i64) -> Result<CallsAfter>;

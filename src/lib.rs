@@ -22,8 +22,8 @@ pub use chain::{Event, Finding, FindingKind, VerifyReport};
 pub use error::{LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
-    announcement, CallRequest, Called, CaseAction, DayClose, DayReport, IssueRequest, Ledger, LedgerOptions,
-    PinChecked, PinRecord, Ticket, WaitingEntry,
+    announcement, CallRequest, Called, CaseAction, DayClose, DayReport, FigureLine, Figures, HourFigures, IssueRequest,
+    Ledger, LedgerOptions, PinChecked, PinRecord, Ticket, WaitingEntry,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

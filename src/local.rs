@@ -122,6 +122,10 @@ impl HallClient for LocalClient {
         self.ledger.at_window(window)
     }
 
+    fn figures(&mut self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<crate::Figures> {
+        self.ledger.figures(from, to)
+    }
+
     fn report(&mut self, date: chrono::NaiveDate) -> Result<DayReport> {
         self.ledger.report(date)
     }

@@ -210,6 +210,10 @@ impl HallClient for RemoteClient {
         self.get(&format!("/windows/{window}/cases"))
     }
 
+    fn figures(&mut self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<crate::Figures> {
+        self.get(&format!("/figures?from={from}&to={to}"))
+    }
+
     fn report(&mut self, date: chrono::NaiveDate) -> Result<DayReport> {
         self.get(&format!("/report?date={date}"))
     }

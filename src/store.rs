@@ -54,6 +54,7 @@ pub trait Store: Send {
 
     // Reports and integrity.
     fn report(&mut self, date: NaiveDate) -> Result<DayReport>;
+    fn figures(&mut self, from: NaiveDate, to: NaiveDate) -> Result<crate::Figures>;
     fn verify(&mut self) -> Result<VerifyReport>;
     /// Make everything written durable in the main file before a clean shutdown.
     fn checkpoint(&self) -> Result<()>;
@@ -144,6 +145,9 @@ impl Store for Ledger {
     }
     fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {
         Ledger::recent_calls(self, limit)
+    }
+    fn figures(&mut self, from: NaiveDate, to: NaiveDate) -> Result<crate::Figures> {
+        Ledger::figures(self, from, to)
     }
     fn report(&mut self, date: NaiveDate) -> Result<DayReport> {
         Ledger::report(self, date)

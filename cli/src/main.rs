@@ -6,6 +6,7 @@ mod commands;
 mod context;
 mod loadtest;
 mod out;
+mod sheets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -132,17 +133,27 @@ pub enum Cmd {
         #[arg(long, value_name = "FILE")]
         witness: Vec<PathBuf>,
     },
-    /// The day's ledger (台账) per department
+    /// The ledger's figures (台账) per department and per specialist, from the event log
     Report {
-        /// The business day, YYYY-MM-DD [default: today in the hall's time zone]
-        #[arg(long)]
+        /// One business day, YYYY-MM-DD [default: today in the hall's time zone]
+        #[arg(long, conflicts_with_all = ["from", "to"])]
         date: Option<chrono::NaiveDate>,
-        /// CSV (UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it) or JSON
+        /// The first business day of a period (with --to)
+        #[arg(long, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// The last business day of a period (with --from)
+        #[arg(long, requires = "from")]
+        to: Option<chrono::NaiveDate>,
+        /// CSV (UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it), JSON, or
+        /// XLSX (sheets 部门, 专员 and 分时 with a chart; needs --out)
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
         /// Write the report to this file instead of standard output
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Also draw the hourly arrivals-vs-served chart to this PNG file
+        #[arg(long, value_name = "FILE.png")]
+        chart: Option<PathBuf>,
     },
     /// Replace the specialists or items with a filled-in attachment table (CSV)
     Import {
@@ -325,6 +336,8 @@ pub enum ReportFormat {
     Csv,
     /// One JSON object
     Json,
+    /// An Excel workbook
+    Xlsx,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -419,7 +432,14 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         } => counter::case(cli, case, *window, staff, action),
         Cmd::Window { window, state, staff } => counter::window(cli, *window, *state, staff),
         Cmd::Verify { witness } => office::verify(cli, witness),
-        Cmd::Report { date, format, out } => office::report(cli, *date, *format, out.as_deref()),
+        Cmd::Report {
+            date,
+            from,
+            to,
+            format,
+            out,
+            chart,
+        } => office::report(cli, *date, from.zip(*to), *format, out.as_deref(), chart.as_deref()),
         Cmd::CloseDay { date, out_dir } => office::close_day(cli, *date, out_dir.as_deref()),
         Cmd::PrinterSim {
             listen,

@@ -466,6 +466,21 @@ async fn report(
     Ok(Json(app.ledger.run(move |l| l.report(q.date)).await??))
 }
 
+#[derive(Deserialize)]
+struct PeriodQuery {
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+}
+
+async fn figures(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult<bangban::Figures> {
+    device(&app, &headers, ADMIN).await?;
+    Ok(Json(app.ledger.run(move |l| l.figures(q.from, q.to)).await??))
+}
+
 async fn verify(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<bangban::VerifyReport> {
     device(&app, &headers, ADMIN).await?;
     Ok(Json(app.ledger.run(|l| l.verify()).await??))
@@ -718,6 +733,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/cases/{r}", get(case))
         .route("/api/v1/tickets/{r}", get(ticket))
         .route("/api/v1/report", get(report))
+        .route("/api/v1/figures", get(figures))
         .route("/api/v1/verify", get(verify))
         .route("/api/v1/calls", get(calls))
         .route("/api/v1/calls/recent", get(recent_calls))

@@ -28,6 +28,7 @@ pub use integrity::Purged;
 mod issuing;
 mod queues;
 mod reports;
+pub use reports::{FigureLine, Figures, HourFigures};
 mod staff;
 
 /// How to open a ledger.

@@ -290,7 +290,7 @@ fn a_clock_that_steps_back_keeps_issue_order_and_no_negative_durations() {
     assert_eq!(waiting["waiting"][0]["number"], "A002");
     let out = cli_env(&t.db, &["report", "--date", "2026-11-25", "--format", "json"], &env);
     let r = json(&out);
-    let wait = r["total"]["avg_wait_min"].as_f64().unwrap();
+    let wait = r["total"]["wait_mean_min"].as_f64().unwrap();
     assert!(wait >= 0.0, "average wait {wait} is negative");
 }
 

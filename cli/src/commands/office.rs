@@ -106,31 +106,47 @@ fn progress_bar() -> impl FnMut(i64, i64) {
 pub fn report(
     cli: &Cli,
     date: Option<chrono::NaiveDate>,
+    period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
     format: ReportFormat,
     out: Option<&std::path::Path>,
+    chart: Option<&std::path::Path>,
 ) -> Result<(), Exit> {
+    if format == ReportFormat::Xlsx && out.is_none() {
+        return Err(Exit::usage("an XLSX report needs --out FILE.xlsx"));
+    }
     let mut c = cli.client()?;
-    let date = match date {
-        Some(d) => d,
+    let (from, to) = match (date, period) {
+        (Some(d), _) => (d, d),
+        (None, Some(p)) => p,
         // Today is the hall's business day (its time zone, and BANGBAN_NOW in drills).
-        None => bangban::clock::business_day(bangban::clock::from_env().now(), c.hall()?.tz()),
+        (None, None) => {
+            let d = bangban::clock::business_day(bangban::clock::from_env().now(), c.hall()?.tz());
+            (d, d)
+        }
     };
-    let r = c.report(date)?;
-    let text = if format == ReportFormat::Json || cli.json {
-        serde_json::to_string(&r)? + "\n"
-    } else {
-        report_csv(&r)?
+    let figures = match c.figures(from, to) {
+        Err(LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
+        r => r?,
     };
+    let bytes = match format {
+        _ if cli.json => (serde_json::to_string(&figures)? + "\n").into_bytes(),
+        ReportFormat::Json => (serde_json::to_string(&figures)? + "\n").into_bytes(),
+        ReportFormat::Csv => crate::sheets::figures_csv(&figures)?.into_bytes(),
+        ReportFormat::Xlsx => crate::sheets::figures_xlsx(&figures)?,
+    };
+    if let Some(png) = chart {
+        crate::sheets::hourly_png(&figures, png).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))?;
+    }
     match out {
         Some(path) => {
-            write_atomically(path, text.as_bytes())?;
+            write_atomically(path, &bytes)?;
             if !cli.json {
-                eprintln!("bangban: wrote the report for {date} to {}", path.display());
+                eprintln!("bangban: wrote the report for {from} to {to} to {}", path.display());
             }
         }
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
+            stdout.write_all(&bytes)?;
             stdout.flush()?;
         }
     }

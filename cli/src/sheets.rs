@@ -1,0 +1,249 @@
+//! The office's files: the figures as CSV (with a byte-order mark), XLSX (with a native chart)
+//! and the hourly arrivals-vs-served chart as a PNG drawn with the bundled CJK font.
+
+use bangban::{FigureLine, Figures};
+use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet};
+
+/// The columns of a figures line: (heading in Chinese, heading in English, value).
+type Column = (&'static str, &'static str, fn(&FigureLine) -> Cell);
+
+pub enum Cell {
+    Text(String),
+    Count(u32),
+    Minutes(Option<f64>),
+}
+
+const COLUMNS: &[Column] = &[
+    ("代码", "code", |l| Cell::Text(l.code.clone())),
+    ("名称", "name", |l| Cell::Text(l.name.clone())),
+    ("所属部门", "department", |l| Cell::Text(l.department.clone())),
+    ("取号", "tickets", |l| Cell::Count(l.tickets)),
+    ("接待", "served", |l| Cell::Count(l.served)),
+    ("过号", "no_shows", |l| Cell::Count(l.no_shows)),
+    ("咨询已答复", "consultations_answered", |l| {
+        Cell::Count(l.consultations_answered)
+    }),
+    ("咨询待研究", "consultations_deferred", |l| {
+        Cell::Count(l.consultations_deferred)
+    }),
+    ("咨询超期", "consultations_overdue", |l| {
+        Cell::Count(l.consultations_overdue)
+    }),
+    ("一次性告知", "notifications", |l| Cell::Count(l.notifications)),
+    ("受理委托", "acceptances", |l| Cell::Count(l.acceptances)),
+    ("当面交付", "delivered_in_person", |l| {
+        Cell::Count(l.delivered_in_person)
+    }),
+    ("邮寄", "mailed", |l| Cell::Count(l.mailed)),
+    ("签收确认", "receipts_confirmed", |l| {
+        Cell::Count(l.receipts_confirmed)
+    }),
+    ("归档", "archived", |l| Cell::Count(l.archived)),
+    ("转入", "transfers_in", |l| Cell::Count(l.transfers_in)),
+    ("转出", "transfers_out", |l| Cell::Count(l.transfers_out)),
+    ("日结过期", "expired", |l| Cell::Count(l.expired)),
+    ("现场帮办", "mode_onsite", |l| Cell::Count(l.mode_onsite)),
+    ("网上帮办", "mode_online", |l| Cell::Count(l.mode_online)),
+    ("全程代办", "mode_fullprocess", |l| Cell::Count(l.mode_fullprocess)),
+    ("优先群体", "priority", |l| Cell::Count(l.priority)),
+    ("等候均值(分)", "wait_mean_min", |l| Cell::Minutes(l.wait_mean_min)),
+    ("等候P90(分)", "wait_p90_min", |l| Cell::Minutes(l.wait_p90_min)),
+    ("到窗均值(分)", "walk_mean_min", |l| Cell::Minutes(l.walk_mean_min)),
+    ("到窗P90(分)", "walk_p90_min", |l| Cell::Minutes(l.walk_p90_min)),
+    ("办理均值(分)", "service_mean_min", |l| {
+        Cell::Minutes(l.service_mean_min)
+    }),
+    ("办理P90(分)", "service_p90_min", |l| {
+        Cell::Minutes(l.service_p90_min)
+    }),
+    ("空闲均值(分)", "idle_mean_min", |l| Cell::Minutes(l.idle_mean_min)),
+    ("空闲P90(分)", "idle_p90_min", |l| Cell::Minutes(l.idle_p90_min)),
+];
+
+fn lines(f: &Figures) -> impl Iterator<Item = (&'static str, &FigureLine)> {
+    f.departments
+        .iter()
+        .map(|l| ("department", l))
+        .chain(f.specialists.iter().map(|l| ("specialist", l)))
+        .chain(std::iter::once(("total", &f.total)))
+}
+
+/// CSV, one row a line (kind department, specialist or total), with a UTF-8 byte-order mark so
+/// Excel on Chinese Windows does not read the names as GBK.
+pub fn figures_csv(f: &Figures) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut head = vec!["from", "to", "kind"];
+    head.extend(COLUMNS.iter().map(|c| c.1));
+    w.write_record(&head)?;
+    for (kind, l) in lines(f) {
+        let mut row = vec![f.from.clone(), f.to.clone(), kind.to_string()];
+        for c in COLUMNS {
+            row.push(match (c.2)(l) {
+                Cell::Text(t) => t,
+                Cell::Count(n) => n.to_string(),
+                Cell::Minutes(m) => m.map(|x| format!("{x:.1}")).unwrap_or_default(),
+            });
+        }
+        w.write_record(&row)?;
+    }
+    Ok("\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+}
+
+fn sheet_of(book: &mut Workbook, name: &str, title: &str, rows: &[&FigureLine]) -> anyhow::Result<()> {
+    let head = Format::new().set_bold().set_text_wrap().set_background_color("#DDEBF7");
+    let bold = Format::new().set_bold();
+    let one = Format::new().set_num_format("0.0");
+    let ws: &mut Worksheet = book.add_worksheet();
+    ws.set_name(name)?;
+    ws.write_string_with_format(0, 0, title, &bold)?;
+    for (c, col) in COLUMNS.iter().enumerate() {
+        ws.write_string_with_format(1, c as u16, format!("{}\n{}", col.0, col.1), &head)?;
+        ws.set_column_width(c as u16, if c < 3 { 14 } else { 10 })?;
+    }
+    ws.set_row_height(1, 32)?;
+    for (r, l) in rows.iter().enumerate() {
+        let row = r as u32 + 2;
+        for (c, col) in COLUMNS.iter().enumerate() {
+            match (col.2)(l) {
+                Cell::Text(t) => ws.write_string(row, c as u16, t)?,
+                Cell::Count(n) => ws.write_number(row, c as u16, n as f64)?,
+                Cell::Minutes(Some(m)) => {
+                    ws.write_number_with_format(row, c as u16, (m * 10.0).round() / 10.0, &one)?
+                }
+                Cell::Minutes(None) => ws,
+            };
+        }
+    }
+    ws.set_freeze_panes(2, 2)?;
+    Ok(())
+}
+
+/// The figures as an XLSX workbook: 部门 (departments and the hall total), 专员 (specialists)
+/// and 分时 (hourly arrivals and services, with a column chart).
+pub fn figures_xlsx(f: &Figures) -> anyhow::Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let period = if f.from == f.to {
+        f.from.clone()
+    } else {
+        format!("{} 至 {}", f.from, f.to)
+    };
+    let mut depts: Vec<&FigureLine> = f.departments.iter().collect();
+    depts.push(&f.total);
+    sheet_of(
+        &mut book,
+        "部门",
+        &format!("{} 帮办代办台账（部门） {period}", f.hall),
+        &depts,
+    )?;
+    let staff: Vec<&FigureLine> = f.specialists.iter().collect();
+    sheet_of(
+        &mut book,
+        "专员",
+        &format!("{} 帮办代办台账（专员） {period}", f.hall),
+        &staff,
+    )?;
+    let ws = book.add_worksheet();
+    ws.set_name("分时")?;
+    let bold = Format::new().set_bold();
+    ws.write_string_with_format(0, 0, format!("{} 分时取号与接待 {period}", f.hall), &bold)?;
+    ws.write_string_with_format(1, 0, "时段 hour", &bold)?;
+    ws.write_string_with_format(1, 1, "取号 arrivals", &bold)?;
+    ws.write_string_with_format(1, 2, "接待 served", &bold)?;
+    for (i, h) in f.hourly.iter().enumerate() {
+        let r = i as u32 + 2;
+        ws.write_string(r, 0, format!("{:02}:00", h.hour))?;
+        ws.write_number(r, 1, h.arrivals as f64)?;
+        ws.write_number(r, 2, h.served as f64)?;
+    }
+    let last = f.hourly.len() as u32 + 1;
+    let mut chart = Chart::new(ChartType::Column);
+    chart.title().set_name("分时取号与接待 (arrivals vs served)");
+    for (col, name) in [(1u16, "取号 arrivals"), (2, "接待 served")] {
+        chart
+            .add_series()
+            .set_name(name)
+            .set_categories(("分时", 2, 0, last, 0))
+            .set_values(("分时", 2, col, last, col));
+    }
+    chart.x_axis().set_name("时段 hour");
+    chart.y_axis().set_name("人次 visitors");
+    ws.insert_chart(1, 4, &chart)?;
+    Ok(book.save_to_buffer()?)
+}
+
+/// The bundled CJK font (WenQuanYi Micro Hei, GB2312 subset; its licence is beside it).
+static FONT: &[u8] = include_bytes!("../../ui/fonts/WenQuanYiMicroHei-GB2312.ttf");
+
+/// The hourly arrivals-vs-served chart as a PNG (1200×600), Chinese labels in the bundled font.
+pub fn hourly_png(f: &Figures, path: &std::path::Path) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    plotters::style::register_font("wqy", FontStyle::Normal, FONT)
+        .map_err(|_| anyhow::anyhow!("the bundled font cannot be read"))?;
+    let root = BitMapBackend::new(path, (1200, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max = f
+        .hourly
+        .iter()
+        .map(|h| h.arrivals.max(h.served))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let hours: Vec<u32> = f.hourly.iter().map(|h| h.hour).collect();
+    let (lo, hi) = (
+        hours.first().copied().unwrap_or(8),
+        hours.last().copied().unwrap_or(17) + 1,
+    );
+    let period = if f.from == f.to {
+        f.from.clone()
+    } else {
+        format!("{} 至 {}", f.from, f.to)
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("{} 分时取号与接待 {period}", f.hall), ("wqy", 30))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d((lo..hi).into_segmented(), 0u32..(max + max / 5 + 1))?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("时段")
+        .y_desc("人次")
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(h) | SegmentValue::Exact(h) => format!("{h:02}时"),
+            SegmentValue::Last => String::new(),
+        })
+        .label_style(("wqy", 18))
+        .axis_desc_style(("wqy", 20))
+        .draw()?;
+    let blue = RGBColor(47, 111, 186);
+    let orange = RGBColor(237, 125, 49);
+    // Two bars an hour, side by side: arrivals on the left half, served on the right.
+    let bar = |h: u32, v: u32, left: bool, color: RGBColor| {
+        let (a, b) = if left {
+            (SegmentValue::Exact(h), SegmentValue::CenterOf(h))
+        } else {
+            (SegmentValue::CenterOf(h), SegmentValue::Exact(h + 1))
+        };
+        let mut r = Rectangle::new([(a, 0), (b, v)], color.filled());
+        r.set_margin(0, 0, if left { 6 } else { 0 }, if left { 0 } else { 6 });
+        r
+    };
+    chart
+        .draw_series(f.hourly.iter().map(|h| bar(h.hour, h.arrivals, true, blue)))?
+        .label("取号 arrivals")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], blue.filled()));
+    chart
+        .draw_series(f.hourly.iter().map(|h| bar(h.hour, h.served, false, orange)))?
+        .label("接待 served")
+        .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 16, y + 6)], orange.filled()));
+    chart
+        .configure_series_labels()
+        .label_font(("wqy", 18))
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
