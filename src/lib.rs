@@ -23,7 +23,7 @@ pub use error::{LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
     announcement, CallRequest, Called, CaseAction, DayClose, DayReport, FigureLine, Figures, HourFigures, IssueRequest,
-    Ledger, LedgerOptions, PinChecked, PinRecord, Ticket, WaitingEntry,
+    Ledger, LedgerOptions, PinChecked, PinRecord, RecordKind, RecordRow, Ticket, WaitingEntry,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

@@ -266,6 +266,27 @@ pub enum Cmd {
         #[arg(long)]
         before: Option<chrono::NaiveDate>,
     },
+    /// The registers the rules require, with what was typed at the counter (on the server host)
+    Records {
+        /// consultations, notifications, acceptances, deliveries, mail, archives or transfers
+        #[arg(value_parser = one_of(&bangban::RecordKind::ALL, bangban::RecordKind::as_str))]
+        kind: bangban::RecordKind,
+        /// One business day, YYYY-MM-DD [default: today in the hall's time zone]
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        date: Option<chrono::NaiveDate>,
+        /// The first business day of a period (with --to)
+        #[arg(long, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// The last business day of a period (with --from)
+        #[arg(long, requires = "from")]
+        to: Option<chrono::NaiveDate>,
+        /// text (aligned lines), csv (with a byte-order mark) or xlsx (needs --out)
+        #[arg(long, value_enum, default_value = "text")]
+        format: RecordsFormat,
+        /// Write the register to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// The daily close (日结): expire the day's unserved tickets, record the chain head and the
     /// figures' hash, and write the day's report (on the server host)
     CloseDay {
@@ -337,6 +358,13 @@ pub enum ReportFormat {
     /// One JSON object
     Json,
     /// An Excel workbook
+    Xlsx,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum RecordsFormat {
+    Text,
+    Csv,
     Xlsx,
 }
 
@@ -440,6 +468,14 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             out,
             chart,
         } => office::report(cli, *date, from.zip(*to), *format, out.as_deref(), chart.as_deref()),
+        Cmd::Records {
+            kind,
+            date,
+            from,
+            to,
+            format,
+            out,
+        } => office::records(cli, *kind, *date, from.zip(*to), *format, out.as_deref()),
         Cmd::CloseDay { date, out_dir } => office::close_day(cli, *date, out_dir.as_deref()),
         Cmd::PrinterSim {
             listen,
@@ -485,6 +521,7 @@ fn keep_witness(cli: &Cli) {
             | Cmd::Reprint { .. }
             | Cmd::Report { .. }
             | Cmd::CloseDay { .. }
+            | Cmd::Records { .. }
             | Cmd::Verify { .. }
             | Cmd::Purge { .. }
     );

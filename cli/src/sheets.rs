@@ -247,3 +247,72 @@ pub fn hourly_png(f: &Figures, path: &std::path::Path) -> anyhow::Result<()> {
     root.present()?;
     Ok(())
 }
+
+const RECORD_HEAD: [(&str, &str); 10] = [
+    ("时间", "time"),
+    ("业务日", "business_day"),
+    ("号码", "number"),
+    ("部门", "department"),
+    ("事项", "item"),
+    ("工号", "staff"),
+    ("专员", "staff_name"),
+    ("窗口", "window"),
+    ("事由", "what"),
+    ("内容", "detail"),
+];
+
+fn record_cells(r: &bangban::RecordRow) -> [String; 10] {
+    [
+        r.time.clone(),
+        r.business_day.clone(),
+        r.number.clone(),
+        r.department.clone(),
+        r.item.clone(),
+        r.staff.clone(),
+        r.staff_name.clone(),
+        r.window.map(|w| w.to_string()).unwrap_or_default(),
+        r.what.clone(),
+        r.detail.clone(),
+    ]
+}
+
+/// A register as CSV with a byte-order mark.
+pub fn records_csv(rows: &[bangban::RecordRow]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(RECORD_HEAD.iter().map(|h| h.1))?;
+    for r in rows {
+        w.write_record(record_cells(r))?;
+    }
+    Ok("\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+}
+
+/// A register as an XLSX sheet named after it, ready to print and file.
+pub fn records_xlsx(
+    kind: bangban::RecordKind,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    rows: &[bangban::RecordRow],
+) -> anyhow::Result<Vec<u8>> {
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    ws.set_name(kind.title_zh())?;
+    let bold = Format::new().set_bold();
+    let head = Format::new().set_bold().set_text_wrap().set_background_color("#DDEBF7");
+    let period = if from == to {
+        from.to_string()
+    } else {
+        format!("{from} 至 {to}")
+    };
+    ws.write_string_with_format(0, 0, format!("{} {period}", kind.title_zh()), &bold)?;
+    for (c, h) in RECORD_HEAD.iter().enumerate() {
+        ws.write_string_with_format(1, c as u16, format!("{}\n{}", h.0, h.1), &head)?;
+        ws.set_column_width(c as u16, [17, 11, 8, 16, 20, 8, 8, 6, 22, 40][c])?;
+    }
+    ws.set_row_height(1, 32)?;
+    for (i, r) in rows.iter().enumerate() {
+        for (c, v) in record_cells(r).into_iter().enumerate() {
+            ws.write_string(i as u32 + 2, c as u16, v)?;
+        }
+    }
+    Ok(book.save_to_buffer()?)
+}

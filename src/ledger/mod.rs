@@ -27,6 +27,8 @@ mod integrity;
 pub use integrity::Purged;
 mod issuing;
 mod queues;
+mod records;
+pub use records::{RecordKind, RecordRow};
 mod reports;
 pub use reports::{FigureLine, Figures, HourFigures};
 mod staff;

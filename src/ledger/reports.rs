@@ -486,7 +486,7 @@ fn mean_p90(mut v: Vec<f64>) -> (Option<f64>, Option<f64>) {
 }
 
 /// Midnight at the start of a business day in the hall's time zone, in UTC.
-fn local_midnight(tz: chrono_tz::Tz, day: NaiveDate) -> chrono::DateTime<Utc> {
+pub(super) fn local_midnight(tz: chrono_tz::Tz, day: NaiveDate) -> chrono::DateTime<Utc> {
     use chrono::TimeZone;
     tz.from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
         .earliest()

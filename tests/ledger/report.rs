@@ -234,3 +234,99 @@ fn the_report_defaults_to_today_and_can_go_to_a_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no-such-dir"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_registers_list_each_record_with_the_text_typed_at_the_counter() {
+    let t = temp_ledger();
+    // 2026-11-24 09:00 in Shanghai.
+    let (mut l, clock) = clocked_ledger(&t.db, "2026-11-24T01:00:00Z");
+    let a = l
+        .issue(&IssueRequest {
+            item: "A01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+            actor: "kiosk-1".into(),
+        })
+        .unwrap()
+        .number;
+    clock.advance(Span::minutes(5));
+    l.call(&CallRequest {
+        window: 1,
+        staff: "S101".into(),
+        number: None,
+    })
+    .unwrap();
+    l.act(&a, 1, "S101", &CaseAction::Start).unwrap();
+    l.act(
+        &a,
+        1,
+        "S101",
+        &CaseAction::Consult {
+            question: "个体户能否网上办理".into(),
+            answer: Some("可以，在政务服务网".into()),
+            resolved: true,
+        },
+    )
+    .unwrap();
+    clock.advance(Span::minutes(3));
+    l.act(
+        &a,
+        1,
+        "S101",
+        &CaseAction::NotifyMissing {
+            missing: vec!["住所使用证明".into()],
+        },
+    )
+    .unwrap();
+    drop(l);
+    let text = cli(&t.db, &["records", "consultations", "--date", "2026-11-24"]);
+    assert!(text.status.success(), "{}", stderr(&text));
+    check(
+        &stdout(&text),
+        "接待咨询记录（consultations） 2026-11-24  共 1 条
+2026-11-24 09:05  A001  市场监督管理局·企业开办·有限责任公司设立登记  S101 王丽 1号窗口  咨询已答复  问：个体户能否网上办理　答：可以，在政务服务网",
+    );
+    let xlsx = t.dir.path().join("告知.xlsx");
+    let out = cli(
+        &t.db,
+        &[
+            "records",
+            "notifications",
+            "--date",
+            "2026-11-24",
+            "--format",
+            "xlsx",
+            "--out",
+            xlsx.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let sheet = book.worksheet_range("一次性告知记录").unwrap();
+    let row: Vec<String> = sheet.rows().nth(2).unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        row,
+        [
+            "2026-11-24 09:08",
+            "2026-11-24",
+            "A001",
+            "市场监督管理局",
+            "企业开办·有限责任公司设立登记",
+            "S101",
+            "王丽",
+            "1",
+            "一次性告知",
+            "缺：住所使用证明"
+        ]
+    );
+    assert_eq!(sheet.rows().count(), 3, "title, heading and one record");
+    // The case, shown whole: the notes' text beside the events that name them.
+    let shown = stdout(&cli(&t.db, &["case", "2026-11-24/A001", "show"]));
+    assert!(
+        shown.contains("「个体户能否网上办理」「可以，在政务服务网」"),
+        "{shown}"
+    );
+    assert!(shown.contains("缺：住所使用证明"), "{shown}");
+}

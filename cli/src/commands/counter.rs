@@ -27,7 +27,10 @@ pub fn call(cli: &Cli, window: u32, staff: &str, number: Option<&str>) -> Result
 pub fn case(cli: &Cli, case: &str, window: Option<u32>, staff: &str, action: &CaseArg) -> Result<(), Exit> {
     let mut c = cli.client()?;
     let action = match action {
-        CaseArg::Show => return show(cli, c.case(case)?),
+        CaseArg::Show => {
+            let v = c.case(case)?;
+            return show(cli, c.as_mut(), v);
+        }
         CaseArg::Act(a) => a.clone(),
     };
     if staff.is_empty() {
@@ -55,19 +58,60 @@ pub fn case(cli: &Cli, case: &str, window: Option<u32>, staff: &str, action: &Ca
     Ok(())
 }
 
-fn show(cli: &Cli, v: bangban::api::CaseView) -> Result<(), Exit> {
+/// Everything about a case: its state, every event, and the text of every note its events name
+/// (questions, answers, tracking numbers, hand-over and transfer notes, reasons).
+fn show(cli: &Cli, c: &mut dyn bangban::api::HallClient, v: bangban::api::CaseView) -> Result<(), Exit> {
+    let mut notes = serde_json::Map::new();
+    let mut lines = Vec::new();
+    for e in &v.events {
+        let body: Option<bangban::EventBody> = serde_json::from_str(&e.payload).ok();
+        let mut texts = Vec::new();
+        for r in body.as_ref().map(|b| b.note_refs()).unwrap_or_default() {
+            let text = match c.note(r.note) {
+                Ok(t) if t.is_empty() => "（已按保存期限删除）".to_string(),
+                Ok(t) => t,
+                Err(e) => format!("（{e}）"),
+            };
+            notes.insert(r.note.to_string(), json!(text));
+            texts.push(text);
+        }
+        lines.push(format!(
+            "  #{} {} {} {}{}",
+            e.seq,
+            e.at,
+            e.actor,
+            e.kind,
+            if texts.is_empty() {
+                String::new()
+            } else {
+                format!("  「{}」", texts.join("」「"))
+            }
+        ));
+    }
     if cli.json {
-        print_json(&json!({ "case": v.case, "events": v.events }));
+        print_json(&json!({ "case": v.case, "events": v.events, "notes": notes }));
     } else {
+        let k = &v.case;
         say!(
-            "{} {} {} · {}",
-            v.case.number,
-            v.case.state.label_zh(),
-            v.case.department,
-            v.case.item
+            "{} {} {} · {}  ({} {})",
+            k.number,
+            k.state.label_zh(),
+            k.department,
+            k.item,
+            k.business_day,
+            k.token
         );
-        for e in v.events {
-            say!("  #{} {} {} {}", e.seq, e.at, e.actor, e.kind);
+        if let Some(o) = &k.owner {
+            say!("  首问负责：{o}");
+        }
+        if !k.missing.is_empty() {
+            say!("  缺：{}", k.missing.join("、"));
+        }
+        if !k.materials.is_empty() {
+            say!("  收：{}", k.materials.join("、"));
+        }
+        for l in lines {
+            say!("{l}");
         }
     }
     Ok(())

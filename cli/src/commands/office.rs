@@ -245,3 +245,79 @@ pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&st
     }
     Ok(())
 }
+
+/// A register (登记) of the rules: consultations, notifications, acceptances, deliveries, mail,
+/// archives or transfers, with the notes' text. On the server host: the notes hold personal data.
+pub fn records(
+    cli: &Cli,
+    kind: bangban::RecordKind,
+    date: Option<chrono::NaiveDate>,
+    period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    format: crate::RecordsFormat,
+    out: Option<&std::path::Path>,
+) -> Result<(), Exit> {
+    use crate::RecordsFormat as F;
+    cli.local_only("records")?;
+    if format == F::Xlsx && out.is_none() {
+        return Err(Exit::usage("an XLSX register needs --out FILE.xlsx"));
+    }
+    let mut ledger = cli.open(false)?;
+    let (from, to) = match (date, period) {
+        (Some(d), _) => (d, d),
+        (None, Some(p)) => p,
+        (None, None) => {
+            let d = ledger.business_day()?;
+            (d, d)
+        }
+    };
+    let rows = match ledger.records(kind, from, to) {
+        Err(LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
+        r => r?,
+    };
+    let bytes = match format {
+        _ if cli.json => (serde_json::to_string(&rows)? + "\n").into_bytes(),
+        F::Text => {
+            let period = if from == to {
+                from.to_string()
+            } else {
+                format!("{from} 至 {to}")
+            };
+            let mut t = format!(
+                "{}（{}） {period}  共 {} 条\n",
+                kind.title_zh(),
+                kind.as_str(),
+                rows.len()
+            );
+            for r in &rows {
+                t.push_str(&format!(
+                    "{}  {}  {}·{}  {} {}{}  {}{}\n",
+                    r.time,
+                    r.number,
+                    r.department,
+                    r.item,
+                    r.staff,
+                    r.staff_name,
+                    r.window.map(|w| format!(" {w}号窗口")).unwrap_or_default(),
+                    r.what,
+                    if r.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  {}", r.detail)
+                    }
+                ));
+            }
+            t.into_bytes()
+        }
+        F::Csv => crate::sheets::records_csv(&rows)?.into_bytes(),
+        F::Xlsx => crate::sheets::records_xlsx(kind, from, to, &rows)?,
+    };
+    match out {
+        Some(path) => write_atomically(path, &bytes)?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&bytes)?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
