@@ -164,3 +164,13 @@ impl Drop for Checkpointer {
         }
     }
 }
+
+/// Whether a database holds a ledger's event log (the `events` and `chain_head` tables): read
+/// only, so a file that is not a ledger is told apart without a schema being written into it.
+pub(crate) fn has_event_log(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'chain_head')",
+        [],
+        |r| r.get(0),
+    )
+}

@@ -63,16 +63,11 @@ pub fn open_to_verify(path: &std::path::Path, opts: LedgerOptions) -> Result<Led
     if size == 0 {
         return Err(LedgerError::NoLedger(path.display().to_string()));
     }
-    let probe = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).and_then(|c| {
-        c.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'chain_head')",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-    });
+    let probe = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| db::has_event_log(&c));
     match probe {
-        Ok(2) => open_existing(path, opts),
-        Ok(_) => Err(LedgerError::Corrupt(format!(
+        Ok(true) => open_existing(path, opts),
+        Ok(false) => Err(LedgerError::Corrupt(format!(
             "{} is not a ledger: it has no event log",
             path.display()
         ))),

@@ -42,12 +42,7 @@ pub fn verify_read_only(path: &Path) -> Result<VerifyReport> {
     }
     let mut conn =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    let tables: i64 = conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('events', 'chain_head')",
-        [],
-        |r| r.get(0),
-    )?;
-    if tables != 2 {
+    if !crate::db::has_event_log(&conn)? {
         return Err(LedgerError::Corrupt(format!(
             "{} is not a ledger: it has no event log",
             path.display()

@@ -135,15 +135,8 @@ pub enum Cmd {
     },
     /// The ledger's figures (台账) per department and per specialist, from the event log
     Report {
-        /// One business day, YYYY-MM-DD [default: today in the hall's time zone]
-        #[arg(long, conflicts_with_all = ["from", "to"])]
-        date: Option<chrono::NaiveDate>,
-        /// The first business day of a period (with --to)
-        #[arg(long, requires = "to")]
-        from: Option<chrono::NaiveDate>,
-        /// The last business day of a period (with --from)
-        #[arg(long, requires = "from")]
-        to: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        period: Period,
         /// CSV (UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it), JSON, or
         /// XLSX (sheets 部门, 专员 and 分时 with a chart; needs --out)
         #[arg(long, value_enum, default_value = "csv")]
@@ -271,15 +264,8 @@ pub enum Cmd {
         /// consultations, notifications, acceptances, deliveries, mail, archives or transfers
         #[arg(value_parser = one_of(&bangban::RecordKind::ALL, bangban::RecordKind::as_str))]
         kind: bangban::RecordKind,
-        /// One business day, YYYY-MM-DD [default: today in the hall's time zone]
-        #[arg(long, conflicts_with_all = ["from", "to"])]
-        date: Option<chrono::NaiveDate>,
-        /// The first business day of a period (with --to)
-        #[arg(long, requires = "to")]
-        from: Option<chrono::NaiveDate>,
-        /// The last business day of a period (with --from)
-        #[arg(long, requires = "from")]
-        to: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        period: Period,
         /// text (aligned lines), csv (with a byte-order mark) or xlsx (needs --out)
         #[arg(long, value_enum, default_value = "text")]
         format: RecordsFormat,
@@ -359,6 +345,31 @@ pub enum ReportFormat {
     Json,
     /// An Excel workbook
     Xlsx,
+}
+
+/// The business days a report or register covers: `--date D`, or `--from D --to D`.
+#[derive(clap::Args, Clone, Copy)]
+pub struct Period {
+    /// One business day, YYYY-MM-DD [default: today in the hall's time zone]
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    date: Option<chrono::NaiveDate>,
+    /// The first business day of a period (with --to)
+    #[arg(long, requires = "to")]
+    from: Option<chrono::NaiveDate>,
+    /// The last business day of a period (with --from)
+    #[arg(long, requires = "from")]
+    to: Option<chrono::NaiveDate>,
+}
+
+impl Period {
+    /// (first, last) business day; neither flag means `today`.
+    pub fn days(&self, today: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
+        match (self.date, self.from.zip(self.to)) {
+            (Some(d), _) => (d, d),
+            (None, Some(p)) => p,
+            (None, None) => (today, today),
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -461,21 +472,17 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::Window { window, state, staff } => counter::window(cli, *window, *state, staff),
         Cmd::Verify { witness } => office::verify(cli, witness),
         Cmd::Report {
-            date,
-            from,
-            to,
+            period,
             format,
             out,
             chart,
-        } => office::report(cli, *date, from.zip(*to), *format, out.as_deref(), chart.as_deref()),
+        } => office::report(cli, period, *format, out.as_deref(), chart.as_deref()),
         Cmd::Records {
             kind,
-            date,
-            from,
-            to,
+            period,
             format,
             out,
-        } => office::records(cli, *kind, *date, from.zip(*to), *format, out.as_deref()),
+        } => office::records(cli, *kind, period, *format, out.as_deref()),
         Cmd::CloseDay { date, out_dir } => office::close_day(cli, *date, out_dir.as_deref()),
         Cmd::PrinterSim {
             listen,
@@ -528,24 +535,9 @@ fn keep_witness(cli: &Cli) {
     if !used_hall {
         return;
     }
-    let path = match std::env::var_os("BANGBAN_WITNESS").filter(|p| !p.is_empty()) {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let db = cli.db_path();
-            bangban::witness::default_path("cli", Some(&db), cli.server.as_deref())
-        }
-    };
-    let head = cli
-        .client()
-        .map_err(|e| e.1.to_string())
-        .and_then(|mut c| c.chain_head().map_err(|e| e.to_string()));
-    let now = bangban::clock::stamp(bangban::clock::from_env().now());
-    match head.map(|h| {
-        bangban::witness::Witness::new(&path)
-            .observe(&h, &now)
-            .map_err(|e| e.to_string())
-    }) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) | Err(e) => tracing::warn!("cannot keep the witness file {}: {e}", path.display()),
+    let mut witness = bangban::witness::for_program("cli", Some(&cli.db_path()), cli.server.as_deref());
+    match cli.client() {
+        Ok(mut c) => bangban::witness::keep(&mut witness, c.as_mut()),
+        Err(e) => tracing::warn!("cannot keep the witness file {}: {}", witness.path().display(), e.1),
     }
 }

@@ -16,7 +16,8 @@ pub struct DayClose {
     pub anchor_hash: String,
     /// SHA-256 of the day's figures (the report as JSON) recorded in the close.
     pub figures_sha256: String,
-    pub report: DayReport,
+    /// The day's figures, as `bangban report --date` gives them.
+    pub report: reports::Figures,
 }
 
 impl Ledger {
@@ -73,7 +74,7 @@ impl Ledger {
             expired += 1;
         }
         tx.commit()?;
-        let report = self.report(day)?;
+        let report = self.figures(day, day)?;
         let figures = serde_json::to_string(&report).map_err(|e| LedgerError::Invalid(e.to_string()))?;
         let figures_sha256 = chain::sha256_hex(&figures);
         let tx = db::immediate(&mut self.conn)?;

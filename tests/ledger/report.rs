@@ -5,31 +5,35 @@ use chrono::Duration as Span;
 
 use crate::support::*;
 
+/// A kiosk ticket for `item`; its number.
+fn issue(l: &mut bangban::Ledger, item: &str) -> String {
+    l.issue(&IssueRequest {
+        item: item.into(),
+        priority: None,
+        mode: None,
+        channel: Channel::Kiosk,
+        actor: "kiosk-1".into(),
+    })
+    .unwrap()
+    .number
+}
+
+/// The next in line to window `w` by specialist `s`; the number called.
+fn call(l: &mut bangban::Ledger, w: u32, s: &str) -> String {
+    l.call(&CallRequest {
+        window: w,
+        staff: s.into(),
+        number: None,
+    })
+    .unwrap()
+    .number
+}
+
 #[test]
 fn report_matches_a_fixture_day_computed_by_hand() {
     let t = temp_ledger();
     // 2026-11-24 09:00 in Shanghai.
     let (mut l, clock) = clocked_ledger(&t.db, "2026-11-24T01:00:00Z");
-    let issue = |l: &mut bangban::Ledger, item: &str| {
-        l.issue(&IssueRequest {
-            item: item.into(),
-            priority: None,
-            mode: None,
-            channel: Channel::Kiosk,
-            actor: "kiosk-1".into(),
-        })
-        .unwrap()
-        .number
-    };
-    let call = |l: &mut bangban::Ledger, w: u32, s: &str| {
-        l.call(&CallRequest {
-            window: w,
-            staff: s.into(),
-            number: None,
-        })
-        .unwrap()
-        .number
-    };
     // Market supervision: three tickets at 09:00, 09:00, 09:00.
     let a1 = issue(&mut l, "A01");
     let a2 = issue(&mut l, "A02");
@@ -240,23 +244,9 @@ fn the_registers_list_each_record_with_the_text_typed_at_the_counter() {
     let t = temp_ledger();
     // 2026-11-24 09:00 in Shanghai.
     let (mut l, clock) = clocked_ledger(&t.db, "2026-11-24T01:00:00Z");
-    let a = l
-        .issue(&IssueRequest {
-            item: "A01".into(),
-            priority: None,
-            mode: None,
-            channel: Channel::Kiosk,
-            actor: "kiosk-1".into(),
-        })
-        .unwrap()
-        .number;
+    let a = issue(&mut l, "A01");
     clock.advance(Span::minutes(5));
-    l.call(&CallRequest {
-        window: 1,
-        staff: "S101".into(),
-        number: None,
-    })
-    .unwrap();
+    assert_eq!(call(&mut l, 1, "S101"), a);
     l.act(&a, 1, "S101", &CaseAction::Start).unwrap();
     l.act(
         &a,

@@ -105,8 +105,7 @@ fn progress_bar() -> impl FnMut(i64, i64) {
 
 pub fn report(
     cli: &Cli,
-    date: Option<chrono::NaiveDate>,
-    period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    period: &crate::Period,
     format: ReportFormat,
     out: Option<&std::path::Path>,
     chart: Option<&std::path::Path>,
@@ -115,15 +114,11 @@ pub fn report(
         return Err(Exit::usage("an XLSX report needs --out FILE.xlsx"));
     }
     let mut c = cli.client()?;
-    let (from, to) = match (date, period) {
-        (Some(d), _) => (d, d),
-        (None, Some(p)) => p,
-        // Today is the hall's business day (its time zone, and BANGBAN_NOW in drills).
-        (None, None) => {
-            let d = bangban::clock::business_day(bangban::clock::from_env().now(), c.hall()?.tz());
-            (d, d)
-        }
-    };
+    // Today is the hall's business day (its time zone, and BANGBAN_NOW in drills).
+    let (from, to) = period.days(bangban::clock::business_day(
+        bangban::clock::from_env().now(),
+        c.hall()?.tz(),
+    ));
     let figures = match c.figures(from, to) {
         Err(LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
         r => r?,
@@ -137,50 +132,23 @@ pub fn report(
     if let Some(png) = chart {
         crate::sheets::hourly_png(&figures, png).map_err(|e| anyhow::anyhow!("cannot draw {}: {e}", png.display()))?;
     }
-    match out {
-        Some(path) => {
-            write_atomically(path, &bytes)?;
-            if !cli.json {
-                eprintln!("bangban: wrote the report for {from} to {to} to {}", path.display());
-            }
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&bytes)?;
-            stdout.flush()?;
-        }
+    emit(out, &bytes)?;
+    if let (Some(path), false) = (out, cli.json) {
+        eprintln!("bangban: wrote the report for {from} to {to} to {}", path.display());
     }
     Ok(())
 }
 
-/// The day's report as CSV, with the byte-order mark Excel on Chinese Windows needs to read
-/// UTF-8 (without it the department names come out garbled as GBK).
-fn report_csv(r: &bangban::DayReport) -> anyhow::Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "date",
-        "department",
-        "name",
-        "issued",
-        "served",
-        "no_shows",
-        "avg_wait_min",
-        "avg_service_min",
-    ])?;
-    let f = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_default();
-    for d in r.departments.iter().chain(std::iter::once(&r.total)) {
-        w.write_record([
-            r.date.clone(),
-            d.department.clone(),
-            d.name.clone(),
-            d.issued.to_string(),
-            d.served.to_string(),
-            d.no_shows.to_string(),
-            f(d.avg_wait_min),
-            f(d.avg_service_min),
-        ])?;
+/// Write to the file (atomically) or to standard output.
+fn emit(out: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match out {
+        Some(path) => write_atomically(path, bytes),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(bytes)?;
+            Ok(stdout.flush()?)
+        }
     }
-    Ok("\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
 }
 
 /// Written beside, then renamed: a full disk or a crash never leaves half a file.
@@ -218,7 +186,7 @@ pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&st
     };
     std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     let csv_path = dir.join(format!("report-{day}.csv"));
-    write_atomically(&csv_path, report_csv(&closed.report)?.as_bytes())?;
+    write_atomically(&csv_path, crate::sheets::figures_csv(&closed.report)?.as_bytes())?;
     let json_path = dir.join(format!("report-{day}.json"));
     write_atomically(
         &json_path,
@@ -251,8 +219,7 @@ pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&st
 pub fn records(
     cli: &Cli,
     kind: bangban::RecordKind,
-    date: Option<chrono::NaiveDate>,
-    period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    period: &crate::Period,
     format: crate::RecordsFormat,
     out: Option<&std::path::Path>,
 ) -> Result<(), Exit> {
@@ -262,14 +229,7 @@ pub fn records(
         return Err(Exit::usage("an XLSX register needs --out FILE.xlsx"));
     }
     let mut ledger = cli.open(false)?;
-    let (from, to) = match (date, period) {
-        (Some(d), _) => (d, d),
-        (None, Some(p)) => p,
-        (None, None) => {
-            let d = ledger.business_day()?;
-            (d, d)
-        }
-    };
+    let (from, to) = period.days(ledger.business_day()?);
     let rows = match ledger.records(kind, from, to) {
         Err(LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
         r => r?,
@@ -311,13 +271,6 @@ pub fn records(
         F::Csv => crate::sheets::records_csv(&rows)?.into_bytes(),
         F::Xlsx => crate::sheets::records_xlsx(kind, from, to, &rows)?,
     };
-    match out {
-        Some(path) => write_atomically(path, &bytes)?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&bytes)?;
-            stdout.flush()?;
-        }
-    }
+    emit(out, &bytes)?;
     Ok(())
 }
