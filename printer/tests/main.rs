@@ -197,9 +197,7 @@ mod sim_faults {
         port
     }
 
-    fn saved(dir: &Path) -> Vec<String> {
-        // Give the simulator's thread a moment to finish writing what it printed.
-        std::thread::sleep(Duration::from_millis(300));
+    fn listing(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .map(|d| {
                 d.filter_map(|e| e.ok())
@@ -209,6 +207,26 @@ mod sim_faults {
             .unwrap_or_default();
         names.sort();
         names
+    }
+
+    /// What the simulator saved once it has had time to write everything it printed.
+    /// The simulator renders the PNG after the text file, on its own thread, so a
+    /// loaded machine can take a while: wait for `expected` (up to ten seconds)
+    /// rather than for a fixed moment, and for an expected empty directory give any
+    /// wrongly written file a moment to appear.
+    fn saved(dir: &Path, expected: &[&str]) -> Vec<String> {
+        let start = Instant::now();
+        if expected.is_empty() {
+            std::thread::sleep(Duration::from_millis(300));
+            return listing(dir);
+        }
+        loop {
+            let names = listing(dir);
+            if names == expected || start.elapsed() > Duration::from_secs(10) {
+                return names;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn ticket() -> Vec<u8> {
@@ -222,7 +240,8 @@ mod sim_faults {
             let port = simulator(host, dir.path(), Condition::default());
             let target = PrinterTarget::parse(&spec.replace("{}", &port.to_string())).unwrap();
             send(&target, &ticket()).unwrap_or_else(|e| panic!("{spec}: {e}"));
-            assert_eq!(saved(dir.path()), vec!["ticket-001.png", "ticket-001.txt"], "{spec}");
+            let expected = ["ticket-001.png", "ticket-001.txt"];
+            assert_eq!(saved(dir.path(), &expected), expected, "{spec}");
         }
     }
 
@@ -244,7 +263,7 @@ mod sim_faults {
         let err = send(&target, &ticket()).expect_err("the ticket must not count as printed");
         assert!(start.elapsed() < Duration::from_secs(8), "took {:?}", start.elapsed());
         assert_eq!(
-            saved(dir.path()),
+            saved(dir.path(), &[]),
             Vec::<String>::new(),
             "{condition:?} wrote a ticket file"
         );
