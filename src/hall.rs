@@ -1,11 +1,13 @@
-//! The hall configuration: parsing, rule checks with file:line:field errors, and CSV import
-//! of the two attachment tables (specialists, service items).
+//! The hall configuration: parsing and rule checks with file:line:field errors. The two
+//! attachment tables' import and export live in `attachments`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::attachments::{import_csv, ImportKind};
 use toml::Spanned;
 
 /// One configuration problem, located in the file it came from.
@@ -56,7 +58,7 @@ pub enum Role {
 }
 
 impl Role {
-    fn parse(s: &str) -> Option<Role> {
+    pub(crate) fn parse(s: &str) -> Option<Role> {
         match s.trim() {
             "coordinator" | "统筹协调对接" | "统筹协调" | "统筹" => Some(Role::Coordinator),
             "handler" | "具体工作" | "具体办理" | "经办" => Some(Role::Handler),
@@ -247,7 +249,7 @@ impl Hall {
     }
 
     /// Check the rules that span tables. `locate` maps (table, index, field) to a line.
-    fn check(&self, file: &str, locate: &dyn Fn(Table, usize, &str) -> usize) -> Vec<HallIssue> {
+    pub(crate) fn check(&self, file: &str, locate: &dyn Fn(Table, usize, &str) -> usize) -> Vec<HallIssue> {
         let mut out = Vec::new();
         let mut push = |t: Table, i: usize, field: &str, message: String| {
             out.push(HallIssue {
@@ -618,8 +620,8 @@ pub fn mask_phone(p: &str) -> String {
         .collect()
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Table {
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub(crate) enum Table {
     Hall,
     Department,
     Specialist,
@@ -825,194 +827,6 @@ impl RawHall {
             issues.sort_by_key(|i| i.line);
             Err(HallErrors(issues))
         }
-    }
-}
-
-/// Which attachment table a CSV file fills in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportKind {
-    Specialists,
-    Items,
-}
-
-impl ImportKind {
-    pub const ALL: [ImportKind; 2] = [ImportKind::Specialists, ImportKind::Items];
-    /// The name on the command line: `specialists` (Attachment 1) or `items` (Attachment 2).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ImportKind::Specialists => "specialists",
-            ImportKind::Items => "items",
-        }
-    }
-}
-
-/// Headers accepted for each column: English first, then the Chinese headings of the attachments.
-const SPECIALIST_COLUMNS: &[(&str, &[&str])] = &[
-    ("department", &["department", "部门", "单位", "部门单位"]),
-    ("staff_id", &["staff_id", "工号", "编号"]),
-    ("name", &["name", "姓名"]),
-    ("scope", &["scope", "业务范围", "负责业务范围"]),
-    ("phone", &["phone", "联系电话", "电话"]),
-    ("role", &["role", "角色", "职责"]),
-];
-
-const ITEM_COLUMNS: &[(&str, &[&str])] = &[
-    ("code", &["code", "编码", "事项编码"]),
-    ("department", &["department", "部门", "单位", "部门单位"]),
-    ("main", &["main", "主项", "主项名称"]),
-    ("sub", &["sub", "子项", "子项名称"]),
-    ("window", &["window", "受理窗口", "窗口"]),
-    ("specialist", &["specialist", "帮办代办专员", "专员", "专员工号"]),
-    ("phone", &["phone", "联系电话", "电话"]),
-    ("materials", &["materials", "所需材料", "材料"]),
-    ("tags", &["tags", "类别", "标签"]),
-    ("lead", &["lead", "牵头部门"]),
-    ("involved", &["involved", "协同部门", "涉及部门"]),
-];
-
-/// Split a list cell: materials and tags are separated by ；, ;, 、 or |.
-fn split_list(s: &str) -> Vec<String> {
-    s.split(['；', ';', '、', '|'])
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(String::from)
-        .collect()
-}
-
-/// Replace the hall's specialists or items with the rows of a CSV file and check the result.
-/// Errors name the CSV file, its line and the column.
-pub fn import_csv(hall: &Hall, kind: ImportKind, src: &str, file: &str) -> Result<Hall, HallErrors> {
-    let err = |line: usize, field: &str, message: String| HallIssue {
-        file: file.into(),
-        line,
-        field: field.into(),
-        message,
-    };
-    let src = src.trim_start_matches('\u{feff}');
-    let mut rdr = csv::ReaderBuilder::new().flexible(false).from_reader(src.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| HallErrors(vec![err(1, "-", format!("cannot read the header row: {e}"))]))?
-        .clone();
-    let spec = match kind {
-        ImportKind::Specialists => SPECIALIST_COLUMNS,
-        ImportKind::Items => ITEM_COLUMNS,
-    };
-    let mut col: HashMap<&str, usize> = HashMap::new();
-    for (name, aliases) in spec {
-        if let Some(i) = headers.iter().position(|h| aliases.contains(&h.trim())) {
-            col.insert(name, i);
-        }
-    }
-    let required: &[&str] = match kind {
-        ImportKind::Specialists => &["department", "staff_id", "name", "phone", "role"],
-        ImportKind::Items => &["code", "department", "main", "window", "specialist", "phone"],
-    };
-    let missing: Vec<_> = required
-        .iter()
-        .filter(|r| !col.contains_key(*r))
-        .map(|r| err(1, r, "column is missing from the header row".into()))
-        .collect();
-    if !missing.is_empty() {
-        return Err(HallErrors(missing));
-    }
-    let mut issues = Vec::new();
-    let mut lines = Vec::new();
-    let mut new = hall.clone();
-    match kind {
-        ImportKind::Specialists => new.specialists.clear(),
-        ImportKind::Items => new.items.clear(),
-    }
-    for rec in rdr.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                issues.push(err(line, "-", format!("malformed row: {e}")));
-                continue;
-            }
-        };
-        let line = rec.position().map(|p| p.line() as usize).unwrap_or(0);
-        let get = |name: &str| col.get(name).and_then(|i| rec.get(*i)).unwrap_or("").trim().to_string();
-        lines.push(line);
-        match kind {
-            ImportKind::Specialists => {
-                let role = match Role::parse(&get("role")) {
-                    Some(r) => r,
-                    None => {
-                        issues.push(err(
-                            line,
-                            "role",
-                            format!(
-                                "role {:?} must be coordinator (统筹协调对接) or handler (具体工作)",
-                                get("role")
-                            ),
-                        ));
-                        Role::Handler
-                    }
-                };
-                new.specialists.push(Specialist {
-                    staff_id: get("staff_id"),
-                    department: get("department"),
-                    name: get("name"),
-                    scope: get("scope"),
-                    phone: get("phone"),
-                    role,
-                });
-            }
-            ImportKind::Items => {
-                let window = match get("window")
-                    .trim_end_matches("号窗口")
-                    .trim_end_matches('号')
-                    .parse::<u32>()
-                {
-                    Ok(w) => w,
-                    Err(_) => {
-                        issues.push(err(
-                            line,
-                            "window",
-                            format!("window {:?} is not a window number", get("window")),
-                        ));
-                        0
-                    }
-                };
-                new.items.push(Item {
-                    code: get("code"),
-                    department: get("department"),
-                    main: get("main"),
-                    sub: get("sub"),
-                    name_en: String::new(),
-                    window,
-                    specialist: get("specialist"),
-                    phone: get("phone"),
-                    materials: split_list(&get("materials")),
-                    tags: split_list(&get("tags")),
-                    lead: get("lead"),
-                    involved: split_list(&get("involved")),
-                });
-            }
-        }
-    }
-    let locate = |t: Table, i: usize, _field: &str| match (t, kind) {
-        (Table::Specialist, ImportKind::Specialists) | (Table::Item, ImportKind::Items) => {
-            lines.get(i).copied().unwrap_or(0)
-        }
-        // A department-level rule broken by the import points at the first row of that department.
-        _ => 0,
-    };
-    let mut checked = new.check(file, &locate);
-    // Department rules (team size) are caused by the rows; point them at the file, not line 0.
-    for c in &mut checked {
-        if c.line == 0 {
-            c.line = 1;
-        }
-    }
-    issues.extend(checked);
-    if issues.is_empty() {
-        Ok(new)
-    } else {
-        issues.sort_by_key(|i| i.line);
-        Err(HallErrors(issues))
     }
 }
 

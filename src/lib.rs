@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod api;
+pub mod attachments;
 pub mod chain;
 pub mod clock;
 pub mod db;

@@ -15,6 +15,34 @@ pub fn one_of<T: Copy + Send + Sync + 'static>(
         .map(move |s| *all.iter().find(|t| name(**t) == s).expect("clap checked the name"))
 }
 
+/// An attachment table as named on the command line: `specialists` or `attachment1`,
+/// `items` or `attachment2`.
+pub fn attachment_kind() -> impl TypedValueParser<Value = bangban::hall::ImportKind> {
+    use bangban::hall::ImportKind;
+    PossibleValuesParser::new(["specialists", "attachment1", "items", "attachment2"]).map(|s| {
+        if s == "specialists" || s == "attachment1" {
+            ImportKind::Specialists
+        } else {
+            ImportKind::Items
+        }
+    })
+}
+
+/// `--department CODE` must name one of the hall's departments (exit 2 otherwise).
+pub fn known_department(hall: &bangban::Hall, department: Option<&str>) -> Result<(), crate::out::Exit> {
+    match department {
+        Some(d) if hall.department(d).is_none() => Err(crate::out::Exit::usage(format!(
+            "unknown department {d:?} for --department (the hall has: {})",
+            hall.departments
+                .iter()
+                .map(|d| d.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A window number as typed: 1 to 9999 (whether the hall has it is checked by the ledger).
 pub fn window_number(s: &str) -> Result<u32, String> {
     match s.trim().parse::<u32>() {

@@ -148,13 +148,35 @@ pub enum Cmd {
         #[arg(long, value_name = "FILE.png")]
         chart: Option<PathBuf>,
     },
-    /// Replace the specialists or items with a filled-in attachment table (CSV)
+    /// Replace the specialists (Attachment 1) or items (Attachment 2) with filled-in attachment
+    /// tables: the official layout (title, 进驻部门单位, 序号 …) or a plain table, CSV or XLSX.
+    /// A form that names its department replaces only that department's rows
     Import {
-        /// Which table the file fills in: Attachment 1 (specialists) or 2 (items)
-        #[arg(value_parser = one_of(&ImportKind::ALL, ImportKind::as_str))]
+        /// Which table the files fill in: specialists (attachment1) or items (attachment2)
+        #[arg(value_parser = crate::args::attachment_kind())]
         what: ImportKind,
-        /// The filled-in table as CSV (UTF-8, with or without a BOM)
-        file: PathBuf,
+        /// The filled-in tables: .csv (UTF-8, with or without a BOM) or .xlsx (every sheet)
+        #[arg(required = true, value_name = "FILE")]
+        file: Vec<PathBuf>,
+        /// Replace only this department's rows (its code); the files must be its forms
+        #[arg(long, value_name = "CODE")]
+        department: Option<String>,
+    },
+    /// Write Attachment 1 (specialists) or Attachment 2 (items) in the official layout for
+    /// filing with the centre (登记备案): one sheet per department
+    Export {
+        /// attachment1 (specialists) or attachment2 (items)
+        #[arg(value_parser = crate::args::attachment_kind())]
+        what: ImportKind,
+        /// The file to write: .xlsx (a sheet per department) or .csv (needs --department)
+        #[arg(long, value_name = "FILE.xlsx")]
+        out: PathBuf,
+        /// Only this department's form
+        #[arg(long, value_name = "CODE")]
+        department: Option<String>,
+        /// The date printed on the forms, YYYY-MM-DD [default: today in the hall's time zone]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<chrono::NaiveDate>,
     },
     /// Staff PINs for the counter console
     Staff {
@@ -443,7 +465,13 @@ fn run(cli: &Cli) -> Result<(), Exit> {
     use commands::*;
     match &cli.cmd {
         Cmd::Init { hall } => setup::init(cli, hall),
-        Cmd::Import { what, file } => setup::import(cli, *what, file),
+        Cmd::Import { what, file, department } => setup::import(cli, *what, file, department.as_deref()),
+        Cmd::Export {
+            what,
+            out,
+            department,
+            date,
+        } => office::export(cli, *what, out, department.as_deref(), *date),
         Cmd::Staff {
             cmd: StaffCmd::SetPin { staff, .. },
         } => setup::set_pin(cli, staff),
@@ -519,6 +547,7 @@ fn keep_witness(cli: &Cli) {
         cli.cmd,
         Cmd::Init { .. }
             | Cmd::Import { .. }
+            | Cmd::Export { .. }
             | Cmd::Items
             | Cmd::Issue { .. }
             | Cmd::Call { .. }

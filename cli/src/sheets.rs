@@ -316,3 +316,126 @@ pub fn records_xlsx(
     }
     Ok(book.save_to_buffer()?)
 }
+
+/// Read a filled-in attachment table: a CSV file is one sheet; an XLSX workbook gives one sheet
+/// per worksheet, named `file[sheet]` in errors. Numbers typed into Excel (phones, windows)
+/// come back as the digits shown, not as 13806321101.0.
+pub fn read_table(path: &std::path::Path) -> anyhow::Result<Vec<bangban::attachments::Sheet>> {
+    use bangban::attachments::{Row, Sheet};
+    use calamine::{Data, Reader};
+    let name = path.display().to_string();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(ext.as_str(), "xlsx" | "xlsm" | "xls" | "ods") {
+        let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {name}: {e}"))?;
+        let src = bangban::hall::utf8(&bytes, &name)?;
+        return Ok(vec![Sheet::from_csv(src, &name)?]);
+    }
+    let mut book =
+        calamine::open_workbook_auto(path).map_err(|e| anyhow::anyhow!("cannot read {name} as a workbook: {e}"))?;
+    let mut sheets = Vec::new();
+    for sheet_name in book.sheet_names() {
+        let range = book
+            .worksheet_range(&sheet_name)
+            .map_err(|e| anyhow::anyhow!("cannot read sheet {sheet_name} of {name}: {e}"))?;
+        let (row0, col0) = range.start().unwrap_or((0, 0));
+        let rows = range
+            .rows()
+            .enumerate()
+            .map(|(i, cells)| Row {
+                line: row0 as usize + i + 1,
+                cells: std::iter::repeat_n(String::new(), col0 as usize)
+                    .chain(cells.iter().map(|c| match c {
+                        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                        Data::Empty => String::new(),
+                        other => other.to_string(),
+                    }))
+                    .collect(),
+            })
+            .collect();
+        sheets.push(Sheet {
+            file: format!("{name}[{sheet_name}]"),
+            rows,
+        });
+    }
+    Ok(sheets)
+}
+
+/// The attachment forms as an XLSX workbook, one sheet per department, laid out as the rules
+/// print them: the title across the table, 进驻部门单位 and the date, the headings, the rows
+/// and (Attachment 1) the remark; phone numbers are text so Excel keeps every digit.
+pub fn attachment_xlsx(forms: &[bangban::attachments::Form]) -> anyhow::Result<Vec<u8>> {
+    use rust_xlsxwriter::FormatAlign;
+    let mut book = Workbook::new();
+    let title = Format::new()
+        .set_bold()
+        .set_font_size(16)
+        .set_align(FormatAlign::Center);
+    let head = Format::new()
+        .set_bold()
+        .set_border(rust_xlsxwriter::FormatBorder::Thin)
+        .set_align(FormatAlign::Center);
+    let cell = Format::new()
+        .set_border(rust_xlsxwriter::FormatBorder::Thin)
+        .set_text_wrap();
+    let right = Format::new().set_align(FormatAlign::Right);
+    let mut used = std::collections::HashSet::new();
+    for f in forms {
+        let ws = book.add_worksheet();
+        // Sheet names are at most 31 characters and unique.
+        let mut sheet_name: String = f.department.chars().take(31).collect();
+        if !used.insert(sheet_name.clone()) {
+            sheet_name = format!("{}{}", sheet_name.chars().take(28).collect::<String>(), used.len());
+            used.insert(sheet_name.clone());
+        }
+        ws.set_name(&sheet_name)?;
+        let last = f.headings.len() as u16 - 1;
+        ws.merge_range(0, 0, 0, last, &f.title, &title)?;
+        ws.write_string(1, 0, &f.unit)?;
+        ws.write_string_with_format(2, last, &f.date, &right)?;
+        for (c, h) in f.headings.iter().enumerate() {
+            ws.write_string_with_format(3, c as u16, *h, &head)?;
+            let width = match *h {
+                "序号" => 6.0,
+                "业务范围" | "主项名称" | "子项名称" => 30.0,
+                _ => 16.0,
+            };
+            ws.set_column_width(c as u16, width)?;
+        }
+        for (r, row) in f.rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let at = (r as u32 + 4, c as u16);
+                if c == 0 {
+                    ws.write_number_with_format(at.0, at.1, v.parse::<f64>().unwrap_or(0.0), &cell)?;
+                } else {
+                    ws.write_string_with_format(at.0, at.1, v, &cell)?;
+                }
+            }
+        }
+        if let Some(remark) = f.remark {
+            let r = f.rows.len() as u32 + 5;
+            ws.merge_range(r, 0, r, last, remark, &Format::new().set_text_wrap())?;
+            ws.set_row_height(r, 32)?;
+        }
+    }
+    Ok(book.save_to_buffer()?)
+}
+
+/// One department's attachment form as CSV (UTF-8 with a byte-order mark), in the same layout.
+pub fn attachment_csv(f: &bangban::attachments::Form) -> anyhow::Result<String> {
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    w.write_record([&f.title])?;
+    w.write_record([&f.unit])?;
+    w.write_record([&f.date])?;
+    w.write_record(&f.headings)?;
+    for r in &f.rows {
+        w.write_record(r)?;
+    }
+    if let Some(remark) = f.remark {
+        w.write_record([remark])?;
+    }
+    Ok("\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+}

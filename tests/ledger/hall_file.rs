@@ -187,3 +187,195 @@ fn item_csv_import_reports_unknown_windows_by_row() {
         stderr(&out)
     );
 }
+
+/// The specialists of one department as (staff id, name, role) from the ledger's hall.
+fn team(t: &TempLedger, dept: &str) -> Vec<(String, String, String)> {
+    let c = Connection::open(&t.db).unwrap();
+    let body: String = c
+        .query_row("SELECT body FROM hall_config ORDER BY id DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let hall = bangban::Hall::from_json(&body).unwrap();
+    hall.specialists
+        .iter()
+        .filter(|s| s.department == dept)
+        .map(|s| {
+            (
+                s.staff_id.clone(),
+                s.name.clone(),
+                format!("{:?}", s.role).to_lowercase(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_attachments_are_exported_in_the_official_layout_and_import_back_unchanged() {
+    use calamine::{Data, Reader};
+    let t = demo_ledger();
+    let a1 = t.dir.path().join("附件1.xlsx");
+    let a2 = t.dir.path().join("附件2.xlsx");
+    for (what, out) in [("attachment1", &a1), ("attachment2", &a2)] {
+        let o = cli_env(
+            &t.db,
+            &["export", what, "--out", out.to_str().unwrap()],
+            &[("BANGBAN_NOW", "2026-11-27T10:00:00+08:00")],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let text = |d: &Data| match d {
+        Data::Float(f) => format!("{f}"),
+        other => other.to_string(),
+    };
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&a1).unwrap();
+    assert_eq!(book.sheet_names().len(), 10, "one sheet per department");
+    let r = book.worksheet_range("市场监督管理局").unwrap();
+    let rows: Vec<Vec<String>> = r.rows().map(|row| row.iter().map(text).collect()).collect();
+    assert_eq!(rows[0][0], "枣庄市民中心帮办代办服务专员信息登记表");
+    assert_eq!(rows[1][0], "进驻部门单位：市场监督管理局");
+    assert_eq!(rows[2][4], "2026 年 11 月 27 日");
+    assert_eq!(rows[3], ["序号", "姓名", "业务范围", "联系电话", "职责"]);
+    assert_eq!(
+        rows[4],
+        ["1", "王丽", "企业开办统筹协调", "13806321101", "统筹协调对接"]
+    );
+    assert_eq!(
+        rows[5],
+        ["2", "刘洋", "设立、变更、注销登记", "13806321102", "具体工作"]
+    );
+    assert!(rows[7][0].starts_with("备注：请各进驻部门单位明确 2 名帮办代办服务专员"));
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&a2).unwrap();
+    let r = book.worksheet_range("不动产登记中心").unwrap();
+    let rows: Vec<Vec<String>> = r.rows().map(|row| row.iter().map(text).collect()).collect();
+    assert_eq!(rows[0][0], "枣庄市民中心帮办代办政务服务事项清单");
+    assert_eq!(
+        rows[3],
+        ["序号", "主项名称", "子项名称", "受理窗口", "帮办代办人员", "联系电话"]
+    );
+    assert_eq!(rows[4][0..5], ["1", "不动产转移登记", "二手房买卖", "12号窗口", "褚伟"]);
+
+    // What was filed comes back as it went out: the whole workbook, or one department's
+    // sheet of it, changes nothing (names match the staff ids and item codes kept).
+    let before = snapshot(&t);
+    for (what, file) in [("specialists", &a1), ("items", &a2)] {
+        let o = json(&cli(&t.db, &["import", what, file.to_str().unwrap(), "--json"]));
+        assert_eq!(o["changed"], false, "{what}: {o}");
+        assert_eq!(o["departments"].as_array().unwrap().len(), 10);
+        let o = json(&cli(
+            &t.db,
+            &["import", what, file.to_str().unwrap(), "--department", "BDC", "--json"],
+        ));
+        assert_eq!(o["changed"], false, "{what} for BDC: {o}");
+        assert_eq!(o["departments"], serde_json::json!(["BDC"]));
+    }
+    assert_eq!(snapshot(&t), before);
+}
+
+#[test]
+fn an_official_form_replaces_only_its_department_and_names_row_and_column_on_error() {
+    let t = demo_ledger();
+    let items_before = json(&cli(&t.db, &["items", "--json"]));
+    let gaj = team(&t, "GAJ");
+    // Attachment 1 as the rules print it, filled in by 市场监督管理局: no staff ids, no
+    // role column (the remark asks the scope to say who coordinates), one blank line.
+    let form = |phone: &str| {
+        format!(
+            "枣庄市民中心帮办代办服务专员信息登记表\n\
+             进驻部门单位：市场监督管理局\n\
+             2026 年 11 月 27 日\n\
+             序号,姓名,业务范围,联系电话\n\
+             1,王丽,企业开办统筹协调对接,13806321101\n\
+             2,刘洋,设立、变更、注销登记,13806321102\n\
+             3,周敏,食品经营许可,{phone}\n\
+             4,,,\n\
+             备注：请各进驻部门单位明确 2 名帮办代办服务专员，1 人负责统筹协调对接，1 人负责具体工作。\n"
+        )
+    };
+    let before = snapshot(&t);
+    let f = write(&t, "附件1-市场监管.csv", &form("138-0632-11O3"));
+    let out = cli(&t.db, &["import", "specialists", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("{f}:7: field `phone`")) && stderr(&out).contains("(column D 联系电话)"),
+        "{}",
+        stderr(&out)
+    );
+    // The form says whom it is for: imported as another department's, it is refused.
+    let f = write(&t, "附件1-市场监管.csv", &form("13806321103"));
+    let out = cli(&t.db, &["import", "specialists", &f, "--department", "GAJ"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("{f}:2: field `进驻部门单位`")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&t), before, "a refused import changed the ledger");
+
+    let o = json(&cli(&t.db, &["import", "specialists", &f, "--json"]));
+    assert_eq!(o["departments"], serde_json::json!(["SCJG"]));
+    assert_eq!(o["assigned"][0]["id"], "SCJG-01");
+    assert_eq!(o["assigned"][0]["row"], 7);
+    assert_eq!(
+        team(&t, "SCJG"),
+        [
+            ("S101".into(), "王丽".into(), "coordinator".into()),
+            ("S102".into(), "刘洋".into(), "handler".into()),
+            ("SCJG-01".into(), "周敏".into(), "handler".into()),
+        ]
+    );
+    assert_eq!(team(&t, "GAJ"), gaj, "another department's team changed");
+
+    // Attachment 2 for the same department names people, not staff ids; an unknown name is
+    // refused at its row and column, and the items of other departments stay as they were.
+    let form2 = |who: &str| {
+        format!(
+            "枣庄市民中心帮办代办政务服务事项清单\n\
+             进驻部门单位：,市场监督管理局\n\
+             序号,主项名称,子项名称,受理窗口,帮办代办人员,联系电话\n\
+             1,企业开办,有限责任公司设立登记,1号窗口,王丽,0632-3311101\n\
+             2,企业开办,个体工商户设立登记,1号窗口,刘洋,0632-3311102\n\
+             3,食品经营许可,新办,3号窗口,{who},0632-3311103\n"
+        )
+    };
+    let f = write(&t, "附件2-市场监管.xlsx.csv", &form2("周明"));
+    let out = cli(&t.db, &["import", "items", &f]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("{f}:6: field `specialist`"))
+            && stderr(&out).contains("(column E 帮办代办人员)"),
+        "{}",
+        stderr(&out)
+    );
+    let f = write(&t, "附件2-市场监管.csv", &form2("周敏、王丽"));
+    let o = json(&cli(&t.db, &["import", "items", &f, "--json"]));
+    assert_eq!(o["departments"], serde_json::json!(["SCJG"]));
+    let items = json(&cli(&t.db, &["items", "--json"]));
+    let of = |v: &serde_json::Value, dept: &str| -> Vec<serde_json::Value> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["department"] == dept)
+            .cloned()
+            .collect()
+    };
+    let scjg = of(&items, "SCJG");
+    assert_eq!(
+        scjg.len(),
+        3,
+        "the form's three rows replace the department's five items"
+    );
+    let food = scjg.iter().find(|i| i["main"] == "食品经营许可").unwrap();
+    assert_eq!(food["code"], "A05", "a known item keeps its code");
+    assert_eq!(food["specialist"], "SCJG-01", "the first person named serves it");
+    assert_eq!(
+        food["materials"],
+        of(&items_before, "SCJG")[4]["materials"],
+        "materials kept"
+    );
+    for d in ["GAJ", "BDC", "ZX"] {
+        assert_eq!(of(&items, d), of(&items_before, d), "{d}'s items changed");
+    }
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

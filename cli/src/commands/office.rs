@@ -274,3 +274,56 @@ pub fn records(
     emit(out, &bytes)?;
     Ok(())
 }
+
+/// Attachment 1 or 2 in the official layout, for filing with the centre (登记备案).
+pub fn export(
+    cli: &Cli,
+    kind: bangban::hall::ImportKind,
+    out: &std::path::Path,
+    department: Option<&str>,
+    date: Option<chrono::NaiveDate>,
+) -> Result<(), Exit> {
+    let mut c = cli.client()?;
+    let hall = c.hall()?;
+    let date = date.unwrap_or_else(|| bangban::clock::business_day(bangban::clock::from_env().now(), hall.tz()));
+    crate::args::known_department(&hall, department)?;
+    let departments: Vec<&str> = match department {
+        Some(d) => vec![d],
+        None => hall.departments.iter().map(|d| d.code.as_str()).collect(),
+    };
+    let forms: Vec<_> = departments
+        .iter()
+        .filter_map(|d| bangban::attachments::form(&hall, kind, d, date))
+        .collect();
+    let csv = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let bytes = if csv {
+        match forms.as_slice() {
+            [one] => crate::sheets::attachment_csv(one)?.into_bytes(),
+            _ => {
+                return Err(Exit::usage(
+                    "a CSV file holds one department's form: give --department CODE, or write FILE.xlsx for every department",
+                ))
+            }
+        }
+    } else {
+        crate::sheets::attachment_xlsx(&forms)?
+    };
+    write_atomically(out, &bytes)?;
+    let rows: usize = forms.iter().map(|f| f.rows.len()).sum();
+    if cli.json {
+        print_json(&json!({ "out": out, "attachment": kind.attachment(), "departments": forms.len(), "rows": rows }));
+    } else {
+        say!(
+            "wrote {} ({}: {} {}, {rows} rows, dated {date}) to {}",
+            kind.attachment(),
+            kind.title(),
+            forms.len(),
+            if forms.len() == 1 { "department" } else { "departments" },
+            out.display()
+        );
+    }
+    Ok(())
+}

@@ -2,10 +2,11 @@
 //! devices, backups and rebuilding the cases table. They open the ledger file directly.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use bangban::hall::{import_csv, ImportKind};
+use bangban::attachments::import_sheets;
+use bangban::hall::ImportKind;
 use bangban::Hall;
 use serde_json::json;
 
@@ -42,23 +43,60 @@ pub fn init(cli: &Cli, hall: &Path) -> Result<(), Exit> {
     Ok(())
 }
 
-pub fn import(cli: &Cli, kind: ImportKind, file: &Path) -> Result<(), Exit> {
+pub fn import(cli: &Cli, kind: ImportKind, files: &[PathBuf], department: Option<&str>) -> Result<(), Exit> {
     cli.local_only("import")?;
-    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let src = bangban::hall::utf8(&bytes, &file.display().to_string())?;
     let mut ledger = cli.open(false)?;
     let hall = ledger.hall()?;
-    let new = import_csv(&hall, kind, src, &file.display().to_string())?;
-    let out = ledger.configure(&new, &cli.actor, &file.display().to_string())?;
+    crate::args::known_department(&hall, department)?;
+    let mut sheets = Vec::new();
+    for file in files {
+        for sheet in crate::sheets::read_table(file)? {
+            // A workbook of every department's form, imported for one department, gives that
+            // department's sheet; a sheet that names another department is left alone.
+            let other = department.is_some()
+                && bangban::attachments::form_department(&hall, &sheet).is_some_and(|d| Some(d.as_str()) != department);
+            let workbook = sheet.file.ends_with(']');
+            if !(sheet.rows.is_empty() || workbook && other) {
+                sheets.push(sheet);
+            }
+        }
+    }
+    if sheets.is_empty() {
+        return Err(Exit::usage("the files hold no table to import"));
+    }
+    let imported = import_sheets(&hall, kind, &sheets, department)?;
+    let source = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let out = ledger.configure(&imported.hall, &cli.actor, &source)?;
     if cli.json {
         print_json(&json!({ "changed": out.changed, "sha256": out.sha256,
+            "departments": imported.departments, "rows": imported.rows,
+            "assigned": imported.assigned.iter().map(|(f, l, name, id)| json!({ "file": f, "row": l, "name": name, "id": id })).collect::<Vec<_>>(),
             "specialists": out.specialists, "items": out.items }));
     } else {
+        for (f, l, name, id) in &imported.assigned {
+            say!(
+                "{f}:{l}: {name} is new and gets {} {id}",
+                match kind {
+                    ImportKind::Specialists => "staff id",
+                    ImportKind::Items => "item code",
+                }
+            );
+        }
+        let scope = if imported.departments.is_empty() {
+            "the whole table".to_string()
+        } else {
+            imported.departments.join(", ")
+        };
         say!(
-            "imported {}: {} specialists, {} items in force",
-            file.display(),
+            "imported {source} ({} rows for {scope}): {} specialists, {} items in force{}",
+            imported.rows,
             out.specialists,
-            out.items
+            out.items,
+            if out.changed { "" } else { "; nothing changed" }
         );
     }
     Ok(())
