@@ -2,6 +2,8 @@
 //! sessions opened with a PIN on one counter device at one window, and the outcome of client
 //! request ids. The server checks these; the ledger keeps them beside the log.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use rusqlite::{params, OptionalExtension};
@@ -136,6 +138,7 @@ impl Ledger {
             &EventBody::DeviceEnrolled {
                 name: name.into(),
                 role: role.as_str().into(),
+                key: Some(chain::sha256_hex(&chain::sha256_hex(&token))),
             },
         )?;
         tx.commit()?;
@@ -225,10 +228,23 @@ impl Ledger {
             "UPDATE sessions SET ended_at = ?3 WHERE device = ?1 AND window = ?2 AND ended_at IS NULL",
             params![device, window, stamp(now)],
         )?;
+        let token_sha256 = chain::sha256_hex(&token);
         db::exec(
             &tx,
             "INSERT INTO sessions (token_sha256, staff, device, window, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![chain::sha256_hex(&token), staff, device, window, stamp(now), stamp(expires)],
+            params![token_sha256, staff, device, window, stamp(now), stamp(expires)],
+        )?;
+        chain::append_in(
+            &tx,
+            &stamp(now),
+            staff,
+            None,
+            &EventBody::StaffSignedIn {
+                staff: staff.into(),
+                window,
+                device: device.into(),
+                session: chain::sha256_hex(&token_sha256),
+            },
         )?;
         tx.commit()?;
         Ok(Session {
@@ -284,6 +300,7 @@ impl Ledger {
             &EventBody::StaffSignedOut {
                 staff: s.staff.clone(),
                 window: s.window,
+                session: Some(chain::sha256_hex(&chain::sha256_hex(token))),
             },
         )?;
         tx.commit()?;
@@ -304,5 +321,305 @@ impl Ledger {
         Ok(chain::events_in(&self.conn, "WHERE seq = ?1", [seq])?
             .into_iter()
             .next())
+    }
+}
+
+/// The sign-in state the event log says the tables must hold — PINs with their failed tries
+/// and lockouts (`staff_auth`), enrolled devices (`devices`) and staff sessions (`sessions`).
+/// `verify` folds every event through `apply` and then `compare`s: a session, device or PIN
+/// hash planted with a SQLite shell, or a lockout erased, is found by table, row and field.
+#[derive(Default)]
+pub(crate) struct SignInFold {
+    staff: BTreeMap<String, PinState>,
+    devices: BTreeMap<String, DeviceState>,
+    sessions: BTreeMap<String, SessionState>,
+}
+
+#[derive(Default)]
+struct PinState {
+    failed: u32,
+    locked_until: Option<String>,
+    /// SHA-256 of the stored hash, when the log says (events before it did not).
+    check: Option<String>,
+}
+
+struct DeviceState {
+    role: String,
+    created_at: String,
+    revoked_at: Option<String>,
+    key: Option<String>,
+}
+
+#[derive(PartialEq)]
+struct SessionState {
+    staff: String,
+    device: String,
+    window: u32,
+    created_at: String,
+    expires_at: String,
+    ended_at: Option<String>,
+}
+
+/// A row the log disagrees with: (table, rowid, field, problem).
+pub(crate) type RowFinding = (&'static str, i64, &'static str, String);
+
+impl SignInFold {
+    pub(crate) fn apply(&mut self, at: &str, body: &EventBody) {
+        match body {
+            EventBody::StaffPinSet { staff, pin_check } => {
+                self.staff.insert(
+                    staff.clone(),
+                    PinState {
+                        check: pin_check.clone(),
+                        ..Default::default()
+                    },
+                );
+            }
+            EventBody::StaffLogin {
+                staff, ok, pin_check, ..
+            } => {
+                let Some(p) = self.staff.get_mut(staff) else {
+                    return;
+                };
+                if pin_check.is_some() {
+                    p.check = pin_check.clone();
+                }
+                // As `record_login` counts: a good PIN clears the count, the fifth wrong one
+                // locks the login for PIN_LOCK_MINUTES from that attempt and starts again.
+                let failed = if *ok { 0 } else { p.failed + 1 };
+                if failed >= crate::ledger::PIN_TRIES {
+                    p.failed = 0;
+                    p.locked_until =
+                        parse_stamp(at).map(|t| stamp(t + chrono::Duration::minutes(crate::ledger::PIN_LOCK_MINUTES)));
+                } else {
+                    p.failed = failed;
+                    p.locked_until = None;
+                }
+            }
+            EventBody::DeviceEnrolled { name, role, key } => {
+                self.devices.insert(
+                    name.clone(),
+                    DeviceState {
+                        role: role.clone(),
+                        created_at: at.into(),
+                        revoked_at: None,
+                        key: key.clone(),
+                    },
+                );
+            }
+            EventBody::DeviceRevoked { name } => {
+                if let Some(d) = self.devices.get_mut(name) {
+                    d.revoked_at = Some(at.into());
+                }
+                for s in self.sessions.values_mut() {
+                    if s.device == *name && s.ended_at.is_none() {
+                        s.ended_at = Some(at.into());
+                    }
+                }
+            }
+            EventBody::StaffSignedIn {
+                staff,
+                window,
+                device,
+                session,
+            } => {
+                for s in self.sessions.values_mut() {
+                    if s.device == *device && s.window == *window && s.ended_at.is_none() {
+                        s.ended_at = Some(at.into());
+                    }
+                }
+                let expires_at = parse_stamp(at)
+                    .map(|t| stamp(t + chrono::Duration::hours(SESSION_HOURS)))
+                    .unwrap_or_default();
+                self.sessions.insert(
+                    session.clone(),
+                    SessionState {
+                        staff: staff.clone(),
+                        device: device.clone(),
+                        window: *window,
+                        created_at: at.into(),
+                        expires_at,
+                        ended_at: None,
+                    },
+                );
+            }
+            EventBody::StaffSignedOut {
+                session: Some(session), ..
+            } => {
+                if let Some(s) = self.sessions.get_mut(session) {
+                    s.ended_at = Some(at.into());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The first row of `staff_auth`, `devices` or `sessions` that differs from the log.
+    pub(crate) fn compare(&self, conn: &rusqlite::Connection) -> Result<Option<RowFinding>> {
+        type PinRow = (i64, String, String, u32, Option<String>);
+        let pins: Vec<PinRow> = conn
+            .prepare("SELECT rowid, staff_id, pin_hash, failed, locked_until FROM staff_auth ORDER BY rowid")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (rowid, staff, hash, failed, locked_until) in &pins {
+            let Some(want) = self.staff.get(staff) else {
+                return Ok(Some((
+                    "staff_auth",
+                    *rowid,
+                    "pin_hash",
+                    format!("staff {staff} has a PIN the log never set"),
+                )));
+            };
+            if want.check.as_ref().is_some_and(|c| *c != chain::sha256_hex(hash)) {
+                return Ok(Some((
+                    "staff_auth",
+                    *rowid,
+                    "pin_hash",
+                    format!("the PIN hash of staff {staff} is not the one the log set"),
+                )));
+            }
+            if *failed != want.failed {
+                return Ok(Some((
+                    "staff_auth",
+                    *rowid,
+                    "failed",
+                    format!(
+                        "staff {staff} has {failed} wrong PIN tries counted, the log has {}",
+                        want.failed
+                    ),
+                )));
+            }
+            if *locked_until != want.locked_until {
+                return Ok(Some((
+                    "staff_auth",
+                    *rowid,
+                    "locked_until",
+                    format!(
+                        "the sign-in lockout of staff {staff} is {}, the log says {}",
+                        locked_until.as_deref().unwrap_or("none"),
+                        want.locked_until.as_deref().unwrap_or("none")
+                    ),
+                )));
+            }
+        }
+        if let Some(staff) = self.staff.keys().find(|s| !pins.iter().any(|p| p.1 == **s)) {
+            return Ok(Some((
+                "staff_auth",
+                0,
+                "staff_id",
+                format!("the PIN the log set for staff {staff} is missing"),
+            )));
+        }
+        type DeviceRow = (i64, String, String, String, String, Option<String>);
+        let devices: Vec<DeviceRow> = conn
+            .prepare("SELECT rowid, name, role, token_sha256, created_at, revoked_at FROM devices ORDER BY rowid")?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (rowid, name, role, token_sha256, created_at, revoked_at) in &devices {
+            let Some(want) = self.devices.get(name) else {
+                return Ok(Some((
+                    "devices",
+                    *rowid,
+                    "name",
+                    format!("device {name} was never enrolled in the log"),
+                )));
+            };
+            let field = if *role != want.role {
+                Some("role")
+            } else if want.key.as_ref().is_some_and(|k| *k != chain::sha256_hex(token_sha256)) {
+                Some("token_sha256")
+            } else if *created_at != want.created_at {
+                Some("created_at")
+            } else if *revoked_at != want.revoked_at {
+                Some("revoked_at")
+            } else {
+                None
+            };
+            if let Some(field) = field {
+                return Ok(Some((
+                    "devices",
+                    *rowid,
+                    field,
+                    format!("device {name} differs from the log ({field})"),
+                )));
+            }
+        }
+        if let Some(name) = self.devices.keys().find(|n| !devices.iter().any(|d| d.1 == **n)) {
+            return Ok(Some((
+                "devices",
+                0,
+                "name",
+                format!("device {name}, enrolled in the log, is missing"),
+            )));
+        }
+        type SessionRow = (i64, String, String, String, u32, String, String, Option<String>);
+        let sessions: Vec<SessionRow> = conn
+            .prepare(
+                "SELECT rowid, token_sha256, staff, device, window, created_at, expires_at, ended_at FROM sessions ORDER BY rowid",
+            )?
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (rowid, token_sha256, staff, device, window, created_at, expires_at, ended_at) in &sessions {
+            let Some(want) = self.sessions.get(&chain::sha256_hex(token_sha256)) else {
+                return Ok(Some((
+                    "sessions",
+                    *rowid,
+                    "token_sha256",
+                    format!("a session of staff {staff} on {device} at window {window} was never signed in in the log"),
+                )));
+            };
+            let field = if *staff != want.staff {
+                Some("staff")
+            } else if *device != want.device {
+                Some("device")
+            } else if *window != want.window {
+                Some("window")
+            } else if *created_at != want.created_at {
+                Some("created_at")
+            } else if *expires_at != want.expires_at {
+                Some("expires_at")
+            } else if *ended_at != want.ended_at {
+                Some("ended_at")
+            } else {
+                None
+            };
+            if let Some(field) = field {
+                return Ok(Some((
+                    "sessions",
+                    *rowid,
+                    field,
+                    format!(
+                        "the session of staff {} at window {} differs from the log ({field})",
+                        want.staff, want.window
+                    ),
+                )));
+            }
+        }
+        if sessions.len() != self.sessions.len() {
+            return Ok(Some((
+                "sessions",
+                0,
+                "token_sha256",
+                format!(
+                    "the log signed in {} sessions, the table holds {}",
+                    self.sessions.len(),
+                    sessions.len()
+                ),
+            )));
+        }
+        Ok(None)
     }
 }

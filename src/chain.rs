@@ -719,6 +719,7 @@ fn verify_inner(
     let mut counters: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut windows: BTreeMap<u32, bool> = BTreeMap::new();
     let mut configs: Vec<String> = Vec::new();
+    let mut signins = crate::access::SignInFold::default();
     let mut next_evict = evict_after;
     let mut calls_stmt = tx.prepare("SELECT seq, business_day, department, case_id, recall FROM calls ORDER BY seq")?;
     let mut calls = calls_stmt.query_map([], |r| {
@@ -879,7 +880,7 @@ fn verify_inner(
                             windows.insert(*window, false);
                         }
                         EventBody::HallConfigured { sha256, .. } => configs.push(sha256.clone()),
-                        _ => {}
+                        other => signins.apply(ev.at(), other),
                     }
                     if projection.is_some() || !body.moves_case() {
                         continue;
@@ -1078,6 +1079,13 @@ fn verify_inner(
         }
     }
     if let Some(r) = small_projections(&tx, count, head_seq, cases, &counters, &windows, &configs)? {
+        return Ok(r);
+    }
+    if let Some((table, row, field, problem)) = signins.compare(&tx)? {
+        let mut r = VerifyReport::bad_row(count, head_seq, cases, count + 1, table, row, problem);
+        if let Some(f) = r.finding.as_mut() {
+            f.field = Some(field.into());
+        }
         return Ok(r);
     }
     Ok(VerifyReport {

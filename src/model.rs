@@ -279,23 +279,45 @@ pub enum EventBody {
         error: String,
         reprint: bool,
     },
+    /// A PIN was set. `pin_check` is the SHA-256 of the stored argon2 hash (never of the PIN),
+    /// so `verify` can tell a hash planted in `staff_auth` from the one the log set; events
+    /// written before it existed have none.
     StaffPinSet {
         staff: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin_check: Option<String>,
     },
+    /// A sign-in attempt; a PIN stored again under newer hashing parameters carries the new
+    /// hash's check.
     StaffLogin {
         staff: String,
         window: u32,
         ok: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pin_check: Option<String>,
+    },
+    /// A session opened on a device at a window after a good PIN. `session` is the SHA-256 of
+    /// the stored token hash: it names the row without giving anything that signs in.
+    StaffSignedIn {
+        staff: String,
+        window: u32,
+        device: String,
+        session: String,
     },
     /// A specialist signed out (or the session was ended by a new sign-in at that window).
     StaffSignedOut {
         staff: String,
         window: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
     },
-    /// A device was enrolled on the server host with a role (its token is never logged).
+    /// A device was enrolled on the server host with a role (its token is never logged;
+    /// `key` is the SHA-256 of the stored token hash, so a planted row is found).
     DeviceEnrolled {
         name: String,
         role: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
     },
     DeviceRevoked {
         name: String,
@@ -384,6 +406,7 @@ impl EventBody {
             EventBody::PrintFailed { .. } => "print_failed",
             EventBody::StaffPinSet { .. } => "staff_pin_set",
             EventBody::StaffLogin { .. } => "staff_login",
+            EventBody::StaffSignedIn { .. } => "staff_signed_in",
             EventBody::StaffSignedOut { .. } => "staff_signed_out",
             EventBody::DeviceEnrolled { .. } => "device_enrolled",
             EventBody::DeviceRevoked { .. } => "device_revoked",
@@ -404,6 +427,7 @@ impl EventBody {
                 | EventBody::PrintFailed { .. }
                 | EventBody::StaffPinSet { .. }
                 | EventBody::StaffLogin { .. }
+                | EventBody::StaffSignedIn { .. }
                 | EventBody::StaffSignedOut { .. }
                 | EventBody::DeviceEnrolled { .. }
                 | EventBody::DeviceRevoked { .. }

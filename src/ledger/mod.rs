@@ -284,8 +284,8 @@ fn check_staff_window(hall: &Hall, staff: &str, window: u32) -> Result<()> {
     Ok(())
 }
 
-const PIN_TRIES: u32 = 5;
-const PIN_LOCK_MINUTES: i64 = 5;
+pub(crate) const PIN_TRIES: u32 = 5;
+pub(crate) const PIN_LOCK_MINUTES: i64 = 5;
 /// How many recent services the wait estimate averages over.
 const ESTIMATE_WINDOW: usize = 20;
 

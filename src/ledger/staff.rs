@@ -21,7 +21,16 @@ impl Ledger {
              ON CONFLICT (staff_id) DO UPDATE SET salt = excluded.salt, pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL",
             params![staff, salt, hash],
         )?;
-        chain::append_in(&tx, &at, actor, None, &EventBody::StaffPinSet { staff: staff.into() })?;
+        chain::append_in(
+            &tx,
+            &at,
+            actor,
+            None,
+            &EventBody::StaffPinSet {
+                staff: staff.into(),
+                pin_check: Some(chain::sha256_hex(&hash)),
+            },
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -92,6 +101,7 @@ impl Ledger {
                 staff: staff.into(),
                 window,
                 ok,
+                pin_check: checked.rehashed.as_deref().map(chain::sha256_hex),
             },
         )?;
         tx.commit()?;

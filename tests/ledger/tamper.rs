@@ -431,3 +431,99 @@ fn a_malformed_witness_file_is_refused_naming_its_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("w.txt:2: hash"), "{}", stderr(&out));
 }
+
+/// A ledger where counter devices are enrolled (one revoked), S101 signed in at window 1, out,
+/// and in again; S102 typed two wrong PINs; S201 typed five and is locked out.
+fn ledger_with_sign_ins() -> TempLedger {
+    use bangban::access::DeviceRole;
+    let t = ledger_with_history();
+    set_pins(&t.db, &["S102", "S201"]);
+    let mut l = bangban::Ledger::open(&t.db, bangban::LedgerOptions::default()).unwrap();
+    l.add_device("counter-1", DeviceRole::Counter, "office").unwrap();
+    l.add_device("counter-4", DeviceRole::Counter, "office").unwrap();
+    let s = l.open_session("S101", TEST_PIN, "counter-1", 1).unwrap();
+    l.end_session(&s.token).unwrap();
+    l.open_session("S101", TEST_PIN, "counter-1", 1).unwrap();
+    l.open_session("S201", TEST_PIN, "counter-4", 4).unwrap();
+    l.revoke_device("counter-4", "office").unwrap();
+    for _ in 0..2 {
+        assert!(l.open_session("S102", "000001", "counter-1", 2).is_err());
+    }
+    for _ in 0..5 {
+        assert!(l.open_session("S201", "000001", "counter-1", 4).is_err());
+    }
+    drop(l);
+    assert!(cli(&t.db, &["verify"]).status.success(), "untouched sign-ins verify");
+    t
+}
+
+#[test]
+fn sign_in_state_changed_behind_the_logs_back_is_found_by_table_and_field() {
+    let t = ledger_with_sign_ins();
+    let planted = bangban::chain::sha256_hex(&bangban::chain::sha256_hex("a token the forger knows"));
+    let cases: [(&str, String, &str, &str); 7] = [
+        (
+            "a session planted for S101 at window 1",
+            format!(
+                "INSERT INTO sessions (token_sha256, staff, device, window, created_at, expires_at)
+                 VALUES ('{planted}', 'S101', 'counter-1', 1, '2026-11-27T01:00:00.000Z', '2099-01-01T00:00:00.000Z')"
+            ),
+            "sessions",
+            "token_sha256",
+        ),
+        (
+            "the live session made to last for years",
+            "UPDATE sessions SET expires_at = '2099-01-01T00:00:00.000Z' WHERE ended_at IS NULL".into(),
+            "sessions",
+            "expires_at",
+        ),
+        (
+            "the revoked device's session reopened",
+            "UPDATE sessions SET ended_at = NULL WHERE device = 'counter-4'".into(),
+            "sessions",
+            "ended_at",
+        ),
+        (
+            "S102's wrong tries wiped",
+            "UPDATE staff_auth SET failed = 0 WHERE staff_id = 'S102'".into(),
+            "staff_auth",
+            "failed",
+        ),
+        (
+            "S201's lockout lifted",
+            "UPDATE staff_auth SET locked_until = NULL WHERE staff_id = 'S201'".into(),
+            "staff_auth",
+            "locked_until",
+        ),
+        (
+            "S101's PIN hash swapped for one whose PIN the forger knows",
+            "UPDATE staff_auth SET pin_hash = (SELECT pin_hash FROM staff_auth WHERE staff_id = 'S102') WHERE staff_id = 'S101'".into(),
+            "staff_auth",
+            "pin_hash",
+        ),
+        (
+            "an admin device planted",
+            format!(
+                "INSERT INTO devices (name, role, token_sha256, created_at)
+                 VALUES ('admin-x', 'admin', '{planted}', '2026-11-27T01:00:00.000Z')"
+            ),
+            "devices",
+            "name",
+        ),
+    ];
+    let pristine = std::fs::read(&t.db).unwrap();
+    for (what, sql, table, field) in cases {
+        std::fs::write(&t.db, &pristine).unwrap();
+        let c = Connection::open(&t.db).unwrap();
+        assert_eq!(c.execute(&sql, []).unwrap(), 1, "{what}: the edit changed one row");
+        drop(c);
+        let out = cli(&t.db, &["verify", "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", stdout(&out));
+        let finding = json(&out)["finding"].clone();
+        assert_eq!(
+            (finding["table"].as_str(), finding["field"].as_str()),
+            (Some(table), Some(field)),
+            "{what}: {finding}"
+        );
+    }
+}
