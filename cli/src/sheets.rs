@@ -293,9 +293,16 @@ pub fn records_xlsx(
     to: chrono::NaiveDate,
     rows: &[bangban::RecordRow],
 ) -> anyhow::Result<Vec<u8>> {
+    registers_xlsx(&[(kind, rows.to_vec())], from, to)
+}
+
+/// Several registers in one workbook, a sheet each (the daily close files all seven).
+pub fn registers_xlsx(
+    registers: &[(bangban::RecordKind, Vec<bangban::RecordRow>)],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> anyhow::Result<Vec<u8>> {
     let mut book = Workbook::new();
-    let ws = book.add_worksheet();
-    ws.set_name(kind.title_zh())?;
     let bold = Format::new().set_bold();
     let head = Format::new().set_bold().set_text_wrap().set_background_color("#DDEBF7");
     let period = if from == to {
@@ -303,15 +310,24 @@ pub fn records_xlsx(
     } else {
         format!("{from} 至 {to}")
     };
-    ws.write_string_with_format(0, 0, format!("{} {period}", kind.title_zh()), &bold)?;
-    for (c, h) in RECORD_HEAD.iter().enumerate() {
-        ws.write_string_with_format(1, c as u16, format!("{}\n{}", h.0, h.1), &head)?;
-        ws.set_column_width(c as u16, [17, 11, 8, 16, 20, 8, 8, 6, 22, 40][c])?;
-    }
-    ws.set_row_height(1, 32)?;
-    for (i, r) in rows.iter().enumerate() {
-        for (c, v) in record_cells(r).into_iter().enumerate() {
-            ws.write_string(i as u32 + 2, c as u16, v)?;
+    for (kind, rows) in registers {
+        let ws = book.add_worksheet();
+        ws.set_name(kind.title_zh())?;
+        ws.write_string_with_format(
+            0,
+            0,
+            format!("{} {period}  共 {} 条", kind.title_zh(), rows.len()),
+            &bold,
+        )?;
+        for (c, h) in RECORD_HEAD.iter().enumerate() {
+            ws.write_string_with_format(1, c as u16, format!("{}\n{}", h.0, h.1), &head)?;
+            ws.set_column_width(c as u16, [17, 11, 8, 16, 20, 8, 8, 6, 22, 40][c])?;
+        }
+        ws.set_row_height(1, 32)?;
+        for (i, r) in rows.iter().enumerate() {
+            for (c, v) in record_cells(r).into_iter().enumerate() {
+                ws.write_string(i as u32 + 2, c as u16, v)?;
+            }
         }
     }
     Ok(book.save_to_buffer()?)

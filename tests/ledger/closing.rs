@@ -55,6 +55,15 @@ fn close_day_expires_the_waiting_and_a_returning_case_keeps_its_id_with_todays_n
     assert_eq!(closed["anchor_hash"].as_str().unwrap().len(), 64);
     let csv = std::fs::read_to_string(reports.join("report-2026-11-26.csv")).unwrap();
     assert!(csv.starts_with('\u{feff}') && csv.contains("社会保障"), "{csv}");
+    // The day's report as a workbook and every register of the rules, a sheet each, filed too.
+    {
+        use calamine::Reader;
+        let report: calamine::Xlsx<_> = calamine::open_workbook(reports.join("report-2026-11-26.xlsx")).unwrap();
+        assert_eq!(report.sheet_names(), ["部门", "专员", "分时"]);
+        let registers: calamine::Xlsx<_> = calamine::open_workbook(reports.join("registers-2026-11-26.xlsx")).unwrap();
+        assert_eq!(registers.sheet_names().len(), bangban::RecordKind::ALL.len());
+        assert_eq!(closed["files"].as_array().unwrap().len(), 4, "{closed}");
+    }
     // Closing twice is refused and changes nothing.
     let again = run(&t.db, DAY1_EVENING, &["close-day", "--date", "2026-11-26"]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));

@@ -192,9 +192,19 @@ pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&st
         &json_path,
         (serde_json::to_string_pretty(&closed.report)? + "\n").as_bytes(),
     )?;
+    let xlsx_path = dir.join(format!("report-{day}.xlsx"));
+    write_atomically(&xlsx_path, &crate::sheets::figures_xlsx(&closed.report)?)?;
+    // The day's registers, with the notes' text, a sheet each: what the office prints and files.
+    let mut registers = Vec::new();
+    for kind in bangban::RecordKind::ALL {
+        registers.push((kind, ledger.records(kind, day, day)?));
+    }
+    let registers_path = dir.join(format!("registers-{day}.xlsx"));
+    write_atomically(&registers_path, &crate::sheets::registers_xlsx(&registers, day, day)?)?;
+    let files = [&csv_path, &json_path, &xlsx_path, &registers_path];
     if cli.json {
         let mut v = serde_json::to_value(&closed)?;
-        v["files"] = json!([csv_path, json_path]);
+        v["files"] = json!(files);
         print_json(&v);
     } else {
         say!("closed {day}: {} tickets expired", closed.expired);
@@ -209,7 +219,9 @@ pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&st
             closed.anchor_hash
         );
         say!("figures sha256 {}", closed.figures_sha256);
-        say!("wrote {} and {}", csv_path.display(), json_path.display());
+        for f in files {
+            say!("wrote {}", f.display());
+        }
     }
     Ok(())
 }
