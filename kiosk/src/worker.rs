@@ -26,6 +26,8 @@ pub enum IssueFailure {
     Busy(String),
     /// The hall server cannot be reached: tickets are paused until it is back.
     Unreachable(String),
+    /// Today's business day has been closed (日结): no more numbers today.
+    DayClosed(String),
     Other(String),
 }
 
@@ -86,6 +88,8 @@ pub fn spawn(
                             IssueFailure::Busy(e.to_string())
                         } else if e.kind() == "unreachable" {
                             IssueFailure::Unreachable(e.to_string())
+                        } else if e.kind() == "day_closed" {
+                            IssueFailure::DayClosed(e.to_string())
                         } else {
                             IssueFailure::Other(e.to_string())
                         }

@@ -1,5 +1,5 @@
-//! A ledger locked by another process: the kiosk shows a wait state, stays responsive, and
-//! then issues the ticket or says plainly that it could not.
+//! When the ledger cannot issue — locked by another process, or the day closed — the kiosk
+//! shows a wait state, stays responsive, and then issues the ticket or says plainly why not.
 
 use std::time::{Duration, Instant};
 
@@ -116,5 +116,44 @@ fn a_lock_longer_than_the_timeout_says_plainly_that_it_could_not() {
         ledger(&k.db).find_case("B001").unwrap().number,
         "B001",
         "the failed attempt used no number"
+    );
+}
+
+#[test]
+fn after_the_daily_close_the_kiosk_says_tickets_have_ended_for_today() {
+    let k = kiosk();
+    // The office closes today (日结) while this kiosk is still on: a clock at 23:00 of the
+    // kiosk's business day, after the hall's closing time.
+    let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+    let today = bangban::clock::business_day(chrono::Utc::now(), tz);
+    let late = today
+        .and_hms_opt(23, 0, 0)
+        .unwrap()
+        .and_local_timezone(tz)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let mut office = bangban::Ledger::open(
+        &k.db,
+        bangban::LedgerOptions {
+            clock: std::sync::Arc::new(bangban::clock::ManualClock::new(late)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    office.close_day(today, "office").unwrap();
+    to_confirm(&k);
+    let ui = &k.state.ui;
+    tap(ui, "确认取号");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(8), |ui| ui.global::<KioskAdapter>().get_notice()
+            == Notice::DayClosed));
+    assert!(visible(
+        ui,
+        "今天的取号已经结束。请明天再来；如有急事，请到服务台找工作人员。"
+    ));
+    assert!(
+        office.find_case("B001").is_err(),
+        "no number was issued on the closed day"
     );
 }

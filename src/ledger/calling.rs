@@ -81,6 +81,7 @@ impl Ledger {
                 }
             }
             CaseAction::Return => {
+                super::closing::refuse_closed_in(&tx, &day)?;
                 let d = hall
                     .department(&case.department)
                     .ok_or_else(|| LedgerError::UnknownDepartment(case.department.clone()))?;

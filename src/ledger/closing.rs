@@ -117,6 +117,15 @@ fn hall_has_closed(hall: &Hall, now: DateTime<Utc>) -> bool {
     }
 }
 
+/// Refuse a new number on a business day that has been closed: a kiosk left on after the
+/// close would otherwise issue tickets that no close ever expires.
+pub(crate) fn refuse_closed_in(conn: &Connection, day: &str) -> Result<()> {
+    match day_closed_in(conn, day)? {
+        Some(_) => Err(LedgerError::DayClosed(day.to_string())),
+        None => Ok(()),
+    }
+}
+
 /// The `day_closed` event of a business day, if it was closed (few such events: one a day).
 fn day_closed_in(conn: &Connection, day: &str) -> Result<Option<i64>> {
     Ok(conn

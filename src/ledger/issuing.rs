@@ -79,6 +79,7 @@ impl Ledger {
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
         let tx = db::immediate(&mut self.conn)?;
+        super::closing::refuse_closed_in(&tx, &day)?;
         let number = next_number_in(&tx, &day, &dept.prefix)?;
         let case_id: i64 = crate::db::one(&tx, "SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
         let body = EventBody::CaseIssued {

@@ -64,6 +64,14 @@ fn close_day_expires_the_waiting_and_a_returning_case_keeps_its_id_with_todays_n
         assert_eq!(registers.sheet_names().len(), bangban::RecordKind::ALL.len());
         assert_eq!(closed["files"].as_array().unwrap().len(), 4, "{closed}");
     }
+    // A kiosk left on after the close gets no number for the closed day.
+    let late = run(&t.db, DAY1_EVENING, &["issue", "--item", "F01"]);
+    assert!(!late.status.success());
+    assert!(
+        stderr(&late).contains("2026-11-26 is already closed"),
+        "{}",
+        stderr(&late)
+    );
     // Closing twice is refused and changes nothing.
     let again = run(&t.db, DAY1_EVENING, &["close-day", "--date", "2026-11-26"]);
     assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));

@@ -130,6 +130,7 @@ pub fn issue_failed(ui: &KioskWindow, failure: IssueFailure) {
             tracing::error!("cannot reach the hall server: {d}");
             return;
         }
+        IssueFailure::DayClosed(d) => (Notice::DayClosed, d),
         IssueFailure::Other(d) => (Notice::IssueFailed, d),
     };
     tracing::error!("cannot issue a ticket: {detail}");
