@@ -24,6 +24,9 @@ pub enum Cmd {
     Logout,
     CallNext,
     CallNumber(String),
+    /// A past day's visitor came back (their token or DATE/NUMBER): today's next number for
+    /// the same case, in line after the tickets issued before.
+    Return(String),
     Act(CaseAction),
     TogglePause,
     Refresh,
@@ -63,6 +66,8 @@ pub enum Message {
     Called(String),
     /// A case moved to a new state.
     Moved { number: String, state: CaseState },
+    /// A past day's case stands in today's line again under this new number.
+    Returned(String),
     /// The window was paused (true) or opened again (false).
     WindowPaused(bool),
     /// The command failed: the kind (a `LedgerError::kind()`, or `sign_in_first`, `no_number`,
@@ -229,6 +234,18 @@ impl Desk {
                     self.current = Some(c.number.clone());
                     Message::Called(c.text)
                 })
+            }
+            Cmd::Return(reference) => {
+                let reference = reference.trim().to_string();
+                if reference.is_empty() {
+                    return Message::refused("no_number", "type or scan a number first");
+                }
+                self.client
+                    .act(&Act {
+                        case: reference,
+                        action: CaseAction::Return,
+                    })
+                    .map(|c| Message::Returned(c.number))
             }
             Cmd::Act(action) => {
                 let Some(number) = self.current.clone() else {

@@ -965,3 +965,55 @@ fn the_board_and_the_console_keep_witness_files_of_the_chain_heads_they_saw() {
     let seen = bangban::witness::read(&counter_file).expect("the console's witness file");
     assert!(seen.last().unwrap().seq >= head.seq);
 }
+
+#[test]
+fn a_past_days_visitor_is_put_back_in_line_from_the_console() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    // Yesterday's ticket, never served, expired by the daily close.
+    let clock = bangban::clock::ManualClock::new(at("2026-11-26T10:00:00+08:00"));
+    let opts = LedgerOptions {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..LedgerOptions::default()
+    };
+    let mut l = Ledger::open(&db, opts).unwrap();
+    let old = l
+        .issue(&IssueRequest {
+            item: "A01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+            actor: "kiosk-1".into(),
+        })
+        .unwrap();
+    clock.set(at("2026-11-26T18:00:00+08:00"));
+    l.close_day("2026-11-26".parse().unwrap(), "office").unwrap();
+    drop(l);
+    // Today, at window 1: the visitor hands over yesterday's ticket.
+    let mut l = ledger(&db);
+    l.set_pin("S101", "246813", "admin").unwrap();
+    issue(&mut l, "A01");
+    let c = console(&db, 1);
+    login(&c, "S101", "246813");
+    type_into(&c, "号码或扫码", &old.token);
+    tap(&c, "按号呼叫");
+    assert_eq!(failure(&c), "past_day");
+    assert!(message(&c).contains("重新排队"), "{}", message(&c));
+    tap(&c, "重新排队");
+    assert_eq!(failure(&c), "");
+    assert_eq!(message(&c), "已重新排队：今天的号码是 A002");
+    let back = l.find_case("A002").unwrap();
+    assert_eq!((back.id, back.state), (old.case_id, bangban::CaseState::Waiting));
+    let queue: Vec<String> =
+        c.ui.global::<display::QueueAdapter>()
+            .get_waiting()
+            .iter()
+            .map(|w| w.number.to_string())
+            .collect();
+    assert_eq!(queue, ["A001", "A002"], "in line after today's earlier ticket");
+}

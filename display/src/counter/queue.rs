@@ -1,5 +1,5 @@
-//! The controller of `QueueAdapter`: the window's queue, calling next or by number, and
-//! pausing the window.
+//! The controller of `QueueAdapter`: the window's queue, calling next or by number, putting
+//! a past day's visitor back in line, and pausing the window.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -19,6 +19,10 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, inner, QueueAdapter, on_call_number, |_ui, inner, number| send(
         inner,
         Cmd::CallNumber(number.to_string())
+    ));
+    bind!(ui, inner, QueueAdapter, on_return_number, |_ui, inner, reference| send(
+        inner,
+        Cmd::Return(reference.to_string())
     ));
     bind!(ui, inner, QueueAdapter, on_toggle_pause, |_ui, inner| send(
         inner,

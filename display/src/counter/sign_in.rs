@@ -66,6 +66,10 @@ fn message(m: &Message) -> ConsoleMessage {
             out.text = s(number);
             out.state = s(state.as_str());
         }
+        Message::Returned(number) => {
+            out.kind = MessageKind::Returned;
+            out.text = s(number);
+        }
         Message::WindowPaused(true) => out.kind = MessageKind::WindowPaused,
         Message::WindowPaused(false) => out.kind = MessageKind::WindowResumed,
         Message::Failed { kind, detail } => {
