@@ -1,7 +1,7 @@
 //! The hall configuration: parsing and rule checks with file:line:field errors. The two
 //! attachment tables' import and export live in `attachments`.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -166,6 +166,18 @@ pub struct Hall {
     pub retention_years: u32,
     pub ticket_url_base: String,
     pub printer: String,
+    /// The hall's most requested matters, offered on the kiosk's welcome screen (item codes);
+    /// empty: today's most issued items.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub featured: Vec<String>,
+    /// Whether the kiosk speaks its prompts from the start (the visitor's 「语音」 toggle
+    /// still turns it on or off).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub voice: bool,
+    /// Where a visitor gets each material (material name → place), printed on the
+    /// one-time notification slip (一次性告知书).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub material_sources: BTreeMap<String, String>,
     pub departments: Vec<Department>,
     pub specialists: Vec<Specialist>,
     pub items: Vec<Item>,
@@ -330,6 +342,10 @@ impl Hall {
             for (f, v) in [("code", &p.code), ("name", &p.name), ("name_en", &p.name_en)] {
                 text(Table::Priority, i, f, v);
             }
+        }
+        for (material, place) in &self.material_sources {
+            text(Table::Sources, 0, material, material);
+            text(Table::Sources, 0, material, place);
         }
         if self.name.trim().is_empty() {
             push(Table::Hall, 0, "name", "the hall needs a name".into());
@@ -538,6 +554,16 @@ impl Hall {
                 }
             }
         }
+        for code in &self.featured {
+            if self.item(code).is_none() {
+                push(
+                    Table::Hall,
+                    0,
+                    "featured",
+                    format!("featured item {code:?} is not in the item list"),
+                );
+            }
+        }
         let mut pcodes = HashSet::new();
         for (i, p) in self.priority_classes.iter().enumerate() {
             if p.code.trim().is_empty() || !pcodes.insert(p.code.as_str()) {
@@ -627,6 +653,8 @@ pub(crate) enum Table {
     Specialist,
     Item,
     Priority,
+    /// The `[material_sources]` table; the field is the material's name.
+    Sources,
 }
 
 fn line_of(src: &str, offset: usize) -> usize {
@@ -651,7 +679,7 @@ fn key_line(src: &str, header_line: usize, key: &str) -> usize {
             break;
         }
         if let Some((k, _)) = t.split_once('=') {
-            if k.trim() == key {
+            if k.trim().trim_matches(['"', '\'']) == key {
                 return n + 1;
             }
         }
@@ -683,6 +711,10 @@ struct RawHallInfo {
     ticket_url_base: String,
     #[serde(default)]
     printer: String,
+    #[serde(default)]
+    featured: Vec<String>,
+    #[serde(default)]
+    voice: bool,
 }
 
 fn default_tz() -> String {
@@ -730,6 +762,8 @@ struct RawHall {
     items: Vec<Spanned<Item>>,
     #[serde(default)]
     priority_classes: Vec<Spanned<PriorityClass>>,
+    #[serde(default)]
+    material_sources: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 /// The priority groups of rule 4 when a hall file lists none.
@@ -762,6 +796,11 @@ impl RawHall {
         let spec_lines: Vec<usize> = self.specialists.iter().map(|d| header(d.span())).collect();
         let item_lines: Vec<usize> = self.items.iter().map(|d| header(d.span())).collect();
         let prio_lines: Vec<usize> = self.priority_classes.iter().map(|d| header(d.span())).collect();
+        let sources_line = self
+            .material_sources
+            .as_ref()
+            .map(|s| header(s.span()))
+            .unwrap_or(hall_line);
         let mut issues = Vec::new();
         let info = self.hall.into_inner();
         let mut specialists = Vec::new();
@@ -805,6 +844,9 @@ impl RawHall {
             retention_years: info.retention_years,
             ticket_url_base: info.ticket_url_base,
             printer: info.printer,
+            featured: info.featured,
+            voice: info.voice,
+            material_sources: self.material_sources.map(Spanned::into_inner).unwrap_or_default(),
             departments: self.departments.into_iter().map(Spanned::into_inner).collect(),
             specialists,
             items: self.items.into_iter().map(Spanned::into_inner).collect(),
@@ -817,10 +859,25 @@ impl RawHall {
                 Table::Specialist => spec_lines.get(i).copied().unwrap_or(hall_line),
                 Table::Item => item_lines.get(i).copied().unwrap_or(hall_line),
                 Table::Priority => prio_lines.get(i).copied().unwrap_or(hall_line),
+                Table::Sources => sources_line,
             };
             key_line(src, h, field)
         };
         issues.extend(hall.check(file, &locate));
+        // A place for a material no item asks for is a typo in the file (an import that drops
+        // the last item asking for it is not refused for this).
+        for material in hall.material_sources.keys() {
+            if !hall.items.iter().any(|i| i.materials.contains(material)) {
+                issues.push(HallIssue {
+                    file: file.into(),
+                    line: locate(Table::Sources, 0, material),
+                    field: material.clone(),
+                    message: format!(
+                        "{material:?} is not a material of any item (check the spelling against the items' materials)"
+                    ),
+                });
+            }
+        }
         if issues.is_empty() {
             Ok(hall)
         } else {

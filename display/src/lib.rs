@@ -212,6 +212,7 @@ fn call_row(tz: chrono_tz::Tz, c: &Called) -> CallRow {
         number: s(&c.number),
         window: c.window as i32,
         department: s(&c.department_name),
+        staff_name: s(&c.staff_name),
         recall: c.recall,
         time: s(&time),
         text: s(&c.text),

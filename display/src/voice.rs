@@ -153,6 +153,7 @@ mod tests {
             recall,
             recalls: recall as u32,
             staff: "S101".into(),
+            staff_name: "王丽".into(),
             at: String::new(),
             seq: 1,
             text: bangban::announcement(number, window, recall),

@@ -1017,3 +1017,34 @@ fn a_past_days_visitor_is_put_back_in_line_from_the_console() {
             .collect();
     assert_eq!(queue, ["A001", "A002"], "in line after today's earlier ticket");
 }
+
+#[test]
+fn the_board_names_the_specialist_serving_at_the_called_window() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    issue(&mut l, "A01");
+    let called = l
+        .call(&CallRequest {
+            window: 1,
+            staff: "S101".into(),
+            number: None,
+        })
+        .unwrap();
+    assert_eq!(called.staff_name, "王丽");
+    let b = display::board(display::Feed::open_with(&db, LedgerOptions::default()).unwrap(), None).unwrap();
+    let a = b.ui.global::<display::BoardAdapter>();
+    assert_eq!(a.get_current().staff_name, "王丽");
+    assert!(
+        ElementHandle::find_by_accessible_label(&b.ui, "市场监督管理局 · 帮办专员 王丽")
+            .next()
+            .is_some(),
+        "the current call names the specialist"
+    );
+    assert!(
+        ElementHandle::find_by_accessible_label(&b.ui, "专员 王丽")
+            .next()
+            .is_some(),
+        "the recent calls name the specialist"
+    );
+}

@@ -220,6 +220,12 @@ fn build(driver: RecordingDriver, job: &PrintTicket) -> escpos::errors::Result<(
         .reset_size()?;
     p.writeln(&t.department_name)?;
     p.writeln(&t.item_name)?;
+    if !t.specialist_name.is_empty() {
+        p.writeln(&format!("帮办专员 {}", t.specialist_name))?;
+    }
+    if !t.office_phone.is_empty() {
+        p.writeln(&format!("咨询电话 {}", t.office_phone))?;
+    }
     if let Some(name) = &t.priority_name {
         p.bold(true)?.writeln(&format!("★ 优先办理：{name}"))?.bold(false)?;
     }

@@ -14,6 +14,8 @@ fn sample(reprint: bool) -> PrintTicket {
         department_name: "市场监督管理局".into(),
         item: "A01".into(),
         item_name: "企业开办·有限责任公司设立登记".into(),
+        specialist_name: "王丽".into(),
+        office_phone: "0632-3311101".into(),
         priority: Some("elderly".into()),
         priority_name: Some("老年人".into()),
         mode: bangban::Mode::Fullprocess,

@@ -375,6 +375,7 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
         recall,
         recalls: case.recalls,
         staff: staff.into(),
+        staff_name: hall.specialist(staff).map(|s| s.name.clone()).unwrap_or_default(),
         at: at.into(),
         seq: case.last_seq,
         text: announcement(&case.number, window, recall),

@@ -194,6 +194,11 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
         item: case.item.clone(),
         item_name: hall.item_name(&case.item),
         window: case.window,
+        specialist_name: item
+            .and_then(|i| hall.specialist(&i.specialist))
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+        office_phone: item.map(|i| i.phone.clone()).unwrap_or_default(),
         priority: case.priority.clone(),
         priority_name: prio.map(|p| p.name.clone()),
         mode: case.mode,

@@ -71,6 +71,12 @@ pub struct Ticket {
     pub item: String,
     pub item_name: String,
     pub window: u32,
+    /// The item's specialist and office phone (Attachment 2), printed so the visitor knows
+    /// whom to ask and where to call.
+    #[serde(default)]
+    pub specialist_name: String,
+    #[serde(default)]
+    pub office_phone: String,
     pub priority: Option<String>,
     pub priority_name: Option<String>,
     pub mode: Mode,
@@ -108,6 +114,9 @@ pub struct Called {
     pub recall: bool,
     pub recalls: u32,
     pub staff: String,
+    /// The serving specialist's name, as the board shows it (staff are public; visitors never).
+    #[serde(default)]
+    pub staff_name: String,
     pub at: String,
     pub seq: i64,
     pub text: String,

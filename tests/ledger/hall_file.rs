@@ -379,3 +379,27 @@ fn an_official_form_replaces_only_its_department_and_names_row_and_column_on_err
     }
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn a_featured_item_or_material_source_that_is_not_in_the_hall_names_its_line() {
+    let t = demo_ledger();
+    let src = demo_src()
+        .replacen("featured = [\"A01\",", "featured = [\"A99\",", 1)
+        .replacen("\"户口簿\" = ", "\"户口本\" = ", 1);
+    let f = write(&t, "featured.toml", &src);
+    let err = init_fails(&t, &f);
+    let featured = line_of(&src, "featured = [\"A99\"");
+    assert!(
+        err.contains(&format!(
+            "{f}:{featured}: field `featured`: featured item \"A99\" is not in the item list"
+        )),
+        "{err}"
+    );
+    let source = line_of(&src, "\"户口本\" = ");
+    assert!(
+        err.contains(&format!(
+            "{f}:{source}: field `户口本`: \"户口本\" is not a material of any item"
+        )),
+        "{err}"
+    );
+}
