@@ -116,6 +116,10 @@ pub enum Cmd {
         /// The specialist acting (every action is attributed)
         #[arg(long, global = true, default_value = "")]
         staff: String,
+        /// With `notify` (or `show` of a case awaiting materials): print the one-time
+        /// notification slip (一次性告知书) on this printer (tcp://HOST:9100, file:/dev/usb/lp0)
+        #[arg(long, global = true, value_name = "PRINTER")]
+        print: Option<String>,
         #[command(subcommand)]
         action: CaseArg,
     },
@@ -495,8 +499,9 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             case,
             window,
             staff,
+            print,
             action,
-        } => counter::case(cli, case, *window, staff, action),
+        } => counter::case(cli, case, *window, staff, print.as_deref(), action),
         Cmd::Window { window, state, staff } => counter::window(cli, *window, *state, staff),
         Cmd::Verify { witness } => office::verify(cli, witness),
         Cmd::Report {

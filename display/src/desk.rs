@@ -28,6 +28,8 @@ pub enum Cmd {
     /// the same case, in line after the tickets issued before.
     Return(String),
     Act(CaseAction),
+    /// Print the one-time notification slip of the case on the panel again (no ledger write).
+    PrintSlip,
     TogglePause,
     Refresh,
     /// Show this case on the panel without calling it (None: the window's own case, else the
@@ -68,6 +70,8 @@ pub enum Message {
     Moved { number: String, state: CaseState },
     /// A past day's case stands in today's line again under this new number.
     Returned(String),
+    /// The missing materials were recorded and the one-time notification slip printed.
+    SlipPrinted(String),
     /// The window was paused (true) or opened again (false).
     WindowPaused(bool),
     /// The command failed: the kind (a `LedgerError::kind()`, or `sign_in_first`, `no_number`,
@@ -125,9 +129,16 @@ pub struct Desk {
     depts: Vec<String>,
     staff: Option<String>,
     current: Option<String>,
+    /// The counter's own printer, for the one-time notification slip (一次性告知书).
+    printer: Option<bangban_printer::PrinterTarget>,
 }
 
 impl Desk {
+    /// Print the one-time notification slip on this printer after each `notify`.
+    pub fn set_printer(&mut self, printer: Option<bangban_printer::PrinterTarget>) {
+        self.printer = printer.filter(|p| *p != bangban_printer::PrinterTarget::None);
+    }
+
     /// Connect to the hall and check that the window belongs to a department. Returns the
     /// desk and the hall it found.
     pub fn open(source: Source, window: u32) -> Result<(Desk, Arc<Hall>), LedgerError> {
@@ -165,8 +176,26 @@ impl Desk {
             depts,
             staff: None,
             current: None,
+            printer: None,
         };
         Ok((desk, hall))
+    }
+
+    /// The slip for a notification just recorded, on the counter's printer. The notification
+    /// stands either way; a failure says the slip is missing so it can be printed again.
+    fn print_slip(&mut self, printer: bangban_printer::PrinterTarget, case: &bangban::Case) -> Message {
+        let staff = self.staff.clone().unwrap_or_default();
+        let printed = self.client.hall().map_err(|e| e.to_string()).and_then(|hall| {
+            let slip = bangban_printer::Slip::of(&hall, case, &staff, self.window, chrono::Utc::now());
+            bangban_printer::print_slip(&printer, &slip).map_err(|e| e.to_string())
+        });
+        match printed {
+            Ok(()) => Message::SlipPrinted(case.number.clone()),
+            Err(e) => {
+                tracing::error!("the slip of {} did not print: {e}", case.number);
+                Message::refused("slip_not_printed", &e)
+            }
+        }
     }
 
     /// Do one command and say what the console should now show.
@@ -247,14 +276,29 @@ impl Desk {
                     })
                     .map(|c| Message::Returned(c.number))
             }
+            Cmd::PrintSlip => {
+                let Some(number) = self.current.clone() else {
+                    return Message::refused("no_case", "no case on the panel: call a number first");
+                };
+                let Some(printer) = self.printer.clone() else {
+                    return Message::refused("no_printer", "this console has no printer (--printer)");
+                };
+                self.client.case(&number).map(|v| self.print_slip(printer, &v.case))
+            }
             Cmd::Act(action) => {
                 let Some(number) = self.current.clone() else {
                     return Message::refused("no_case", "no case on the panel: call a number first");
                 };
-                self.client.act(&Act { case: number, action }).map(|c| Message::Moved {
-                    number: c.number,
-                    state: c.state,
-                })
+                let notify = matches!(action, CaseAction::NotifyMissing { .. });
+                self.client
+                    .act(&Act { case: number, action })
+                    .map(|c| match (&self.printer, notify) {
+                        (Some(printer), true) => self.print_slip(printer.clone(), &c),
+                        _ => Message::Moved {
+                            number: c.number,
+                            state: c.state,
+                        },
+                    })
             }
             Cmd::TogglePause => self.client.window_paused(self.window).and_then(|was| {
                 self.client

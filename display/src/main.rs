@@ -68,6 +68,10 @@ enum Cmd {
         /// (0 to 600000)
         #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(0..=600_000))]
         busy_timeout_ms: u64,
+        /// The counter's printer for the one-time notification slip (一次性告知书):
+        /// tcp://HOST:9100 or file:/dev/usb/lp0 [default: none]
+        #[arg(long, value_name = "PRINTER", value_parser = |s: &str| bangban_printer::PrinterTarget::parse(s))]
+        printer: Option<bangban_printer::PrinterTarget>,
     },
 }
 
@@ -160,6 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             render,
             size,
             busy_timeout_ms,
+            printer,
         } => {
             let headless = match &render {
                 Some(_) => Some(bangban_headless::install()?),
@@ -172,7 +177,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 None => display::counter::Source::Ledger(db.clone(), Duration::from_millis(*busy_timeout_ms)),
             };
-            let c = display::counter::counter_on(source, *window)?;
+            let c = display::counter::counter_printing(source, *window, printer.clone())?;
             let (w, h) = size.unwrap_or((1366, 768));
             if let (Some(file), Some(win)) = (render, headless) {
                 c.ui.show()?;

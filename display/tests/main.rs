@@ -1048,3 +1048,47 @@ fn the_board_names_the_specialist_serving_at_the_called_window() {
         "the recent calls name the specialist"
     );
 }
+
+#[test]
+fn the_console_prints_the_one_time_notification_slip_on_the_counters_printer() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S602", "246813", "admin").unwrap();
+    let number = issue(&mut l, "F01");
+    // The counter's printer as a device file: every byte the console sends lands here.
+    let printed = dir.path().join("counter-12-printer.bin");
+    let c = display::counter::counter_printing(
+        display::counter::Source::Ledger(db.clone(), Duration::from_secs(5)),
+        12,
+        Some(bangban_printer::PrinterTarget::File(printed.display().to_string())),
+    )
+    .unwrap();
+    c.ui.show().unwrap();
+    login(&c, "S602", "246813");
+    tap(&c, "叫下一位");
+    tap(&c, "开始办理");
+    tap(&c, "完税凭证");
+    tap(&c, "婚姻状况证明");
+    tap(&c, "告知缺少材料");
+    assert_eq!(message(&c), format!("{number} 待补材料：一次性告知书已打印"));
+    let slip = bangban_printer::decode::decode(&std::fs::read(&printed).unwrap()).text();
+    for line in [
+        "一次性告知书".to_string(),
+        format!("号码 {number}"),
+        "□ 婚姻状况证明".into(),
+        "□ 完税凭证".into(),
+        "  获取：本中心税务局15、16号窗口".into(),
+        "补齐后请带本告知书回到 12 号窗口".into(),
+        "帮办专员 褚伟".into(),
+    ] {
+        assert!(slip.lines().any(|l| l == line), "missing {line:?} in\n{slip}");
+    }
+    // A second copy while the case awaits the materials: nothing is written to the ledger.
+    let head = l.chain_head().unwrap().seq;
+    tap(&c, "补打告知书");
+    assert_eq!(failure(&c), "");
+    let twice = bangban_printer::decode::decode(&std::fs::read(&printed).unwrap()).text();
+    assert_eq!(twice.matches("一次性告知书").count(), 2);
+    assert_eq!(l.chain_head().unwrap().seq, head, "a reprint records nothing");
+}

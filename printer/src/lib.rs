@@ -1,9 +1,13 @@
 //! Ticket printing: the ESC/POS bytes of a ticket (GB18030 Chinese, native QR), the printer
 //! targets a hall can configure, the status check before printing, and a decoder for what a
-//! printer receives. Prints the ledger's `Ticket` as a `PrintTicket` job.
+//! printer receives. Prints the ledger's `Ticket` as a `PrintTicket` job, and the counter's
+//! one-time notification slip (`slip`).
 
 pub mod decode;
 pub mod sim;
+pub mod slip;
+
+pub use slip::{print_slip, slip_bytes, Slip};
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};

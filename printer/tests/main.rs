@@ -349,3 +349,68 @@ fn a_command_split_across_reads_decodes_once() {
         "DLE EOT 7 n split after its third byte counts once"
     );
 }
+
+/// The slip the counter prints after `notify`: a demo ledger, A001 served at window 1 by
+/// S101, two materials recorded as missing.
+fn notified_slip() -> bangban_printer::Slip {
+    use bangban::{CallRequest, CaseAction, Channel, IssueRequest, LedgerOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = bangban::open_or_demo(&dir.path().join("l.sqlite3"), LedgerOptions::default(), "test").unwrap();
+    l.issue(&IssueRequest {
+        item: "A01".into(),
+        priority: None,
+        mode: None,
+        channel: Channel::Kiosk,
+        actor: "kiosk-1".into(),
+    })
+    .unwrap();
+    let called = l
+        .call(&CallRequest {
+            window: 1,
+            staff: "S101".into(),
+            number: None,
+        })
+        .unwrap();
+    l.act(&called.number, 1, "S101", &CaseAction::Start).unwrap();
+    let case = l
+        .act(
+            &called.number,
+            1,
+            "S101",
+            &CaseAction::NotifyMissing {
+                missing: vec!["公司章程".into(), "法定代表人、董事、监事任职文件".into()],
+            },
+        )
+        .unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-27T10:30:00+08:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    bangban_printer::Slip::of(&l.hall().unwrap(), &case, "S101", 1, at)
+}
+
+#[test]
+fn the_notification_slip_reads_back_with_each_missing_material_and_where_to_get_it() {
+    let slip = notified_slip();
+    let p = decode(&bangban_printer::slip_bytes(&slip).unwrap());
+    assert!(p.unknown.is_empty(), "{:?}", p.unknown);
+    check("slip.txt", &(p.text() + "\n"));
+    let text = p.text();
+    for line in [
+        "一次性告知书",
+        "号码 A001",
+        "□ 公司章程",
+        "  获取：可在市场监管局网站下载范",
+        "        本，或请1号窗口专员协助",
+        "□ 法定代表人、董事、监事任职文",
+        "  件",
+        "  获取：请咨询帮办专员",
+        "补齐后请带本告知书回到 1 号窗口",
+        "帮办专员 王丽",
+        "咨询电话 0632-3311101",
+        "告知时间 2026-11-27 10:30",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    assert_eq!(p.qr_codes(), vec![slip.qr_payload.as_str()]);
+    assert!(matches!(p.pieces.last(), Some(Piece::Cut)));
+}

@@ -472,3 +472,103 @@ fn a_reprint_on_a_printer_that_dies_mid_ticket_is_recorded_as_failed() {
         assert_eq!(files, 0, "{switch:?}: the simulator wrote a ticket it did not print");
     }
 }
+
+/// What the simulator saved as `name`, once it is there (it renders after the bytes arrive).
+fn saved_text(dir: &std::path::Path, name: &str) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
+            if dir.join(name.replace(".txt", ".png")).exists() {
+                return t;
+            }
+        }
+        assert!(start.elapsed().as_secs() < 10, "the simulator saved no {name}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_counter_prints_the_one_time_notification_slip_and_a_dead_printer_loses_nothing() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    cli(&t.db, &["issue", "--item", "A01"]);
+    assert!(cli(&t.db, &["call", "--window", "1", "--staff", "S101"])
+        .status
+        .success());
+    assert!(cli(&t.db, &["case", "A001", "start", "--staff", "S101"])
+        .status
+        .success());
+    // No printer listening: the notification is recorded all the same, and the error says
+    // how to print the slip again.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let notify = |printer: &str| {
+        cli(
+            &t.db,
+            &[
+                "case",
+                "A001",
+                "notify",
+                "--missing",
+                "公司章程",
+                "--missing",
+                "住所使用证明",
+                "--staff",
+                "S101",
+                "--print",
+                printer,
+            ],
+        )
+    };
+    let out = notify(&format!("tcp://127.0.0.1:{dead}"));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the notification of A001 is recorded, but its slip did not print")
+            && stderr(&out).contains("bangban case A001 show --print"),
+        "{}",
+        stderr(&out)
+    );
+    let shown = json(&cli(&t.db, &["--json", "case", "A001", "show"]));
+    assert_eq!(shown["case"]["state"], "awaiting_materials");
+    // The second copy, from `show`, on a printer that works.
+    let out_dir = t.dir.path().join("counter-printer");
+    let (mut sim, port) = printer_sim(&out_dir, &[]);
+    let out = cli(
+        &t.db,
+        &["case", "A001", "show", "--print", &format!("tcp://127.0.0.1:{port}")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let slip = saved_text(&out_dir, "ticket-001.txt");
+    sim.kill().ok();
+    sim.wait().ok();
+    for line in [
+        "一次性告知书",
+        "号码 A001",
+        "□ 公司章程",
+        "□ 住所使用证明",
+        "  获取：房产证复印件或租赁合同，",
+        "        由产权人签字",
+        "补齐后请带本告知书回到 1 号窗口",
+        "帮办专员 王丽",
+        "咨询电话 0632-3311101",
+    ] {
+        assert!(slip.lines().any(|l| l == line), "missing {line:?} in\n{slip}");
+    }
+    // --print belongs to notify and show only.
+    let out = cli(
+        &t.db,
+        &[
+            "case",
+            "A001",
+            "returned",
+            "--staff",
+            "S101",
+            "--print",
+            "tcp://127.0.0.1:9",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

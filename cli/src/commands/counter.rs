@@ -24,15 +24,54 @@ pub fn call(cli: &Cli, window: u32, staff: &str, number: Option<&str>) -> Result
     Ok(())
 }
 
-pub fn case(cli: &Cli, case: &str, window: Option<u32>, staff: &str, action: &CaseArg) -> Result<(), Exit> {
+pub fn case(
+    cli: &Cli,
+    case: &str,
+    window: Option<u32>,
+    staff: &str,
+    print: Option<&str>,
+    action: &CaseArg,
+) -> Result<(), Exit> {
     let mut c = cli.client()?;
+    let printer = match print {
+        None => None,
+        Some(spec) => match bangban_printer::PrinterTarget::parse(spec).map_err(Exit::usage)? {
+            bangban_printer::PrinterTarget::None => {
+                return Err(Exit::usage("--print needs a printer (tcp://HOST:9100 or file:PATH)"))
+            }
+            t => Some(t),
+        },
+    };
     let action = match action {
         CaseArg::Show => {
             let v = c.case(case)?;
+            if let Some(target) = &printer {
+                // A second copy of the slip: the case's missing materials as recorded.
+                if v.case.missing.is_empty() {
+                    return Err(Exit::usage(format!(
+                        "case {} has no missing materials recorded: nothing to print",
+                        v.case.number
+                    )));
+                }
+                let notifier = v
+                    .events
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind == "materials_missing")
+                    .map(|e| e.actor.clone())
+                    .unwrap_or_default();
+                let window = window.or(v.case.called_window).unwrap_or(v.case.window);
+                print_slip(cli, c.as_mut(), &v.case, &notifier, window, target)?;
+            }
             return show(cli, c.as_mut(), v);
         }
         CaseArg::Act(a) => a.clone(),
     };
+    if printer.is_some() && !matches!(action, bangban::CaseAction::NotifyMissing { .. }) {
+        return Err(Exit::usage(
+            "--print goes with notify (the one-time notification slip) or show",
+        ));
+    }
     if staff.is_empty() {
         return Err(Exit::usage("counter actions need --staff ID"));
     }
@@ -55,7 +94,37 @@ pub fn case(cli: &Cli, case: &str, window: Option<u32>, staff: &str, action: &Ca
     } else {
         say!("{} {} ({})", done.number, done.state.label_zh(), done.state.as_str());
     }
+    if let Some(target) = &printer {
+        print_slip(cli, c.as_mut(), &done, staff, window, target)?;
+    }
     Ok(())
+}
+
+/// Print the one-time notification slip of a case. The notification itself is already in
+/// the ledger: a printer failure says so and how to print the slip again.
+fn print_slip(
+    cli: &Cli,
+    c: &mut dyn bangban::api::HallClient,
+    case: &bangban::Case,
+    staff: &str,
+    window: u32,
+    target: &bangban_printer::PrinterTarget,
+) -> Result<(), Exit> {
+    let hall = c.hall()?;
+    let slip = bangban_printer::Slip::of(&hall, case, staff, window, bangban::clock::from_env().now());
+    match bangban_printer::print_slip(target, &slip) {
+        Ok(()) if cli.json => Ok(()),
+        Ok(()) => {
+            eprintln!("bangban: printed the one-time notification slip of {} on {}", case.number, target.device_name());
+            Ok(())
+        }
+        Err(e) => Err(Exit::failed(format!(
+            "the notification of {} is recorded, but its slip did not print on {}: {e} (print it again with `bangban case {} show --print PRINTER`)",
+            case.number,
+            target.device_name(),
+            case.number
+        ))),
+    }
 }
 
 /// Everything about a case: its state, every event, and the text of every note its events name

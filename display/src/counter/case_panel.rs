@@ -50,6 +50,10 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         on_confirm_receipt() => CaseAction::ConfirmReceipt;
         on_archive(handover) => CaseAction::Archive { handover: Some(handover.to_string()) };
     );
+    bind!(ui, inner, CasePanelAdapter, on_print_slip, |_ui, inner| send(
+        inner,
+        Cmd::PrintSlip
+    ));
     bind!(ui, inner, CasePanelAdapter, on_toggle_material, |ui, inner, index| {
         let mut inn = inner.borrow_mut();
         if let Some(m) = inn.materials.get_mut(index as usize) {

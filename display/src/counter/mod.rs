@@ -52,13 +52,28 @@ pub fn counter(db: &Path, window: u32, busy: Duration) -> anyhow::Result<Counter
 
 /// Build the console for a window on either source.
 pub fn counter_on(source: Source, window: u32) -> anyhow::Result<Counter> {
-    let (desk, hall) = Desk::open(source, window).map_err(|e| match e {
+    counter_printing(source, window, None)
+}
+
+/// Build the console for a window with the counter's own printer, on which the one-time
+/// notification slip (一次性告知书) prints after each 告知缺少材料.
+pub fn counter_printing(
+    source: Source,
+    window: u32,
+    printer: Option<bangban_printer::PrinterTarget>,
+) -> anyhow::Result<Counter> {
+    let (mut desk, hall) = Desk::open(source, window).map_err(|e| match e {
         bangban::LedgerError::UnknownWindow(w) => {
             anyhow::anyhow!("window {w} belongs to no department in the hall configuration")
         }
         e => e.into(),
     })?;
+    let has_printer = printer
+        .as_ref()
+        .is_some_and(|p| *p != bangban_printer::PrinterTarget::None);
+    desk.set_printer(printer);
     let ui = CounterWindow::new()?;
+    ui.global::<crate::CasePanelAdapter>().set_has_printer(has_printer);
     let _ = slint::select_bundled_translation("");
     sign_in::setup(&ui, &hall, window);
     // Without an event loop (UI tests) waking fails; the tests settle by hand.

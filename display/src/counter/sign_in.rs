@@ -70,6 +70,10 @@ fn message(m: &Message) -> ConsoleMessage {
             out.kind = MessageKind::Returned;
             out.text = s(number);
         }
+        Message::SlipPrinted(number) => {
+            out.kind = MessageKind::SlipPrinted;
+            out.text = s(number);
+        }
         Message::WindowPaused(true) => out.kind = MessageKind::WindowPaused,
         Message::WindowPaused(false) => out.kind = MessageKind::WindowResumed,
         Message::Failed { kind, detail } => {
