@@ -12,8 +12,8 @@ use slint::platform::software_renderer::MinimalSoftwareWindow;
 use slint::ComponentHandle;
 
 use crate::{
-    ConfirmAdapter, DepartmentAdapter, ItemAdapter, KioskAdapter, KioskScreen, Notice, PrintState, State, Theme,
-    TicketAdapter, WelcomeAdapter,
+    ConfirmAdapter, DepartmentAdapter, ItemAdapter, KioskAdapter, KioskScreen, Notice, PrintState, SearchAdapter,
+    State, Theme, TicketAdapter, WelcomeAdapter,
 };
 
 /// Render every screen of the flow, in both languages, with large text on and off, at each
@@ -25,9 +25,39 @@ pub fn render_screens(
     state: &State,
 ) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut files = Vec::new();
+    walk_screens(state, sizes, |name, size| {
+        let path = dir.join(format!("kiosk-{name}.png"));
+        snapshot(window, size, &path)?;
+        files.push(path);
+        Ok(())
+    })?;
+    Ok(files)
+}
+
+/// Drive the real controllers through every screen of the flow — in both languages, with
+/// large text on and off, at each size — and call `at` on each with its name
+/// (`1080x1920-zh-normal-04-confirm`) and size. Renders snapshot there; the layout test checks
+/// every element's place there. The confirm and ticket screens show the hall's longest item
+/// name, so the test sees the worst case.
+pub fn walk_screens(
+    state: &State,
+    sizes: &[(u32, u32)],
+    mut at: impl FnMut(&str, (u32, u32)) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let ui = &state.ui;
     ui.show().context("cannot show the kiosk window")?;
-    let mut files = Vec::new();
+    let (longest_dept, longest_item) = {
+        let inner = state.inner.borrow();
+        let item = inner
+            .hall
+            .items
+            .iter()
+            .max_by_key(|i| i.display_name().chars().count())
+            .map(|i| (i.department.clone(), i.code.clone()))
+            .unwrap_or_default();
+        item
+    };
     for &(w, h) in sizes {
         for english in [false, true] {
             for large in [false, true] {
@@ -45,10 +75,7 @@ pub fn render_screens(
                 let mut shot = |name: &str| -> anyhow::Result<()> {
                     // Renders are slow in debug builds; keep the idle timeout from cutting the flow short.
                     ui.global::<KioskAdapter>().invoke_touched();
-                    let path = dir.join(format!("kiosk-{tag}-{name}.png"));
-                    snapshot(window, (w, h), &path)?;
-                    files.push(path);
-                    Ok(())
+                    at(&format!("{tag}-{name}"), (w, h))
                 };
                 fresh(english, large);
                 shot("01-welcome")?;
@@ -58,9 +85,10 @@ pub fn render_screens(
                     slint::Model::iter(&d).any(|t| t.waiting > 0)
                 });
                 shot("02-departments")?;
-                ui.global::<DepartmentAdapter>().invoke_choose("SCJG".into());
+                ui.global::<DepartmentAdapter>()
+                    .invoke_choose(longest_dept.as_str().into());
                 shot("03-items")?;
-                ui.global::<ItemAdapter>().invoke_choose("A01".into());
+                ui.global::<ItemAdapter>().invoke_choose(longest_item.as_str().into());
                 ui.global::<ConfirmAdapter>().invoke_choose_priority("elderly".into());
                 shot("04-confirm")?;
                 ui.global::<KioskAdapter>().set_busy(true);
@@ -95,9 +123,18 @@ pub fn render_screens(
                 ui.global::<KioskAdapter>().set_paused(true);
                 shot("11-tickets-paused")?;
                 ui.global::<KioskAdapter>().set_paused(false);
+                fresh(english, large);
+                ui.global::<KioskAdapter>().set_notice(Notice::DayClosed);
+                shot("12-day-closed")?;
+                fresh(english, large);
+                ui.global::<WelcomeAdapter>().invoke_search();
+                for key in ["Q", "Y", "K", "B"] {
+                    ui.global::<SearchAdapter>().invoke_key(key.into());
+                }
+                shot("13-search")?;
             }
         }
     }
     crate::flow::reset(ui, &state.inner);
-    Ok(files)
+    Ok(())
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bangban::{CaseState, Mode};
 use kiosk::{ConfirmAdapter, KioskAdapter, KioskScreen, Theme, TicketAdapter};
-use slint::ComponentHandle;
+use slint::{ComponentHandle, Model};
 
 use crate::support::*;
 
@@ -13,8 +13,6 @@ fn four_taps_from_welcome_to_a_ticket_with_priority_and_mode_in_the_ledger() {
     let k = kiosk();
     let ui = &k.state.ui;
     assert_eq!(screen(ui), KioskScreen::Welcome);
-    tap(ui, "我要办事");
-    assert_eq!(screen(ui), KioskScreen::Departments);
     tap(ui, "不动产登记中心");
     assert_eq!(screen(ui), KioskScreen::Items);
     tap(ui, "不动产转移登记");
@@ -48,7 +46,6 @@ fn four_taps_from_welcome_to_a_ticket_with_priority_and_mode_in_the_ledger() {
 fn whole_chain_items_default_to_full_process_and_the_visitor_can_change_it() {
     let k = kiosk();
     let ui = &k.state.ui;
-    tap(ui, "我要办事");
     tap(ui, "住房和城乡建设局");
     tap(ui, "重点项目全程代办");
     assert_eq!(ui.global::<ConfirmAdapter>().get_mode(), "fullprocess");
@@ -81,7 +78,6 @@ fn not_sure_goes_to_the_consultation_queue() {
 fn idle_for_sixty_seconds_returns_to_welcome_with_nothing_issued() {
     let k = kiosk();
     let ui = &k.state.ui;
-    tap(ui, "我要办事");
     tap(ui, "税务局");
     tap(ui, "个人所得税");
     tap(ui, "军人");
@@ -102,7 +98,6 @@ fn idle_for_sixty_seconds_returns_to_welcome_with_nothing_issued() {
 fn the_ticket_screen_counts_down_and_returns_to_welcome() {
     let k = kiosk_with(|c| c.ticket_seconds = 20);
     let ui = &k.state.ui;
-    tap(ui, "我要办事");
     tap(ui, "医疗保障局");
     tap(ui, "异地就医");
     tap(ui, "确认取号");
@@ -131,15 +126,15 @@ fn english_and_large_text_switch_on_every_screen_and_reset_for_the_next_visitor(
         .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
         .collect();
     assert!(
-        visible(ui, "Get a ticket"),
-        "the welcome button speaks English: {labels:?}"
+        visible(ui, "Search matters") && visible(ui, "Real Estate Registration"),
+        "the welcome screen speaks English: {labels:?}"
     );
-    tap(ui, "Get a ticket");
+    tap(ui, "Real Estate Registration");
     tap(ui, "Large text");
     assert!(ui.global::<Theme>().get_large_text());
     tap(ui, "Back");
     assert_eq!(screen(ui), KioskScreen::Welcome);
-    tap(ui, "Get a ticket");
+    tap(ui, "Search matters");
     i_slint_backend_testing::testing_backend::mock_elapsed_time(61_000);
     assert_eq!(screen(ui), KioskScreen::Welcome);
     assert!(
@@ -147,7 +142,7 @@ fn english_and_large_text_switch_on_every_screen_and_reset_for_the_next_visitor(
         "the next visitor starts in Chinese"
     );
     assert!(!ui.global::<Theme>().get_large_text());
-    assert!(visible(ui, "我要办事"));
+    assert!(visible(ui, "搜索事项"));
 }
 
 #[test]
@@ -157,7 +152,7 @@ fn appointment_check_in_explains_instead_of_doing_nothing() {
     tap(ui, "预约签到");
     assert!(visible(
         ui,
-        "预约签到暂未开通。请点击「我要办事」取号，或到服务台请工作人员帮您。"
+        "预约签到暂未开通。请在首页选择要办的事项取号，或到服务台请工作人员帮您。"
     ));
     tap(ui, "知道了");
     assert!(!visible(ui, "知道了"));
@@ -168,7 +163,6 @@ fn appointment_check_in_explains_instead_of_doing_nothing() {
 fn tapping_the_chosen_group_again_clears_it() {
     let k = kiosk();
     let ui = &k.state.ui;
-    tap(ui, "我要办事");
     tap(ui, "税务局");
     tap(ui, "发票业务");
     tap(ui, "孕妇");
@@ -213,4 +207,89 @@ fn the_kiosk_refuses_a_missing_or_empty_ledger_unless_asked_for_a_demo() {
     let state = kiosk::init(config).expect("a demo kiosk starts");
     drop(state);
     assert!(missing.exists());
+}
+
+/// Tap through to the ticket screen and return the ticket's number.
+fn ticket_after(k: &Kiosk, taps: &[&str]) -> String {
+    let ui = &k.state.ui;
+    assert_eq!(screen(ui), KioskScreen::Welcome);
+    for t in taps {
+        tap(ui, t);
+    }
+    assert!(
+        k.state
+            .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket),
+        "no ticket after {taps:?}"
+    );
+    ui.global::<TicketAdapter>().get_number().to_string()
+}
+
+#[test]
+fn a_featured_matter_takes_two_taps_and_any_matter_three() {
+    let k = kiosk();
+    // The hall file's featured items are on the welcome screen: item, then 确认取号.
+    assert_eq!(ticket_after(&k, &["不动产转移登记", "确认取号"]), "F001");
+    assert_eq!(ledger(&k.db).find_case("F001").unwrap().item, "F01");
+    tap(&k.state.ui, "完成");
+    // Any other matter: department, item, 确认取号.
+    assert_eq!(ticket_after(&k, &["医疗保障局", "门诊慢特病", "确认取号"]), "D001");
+    assert_eq!(ledger(&k.db).find_case("D001").unwrap().item, "D02");
+}
+
+#[test]
+fn pinyin_initials_on_the_keypad_find_the_matter() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "搜索事项");
+    assert_eq!(screen(ui), KioskScreen::Search);
+    for key in ["Q", "Y", "K", "B"] {
+        tap(ui, key);
+    }
+    assert!(visible(ui, "找到 3 项"));
+    let first = ui.global::<kiosk::SearchAdapter>().get_results().row_data(0).unwrap();
+    assert_eq!(
+        (first.main.as_str(), first.sub.as_str()),
+        ("企业开办", "有限责任公司设立登记")
+    );
+    tap(ui, "清空");
+    for key in ["B", "D", "C", "Z", "Y"] {
+        tap(ui, key);
+    }
+    let found: Vec<String> = ui
+        .global::<kiosk::SearchAdapter>()
+        .get_results()
+        .iter()
+        .map(|r| r.main.to_string())
+        .collect();
+    // 抵 also reads zhǐ, so 不动产抵押登记 matches too, after the exact reading.
+    assert_eq!(found[0], "不动产转移登记", "{found:?}");
+    tap(ui, "删除");
+    assert_eq!(ui.global::<kiosk::SearchAdapter>().get_query(), "BDCZ");
+    tap(ui, "Y");
+    tap(ui, "不动产转移登记");
+    assert_eq!(screen(ui), KioskScreen::Confirm);
+    tap(ui, "确认取号");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    assert_eq!(ledger(&k.db).find_case("F001").unwrap().item, "F01");
+}
+
+#[test]
+fn hanzi_typed_on_a_keyboard_narrow_the_search_too() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "搜索事项");
+    i_slint_backend_testing::ElementHandle::find_by_accessible_label(ui, "搜索内容")
+        .next()
+        .unwrap()
+        .set_accessible_value("公积金");
+    let found: Vec<String> = ui
+        .global::<kiosk::SearchAdapter>()
+        .get_results()
+        .iter()
+        .map(|r| r.main.to_string())
+        .collect();
+    assert_eq!(found[0], "公积金提取", "{found:?}");
+    assert!(found.iter().all(|m| m.contains("公积金")), "{found:?}");
 }

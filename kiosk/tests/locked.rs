@@ -53,7 +53,6 @@ impl LockHolder {
 
 fn to_confirm(k: &Kiosk) {
     let ui = &k.state.ui;
-    tap(ui, "我要办事");
     tap(ui, "公安局户政出入境");
     tap(ui, "居民身份证");
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod flow;
+mod layout;
 mod locked;
 mod printing;
 mod render;

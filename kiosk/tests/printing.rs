@@ -9,7 +9,6 @@ use crate::support::*;
 
 fn get_ticket(k: &Kiosk) {
     let ui = &k.state.ui;
-    tap(ui, "我要办事");
     tap(ui, "市场监督管理局");
     tap(ui, "企业变更登记");
     tap(ui, "残疾人");

@@ -82,7 +82,6 @@ fn a_kiosk_on_the_server_issues_and_the_print_is_recorded_there() {
     let (port, got) = fake_printer(Behaviour::Healthy);
     let (_dir, db, server, state) = served_kiosk(Some(format!("tcp://127.0.0.1:{port}")));
     let ui = &state.ui;
-    tap(ui, "我要办事");
     tap(ui, "市场监督管理局");
     tap(ui, "企业变更登记");
     tap(ui, "确认取号");
@@ -138,7 +137,6 @@ fn a_server_out_of_reach_pauses_tickets_within_five_seconds_and_they_resume() {
         state.wait_for(Duration::from_millis(500), |ui| !paused(ui));
     }
     assert!(!paused(ui), "the kiosk did not resume");
-    tap(ui, "我要办事");
     tap(ui, "公安局户政出入境");
     tap(ui, "居民身份证");
     tap(ui, "确认取号");

@@ -9,7 +9,7 @@ use bangban::{Channel, Mode};
 use bangban_headless::bind;
 use slint::{ComponentHandle, SharedString};
 
-use super::{departments, en, items, model, s, Inner};
+use super::{en, items, model, s, Inner};
 use crate::worker::Job;
 use crate::{ConfirmAdapter, KioskAdapter, KioskScreen, KioskWindow, PriorityChoice};
 
@@ -50,7 +50,8 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         if has_dept {
             items::show(ui, &inner.borrow());
         } else {
-            departments::show(ui, inner);
+            // From a featured tile, the search or 不知道办什么: back where the visitor began.
+            super::chrome::go_home(ui, inner);
         }
     });
 }

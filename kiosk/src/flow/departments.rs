@@ -13,12 +13,7 @@ use crate::{DepartmentAdapter, DepartmentTile, KioskAdapter, KioskScreen, KioskW
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     update(ui, &inner.borrow());
     bind!(ui, inner, DepartmentAdapter, on_choose, |ui, inner, code| {
-        {
-            let mut inn = inner.borrow_mut();
-            inn.selection.department = Some(code.to_string());
-            inn.selection.page = 0;
-        }
-        items::show(ui, &inner.borrow());
+        items::choose_department(ui, inner, &code)
     });
     bind!(ui, inner, DepartmentAdapter, on_not_sure, |ui, inner| {
         welcome::choose_consultation(ui, inner)
@@ -42,6 +37,14 @@ pub fn update(ui: &KioskWindow, inner: &Inner) {
             waiting: inner.counts.get(&d.code).copied().unwrap_or(0),
         })
         .collect();
+    let w = ui.global::<crate::WelcomeAdapter>();
+    w.set_more_departments(tiles.len() > welcome::DEPARTMENTS);
+    let on_welcome = if tiles.len() > welcome::DEPARTMENTS {
+        welcome::DEPARTMENTS - 1
+    } else {
+        tiles.len()
+    };
+    w.set_departments(model(tiles[..on_welcome].to_vec()));
     ui.global::<DepartmentAdapter>().set_departments(model(tiles));
 }
 

@@ -15,9 +15,27 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     });
     bind!(ui, inner, ItemAdapter, on_page_prev, |ui, inner| turn(ui, inner, -1));
     bind!(ui, inner, ItemAdapter, on_page_next, |ui, inner| turn(ui, inner, 1));
-    bind!(ui, inner, ItemAdapter, on_back, |ui, inner| departments::show(
-        ui, inner
-    ));
+    bind!(ui, inner, ItemAdapter, on_back, |ui, inner| back(ui, inner));
+}
+
+/// A department was chosen (on the welcome screen or the full list): its items, page one.
+pub fn choose_department(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
+    {
+        let mut inn = inner.borrow_mut();
+        inn.selection.department = Some(code.to_string());
+        inn.selection.page = 0;
+    }
+    show(ui, &inner.borrow());
+}
+
+/// Back from the items: to the welcome screen, where the departments are, or to the full
+/// list for a hall with more departments than the welcome screen holds.
+pub fn back(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    if inner.borrow().hall.departments.len() > super::welcome::DEPARTMENTS {
+        departments::show(ui, inner)
+    } else {
+        super::chrome::go_home(ui, inner)
+    }
 }
 
 fn turn(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, step: i64) {
@@ -43,14 +61,7 @@ pub fn show(ui: &KioskWindow, inner: &Inner) {
         .iter()
         .skip(page * ITEMS_PER_PAGE)
         .take(ITEMS_PER_PAGE)
-        .map(|i| ItemRow {
-            code: s(&i.code),
-            main: s(&i.main),
-            sub: s(&i.sub),
-            name_en: s(&i.name_en),
-            window: i.window as i32,
-            whole_chain: i.is_whole_chain(),
-        })
+        .map(|i| super::welcome::item_row(i))
         .collect();
     let a = ui.global::<ItemAdapter>();
     a.set_department_name(s(&dept.name));

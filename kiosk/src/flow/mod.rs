@@ -6,6 +6,7 @@ mod chrome;
 mod confirm;
 mod departments;
 mod items;
+pub mod search;
 mod ticket;
 mod welcome;
 
@@ -40,6 +41,9 @@ pub struct Selection {
     pub priority: Option<String>,
     pub mode: Option<Mode>,
     pub page: usize,
+    /// What the visitor typed on the search keypad, and the results page shown.
+    pub query: String,
+    pub search_page: usize,
 }
 
 pub struct Inner {
@@ -127,6 +131,7 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     departments::wire(ui, inner);
     items::wire(ui, inner);
     confirm::wire(ui, inner);
+    search::wire(ui, inner);
     ticket::wire(ui, inner);
     chrome::touched(ui, inner);
 }

@@ -1,17 +1,41 @@
-//! The controller of `WelcomeAdapter`: 我要办事, 不知道办什么 (straight to the consultation
-//! item) and 预约取号 (not offered yet: the notice says where to go instead).
+//! The controller of `WelcomeAdapter`: the hall's featured matters (one tap to the confirm
+//! screen), the departments (one tap to their items), 搜索事项, 不知道办什么 (straight to the
+//! consultation item) and 预约签到 (not offered yet: the notice says where to go instead).
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use bangban::Hall;
 use bangban_headless::bind;
 use slint::ComponentHandle;
 
-use super::{confirm, departments, s, Inner};
-use crate::{KioskAdapter, KioskWindow, Notice, WelcomeAdapter};
+use super::{confirm, departments, items, model, s, search, Inner};
+use crate::{ItemRow, KioskAdapter, KioskWindow, Notice, WelcomeAdapter};
+
+/// How many matters the welcome screen offers directly.
+pub const FEATURED: usize = 6;
+/// How many departments fit on the welcome screen; a hall with more shows 「全部部门」.
+pub const DEPARTMENTS: usize = 12;
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
-    ui.global::<WelcomeAdapter>().set_notice(s(&inner.borrow().hall.notice));
+    let hall = inner.borrow().hall.clone();
+    let w = ui.global::<WelcomeAdapter>();
+    w.set_notice(s(&hall.notice));
+    w.set_featured(model(featured(&hall).into_iter().map(item_row).collect()));
+    bind!(ui, inner, WelcomeAdapter, on_choose_item, |ui, inner, code| {
+        {
+            let mut inn = inner.borrow_mut();
+            inn.selection.department = None;
+            inn.selection.page = 0;
+        }
+        confirm::choose_item(ui, inner, &code)
+    });
+    bind!(ui, inner, WelcomeAdapter, on_choose_department, |ui, inner, code| {
+        items::choose_department(ui, inner, &code)
+    });
+    bind!(ui, inner, WelcomeAdapter, on_search, |ui, inner| search::show(
+        ui, inner
+    ));
     bind!(ui, inner, WelcomeAdapter, on_start, |ui, inner| departments::show(
         ui, inner
     ));
@@ -22,6 +46,36 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, (), WelcomeAdapter, on_appointment, |ui| ui
         .global::<KioskAdapter>()
         .set_notice(Notice::AppointmentUnavailable));
+}
+
+/// The matters offered on the welcome screen: the hall file's `featured` items, else the
+/// first item of each department (the consultation item aside), at most `FEATURED`.
+pub fn featured(hall: &Hall) -> Vec<&bangban::hall::Item> {
+    let chosen: Vec<_> = hall.featured.iter().filter_map(|c| hall.item(c)).collect();
+    if !chosen.is_empty() {
+        return chosen.into_iter().take(FEATURED).collect();
+    }
+    hall.departments
+        .iter()
+        .filter_map(|d| {
+            hall.items
+                .iter()
+                .find(|i| i.department == d.code && !i.main.contains("咨询"))
+        })
+        .take(FEATURED)
+        .collect()
+}
+
+/// An item as a row of the item lists and tiles.
+pub fn item_row(i: &bangban::hall::Item) -> ItemRow {
+    ItemRow {
+        code: s(&i.code),
+        main: s(&i.main),
+        sub: s(&i.sub),
+        name_en: s(&i.name_en),
+        window: i.window as i32,
+        whole_chain: i.is_whole_chain(),
+    }
 }
 
 /// 「不知道办什么？」: the hall's consultation item, else the department list.
