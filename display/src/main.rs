@@ -95,10 +95,10 @@ fn voice(no_voice: bool, tts: Option<String>) -> Option<display::voice::Voice> {
         return None;
     }
     let cmd = match tts {
-        Some(t) => Some(t.split_whitespace().map(String::from).collect::<Vec<_>>()).filter(|v| !v.is_empty()),
+        Some(t) => bangban_headless::voice::parse_command(&t),
         None => display::voice::default_tts(),
     };
-    Some(display::voice::Voice::start(cmd))
+    Some(display::voice::Voice::start(cmd, true))
 }
 
 /// The board's feed: the hall server when `--server` is given, else the ledger file.

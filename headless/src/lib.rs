@@ -3,6 +3,7 @@
 
 pub mod bind;
 pub mod stop;
+pub mod voice;
 
 use std::path::Path;
 use std::rc::Rc;

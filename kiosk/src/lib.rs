@@ -62,6 +62,14 @@ pub struct Config {
     /// The item for 「不知道办什么？」 [default: the first item named …咨询]
     #[arg(long)]
     pub consult_item: Option<String>,
+    /// The TTS command for the spoken prompts; the text is its last argument
+    /// [default: espeak-ng -v cmn when installed]
+    #[arg(long, value_name = "COMMAND")]
+    pub tts: Option<String>,
+    /// Speak from the start for every visitor [default: the hall file's `voice`]; the
+    /// 「语音」 button turns it on or off
+    #[arg(long)]
+    pub voice: bool,
 }
 
 impl Config {
@@ -79,6 +87,9 @@ impl Config {
             device: "kiosk-test".into(),
             busy_timeout_ms: 15_000,
             consult_item: None,
+            // Tests and renders never speak unless they ask to.
+            tts: Some(String::new()),
+            voice: false,
         }
     }
 }

@@ -11,3 +11,4 @@ mod printing;
 mod render;
 mod served;
 mod translations;
+mod voice;

@@ -124,3 +124,17 @@ pub fn refused_port() -> u16 {
     drop(l);
     port
 }
+
+/// A ticket issued straight into the ledger, as another kiosk would.
+pub fn issue(db: &std::path::Path, item: &str) -> String {
+    ledger(db)
+        .issue(&bangban::IssueRequest {
+            item: item.into(),
+            priority: None,
+            mode: None,
+            channel: bangban::Channel::Kiosk,
+            actor: "kiosk-2".into(),
+        })
+        .expect("issue")
+        .number
+}

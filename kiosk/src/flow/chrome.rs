@@ -49,6 +49,17 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, (), KioskAdapter, on_set_large_text, |ui, on| ui
         .global::<Theme>()
         .set_large_text(on));
+    {
+        let k = ui.global::<KioskAdapter>();
+        let inn = inner.borrow();
+        k.set_has_voice(inn.voice.is_some());
+        k.set_voice(inn.voice.is_some() && (inn.config.voice || hall_voice(&inn)));
+    }
+    bind!(ui, inner, KioskAdapter, on_set_voice, |ui, inner, on| {
+        ui.global::<KioskAdapter>().set_voice(on);
+        // Turned on: say at once where the visitor is.
+        speak(ui, &inner.borrow());
+    });
     bind!(ui, (), KioskAdapter, on_dismiss_notice, |ui| {
         let k = ui.global::<KioskAdapter>();
         k.set_notice(Notice::None);
@@ -89,22 +100,118 @@ pub fn touched(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         });
 }
 
-/// Ready for the next visitor: the welcome screen in Chinese, normal text, nothing chosen.
+/// Ready for the next visitor: the welcome screen in Chinese, normal text, the voice as the
+/// hall set it, nothing chosen.
 pub fn reset(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     if ui.global::<KioskAdapter>().get_busy() {
         return;
     }
-    go_home(ui, inner);
+    {
+        let inn = inner.borrow();
+        ui.global::<KioskAdapter>()
+            .set_voice(inn.voice.is_some() && (inn.config.voice || hall_voice(&inn)));
+    }
+    let k = ui.global::<KioskAdapter>();
+    k.set_notice(Notice::None);
+    go_to_welcome(ui, inner);
     ui.global::<Theme>().set_large_text(false);
     set_english(ui, false);
 }
 
+fn hall_voice(inner: &Inner) -> bool {
+    inner.hall.voice
+}
+
+/// Show a screen and, with the voice on, say what it asks of the visitor.
+pub fn show_screen(ui: &KioskWindow, inner: &Inner, screen: KioskScreen) {
+    ui.global::<KioskAdapter>().set_screen(screen);
+    speak(ui, inner);
+}
+
+/// Say the prompt of the screen now showing (when the visitor has the voice on), in the
+/// language on screen; the ticket is read out with its digits one by one.
+pub fn speak(ui: &KioskWindow, inner: &Inner) {
+    let k = ui.global::<KioskAdapter>();
+    let (Some(voice), true) = (&inner.voice, k.get_voice()) else {
+        return;
+    };
+    voice.say(prompt(ui, k.get_english()));
+}
+
+/// The words for the screen now showing.
+pub fn prompt(ui: &KioskWindow, english: bool) -> String {
+    use crate::{ConfirmAdapter, ItemAdapter, TicketAdapter};
+    let k = ui.global::<KioskAdapter>();
+    match (k.get_screen(), english) {
+        (KioskScreen::Welcome, false) => "请点选常办事项，或按部门办理；也可以点搜索事项。".into(),
+        (KioskScreen::Welcome, true) => "Tap a common matter, or choose a department. You can also search.".into(),
+        (KioskScreen::Departments, false) => "请选择办事部门。".into(),
+        (KioskScreen::Departments, true) => "Please choose a department.".into(),
+        (KioskScreen::Items, false) => {
+            format!(
+                "{}。请选择要办理的事项。",
+                ui.global::<ItemAdapter>().get_department_name()
+            )
+        }
+        (KioskScreen::Items, true) => format!(
+            "{}. Please choose your matter.",
+            ui.global::<ItemAdapter>().get_department_name_en()
+        ),
+        (KioskScreen::Confirm, false) => {
+            let c = ui.global::<ConfirmAdapter>();
+            format!(
+                "{}，{}号窗口。属于优先人群请点选，然后点确认取号。",
+                c.get_item_name(),
+                c.get_window()
+            )
+        }
+        (KioskScreen::Confirm, true) => {
+            let c = ui.global::<ConfirmAdapter>();
+            format!(
+                "{}, window {}. Choose a priority group if one applies, then tap Confirm and get ticket.",
+                c.get_item_name_en(),
+                c.get_window()
+            )
+        }
+        (KioskScreen::Ticket, false) => {
+            let t = ui.global::<TicketAdapter>();
+            let number = bangban_headless::voice::spell_digits(&t.get_number());
+            if t.get_ahead() == 0 {
+                format!("您的号码是{number}，请到{}号窗口办理，前面没有人等候", t.get_window())
+            } else {
+                format!(
+                    "您的号码是{number}，请到{}号窗口办理，前面还有{}人",
+                    t.get_window(),
+                    t.get_ahead()
+                )
+            }
+        }
+        (KioskScreen::Ticket, true) => {
+            let t = ui.global::<TicketAdapter>();
+            let number: String = t.get_number().chars().map(|c| format!("{c} ")).collect();
+            format!(
+                "Your number is {}. Please go to window {}. {} ahead of you.",
+                number.trim_end(),
+                t.get_window(),
+                t.get_ahead()
+            )
+        }
+        (KioskScreen::Search, false) => "请用字母键输入事项名称的拼音首字母。".into(),
+        (KioskScreen::Search, true) => "Type the pinyin initials of the matter on the letter keys.".into(),
+    }
+}
+
 /// Back to the welcome screen, forgetting the half-made choice; the same visitor keeps the
-/// language and text size they chose.
+/// language, text size and voice they chose (and hears the welcome prompt again).
 pub fn go_home(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     if ui.global::<KioskAdapter>().get_busy() {
         return;
     }
+    go_to_welcome(ui, inner);
+    speak(ui, &inner.borrow());
+}
+
+fn go_to_welcome(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     {
         let mut inn = inner.borrow_mut();
         inn.selection = Selection::default();

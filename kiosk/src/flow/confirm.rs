@@ -103,7 +103,7 @@ pub fn choose_item(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
     c.set_materials(model(item.materials.iter().map(|m| s(m)).collect()));
     c.set_priority(SharedString::default());
     c.set_mode(s(mode.as_str()));
-    ui.global::<KioskAdapter>().set_screen(KioskScreen::Confirm);
+    super::chrome::show_screen(ui, &inner.borrow(), KioskScreen::Confirm);
 }
 
 /// 确认取号: one issue at a time, none while tickets are paused.

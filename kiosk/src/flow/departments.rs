@@ -8,7 +8,7 @@ use slint::ComponentHandle;
 
 use super::{chrome, en, items, model, s, welcome, Inner};
 use crate::worker::Job;
-use crate::{DepartmentAdapter, DepartmentTile, KioskAdapter, KioskScreen, KioskWindow};
+use crate::{DepartmentAdapter, DepartmentTile, KioskScreen, KioskWindow};
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     update(ui, &inner.borrow());
@@ -51,5 +51,5 @@ pub fn update(ui: &KioskWindow, inner: &Inner) {
 /// Show the departments and ask the worker for fresh waiting counts.
 pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     inner.borrow().send(Job::WaitingCounts);
-    ui.global::<KioskAdapter>().set_screen(KioskScreen::Departments);
+    chrome::show_screen(ui, &inner.borrow(), KioskScreen::Departments);
 }

@@ -7,7 +7,7 @@ use bangban_headless::bind;
 use slint::ComponentHandle;
 
 use super::{confirm, departments, en, model, s, Inner, ITEMS_PER_PAGE};
-use crate::{ItemAdapter, ItemRow, KioskAdapter, KioskScreen, KioskWindow};
+use crate::{ItemAdapter, ItemRow, KioskScreen, KioskWindow};
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, inner, ItemAdapter, on_choose, |ui, inner, code| {
@@ -69,5 +69,5 @@ pub fn show(ui: &KioskWindow, inner: &Inner) {
     a.set_items(model(rows));
     a.set_page(page as i32 + 1);
     a.set_pages(pages as i32);
-    ui.global::<KioskAdapter>().set_screen(KioskScreen::Items);
+    super::chrome::show_screen(ui, inner, KioskScreen::Items);
 }

@@ -54,6 +54,9 @@ pub struct Inner {
     pub counts: HashMap<String, i32>,
     /// The case whose print outcome the ticket screen shows.
     pub ticket_case: Option<i64>,
+    /// The spoken prompts (None: no TTS command on this machine), and whether the visitor
+    /// has them on.
+    pub voice: Option<bangban_headless::voice::Voice>,
     jobs: Sender<Job>,
     replies: Receiver<Reply>,
     worker: Option<JoinHandle<()>>,
@@ -72,7 +75,14 @@ impl Inner {
         replies: Receiver<Reply>,
         worker: JoinHandle<()>,
     ) -> Inner {
+        // An empty --tts means silence; none given means espeak-ng's Mandarin voice if installed.
+        let tts = match config.tts.as_deref() {
+            Some(cmd) => bangban_headless::voice::parse_command(cmd),
+            None => bangban_headless::voice::default_tts(),
+        };
+        let voice = tts.map(|cmd| bangban_headless::voice::Voice::start(Some(cmd), false));
         Inner {
+            voice,
             config,
             hall,
             printer,

@@ -12,7 +12,7 @@ use bangban_headless::bind;
 use slint::ComponentHandle;
 
 use super::{chrome, confirm, model, s, welcome, Inner};
-use crate::{KioskAdapter, KioskScreen, KioskWindow, SearchAdapter};
+use crate::{KioskScreen, KioskWindow, SearchAdapter};
 
 /// Results per page: big rows, no scrolling.
 pub fn per_page(landscape: bool) -> usize {
@@ -57,7 +57,7 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
 /// Open the search with an empty query (every item listed).
 pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     set_query(ui, inner, String::new());
-    ui.global::<KioskAdapter>().set_screen(KioskScreen::Search);
+    chrome::show_screen(ui, &inner.borrow(), KioskScreen::Search);
 }
 
 fn set_query(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, query: String) {

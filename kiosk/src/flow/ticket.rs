@@ -56,7 +56,7 @@ pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
     inner.borrow_mut().ticket_case = Some(t.case_id);
     let k = ui.global::<KioskAdapter>();
     k.set_busy(false);
-    k.set_screen(KioskScreen::Ticket);
+    chrome::show_screen(ui, &inner.borrow(), KioskScreen::Ticket);
     // Count down on screen, then return to the welcome screen for the next visitor.
     let (w, i) = (ui.as_weak(), Rc::downgrade(inner));
     inner
