@@ -1,6 +1,7 @@
 //! Nothing hidden or cut: on every screen, in both orientations, both languages and both text
 //! sizes, every element lies inside the area between the header and the footer (or inside the
-//! header or footer bar it belongs to), and every text lies inside the button or card it is on.
+//! header or footer bar it belongs to), every text lies inside the button or card it is on, and
+//! every button is a touch target of at least 96 px each way.
 
 use i_slint_backend_testing::{ElementHandle, ElementQuery};
 use slint::ComponentHandle;
@@ -10,6 +11,9 @@ use crate::support::*;
 /// The header and footer bars of `kiosk.slint`, in pixels.
 const HEADER: f32 = 132.0;
 const FOOTER: f32 = 72.0;
+/// The smallest touch target on any screen (a fingertip is about 10 mm; 1080 px across a
+/// 21.5-inch portrait screen is about 4 px per mm).
+const MIN_TARGET: f32 = 96.0;
 
 #[derive(Clone, Copy, Debug)]
 struct Rect {
@@ -77,6 +81,9 @@ fn misplaced(ui: &kiosk::KioskWindow, (w, h): (u32, u32)) -> Vec<String> {
                 "{kind} {name:?} at {r:?} crosses the header, the footer or the edge"
             ));
             continue;
+        }
+        if kind == "BigButton" && (r.h < MIN_TARGET || r.w < MIN_TARGET) {
+            out.push(format!("button {name:?} at {r:?} is smaller than {MIN_TARGET} px"));
         }
         // Every text on a button or card lies inside it.
         if matches!(kind.as_str(), "BigButton" | "Card") {
