@@ -84,6 +84,10 @@ pub struct QueueLine {
     pub department: String,
     pub waiting: u32,
     pub priority: u32,
+    /// Today's tickets per item of the department (item code, count), most first: the
+    /// kiosk's welcome screen offers the most issued matters when the hall names none.
+    #[serde(default)]
+    pub issued: Vec<(String, u32)>,
 }
 
 /// A case with its events, for the console's panel and `bangban case N show`.

@@ -37,7 +37,8 @@ pub enum Reply {
         case_id: i64,
         result: Result<(), PrintError>,
     },
-    WaitingCounts(HashMap<String, i32>),
+    /// Waiting visitors per department, and today's tickets per item (item, count).
+    WaitingCounts(HashMap<String, i32>, Vec<(String, u32)>),
     /// Whether the hall can be reached (true for a kiosk on the ledger file).
     Reachable(bool),
 }
@@ -114,7 +115,11 @@ pub fn spawn(
                 }
                 Job::WaitingCounts => match client.queues() {
                     Ok(list) => {
-                        Reply::WaitingCounts(list.into_iter().map(|q| (q.department, q.waiting as i32)).collect())
+                        let issued = list.iter().flat_map(|q| q.issued.iter().cloned()).collect();
+                        Reply::WaitingCounts(
+                            list.into_iter().map(|q| (q.department, q.waiting as i32)).collect(),
+                            issued,
+                        )
                     }
                     Err(e) => {
                         tracing::warn!("cannot read the queues: {e}");

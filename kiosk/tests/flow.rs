@@ -293,3 +293,50 @@ fn hanzi_typed_on_a_keyboard_narrow_the_search_too() {
     assert_eq!(found[0], "公积金提取", "{found:?}");
     assert!(found.iter().all(|m| m.contains("公积金")), "{found:?}");
 }
+
+#[test]
+fn without_featured_items_in_the_hall_file_the_welcome_screen_offers_todays_most_issued() {
+    let dir = tempfile::tempdir().unwrap();
+    let hall = dir.path().join("hall.toml");
+    let src = bangban::DEMO_HALL
+        .lines()
+        .filter(|l| !l.starts_with("featured ="))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&hall, src).unwrap();
+    let db = dir.path().join("ledger.sqlite3");
+    bangban::open_or_demo(&db, bangban::LedgerOptions::default(), "test").unwrap();
+    let mut l = bangban::Ledger::open(&db, bangban::LedgerOptions::default()).unwrap();
+    l.configure(&bangban::Hall::from_path(&hall).unwrap(), "office", "hall.toml")
+        .unwrap();
+    drop(l);
+    for (item, n) in [("C02", 3), ("B03", 2), ("H01", 1)] {
+        for _ in 0..n {
+            issue(&db, item);
+        }
+    }
+    let k = kiosk_with(|c| c.db = Some(db.clone()));
+    let featured = |ui: &kiosk::KioskWindow| -> Vec<String> {
+        ui.global::<kiosk::WelcomeAdapter>()
+            .get_featured()
+            .iter()
+            .map(|i| i.code.to_string())
+            .collect()
+    };
+    assert!(
+        k.state
+            .wait_for(Duration::from_secs(5), |ui| featured(ui).first().map(String::as_str)
+                == Some("C02")),
+        "{:?}",
+        featured(&k.state.ui)
+    );
+    let shown = featured(&k.state.ui);
+    assert_eq!(&shown[..3], ["C02", "B03", "H01"], "most issued first");
+    assert_eq!(
+        shown.len(),
+        6,
+        "filled up with each department's first matter: {shown:?}"
+    );
+    tap(&k.state.ui, "养老保险");
+    assert_eq!(screen(&k.state.ui), KioskScreen::Confirm);
+}

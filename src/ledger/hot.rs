@@ -35,6 +35,11 @@ pub const WAITING: &str = "SELECT data FROM cases WHERE business_day = ?1 AND st
 pub const AT_COUNTERS: &str =
     "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('called', 'serving', 'on_hold') ORDER BY id";
 
+/// Today's tickets per department and item: the kiosk offers the most issued matters when
+/// the hall file names none (the unique (business_day, number) index).
+pub const ISSUED_TODAY: &str = "SELECT department, json_extract(data, '$.item') AS item, count(*) FROM cases
+     WHERE business_day = ?1 GROUP BY department, item";
+
 /// One business day's cases, for its report.
 pub const DAY_CASES: &str = "SELECT data FROM cases WHERE business_day = ?1 ORDER BY id";
 
@@ -49,6 +54,7 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
     ("waiting list", WAITING, "cases_queue|sqlite_autoindex_cases_2"),
     ("console view", AT_COUNTERS, "sqlite_autoindex_cases_2"),
     ("day report", DAY_CASES, "sqlite_autoindex_cases_2"),
+    ("issued today per item", ISSUED_TODAY, "sqlite_autoindex_cases_2"),
 ];
 
 impl Ledger {

@@ -98,6 +98,18 @@ impl Ledger {
             let (d, n, p) = row?;
             counts.insert(d, (n, p));
         }
+        let mut issued: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
+        let mut stmt = self.conn.prepare_cached(super::hot::ISSUED_TODAY)?;
+        let rows = stmt.query_map([&day], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
+        })?;
+        for row in rows {
+            let (d, item, n) = row?;
+            issued.entry(d).or_default().push((item, n));
+        }
+        for list in issued.values_mut() {
+            list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        }
         Ok(hall
             .departments
             .iter()
@@ -107,6 +119,7 @@ impl Ledger {
                     department: d.code.clone(),
                     waiting,
                     priority,
+                    issued: issued.remove(&d.code).unwrap_or_default(),
                 }
             })
             .collect())

@@ -157,9 +157,10 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
             Reply::Issued(Ok(ticket)) => ticket::show(ui, inner, ticket),
             Reply::Issued(Err(failure)) => chrome::issue_failed(ui, failure),
             Reply::Printed { case_id, result } => ticket::printed(ui, &inner.borrow(), case_id, result.is_ok()),
-            Reply::WaitingCounts(counts) => {
+            Reply::WaitingCounts(counts, issued) => {
                 inner.borrow_mut().counts = counts;
                 departments::update(ui, &inner.borrow());
+                welcome::update_featured(ui, &inner.borrow(), &issued);
             }
             Reply::Reachable(up) => chrome::reachable(ui, up),
         }

@@ -21,7 +21,9 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let hall = inner.borrow().hall.clone();
     let w = ui.global::<WelcomeAdapter>();
     w.set_notice(s(&hall.notice));
-    w.set_featured(model(featured(&hall).into_iter().map(item_row).collect()));
+    w.set_featured(model(featured(&hall, &[]).into_iter().map(item_row).collect()));
+    // The waiting counts on the department tiles, and today's most issued matters.
+    inner.borrow().send(crate::worker::Job::WaitingCounts);
     bind!(ui, inner, WelcomeAdapter, on_choose_item, |ui, inner, code| {
         {
             let mut inn = inner.borrow_mut();
@@ -48,22 +50,36 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         .set_notice(Notice::AppointmentUnavailable));
 }
 
-/// The matters offered on the welcome screen: the hall file's `featured` items, else the
-/// first item of each department (the consultation item aside), at most `FEATURED`.
-pub fn featured(hall: &Hall) -> Vec<&bangban::hall::Item> {
+/// The matters offered on the welcome screen, at most `FEATURED`: the hall file's `featured`
+/// items; else today's most issued (`issued`: item code and count), then the first item of each
+/// department (the consultation item aside) until the row is full.
+pub fn featured<'h>(hall: &'h Hall, issued: &[(String, u32)]) -> Vec<&'h bangban::hall::Item> {
     let chosen: Vec<_> = hall.featured.iter().filter_map(|c| hall.item(c)).collect();
     if !chosen.is_empty() {
         return chosen.into_iter().take(FEATURED).collect();
     }
-    hall.departments
-        .iter()
-        .filter_map(|d| {
-            hall.items
-                .iter()
-                .find(|i| i.department == d.code && !i.main.contains("咨询"))
-        })
-        .take(FEATURED)
-        .collect()
+    let mut by_count: Vec<&(String, u32)> = issued.iter().filter(|(_, n)| *n > 0).collect();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let firsts = hall.departments.iter().filter_map(|d| {
+        hall.items
+            .iter()
+            .find(|i| i.department == d.code && !i.main.contains("咨询"))
+    });
+    let mut out: Vec<&bangban::hall::Item> = Vec::new();
+    for item in by_count.iter().filter_map(|(c, _)| hall.item(c)).chain(firsts) {
+        if out.len() < FEATURED && !out.iter().any(|o| o.code == item.code) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Today's tickets arrived: a hall that names no featured matters offers the most issued.
+pub fn update_featured(ui: &KioskWindow, inner: &Inner, issued: &[(String, u32)]) {
+    if inner.hall.featured.is_empty() {
+        ui.global::<WelcomeAdapter>()
+            .set_featured(model(featured(&inner.hall, issued).into_iter().map(item_row).collect()));
+    }
 }
 
 /// An item as a row of the item lists and tiles.
