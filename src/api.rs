@@ -155,6 +155,7 @@ impl LedgerError {
             LedgerError::WindowPaused(_) => "window_paused",
             LedgerError::PastDay { .. } => "past_day",
             LedgerError::DayClosed(_) => "day_closed",
+            LedgerError::NotOwner { .. } => "not_owner",
             LedgerError::WrongPin(..) => "wrong_pin",
             LedgerError::LoginLocked(..) => "login_locked",
             LedgerError::Invalid(_) => "invalid",
@@ -177,7 +178,7 @@ impl LedgerError {
             "unknown_case" => 404,
             "busy" | "disk_full" | "unreachable" => 503,
             "internal" | "corrupt" | "open" | "too_new" | "not_initialised" => 500,
-            "illegal_transition" | "window_paused" | "conflict" | "past_day" | "day_closed" => 409,
+            "illegal_transition" | "window_paused" | "conflict" | "past_day" | "day_closed" | "not_owner" => 409,
             "wrong_pin" | "login_locked" => 403,
             _ => 400,
         }

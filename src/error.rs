@@ -54,6 +54,10 @@ pub enum LedgerError {
     PastDay { number: String, day: String },
     #[error("the business day {0} is already closed")]
     DayClosed(String),
+    /// 首问负责制: the specialist who first served a case owns it; another specialist of the
+    /// same department acts on it only after a handover.
+    #[error("case {number} is {owner}'s (首问负责): {owner} or the department's coordinator hands it over first (`bangban case {number} handover --to STAFF`)")]
+    NotOwner { number: String, owner: String },
     #[error("nobody is waiting for window {0}")]
     NobodyWaiting(u32),
     #[error("window {0} is paused")]

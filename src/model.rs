@@ -261,6 +261,14 @@ pub enum EventBody {
         staff: String,
         handover: Option<NoteRef>,
     },
+    /// The case passes to another specialist of its department (首问负责制: only the owner or
+    /// the department's coordinator hands over); the note says where it stands.
+    CaseHandedOver {
+        staff: String,
+        to: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<NoteRef>,
+    },
     CaseCancelled {
         actor: String,
         /// Only in events written before reasons went to the notes; empty since.
@@ -373,6 +381,7 @@ impl EventBody {
             EventBody::Mailed { tracking, .. } => vec![tracking],
             EventBody::Archived { handover, .. } => handover.iter().collect(),
             EventBody::CaseCancelled { reason_note, .. } => reason_note.iter().collect(),
+            EventBody::CaseHandedOver { note, .. } => note.iter().collect(),
             _ => vec![],
         }
     }
@@ -402,6 +411,7 @@ impl EventBody {
             EventBody::ReceiptConfirmed { .. } => "receipt_confirmed",
             EventBody::Archived { .. } => "archived",
             EventBody::CaseCancelled { .. } => "case_cancelled",
+            EventBody::CaseHandedOver { .. } => "case_handed_over",
             EventBody::TicketPrinted { .. } => "ticket_printed",
             EventBody::PrintFailed { .. } => "print_failed",
             EventBody::StaffPinSet { .. } => "staff_pin_set",
@@ -786,6 +796,15 @@ pub fn apply_owned(
             }
             c.state = S::Archived;
             c.closed_at = Some(at.into());
+        }
+        EventBody::CaseHandedOver { to, .. } => {
+            if matches!(
+                old.state,
+                S::Cancelled | S::Archived | S::NoShow | S::Expired | S::Delivered | S::ReceiptConfirmed
+            ) {
+                return Err(illegal(old, &c.number, "hand over"));
+            }
+            c.owner = Some(to.clone());
         }
         EventBody::CaseCancelled { .. } => {
             if !matches!(

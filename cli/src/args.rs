@@ -237,6 +237,20 @@ const ACTIONS: &[Action] = &[
         )],
     ),
     action(
+        "handover",
+        "handover",
+        "首问负责: hand the case to another specialist of its department (owner or coordinator)",
+        &[
+            flag("to", "to", Fill::Text, "The specialist who takes the case over"),
+            flag(
+                "note",
+                "note",
+                Fill::MaybeText,
+                "Where the case stands (kept in the notes)",
+            ),
+        ],
+    ),
+    action(
         "cancel",
         "cancel",
         "Cancel the case",

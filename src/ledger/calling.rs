@@ -35,7 +35,13 @@ impl Ledger {
             return Err(LedgerError::WindowPaused(req.window));
         }
         let case = match &req.number {
-            Some(n) => find_case_in(&tx, &day, n)?,
+            // A case someone of this department already serves (on hold, awaiting materials)
+            // is theirs to call back (首问负责).
+            Some(n) => {
+                let case = find_case_in(&tx, &day, n)?;
+                check_owner(&hall, &case, &req.staff, &CaseAction::Recall)?;
+                case
+            }
             None => next_in_line_in(&tx, &hall, &day, &depts)?.ok_or(LedgerError::NobodyWaiting(req.window))?,
         };
         check_today(&case, &day)?;
@@ -68,6 +74,7 @@ impl Ledger {
         let day = business_day(now, hall.tz()).to_string();
         let tx = db::immediate(&mut self.conn)?;
         let case = find_case_in(&tx, &day, case_ref)?;
+        check_owner(&hall, &case, staff, action)?;
         let staff_s = staff.to_string();
         let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
         let body = match action {
@@ -209,6 +216,26 @@ impl Ledger {
                 EventBody::Archived {
                     staff: staff_s,
                     handover,
+                }
+            }
+            CaseAction::Handover { to, note: text } => {
+                let Some(target) = hall.specialist(to) else {
+                    return Err(LedgerError::UnknownStaff(to.clone()));
+                };
+                if target.department != case.department {
+                    return Err(LedgerError::Invalid(format!(
+                        "{to} is not a specialist of {}: hand the case over within its department, or transfer it",
+                        hall.department_name(&case.department)
+                    )));
+                }
+                let note = match text.as_deref().filter(|t| !t.trim().is_empty()) {
+                    Some(t) => Some(note("handover_note", t)?),
+                    None => None,
+                };
+                EventBody::CaseHandedOver {
+                    staff: staff_s,
+                    to: to.clone(),
+                    note,
                 }
             }
             // The reason is free text: it goes to the notes, the event keeps its id and hash.
@@ -379,6 +406,32 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
         at: at.into(),
         seq: case.last_seq,
         text: announcement(&case.number, window, recall),
+    }
+}
+
+/// 首问负责制: once a specialist has served a case, another specialist of the same department
+/// acts on it only after a handover. The owner, and the department's coordinator, may hand it
+/// over; a case in another department than its owner's (after a transfer) is that
+/// department's to serve.
+fn check_owner(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Result<()> {
+    let Some(owner) = case.owner.as_deref().filter(|o| *o != staff) else {
+        return Ok(());
+    };
+    let dept_of = |s: &str| hall.specialist(s).map(|s| s.department.clone());
+    let same = dept_of(owner).as_deref() == Some(case.department.as_str())
+        && dept_of(staff).as_deref() == Some(case.department.as_str());
+    let coordinator = hall
+        .specialist(staff)
+        .is_some_and(|s| s.role == crate::hall::Role::Coordinator && s.department == case.department);
+    let allowed =
+        !same || matches!(action, CaseAction::Return) || (coordinator && matches!(action, CaseAction::Handover { .. }));
+    if allowed {
+        Ok(())
+    } else {
+        Err(LedgerError::NotOwner {
+            number: case.number.clone(),
+            owner: owner.to_string(),
+        })
     }
 }
 

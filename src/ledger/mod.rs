@@ -198,6 +198,12 @@ pub enum CaseAction {
     Cancel {
         reason: String,
     },
+    /// 首问负责制: the owner (or the department's coordinator) hands the case to another
+    /// specialist of the department, with a note of where it stands.
+    Handover {
+        to: String,
+        note: Option<String>,
+    },
     /// The visitor of a past day's case came back (an expired ticket, a no-show, or materials
     /// to hand in): the case takes today's next number of its department and queues again.
     Return,

@@ -420,3 +420,60 @@ fn staff_pins_lock_after_five_wrong_tries() {
         "no PIN in the log"
     );
 }
+
+#[test]
+fn another_specialist_of_the_department_acts_only_after_the_owner_hands_the_case_over() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101", "S102"]);
+    let ok = |args: &[&str]| {
+        let out = cli(&t.db, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        out
+    };
+    let refused = |args: &[&str]| {
+        let out = cli(&t.db, &[args, &["--json"][..]].concat());
+        assert_eq!(out.status.code(), Some(1), "{args:?} went through");
+        json(&out)
+    };
+    ok(&["issue", "--item", "A01", "--repeat", "2"]);
+    // S102 serves A001 first: it is S102's case (首问负责).
+    ok(&["call", "--window", "2", "--staff", "S102"]);
+    ok(&["case", "A001", "start", "--staff", "S102", "--window", "2"]);
+    ok(&["case", "A001", "hold", "--staff", "S102", "--window", "2"]);
+    // S101 of the same department can neither act on it nor call it back.
+    let e = refused(&["case", "A001", "resume", "--staff", "S101", "--window", "1"]);
+    assert!(e["error"].as_str().unwrap().contains("is S102's (首问负责)"), "{e}");
+    let e = refused(&["call", "--window", "1", "--staff", "S101", "--number", "A001"]);
+    assert!(e["error"].as_str().unwrap().contains("S102"), "{e}");
+    // The owner hands it over with a note; then S101 serves it, and S102 no longer may.
+    ok(&[
+        "case",
+        "A001",
+        "handover",
+        "--to",
+        "S101",
+        "--note",
+        "材料已核对，待补营业执照",
+        "--staff",
+        "S102",
+        "--window",
+        "2",
+    ]);
+    ok(&["case", "A001", "resume", "--staff", "S101", "--window", "1"]);
+    refused(&["case", "A001", "hold", "--staff", "S102", "--window", "2"]);
+    let shown = json(&cli(&t.db, &["--json", "case", "A001", "show"]));
+    assert_eq!(shown["case"]["owner"], "S101");
+    assert!(
+        shown.to_string().contains("材料已核对，待补营业执照"),
+        "the handover note is on the case"
+    );
+    // The department's coordinator (S101) may reassign S102's case without S102.
+    ok(&["call", "--window", "2", "--staff", "S102"]);
+    ok(&["case", "A002", "start", "--staff", "S102", "--window", "2"]);
+    refused(&["case", "A002", "hold", "--staff", "S101", "--window", "1"]);
+    ok(&[
+        "case", "A002", "handover", "--to", "S101", "--staff", "S101", "--window", "1",
+    ]);
+    ok(&["case", "A002", "hold", "--staff", "S101", "--window", "1"]);
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

@@ -73,6 +73,10 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
         .unwrap()
         .to_string();
     act(&t, &d, &["cancel", "--reason", &text]);
+    // A handover to another specialist of the department, with a note of where it stands.
+    let h = issue_and_call(&t);
+    act(&t, &h, &["start"]);
+    act(&t, &h, &["handover", "--to", "S102", "--note", &text]);
     // Materials are named from the item's list only: typed text is refused, nothing recorded.
     let e = issue_and_call(&t);
     act(&t, &e, &["start"]);
@@ -105,6 +109,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
         "mailed",
         "case_transferred",
         "case_cancelled",
+        "case_handed_over",
     ] {
         assert!(kinds.contains(&kind), "the test wrote a {kind} event: {kinds:?}");
     }
@@ -124,7 +129,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(in_notes, 8, "every typed text is a note");
+    assert_eq!(in_notes, 9, "every typed text is a note");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
 
