@@ -36,6 +36,9 @@ fn four_taps_from_welcome_to_a_ticket_with_priority_and_mode_in_the_ledger() {
     assert_eq!(case.mode, Mode::Onsite);
     assert_eq!(case.state, CaseState::Waiting);
     assert!(visible(ui, "您的号码 F001"), "the number is on screen");
+    // Any of the property department's three windows may call it: the ticket says so.
+    assert_eq!(t.get_windows_text(), "12、13、14");
+    assert!(t.get_several_windows());
     assert!(
         visible(ui, "本机不打印号票，请拍照保存您的号码"),
         "no printer configured: the screen says so"

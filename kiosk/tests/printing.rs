@@ -53,7 +53,8 @@ fn a_ticket_prints_on_a_network_printer_with_gb18030_text_and_the_token_as_qr() 
     let text = r.printout.text();
     assert!(text.contains("A001"), "{text}");
     assert!(text.contains("市场监督管理局"), "{text}");
-    assert!(text.contains("请到 2 号窗口办理"), "{text}");
+    assert!(text.contains("请到 1、2、3 号窗口办理"), "{text}");
+    assert!(text.contains("请留意叫号屏，以叫号为准"), "{text}");
     assert!(text.contains("★ 优先办理：残疾人"), "{text}");
     assert!(text.contains("本服务免费"), "{text}");
     assert!(text.contains("□ 修改后的公司章程"), "the materials checklist: {text}");

@@ -61,7 +61,7 @@ fn the_voice_reads_each_screen_and_the_ticket_through_the_tts_command() {
     assert!(k
         .state
         .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
-    let ticket = "您的号码是F零零五，请到12号窗口办理，前面还有4人";
+    let ticket = "您的号码是F零零五，请留意叫号屏，到12、13、14号窗口办理，前面还有4人";
     let lines = said_with(&said, ticket);
     assert_eq!(
         lines,

@@ -220,8 +220,12 @@ fn build(driver: RecordingDriver, job: &PrintTicket) -> escpos::errors::Result<(
         .bold(false)?
         .reset_size()?;
     p.size(1, 2)?
-        .writeln(&format!("请到 {} 号窗口办理", t.window))?
+        .writeln(&format!("请到 {} 号窗口办理", t.windows_text()))?
         .reset_size()?;
+    if t.windows.len() > 1 {
+        // Any of the department's windows may call the number: the board says which.
+        p.writeln("请留意叫号屏，以叫号为准")?;
+    }
     p.writeln(&t.department_name)?;
     p.writeln(&t.item_name)?;
     if !t.specialist_name.is_empty() {

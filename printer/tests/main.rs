@@ -11,6 +11,7 @@ fn sample(reprint: bool) -> PrintTicket {
         token: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
         department: "SCJ".into(),
         window: 3,
+        windows: vec![1, 2, 3],
         department_name: "市场监督管理局".into(),
         item: "A01".into(),
         item_name: "企业开办·有限责任公司设立登记".into(),

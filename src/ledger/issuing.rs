@@ -194,6 +194,10 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
         item: case.item.clone(),
         item_name: hall.item_name(&case.item),
         window: case.window,
+        windows: hall
+            .department(&case.department)
+            .map(|d| d.windows.clone())
+            .unwrap_or_else(|| vec![case.window]),
         specialist_name: item
             .and_then(|i| hall.specialist(&i.specialist))
             .map(|s| s.name.clone())

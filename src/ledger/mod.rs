@@ -71,6 +71,10 @@ pub struct Ticket {
     pub item: String,
     pub item_name: String,
     pub window: u32,
+    /// Every window of the department: any of them may call the ticket, so a ticket of a
+    /// department with several windows tells the visitor to watch the board.
+    #[serde(default)]
+    pub windows: Vec<u32>,
     /// The item's specialist and office phone (Attachment 2), printed so the visitor knows
     /// whom to ask and where to call.
     #[serde(default)]
@@ -90,6 +94,22 @@ pub struct Ticket {
     pub qr_payload: String,
     /// The issue time in the hall's time zone, as printed on the ticket.
     pub issued_local: String,
+}
+
+impl Ticket {
+    /// Where the visitor goes: 「12」, or 「12、13、14」 when any of the department's windows may
+    /// call the ticket.
+    pub fn windows_text(&self) -> String {
+        if self.windows.len() > 1 {
+            self.windows
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join("、")
+        } else {
+            self.window.to_string()
+        }
+    }
 }
 
 /// A counter's request to call a visitor.

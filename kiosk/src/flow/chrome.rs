@@ -176,14 +176,15 @@ pub fn prompt(ui: &KioskWindow, english: bool) -> String {
         (KioskScreen::Ticket, false) => {
             let t = ui.global::<TicketAdapter>();
             let number = bangban_headless::voice::spell_digits(&t.get_number());
-            if t.get_ahead() == 0 {
-                format!("您的号码是{number}，请到{}号窗口办理，前面没有人等候", t.get_window())
+            let go = if t.get_several_windows() {
+                format!("请留意叫号屏，到{}号窗口办理", t.get_windows_text())
             } else {
-                format!(
-                    "您的号码是{number}，请到{}号窗口办理，前面还有{}人",
-                    t.get_window(),
-                    t.get_ahead()
-                )
+                format!("请到{}号窗口办理", t.get_window())
+            };
+            if t.get_ahead() == 0 {
+                format!("您的号码是{number}，{go}，前面没有人等候")
+            } else {
+                format!("您的号码是{number}，{go}，前面还有{}人", t.get_ahead())
             }
         }
         (KioskScreen::Ticket, true) => {
@@ -192,7 +193,7 @@ pub fn prompt(ui: &KioskWindow, english: bool) -> String {
             format!(
                 "Your number is {}. Please go to window {}. {} ahead of you.",
                 number.trim_end(),
-                t.get_window(),
+                t.get_windows_text().replace('、', ", "),
                 t.get_ahead()
             )
         }
