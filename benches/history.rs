@@ -418,7 +418,12 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
                 staff: staff_of(&hall, d),
                 number: None,
             }) {
-                Ok(_) | Err(LedgerError::NobodyWaiting(_)) => call.push(ms(t.elapsed())),
+                Ok(c) => {
+                    call.push(ms(t.elapsed()));
+                    // The window settles the visitor before its next call (not timed).
+                    l.act(&c.number, w, &staff_of(&hall, d), &CaseAction::Hold)?;
+                }
+                Err(LedgerError::NobodyWaiting(_)) => call.push(ms(t.elapsed())),
                 Err(e) => return Err(e.into()),
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -632,10 +637,13 @@ fn storm(db: &Path, hall: &Hall) -> Res<(f64, usize, usize, usize)> {
                         staff: staff.clone(),
                         number: None,
                     }) {
-                        Ok(_) => {
+                        Ok(called) => {
                             got.lock().unwrap()[c] += 1;
                             // Serving the visitor before calling the next one.
                             std::thread::sleep(Duration::from_millis(800));
+                            if let Err(e) = l.act(&called.number, window, &staff, &CaseAction::Hold) {
+                                eprintln!("storm hold: {e}");
+                            }
                         }
                         Err(LedgerError::NobodyWaiting(_)) => std::thread::sleep(Duration::from_millis(100)),
                         Err(e) => {

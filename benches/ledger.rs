@@ -70,8 +70,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             number: None,
         };
         let t = Instant::now();
-        ledger.call(&call)?;
+        let called = ledger.call(&call)?;
         call_lat.push(t.elapsed());
+        // The window settles the visitor before its next call (not timed).
+        ledger.act(&called.number, call.window, "S101", &bangban::CaseAction::Hold)?;
     }
     let verify_t = Instant::now();
     let report = ledger.verify()?;

@@ -156,6 +156,7 @@ impl LedgerError {
             LedgerError::PastDay { .. } => "past_day",
             LedgerError::DayClosed(_) => "day_closed",
             LedgerError::NotOwner { .. } => "not_owner",
+            LedgerError::WindowBusy { .. } => "window_busy",
             LedgerError::WrongPin(..) => "wrong_pin",
             LedgerError::LoginLocked(..) => "login_locked",
             LedgerError::Invalid(_) => "invalid",
@@ -178,7 +179,8 @@ impl LedgerError {
             "unknown_case" => 404,
             "busy" | "disk_full" | "unreachable" => 503,
             "internal" | "corrupt" | "open" | "too_new" | "not_initialised" => 500,
-            "illegal_transition" | "window_paused" | "conflict" | "past_day" | "day_closed" | "not_owner" => 409,
+            "illegal_transition" | "window_paused" | "conflict" | "past_day" | "day_closed" | "not_owner"
+            | "window_busy" => 409,
             "wrong_pin" | "login_locked" => 403,
             _ => 400,
         }

@@ -58,6 +58,10 @@ pub enum LedgerError {
     /// same department acts on it only after a handover.
     #[error("case {number} is {owner}'s (首问负责): {owner} or the department's coordinator hands it over first (`bangban case {number} handover --to STAFF`)")]
     NotOwner { number: String, owner: String },
+    /// A window serves one visitor at a time: the case it called (or serves) is settled —
+    /// started and finished, recalled and marked a no-show, held, transferred — before the next.
+    #[error("window {window} has {number} {state}: settle it first (finish it, recall it and mark a no-show, hold or transfer it), then call the next")]
+    WindowBusy { window: u32, number: String, state: String },
     #[error("nobody is waiting for window {0}")]
     NobodyWaiting(u32),
     #[error("window {0} is paused")]

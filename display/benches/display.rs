@@ -50,6 +50,8 @@ fn main() -> anyhow::Result<()> {
             "announcement {line:?} is not for {}",
             c.number
         );
+        // The window settles the visitor before its next call (not timed).
+        l.act(&c.number, window, staff, &bangban::CaseAction::Hold)?;
         // Calls in a real hall are seconds apart; do not measure a backlog.
         std::thread::sleep(Duration::from_millis(5));
     }

@@ -315,6 +315,8 @@ fn two_consoles_calling_at_once_never_get_the_same_case() {
                     }
                     assert!(m.starts_with("请A"), "{m}");
                     got.push(c.ui.global::<CasePanelAdapter>().get_case().number.to_string());
+                    // One visitor at a time: settle this one before the next call.
+                    tap(&c, "暂挂");
                 }
                 got
             })
@@ -538,6 +540,12 @@ fn issue_and_call(url: &str, kiosk: &str, counter: &str) -> String {
     .unwrap();
     c.call(&bangban::api::Call {
         number: Some(number.clone()),
+    })
+    .unwrap();
+    // The window settles the visitor (on hold) before it calls the next.
+    c.act(&bangban::api::Act {
+        case: number.clone(),
+        action: CaseAction::Hold,
     })
     .unwrap();
     number
@@ -924,7 +932,8 @@ fn after_the_daily_close_the_board_shows_only_todays_numbers() {
     issue(&mut l, "F01");
     let back = l.act(&old.token, 12, "S602", &CaseAction::Return).unwrap();
     assert_eq!((back.id, back.number.as_str()), (old.case_id, "F002"));
-    call(&mut l);
+    let first = call(&mut l);
+    l.act(&first.number, 12, "S602", &CaseAction::Hold).unwrap();
     let called = call(&mut l);
     assert_eq!((called.case_id, called.number.as_str()), (old.case_id, "F002"));
     let end = std::time::Instant::now() + Duration::from_secs(10);
@@ -1091,4 +1100,38 @@ fn the_console_prints_the_one_time_notification_slip_on_the_counters_printer() {
     let twice = bangban_printer::decode::decode(&std::fs::read(&printed).unwrap()).text();
     assert_eq!(twice.matches("一次性告知书").count(), 2);
     assert_eq!(l.chain_head().unwrap().seq, head, "a reprint records nothing");
+}
+
+#[test]
+fn a_window_settles_its_visitor_before_the_console_calls_the_next() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S602", "246813", "admin").unwrap();
+    let first = issue(&mut l, "F01");
+    let second = issue(&mut l, "F01");
+    let c = console(&db, 12);
+    login(&c, "S602", "246813");
+    tap(&c, "叫下一位");
+    assert_eq!(message(&c), format!("请{first}号到12号窗口办理"));
+    // Called and not yet settled: the next call is refused, the panel keeps the visitor.
+    tap(&c, "叫下一位");
+    assert_eq!(failure(&c), "window_busy");
+    assert_eq!(
+        message(&c),
+        "本窗口的号码还没有处理完：请先办理、重呼后过号、暂挂或转办，再叫下一位"
+    );
+    assert_eq!(c.ui.global::<CasePanelAdapter>().get_case().number, first.as_str());
+    assert_eq!(l.find_case(&second).unwrap().state, bangban::CaseState::Waiting);
+    // Served and finished: then the next visitor.
+    tap(&c, "开始办理");
+    tap(&c, "叫下一位");
+    assert_eq!(
+        failure(&c),
+        "window_busy",
+        "a visitor being served is not settled either"
+    );
+    tap(&c, "暂挂");
+    tap(&c, "叫下一位");
+    assert_eq!(message(&c), format!("请{second}号到12号窗口办理"));
 }

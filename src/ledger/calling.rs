@@ -34,6 +34,14 @@ impl Ledger {
         if window_paused_in(&tx, req.window)? {
             return Err(LedgerError::WindowPaused(req.window));
         }
+        // One visitor at a time: what became of the one this window called comes first.
+        if let Some(current) = unsettled_at_in(&tx, &day, req.window)? {
+            return Err(LedgerError::WindowBusy {
+                window: req.window,
+                number: current.number.clone(),
+                state: current.state.label_zh().to_string(),
+            });
+        }
         let case = match &req.number {
             // A case someone of this department already serves (on hold, awaiting materials)
             // is theirs to call back (首问负责).
@@ -407,6 +415,20 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
         seq: case.last_seq,
         text: announcement(&case.number, window, recall),
     }
+}
+
+/// The case a window has called or is serving today, if any (the unique (business_day,
+/// number) index: today's counters only).
+fn unsettled_at_in(conn: &Connection, day: &str, window: u32) -> Result<Option<Case>> {
+    let mut stmt = conn.prepare_cached(super::hot::AT_COUNTERS)?;
+    let rows = stmt.query_map([day], |r| r.get::<_, String>(0))?;
+    for data in rows {
+        let c = parse_case(&data?)?;
+        if c.called_window == Some(window) && matches!(c.state, CaseState::Called | CaseState::Serving) {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
 }
 
 /// 首问负责制: once a specialist has served a case, another specialist of the same department

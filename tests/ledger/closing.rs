@@ -36,7 +36,7 @@ fn close_day_expires_the_waiting_and_a_returning_case_keeps_its_id_with_todays_n
     ok_json(
         &t.db,
         DAY1,
-        &["call", "--window", "12", "--staff", "S602", "--number", "F003"],
+        &["call", "--window", "13", "--staff", "S602", "--number", "F003"],
     );
 
     // The day cannot be closed while the hall is open.
@@ -107,9 +107,10 @@ fn close_day_expires_the_waiting_and_a_returning_case_keeps_its_id_with_todays_n
     let first = ok_json(&t.db, DAY2, &["call", "--window", "12", "--staff", "S602"]);
     assert_eq!(first["number"], "F001");
     assert_eq!(first["case_id"], today["case_id"]);
-    let second = ok_json(&t.db, DAY2, &["call", "--window", "12", "--staff", "S602"]);
+    // Window 12 serves F001; the next window calls the returned case.
+    let second = ok_json(&t.db, DAY2, &["call", "--window", "13", "--staff", "S602"]);
     assert_eq!(second["case_id"], f3["case_id"]);
-    assert_eq!(second["text"], "请F002号到12号窗口办理");
+    assert_eq!(second["text"], "请F002号到13号窗口办理");
     // The log, its projections and the day counters still agree.
     let v = ok_json(&t.db, DAY2, &["verify"]);
     assert_eq!(v["ok"], true, "{v}");

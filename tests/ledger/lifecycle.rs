@@ -29,6 +29,15 @@ fn call(l: &mut Ledger, window: u32, staff: &str) -> bangban::Called {
     .expect("call")
 }
 
+/// Call the next visitor and put them on hold, so the window may call again (a window serves
+/// one visitor at a time).
+fn call_and_hold(l: &mut Ledger, window: u32, staff: &str) -> bangban::Called {
+    let called = call(l, window, staff);
+    l.act(&called.number, window, staff, &bangban::CaseAction::Hold)
+        .expect("hold");
+    called
+}
+
 #[test]
 fn business_day_rolls_over_at_local_midnight() {
     let t = temp_ledger();
@@ -230,7 +239,7 @@ fn priority_first_fifo_within_a_class_and_a_cap_against_starvation() {
         .iter()
         .map(|c| issue(&mut l, Some(c)))
         .collect();
-    let order: Vec<String> = (0..7).map(|_| call(&mut l, 8, "S402").number).collect();
+    let order: Vec<String> = (0..7).map(|_| call_and_hold(&mut l, 8, "S402").number).collect();
     // Demo hall cap is 3: three priority calls, then a regular visitor, and so on.
     assert_eq!(
         order,
@@ -476,4 +485,32 @@ fn another_specialist_of_the_department_acts_only_after_the_owner_hands_the_case
     ]);
     ok(&["case", "A002", "hold", "--staff", "S101", "--window", "1"]);
     assert!(cli(&t.db, &["verify"]).status.success());
+}
+
+#[test]
+fn a_window_calls_the_next_visitor_only_after_settling_the_current_one() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S602"]);
+    assert!(cli(&t.db, &["issue", "--item", "F01", "--repeat", "3"])
+        .status
+        .success());
+    let call = || cli(&t.db, &["call", "--window", "12", "--staff", "S602", "--json"]);
+    assert_eq!(json(&call())["number"], "F001");
+    // F001 is called at window 12 and nothing became of it yet.
+    let out = call();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("window 12 has F001 已叫号: settle it first"),
+        "{}",
+        stderr(&out)
+    );
+    // Another window of the department calls the next one meanwhile.
+    let other = cli(&t.db, &["call", "--window", "13", "--staff", "S602", "--json"]);
+    assert_eq!(json(&other)["number"], "F002");
+    // A no-show after a recall settles F001; window 12 calls F003.
+    for action in ["recall", "no-show"] {
+        let out = cli(&t.db, &["case", "F001", action, "--staff", "S602", "--window", "12"]);
+        assert!(out.status.success(), "{action}: {}", stderr(&out));
+    }
+    assert_eq!(json(&call())["number"], "F003");
 }

@@ -73,9 +73,11 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
         .unwrap()
         .to_string();
     act(&t, &d, &["cancel", "--reason", &text]);
-    // A handover to another specialist of the department, with a note of where it stands.
+    // A handover to another specialist of the department, with a note of where it stands
+    // (held first: the window is free for the next visitor).
     let h = issue_and_call(&t);
     act(&t, &h, &["start"]);
+    act(&t, &h, &["hold"]);
     act(&t, &h, &["handover", "--to", "S102", "--note", &text]);
     // Materials are named from the item's list only: typed text is refused, nothing recorded.
     let e = issue_and_call(&t);
@@ -91,6 +93,8 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
         assert_eq!(out.status.code(), Some(1), "{args:?} must be refused");
         assert!(stderr(&out).contains("materials list"), "{}", stderr(&out));
     }
+    // The window settles this visitor before calling the next.
+    act(&t, &e, &["hold"]);
 
     let conn = Connection::open(&t.db).unwrap();
     let mut stmt = conn

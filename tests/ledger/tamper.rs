@@ -11,8 +11,9 @@ fn ledger_with_history() -> TempLedger {
     assert!(cli(&t.db, &["issue", "--item", "A01", "--repeat", "12"])
         .status
         .success());
-    for _ in 0..3 {
-        assert!(cli(&t.db, &["call", "--window", "1", "--staff", "S101"])
+    // Three windows of the department call one visitor each (a window serves one at a time).
+    for window in ["1", "2", "3"] {
+        assert!(cli(&t.db, &["call", "--window", window, "--staff", "S101"])
             .status
             .success());
     }
