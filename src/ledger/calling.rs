@@ -420,15 +420,11 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
 /// The case a window has called or is serving today, if any (the unique (business_day,
 /// number) index: today's counters only).
 fn unsettled_at_in(conn: &Connection, day: &str, window: u32) -> Result<Option<Case>> {
-    let mut stmt = conn.prepare_cached(super::hot::AT_COUNTERS)?;
-    let rows = stmt.query_map([day], |r| r.get::<_, String>(0))?;
-    for data in rows {
-        let c = parse_case(&data?)?;
-        if c.called_window == Some(window) && matches!(c.state, CaseState::Called | CaseState::Serving) {
-            return Ok(Some(c));
-        }
-    }
-    Ok(None)
+    let data: Option<String> = conn
+        .prepare_cached(super::hot::UNSETTLED_AT_WINDOW)?
+        .query_row(params![day, window], |r| r.get(0))
+        .optional()?;
+    data.map(|d| parse_case(&d)).transpose()
 }
 
 /// 首问负责制: once a specialist has served a case, another specialist of the same department

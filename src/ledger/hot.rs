@@ -40,6 +40,11 @@ pub const AT_COUNTERS: &str =
 pub const ISSUED_TODAY: &str = "SELECT department, json_extract(data, '$.item') AS item, count(*) FROM cases
      WHERE business_day = ?1 GROUP BY department, item";
 
+/// The case a window has called or is serving today, if any: asked before each call, since a
+/// window serves one visitor at a time (the unique (business_day, number) index).
+pub const UNSETTLED_AT_WINDOW: &str = "SELECT data FROM cases WHERE business_day = ?1
+     AND state IN ('called', 'serving') AND json_extract(data, '$.called_window') = ?2 LIMIT 1";
+
 /// One business day's cases, for its report.
 pub const DAY_CASES: &str = "SELECT data FROM cases WHERE business_day = ?1 ORDER BY id";
 
@@ -55,6 +60,11 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
     ("console view", AT_COUNTERS, "sqlite_autoindex_cases_2"),
     ("day report", DAY_CASES, "sqlite_autoindex_cases_2"),
     ("issued today per item", ISSUED_TODAY, "sqlite_autoindex_cases_2"),
+    (
+        "window's unsettled case",
+        UNSETTLED_AT_WINDOW,
+        "sqlite_autoindex_cases_2",
+    ),
 ];
 
 impl Ledger {
