@@ -193,9 +193,9 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     type_into(&c, "咨询问题", "二手房过户需要哪些材料");
     type_into(&c, "答复内容", "已按一次性告知单说明");
     tap(&c, "记录（已答复）");
-    // One-time notification: tick what is missing.
-    tap(&c, "完税凭证");
-    tap(&c, "告知缺少材料");
+    // One-time notification: mark what is missing.
+    tap(&c, "完税凭证：缺少");
+    tap(&c, "告知缺少材料（标为缺少的）");
     assert_eq!(
         ui.global::<CasePanelAdapter>().get_case().state,
         "awaiting_materials",
@@ -203,10 +203,10 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
         message(&c)
     );
     tap(&c, "材料已补齐");
-    // Acceptance: tick what was handed over, and the power of attorney.
-    tap(&c, "不动产权证书");
+    // Acceptance: mark what was handed over, and the power of attorney.
+    tap(&c, "不动产权证书：已交");
     tap(&c, "已签署委托书");
-    tap(&c, "受理（勾选为已交材料）");
+    tap(&c, "受理（标为已交的）");
     assert_eq!(
         ui.global::<CasePanelAdapter>().get_case().state,
         "accepted",
@@ -653,9 +653,9 @@ fn a_specialist_walks_a_case_at_a_console_on_the_server() {
     tap(&c, "叫下一位");
     assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
     tap(&c, "开始办理");
-    tap(&c, "不动产权证书");
+    tap(&c, "不动产权证书：已交");
     tap(&c, "已签署委托书");
-    tap(&c, "受理（勾选为已交材料）");
+    tap(&c, "受理（标为已交的）");
     assert_eq!(
         ui.global::<CasePanelAdapter>().get_case().state,
         "accepted",
@@ -1077,9 +1077,9 @@ fn the_console_prints_the_one_time_notification_slip_on_the_counters_printer() {
     login(&c, "S602", "246813");
     tap(&c, "叫下一位");
     tap(&c, "开始办理");
-    tap(&c, "完税凭证");
-    tap(&c, "婚姻状况证明");
-    tap(&c, "告知缺少材料");
+    tap(&c, "完税凭证：缺少");
+    tap(&c, "婚姻状况证明：缺少");
+    tap(&c, "告知缺少材料（标为缺少的）");
     assert_eq!(message(&c), format!("{number} 待补材料：一次性告知书已打印"));
     let slip = bangban_printer::decode::decode(&std::fs::read(&printed).unwrap()).text();
     for line in [
@@ -1134,4 +1134,39 @@ fn a_window_settles_its_visitor_before_the_console_calls_the_next() {
     tap(&c, "暂挂");
     tap(&c, "叫下一位");
     assert_eq!(message(&c), format!("请{second}号到12号窗口办理"));
+}
+
+#[test]
+fn the_checklist_marks_each_material_handed_over_or_missing_and_each_action_takes_its_own() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S602", "246813", "admin").unwrap();
+    let number = issue(&mut l, "F01");
+    let c = console(&db, 12);
+    login(&c, "S602", "246813");
+    tap(&c, "叫下一位");
+    tap(&c, "开始办理");
+    tap(&c, "不动产权证书：已交");
+    tap(&c, "完税凭证：缺少");
+    let marks: Vec<(String, i32)> =
+        c.ui.global::<CasePanelAdapter>()
+            .get_materials()
+            .iter()
+            .map(|m| (m.name.to_string(), m.state))
+            .collect();
+    assert_eq!(marks[0], ("不动产权证书".into(), 1));
+    assert_eq!(marks[4], ("完税凭证".into(), 2));
+    // 告知缺少材料 sends only what is marked missing.
+    tap(&c, "告知缺少材料（标为缺少的）");
+    assert_eq!(l.find_case(&number).unwrap().missing, ["完税凭证"]);
+    // The visitor brings it: the same material is now marked handed over, and 受理 takes
+    // only the handed-over ones.
+    tap(&c, "材料已补齐");
+    tap(&c, "完税凭证：已交");
+    tap(&c, "已签署委托书");
+    tap(&c, "受理（标为已交的）");
+    let case = l.find_case(&number).unwrap();
+    assert_eq!(case.state, bangban::CaseState::Accepted, "{}", message(&c));
+    assert_eq!(case.materials, ["不动产权证书", "完税凭证"]);
 }

@@ -37,10 +37,10 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
             resolved,
         };
         on_answer(a) => CaseAction::Answer { answer: a.to_string() };
-        on_notify_missing() => CaseAction::NotifyMissing { missing: checked(state) };
+        on_notify_missing() => CaseAction::NotifyMissing { missing: marked(state, MISSING) };
         on_returned() => CaseAction::MaterialsReturned;
         on_accept(poa) => CaseAction::Accept {
-            materials: checked(state),
+            materials: marked(state, HANDED_OVER),
             power_of_attorney: poa,
         };
         on_start_work() => CaseAction::StartWork;
@@ -54,22 +54,32 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         inner,
         Cmd::PrintSlip
     ));
-    bind!(ui, inner, CasePanelAdapter, on_toggle_material, |ui, inner, index| {
-        let mut inn = inner.borrow_mut();
-        if let Some(m) = inn.materials.get_mut(index as usize) {
-            m.1 = !m.1;
+    bind!(
+        ui,
+        inner,
+        CasePanelAdapter,
+        on_set_material,
+        |ui, inner, index, mark| {
+            let mut inn = inner.borrow_mut();
+            if let Some(m) = inn.materials.get_mut(index as usize) {
+                m.1 = mark.clamp(0, MISSING as i32) as u8;
+            }
+            ui.global::<CasePanelAdapter>().set_materials(material_rows(&inn));
         }
-        ui.global::<CasePanelAdapter>().set_materials(material_rows(&inn));
-    });
+    );
 }
 
-/// The materials the specialist ticked.
-fn checked(inner: &Rc<RefCell<Inner>>) -> Vec<String> {
+/// A material marked handed over (已交), or missing (缺少); 0 is not checked yet.
+const HANDED_OVER: u8 = 1;
+const MISSING: u8 = 2;
+
+/// The materials the specialist marked so.
+fn marked(inner: &Rc<RefCell<Inner>>, mark: u8) -> Vec<String> {
     inner
         .borrow()
         .materials
         .iter()
-        .filter(|m| m.1)
+        .filter(|m| m.1 == mark)
         .map(|m| m.0.clone())
         .collect()
 }
@@ -79,9 +89,9 @@ fn material_rows(inner: &Inner) -> ModelRc<MaterialRow> {
     let rows: Vec<MaterialRow> = inner
         .materials
         .iter()
-        .map(|(n, c)| MaterialRow {
+        .map(|(n, mark)| MaterialRow {
             name: s(n),
-            checked: *c,
+            state: *mark as i32,
         })
         .collect();
     ModelRc::new(VecModel::from(rows))
@@ -102,7 +112,7 @@ pub fn show(ui: &CounterWindow, inner: &mut Inner, case: Option<PanelCase>) {
     // A new case starts with a clean checklist; the same case keeps the specialist's ticks.
     if c.number != inner.case_number || inner.materials.iter().map(|m| &m.0).ne(c.materials.iter()) {
         inner.case_number = c.number.clone();
-        inner.materials = c.materials.into_iter().map(|m| (m, false)).collect();
+        inner.materials = c.materials.into_iter().map(|m| (m, 0)).collect();
     }
     a.set_materials(material_rows(inner));
 }

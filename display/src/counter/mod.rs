@@ -28,7 +28,8 @@ pub struct Inner {
     /// Commands sent whose view has not come back yet.
     pending: usize,
     case_number: String,
-    materials: Vec<(String, bool)>,
+    /// The item's materials and how the specialist marked each (0 not yet, 1 已交, 2 缺少).
+    materials: Vec<(String, u8)>,
     refresh: Timer,
 }
 
