@@ -261,6 +261,11 @@ pub enum EventBody {
         staff: String,
         handover: Option<NoteRef>,
     },
+    /// The service mode was set or changed at the counter.
+    ModeChanged {
+        staff: String,
+        mode: Mode,
+    },
     /// The case passes to another specialist of its department (首问负责制: only the owner or
     /// the department's coordinator hands over); the note says where it stands.
     CaseHandedOver {
@@ -412,6 +417,7 @@ impl EventBody {
             EventBody::Archived { .. } => "archived",
             EventBody::CaseCancelled { .. } => "case_cancelled",
             EventBody::CaseHandedOver { .. } => "case_handed_over",
+            EventBody::ModeChanged { .. } => "mode_changed",
             EventBody::TicketPrinted { .. } => "ticket_printed",
             EventBody::PrintFailed { .. } => "print_failed",
             EventBody::StaffPinSet { .. } => "staff_pin_set",
@@ -796,6 +802,15 @@ pub fn apply_owned(
             }
             c.state = S::Archived;
             c.closed_at = Some(at.into());
+        }
+        EventBody::ModeChanged { mode, .. } => {
+            if matches!(
+                old.state,
+                S::Cancelled | S::Archived | S::NoShow | S::Expired | S::Delivered | S::ReceiptConfirmed
+            ) {
+                return Err(illegal(old, &c.number, "change the service mode of"));
+            }
+            c.mode = *mode;
         }
         EventBody::CaseHandedOver { to, .. } => {
             if matches!(

@@ -237,6 +237,12 @@ const ACTIONS: &[Action] = &[
         )],
     ),
     action(
+        "mode",
+        "set_mode",
+        "Set or change the service mode: onsite (现场帮办), online or fullprocess (全程代办)",
+        &[flag("mode", "mode", Fill::Text, "onsite, online or fullprocess")],
+    ),
+    action(
         "handover",
         "handover",
         "首问负责: hand the case to another specialist of its department (owner or coordinator)",

@@ -48,6 +48,8 @@ pub struct PanelCase {
     pub recalls: u32,
     pub open_question: bool,
     pub materials: Vec<String>,
+    /// The service mode's code (onsite, online, fullprocess).
+    pub mode: String,
 }
 
 /// One visitor in the window's queue.
@@ -375,6 +377,7 @@ impl Desk {
                     recalls: c.recalls,
                     open_question: c.open_question,
                     materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
+                    mode: c.mode.as_str().into(),
                 }
             });
         View {

@@ -1170,3 +1170,31 @@ fn the_checklist_marks_each_material_handed_over_or_missing_and_each_action_take
     assert_eq!(case.state, bangban::CaseState::Accepted, "{}", message(&c));
     assert_eq!(case.materials, ["不动产权证书", "完税凭证"]);
 }
+
+#[test]
+fn the_console_changes_the_service_mode_and_cancels_with_a_reason() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S602", "246813", "admin").unwrap();
+    let number = issue(&mut l, "F01");
+    let c = console(&db, 12);
+    login(&c, "S602", "246813");
+    tap(&c, "叫下一位");
+    assert_eq!(l.find_case(&number).unwrap().mode, bangban::Mode::Onsite);
+    tap(&c, "服务方式：全程代办");
+    assert_eq!(failure(&c), "", "{}", message(&c));
+    assert_eq!(l.find_case(&number).unwrap().mode, bangban::Mode::Fullprocess);
+    assert_eq!(c.ui.global::<CasePanelAdapter>().get_case().mode, "fullprocess");
+    // The visitor cannot stay: cancelled, with the reason kept in the notes.
+    type_into(&c, "取消原因", "来访者改日再来");
+    tap(&c, "取消案件");
+    let case = l.find_case(&number).unwrap();
+    assert_eq!(case.state, bangban::CaseState::Cancelled, "{}", message(&c));
+    let events = l.case_events(case.id).unwrap();
+    let cancel = events.iter().find(|e| e.kind == "case_cancelled").unwrap();
+    assert!(
+        !cancel.payload.contains("来访者改日再来"),
+        "typed text stays out of the log"
+    );
+}

@@ -226,6 +226,10 @@ impl Ledger {
                     handover,
                 }
             }
+            CaseAction::SetMode { mode } => EventBody::ModeChanged {
+                staff: staff_s,
+                mode: *mode,
+            },
             CaseAction::Handover { to, note: text } => {
                 let Some(target) = hall.specialist(to) else {
                     return Err(LedgerError::UnknownStaff(to.clone()));

@@ -218,6 +218,10 @@ pub enum CaseAction {
     Cancel {
         reason: String,
     },
+    /// Set or change the service mode (现场帮办 / 网上 / 全程代办) the visitor chose.
+    SetMode {
+        mode: Mode,
+    },
     /// 首问负责制: the owner (or the department's coordinator) hands the case to another
     /// specialist of the department, with a note of where it stands.
     Handover {

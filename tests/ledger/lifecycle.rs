@@ -514,3 +514,35 @@ fn a_window_calls_the_next_visitor_only_after_settling_the_current_one() {
     }
     assert_eq!(json(&call())["number"], "F003");
 }
+
+#[test]
+fn the_service_mode_is_set_and_changed_at_the_counter_with_an_event() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S602"]);
+    assert!(cli(&t.db, &["issue", "--item", "F01"]).status.success());
+    assert!(cli(&t.db, &["call", "--window", "12", "--staff", "S602"])
+        .status
+        .success());
+    let set = |mode: &str| {
+        json(&cli(
+            &t.db,
+            &["--json", "case", "F001", "mode", "--mode", mode, "--staff", "S602"],
+        ))
+    };
+    assert_eq!(set("fullprocess")["mode"], "fullprocess");
+    assert_eq!(set("onsite")["mode"], "onsite");
+    let out = cli(
+        &t.db,
+        &["case", "F001", "mode", "--mode", "by-carrier-pigeon", "--staff", "S602"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let shown = json(&cli(&t.db, &["--json", "case", "F001", "show"]));
+    let kinds: Vec<&str> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "mode_changed").count(), 2, "{kinds:?}");
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

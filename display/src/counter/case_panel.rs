@@ -49,7 +49,13 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         on_mail(tracking) => CaseAction::Mail { tracking: tracking.to_string() };
         on_confirm_receipt() => CaseAction::ConfirmReceipt;
         on_archive(handover) => CaseAction::Archive { handover: Some(handover.to_string()) };
+        on_cancel(reason) => CaseAction::Cancel { reason: reason.to_string() };
     );
+    bind!(ui, inner, CasePanelAdapter, on_set_mode, |_ui, inner, mode| {
+        if let Some(mode) = bangban::Mode::parse(&mode) {
+            send(inner, Cmd::Act(CaseAction::SetMode { mode }))
+        }
+    });
     bind!(ui, inner, CasePanelAdapter, on_print_slip, |_ui, inner| send(
         inner,
         Cmd::PrintSlip
@@ -108,6 +114,7 @@ pub fn show(ui: &CounterWindow, inner: &mut Inner, case: Option<PanelCase>) {
         priority: s(&c.priority),
         recalls: c.recalls as i32,
         open_question: c.open_question,
+        mode: s(&c.mode),
     });
     // A new case starts with a clean checklist; the same case keeps the specialist's ticks.
     if c.number != inner.case_number || inner.materials.iter().map(|m| &m.0).ne(c.materials.iter()) {
