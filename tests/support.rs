@@ -219,3 +219,13 @@ pub fn remote(url: &str, token: &str, args: &[&str]) -> Output {
         .output()
         .expect("run bangban")
 }
+
+/// The kinds of a case's events, oldest first, as `bangban case N show` lists them.
+pub fn event_kinds(db: &Path, case: &str) -> Vec<String> {
+    json(&cli(db, &["--json", "case", case, "show"]))["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}

@@ -1139,12 +1139,7 @@ fn a_window_settles_its_visitor_before_the_console_calls_the_next() {
 #[test]
 fn the_checklist_marks_each_material_handed_over_or_missing_and_each_action_takes_its_own() {
     i_slint_backend_testing::init_no_event_loop();
-    let (_dir, db) = demo_ledger();
-    let mut l = ledger(&db);
-    l.set_pin("S602", "246813", "admin").unwrap();
-    let number = issue(&mut l, "F01");
-    let c = console(&db, 12);
-    login(&c, "S602", "246813");
+    let (_dir, _db, mut l, number, c) = property_counter();
     tap(&c, "叫下一位");
     tap(&c, "开始办理");
     tap(&c, "不动产权证书：已交");
@@ -1174,12 +1169,7 @@ fn the_checklist_marks_each_material_handed_over_or_missing_and_each_action_take
 #[test]
 fn the_console_changes_the_service_mode_and_cancels_with_a_reason() {
     i_slint_backend_testing::init_no_event_loop();
-    let (_dir, db) = demo_ledger();
-    let mut l = ledger(&db);
-    l.set_pin("S602", "246813", "admin").unwrap();
-    let number = issue(&mut l, "F01");
-    let c = console(&db, 12);
-    login(&c, "S602", "246813");
+    let (_dir, _db, mut l, number, c) = property_counter();
     tap(&c, "叫下一位");
     assert_eq!(l.find_case(&number).unwrap().mode, bangban::Mode::Onsite);
     tap(&c, "服务方式：全程代办");
@@ -1197,4 +1187,15 @@ fn the_console_changes_the_service_mode_and_cancels_with_a_reason() {
         !cancel.payload.contains("来访者改日再来"),
         "typed text stays out of the log"
     );
+}
+
+/// A demo ledger with one F01 ticket and the console of window 12 with S602 signed in.
+fn property_counter() -> (tempfile::TempDir, PathBuf, Ledger, String, display::counter::Counter) {
+    let (dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S602", "246813", "admin").unwrap();
+    let number = issue(&mut l, "F01");
+    let c = console(&db, 12);
+    login(&c, "S602", "246813");
+    (dir, db, l, number, c)
 }

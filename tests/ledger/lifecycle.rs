@@ -536,13 +536,7 @@ fn the_service_mode_is_set_and_changed_at_the_counter_with_an_event() {
         &["case", "F001", "mode", "--mode", "by-carrier-pigeon", "--staff", "S602"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let shown = json(&cli(&t.db, &["--json", "case", "F001", "show"]));
-    let kinds: Vec<&str> = shown["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = event_kinds(&t.db, "F001");
     assert_eq!(kinds.iter().filter(|k| **k == "mode_changed").count(), 2, "{kinds:?}");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
