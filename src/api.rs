@@ -157,6 +157,7 @@ impl LedgerError {
             LedgerError::DayClosed(_) => "day_closed",
             LedgerError::NotOwner { .. } => "not_owner",
             LedgerError::WindowBusy { .. } => "window_busy",
+            LedgerError::UnderCoordination(_) => "under_coordination",
             LedgerError::WrongPin(..) => "wrong_pin",
             LedgerError::LoginLocked(..) => "login_locked",
             LedgerError::Invalid(_) => "invalid",
@@ -180,7 +181,7 @@ impl LedgerError {
             "busy" | "disk_full" | "unreachable" => 503,
             "internal" | "corrupt" | "open" | "too_new" | "not_initialised" => 500,
             "illegal_transition" | "window_paused" | "conflict" | "past_day" | "day_closed" | "not_owner"
-            | "window_busy" => 409,
+            | "window_busy" | "under_coordination" => 409,
             "wrong_pin" | "login_locked" => 403,
             _ => 400,
         }

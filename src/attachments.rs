@@ -825,6 +825,7 @@ pub fn form(hall: &Hall, kind: ImportKind, department: &str, date: NaiveDate) ->
                     match s.role {
                         Role::Coordinator => "统筹协调对接",
                         Role::Handler => "具体工作",
+                        Role::Office => "管理办公室",
                     }
                     .to_string(),
                 ]

@@ -105,6 +105,17 @@ pub fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A time typed by staff: RFC 3339 (`2026-11-27T15:00:00+08:00`), or `YYYY-MM-DD HH:MM` in
+/// the hall's time zone.
+pub fn parse_local_time(s: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").ok()?;
+    naive.and_local_timezone(tz).single().map(|t| t.with_timezone(&Utc))
+}
+
 pub fn parse_stamp(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }

@@ -58,6 +58,9 @@ pub enum LedgerError {
     /// same department acts on it only after a handover.
     #[error("case {number} is {owner}'s (首问负责): {owner} or the department's coordinator hands it over first (`bangban case {number} handover --to STAFF`)")]
     NotOwner { number: String, owner: String },
+    /// The case waits for the coordination meeting's outcome (协调中).
+    #[error("case {0} is under coordination (协调中): the management office records the outcome first (`bangban case {0} resolve --outcome …`)")]
+    UnderCoordination(String),
     /// A window serves one visitor at a time: the case it called (or serves) is settled —
     /// started and finished, recalled and marked a no-show, held, transferred — before the next.
     #[error("window {window} has {number} {state}: settle it first (finish it, recall it and mark a no-show, hold or transfer it), then call the next")]

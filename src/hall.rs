@@ -55,6 +55,8 @@ pub enum Role {
     Coordinator,
     /// 具体工作
     Handler,
+    /// The management office (市政管办): schedules coordination meetings and records them.
+    Office,
 }
 
 impl Role {
@@ -62,6 +64,7 @@ impl Role {
         match s.trim() {
             "coordinator" | "统筹协调对接" | "统筹协调" | "统筹" => Some(Role::Coordinator),
             "handler" | "具体工作" | "具体办理" | "经办" => Some(Role::Handler),
+            "office" | "管理办公室" | "市政管办" | "管办" => Some(Role::Office),
             _ => None,
         }
     }

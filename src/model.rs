@@ -261,6 +261,27 @@ pub enum EventBody {
         staff: String,
         handover: Option<NoteRef>,
     },
+    /// A stuck case is escalated to the management office for a coordination meeting (协调会议).
+    CoordinationRequested {
+        staff: String,
+        reason: NoteRef,
+    },
+    /// The office held a coordination meeting on the case: when, who took part, the minutes
+    /// and the decision (both notes), and the date to follow it up.
+    CoordinationMeeting {
+        staff: String,
+        held_at: String,
+        participants: Vec<String>,
+        minutes: NoteRef,
+        decision: NoteRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        follow_up: Option<String>,
+    },
+    /// The coordination's outcome is recorded: the case is no longer under coordination.
+    CoordinationResolved {
+        staff: String,
+        outcome: NoteRef,
+    },
     /// The service mode was set or changed at the counter.
     ModeChanged {
         staff: String,
@@ -387,6 +408,9 @@ impl EventBody {
             EventBody::Archived { handover, .. } => handover.iter().collect(),
             EventBody::CaseCancelled { reason_note, .. } => reason_note.iter().collect(),
             EventBody::CaseHandedOver { note, .. } => note.iter().collect(),
+            EventBody::CoordinationRequested { reason, .. } => vec![reason],
+            EventBody::CoordinationMeeting { minutes, decision, .. } => vec![minutes, decision],
+            EventBody::CoordinationResolved { outcome, .. } => vec![outcome],
             _ => vec![],
         }
     }
@@ -418,6 +442,9 @@ impl EventBody {
             EventBody::CaseCancelled { .. } => "case_cancelled",
             EventBody::CaseHandedOver { .. } => "case_handed_over",
             EventBody::ModeChanged { .. } => "mode_changed",
+            EventBody::CoordinationRequested { .. } => "coordination_requested",
+            EventBody::CoordinationMeeting { .. } => "coordination_meeting",
+            EventBody::CoordinationResolved { .. } => "coordination_resolved",
             EventBody::TicketPrinted { .. } => "ticket_printed",
             EventBody::PrintFailed { .. } => "print_failed",
             EventBody::StaffPinSet { .. } => "staff_pin_set",
@@ -490,6 +517,9 @@ pub struct Case {
     pub power_of_attorney: bool,
     pub delivery: Option<String>,
     pub last_seq: i64,
+    /// Escalated to the management office and not yet resolved (协调中).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub under_coordination: bool,
     /// Where a case that came back on a later day stands in that day's line (see `queue_key`);
     /// absent for a case issued that day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -586,6 +616,7 @@ pub fn apply_owned(
             delivery: None,
             last_seq: seq,
             queue_pos: None,
+            under_coordination: false,
         });
     }
     let mut c = case.ok_or(LedgerError::UnknownCase(format!("#{case_id}")))?;
@@ -802,6 +833,27 @@ pub fn apply_owned(
             }
             c.state = S::Archived;
             c.closed_at = Some(at.into());
+        }
+        EventBody::CoordinationRequested { .. } => {
+            if matches!(
+                old.state,
+                S::Cancelled | S::Archived | S::NoShow | S::Expired | S::Delivered | S::ReceiptConfirmed
+            ) || c.under_coordination
+            {
+                return Err(illegal(old, &c.number, "escalate"));
+            }
+            c.under_coordination = true;
+        }
+        EventBody::CoordinationMeeting { .. } => {
+            if !c.under_coordination {
+                return Err(illegal(old, &c.number, "record a coordination meeting on"));
+            }
+        }
+        EventBody::CoordinationResolved { .. } => {
+            if !c.under_coordination {
+                return Err(illegal(old, &c.number, "record a coordination outcome on"));
+            }
+            c.under_coordination = false;
         }
         EventBody::ModeChanged { mode, .. } => {
             if matches!(

@@ -237,6 +237,60 @@ const ACTIONS: &[Action] = &[
         )],
     ),
     action(
+        "escalate",
+        "escalate",
+        "协调会议: escalate a stuck case to the management office (owner or coordinator)",
+        &[flag(
+            "reason",
+            "reason",
+            Fill::Text,
+            "Why the case is stuck (kept in the notes)",
+        )],
+    ),
+    action(
+        "meeting",
+        "meeting",
+        "The management office records the coordination meeting on the case",
+        &[
+            flag(
+                "held_at",
+                "at",
+                Fill::Text,
+                "When: 2026-11-27T15:00:00+08:00 or YYYY-MM-DD HH:MM",
+            ),
+            flag(
+                "participants",
+                "participant",
+                Fill::List,
+                "A staff id who took part (repeat the flag)",
+            ),
+            flag("minutes", "minutes", Fill::Text, "The minutes (kept in the notes)"),
+            flag(
+                "decision",
+                "decision",
+                Fill::Text,
+                "What was decided (kept in the notes)",
+            ),
+            flag(
+                "follow_up",
+                "follow-up",
+                Fill::MaybeText,
+                "The follow-up date, YYYY-MM-DD",
+            ),
+        ],
+    ),
+    action(
+        "resolve",
+        "resolve",
+        "The management office records the coordination's outcome: the case resumes",
+        &[flag(
+            "outcome",
+            "outcome",
+            Fill::Text,
+            "The outcome (kept in the notes)",
+        )],
+    ),
+    action(
         "mode",
         "set_mode",
         "Set or change the service mode: onsite (现场帮办), online or fullprocess (全程代办)",

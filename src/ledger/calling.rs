@@ -83,6 +83,7 @@ impl Ledger {
         let tx = db::immediate(&mut self.conn)?;
         let case = find_case_in(&tx, &day, case_ref)?;
         check_owner(&hall, &case, staff, action)?;
+        check_coordination(&hall, &case, staff, action)?;
         let staff_s = staff.to_string();
         let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
         let body = match action {
@@ -224,6 +225,63 @@ impl Ledger {
                 EventBody::Archived {
                     staff: staff_s,
                     handover,
+                }
+            }
+            CaseAction::Escalate { reason } => {
+                if reason.trim().is_empty() {
+                    return Err(LedgerError::Invalid("say why the case is stuck (--reason)".into()));
+                }
+                EventBody::CoordinationRequested {
+                    staff: staff_s,
+                    reason: note("coordination_reason", reason)?,
+                }
+            }
+            CaseAction::Meeting {
+                held_at,
+                participants,
+                minutes,
+                decision,
+                follow_up,
+            } => {
+                let held = crate::clock::parse_local_time(held_at, hall.tz()).ok_or_else(|| {
+                    LedgerError::Invalid(format!(
+                        "meeting time {held_at:?}: use RFC 3339 (2026-11-27T15:00:00+08:00) or YYYY-MM-DD HH:MM"
+                    ))
+                })?;
+                if let Some(p) = participants.iter().find(|p| hall.specialist(p).is_none()) {
+                    return Err(LedgerError::UnknownStaff(p.clone()));
+                }
+                if participants.is_empty() || minutes.trim().is_empty() || decision.trim().is_empty() {
+                    return Err(LedgerError::Invalid(
+                        "a coordination meeting needs its participants, minutes and decision".into(),
+                    ));
+                }
+                let follow_up = match follow_up.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+                    Some(f) => Some(
+                        chrono::NaiveDate::parse_from_str(f, "%Y-%m-%d")
+                            .map_err(|_| LedgerError::Invalid(format!("follow-up date {f:?}: use YYYY-MM-DD")))?
+                            .to_string(),
+                    ),
+                    None => None,
+                };
+                EventBody::CoordinationMeeting {
+                    staff: staff_s,
+                    held_at: stamp(held),
+                    participants: participants.clone(),
+                    minutes: note("meeting_minutes", minutes)?,
+                    decision: note("meeting_decision", decision)?,
+                    follow_up,
+                }
+            }
+            CaseAction::Resolve { outcome } => {
+                if outcome.trim().is_empty() {
+                    return Err(LedgerError::Invalid(
+                        "record the coordination's outcome (--outcome)".into(),
+                    ));
+                }
+                EventBody::CoordinationResolved {
+                    staff: staff_s,
+                    outcome: note("coordination_outcome", outcome)?,
                 }
             }
             CaseAction::SetMode { mode } => EventBody::ModeChanged {
@@ -431,6 +489,35 @@ fn unsettled_at_in(conn: &Connection, day: &str, window: u32) -> Result<Option<C
     data.map(|d| parse_case(&d)).transpose()
 }
 
+/// 协调会议: a case under coordination waits for the office's outcome; only the office records
+/// meetings and outcomes, and only the owner or the department's coordinator escalates.
+fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Result<()> {
+    let role = hall.specialist(staff).map(|s| s.role);
+    match action {
+        CaseAction::Meeting { .. } | CaseAction::Resolve { .. } if role != Some(crate::hall::Role::Office) => {
+            Err(LedgerError::Forbidden(format!(
+                "{staff} is not of the management office (role office in the hall file): only the office records coordination meetings and their outcome"
+            )))
+        }
+        CaseAction::Meeting { .. } | CaseAction::Resolve { .. } | CaseAction::Consult { .. } | CaseAction::Handover { .. } => Ok(()),
+        CaseAction::Escalate { .. } => {
+            let coordinator = hall
+                .specialist(staff)
+                .is_some_and(|s| s.role == crate::hall::Role::Coordinator && s.department == case.department);
+            if case.owner.as_deref() == Some(staff) || coordinator {
+                Ok(())
+            } else {
+                Err(LedgerError::Forbidden(format!(
+                    "only the case's owner or its department's coordinator escalates case {}",
+                    case.number
+                )))
+            }
+        }
+        _ if case.under_coordination => Err(LedgerError::UnderCoordination(case.number.clone())),
+        _ => Ok(()),
+    }
+}
+
 /// 首问负责制: once a specialist has served a case, another specialist of the same department
 /// acts on it only after a handover. The owner, and the department's coordinator, may hand it
 /// over; a case in another department than its owner's (after a transfer) is that
@@ -445,8 +532,9 @@ fn check_owner(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Re
     let coordinator = hall
         .specialist(staff)
         .is_some_and(|s| s.role == crate::hall::Role::Coordinator && s.department == case.department);
-    let allowed =
-        !same || matches!(action, CaseAction::Return) || (coordinator && matches!(action, CaseAction::Handover { .. }));
+    let allowed = !same
+        || matches!(action, CaseAction::Return)
+        || (coordinator && matches!(action, CaseAction::Handover { .. } | CaseAction::Escalate { .. }));
     if allowed {
         Ok(())
     } else {

@@ -218,6 +218,23 @@ pub enum CaseAction {
     Cancel {
         reason: String,
     },
+    /// 协调会议: escalate a stuck case to the management office (its owner or the
+    /// department's coordinator), with the reason.
+    Escalate {
+        reason: String,
+    },
+    /// The office records the coordination meeting: when, who, minutes, decision, follow-up.
+    Meeting {
+        held_at: String,
+        participants: Vec<String>,
+        minutes: String,
+        decision: String,
+        follow_up: Option<String>,
+    },
+    /// The office records the coordination's outcome: the case resumes.
+    Resolve {
+        outcome: String,
+    },
     /// Set or change the service mode (现场帮办 / 网上 / 全程代办) the visitor chose.
     SetMode {
         mode: Mode,

@@ -540,3 +540,106 @@ fn the_service_mode_is_set_and_changed_at_the_counter_with_an_event() {
     assert_eq!(kinds.iter().filter(|k| **k == "mode_changed").count(), 2, "{kinds:?}");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn a_stuck_case_is_escalated_met_on_and_resumes_with_everything_in_case_show() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101", "S102", "S900"]);
+    let run = |args: &[&str]| cli(&t.db, args);
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    ok(&["issue", "--item", "A01"]);
+    ok(&["call", "--window", "1", "--staff", "S101"]);
+    ok(&["case", "A001", "start", "--staff", "S101"]);
+    // Only the owner (or the department's coordinator) escalates.
+    let out = run(&[
+        "case", "A001", "escalate", "--reason", "x", "--staff", "S102", "--window", "2",
+    ]);
+    assert!(
+        !out.status.success(),
+        "a handler who does not own the case escalated it"
+    );
+    ok(&[
+        "case",
+        "A001",
+        "escalate",
+        "--reason",
+        "税务、公积金开户需同时确认，部门意见不一",
+        "--staff",
+        "S101",
+    ]);
+    let shown = json(&run(&["--json", "case", "A001", "show"]));
+    assert_eq!(shown["case"]["under_coordination"], true);
+    // Under coordination the case waits for the office's outcome.
+    let out = run(&["case", "A001", "hold", "--staff", "S101"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("under coordination (协调中)"), "{}", stderr(&out));
+    // Only the management office records the meeting and its outcome.
+    let meeting = [
+        "case",
+        "A001",
+        "meeting",
+        "--at",
+        "2026-11-27 15:00",
+        "--participant",
+        "S101",
+        "--participant",
+        "S201",
+        "--participant",
+        "S601",
+        "--minutes",
+        "三部门会商，明确办理顺序",
+        "--decision",
+        "先办税务登记，公积金同步开户",
+        "--follow-up",
+        "2026-11-30",
+    ];
+    let out = run(&[&meeting[..], &["--staff", "S101"]].concat());
+    assert!(!out.status.success(), "a specialist recorded a coordination meeting");
+    ok(&[&meeting[..], &["--staff", "S900", "--window", "21"]].concat());
+    ok(&[
+        "case",
+        "A001",
+        "resolve",
+        "--outcome",
+        "按会议决定继续办理",
+        "--staff",
+        "S900",
+        "--window",
+        "21",
+    ]);
+    // The case resumes.
+    ok(&["case", "A001", "hold", "--staff", "S101"]);
+    let text = stdout(&run(&["case", "A001", "show"]));
+    for said in [
+        "税务、公积金开户需同时确认，部门意见不一",
+        "三部门会商，明确办理顺序",
+        "先办税务登记，公积金同步开户",
+        "按会议决定继续办理",
+    ] {
+        assert!(text.contains(said), "{said} is not in case show:\n{text}");
+    }
+    let kinds = event_kinds(&t.db, "A001");
+    for kind in [
+        "coordination_requested",
+        "coordination_meeting",
+        "coordination_resolved",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind}: {kinds:?}");
+    }
+    let shown = json(&run(&["--json", "case", "A001", "show"]));
+    let meeting = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "coordination_meeting")
+        .unwrap()["payload"]
+        .clone();
+    let payload: serde_json::Value = serde_json::from_str(meeting.as_str().unwrap()).unwrap();
+    assert_eq!(payload["participants"], serde_json::json!(["S101", "S201", "S601"]));
+    assert_eq!(payload["held_at"], "2026-11-27T07:00:00.000Z");
+    assert_eq!(payload["follow_up"], "2026-11-30");
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

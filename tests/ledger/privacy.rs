@@ -37,7 +37,7 @@ fn issue_and_call(t: &TempLedger) -> String {
 #[test]
 fn no_event_payload_holds_anything_typed_into_a_case_action() {
     let t = demo_ledger();
-    set_pins(&t.db, &["S101"]);
+    set_pins(&t.db, &["S101", "S900"]);
     let text = typed();
     let material = json(&cli(&t.db, &["--json", "items"]))["items"]
         .as_array()
@@ -79,6 +79,28 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
     act(&t, &h, &["start"]);
     act(&t, &h, &["hold"]);
     act(&t, &h, &["handover", "--to", "S102", "--note", &text]);
+    // Escalated to a coordination meeting: the reason, minutes, decision and outcome typed.
+    act(&t, &h, &["escalate", "--reason", &text]);
+    for args in [
+        vec![
+            "meeting",
+            "--at",
+            "2026-11-27 15:00",
+            "--participant",
+            "S101",
+            "--minutes",
+            &text,
+            "--decision",
+            &text,
+        ],
+        vec!["resolve", "--outcome", &text],
+    ] {
+        let mut all = vec!["case", h.as_str()];
+        all.extend(args.iter().copied());
+        all.extend(["--staff", "S900", "--window", "21"]);
+        let out = cli(&t.db, &all);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
     // Materials are named from the item's list only: typed text is refused, nothing recorded.
     let e = issue_and_call(&t);
     act(&t, &e, &["start"]);
@@ -114,6 +136,9 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
         "case_transferred",
         "case_cancelled",
         "case_handed_over",
+        "coordination_requested",
+        "coordination_meeting",
+        "coordination_resolved",
     ] {
         assert!(kinds.contains(&kind), "the test wrote a {kind} event: {kinds:?}");
     }
@@ -133,7 +158,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(in_notes, 9, "every typed text is a note");
+    assert_eq!(in_notes, 13, "every typed text is a note");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
 

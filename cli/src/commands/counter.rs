@@ -173,6 +173,9 @@ fn show(cli: &Cli, c: &mut dyn bangban::api::HallClient, v: bangban::api::CaseVi
         if let Some(o) = &k.owner {
             say!("  首问负责：{o}");
         }
+        if k.under_coordination {
+            say!("  协调中：待管办记录协调结果");
+        }
         if !k.missing.is_empty() {
             say!("  缺：{}", k.missing.join("、"));
         }
