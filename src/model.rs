@@ -282,6 +282,18 @@ pub enum EventBody {
         staff: String,
         outcome: NoteRef,
     },
+    /// The specialist walked the visitor to a receiving window (陪同至受理窗口).
+    Accompanied {
+        staff: String,
+        to_window: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<NoteRef>,
+    },
+    /// How a walk to the receiving window ended.
+    AccompanyResult {
+        staff: String,
+        result: NoteRef,
+    },
     /// The service mode was set or changed at the counter.
     ModeChanged {
         staff: String,
@@ -411,6 +423,8 @@ impl EventBody {
             EventBody::CoordinationRequested { reason, .. } => vec![reason],
             EventBody::CoordinationMeeting { minutes, decision, .. } => vec![minutes, decision],
             EventBody::CoordinationResolved { outcome, .. } => vec![outcome],
+            EventBody::Accompanied { result, .. } => result.iter().collect(),
+            EventBody::AccompanyResult { result, .. } => vec![result],
             _ => vec![],
         }
     }
@@ -443,6 +457,8 @@ impl EventBody {
             EventBody::CaseHandedOver { .. } => "case_handed_over",
             EventBody::ModeChanged { .. } => "mode_changed",
             EventBody::CoordinationRequested { .. } => "coordination_requested",
+            EventBody::Accompanied { .. } => "accompanied",
+            EventBody::AccompanyResult { .. } => "accompany_result",
             EventBody::CoordinationMeeting { .. } => "coordination_meeting",
             EventBody::CoordinationResolved { .. } => "coordination_resolved",
             EventBody::TicketPrinted { .. } => "ticket_printed",
@@ -833,6 +849,16 @@ pub fn apply_owned(
             }
             c.state = S::Archived;
             c.closed_at = Some(at.into());
+        }
+        EventBody::Accompanied { .. } => {
+            if !matches!(old.state, S::Serving | S::Consulted | S::AwaitingMaterials) {
+                return Err(illegal(old, &c.number, "walk to a receiving window"));
+            }
+        }
+        EventBody::AccompanyResult { .. } => {
+            if matches!(old.state, S::Waiting | S::Called | S::Expired) {
+                return Err(illegal(old, &c.number, "record the walk's result of"));
+            }
         }
         EventBody::CoordinationRequested { .. } => {
             if matches!(

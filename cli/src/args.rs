@@ -69,6 +69,8 @@ enum Fill {
     TextOrEmpty,
     /// An optional window number.
     Window,
+    /// A required window number.
+    RequiredWindow,
     /// A list: repeat the flag for each, at least one.
     List,
     /// A switch: true when given.
@@ -237,6 +239,21 @@ const ACTIONS: &[Action] = &[
         )],
     ),
     action(
+        "accompany",
+        "accompany",
+        "陪同至受理窗口: the visitor was walked to a receiving window",
+        &[
+            flag("to_window", "to-window", Fill::RequiredWindow, "The receiving window"),
+            flag("result", "result", Fill::MaybeText, "How it went (kept in the notes)"),
+        ],
+    ),
+    action(
+        "accompany-result",
+        "accompany_result",
+        "How an earlier walk to the receiving window ended",
+        &[flag("result", "result", Fill::Text, "How it went (kept in the notes)")],
+    ),
+    action(
         "escalate",
         "escalate",
         "协调会议: escalate a stuck case to the management office (owner or coordinator)",
@@ -331,6 +348,7 @@ fn arg(f: &Flag) -> Arg {
         Fill::Text => a.required(true),
         Fill::MaybeText | Fill::TextOrEmpty => a,
         Fill::Window => a.value_parser(window_number),
+        Fill::RequiredWindow => a.value_parser(window_number).required(true),
         Fill::List => a.required(true).action(ArgAction::Append),
         Fill::Switch | Fill::SwitchOff => a.action(ArgAction::SetTrue),
     }
@@ -341,7 +359,7 @@ fn value(f: &Flag, m: &ArgMatches) -> Value {
     match f.fill {
         Fill::Text | Fill::MaybeText => json!(text(m)),
         Fill::TextOrEmpty => json!(text(m).unwrap_or_default()),
-        Fill::Window => json!(m.get_one::<u32>(f.long)),
+        Fill::Window | Fill::RequiredWindow => json!(m.get_one::<u32>(f.long)),
         Fill::List => json!(m
             .get_many::<String>(f.long)
             .map(|v| v.cloned().collect::<Vec<_>>())

@@ -227,6 +227,34 @@ impl Ledger {
                     handover,
                 }
             }
+            CaseAction::Accompany {
+                to_window,
+                result: text,
+            } => {
+                if !hall.all_windows().contains(to_window) {
+                    return Err(LedgerError::UnknownWindow(*to_window));
+                }
+                let result = match text.as_deref().filter(|t| !t.trim().is_empty()) {
+                    Some(t) => Some(note("accompany_result", t)?),
+                    None => None,
+                };
+                EventBody::Accompanied {
+                    staff: staff_s,
+                    to_window: *to_window,
+                    result,
+                }
+            }
+            CaseAction::AccompanyResult { result } => {
+                if result.trim().is_empty() {
+                    return Err(LedgerError::Invalid(
+                        "say how the walk to the window ended (--result)".into(),
+                    ));
+                }
+                EventBody::AccompanyResult {
+                    staff: staff_s,
+                    result: note("accompany_result", result)?,
+                }
+            }
             CaseAction::Escalate { reason } => {
                 if reason.trim().is_empty() {
                     return Err(LedgerError::Invalid("say why the case is stuck (--reason)".into()));

@@ -235,6 +235,16 @@ pub enum CaseAction {
     Resolve {
         outcome: String,
     },
+    /// 陪同至受理窗口: the visitor, materials incomplete, is walked to the department's
+    /// receiving window; `result` (free text, to the notes) says how it went, now or later.
+    Accompany {
+        to_window: u32,
+        result: Option<String>,
+    },
+    /// The result of an earlier walk to the receiving window.
+    AccompanyResult {
+        result: String,
+    },
     /// Set or change the service mode (现场帮办 / 网上 / 全程代办) the visitor chose.
     SetMode {
         mode: Mode,

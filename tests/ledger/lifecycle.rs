@@ -643,3 +643,40 @@ fn a_stuck_case_is_escalated_met_on_and_resumes_with_everything_in_case_show() {
     assert_eq!(payload["follow_up"], "2026-11-30");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn a_visitor_walked_to_the_receiving_window_is_recorded_with_the_result() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S001"]);
+    let ok = |args: &[&str]| {
+        let out = cli(&t.db, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    // At the consultation desk the visitor's materials are incomplete; the specialist walks
+    // them to the property department's receiving window, and later records how it went.
+    ok(&["issue", "--item", "Z01"]);
+    ok(&["call", "--window", "21", "--staff", "S001"]);
+    ok(&["case", "Z001", "start", "--staff", "S001"]);
+    ok(&["case", "Z001", "accompany", "--to-window", "12", "--staff", "S001"]);
+    ok(&[
+        "case",
+        "Z001",
+        "accompany-result",
+        "--result",
+        "12号窗口已收件，缺婚姻状况证明",
+        "--staff",
+        "S001",
+    ]);
+    let out = cli(&t.db, &["case", "Z001", "accompany", "--staff", "S001"]);
+    assert_eq!(out.status.code(), Some(2), "the window is required: {}", stderr(&out));
+    let out = cli(
+        &t.db,
+        &["case", "Z001", "accompany", "--to-window", "99", "--staff", "S001"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let kinds = event_kinds(&t.db, "Z001");
+    assert!(kinds.iter().any(|k| k == "accompanied") && kinds.iter().any(|k| k == "accompany_result"));
+    let text = stdout(&cli(&t.db, &["case", "Z001", "show"]));
+    assert!(text.contains("12号窗口已收件，缺婚姻状况证明"), "{text}");
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

@@ -115,6 +115,8 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
         assert_eq!(out.status.code(), Some(1), "{args:?} must be refused");
         assert!(stderr(&out).contains("materials list"), "{}", stderr(&out));
     }
+    // Walked to another receiving window, with how it went.
+    act(&t, &e, &["accompany", "--to-window", "2", "--result", &text]);
     // The window settles this visitor before calling the next.
     act(&t, &e, &["hold"]);
 
@@ -139,6 +141,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
         "coordination_requested",
         "coordination_meeting",
         "coordination_resolved",
+        "accompanied",
     ] {
         assert!(kinds.contains(&kind), "the test wrote a {kind} event: {kinds:?}");
     }
@@ -158,7 +161,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(in_notes, 13, "every typed text is a note");
+    assert_eq!(in_notes, 14, "every typed text is a note");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
 
