@@ -134,6 +134,40 @@ impl Item {
     }
 }
 
+/// The hall's deadlines per stage. Working days skip Saturdays and Sundays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Deadlines {
+    /// A priority visitor waits no longer than this many minutes.
+    pub priority_wait_min: u32,
+    /// A deferred consultation (待研究) is answered within this many working days.
+    pub consultation_answer_days: u32,
+    /// A ready result is delivered (in person or posted) within this many working days.
+    pub delivery_days: u32,
+    /// A posted result's receipt is confirmed within this many days.
+    pub receipt_days: u32,
+    /// A delivered case is archived within this many days.
+    pub archive_days: u32,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            priority_wait_min: 10,
+            consultation_answer_days: 2,
+            delivery_days: 3,
+            receipt_days: 7,
+            archive_days: 5,
+        }
+    }
+}
+
+impl Deadlines {
+    pub fn is_default(&self) -> bool {
+        *self == Deadlines::default()
+    }
+}
+
 /// A priority group a visitor may declare (rule 4, 主动优先).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -181,6 +215,9 @@ pub struct Hall {
     /// one-time notification slip (一次性告知书).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub material_sources: BTreeMap<String, String>,
+    /// How long each stage may take before it is overdue (`[deadlines]`; defaults otherwise).
+    #[serde(default, skip_serializing_if = "Deadlines::is_default")]
+    pub deadlines: Deadlines,
     pub departments: Vec<Department>,
     pub specialists: Vec<Specialist>,
     pub items: Vec<Item>,
@@ -767,6 +804,8 @@ struct RawHall {
     priority_classes: Vec<Spanned<PriorityClass>>,
     #[serde(default)]
     material_sources: Option<Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    deadlines: Deadlines,
 }
 
 /// The priority groups of rule 4 when a hall file lists none.
@@ -850,6 +889,7 @@ impl RawHall {
             featured: info.featured,
             voice: info.voice,
             material_sources: self.material_sources.map(Spanned::into_inner).unwrap_or_default(),
+            deadlines: self.deadlines,
             departments: self.departments.into_iter().map(Spanned::into_inner).collect(),
             specialists,
             items: self.items.into_iter().map(Spanned::into_inner).collect(),

@@ -166,6 +166,13 @@ pub enum Cmd {
         #[arg(long, value_name = "CODE")]
         department: Option<String>,
     },
+    /// What is overdue or due soon against the hall file's deadlines: priority visitors
+    /// waiting, deferred consultations, ready results, posted results, archiving (server host)
+    Overdue {
+        /// Only this department (its code)
+        #[arg(long, value_name = "CODE")]
+        department: Option<String>,
+    },
     /// Write Attachment 1 (specialists) or Attachment 2 (items) in the official layout for
     /// filing with the centre (登记备案): one sheet per department
     Export {
@@ -476,6 +483,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             department,
             date,
         } => office::export(cli, *what, out, department.as_deref(), *date),
+        Cmd::Overdue { department } => office::overdue(cli, department.as_deref()),
         Cmd::Staff {
             cmd: StaffCmd::SetPin { staff, .. },
         } => setup::set_pin(cli, staff),
@@ -553,6 +561,7 @@ fn keep_witness(cli: &Cli) {
         Cmd::Init { .. }
             | Cmd::Import { .. }
             | Cmd::Export { .. }
+            | Cmd::Overdue { .. }
             | Cmd::Items
             | Cmd::Issue { .. }
             | Cmd::Call { .. }

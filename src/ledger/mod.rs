@@ -21,6 +21,8 @@ use crate::model::{apply, Case, CaseState, Channel, EventBody, Mode, NoteRef};
 mod calling;
 mod closing;
 pub use closing::DayClose;
+mod deadlines;
+pub use deadlines::{add_working_days, DeadlineKind, Overdue};
 mod feed;
 pub mod hot;
 mod integrity;

@@ -680,3 +680,121 @@ fn a_visitor_walked_to_the_receiving_window_is_recorded_with_the_result() {
     assert!(text.contains("12号窗口已收件，缺婚姻状况证明"), "{text}");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn each_deadline_alerts_at_its_moment_and_not_before() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101", "S601", "S602", "S603"]);
+    // Friday 27 November 2026, in the hall's time zone.
+    let at = |when: &str, args: &[&str]| {
+        let out = cli_env(&t.db, args, &[("BANGBAN_NOW", when)]);
+        assert!(out.status.success(), "{when} {args:?}: {}", stderr(&out));
+    };
+    let overdue = |when: &str| -> Vec<(String, String, bool)> {
+        let out = cli_env(&t.db, &["--json", "overdue"], &[("BANGBAN_NOW", when)]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        json(&out)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["kind"].as_str().unwrap().to_string(),
+                    o["number"].as_str().unwrap().to_string(),
+                    o["overdue"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let has = |list: &[(String, String, bool)], kind: &str, number: &str| {
+        list.iter().find(|o| o.0 == kind && o.1 == number).map(|o| o.2)
+    };
+    let fri = |hm: &str| format!("2026-11-27T{hm}:00+08:00");
+    // A priority visitor at 10:00 (10 minutes), a consultation deferred at 10:05 (2 working
+    // days), results ready, posted and delivered at 11:00 (3 working days, 7 days, 5 days).
+    at(&fri("10:00"), &["issue", "--item", "B01", "--priority", "elderly"]);
+    at(&fri("10:00"), &["issue", "--item", "A01"]);
+    at(&fri("10:01"), &["call", "--window", "1", "--staff", "S101"]);
+    at(&fri("10:02"), &["case", "A001", "start", "--staff", "S101"]);
+    at(
+        &fri("10:05"),
+        &[
+            "case",
+            "A001",
+            "consult",
+            "--question",
+            "跨区迁址",
+            "--deferred",
+            "--staff",
+            "S101",
+        ],
+    );
+    at(&fri("10:06"), &["issue", "--item", "F01", "--repeat", "3"]);
+    for (number, window, staff) in [("F001", "12", "S601"), ("F002", "13", "S602"), ("F003", "14", "S603")] {
+        at(
+            &fri("10:07"),
+            &["call", "--window", window, "--staff", staff, "--number", number],
+        );
+        for action in [
+            &["start"][..],
+            &["accept", "--material", "不动产权证书", "--poa"],
+            &["start-work"],
+        ] {
+            at(
+                &fri("10:30"),
+                &[&["case", number][..], action, &["--staff", staff]].concat(),
+            );
+        }
+        at(&fri("11:00"), &["case", number, "ready", "--staff", staff]);
+    }
+    at(
+        &fri("11:00"),
+        &["case", "F002", "mail", "--tracking", "SF1", "--staff", "S602"],
+    );
+    at(
+        &fri("11:00"),
+        &["case", "F003", "deliver", "--signed", "--staff", "S603"],
+    );
+
+    // The priority visitor: nothing at 10:07, due soon at 10:09, overdue at 10:11.
+    assert_eq!(has(&overdue(&fri("10:07")), "priority_wait", "B001"), None);
+    assert_eq!(has(&overdue(&fri("10:09")), "priority_wait", "B001"), Some(false));
+    assert_eq!(has(&overdue(&fri("10:11")), "priority_wait", "B001"), Some(true));
+    // Each day-counted deadline: not a minute early, overdue a minute late. Weekends skip
+    // the working days: deferred Friday 10:05 → due Tuesday 10:05; ready Friday 11:00 →
+    // Wednesday 11:00; posted → Friday 4 December 11:00; delivered → Wednesday 2 December 11:00.
+    for (kind, number, due) in [
+        ("consultation_answer", "A001", "2026-12-01T10:05"),
+        ("delivery", "F001", "2026-12-02T11:00"),
+        ("receipt", "F002", "2026-12-04T11:00"),
+        ("archive", "F003", "2026-12-02T11:00"),
+    ] {
+        let due: chrono::DateTime<chrono::FixedOffset> =
+            chrono::DateTime::parse_from_rfc3339(&format!("{due}:00+08:00")).unwrap();
+        let before = (due - chrono::Duration::minutes(1)).to_rfc3339();
+        let after = (due + chrono::Duration::minutes(1)).to_rfc3339();
+        assert_ne!(
+            has(&overdue(&before), kind, number),
+            Some(true),
+            "{kind} {number} early"
+        );
+        assert_eq!(has(&overdue(&after), kind, number), Some(true), "{kind} {number} late");
+    }
+    // Answered, the consultation is no longer held to its deadline.
+    at(
+        "2026-12-01T09:00:00+08:00",
+        &[
+            "case",
+            "2026-11-27/A001",
+            "answer",
+            "--answer",
+            "可办理",
+            "--staff",
+            "S101",
+        ],
+    );
+    assert_eq!(
+        has(&overdue("2026-12-01T10:06:00+08:00"), "consultation_answer", "A001"),
+        None
+    );
+}

@@ -339,3 +339,39 @@ pub fn export(
     }
     Ok(())
 }
+
+/// What is overdue or due soon, most overdue first (the office's and the departments' list).
+pub fn overdue(cli: &Cli, department: Option<&str>) -> Result<(), Exit> {
+    cli.local_only("overdue")?;
+    let mut ledger = cli.open(false)?;
+    let hall = ledger.hall()?;
+    crate::args::known_department(&hall, department)?;
+    let list = ledger.overdue(department)?;
+    if cli.json {
+        print_json(&json!({ "items": list }));
+        return Ok(());
+    }
+    if list.is_empty() {
+        say!("nothing overdue or due soon");
+        return Ok(());
+    }
+    let local = |s: &str| {
+        bangban::clock::parse_stamp(s)
+            .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    for o in &list {
+        say!(
+            "{}  {:<14} {}/{} {}  {}  since {}  due {}",
+            if o.overdue { "超期  " } else { "即将到期" },
+            o.kind.label_zh(),
+            o.business_day,
+            o.number,
+            o.department,
+            o.owner.as_deref().unwrap_or("-"),
+            local(&o.since),
+            local(&o.due)
+        );
+    }
+    Ok(())
+}

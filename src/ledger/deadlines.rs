@@ -1,0 +1,167 @@
+//! Deadlines and what is overdue: each stage the hall file's `[deadlines]` bounds — a priority
+//! visitor's wait, a deferred consultation's answer, a ready result's delivery, a posted
+//! result's receipt, a delivered case's archiving — checked against the ledger's clock.
+
+use chrono::{Datelike, Duration, Weekday};
+
+use super::*;
+
+/// Which deadline an item is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineKind {
+    PriorityWait,
+    ConsultationAnswer,
+    Delivery,
+    Receipt,
+    Archive,
+}
+
+impl DeadlineKind {
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            DeadlineKind::PriorityWait => "优先群体等候",
+            DeadlineKind::ConsultationAnswer => "咨询待答复",
+            DeadlineKind::Delivery => "结果待交付",
+            DeadlineKind::Receipt => "邮寄待签收",
+            DeadlineKind::Archive => "交付待归档",
+        }
+    }
+}
+
+/// One case held to a deadline that has passed, or will soon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overdue {
+    pub kind: DeadlineKind,
+    pub number: String,
+    pub business_day: String,
+    pub department: String,
+    pub owner: Option<String>,
+    /// When the clock started (the ticket, the deferral, the result ready …), stamped UTC.
+    pub since: String,
+    pub due: String,
+    /// Past due (true), or due within the last fifth of its time (false).
+    pub overdue: bool,
+}
+
+/// `days` working days after `t` in the hall's time zone, at the same time of day: Saturdays
+/// and Sundays do not count.
+pub fn add_working_days(t: DateTime<Utc>, days: u32, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    let mut local = t.with_timezone(&tz);
+    let mut left = days;
+    while left > 0 {
+        local += Duration::days(1);
+        if !matches!(local.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    local.with_timezone(&Utc)
+}
+
+impl Ledger {
+    /// Every case overdue or due soon at the ledger's clock, optionally for one department,
+    /// most overdue first.
+    pub fn overdue(&mut self, department: Option<&str>) -> Result<Vec<Overdue>> {
+        let hall = self.hall()?;
+        let d = hall.deadlines;
+        let tz = hall.tz();
+        let now = self.now();
+        let today = business_day(now, tz).to_string();
+        // Few cases are in these states at any time, whatever the history: the states a
+        // deadline watches, and today's priority visitors still waiting.
+        let mut stmt = self.conn.prepare(
+            "SELECT data FROM cases WHERE state IN ('ready', 'mailed', 'delivered', 'receipt_confirmed')
+             OR (state = 'consulted' AND json_extract(data, '$.open_question'))
+             OR (state IN ('serving', 'on_hold', 'accepted', 'in_progress', 'awaiting_materials') AND json_extract(data, '$.open_question'))
+             OR (business_day = ?1 AND state IN ('waiting', 'transferred') AND priority_rank > 0)",
+        )?;
+        let rows = stmt.query_map([&today], |r| r.get::<_, String>(0))?;
+        let mut cases = Vec::new();
+        for data in rows {
+            let c = parse_case(&data?)?;
+            if department.map_or(true, |dep| c.department == dep) {
+                cases.push(c);
+            }
+        }
+        let mut out = Vec::new();
+        for c in cases {
+            // When the stage began: the last event that put the case there.
+            let events = self.case_events(c.id)?;
+            let last_at = |kinds: &[&str]| {
+                events
+                    .iter()
+                    .rev()
+                    .find(|e| kinds.contains(&e.kind.as_str()))
+                    .and_then(|e| parse_stamp(&e.at))
+            };
+            let (kind, since, due) = if c.open_question {
+                let Some(since) = last_at(&["consultation_recorded"]) else {
+                    continue;
+                };
+                (
+                    DeadlineKind::ConsultationAnswer,
+                    since,
+                    add_working_days(since, d.consultation_answer_days, tz),
+                )
+            } else {
+                match c.state {
+                    CaseState::Waiting | CaseState::Transferred => {
+                        let Some(since) = parse_stamp(&c.queued_at) else {
+                            continue;
+                        };
+                        (
+                            DeadlineKind::PriorityWait,
+                            since,
+                            since + Duration::minutes(d.priority_wait_min as i64),
+                        )
+                    }
+                    CaseState::Ready => {
+                        let Some(since) = last_at(&["result_ready"]) else {
+                            continue;
+                        };
+                        (
+                            DeadlineKind::Delivery,
+                            since,
+                            add_working_days(since, d.delivery_days, tz),
+                        )
+                    }
+                    CaseState::Mailed => {
+                        let Some(since) = last_at(&["mailed"]) else { continue };
+                        (
+                            DeadlineKind::Receipt,
+                            since,
+                            since + Duration::days(d.receipt_days as i64),
+                        )
+                    }
+                    CaseState::Delivered | CaseState::ReceiptConfirmed => {
+                        let Some(since) = last_at(&["delivered_in_person", "receipt_confirmed"]) else {
+                            continue;
+                        };
+                        (
+                            DeadlineKind::Archive,
+                            since,
+                            since + Duration::days(d.archive_days as i64),
+                        )
+                    }
+                    _ => continue,
+                }
+            };
+            let overdue = now > due;
+            let soon = !overdue && (due - now) * 5 < (due - since);
+            if overdue || soon {
+                out.push(Overdue {
+                    kind,
+                    number: c.number.clone(),
+                    business_day: c.business_day.clone(),
+                    department: c.department.clone(),
+                    owner: c.owner.clone(),
+                    since: stamp(since),
+                    due: stamp(due),
+                    overdue,
+                });
+            }
+        }
+        out.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.due.cmp(&b.due)));
+        Ok(out)
+    }
+}
