@@ -88,6 +88,10 @@ pub struct QueueLine {
     /// kiosk's welcome screen offers the most issued matters when the hall names none.
     #[serde(default)]
     pub issued: Vec<(String, u32)>,
+    /// Today's priority visitors of the department who have waited past the hall's
+    /// `priority_wait_min` (numbers only: the board flags them for a specialist to go to).
+    #[serde(default)]
+    pub overdue_priority: Vec<String>,
 }
 
 /// A case with its events, for the console's panel and `bangban case N show`.

@@ -360,6 +360,8 @@ fn refresh_queues(ui: &BoardWindow, client: &mut dyn HallClient) {
     let Ok(hall) = client.hall() else { return };
     match client.queues() {
         Ok(rows) => {
+            let late: Vec<String> = rows.iter().flat_map(|q| q.overdue_priority.iter().cloned()).collect();
+            ui.global::<BoardAdapter>().set_overdue_priority(s(&late.join("、")));
             let rows: Vec<QueueRow> = rows
                 .into_iter()
                 .map(|q| QueueRow {

@@ -1199,3 +1199,41 @@ fn property_counter() -> (tempfile::TempDir, PathBuf, Ledger, String, display::c
     login(&c, "S602", "246813");
     (dir, db, l, number, c)
 }
+
+#[test]
+fn the_board_flags_a_priority_visitor_who_has_waited_past_the_deadline() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let at = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    let clock = bangban::clock::ManualClock::new(at("2026-11-27T10:00:00+08:00"));
+    let opts = LedgerOptions {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..LedgerOptions::default()
+    };
+    let mut l = Ledger::open(&db, opts.clone()).unwrap();
+    l.issue(&IssueRequest {
+        item: "B01".into(),
+        priority: Some("elderly".into()),
+        mode: None,
+        channel: Channel::Kiosk,
+        actor: "kiosk-1".into(),
+    })
+    .unwrap();
+    clock.set(at("2026-11-27T10:09:00+08:00"));
+    let b = display::board(display::Feed::open_with(&db, opts).unwrap(), None).unwrap();
+    let a = b.ui.global::<display::BoardAdapter>();
+    assert_eq!(a.get_overdue_priority(), "", "nine minutes is within the deadline");
+    // Past the hall's ten minutes: the board names the number (never the visitor).
+    clock.set(at("2026-11-27T10:11:00+08:00"));
+    b.tick();
+    assert_eq!(a.get_overdue_priority(), "B001");
+    assert!(
+        ElementHandle::find_by_accessible_label(&b.ui, "优先群体等候较久：B001，工作人员将主动为您服务")
+            .next()
+            .is_some()
+    );
+}

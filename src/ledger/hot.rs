@@ -45,6 +45,10 @@ pub const ISSUED_TODAY: &str = "SELECT department, json_extract(data, '$.item') 
 pub const UNSETTLED_AT_WINDOW: &str = "SELECT data FROM cases WHERE business_day = ?1
      AND state IN ('called', 'serving') AND json_extract(data, '$.called_window') = ?2 LIMIT 1";
 
+/// Today's priority visitors still waiting, with when they joined the line (`cases_queue`).
+pub const PRIORITY_WAITING: &str = "SELECT department, number, queued_at FROM cases WHERE business_day = ?1
+     AND state IN ('waiting', 'transferred') AND priority_rank > 0";
+
 /// One business day's cases, for its report.
 pub const DAY_CASES: &str = "SELECT data FROM cases WHERE business_day = ?1 ORDER BY id";
 
@@ -64,6 +68,11 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
         "window's unsettled case",
         UNSETTLED_AT_WINDOW,
         "sqlite_autoindex_cases_2",
+    ),
+    (
+        "priority visitors waiting",
+        PRIORITY_WAITING,
+        "cases_queue|sqlite_autoindex_cases_2",
     ),
 ];
 

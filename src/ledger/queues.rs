@@ -110,6 +110,19 @@ impl Ledger {
         for list in issued.values_mut() {
             list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         }
+        // Priority visitors past the hall's wait deadline, longest waiting first.
+        let limit = self.now() - chrono::Duration::minutes(hall.deadlines.priority_wait_min as i64);
+        let mut late: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        let mut stmt = self.conn.prepare_cached(super::hot::PRIORITY_WAITING)?;
+        let rows = stmt.query_map([&day], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        })?;
+        for row in rows {
+            let (d, number, queued_at) = row?;
+            if parse_stamp(&queued_at).is_some_and(|t| t < limit) {
+                late.entry(d).or_default().push((queued_at, number));
+            }
+        }
         Ok(hall
             .departments
             .iter()
@@ -120,6 +133,11 @@ impl Ledger {
                     waiting,
                     priority,
                     issued: issued.remove(&d.code).unwrap_or_default(),
+                    overdue_priority: {
+                        let mut l = late.remove(&d.code).unwrap_or_default();
+                        l.sort();
+                        l.into_iter().map(|(_, n)| n).collect()
+                    },
                 }
             })
             .collect())
