@@ -890,17 +890,7 @@ fn sigterm_stops_the_headless_board_cleanly_and_leaves_no_wal() {
 fn after_the_daily_close_the_board_shows_only_todays_numbers() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db) = demo_ledger();
-    let at = |s: &str| {
-        chrono::DateTime::parse_from_rfc3339(s)
-            .unwrap()
-            .with_timezone(&chrono::Utc)
-    };
-    let clock = bangban::clock::ManualClock::new(at("2026-11-26T10:00:00+08:00"));
-    let opts = LedgerOptions {
-        clock: std::sync::Arc::new(clock.clone()),
-        ..LedgerOptions::default()
-    };
-    let mut l = Ledger::open(&db, opts.clone()).unwrap();
+    let (clock, opts, mut l) = clocked(&db, "2026-11-26T10:00:00+08:00");
     let old = l
         .issue(&IssueRequest {
             item: "F01".into(),
@@ -1204,17 +1194,7 @@ fn property_counter() -> (tempfile::TempDir, PathBuf, Ledger, String, display::c
 fn the_board_flags_a_priority_visitor_who_has_waited_past_the_deadline() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db) = demo_ledger();
-    let at = |s: &str| {
-        chrono::DateTime::parse_from_rfc3339(s)
-            .unwrap()
-            .with_timezone(&chrono::Utc)
-    };
-    let clock = bangban::clock::ManualClock::new(at("2026-11-27T10:00:00+08:00"));
-    let opts = LedgerOptions {
-        clock: std::sync::Arc::new(clock.clone()),
-        ..LedgerOptions::default()
-    };
-    let mut l = Ledger::open(&db, opts.clone()).unwrap();
+    let (clock, opts, mut l) = clocked(&db, "2026-11-27T10:00:00+08:00");
     l.issue(&IssueRequest {
         item: "B01".into(),
         priority: Some("elderly".into()),
@@ -1236,4 +1216,22 @@ fn the_board_flags_a_priority_visitor_who_has_waited_past_the_deadline() {
             .next()
             .is_some()
     );
+}
+
+/// A UTC time from RFC 3339 text.
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+/// The ledger on a hand-set clock starting at `start`, with the options that share it.
+fn clocked(db: &Path, start: &str) -> (bangban::clock::ManualClock, LedgerOptions, Ledger) {
+    let clock = bangban::clock::ManualClock::new(at(start));
+    let opts = LedgerOptions {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..LedgerOptions::default()
+    };
+    let l = Ledger::open(db, opts.clone()).unwrap();
+    (clock, opts, l)
 }
