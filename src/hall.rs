@@ -148,6 +148,8 @@ pub struct Deadlines {
     pub receipt_days: u32,
     /// A delivered case is archived within this many days.
     pub archive_days: u32,
+    /// A bad rating (不满意, 非常不满意) is answered within this many working days.
+    pub rating_reply_days: u32,
 }
 
 impl Default for Deadlines {
@@ -158,6 +160,7 @@ impl Default for Deadlines {
             delivery_days: 3,
             receipt_days: 7,
             archive_days: 5,
+            rating_reply_days: 2,
         }
     }
 }

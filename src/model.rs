@@ -282,6 +282,17 @@ pub enum EventBody {
         staff: String,
         outcome: NoteRef,
     },
+    /// 好差评: the visitor rated the visit, 1 (非常不满意) to 5 (非常满意), once per case.
+    CaseRated {
+        level: u8,
+        /// Where the rating was given (kiosk, status page, counter).
+        channel: String,
+    },
+    /// The department's coordinator replied to a bad rating's follow-up.
+    RatingReplied {
+        staff: String,
+        reply: NoteRef,
+    },
     /// The specialist walked the visitor to a receiving window (陪同至受理窗口).
     Accompanied {
         staff: String,
@@ -424,6 +435,7 @@ impl EventBody {
             EventBody::CoordinationMeeting { minutes, decision, .. } => vec![minutes, decision],
             EventBody::CoordinationResolved { outcome, .. } => vec![outcome],
             EventBody::Accompanied { result, .. } => result.iter().collect(),
+            EventBody::RatingReplied { reply, .. } => vec![reply],
             EventBody::AccompanyResult { result, .. } => vec![result],
             _ => vec![],
         }
@@ -458,6 +470,8 @@ impl EventBody {
             EventBody::ModeChanged { .. } => "mode_changed",
             EventBody::CoordinationRequested { .. } => "coordination_requested",
             EventBody::Accompanied { .. } => "accompanied",
+            EventBody::CaseRated { .. } => "case_rated",
+            EventBody::RatingReplied { .. } => "rating_replied",
             EventBody::AccompanyResult { .. } => "accompany_result",
             EventBody::CoordinationMeeting { .. } => "coordination_meeting",
             EventBody::CoordinationResolved { .. } => "coordination_resolved",
@@ -533,6 +547,12 @@ pub struct Case {
     pub power_of_attorney: bool,
     pub delivery: Option<String>,
     pub last_seq: i64,
+    /// 好差评: the visitor's rating of the visit, 1 to 5, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    /// A bad rating (1 or 2) waits for the department coordinator's reply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_up_open: bool,
     /// Escalated to the management office and not yet resolved (协调中).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub under_coordination: bool,
@@ -633,6 +653,8 @@ pub fn apply_owned(
             last_seq: seq,
             queue_pos: None,
             under_coordination: false,
+            rating: None,
+            follow_up_open: false,
         });
     }
     let mut c = case.ok_or(LedgerError::UnknownCase(format!("#{case_id}")))?;
@@ -849,6 +871,37 @@ pub fn apply_owned(
             }
             c.state = S::Archived;
             c.closed_at = Some(at.into());
+        }
+        EventBody::CaseRated { level, .. } => {
+            if c.rating.is_some() {
+                return Err(LedgerError::Invalid(format!(
+                    "case {} has been rated already: one rating per visit",
+                    c.number
+                )));
+            }
+            if c.started_at.is_none() || matches!(old.state, S::Waiting | S::Called | S::Transferred) {
+                return Err(LedgerError::Invalid(format!(
+                    "case {} has not been served yet: a visit is rated after the counter",
+                    c.number
+                )));
+            }
+            if !(1..=5).contains(level) {
+                return Err(LedgerError::Invalid(format!(
+                    "rating {level}: use 1 (非常不满意) to 5 (非常满意)"
+                )));
+            }
+            c.rating = Some(*level);
+            // 不满意 and 非常不满意 open a follow-up for the department's coordinator.
+            c.follow_up_open = *level <= 2;
+        }
+        EventBody::RatingReplied { .. } => {
+            if !c.follow_up_open {
+                return Err(LedgerError::Invalid(format!(
+                    "case {} has no open rating follow-up",
+                    c.number
+                )));
+            }
+            c.follow_up_open = false;
         }
         EventBody::Accompanied { .. } => {
             if !matches!(old.state, S::Serving | S::Consulted | S::AwaitingMaterials) {

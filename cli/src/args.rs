@@ -239,6 +239,17 @@ const ACTIONS: &[Action] = &[
         )],
     ),
     action(
+        "rating-reply",
+        "rating_reply",
+        "好差评: the department coordinator's reply to a bad rating (closes its follow-up)",
+        &[flag(
+            "reply",
+            "reply",
+            Fill::Text,
+            "The reply given to the visitor (kept in the notes)",
+        )],
+    ),
+    action(
         "accompany",
         "accompany",
         "陪同至受理窗口: the visitor was walked to a receiving window",

@@ -166,6 +166,18 @@ pub enum Cmd {
         #[arg(long, value_name = "CODE")]
         department: Option<String>,
     },
+    /// 好差评: record the visitor's rating of a served visit, once (1 非常不满意 … 5 非常满意);
+    /// 1 or 2 opens a follow-up for the department's coordinator (server host)
+    Rate {
+        /// The ticket's token (from its QR code), or today's number
+        case: String,
+        /// 1 非常不满意, 2 不满意, 3 一般, 4 满意, 5 非常满意
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        level: u8,
+        /// Where the rating was given
+        #[arg(long, default_value = "counter")]
+        channel: String,
+    },
     /// What is overdue or due soon against the hall file's deadlines: priority visitors
     /// waiting, deferred consultations, ready results, posted results, archiving (server host)
     Overdue {
@@ -484,6 +496,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             date,
         } => office::export(cli, *what, out, department.as_deref(), *date),
         Cmd::Overdue { department } => office::overdue(cli, department.as_deref()),
+        Cmd::Rate { case, level, channel } => office::rate(cli, case, *level, channel),
         Cmd::Staff {
             cmd: StaffCmd::SetPin { staff, .. },
         } => setup::set_pin(cli, staff),
@@ -562,6 +575,7 @@ fn keep_witness(cli: &Cli) {
             | Cmd::Import { .. }
             | Cmd::Export { .. }
             | Cmd::Overdue { .. }
+            | Cmd::Rate { .. }
             | Cmd::Items
             | Cmd::Issue { .. }
             | Cmd::Call { .. }

@@ -244,6 +244,24 @@ impl Ledger {
                     result,
                 }
             }
+            CaseAction::RatingReply { reply } => {
+                let coordinator = hall
+                    .specialist(staff)
+                    .is_some_and(|s| s.role == crate::hall::Role::Coordinator && s.department == case.department);
+                if !coordinator {
+                    return Err(LedgerError::Forbidden(format!(
+                        "a bad rating's follow-up is the coordinator's of {}",
+                        hall.department_name(&case.department)
+                    )));
+                }
+                if reply.trim().is_empty() {
+                    return Err(LedgerError::Invalid("the reply is empty".into()));
+                }
+                EventBody::RatingReplied {
+                    staff: staff_s,
+                    reply: note("rating_reply", reply)?,
+                }
+            }
             CaseAction::AccompanyResult { result } => {
                 if result.trim().is_empty() {
                     return Err(LedgerError::Invalid(
@@ -527,7 +545,11 @@ fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction
                 "{staff} is not of the management office (role office in the hall file): only the office records coordination meetings and their outcome"
             )))
         }
-        CaseAction::Meeting { .. } | CaseAction::Resolve { .. } | CaseAction::Consult { .. } | CaseAction::Handover { .. } => Ok(()),
+        CaseAction::Meeting { .. }
+        | CaseAction::Resolve { .. }
+        | CaseAction::Consult { .. }
+        | CaseAction::Handover { .. }
+        | CaseAction::RatingReply { .. } => Ok(()),
         CaseAction::Escalate { .. } => {
             let coordinator = hall
                 .specialist(staff)
@@ -562,7 +584,11 @@ fn check_owner(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Re
         .is_some_and(|s| s.role == crate::hall::Role::Coordinator && s.department == case.department);
     let allowed = !same
         || matches!(action, CaseAction::Return)
-        || (coordinator && matches!(action, CaseAction::Handover { .. } | CaseAction::Escalate { .. }));
+        || (coordinator
+            && matches!(
+                action,
+                CaseAction::Handover { .. } | CaseAction::Escalate { .. } | CaseAction::RatingReply { .. }
+            ));
     if allowed {
         Ok(())
     } else {

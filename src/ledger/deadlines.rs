@@ -15,6 +15,7 @@ pub enum DeadlineKind {
     Delivery,
     Receipt,
     Archive,
+    RatingFollowUp,
 }
 
 impl DeadlineKind {
@@ -25,6 +26,7 @@ impl DeadlineKind {
             DeadlineKind::Delivery => "结果待交付",
             DeadlineKind::Receipt => "邮寄待签收",
             DeadlineKind::Archive => "交付待归档",
+            DeadlineKind::RatingFollowUp => "差评待回复",
         }
     }
 }
@@ -73,7 +75,8 @@ impl Ledger {
             "SELECT data FROM cases WHERE state IN ('ready', 'mailed', 'delivered', 'receipt_confirmed')
              OR (state = 'consulted' AND json_extract(data, '$.open_question'))
              OR (state IN ('serving', 'on_hold', 'accepted', 'in_progress', 'awaiting_materials') AND json_extract(data, '$.open_question'))
-             OR (business_day = ?1 AND state IN ('waiting', 'transferred') AND priority_rank > 0)",
+             OR (business_day = ?1 AND state IN ('waiting', 'transferred') AND priority_rank > 0)
+             OR json_extract(data, '$.follow_up_open')",
         )?;
         let rows = stmt.query_map([&today], |r| r.get::<_, String>(0))?;
         let mut cases = Vec::new();
@@ -94,71 +97,78 @@ impl Ledger {
                     .find(|e| kinds.contains(&e.kind.as_str()))
                     .and_then(|e| parse_stamp(&e.at))
             };
-            let (kind, since, due) = if c.open_question {
-                let Some(since) = last_at(&["consultation_recorded"]) else {
-                    continue;
-                };
-                (
-                    DeadlineKind::ConsultationAnswer,
-                    since,
-                    add_working_days(since, d.consultation_answer_days, tz),
-                )
+            // Every clock the case runs: a stage's deadline, and a bad rating's reply.
+            let mut clocks: Vec<(DeadlineKind, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+            if c.follow_up_open {
+                if let Some(since) = last_at(&["case_rated"]) {
+                    clocks.push((
+                        DeadlineKind::RatingFollowUp,
+                        since,
+                        add_working_days(since, d.rating_reply_days, tz),
+                    ));
+                }
+            }
+            let stage = if c.open_question {
+                last_at(&["consultation_recorded"]).map(|since| {
+                    (
+                        DeadlineKind::ConsultationAnswer,
+                        since,
+                        add_working_days(since, d.consultation_answer_days, tz),
+                    )
+                })
             } else {
                 match c.state {
-                    CaseState::Waiting | CaseState::Transferred => {
-                        let Some(since) = parse_stamp(&c.queued_at) else {
-                            continue;
-                        };
-                        (
-                            DeadlineKind::PriorityWait,
-                            since,
-                            since + Duration::minutes(d.priority_wait_min as i64),
-                        )
+                    CaseState::Waiting | CaseState::Transferred if c.priority_rank > 0 && c.business_day == today => {
+                        parse_stamp(&c.queued_at).map(|since| {
+                            (
+                                DeadlineKind::PriorityWait,
+                                since,
+                                since + Duration::minutes(d.priority_wait_min as i64),
+                            )
+                        })
                     }
-                    CaseState::Ready => {
-                        let Some(since) = last_at(&["result_ready"]) else {
-                            continue;
-                        };
+                    CaseState::Ready => last_at(&["result_ready"]).map(|since| {
                         (
                             DeadlineKind::Delivery,
                             since,
                             add_working_days(since, d.delivery_days, tz),
                         )
-                    }
-                    CaseState::Mailed => {
-                        let Some(since) = last_at(&["mailed"]) else { continue };
+                    }),
+                    CaseState::Mailed => last_at(&["mailed"]).map(|since| {
                         (
                             DeadlineKind::Receipt,
                             since,
                             since + Duration::days(d.receipt_days as i64),
                         )
-                    }
+                    }),
                     CaseState::Delivered | CaseState::ReceiptConfirmed => {
-                        let Some(since) = last_at(&["delivered_in_person", "receipt_confirmed"]) else {
-                            continue;
-                        };
-                        (
-                            DeadlineKind::Archive,
-                            since,
-                            since + Duration::days(d.archive_days as i64),
-                        )
+                        last_at(&["delivered_in_person", "receipt_confirmed"]).map(|since| {
+                            (
+                                DeadlineKind::Archive,
+                                since,
+                                since + Duration::days(d.archive_days as i64),
+                            )
+                        })
                     }
-                    _ => continue,
+                    _ => None,
                 }
             };
-            let overdue = now > due;
-            let soon = !overdue && (due - now) * 5 < (due - since);
-            if overdue || soon {
-                out.push(Overdue {
-                    kind,
-                    number: c.number.clone(),
-                    business_day: c.business_day.clone(),
-                    department: c.department.clone(),
-                    owner: c.owner.clone(),
-                    since: stamp(since),
-                    due: stamp(due),
-                    overdue,
-                });
+            clocks.extend(stage);
+            for (kind, since, due) in clocks {
+                let overdue = now > due;
+                let soon = !overdue && (due - now) * 5 < (due - since);
+                if overdue || soon {
+                    out.push(Overdue {
+                        kind,
+                        number: c.number.clone(),
+                        business_day: c.business_day.clone(),
+                        department: c.department.clone(),
+                        owner: c.owner.clone(),
+                        since: stamp(since),
+                        due: stamp(due),
+                        overdue,
+                    });
+                }
             }
         }
         out.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.due.cmp(&b.due)));

@@ -111,6 +111,24 @@ impl Ledger {
     }
 
     /// Record a print outcome for a case's ticket (a side fact; the case does not move).
+    /// 好差评: the visitor rates the visit (1 非常不满意 … 5 非常满意) by ticket token or
+    /// today's number, once per case; `channel` says where (kiosk, status page, counter).
+    pub fn rate(&mut self, case_ref: &str, level: u8, channel: &str, actor: &str) -> Result<Case> {
+        let hall = self.hall()?;
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, hall.tz()).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        let case = find_case_in(&tx, &day, case_ref)?;
+        let body = EventBody::CaseRated {
+            level,
+            channel: channel.into(),
+        };
+        let next = record_in(&tx, Some(&case), case.id, &at, actor, &body)?;
+        tx.commit()?;
+        Ok(next)
+    }
+
     pub fn record_print(&mut self, case_id: i64, device: &str, error: Option<&str>, reprint: bool) -> Result<Event> {
         let at = stamp(self.now());
         let tx = db::immediate(&mut self.conn)?;

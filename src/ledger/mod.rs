@@ -243,6 +243,10 @@ pub enum CaseAction {
         to_window: u32,
         result: Option<String>,
     },
+    /// The department's coordinator answers a bad rating's follow-up (the reply to the notes).
+    RatingReply {
+        reply: String,
+    },
     /// The result of an earlier walk to the receiving window.
     AccompanyResult {
         result: String,

@@ -798,3 +798,87 @@ fn each_deadline_alerts_at_its_moment_and_not_before() {
         None
     );
 }
+
+#[test]
+fn one_rating_per_visit_and_a_bad_one_is_overdue_until_the_coordinator_replies() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101", "S102"]);
+    let at = |when: &str, args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", when)]);
+    let ok = |when: &str, args: &[&str]| {
+        let out = at(when, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        out
+    };
+    let fri = "2026-11-27T10:00:00+08:00";
+    ok(fri, &["issue", "--item", "A01", "--repeat", "2"]);
+    // Not served yet: nothing to rate.
+    assert_eq!(at(fri, &["rate", "A001", "--level", "5"]).status.code(), Some(1));
+    ok(fri, &["call", "--window", "2", "--staff", "S102"]);
+    ok(fri, &["case", "A001", "start", "--staff", "S102"]);
+    ok(
+        fri,
+        &[
+            "case",
+            "A001",
+            "consult",
+            "--question",
+            "名称核准",
+            "--answer",
+            "已说明",
+            "--staff",
+            "S102",
+        ],
+    );
+    // A 不满意 rating: once, and it opens a follow-up.
+    let rated = json(&ok(
+        fri,
+        &["--json", "rate", "A001", "--level", "2", "--channel", "kiosk"],
+    ));
+    assert_eq!(
+        (rated["rating"].as_u64(), rated["follow_up_open"].as_bool()),
+        (Some(2), Some(true))
+    );
+    let again = at(fri, &["rate", "A001", "--level", "5"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("one rating per visit"), "{}", stderr(&again));
+    let listed = |when: &str| -> Option<bool> {
+        json(&at(when, &["--json", "overdue"]))["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "rating_follow_up" && o["number"] == "A001")
+            .map(|o| o["overdue"].as_bool().unwrap())
+    };
+    // Two working days: Friday 10:00 → Tuesday 10:00.
+    assert_ne!(
+        listed("2026-12-01T09:59:00+08:00"),
+        Some(true),
+        "not before its deadline"
+    );
+    assert_eq!(listed("2026-12-01T10:01:00+08:00"), Some(true), "overdue after it");
+    // Only the department's coordinator replies; then the follow-up is closed.
+    let reply = [
+        "case",
+        "2026-11-27/A001",
+        "rating-reply",
+        "--reply",
+        "已致电说明办理进度并致歉",
+    ];
+    assert!(!at(
+        "2026-12-01T11:00:00+08:00",
+        &[&reply[..], &["--staff", "S102"]].concat()
+    )
+    .status
+    .success());
+    ok(
+        "2026-12-01T11:00:00+08:00",
+        &[&reply[..], &["--staff", "S101", "--window", "1"]].concat(),
+    );
+    assert_eq!(listed("2026-12-01T11:01:00+08:00"), None);
+    // A good rating opens nothing.
+    ok(fri, &["call", "--window", "1", "--staff", "S101"]);
+    ok(fri, &["case", "A002", "start", "--staff", "S101"]);
+    let good = json(&ok(fri, &["--json", "rate", "A002", "--level", "5"]));
+    assert_eq!(good["follow_up_open"].as_bool(), None);
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

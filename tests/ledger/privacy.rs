@@ -54,6 +54,9 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
     act(&t, &a, &["start"]);
     act(&t, &a, &["consult", "--question", &text, "--answer", &text]);
     act(&t, &a, &["archive", "--handover", &text]);
+    // Rated 非常不满意; the coordinator's reply is typed.
+    assert!(cli(&t.db, &["rate", &a, "--level", "1"]).status.success());
+    act(&t, &a, &["rating-reply", "--reply", &text]);
     // A deferred question answered later; the result mailed with a tracking number.
     let b = issue_and_call(&t);
     act(&t, &b, &["start"]);
@@ -142,6 +145,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
         "coordination_meeting",
         "coordination_resolved",
         "accompanied",
+        "rating_replied",
     ] {
         assert!(kinds.contains(&kind), "the test wrote a {kind} event: {kinds:?}");
     }
@@ -161,7 +165,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(in_notes, 14, "every typed text is a note");
+    assert_eq!(in_notes, 15, "every typed text is a note");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
 

@@ -375,3 +375,23 @@ pub fn overdue(cli: &Cli, department: Option<&str>) -> Result<(), Exit> {
     }
     Ok(())
 }
+
+/// 好差评: a visit's rating, once; a bad one opens the coordinator's follow-up.
+pub fn rate(cli: &Cli, case: &str, level: u8, channel: &str) -> Result<(), Exit> {
+    cli.local_only("rate")?;
+    let mut ledger = cli.open(false)?;
+    let rated = ledger.rate(case, level, channel, &cli.actor)?;
+    if cli.json {
+        print_json(&rated);
+    } else {
+        let words = ["", "非常不满意", "不满意", "一般", "满意", "非常满意"][level as usize];
+        say!("{} rated {level} ({words})", rated.number);
+        if rated.follow_up_open {
+            say!(
+                "a follow-up is open for the department's coordinator: `bangban case {} rating-reply --reply …`",
+                rated.number
+            );
+        }
+    }
+    Ok(())
+}
