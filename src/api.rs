@@ -84,8 +84,9 @@ pub struct QueueLine {
     pub department: String,
     pub waiting: u32,
     pub priority: u32,
-    /// Today's tickets per item of the department (item code, count), most first: the
-    /// kiosk's welcome screen offers the most issued matters when the hall names none.
+    /// Today's tickets per item of the department (item code, count), in no order, when the
+    /// hall names no featured matters: the kiosk's welcome screen then offers the most issued
+    /// (empty for a hall that names them).
     #[serde(default)]
     pub issued: Vec<(String, u32)>,
     /// Today's priority visitors of the department who have waited past the hall's

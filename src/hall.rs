@@ -249,6 +249,24 @@ impl Hall {
             .map(|i| i.display_name())
             .unwrap_or_else(|| code.to_string())
     }
+    /// A specialist's name for display and print; empty for an id the hall no longer has.
+    pub fn specialist_name(&self, staff_id: &str) -> String {
+        self.specialist(staff_id).map(|s| s.name.clone()).unwrap_or_default()
+    }
+    /// Whether this specialist is the coordinator (统筹协调对接) of that department.
+    pub fn coordinates(&self, staff_id: &str, department: &str) -> bool {
+        self.specialist(staff_id)
+            .is_some_and(|s| s.role == Role::Coordinator && s.department == department)
+    }
+    /// What a ticket's QR code says for a case token: the status page's URL when the hall
+    /// has a `ticket_url_base`, else the token itself.
+    pub fn qr_payload(&self, token: &str) -> String {
+        if self.ticket_url_base.is_empty() {
+            token.to_string()
+        } else {
+            format!("{}{token}", self.ticket_url_base)
+        }
+    }
     pub fn specialist(&self, staff_id: &str) -> Option<&Specialist> {
         self.specialists.iter().find(|s| s.staff_id == staff_id)
     }

@@ -140,6 +140,19 @@ impl CaseState {
             CaseState::Expired => "已过期",
         }
     }
+    /// States in which the work on the case is over (only archiving may follow a delivery):
+    /// it can no longer be handed over, escalated or change its service mode.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            CaseState::Cancelled
+                | CaseState::Archived
+                | CaseState::NoShow
+                | CaseState::Expired
+                | CaseState::Delivered
+                | CaseState::ReceiptConfirmed
+        )
+    }
     /// States in which the case stands in a department's queue.
     pub fn is_queued(self) -> bool {
         matches!(self, CaseState::Waiting | CaseState::Transferred)
@@ -914,11 +927,7 @@ pub fn apply_owned(
             }
         }
         EventBody::CoordinationRequested { .. } => {
-            if matches!(
-                old.state,
-                S::Cancelled | S::Archived | S::NoShow | S::Expired | S::Delivered | S::ReceiptConfirmed
-            ) || c.under_coordination
-            {
+            if old.state.is_finished() || c.under_coordination {
                 return Err(illegal(old, &c.number, "escalate"));
             }
             c.under_coordination = true;
@@ -935,19 +944,13 @@ pub fn apply_owned(
             c.under_coordination = false;
         }
         EventBody::ModeChanged { mode, .. } => {
-            if matches!(
-                old.state,
-                S::Cancelled | S::Archived | S::NoShow | S::Expired | S::Delivered | S::ReceiptConfirmed
-            ) {
+            if old.state.is_finished() {
                 return Err(illegal(old, &c.number, "change the service mode of"));
             }
             c.mode = *mode;
         }
         EventBody::CaseHandedOver { to, .. } => {
-            if matches!(
-                old.state,
-                S::Cancelled | S::Archived | S::NoShow | S::Expired | S::Delivered | S::ReceiptConfirmed
-            ) {
+            if old.state.is_finished() {
                 return Err(illegal(old, &c.number, "hand over"));
             }
             c.owner = Some(to.clone());

@@ -43,13 +43,9 @@ impl Slip {
                 .map(|m| (m.clone(), hall.material_sources.get(m).cloned()))
                 .collect(),
             window,
-            specialist_name: hall.specialist(staff).map(|s| s.name.clone()).unwrap_or_default(),
+            specialist_name: hall.specialist_name(staff),
             office_phone: item.map(|i| i.phone.clone()).unwrap_or_default(),
-            qr_payload: if hall.ticket_url_base.is_empty() {
-                case.token.clone()
-            } else {
-                format!("{}{}", hall.ticket_url_base, case.token)
-            },
+            qr_payload: hall.qr_payload(&case.token),
             given_local: now.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string(),
         }
     }

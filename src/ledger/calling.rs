@@ -245,10 +245,7 @@ impl Ledger {
                 }
             }
             CaseAction::RatingReply { reply } => {
-                let coordinator = hall
-                    .specialist(staff)
-                    .is_some_and(|s| s.role == crate::hall::Role::Coordinator && s.department == case.department);
-                if !coordinator {
+                if !hall.coordinates(staff, &case.department) {
                     return Err(LedgerError::Forbidden(format!(
                         "a bad rating's follow-up is the coordinator's of {}",
                         hall.department_name(&case.department)
@@ -518,7 +515,7 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
         recall,
         recalls: case.recalls,
         staff: staff.into(),
-        staff_name: hall.specialist(staff).map(|s| s.name.clone()).unwrap_or_default(),
+        staff_name: hall.specialist_name(staff),
         at: at.into(),
         seq: case.last_seq,
         text: announcement(&case.number, window, recall),
@@ -551,10 +548,7 @@ fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction
         | CaseAction::Handover { .. }
         | CaseAction::RatingReply { .. } => Ok(()),
         CaseAction::Escalate { .. } => {
-            let coordinator = hall
-                .specialist(staff)
-                .is_some_and(|s| s.role == crate::hall::Role::Coordinator && s.department == case.department);
-            if case.owner.as_deref() == Some(staff) || coordinator {
+            if case.owner.as_deref() == Some(staff) || hall.coordinates(staff, &case.department) {
                 Ok(())
             } else {
                 Err(LedgerError::Forbidden(format!(
@@ -579,9 +573,7 @@ fn check_owner(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Re
     let dept_of = |s: &str| hall.specialist(s).map(|s| s.department.clone());
     let same = dept_of(owner).as_deref() == Some(case.department.as_str())
         && dept_of(staff).as_deref() == Some(case.department.as_str());
-    let coordinator = hall
-        .specialist(staff)
-        .is_some_and(|s| s.role == crate::hall::Role::Coordinator && s.department == case.department);
+    let coordinator = hall.coordinates(staff, &case.department);
     let allowed = !same
         || matches!(action, CaseAction::Return)
         || (coordinator

@@ -198,11 +198,6 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
     let issued_local = parse_stamp(&case.issued_at)
         .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_default();
-    let qr_payload = if hall.ticket_url_base.is_empty() {
-        case.token.clone()
-    } else {
-        format!("{}{}", hall.ticket_url_base, case.token)
-    };
     Ticket {
         number: case.number.clone(),
         case_id: case.id,
@@ -216,10 +211,7 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
             .department(&case.department)
             .map(|d| d.windows.clone())
             .unwrap_or_else(|| vec![case.window]),
-        specialist_name: item
-            .and_then(|i| hall.specialist(&i.specialist))
-            .map(|s| s.name.clone())
-            .unwrap_or_default(),
+        specialist_name: item.map(|i| hall.specialist_name(&i.specialist)).unwrap_or_default(),
         office_phone: item.map(|i| i.phone.clone()).unwrap_or_default(),
         priority: case.priority.clone(),
         priority_name: prio.map(|p| p.name.clone()),
@@ -230,7 +222,7 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
         business_day: case.business_day.clone(),
         materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
         hall_name: hall.name.clone(),
-        qr_payload,
+        qr_payload: hall.qr_payload(&case.token),
         issued_local,
     }
 }

@@ -98,17 +98,18 @@ impl Ledger {
             let (d, n, p) = row?;
             counts.insert(d, (n, p));
         }
+        // Only a hall without featured matters needs today's tickets per item (the kiosk offers
+        // the most issued instead); boards poll this every few seconds and never use them.
         let mut issued: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
-        let mut stmt = self.conn.prepare_cached(super::hot::ISSUED_TODAY)?;
-        let rows = stmt.query_map([&day], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
-        })?;
-        for row in rows {
-            let (d, item, n) = row?;
-            issued.entry(d).or_default().push((item, n));
-        }
-        for list in issued.values_mut() {
-            list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if hall.featured.is_empty() {
+            let mut stmt = self.conn.prepare_cached(super::hot::ISSUED_TODAY)?;
+            let rows = stmt.query_map([&day], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
+            })?;
+            for row in rows {
+                let (d, item, n) = row?;
+                issued.entry(d).or_default().push((item, n));
+            }
         }
         // Priority visitors past the hall's wait deadline, longest waiting first.
         let limit = self.now() - chrono::Duration::minutes(hall.deadlines.priority_wait_min as i64);

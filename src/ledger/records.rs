@@ -222,7 +222,7 @@ impl Ledger {
                 department: hall.department_name(&case.department),
                 item: hall.item_name(&case.item),
                 staff: staff.clone(),
-                staff_name: hall.specialist(staff).map(|s| s.name.clone()).unwrap_or_default(),
+                staff_name: hall.specialist_name(staff),
                 window,
                 what,
                 detail,
