@@ -642,36 +642,20 @@ pub fn import_sheets(
     }
     // The rows read take the place of the rows they replace, so a department's form that
     // changes nothing leaves the hall exactly as it was (and its hash too).
-    let fresh_origins = |n: usize| (0..n).collect::<Vec<_>>();
     match kind {
         ImportKind::Specialists => {
-            let idx = fresh_origins(fresh_specialists.len());
             let rows = splice(
                 &hall.specialists,
                 |s| &s.department,
                 whole,
                 &replaced,
                 &fresh_specialists,
-                &idx,
             );
-            new.specialists = Vec::new();
-            for (i, (row, k)) in rows.into_iter().enumerate() {
-                if let Some(k) = k {
-                    origin.insert((Table::Specialist, i), k);
-                }
-                new.specialists.push(row);
-            }
+            new.specialists = placed(Table::Specialist, rows, &mut origin);
         }
         ImportKind::Items => {
-            let idx = fresh_origins(fresh_items.len());
-            let rows = splice(&hall.items, |i| &i.department, whole, &replaced, &fresh_items, &idx);
-            new.items = Vec::new();
-            for (i, (row, k)) in rows.into_iter().enumerate() {
-                if let Some(k) = k {
-                    origin.insert((Table::Item, i), k);
-                }
-                new.items.push(row);
-            }
+            let rows = splice(&hall.items, |i| &i.department, whole, &replaced, &fresh_items);
+            new.items = placed(Table::Item, rows, &mut origin);
         }
     }
     // New rows get identifiers the office can read: SCJG-03 for a specialist, A06 for an item.
@@ -746,16 +730,16 @@ pub fn import_sheets(
 
 /// The table after an import: the whole table is the rows read; otherwise each replaced
 /// department's rows read stand where its old rows stood, new departments at the end. Each
-/// row comes with the index of the row read (None for a row kept).
+/// row comes with its index among the rows read — which is its index in `origins` — or
+/// None for a row kept.
 fn splice<T: Clone>(
     old: &[T],
     dept: fn(&T) -> &String,
     whole: bool,
     replaced: &[String],
     fresh: &[T],
-    origin: &[usize],
 ) -> Vec<(T, Option<usize>)> {
-    let read = || fresh.iter().cloned().zip(origin.iter().map(|k| Some(*k)));
+    let read = || fresh.iter().cloned().enumerate().map(|(k, t)| (t, Some(k)));
     if whole {
         return read().collect();
     }
@@ -771,6 +755,19 @@ fn splice<T: Clone>(
     }
     out.extend(read().filter(|(t, _)| !placed.contains(dept(t))));
     out
+}
+
+/// The spliced rows as the new table, noting where each row read now stands.
+fn placed<T>(table: Table, rows: Vec<(T, Option<usize>)>, origin: &mut HashMap<(Table, usize), usize>) -> Vec<T> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, (row, k))| {
+            if let Some(k) = k {
+                origin.insert((table, i), k);
+            }
+            row
+        })
+        .collect()
 }
 
 /// Replace the hall's specialists or items with the rows of a CSV file and check the result.

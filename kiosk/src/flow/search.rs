@@ -147,37 +147,21 @@ pub fn search<'h>(hall: &'h Hall, query: &str) -> Vec<&'h Item> {
     let mut ranked: Vec<(usize, usize, &Item)> = Vec::new();
     for (n, item) in hall.items.iter().enumerate() {
         let dept = hall.department_name(&item.department);
-        let names = [item.main.as_str(), item.sub.as_str(), dept.as_str()];
+        // The item's own name (main and sub), then its department's name and its tags.
+        let own = format!("{}{}", item.main, item.sub);
+        let mut around = std::iter::once(dept.as_str()).chain(item.tags.iter().map(String::as_str));
         let rank = match &letters {
-            Some(l) => {
-                let own = initials_match(l, &format!("{}{}", item.main, item.sub));
-                let english = item.name_en.to_ascii_uppercase().contains(&q.to_ascii_uppercase());
-                match own {
-                    Some(0) => Some(0),
-                    Some(_) => Some(1),
-                    None if english => Some(1),
-                    None if names[2..]
-                        .iter()
-                        .chain(item.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>().iter())
-                        .any(|t| initials_match(l, t).is_some()) =>
-                    {
-                        Some(2)
-                    }
-                    None => None,
-                }
-            }
-            None => {
-                let own = format!("{}{}", item.main, item.sub);
-                if own.starts_with(q) {
-                    Some(0)
-                } else if own.contains(q) {
-                    Some(1)
-                } else if dept.contains(q) || item.tags.iter().any(|t| t.contains(q)) {
-                    Some(2)
-                } else {
-                    None
-                }
-            }
+            Some(l) => match initials_match(l, &own) {
+                Some(0) => Some(0),
+                Some(_) => Some(1),
+                None if item.name_en.to_ascii_uppercase().contains(&q.to_ascii_uppercase()) => Some(1),
+                None if around.any(|t| initials_match(l, t).is_some()) => Some(2),
+                None => None,
+            },
+            None if own.starts_with(q) => Some(0),
+            None if own.contains(q) => Some(1),
+            None if around.any(|t| t.contains(q)) => Some(2),
+            None => None,
         };
         if let Some(r) = rank {
             ranked.push((r, n, item));
