@@ -53,10 +53,7 @@ fn whole_chain_items_default_to_full_process_and_the_visitor_can_change_it() {
     tap(ui, "重点项目全程代办");
     assert_eq!(ui.global::<ConfirmAdapter>().get_mode(), "fullprocess");
     tap(ui, "现场帮办");
-    tap(ui, "确认取号");
-    assert!(k
-        .state
-        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    take_ticket(&k);
     let case = ledger(&k.db).find_case("J001").unwrap();
     assert_eq!(
         (case.item.as_str(), case.mode, case.priority),
@@ -70,10 +67,7 @@ fn not_sure_goes_to_the_consultation_queue() {
     let ui = &k.state.ui;
     tap(ui, "不知道办什么？");
     assert_eq!(screen(ui), KioskScreen::Confirm);
-    tap(ui, "确认取号");
-    assert!(k
-        .state
-        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    take_ticket(&k);
     assert_eq!(ledger(&k.db).find_case("Z001").unwrap().item, "Z01");
 }
 
@@ -103,10 +97,7 @@ fn the_ticket_screen_counts_down_and_returns_to_welcome() {
     let ui = &k.state.ui;
     tap(ui, "医疗保障局");
     tap(ui, "异地就医");
-    tap(ui, "确认取号");
-    assert!(k
-        .state
-        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    take_ticket(&k);
     // The countdown ticks once a second.
     for _ in 0..10 {
         i_slint_backend_testing::testing_backend::mock_elapsed_time(1_000);
@@ -171,10 +162,7 @@ fn tapping_the_chosen_group_again_clears_it() {
     tap(ui, "孕妇");
     tap(ui, "孕妇");
     assert_eq!(ui.global::<ConfirmAdapter>().get_priority(), "");
-    tap(ui, "确认取号");
-    assert!(k
-        .state
-        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    take_ticket(&k);
     assert_eq!(ledger(&k.db).find_case("G001").unwrap().priority, None);
 }
 
@@ -271,10 +259,7 @@ fn pinyin_initials_on_the_keypad_find_the_matter() {
     tap(ui, "Y");
     tap(ui, "不动产转移登记");
     assert_eq!(screen(ui), KioskScreen::Confirm);
-    tap(ui, "确认取号");
-    assert!(k
-        .state
-        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    take_ticket(&k);
     assert_eq!(ledger(&k.db).find_case("F001").unwrap().item, "F01");
 }
 

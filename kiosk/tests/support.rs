@@ -138,3 +138,14 @@ pub fn issue(db: &std::path::Path, item: &str) -> String {
         .expect("issue")
         .number
 }
+
+/// 「确认取号」, then the ticket screen within ten seconds (the worker issues it).
+#[track_caller]
+pub fn take_ticket(k: &Kiosk) {
+    tap(&k.state.ui, "确认取号");
+    assert!(
+        k.state
+            .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket),
+        "no ticket screen"
+    );
+}

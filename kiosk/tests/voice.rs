@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use kiosk::{KioskAdapter, KioskScreen};
+use kiosk::KioskAdapter;
 use slint::ComponentHandle;
 
 use crate::support::*;
@@ -57,10 +57,7 @@ fn the_voice_reads_each_screen_and_the_ticket_through_the_tts_command() {
     let welcome = "请点选常办事项，或按部门办理；也可以点搜索事项。";
     assert_eq!(said_with(&said, welcome), [welcome]);
     tap(ui, "不动产转移登记");
-    tap(ui, "确认取号");
-    assert!(k
-        .state
-        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    take_ticket(&k);
     let ticket = "您的号码是F零零五，请留意叫号屏，到12、13、14号窗口办理，前面还有4人";
     let lines = said_with(&said, ticket);
     assert_eq!(
