@@ -54,6 +54,14 @@ impl<E: Into<anyhow::Error>> From<E> for Exit {
 }
 
 impl Exit {
+    /// A request the ledger found invalid (a period, a purge date, a backup that does not
+    /// fit) is the caller's mistake: exit 2; any other error exits 1.
+    pub fn usage_if_invalid<T>(r: bangban::Result<T>) -> Result<T, Exit> {
+        match r {
+            Err(bangban::LedgerError::Invalid(why)) => Err(Exit::usage(why)),
+            r => Ok(r?),
+        }
+    }
     pub fn usage(msg: impl std::fmt::Display) -> Exit {
         Exit(2, anyhow::anyhow!("{msg}"))
     }

@@ -119,10 +119,7 @@ pub fn report(
         bangban::clock::from_env().now(),
         c.hall()?.tz(),
     ));
-    let figures = match c.figures(from, to) {
-        Err(LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
-        r => r?,
-    };
+    let figures = Exit::usage_if_invalid(c.figures(from, to))?;
     let bytes = match format {
         _ if cli.json => (serde_json::to_string(&figures)? + "\n").into_bytes(),
         ReportFormat::Json => (serde_json::to_string(&figures)? + "\n").into_bytes(),
@@ -242,10 +239,7 @@ pub fn records(
     }
     let mut ledger = cli.open(false)?;
     let (from, to) = period.days(ledger.business_day()?);
-    let rows = match ledger.records(kind, from, to) {
-        Err(LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
-        r => r?,
-    };
+    let rows = Exit::usage_if_invalid(ledger.records(kind, from, to))?;
     let bytes = match format {
         _ if cli.json => (serde_json::to_string(&rows)? + "\n").into_bytes(),
         F::Text => {

@@ -190,10 +190,7 @@ pub fn backup(cli: &Cli, to: &Path) -> Result<(), Exit> {
 pub fn restore(cli: &Cli, file: &Path) -> Result<(), Exit> {
     cli.local_only("restore")?;
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-    let r = match bangban::restore::restore(file, &cli.db_path(), &stamp) {
-        Err(bangban::LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
-        r => r?,
-    };
+    let r = Exit::usage_if_invalid(bangban::restore::restore(file, &cli.db_path(), &stamp))?;
     if cli.json {
         print_json(&r);
     } else {
@@ -233,10 +230,7 @@ pub fn purge(cli: &Cli, before: Option<chrono::NaiveDate>) -> Result<(), Exit> {
         Some(d) => d,
         None => ledger.purge_limit()?,
     };
-    let done = match ledger.purge_notes(before, &cli.actor) {
-        Err(bangban::LedgerError::Invalid(why)) => return Err(Exit::usage(why)),
-        other => other?,
-    };
+    let done = Exit::usage_if_invalid(ledger.purge_notes(before, &cli.actor))?;
     if cli.json {
         print_json(&done);
     } else {
