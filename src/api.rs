@@ -163,6 +163,7 @@ impl LedgerError {
             LedgerError::NotOwner { .. } => "not_owner",
             LedgerError::WindowBusy { .. } => "window_busy",
             LedgerError::UnderCoordination(_) => "under_coordination",
+            LedgerError::PartsPending { .. } => "parts_pending",
             LedgerError::WrongPin(..) => "wrong_pin",
             LedgerError::LoginLocked(..) => "login_locked",
             LedgerError::Invalid(_) => "invalid",
@@ -186,7 +187,7 @@ impl LedgerError {
             "busy" | "disk_full" | "unreachable" => 503,
             "internal" | "corrupt" | "open" | "too_new" | "not_initialised" => 500,
             "illegal_transition" | "window_paused" | "conflict" | "past_day" | "day_closed" | "not_owner"
-            | "window_busy" | "under_coordination" => 409,
+            | "window_busy" | "under_coordination" | "parts_pending" => 409,
             "wrong_pin" | "login_locked" => 403,
             _ => 400,
         }

@@ -627,6 +627,7 @@ pub fn import_sheets(
                             earlier.map(|i| i.lead.clone()).unwrap_or_default()
                         },
                         involved: keep("involved", |i| i.involved.clone()),
+                        in_series: earlier.is_some_and(|i| i.in_series),
                     });
                 }
             }

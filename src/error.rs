@@ -65,6 +65,9 @@ pub enum LedgerError {
     /// started and finished, recalled and marked a no-show, held, transferred — before the next.
     #[error("window {window} has {number} {state}: settle it first (finish it, recall it and mark a no-show, hold or transfer it), then call the next")]
     WindowBusy { window: u32, number: String, state: String },
+    /// A whole-chain case is finished only when every department's part is done.
+    #[error("case {number} has parts not yet done: {parts}; the lead department delivers when every part is done")]
+    PartsPending { number: String, parts: String },
     #[error("nobody is waiting for window {0}")]
     NobodyWaiting(u32),
     #[error("window {0} is paused")]

@@ -117,6 +117,9 @@ pub struct Item {
     pub lead: String,
     #[serde(default)]
     pub involved: Vec<String>,
+    /// A whole-chain item's parts are worked one after another (true) or side by side.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_series: bool,
 }
 
 impl Item {

@@ -331,6 +331,32 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<NoteRef>,
     },
+    /// A whole-chain case's parts are opened, one per department, in the hall file's order.
+    PartsOpened {
+        staff: String,
+        departments: Vec<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        in_series: bool,
+    },
+    /// A specialist of the department claims its part (责任认领).
+    PartClaimed {
+        staff: String,
+        department: String,
+    },
+    /// The part moves on; accepted with materials still missing is 容缺受理.
+    PartMoved {
+        staff: String,
+        department: String,
+        state: PartState,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        missing: Vec<MissingMaterial>,
+    },
+    /// A material the part was accepted without has been supplied.
+    PartMaterialSupplied {
+        staff: String,
+        department: String,
+        material: String,
+    },
     CaseCancelled {
         actor: String,
         /// Only in events written before reasons went to the notes; empty since.
@@ -480,6 +506,10 @@ impl EventBody {
             EventBody::Archived { .. } => "archived",
             EventBody::CaseCancelled { .. } => "case_cancelled",
             EventBody::CaseHandedOver { .. } => "case_handed_over",
+            EventBody::PartsOpened { .. } => "parts_opened",
+            EventBody::PartClaimed { .. } => "part_claimed",
+            EventBody::PartMoved { .. } => "part_moved",
+            EventBody::PartMaterialSupplied { .. } => "part_material_supplied",
             EventBody::ModeChanged { .. } => "mode_changed",
             EventBody::CoordinationRequested { .. } => "coordination_requested",
             EventBody::Accompanied { .. } => "accompanied",
@@ -523,6 +553,74 @@ impl EventBody {
                 | EventBody::DayClosed { .. }
         )
     }
+}
+
+/// Where one department's part of a whole-chain case (全链条) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartState {
+    /// Opened, waiting for the department's specialist to claim it (责任认领).
+    Open,
+    Claimed,
+    /// Collecting the department's materials.
+    Materials,
+    Accepted,
+    InProgress,
+    Done,
+}
+
+impl PartState {
+    pub const ALL: [PartState; 6] = [
+        PartState::Open,
+        PartState::Claimed,
+        PartState::Materials,
+        PartState::Accepted,
+        PartState::InProgress,
+        PartState::Done,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PartState::Open => "open",
+            PartState::Claimed => "claimed",
+            PartState::Materials => "materials",
+            PartState::Accepted => "accepted",
+            PartState::InProgress => "in_progress",
+            PartState::Done => "done",
+        }
+    }
+    pub fn parse(s: &str) -> Option<PartState> {
+        PartState::ALL.into_iter().find(|p| p.as_str() == s.trim())
+    }
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            PartState::Open => "待认领",
+            PartState::Claimed => "已认领",
+            PartState::Materials => "收取材料",
+            PartState::Accepted => "已受理",
+            PartState::InProgress => "办理中",
+            PartState::Done => "已办结",
+        }
+    }
+}
+
+/// A material a part was accepted without (容缺受理), and the day it is to be supplied by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingMaterial {
+    pub material: String,
+    /// YYYY-MM-DD, in the hall's time zone; overdue from the day after.
+    pub supply_by: String,
+}
+
+/// One involved department's part of a whole-chain case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Part {
+    pub department: String,
+    pub state: PartState,
+    /// The specialist who claimed the part: it is theirs (首问负责制 for parts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingMaterial>,
 }
 
 /// The projection of one case, rebuilt exactly by folding its events.
@@ -573,6 +671,14 @@ pub struct Case {
     /// absent for a case issued that day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_pos: Option<i64>,
+    /// 全链条: one part per department involved, opened when the lead department accepts the
+    /// case in 全程 mode (or opens it for a key project); empty for every other case.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+    /// The parts are worked one after another (each claimed after the one before is done)
+    /// rather than side by side.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub parts_in_series: bool,
 }
 
 /// How many queue places lie between two issue orders: room for the cases that come back on a
@@ -585,6 +691,31 @@ impl Case {
     pub fn queue_key(&self) -> i64 {
         self.queue_pos.unwrap_or(self.id * QUEUE_SCALE)
     }
+}
+
+/// The whole case is finished only when every part is: the lead department delivers last.
+fn parts_done(c: &Case) -> Result<(), LedgerError> {
+    let pending: Vec<String> = c
+        .parts
+        .iter()
+        .filter(|p| p.state != PartState::Done)
+        .map(|p| format!("{} ({})", p.department, p.state.as_str()))
+        .collect();
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(LedgerError::PartsPending {
+            number: c.number.clone(),
+            parts: pending.join(", "),
+        })
+    }
+}
+
+fn part_index(c: &Case, department: &str) -> Result<usize, LedgerError> {
+    c.parts
+        .iter()
+        .position(|p| p.department == department)
+        .ok_or_else(|| LedgerError::Invalid(format!("case {} has no part for department {department}", c.number)))
 }
 
 fn illegal(case: &Before, number: &str, action: &str) -> LedgerError {
@@ -668,6 +799,8 @@ pub fn apply_owned(
             under_coordination: false,
             rating: None,
             follow_up_open: false,
+            parts: vec![],
+            parts_in_series: false,
         });
     }
     let mut c = case.ok_or(LedgerError::UnknownCase(format!("#{case_id}")))?;
@@ -843,6 +976,7 @@ pub fn apply_owned(
             if !matches!(old.state, S::Accepted | S::InProgress) {
                 return Err(illegal(old, &c.number, "mark the result ready"));
             }
+            parts_done(&c)?;
             c.state = S::Ready;
         }
         EventBody::DeliveredInPerson {
@@ -851,6 +985,7 @@ pub fn apply_owned(
             if old.state != S::Ready {
                 return Err(illegal(old, &c.number, "deliver"));
             }
+            parts_done(&c)?;
             if !completion_slip_signed {
                 return Err(LedgerError::Invalid(
                     "delivery in person needs the visitor's signature on the completion slip (办结单)".into(),
@@ -863,6 +998,7 @@ pub fn apply_owned(
             if old.state != S::Ready {
                 return Err(illegal(old, &c.number, "mail"));
             }
+            parts_done(&c)?;
             c.state = S::Mailed;
             c.delivery = Some("post".into());
         }
@@ -948,6 +1084,88 @@ pub fn apply_owned(
                 return Err(illegal(old, &c.number, "change the service mode of"));
             }
             c.mode = *mode;
+        }
+        EventBody::PartsOpened {
+            departments, in_series, ..
+        } => {
+            if !c.parts.is_empty() || old.state.is_finished() || departments.is_empty() {
+                return Err(illegal(old, &c.number, "open the parts of"));
+            }
+            c.parts = departments
+                .iter()
+                .map(|d| Part {
+                    department: d.clone(),
+                    state: PartState::Open,
+                    owner: None,
+                    missing: vec![],
+                })
+                .collect();
+            c.parts_in_series = *in_series;
+        }
+        EventBody::PartClaimed { staff, department } => {
+            let series = c.parts_in_series;
+            let i = part_index(&c, department)?;
+            if series {
+                if let Some(before) = c.parts[..i].iter().find(|p| p.state != PartState::Done) {
+                    return Err(LedgerError::Invalid(format!(
+                        "case {}: the parts are worked in series and {}'s part is not done yet",
+                        c.number, before.department
+                    )));
+                }
+            }
+            let p = &mut c.parts[i];
+            if p.state != PartState::Open {
+                return Err(LedgerError::Invalid(format!(
+                    "case {}: {}'s part is claimed already",
+                    c.number, department
+                )));
+            }
+            p.state = PartState::Claimed;
+            p.owner = Some(staff.clone());
+        }
+        EventBody::PartMoved {
+            department,
+            state,
+            missing,
+            ..
+        } => {
+            let i = part_index(&c, department)?;
+            let number = c.number.clone();
+            let p = &mut c.parts[i];
+            if p.state == PartState::Open || p.state == PartState::Done || *state <= p.state {
+                return Err(LedgerError::Invalid(format!(
+                    "case {number}: {department}'s part is {} and cannot move to {}",
+                    p.state.as_str(),
+                    state.as_str()
+                )));
+            }
+            if !missing.is_empty() && *state != PartState::Accepted {
+                return Err(LedgerError::Invalid(format!(
+                    "case {number}: materials may be missing only when a part is accepted (容缺受理)"
+                )));
+            }
+            if *state == PartState::Done && !p.missing.is_empty() {
+                let names: Vec<&str> = p.missing.iter().map(|m| m.material.as_str()).collect();
+                return Err(LedgerError::Invalid(format!(
+                    "case {number}: {department}'s part still misses {} (容缺): record them supplied first",
+                    names.join("、")
+                )));
+            }
+            p.state = *state;
+            p.missing.extend(missing.iter().cloned());
+        }
+        EventBody::PartMaterialSupplied {
+            department, material, ..
+        } => {
+            let i = part_index(&c, department)?;
+            let number = c.number.clone();
+            let p = &mut c.parts[i];
+            let Some(m) = p.missing.iter().position(|m| &m.material == material) else {
+                return Err(LedgerError::Invalid(format!(
+                    "case {number}: {department}'s part does not miss {material}"
+                )));
+            };
+            p.missing.remove(m);
         }
         EventBody::CaseHandedOver { to, .. } => {
             if old.state.is_finished() {

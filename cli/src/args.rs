@@ -73,6 +73,8 @@ enum Fill {
     RequiredWindow,
     /// A list: repeat the flag for each, at least one.
     List,
+    /// A list that may be left out (empty when absent).
+    MaybeList,
     /// A switch: true when given.
     Switch,
     /// A switch that sets the field to false when given.
@@ -339,6 +341,43 @@ const ACTIONS: &[Action] = &[
         ],
     ),
     action(
+        "claim",
+        "claim",
+        "责任认领: claim your department's part of a whole-chain case",
+        &[],
+    ),
+    action(
+        "part",
+        "part",
+        "Move your department's part on: materials, accepted, in_progress, done (容缺受理: accepted with --missing and --supply-by)",
+        &[
+            flag(
+                "state",
+                "state",
+                Fill::Text,
+                "materials, accepted, in_progress or done",
+            ),
+            flag(
+                "missing",
+                "missing",
+                Fill::MaybeList,
+                "A material accepted without (容缺), from the hall's lists; repeat for each",
+            ),
+            flag(
+                "supply_by",
+                "supply-by",
+                Fill::MaybeText,
+                "The day the missing materials are due, YYYY-MM-DD",
+            ),
+        ],
+    ),
+    action(
+        "supplied",
+        "supplied",
+        "A material your part was accepted without (容缺) has been handed in",
+        &[flag("material", "material", Fill::Text, "The material, as the hall's lists name it")],
+    ),
+    action(
         "cancel",
         "cancel",
         "Cancel the case",
@@ -361,6 +400,7 @@ fn arg(f: &Flag) -> Arg {
         Fill::Window => a.value_parser(window_number),
         Fill::RequiredWindow => a.value_parser(window_number).required(true),
         Fill::List => a.required(true).action(ArgAction::Append),
+        Fill::MaybeList => a.action(ArgAction::Append),
         Fill::Switch | Fill::SwitchOff => a.action(ArgAction::SetTrue),
     }
 }
@@ -371,7 +411,7 @@ fn value(f: &Flag, m: &ArgMatches) -> Value {
         Fill::Text | Fill::MaybeText => json!(text(m)),
         Fill::TextOrEmpty => json!(text(m).unwrap_or_default()),
         Fill::Window | Fill::RequiredWindow => json!(m.get_one::<u32>(f.long)),
-        Fill::List => json!(m
+        Fill::List | Fill::MaybeList => json!(m
             .get_many::<String>(f.long)
             .map(|v| v.cloned().collect::<Vec<_>>())
             .unwrap_or_default()),

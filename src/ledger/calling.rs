@@ -82,8 +82,10 @@ impl Ledger {
         let day = business_day(now, hall.tz()).to_string();
         let tx = db::immediate(&mut self.conn)?;
         let case = find_case_in(&tx, &day, case_ref)?;
+        check_department(&hall, &case, staff, action)?;
         check_owner(&hall, &case, staff, action)?;
         check_coordination(&hall, &case, staff, action)?;
+        let staff_dept = hall.specialist(staff).map(|s| s.department.clone()).unwrap_or_default();
         let staff_s = staff.to_string();
         let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
         let body = match action {
@@ -351,6 +353,51 @@ impl Ledger {
                     note,
                 }
             }
+            CaseAction::Claim => EventBody::PartClaimed {
+                staff: staff_s,
+                department: staff_dept,
+            },
+            CaseAction::Part {
+                state,
+                missing,
+                supply_by,
+            } => {
+                check_hall_materials(&hall, missing)?;
+                let missing = match (missing.is_empty(), supply_by.as_deref().map(str::trim)) {
+                    (true, _) => vec![],
+                    (false, Some(d)) if !d.is_empty() => {
+                        let date = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                            .map_err(|_| LedgerError::Invalid(format!("supply-by date {d:?}: use YYYY-MM-DD")))?;
+                        if date.to_string().as_str() < day.as_str() {
+                            return Err(LedgerError::Invalid(format!(
+                                "supply-by date {date} has passed: give the day the visitor will bring the materials"
+                            )));
+                        }
+                        missing
+                            .iter()
+                            .map(|m| crate::model::MissingMaterial {
+                                material: m.clone(),
+                                supply_by: date.to_string(),
+                            })
+                            .collect()
+                    }
+                    (false, _) => return Err(LedgerError::Invalid(
+                        "容缺受理 needs the date the missing materials are to be supplied by (--supply-by YYYY-MM-DD)"
+                            .into(),
+                    )),
+                };
+                EventBody::PartMoved {
+                    staff: staff_s,
+                    department: staff_dept,
+                    state: *state,
+                    missing,
+                }
+            }
+            CaseAction::Supplied { material } => EventBody::PartMaterialSupplied {
+                staff: staff_s,
+                department: staff_dept,
+                material: material.clone(),
+            },
             // The reason is free text: it goes to the notes, the event keeps its id and hash.
             CaseAction::Cancel { reason } => EventBody::CaseCancelled {
                 actor: staff_s,
@@ -361,7 +408,10 @@ impl Ledger {
                 },
             },
         };
-        let next = record_in(&tx, Some(&case), case.id, &at, staff, &body)?;
+        let mut next = record_in(&tx, Some(&case), case.id, &at, staff, &body)?;
+        if let Some(opened) = parts_to_open(&hall, &next, staff) {
+            next = record_in(&tx, Some(&next), case.id, &at, staff, &opened)?;
+        }
         tx.commit()?;
         Ok(next)
     }
@@ -532,6 +582,100 @@ fn unsettled_at_in(conn: &Connection, day: &str, window: u32) -> Result<Option<C
     data.map(|d| parse_case(&d)).transpose()
 }
 
+/// 全链条: a whole-chain item's case in 全程 mode opens one part per department (the lead's
+/// first) once the lead department has accepted it.
+pub(super) fn parts_to_open(hall: &Hall, case: &Case, staff: &str) -> Option<EventBody> {
+    let item = hall.item(&case.item)?;
+    let ready = matches!(
+        case.state,
+        CaseState::Accepted | CaseState::InProgress | CaseState::OnHold
+    );
+    if !item.is_whole_chain() || case.mode != crate::model::Mode::Fullprocess || !case.parts.is_empty() || !ready {
+        return None;
+    }
+    let lead = if item.lead.is_empty() {
+        &item.department
+    } else {
+        &item.lead
+    };
+    let mut departments = vec![lead.clone()];
+    for d in &item.involved {
+        if !departments.contains(d) {
+            departments.push(d.clone());
+        }
+    }
+    Some(EventBody::PartsOpened {
+        staff: staff.into(),
+        departments,
+        in_series: item.in_series,
+    })
+}
+
+/// Materials named for a part (容缺) come from the hall's lists: any department's item may
+/// ask for them, and nothing typed freely enters the log.
+fn check_hall_materials(hall: &Hall, list: &[String]) -> Result<()> {
+    if let Some(bad) = list
+        .iter()
+        .find(|m| !hall.items.iter().any(|i| i.materials.contains(m)))
+    {
+        return Err(LedgerError::Invalid(format!(
+            "{bad:?} is on no item's materials list in the hall file"
+        )));
+    }
+    Ok(())
+}
+
+/// A specialist acts on the cases of their own department; on a whole-chain case a specialist
+/// of an involved department acts on that department's part (and may escalate it); the
+/// management office coordinates any case.
+fn check_department(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Result<()> {
+    let Some(s) = hall.specialist(staff) else {
+        return Err(LedgerError::UnknownStaff(staff.into()));
+    };
+    let part = case.parts.iter().find(|p| p.department == s.department);
+    if action.is_part_action() {
+        let Some(part) = part else {
+            return Err(LedgerError::Forbidden(if case.parts.is_empty() {
+                format!(
+                    "case {} has no parts: only a whole-chain case in 全程 mode has them, once accepted",
+                    case.number
+                )
+            } else {
+                format!(
+                    "case {} has no part for {}",
+                    case.number,
+                    hall.department_name(&s.department)
+                )
+            }));
+        };
+        let owns = part.owner.as_deref().map_or(true, |o| o == staff) || hall.coordinates(staff, &part.department);
+        if !matches!(action, CaseAction::Claim) && !owns {
+            return Err(LedgerError::NotOwner {
+                number: case.number.clone(),
+                owner: part.owner.clone().unwrap_or_default(),
+            });
+        }
+        return Ok(());
+    }
+    if s.department == case.department || s.role == crate::hall::Role::Office {
+        return Ok(());
+    }
+    if part.is_some() && matches!(action, CaseAction::Escalate { .. }) {
+        return Ok(());
+    }
+    Err(LedgerError::Forbidden(format!(
+        "case {} is {}'s: a specialist of {} acts on it only {}",
+        case.number,
+        hall.department_name(&case.department),
+        hall.department_name(&s.department),
+        if part.is_some() {
+            "through the department's part (claim, part, supplied)"
+        } else {
+            "after a transfer"
+        }
+    )))
+}
+
 /// 协调会议: a case under coordination waits for the office's outcome; only the office records
 /// meetings and outcomes, and only the owner or the department's coordinator escalates.
 fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Result<()> {
@@ -548,7 +692,11 @@ fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction
         | CaseAction::Handover { .. }
         | CaseAction::RatingReply { .. } => Ok(()),
         CaseAction::Escalate { .. } => {
-            if case.owner.as_deref() == Some(staff) || hall.coordinates(staff, &case.department) {
+            let part_owner = case
+                .parts
+                .iter()
+                .any(|p| p.owner.as_deref() == Some(staff) || hall.coordinates(staff, &p.department));
+            if case.owner.as_deref() == Some(staff) || hall.coordinates(staff, &case.department) || part_owner {
                 Ok(())
             } else {
                 Err(LedgerError::Forbidden(format!(
@@ -567,6 +715,10 @@ fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction
 /// over; a case in another department than its owner's (after a transfer) is that
 /// department's to serve.
 fn check_owner(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Result<()> {
+    // A part belongs to whoever claimed it (checked with the department).
+    if action.is_part_action() {
+        return Ok(());
+    }
     let Some(owner) = case.owner.as_deref().filter(|o| *o != staff) else {
         return Ok(());
     };

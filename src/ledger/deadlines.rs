@@ -16,6 +16,8 @@ pub enum DeadlineKind {
     Receipt,
     Archive,
     RatingFollowUp,
+    /// A material a whole-chain part was accepted without (容缺) is due.
+    MissingMaterial,
 }
 
 impl DeadlineKind {
@@ -27,6 +29,7 @@ impl DeadlineKind {
             DeadlineKind::Receipt => "邮寄待签收",
             DeadlineKind::Archive => "交付待归档",
             DeadlineKind::RatingFollowUp => "差评待回复",
+            DeadlineKind::MissingMaterial => "容缺材料待补齐",
         }
     }
 }
@@ -44,6 +47,9 @@ pub struct Overdue {
     pub due: String,
     /// Past due (true), or due within the last fifth of its time (false).
     pub overdue: bool,
+    /// The material a 容缺 part still misses (the department is the part's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub material: Option<String>,
 }
 
 /// `days` working days after `t` in the hall's time zone, at the same time of day: Saturdays
@@ -76,13 +82,15 @@ impl Ledger {
              OR (state = 'consulted' AND json_extract(data, '$.open_question'))
              OR (state IN ('serving', 'on_hold', 'accepted', 'in_progress', 'awaiting_materials') AND json_extract(data, '$.open_question'))
              OR (business_day = ?1 AND state IN ('waiting', 'transferred') AND priority_rank > 0)
-             OR json_extract(data, '$.follow_up_open')",
+             OR json_extract(data, '$.follow_up_open')
+             OR (state IN ('accepted', 'in_progress', 'on_hold', 'ready') AND json_extract(data, '$.parts') IS NOT NULL)",
         )?;
         let rows = stmt.query_map([&today], |r| r.get::<_, String>(0))?;
         let mut cases = Vec::new();
         for data in rows {
             let c = parse_case(&data?)?;
-            if department.map_or(true, |dep| c.department == dep) {
+            let involved = |dep: &str| c.department == dep || c.parts.iter().any(|p| p.department == dep);
+            if department.map_or(true, involved) {
                 cases.push(c);
             }
         }
@@ -97,8 +105,29 @@ impl Ledger {
                     .find(|e| kinds.contains(&e.kind.as_str()))
                     .and_then(|e| parse_stamp(&e.at))
             };
-            // Every clock the case runs: a stage's deadline, and a bad rating's reply.
+            // Every clock the case runs: a stage's deadline, a bad rating's reply, and each
+            // material a part was accepted without (its department, the material).
             let mut clocks: Vec<(DeadlineKind, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+            let mut materials: Vec<(DateTime<Utc>, DateTime<Utc>, &str, &str)> = Vec::new();
+            for p in &c.parts {
+                for m in &p.missing {
+                    let since = events
+                        .iter()
+                        .rev()
+                        .find(|e| e.kind == "part_moved" && e.payload.contains(&m.material))
+                        .and_then(|e| parse_stamp(&e.at));
+                    // Due at the end of the supply-by day in the hall's time zone.
+                    let due = chrono::NaiveDate::parse_from_str(&m.supply_by, "%Y-%m-%d")
+                        .ok()
+                        .and_then(|d| d.succ_opt())
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .and_then(|t| t.and_local_timezone(tz).earliest())
+                        .map(|t| t.with_timezone(&Utc));
+                    if let (Some(since), Some(due)) = (since, due) {
+                        materials.push((since, due, &p.department, &m.material));
+                    }
+                }
+            }
             if c.follow_up_open {
                 if let Some(since) = last_at(&["case_rated"]) {
                     clocks.push((
@@ -154,7 +183,18 @@ impl Ledger {
                 }
             };
             clocks.extend(stage);
-            for (kind, since, due) in clocks {
+            let rows = clocks
+                .into_iter()
+                .map(|(kind, since, due)| (kind, since, due, c.department.as_str(), None))
+                .chain(
+                    materials
+                        .into_iter()
+                        .map(|(since, due, dep, m)| (DeadlineKind::MissingMaterial, since, due, dep, Some(m))),
+                );
+            for (kind, since, due, dep, material) in rows {
+                if department.is_some_and(|d| d != dep) {
+                    continue;
+                }
                 let overdue = now > due;
                 let soon = !overdue && (due - now) * 5 < (due - since);
                 if overdue || soon {
@@ -162,11 +202,19 @@ impl Ledger {
                         kind,
                         number: c.number.clone(),
                         business_day: c.business_day.clone(),
-                        department: c.department.clone(),
-                        owner: c.owner.clone(),
+                        department: dep.to_string(),
+                        owner: match material {
+                            Some(_) => c
+                                .parts
+                                .iter()
+                                .find(|p| p.department == dep)
+                                .and_then(|p| p.owner.clone()),
+                            None => c.owner.clone(),
+                        },
                         since: stamp(since),
                         due: stamp(due),
                         overdue,
+                        material: material.map(str::to_string),
                     });
                 }
             }

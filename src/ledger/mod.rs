@@ -264,6 +264,29 @@ pub enum CaseAction {
     /// The visitor of a past day's case came back (an expired ticket, a no-show, or materials
     /// to hand in): the case takes today's next number of its department and queues again.
     Return,
+    /// 责任认领: a specialist claims their department's part of a whole-chain case.
+    Claim,
+    /// The acting specialist's part moves on (materials, accepted, in_progress, done); accepted
+    /// with `missing` materials from the hall's lists and a `supply_by` date is 容缺受理.
+    Part {
+        state: crate::model::PartState,
+        missing: Vec<String>,
+        supply_by: Option<String>,
+    },
+    /// A material the part was accepted without (容缺) has been supplied.
+    Supplied {
+        material: String,
+    },
+}
+
+impl CaseAction {
+    /// Actions on one department's part of a whole-chain case rather than on the whole case.
+    pub fn is_part_action(&self) -> bool {
+        matches!(
+            self,
+            CaseAction::Claim | CaseAction::Part { .. } | CaseAction::Supplied { .. }
+        )
+    }
 }
 
 /// One department's line in the day's ledger (台账).

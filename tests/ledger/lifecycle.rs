@@ -882,3 +882,154 @@ fn one_rating_per_visit_and_a_bad_one_is_overdue_until_the_coordinator_replies()
     assert_eq!(good["follow_up_open"].as_bool(), None);
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101", "S201", "S301", "S501", "S701", "S702"]);
+    // Friday 27 November 2026 in the hall's time zone; the materials are due on Monday.
+    let fri = "2026-11-27T10:00:00+08:00";
+    let run = |when: &str, args: &[&str]| cli_env(&t.db, &[&["--json"][..], args].concat(), &[("BANGBAN_NOW", when)]);
+    let ok = |when: &str, args: &[&str]| {
+        let out = run(when, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        json(&out)
+    };
+    let refused = |when: &str, args: &[&str]| {
+        let out = run(when, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?} went through");
+        json(&out)
+    };
+    fn act<'a>(staff: &'a str, window: &'a str, action: &[&'a str]) -> Vec<&'a str> {
+        // By day and number: the case runs over several days.
+        [
+            &["case", "2026-11-27/A001"][..],
+            action,
+            &["--staff", staff, "--window", window],
+        ]
+        .concat()
+    }
+    // 企业开办 (A01) is whole-chain, led by 市场监督 with 税务, 人社 and 公积金: the lead
+    // accepts it in 全程 mode, and one part per department opens.
+    ok(fri, &["issue", "--item", "A01"]);
+    ok(fri, &["call", "--window", "1", "--staff", "S101"]);
+    ok(fri, &act("S101", "1", &["start"]));
+    let accepted = ok(fri, &act("S101", "1", &["accept", "--material", "公司章程", "--poa"]));
+    let parts = |case: &serde_json::Value| -> Vec<(String, String)> {
+        case["parts"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|p| {
+                        (
+                            p["department"].as_str().unwrap().into(),
+                            p["state"].as_str().unwrap().into(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let open = |d: &str| (d.to_string(), "open".to_string());
+    assert_eq!(
+        parts(&accepted),
+        vec![open("SCJG"), open("SWJ"), open("RSJ"), open("GJJ")]
+    );
+    // A department that takes no part cannot claim one; the lead cannot finish early.
+    let e = refused(fri, &act("S201", "4", &["claim"]));
+    assert!(e["error"].as_str().unwrap().contains("has no part for 公安局"), "{e}");
+    let e = refused(fri, &act("S101", "1", &["ready"]));
+    assert!(e["error"].as_str().unwrap().contains("has parts not yet done"), "{e}");
+    // Each department claims its part (责任认领) and works it side by side.
+    for (staff, window) in [("S101", "1"), ("S701", "15"), ("S301", "6"), ("S501", "10")] {
+        ok(fri, &act(staff, window, &["claim"]));
+    }
+    // The part is S701's: another specialist of 税务 cannot move it.
+    let e = refused(fri, &act("S702", "16", &["part", "--state", "accepted"]));
+    assert!(e["error"].as_str().unwrap().contains("is S701's (首问负责)"), "{e}");
+    for (staff, window) in [("S101", "1"), ("S701", "15"), ("S301", "6")] {
+        for state in ["accepted", "in_progress", "done"] {
+            ok(fri, &act(staff, window, &["part", "--state", state]));
+        }
+    }
+    // 公积金 accepts its part without the bank card (容缺受理), due Monday 30 November.
+    ok(
+        fri,
+        &act(
+            "S501",
+            "10",
+            &[
+                "part",
+                "--state",
+                "accepted",
+                "--missing",
+                "本人银行卡",
+                "--supply-by",
+                "2026-11-30",
+            ],
+        ),
+    );
+    let e = refused(fri, &act("S501", "10", &["part", "--state", "done"]));
+    assert!(e["error"].as_str().unwrap().contains("本人银行卡"), "{e}");
+    let missing_overdue = |when: &str| -> Vec<(String, String, bool)> {
+        let out = cli_env(
+            &t.db,
+            &["--json", "overdue", "--department", "GJJ"],
+            &[("BANGBAN_NOW", when)],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        json(&out)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["kind"] == "missing_material")
+            .map(|o| {
+                (
+                    o["number"].as_str().unwrap().into(),
+                    o["material"].as_str().unwrap().into(),
+                    o["overdue"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        missing_overdue("2026-11-28T10:00:00+08:00").is_empty(),
+        "due on Monday, not on Saturday"
+    );
+    assert_eq!(
+        missing_overdue("2026-11-30T23:00:00+08:00"),
+        vec![("A001".into(), "本人银行卡".into(), false)],
+        "due soon on its last evening"
+    );
+    let tue = "2026-12-01T09:00:00+08:00";
+    assert_eq!(missing_overdue(tue), vec![("A001".into(), "本人银行卡".into(), true)]);
+    // Other departments' lists do not carry 公积金's material.
+    let out = cli_env(
+        &t.db,
+        &["--json", "overdue", "--department", "SWJ"],
+        &[("BANGBAN_NOW", tue)],
+    );
+    assert!(!stdout(&out).contains("missing_material"), "{}", stdout(&out));
+    let e = refused(tue, &act("S101", "1", &["ready"]));
+    assert!(e["error"].as_str().unwrap().contains("GJJ (accepted)"), "{e}");
+    // The card is handed in: the part is done, the alert goes, and the lead delivers.
+    ok(tue, &act("S501", "10", &["supplied", "--material", "本人银行卡"]));
+    assert!(missing_overdue(tue).is_empty());
+    ok(tue, &act("S501", "10", &["part", "--state", "done"]));
+    ok(tue, &act("S101", "1", &["ready"]));
+    let delivered = ok(tue, &act("S101", "1", &["deliver", "--signed"]));
+    assert_eq!(delivered["state"], "delivered");
+    assert!(parts(&delivered).iter().all(|p| p.1 == "done"));
+    let shown = cli(&t.db, &["case", "2026-11-27/A001", "show"]);
+    let text = stdout(&shown);
+    for line in [
+        "全链条分项（并联办理）",
+        "SWJ 已办结 · S701",
+        "GJJ 已办结 · S501",
+        "part_claimed",
+        "part_material_supplied",
+    ] {
+        assert!(text.contains(line), "{line} missing from case show:\n{text}");
+    }
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

@@ -62,6 +62,8 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
     act(&t, &b, &["start"]);
     act(&t, &b, &["consult", "--question", &text, "--deferred"]);
     act(&t, &b, &["answer", "--answer", &text]);
+    // 现场帮办 rather than the whole chain's 全程: no parts to wait for.
+    act(&t, &b, &["mode", "--mode", "onsite"]);
     act(&t, &b, &["accept", "--material", &material, "--poa"]);
     act(&t, &b, &["start-work"]);
     act(&t, &b, &["ready"]);

@@ -176,6 +176,34 @@ fn show(cli: &Cli, c: &mut dyn bangban::api::HallClient, v: bangban::api::CaseVi
         if k.under_coordination {
             say!("  协调中：待管办记录协调结果");
         }
+        if !k.parts.is_empty() {
+            say!(
+                "  全链条分项（{}）：",
+                if k.parts_in_series {
+                    "依次办理"
+                } else {
+                    "并联办理"
+                }
+            );
+            for p in &k.parts {
+                let missing: Vec<String> = p
+                    .missing
+                    .iter()
+                    .map(|m| format!("{}（{} 前补齐）", m.material, m.supply_by))
+                    .collect();
+                say!(
+                    "    {} {}{}{}",
+                    p.department,
+                    p.state.label_zh(),
+                    p.owner.as_deref().map(|o| format!(" · {o}")).unwrap_or_default(),
+                    if missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" · 容缺：{}", missing.join("、"))
+                    }
+                );
+            }
+        }
         if !k.missing.is_empty() {
             say!("  缺：{}", k.missing.join("、"));
         }

@@ -356,12 +356,13 @@ pub fn overdue(cli: &Cli, department: Option<&str>) -> Result<(), Exit> {
     };
     for o in &list {
         say!(
-            "{}  {:<14} {}/{} {}  {}  since {}  due {}",
+            "{}  {:<14} {}/{} {}{}  {}  since {}  due {}",
             if o.overdue { "超期  " } else { "即将到期" },
             o.kind.label_zh(),
             o.business_day,
             o.number,
             o.department,
+            o.material.as_deref().map(|m| format!(" 缺 {m}")).unwrap_or_default(),
             o.owner.as_deref().unwrap_or("-"),
             local(&o.since),
             local(&o.due)
