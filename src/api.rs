@@ -29,6 +29,37 @@ pub struct Issue {
     pub channel: Channel,
 }
 
+/// 预约签到: the six-digit code of an appointment, typed on the kiosk's keypad.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckIn {
+    pub code: String,
+}
+
+/// 好差评: the visitor rates a visit, by the ticket's token (its QR code) or today's number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    pub ticket: String,
+    /// 1 非常不满意 … 5 非常满意
+    pub level: u8,
+}
+
+/// What the visitor is told after rating.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rated {
+    pub number: String,
+    pub level: u8,
+    /// A bad rating opened a follow-up: the department will reply.
+    pub follow_up: bool,
+}
+
+/// What the visitor is told after handing in a complaint or suggestion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackReceipt {
+    pub id: i64,
+    /// When the reply is due, stamped UTC.
+    pub due: String,
+}
+
 /// Whether a ticket came out of the printer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrintOutcome {
@@ -164,6 +195,7 @@ impl LedgerError {
             LedgerError::WindowBusy { .. } => "window_busy",
             LedgerError::UnderCoordination(_) => "under_coordination",
             LedgerError::PartsPending { .. } => "parts_pending",
+            LedgerError::CodeRefused { refusal, .. } => refusal.kind(),
             LedgerError::WrongPin(..) => "wrong_pin",
             LedgerError::LoginLocked(..) => "login_locked",
             LedgerError::Invalid(_) => "invalid",
@@ -221,6 +253,12 @@ pub trait HallClient: Send {
     /// The hall configuration in force.
     fn hall(&mut self) -> Result<Arc<Hall>>;
     fn issue(&mut self, req: &Issue) -> Result<Ticket>;
+    /// 预约签到: the appointment's ticket, ahead of the walk-ins of its slot.
+    fn check_in(&mut self, req: &CheckIn) -> Result<Ticket>;
+    /// 好差评: one rating per visit.
+    fn rate(&mut self, req: &Rate) -> Result<Rated>;
+    /// 找茬吐槽 / 意见箱 from the kiosk (categories only, no typed text).
+    fn feedback(&mut self, req: &crate::ledger::NewFeedback) -> Result<FeedbackReceipt>;
     fn record_print(&mut self, outcome: &PrintOutcome) -> Result<()>;
     fn queues(&mut self) -> Result<Vec<QueueLine>>;
     /// Today's queue in calling order, for some departments (all when empty).

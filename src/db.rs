@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/004_calls.sql"),
     include_str!("../sql/005_daily_close.sql"),
     include_str!("../sql/006_signed_in_sessions.sql"),
+    include_str!("../sql/007_appointments_feedback.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -68,6 +68,12 @@ pub enum LedgerError {
     /// A whole-chain case is finished only when every department's part is done.
     #[error("case {number} has parts not yet done: {parts}; the lead department delivers when every part is done")]
     PartsPending { number: String, parts: String },
+    /// An appointment's check-in code was refused: unknown, used, too early or expired.
+    #[error("{detail}")]
+    CodeRefused {
+        refusal: crate::ledger::CodeRefusal,
+        detail: String,
+    },
     #[error("nobody is waiting for window {0}")]
     NobodyWaiting(u32),
     #[error("window {0} is paused")]

@@ -153,6 +153,8 @@ pub struct Deadlines {
     pub archive_days: u32,
     /// A bad rating (不满意, 非常不满意) is answered within this many working days.
     pub rating_reply_days: u32,
+    /// A complaint (找茬吐槽) or suggestion is answered within this many working days.
+    pub feedback_reply_days: u32,
 }
 
 impl Default for Deadlines {
@@ -164,6 +166,7 @@ impl Default for Deadlines {
             receipt_days: 7,
             archive_days: 5,
             rating_reply_days: 2,
+            feedback_reply_days: 5,
         }
     }
 }
@@ -173,6 +176,16 @@ impl Deadlines {
         *self == Deadlines::default()
     }
 }
+
+/// The priority code of a ticket issued at an appointment's check-in.
+pub const APPOINTMENT: &str = "appointment";
+
+static APPOINTMENT_CLASS: std::sync::LazyLock<PriorityClass> = std::sync::LazyLock::new(|| PriorityClass {
+    code: APPOINTMENT.into(),
+    name: "预约".into(),
+    name_en: "Appointment".into(),
+    rank: 1,
+});
 
 /// A priority group a visitor may declare (rule 4, 主动优先).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,8 +286,13 @@ impl Hall {
     pub fn specialist(&self, staff_id: &str) -> Option<&Specialist> {
         self.specialists.iter().find(|s| s.staff_id == staff_id)
     }
+    /// A priority group by code or name; `appointment` (预约) is every hall's: the kiosk gives
+    /// it at check-in, never to a walk-in.
     pub fn priority(&self, code: &str) -> Option<&PriorityClass> {
-        self.priority_classes.iter().find(|p| p.code == code || p.name == code)
+        self.priority_classes
+            .iter()
+            .find(|p| p.code == code || p.name == code)
+            .or_else(|| (code == APPOINTMENT).then(|| &*APPOINTMENT_CLASS))
     }
     /// Departments served at a window (a window may serve several).
     pub fn departments_at_window(&self, window: u32) -> Vec<&Department> {

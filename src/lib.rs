@@ -23,8 +23,9 @@ pub use chain::{Event, Finding, FindingKind, VerifyReport};
 pub use error::{LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
-    announcement, CallRequest, Called, CaseAction, DayClose, DayReport, FigureLine, Figures, HourFigures, IssueRequest,
-    Ledger, LedgerOptions, PinChecked, PinRecord, RecordKind, RecordRow, Ticket, WaitingEntry,
+    announcement, Appointment, CallRequest, Called, CaseAction, CodeRefusal, DayClose, DayReport, Feedback,
+    FeedbackKind, FigureLine, Figures, HourFigures, IssueRequest, Ledger, LedgerOptions, NewFeedback, PinChecked,
+    PinRecord, RecordKind, RecordRow, Ticket, WaitingEntry, FEEDBACK_CATEGORIES,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

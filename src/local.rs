@@ -54,6 +54,24 @@ impl HallClient for LocalClient {
         })
     }
 
+    fn check_in(&mut self, req: &crate::api::CheckIn) -> Result<Ticket> {
+        self.ledger.check_in(&req.code, &self.actor)
+    }
+
+    fn rate(&mut self, req: &crate::api::Rate) -> Result<crate::api::Rated> {
+        let c = self.ledger.rate(&req.ticket, req.level, "kiosk", &self.actor)?;
+        Ok(crate::api::Rated {
+            number: c.number,
+            level: req.level,
+            follow_up: c.follow_up_open,
+        })
+    }
+
+    fn feedback(&mut self, req: &crate::ledger::NewFeedback) -> Result<crate::api::FeedbackReceipt> {
+        let f = self.ledger.add_feedback(req, &self.actor)?;
+        Ok(crate::api::FeedbackReceipt { id: f.id, due: f.due })
+    }
+
     fn record_print(&mut self, o: &PrintOutcome) -> Result<()> {
         self.ledger
             .record_print(o.case_id, &o.printer, o.error.as_deref(), o.reprint)

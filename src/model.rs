@@ -357,6 +357,44 @@ pub enum EventBody {
         department: String,
         material: String,
     },
+    /// An appointment (预约) was booked; the code's SHA-256 only, the phone as a note.
+    AppointmentBooked {
+        appointment: i64,
+        item: String,
+        /// The appointment's time, stamped UTC.
+        at: String,
+        code_sha256: String,
+        phone: NoteRef,
+        /// How it was booked: counter, phone (来电), online.
+        channel: String,
+    },
+    /// The appointment's visitor checked in at the kiosk; the event names the case issued.
+    AppointmentCheckedIn {
+        appointment: i64,
+    },
+    /// A complaint (找茬吐槽 / 意见箱) or suggestion came in, to be replied to by `due`.
+    FeedbackReceived {
+        feedback: i64,
+        /// complaint, suggestion, department_suggestion
+        feedback_kind: String,
+        category: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        department: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        staff: Option<String>,
+        channel: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<NoteRef>,
+        due: String,
+    },
+    /// The reply to a complaint or suggestion.
+    FeedbackReplied {
+        feedback: i64,
+        staff: String,
+        reply: NoteRef,
+    },
     CaseCancelled {
         actor: String,
         /// Only in events written before reasons went to the notes; empty since.
@@ -476,6 +514,9 @@ impl EventBody {
             EventBody::Accompanied { result, .. } => result.iter().collect(),
             EventBody::RatingReplied { reply, .. } => vec![reply],
             EventBody::AccompanyResult { result, .. } => vec![result],
+            EventBody::AppointmentBooked { phone, .. } => vec![phone],
+            EventBody::FeedbackReceived { text, .. } => text.iter().collect(),
+            EventBody::FeedbackReplied { reply, .. } => vec![reply],
             _ => vec![],
         }
     }
@@ -507,6 +548,10 @@ impl EventBody {
             EventBody::CaseCancelled { .. } => "case_cancelled",
             EventBody::CaseHandedOver { .. } => "case_handed_over",
             EventBody::PartsOpened { .. } => "parts_opened",
+            EventBody::AppointmentBooked { .. } => "appointment_booked",
+            EventBody::AppointmentCheckedIn { .. } => "appointment_checked_in",
+            EventBody::FeedbackReceived { .. } => "feedback_received",
+            EventBody::FeedbackReplied { .. } => "feedback_replied",
             EventBody::PartClaimed { .. } => "part_claimed",
             EventBody::PartMoved { .. } => "part_moved",
             EventBody::PartMaterialSupplied { .. } => "part_material_supplied",
@@ -539,6 +584,10 @@ impl EventBody {
         !matches!(
             self,
             EventBody::HallConfigured { .. }
+                | EventBody::AppointmentBooked { .. }
+                | EventBody::AppointmentCheckedIn { .. }
+                | EventBody::FeedbackReceived { .. }
+                | EventBody::FeedbackReplied { .. }
                 | EventBody::TicketPrinted { .. }
                 | EventBody::PrintFailed { .. }
                 | EventBody::StaffPinSet { .. }

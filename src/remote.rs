@@ -153,6 +153,18 @@ impl HallClient for RemoteClient {
         self.post("/issue", req)
     }
 
+    fn check_in(&mut self, req: &crate::api::CheckIn) -> Result<Ticket> {
+        self.post("/check-in", req)
+    }
+
+    fn rate(&mut self, req: &crate::api::Rate) -> Result<crate::api::Rated> {
+        self.post("/rate", req)
+    }
+
+    fn feedback(&mut self, req: &crate::ledger::NewFeedback) -> Result<crate::api::FeedbackReceipt> {
+        self.post("/feedback", req)
+    }
+
     fn record_print(&mut self, outcome: &PrintOutcome) -> Result<()> {
         self.post("/print-outcome", outcome)
     }

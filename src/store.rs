@@ -26,6 +26,9 @@ pub trait Store: Send {
 
     // Issuing and printing.
     fn issue(&mut self, req: &IssueRequest) -> Result<Ticket>;
+    fn check_in(&mut self, code: &str, actor: &str) -> Result<Ticket>;
+    fn rate(&mut self, case_ref: &str, level: u8, channel: &str, actor: &str) -> Result<Case>;
+    fn add_feedback(&mut self, new: &crate::ledger::NewFeedback, actor: &str) -> Result<crate::ledger::Feedback>;
     fn record_print(&mut self, case_id: i64, device: &str, error: Option<&str>, reprint: bool) -> Result<Event>;
     fn ticket_for(&mut self, case_ref: &str) -> Result<Ticket>;
     fn ticket_status(&mut self, token: &str) -> Result<TicketStatus>;
@@ -88,6 +91,15 @@ impl Store for Ledger {
     }
     fn issue(&mut self, req: &IssueRequest) -> Result<Ticket> {
         Ledger::issue(self, req)
+    }
+    fn check_in(&mut self, code: &str, actor: &str) -> Result<Ticket> {
+        Ledger::check_in(self, code, actor)
+    }
+    fn rate(&mut self, case_ref: &str, level: u8, channel: &str, actor: &str) -> Result<Case> {
+        Ledger::rate(self, case_ref, level, channel, actor)
+    }
+    fn add_feedback(&mut self, new: &crate::ledger::NewFeedback, actor: &str) -> Result<crate::ledger::Feedback> {
+        Ledger::add_feedback(self, new, actor)
     }
     fn record_print(&mut self, case_id: i64, device: &str, error: Option<&str>, reprint: bool) -> Result<Event> {
         Ledger::record_print(self, case_id, device, error, reprint)

@@ -339,6 +339,18 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: DeviceCmd,
     },
+    /// Appointments (预约): book one with a check-in code, list a day's
+    Appointment {
+        #[command(subcommand)]
+        cmd: AppointmentCmd,
+    },
+    /// 预约签到: check in with an appointment's six-digit code and take its ticket
+    CheckIn { code: String },
+    /// Complaints and suggestions (找茬吐槽, 意见箱, 合理化建议), tracked to a reply
+    Feedback {
+        #[command(subcommand)]
+        cmd: FeedbackCmd,
+    },
     /// Reprint a ticket (marked 补打) and record it in the ledger
     Reprint {
         /// Today's number (A012) or the ticket token
@@ -346,6 +358,74 @@ pub enum Cmd {
         /// tcp://HOST:PORT, file:PATH, serial:/dev/… [default: the hall file's printer]
         #[arg(long)]
         printer: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AppointmentCmd {
+    /// Book an appointment (预约) and print its six-digit check-in code (server host)
+    Add {
+        /// The item's code (A01)
+        #[arg(long)]
+        item: String,
+        /// When: RFC 3339 (2026-11-27T10:00:00+08:00) or YYYY-MM-DD HH:MM in the hall's time zone
+        #[arg(long)]
+        at: String,
+        /// The visitor's phone, for the reminder (kept as a note, shown masked)
+        #[arg(long)]
+        phone: String,
+        /// How it was booked: counter, phone (来电) or online
+        #[arg(long, default_value = "counter")]
+        channel: String,
+    },
+    /// The appointments of a day (server host)
+    List {
+        /// The day, YYYY-MM-DD [default: today]
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FeedbackCmd {
+    /// Record a complaint (找茬吐槽 / 意见箱) or suggestion handed in at the desk (server host)
+    Add {
+        /// complaint, suggestion, or department_suggestion (合理化建议, from the office)
+        #[arg(long, default_value = "complaint")]
+        kind: String,
+        /// What a complaint is about: wait, attitude, guidance, efficiency, materials,
+        /// facilities, other
+        #[arg(long, default_value = "other")]
+        category: String,
+        /// The department it names (its code)
+        #[arg(long, value_name = "CODE")]
+        department: Option<String>,
+        /// The window it names
+        #[arg(long)]
+        window: Option<u32>,
+        /// What was said (kept as a note, never in the event log)
+        #[arg(long)]
+        text: Option<String>,
+        /// Where it came in: desk, office, kiosk
+        #[arg(long, default_value = "desk")]
+        channel: String,
+    },
+    /// Record the reply, as the named department's coordinator or the management office (PIN)
+    Reply {
+        /// The number `feedback add` printed
+        id: i64,
+        #[arg(long)]
+        reply: String,
+        #[arg(long)]
+        staff: String,
+    },
+    /// Complaints and suggestions, newest first
+    List {
+        /// Only those still waiting for a reply
+        #[arg(long)]
+        open: bool,
+        #[arg(long, value_name = "CODE")]
+        department: Option<String>,
     },
 }
 
@@ -515,6 +595,9 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         } => visitor::issue(cli, item, priority.as_deref(), *mode, *channel, *repeat),
         Cmd::Waiting { department } => visitor::waiting(cli, department.as_deref()),
         Cmd::Reprint { number, printer } => visitor::reprint(cli, number, printer.as_deref()),
+        Cmd::Appointment { cmd } => visitor::appointment(cli, cmd),
+        Cmd::CheckIn { code } => visitor::check_in(cli, code),
+        Cmd::Feedback { cmd } => office::feedback(cli, cmd),
         Cmd::Call { window, staff, number } => counter::call(cli, *window, staff, number.as_deref()),
         Cmd::Case {
             case,
@@ -576,6 +659,9 @@ fn keep_witness(cli: &Cli) {
             | Cmd::Export { .. }
             | Cmd::Overdue { .. }
             | Cmd::Rate { .. }
+            | Cmd::Appointment { .. }
+            | Cmd::CheckIn { .. }
+            | Cmd::Feedback { .. }
             | Cmd::Items
             | Cmd::Issue { .. }
             | Cmd::Call { .. }

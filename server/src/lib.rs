@@ -259,6 +259,91 @@ async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<
     Ok(Json(t))
 }
 
+async fn check_in(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<bangban::api::CheckIn>,
+) -> ApiResult<bangban::Ticket> {
+    let d = device(&app, &headers, KIOSK).await?;
+    let id = request_id(&headers)?;
+    let t = app
+        .ledger
+        .run(move |l| {
+            once(
+                l,
+                id,
+                &d.name,
+                "check_in",
+                |l| l.check_in(&req.code, &d.name),
+                |l, seq| {
+                    let c = case_of_event(l, seq)?;
+                    l.ticket_for(&c.token)
+                },
+            )
+        })
+        .await??;
+    Ok(Json(t))
+}
+
+async fn rate(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<bangban::api::Rate>,
+) -> ApiResult<bangban::api::Rated> {
+    let d = device(&app, &headers, KIOSK).await?;
+    let id = request_id(&headers)?;
+    let level = req.level;
+    let c = app
+        .ledger
+        .run(move |l| {
+            once(
+                l,
+                id,
+                &d.name,
+                "rate",
+                |l| l.rate(&req.ticket, req.level, "kiosk", &d.name),
+                case_of_event,
+            )
+        })
+        .await??;
+    Ok(Json(bangban::api::Rated {
+        number: c.number,
+        level,
+        follow_up: c.follow_up_open,
+    }))
+}
+
+async fn feedback(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<bangban::NewFeedback>,
+) -> ApiResult<bangban::api::FeedbackReceipt> {
+    let d = device(&app, &headers, KIOSK).await?;
+    let id = request_id(&headers)?;
+    let (fid, due) = app
+        .ledger
+        .run(move |l| {
+            once(
+                l,
+                id,
+                &d.name,
+                "feedback",
+                |l| l.add_feedback(&req, &d.name).map(|f| (f.id, f.due)),
+                |l, seq| {
+                    let ev = l
+                        .event(seq)?
+                        .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
+                    match serde_json::from_str(&ev.payload) {
+                        Ok(bangban::EventBody::FeedbackReceived { feedback, due, .. }) => Ok((feedback, due)),
+                        _ => Err(LedgerError::Corrupt(format!("event {seq} is not a feedback"))),
+                    }
+                },
+            )
+        })
+        .await??;
+    Ok(Json(bangban::api::FeedbackReceipt { id: fid, due }))
+}
+
 async fn print_outcome(State(app): State<Arc<App>>, headers: HeaderMap, Json(o): Json<PrintOutcome>) -> ApiResult<()> {
     let d = device(&app, &headers, KIOSK).await?;
     let id = request_id(&headers)?;
@@ -721,6 +806,9 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/hall", get(hall))
         .route("/api/v1/issue", post(issue))
         .route("/api/v1/print-outcome", post(print_outcome))
+        .route("/api/v1/check-in", post(check_in))
+        .route("/api/v1/rate", post(rate))
+        .route("/api/v1/feedback", post(feedback))
         .route("/api/v1/queues", get(queues))
         .route("/api/v1/waiting", get(waiting))
         .route("/api/v1/sign-in", post(sign_in))

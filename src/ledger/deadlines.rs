@@ -18,6 +18,8 @@ pub enum DeadlineKind {
     RatingFollowUp,
     /// A material a whole-chain part was accepted without (容缺) is due.
     MissingMaterial,
+    /// A complaint or suggestion waits for its reply.
+    FeedbackReply,
 }
 
 impl DeadlineKind {
@@ -30,6 +32,7 @@ impl DeadlineKind {
             DeadlineKind::Archive => "交付待归档",
             DeadlineKind::RatingFollowUp => "差评待回复",
             DeadlineKind::MissingMaterial => "容缺材料待补齐",
+            DeadlineKind::FeedbackReply => "意见待回复",
         }
     }
 }
@@ -217,6 +220,43 @@ impl Ledger {
                         material: material.map(str::to_string),
                     });
                 }
+            }
+        }
+        // Complaints and suggestions without a reply (few: the partial index holds only those).
+        let mut stmt = self.conn.prepare(
+            "SELECT id, coalesce(department, ''), received_at, due, staff FROM feedback WHERE replied_at IS NULL",
+        )?;
+        let open = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, dep, received, due, staff) in open {
+            if department.is_some_and(|d| d != dep) {
+                continue;
+            }
+            let (Some(since), Some(due_t)) = (parse_stamp(&received), parse_stamp(&due)) else {
+                continue;
+            };
+            let overdue = now > due_t;
+            if overdue || (due_t - now) * 5 < (due_t - since) {
+                out.push(Overdue {
+                    kind: DeadlineKind::FeedbackReply,
+                    number: format!("#{id}"),
+                    business_day: business_day(since, tz).to_string(),
+                    department: dep,
+                    owner: staff,
+                    since: received,
+                    due,
+                    overdue,
+                    material: None,
+                });
             }
         }
         out.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.due.cmp(&b.due)));

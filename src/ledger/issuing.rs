@@ -53,6 +53,11 @@ impl Ledger {
             .department(&item.department)
             .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
             .clone();
+        if req.priority.as_deref() == Some(crate::hall::APPOINTMENT) {
+            return Err(LedgerError::Invalid(
+                "the appointment priority comes with an appointment's check-in code (预约签到), not with a walk-in ticket".into(),
+            ));
+        }
         let prio = match req.priority.as_deref().filter(|p| !p.is_empty() && *p != "none") {
             Some(p) => Some(
                 hall.priority(p)
@@ -79,26 +84,28 @@ impl Ledger {
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
         let tx = db::immediate(&mut self.conn)?;
-        super::closing::refuse_closed_in(&tx, &day)?;
-        let number = next_number_in(&tx, &day, &dept.prefix)?;
-        let case_id: i64 = crate::db::one(&tx, "SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
-        let body = EventBody::CaseIssued {
-            business_day: day.clone(),
-            number: number.clone(),
-            token: new_token(),
-            item: item.code.clone(),
-            department: dept.code.clone(),
-            window: item.window,
-            priority: prio.as_ref().map(|p| p.code.clone()),
-            priority_rank: prio.as_ref().map(|p| p.rank).unwrap_or(0),
-            mode,
-            channel: req.channel,
-        };
-        let case = record_in(&tx, None, case_id, &at, &req.actor, &body)?;
+        let case = issue_in(
+            &tx,
+            &IssueParts {
+                item: &item,
+                prefix: &dept.prefix,
+                day: &day,
+                at: &at,
+                actor: &req.actor,
+                priority: prio.as_ref().map(|p| (p.code.clone(), p.rank)),
+                mode,
+                channel: req.channel,
+            },
+        )?;
         tx.commit()?;
-        // The estimate only reads: after the commit, so the write lock is held for the write alone.
-        let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
-        Ok(ticket_view(&hall, &case, ahead, est))
+        self.ticket_of(&hall, &case)
+    }
+
+    /// The ticket of a case just issued, with the queue ahead of it. The estimate only reads:
+    /// after the commit, so the write lock is held for the write alone.
+    pub(super) fn ticket_of(&self, hall: &Hall, case: &Case) -> Result<Ticket> {
+        let (ahead, est) = estimate_in(&self.conn, hall, case)?;
+        Ok(ticket_view(hall, case, ahead, est))
     }
 
     /// The ticket of an existing case (today's number or its token), with the queue as it is
@@ -225,6 +232,39 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
         qr_payload: hall.qr_payload(&case.token),
         issued_local,
     }
+}
+
+/// What a new case is issued with.
+pub(super) struct IssueParts<'a> {
+    pub item: &'a crate::hall::Item,
+    pub prefix: &'a str,
+    pub day: &'a str,
+    pub at: &'a str,
+    pub actor: &'a str,
+    /// The priority's code and rank.
+    pub priority: Option<(String, u32)>,
+    pub mode: Mode,
+    pub channel: Channel,
+}
+
+/// Number and open a case today (refused once the day is closed).
+pub(super) fn issue_in(tx: &Transaction<'_>, p: &IssueParts<'_>) -> Result<Case> {
+    super::closing::refuse_closed_in(tx, p.day)?;
+    let number = next_number_in(tx, p.day, p.prefix)?;
+    let case_id: i64 = crate::db::one(tx, "SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
+    let body = EventBody::CaseIssued {
+        business_day: p.day.to_string(),
+        number,
+        token: new_token(),
+        item: p.item.code.clone(),
+        department: p.item.department.clone(),
+        window: p.item.window,
+        priority: p.priority.as_ref().map(|(c, _)| c.clone()),
+        priority_rank: p.priority.as_ref().map(|(_, r)| *r).unwrap_or(0),
+        mode: p.mode,
+        channel: p.channel,
+    };
+    record_in(tx, None, case_id, p.at, p.actor, &body)
 }
 
 pub(super) fn new_token() -> String {

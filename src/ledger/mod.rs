@@ -23,7 +23,11 @@ mod closing;
 pub use closing::DayClose;
 mod deadlines;
 pub use deadlines::{add_working_days, DeadlineKind, Overdue};
+mod appointments;
+pub use appointments::{Appointment, CodeRefusal};
 mod feed;
+mod feedback;
+pub use feedback::{Feedback, FeedbackKind, NewFeedback, CATEGORIES as FEEDBACK_CATEGORIES};
 pub mod hot;
 mod integrity;
 pub use integrity::Purged;
@@ -619,7 +623,9 @@ fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<(
     Ok(())
 }
 
-fn note_in(tx: &Transaction<'_>, case_id: i64, kind: &str, text: &str, at: &str) -> Result<NoteRef> {
+/// Free text to the notes (a case's, or none for an appointment's or a complaint's).
+fn note_in(tx: &Transaction<'_>, case_id: impl Into<Option<i64>>, kind: &str, text: &str, at: &str) -> Result<NoteRef> {
+    let case_id: Option<i64> = case_id.into();
     let sha = chain::sha256_hex(text);
     crate::db::exec(
         &tx,

@@ -13,3 +13,4 @@ mod restore;
 mod served;
 mod status_page;
 mod tamper;
+mod voice;

@@ -390,3 +390,102 @@ pub fn rate(cli: &Cli, case: &str, level: u8, channel: &str) -> Result<(), Exit>
     }
     Ok(())
 }
+
+/// 找茬吐槽 / 意见箱 / 合理化建议: record, reply, list.
+pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
+    cli.local_only("feedback")?;
+    let mut ledger = cli.open(false)?;
+    let hall = ledger.hall()?;
+    let local = |s: &str| {
+        bangban::clock::parse_stamp(s)
+            .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    match cmd {
+        crate::FeedbackCmd::Add {
+            kind,
+            category,
+            department,
+            window,
+            text,
+            channel,
+        } => {
+            crate::args::known_department(&hall, department.as_deref())?;
+            let kind = bangban::FeedbackKind::parse(kind).ok_or_else(|| {
+                Exit::usage(format!(
+                    "--kind {kind:?}: use complaint, suggestion or department_suggestion"
+                ))
+            })?;
+            let f = ledger.add_feedback(
+                &bangban::NewFeedback {
+                    kind,
+                    category: category.clone(),
+                    department: department.clone(),
+                    window: *window,
+                    channel: channel.clone(),
+                    text: text.clone(),
+                },
+                &cli.actor,
+            )?;
+            if cli.json {
+                print_json(&f);
+            } else {
+                say!(
+                    "#{} {} · {}  reply due {}",
+                    f.id,
+                    f.kind.label_zh(),
+                    f.category_name,
+                    local(&f.due)
+                );
+            }
+        }
+        crate::FeedbackCmd::Reply { id, reply, staff } => {
+            // The replier proves who they are with their PIN, at a window of their department.
+            let window = hall
+                .specialist(staff)
+                .and_then(|s| hall.department(&s.department))
+                .and_then(|d| d.windows.first().copied())
+                .ok_or_else(|| Exit::usage(format!("unknown staff {staff:?}")))?;
+            let pin = cli.pin.clone().filter(|p| !p.is_empty()).ok_or_else(|| {
+                Exit::usage(format!(
+                    "replying as {staff} needs their PIN: pass --pin or set BANGBAN_PIN"
+                ))
+            })?;
+            ledger.login(staff, window, &pin)?;
+            let f = ledger.reply_feedback(*id, staff, reply)?;
+            if cli.json {
+                print_json(&f);
+            } else {
+                say!("#{} replied by {staff}", f.id);
+            }
+        }
+        crate::FeedbackCmd::List { open, department } => {
+            crate::args::known_department(&hall, department.as_deref())?;
+            let list = ledger.feedback_list(*open, department.as_deref())?;
+            if cli.json {
+                print_json(&json!({ "items": list }));
+            } else if list.is_empty() {
+                say!("nothing to list");
+            } else {
+                for f in list {
+                    say!(
+                        "#{} {} {} · {} {}{}  {}  due {}  {}",
+                        f.id,
+                        local(&f.received_at),
+                        f.kind.label_zh(),
+                        f.category_name,
+                        f.department.as_deref().unwrap_or("-"),
+                        f.window.map(|w| format!(" {w}号窗口")).unwrap_or_default(),
+                        f.text.as_deref().unwrap_or(""),
+                        local(&f.due),
+                        match (&f.replied_by, &f.reply) {
+                            (Some(by), Some(r)) => format!("已回复（{by}）：{r}"),
+                            _ => "待回复".to_string(),
+                        }
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,4 +1,5 @@
-//! The visitor's side: the item catalogue, issuing tickets, the waiting list and reprints.
+//! The visitor's side: the item catalogue, issuing tickets, appointments and their check-in,
+//! the waiting list and reprints.
 
 use bangban::api::{Issue, PrintOutcome};
 use bangban::{Channel, Mode};
@@ -119,6 +120,75 @@ pub fn reprint(cli: &Cli, number: &str, printer: Option<&str>) -> Result<(), Exi
         }
         None => say!("reprinted {} (补打) on {}", t.number, target.device_name()),
         Some(e) => return Err(Exit::failed(format!("ticket {} did not print: {e}", t.number))),
+    }
+    Ok(())
+}
+
+pub fn appointment(cli: &Cli, cmd: &crate::AppointmentCmd) -> Result<(), Exit> {
+    cli.local_only("appointment")?;
+    let mut ledger = cli.open(false)?;
+    match cmd {
+        crate::AppointmentCmd::Add {
+            item,
+            at,
+            phone,
+            channel,
+        } => {
+            let a = ledger.book_appointment(item, at, phone, &cli.actor, channel)?;
+            if cli.json {
+                print_json(&a);
+            } else {
+                say!(
+                    "预约码 {}  {} · {}  签到 {}–{}  {}",
+                    a.code,
+                    a.local_time,
+                    a.item_name,
+                    a.check_in_from,
+                    a.check_in_until,
+                    a.phone
+                );
+            }
+        }
+        crate::AppointmentCmd::List { date } => {
+            let hall = ledger.hall()?;
+            let day = match date {
+                Some(d) => *d,
+                None => bangban::clock::business_day(ledger.now(), hall.tz()),
+            };
+            let list = ledger.appointments_on(day)?;
+            if cli.json {
+                print_json(&json!({ "date": day.to_string(), "appointments": list }));
+            } else if list.is_empty() {
+                say!("no appointments on {day}");
+            } else {
+                for a in list {
+                    say!(
+                        "{}  {}  {}  {}  {}",
+                        a.local_time,
+                        a.item_name,
+                        a.phone,
+                        if a.state == "booked" { "已预约" } else { "已签到" },
+                        a.number.unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn check_in(cli: &Cli, code: &str) -> Result<(), Exit> {
+    let t = cli.client()?.check_in(&bangban::api::CheckIn { code: code.into() })?;
+    if cli.json {
+        print_json(&t);
+    } else {
+        say!(
+            "{}  {} · {}  预约优先  前方等待{}人",
+            t.number,
+            t.department_name,
+            t.item_name,
+            t.ahead
+        );
     }
     Ok(())
 }

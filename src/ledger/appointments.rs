@@ -1,0 +1,335 @@
+//! Appointments (网上服务 / 预约): booking one with a six-digit check-in code, and checking in
+//! at the kiosk, which issues the ticket ahead of the walk-ins of its slot.
+
+use chrono::{Duration, NaiveTime};
+use rand::Rng;
+
+use super::issuing::{issue_in, IssueParts};
+use super::*;
+use crate::hall::APPOINTMENT;
+
+/// A code is taken from this long before the appointment …
+pub const CHECK_IN_EARLY_MIN: i64 = 30;
+/// … until this long after it.
+pub const CHECK_IN_LATE_MIN: i64 = 15;
+
+/// One appointment as the desk and the office see it (the phone masked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Appointment {
+    pub id: i64,
+    pub code: String,
+    pub item: String,
+    pub item_name: String,
+    /// The appointment's time, stamped UTC, and in the hall's time zone.
+    pub at: String,
+    pub local_time: String,
+    /// From when to when the code checks in, hall time (HH:MM).
+    pub check_in_from: String,
+    pub check_in_until: String,
+    pub phone: String,
+    /// booked, checked_in
+    pub state: String,
+    /// The ticket number issued at check-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+}
+
+/// Why a check-in code was refused; each says plainly what to do (the kiosk shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    /// No open appointment has this code.
+    Unknown,
+    /// The code has checked in already.
+    Used,
+    /// It is earlier than half an hour before the appointment.
+    Early,
+    /// The appointment's check-in time is over.
+    Expired,
+}
+
+impl CodeRefusal {
+    pub fn kind(self) -> &'static str {
+        match self {
+            CodeRefusal::Unknown => "code_unknown",
+            CodeRefusal::Used => "code_used",
+            CodeRefusal::Early => "code_early",
+            CodeRefusal::Expired => "code_expired",
+        }
+    }
+}
+
+/// A phone number as a visitor gives it: digits, maybe a dash or spaces; 7 to 12 digits.
+fn clean_phone(phone: &str) -> Result<String> {
+    let digits: String = phone.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    if !(7..=12).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(LedgerError::Invalid(
+            "phone: give the visitor's phone number (7 to 12 digits), for the reminder and the code".into(),
+        ));
+    }
+    Ok(digits)
+}
+
+impl Ledger {
+    /// Book an appointment for an item at a time in the hall's opening hours; returns it with
+    /// its new six-digit code. `channel` says how it was booked (counter, phone, online).
+    pub fn book_appointment(
+        &mut self,
+        item: &str,
+        at: &str,
+        phone: &str,
+        actor: &str,
+        channel: &str,
+    ) -> Result<Appointment> {
+        let hall = self.hall()?;
+        let item = hall
+            .item(item)
+            .ok_or_else(|| LedgerError::UnknownItem(item.into()))?
+            .clone();
+        let tz = hall.tz();
+        let when = clock::parse_local_time(at, tz).ok_or_else(|| {
+            LedgerError::Invalid(format!(
+                "appointment time {at:?}: use RFC 3339 (2026-11-27T10:00:00+08:00) or YYYY-MM-DD HH:MM"
+            ))
+        })?;
+        let now = self.now();
+        if when <= now {
+            return Err(LedgerError::Invalid(format!("appointment time {at} has passed")));
+        }
+        let local = when.with_timezone(&tz);
+        let hm = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").ok();
+        if let (Some(open), Some(close)) = (hm(&hall.open), hm(&hall.close)) {
+            if local.time() < open || local.time() >= close {
+                return Err(LedgerError::Invalid(format!(
+                    "appointment time {}: the hall is open {}–{}",
+                    local.format("%H:%M"),
+                    hall.open,
+                    hall.close
+                )));
+            }
+        }
+        let phone = clean_phone(phone)?;
+        if !matches!(channel, "counter" | "phone" | "online") {
+            return Err(LedgerError::Invalid(format!(
+                "booked by {channel:?}: use counter, phone or online"
+            )));
+        }
+        let booked_at = stamp(now);
+        let tx = db::immediate(&mut self.conn)?;
+        // A code no open appointment holds (the unique index would refuse a clash anyway).
+        let code = loop {
+            let c = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+            let taken: bool = crate::db::one(
+                &tx,
+                "SELECT EXISTS (SELECT 1 FROM appointments WHERE code = ?1 AND state = 'booked')",
+                [&c],
+                |r| r.get(0),
+            )?;
+            if !taken {
+                break c;
+            }
+        };
+        let id: i64 = crate::db::one(&tx, "SELECT coalesce(max(id), 0) + 1 FROM appointments", [], |r| {
+            r.get(0)
+        })?;
+        let phone_note = note_in(&tx, None, "appointment_phone", &phone, &booked_at)?;
+        let body = EventBody::AppointmentBooked {
+            appointment: id,
+            item: item.code.clone(),
+            at: stamp(when),
+            code_sha256: chain::sha256_hex(&code),
+            phone: phone_note.clone(),
+            channel: channel.into(),
+        };
+        chain::append_in(&tx, &booked_at, actor, None, &body)?;
+        crate::db::exec(
+            &tx,
+            "INSERT INTO appointments (id, code, item, at, phone_note, state, booked_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'booked', ?6)",
+            params![id, code, item.code, stamp(when), phone_note.note, booked_at],
+        )?;
+        tx.commit()?;
+        self.appointment(id)
+    }
+
+    /// Check in with an appointment's code: the ticket is issued now, with the appointment's
+    /// priority over the walk-ins (`appointment`, rank 1), attributed to `actor` (the kiosk).
+    pub fn check_in(&mut self, code: &str, actor: &str) -> Result<Ticket> {
+        let hall = self.hall()?;
+        let tz = hall.tz();
+        let code = code.trim();
+        let refused = |r: CodeRefusal, detail: String| LedgerError::CodeRefused { refusal: r, detail };
+        if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(refused(
+                CodeRefusal::Unknown,
+                "a check-in code is six digits: see the booking message".into(),
+            ));
+        }
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, tz).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        // The open appointment with this code, or else the newest used one (to say so).
+        let row: Option<(i64, String, String, String)> = tx
+            .query_row(
+                "SELECT id, item, at, state FROM appointments WHERE code = ?1
+                 ORDER BY state = 'booked' DESC, id DESC LIMIT 1",
+                [code],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((id, item_code, when, state)) = row else {
+            return Err(refused(
+                CodeRefusal::Unknown,
+                format!("no appointment has the code {code}: check the six digits"),
+            ));
+        };
+        if state != "booked" {
+            return Err(refused(
+                CodeRefusal::Used,
+                format!("the code {code} has checked in already: one ticket per appointment"),
+            ));
+        }
+        let when = parse_stamp(&when).ok_or_else(|| LedgerError::Corrupt(format!("appointment {id}: bad time")))?;
+        let hm = |t: DateTime<Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+        let from = when - Duration::minutes(CHECK_IN_EARLY_MIN);
+        let until = when + Duration::minutes(CHECK_IN_LATE_MIN);
+        if now < from {
+            let date = when.with_timezone(&tz).format("%Y-%m-%d");
+            return Err(refused(
+                CodeRefusal::Early,
+                format!("the appointment is at {date} {}: check in from {}", hm(when), hm(from)),
+            ));
+        }
+        if now > until {
+            return Err(refused(
+                CodeRefusal::Expired,
+                format!(
+                    "the appointment at {} could be checked in until {}: take an ordinary ticket",
+                    hm(when),
+                    hm(until)
+                ),
+            ));
+        }
+        let item = hall
+            .item(&item_code)
+            .ok_or_else(|| LedgerError::UnknownItem(item_code.clone()))?
+            .clone();
+        let dept = hall
+            .department(&item.department)
+            .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
+            .clone();
+        let appointment = hall.priority(APPOINTMENT).map(|p| (p.code.clone(), p.rank));
+        let mode = if item.is_whole_chain() {
+            Mode::Fullprocess
+        } else {
+            Mode::Onsite
+        };
+        let case = issue_in(
+            &tx,
+            &IssueParts {
+                item: &item,
+                prefix: &dept.prefix,
+                day: &day,
+                at: &at,
+                actor,
+                priority: appointment,
+                mode,
+                channel: Channel::Kiosk,
+            },
+        )?;
+        chain::append_in(
+            &tx,
+            &at,
+            actor,
+            Some(case.id),
+            &EventBody::AppointmentCheckedIn { appointment: id },
+        )?;
+        let n = crate::db::exec(
+            &tx,
+            "UPDATE appointments SET state = 'checked_in', case_id = ?2 WHERE id = ?1 AND state = 'booked'",
+            params![id, case.id],
+        )?;
+        if n != 1 {
+            return Err(LedgerError::Conflict(code.into()));
+        }
+        tx.commit()?;
+        self.ticket_of(&hall, &case)
+    }
+
+    /// One appointment by id.
+    pub fn appointment(&mut self, id: i64) -> Result<Appointment> {
+        self.appointments_where("a.id = ?1", params![id])?
+            .pop()
+            .ok_or_else(|| LedgerError::Invalid(format!("no appointment {id}")))
+    }
+
+    /// The appointments of one business day, in time order.
+    pub fn appointments_on(&mut self, day: NaiveDate) -> Result<Vec<Appointment>> {
+        let hall = self.hall()?;
+        let tz = hall.tz();
+        let start = day
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(tz).earliest())
+            .map(|t| stamp(t.with_timezone(&Utc)))
+            .unwrap_or_default();
+        let end = day
+            .succ_opt()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .and_then(|t| t.and_local_timezone(tz).earliest())
+            .map(|t| stamp(t.with_timezone(&Utc)))
+            .unwrap_or_default();
+        self.appointments_where("a.at >= ?1 AND a.at < ?2", params![start, end])
+    }
+
+    fn appointments_where(&mut self, cond: &str, args: impl rusqlite::Params) -> Result<Vec<Appointment>> {
+        let hall = self.hall()?;
+        let tz = hall.tz();
+        let sql = format!(
+            "SELECT a.id, a.code, a.item, a.at, a.state, n.body, c.number FROM appointments a
+             LEFT JOIN notes n ON n.id = a.phone_note LEFT JOIN cases c ON c.id = a.case_id
+             WHERE {cond} ORDER BY a.at, a.id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(args, |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, code, item, at, state, phone, number) = row?;
+            let t = parse_stamp(&at);
+            let hm = |m: i64| {
+                t.map(|t| {
+                    (t + Duration::minutes(m))
+                        .with_timezone(&tz)
+                        .format("%H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default()
+            };
+            out.push(Appointment {
+                id,
+                code,
+                item_name: hall.item_name(&item),
+                item,
+                local_time: t
+                    .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default(),
+                at,
+                check_in_from: hm(-CHECK_IN_EARLY_MIN),
+                check_in_until: hm(CHECK_IN_LATE_MIN),
+                phone: crate::mask_phone(phone.as_deref().unwrap_or("")),
+                state,
+                number,
+            });
+        }
+        Ok(out)
+    }
+}

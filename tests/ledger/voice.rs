@@ -1,0 +1,261 @@
+//! Appointments and the visitor's voice: a booked code checks in ahead of the walk-ins of its
+//! slot only in its window of time and only once; complaints and suggestions are tracked to a
+//! reply by their deadline; what the visitor said stays out of the event log.
+
+use rusqlite::Connection;
+
+use crate::support::*;
+
+fn payloads(db: &std::path::Path) -> String {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn.prepare("SELECT payload FROM events").unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+    rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn an_appointment_checks_in_once_in_its_slot_ahead_of_the_walk_ins() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S601"]);
+    let run = |when: &str, args: &[&str]| cli_env(&t.db, &[&["--json"][..], args].concat(), &[("BANGBAN_NOW", when)]);
+    let ok = |when: &str, args: &[&str]| {
+        let out = run(when, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        json(&out)
+    };
+    let refused = |when: &str, args: &[&str]| {
+        let out = run(when, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?} went through: {}", stdout(&out));
+        json(&out)["error"].as_str().unwrap().to_string()
+    };
+    let fri = |hm: &str| format!("2026-11-27T{hm}:00+08:00");
+    // Booked at 09:00 (by phone, 来电) for 10:00; the phone is kept as a note, shown masked.
+    let booked = ok(
+        &fri("09:00"),
+        &[
+            "appointment",
+            "add",
+            "--item",
+            "F01",
+            "--at",
+            "2026-11-27 10:00",
+            "--phone",
+            "138 1234 5678",
+            "--channel",
+            "phone",
+        ],
+    );
+    let code = booked["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 6, "{booked}");
+    assert_eq!(booked["phone"], "138****5678");
+    assert_eq!(
+        (booked["check_in_from"].as_str(), booked["check_in_until"].as_str()),
+        (Some("09:30"), Some("10:15"))
+    );
+    // A time the hall is closed, or one that has passed, is refused.
+    let e = refused(
+        &fri("09:00"),
+        &[
+            "appointment",
+            "add",
+            "--item",
+            "F01",
+            "--at",
+            "2026-11-27 18:30",
+            "--phone",
+            "13812345678",
+        ],
+    );
+    assert!(e.contains("the hall is open 09:00–17:00"), "{e}");
+    let e = refused(
+        &fri("09:00"),
+        &[
+            "appointment",
+            "add",
+            "--item",
+            "F01",
+            "--at",
+            "2026-11-27 08:30",
+            "--phone",
+            "13812345678",
+        ],
+    );
+    assert!(e.contains("has passed"), "{e}");
+    // Two walk-ins take tickets first.
+    ok(&fri("09:35"), &["issue", "--item", "F01"]);
+    ok(&fri("09:36"), &["issue", "--item", "F01"]);
+    // Too early: the code works from half an hour before.
+    let e = refused(&fri("09:20"), &["check-in", &code]);
+    assert!(e.contains("check in from 09:30"), "{e}");
+    let ticket = ok(&fri("09:40"), &["check-in", &code]);
+    assert_eq!(ticket["number"], "F003");
+    assert_eq!(ticket["priority"], "appointment");
+    assert_eq!(ticket["priority_name"], "预约");
+    assert_eq!(
+        ticket["ahead"], 0,
+        "the appointment stands ahead of the walk-ins: {ticket}"
+    );
+    // Reused: refused, plainly.
+    let e = refused(&fri("09:41"), &["check-in", &code]);
+    assert!(e.contains("has checked in already"), "{e}");
+    // The counter calls the appointment before F001 and F002.
+    let called = ok(&fri("09:45"), &["call", "--window", "12", "--staff", "S601"]);
+    assert_eq!(called["number"], "F003");
+    // A second appointment at 11:00 whose visitor comes at 11:20: the time is over.
+    let late = ok(
+        &fri("09:50"),
+        &[
+            "appointment",
+            "add",
+            "--item",
+            "F02",
+            "--at",
+            "2026-11-27T11:00:00+08:00",
+            "--phone",
+            "13900001111",
+        ],
+    );
+    let e = refused(&fri("11:20"), &["check-in", late["code"].as_str().unwrap()]);
+    assert!(
+        e.contains("could be checked in until 11:15: take an ordinary ticket"),
+        "{e}"
+    );
+    let e = refused(&fri("11:20"), &["check-in", "12345"]);
+    assert!(e.contains("six digits"), "{e}");
+    // The day's list; the log holds neither the phone nor the code.
+    let list = ok(&fri("12:00"), &["appointment", "list"]);
+    let states: Vec<&str> = list["appointments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["checked_in", "booked"]);
+    let log = payloads(&t.db);
+    assert!(
+        !log.contains("13812345678") && !log.contains(&format!("\"{code}\"")),
+        "phone or code in the log"
+    );
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
+
+#[test]
+fn a_complaint_is_overdue_after_its_deadline_until_the_coordinator_replies() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S601", "S602"]);
+    let at = |when: &str, args: &[&str]| cli_env(&t.db, &[&["--json"][..], args].concat(), &[("BANGBAN_NOW", when)]);
+    // Friday 10:00: a visitor complains at the desk about the wait at window 12.
+    let out = at(
+        "2026-11-27T10:00:00+08:00",
+        &[
+            "feedback",
+            "add",
+            "--kind",
+            "complaint",
+            "--category",
+            "wait",
+            "--window",
+            "12",
+            "--text",
+            "等了一个小时 电话13812345678",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let f = json(&out);
+    assert_eq!(f["department"], "BDC", "the window's department: {f}");
+    let id = f["id"].as_i64().unwrap().to_string();
+    let listed = |when: &str| -> Option<bool> {
+        let out = at(when, &["overdue", "--department", "BDC"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        json(&out)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "feedback_reply")
+            .map(|o| o["overdue"].as_bool().unwrap())
+    };
+    // Five working days: due Friday 4 December 10:00.
+    assert_eq!(listed("2026-12-02T09:00:00+08:00"), None);
+    assert_eq!(listed("2026-12-03T12:00:00+08:00"), Some(false), "due soon");
+    assert_eq!(listed("2026-12-04T10:01:00+08:00"), Some(true), "overdue");
+    // A handler may not reply; the department's coordinator does.
+    let out = at(
+        "2026-12-04T11:00:00+08:00",
+        &[
+            "--pin",
+            TEST_PIN,
+            "feedback",
+            "reply",
+            &id,
+            "--reply",
+            "已调整窗口",
+            "--staff",
+            "S602",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("may not reply") || stdout(&out).contains("may not reply"));
+    let out = at(
+        "2026-12-04T11:00:00+08:00",
+        &[
+            "--pin",
+            TEST_PIN,
+            "feedback",
+            "reply",
+            &id,
+            "--reply",
+            "已增开13号窗口，高峰时段分流",
+            "--staff",
+            "S601",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(listed("2026-12-04T11:01:00+08:00"), None, "replied: no longer overdue");
+    let out = at(
+        "2026-12-04T11:02:00+08:00",
+        &[
+            "feedback", "reply", &id, "--reply", "again", "--staff", "S601", "--pin", TEST_PIN,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "one reply");
+    let list = json(&at("2026-12-04T12:00:00+08:00", &["feedback", "list"]));
+    let item = &list["items"][0];
+    assert_eq!(item["replied_by"], "S601");
+    assert_eq!(item["reply"], "已增开13号窗口，高峰时段分流");
+    assert_eq!(item["text"], "等了一个小时 电话13812345678");
+    // A department suggestion from the office names its department.
+    let out = at(
+        "2026-12-04T12:00:00+08:00",
+        &[
+            "feedback",
+            "add",
+            "--kind",
+            "department_suggestion",
+            "--text",
+            "建议增设自助查询",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "needs --department");
+    let out = at(
+        "2026-12-04T12:00:00+08:00",
+        &[
+            "feedback",
+            "add",
+            "--kind",
+            "department_suggestion",
+            "--department",
+            "SWJ",
+            "--text",
+            "建议增设自助查询",
+            "--channel",
+            "office",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = payloads(&t.db);
+    assert!(
+        !log.contains("13812345678") && !log.contains("高峰时段"),
+        "typed text in the log"
+    );
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
