@@ -155,6 +155,8 @@ pub struct Deadlines {
     pub rating_reply_days: u32,
     /// A complaint (找茬吐槽) or suggestion is answered within this many working days.
     pub feedback_reply_days: u32,
+    /// A whole-chain part is claimed (责任认领) by its department within this many working days.
+    pub part_claim_days: u32,
 }
 
 impl Default for Deadlines {
@@ -167,6 +169,7 @@ impl Default for Deadlines {
             archive_days: 5,
             rating_reply_days: 2,
             feedback_reply_days: 5,
+            part_claim_days: 1,
         }
     }
 }

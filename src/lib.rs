@@ -23,9 +23,9 @@ pub use chain::{Event, Finding, FindingKind, VerifyReport};
 pub use error::{LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
-    announcement, Appointment, CallRequest, Called, CaseAction, CodeRefusal, DayClose, DayReport, Feedback,
-    FeedbackKind, FigureLine, Figures, HourFigures, IssueRequest, Ledger, LedgerOptions, NewFeedback, PinChecked,
-    PinRecord, RecordKind, RecordRow, Ticket, WaitingEntry, FEEDBACK_CATEGORIES,
+    add_working_days, announcement, Appointment, CallRequest, Called, CaseAction, CodeRefusal, DayClose, DayReport,
+    Feedback, FeedbackKind, FigureLine, Figures, HourFigures, IssueRequest, Ledger, LedgerOptions, NewFeedback,
+    PinChecked, PinRecord, RecordKind, RecordRow, Ticket, WaitingEntry, FEEDBACK_CATEGORIES,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

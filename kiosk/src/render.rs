@@ -12,8 +12,8 @@ use slint::platform::software_renderer::MinimalSoftwareWindow;
 use slint::ComponentHandle;
 
 use crate::{
-    ConfirmAdapter, DepartmentAdapter, ItemAdapter, KioskAdapter, KioskScreen, Notice, PrintState, SearchAdapter,
-    State, Theme, TicketAdapter, WelcomeAdapter,
+    CheckInAdapter, ConfirmAdapter, DepartmentAdapter, FeedbackAdapter, ItemAdapter, KioskAdapter, KioskScreen, Notice,
+    PrintState, SearchAdapter, State, Theme, TicketAdapter, WelcomeAdapter,
 };
 
 /// Render every screen of the flow, in both languages, with large text on and off, at each
@@ -118,7 +118,15 @@ pub fn walk_screens(
                 shot("09-could-not-issue")?;
                 fresh(english, large);
                 ui.global::<WelcomeAdapter>().invoke_appointment();
-                shot("10-appointment")?;
+                for key in ["3", "0", "5", "1"] {
+                    ui.global::<CheckInAdapter>().invoke_key(key.into());
+                }
+                shot("10-check-in")?;
+                ui.global::<CheckInAdapter>().set_refusal("code_expired".into());
+                ui.global::<CheckInAdapter>().set_detail(
+                    "the appointment at 10:00 could be checked in until 10:15: take an ordinary ticket".into(),
+                );
+                shot("10b-check-in-refused")?;
                 fresh(english, large);
                 ui.global::<KioskAdapter>().set_paused(true);
                 shot("11-tickets-paused")?;
@@ -132,6 +140,21 @@ pub fn walk_screens(
                     ui.global::<SearchAdapter>().invoke_key(key.into());
                 }
                 shot("13-search")?;
+                fresh(english, large);
+                ui.global::<WelcomeAdapter>().invoke_feedback();
+                for key in ["A", "0", "0", "1"] {
+                    ui.global::<FeedbackAdapter>().invoke_key(key.into());
+                }
+                ui.global::<FeedbackAdapter>().invoke_set_level(2);
+                shot("14-rating")?;
+                ui.global::<FeedbackAdapter>().invoke_set_mode("complain".into());
+                ui.global::<FeedbackAdapter>().invoke_set_category("wait".into());
+                ui.global::<FeedbackAdapter>().invoke_key("1".into());
+                ui.global::<FeedbackAdapter>().invoke_key("2".into());
+                shot("15-complaint")?;
+                ui.global::<FeedbackAdapter>().set_due("12月04日".into());
+                ui.global::<FeedbackAdapter>().set_sent(true);
+                shot("16-thanks")?;
             }
         }
     }

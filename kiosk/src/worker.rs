@@ -13,6 +13,12 @@ use bangban_printer::{PrintError, PrintTicket, PrinterTarget};
 pub enum Job {
     /// Issue a ticket and print it straight away (the screen shows it as soon as it is issued).
     Issue(Issue),
+    /// 预约签到: the appointment's code; the ticket comes back as `Issued` (or `Refused`).
+    CheckIn(String),
+    /// 好差评 for a visit.
+    Rate(bangban::api::Rate),
+    /// 找茬吐槽 from the kiosk.
+    Feedback(bangban::NewFeedback),
     WaitingCounts,
     /// Is the hall server still there? (Remote kiosks ask every few seconds.)
     Check,
@@ -28,7 +34,26 @@ pub enum IssueFailure {
     Unreachable(String),
     /// Today's business day has been closed (日结): no more numbers today.
     DayClosed(String),
+    /// The request was refused for a reason the screen explains (a check-in code unknown,
+    /// used, early or expired): the kind and the ledger's words.
+    Refused(String, String),
     Other(String),
+}
+
+impl IssueFailure {
+    fn of(e: &bangban::LedgerError) -> IssueFailure {
+        if e.is_busy() {
+            IssueFailure::Busy(e.to_string())
+        } else if e.kind() == "unreachable" {
+            IssueFailure::Unreachable(e.to_string())
+        } else if e.kind() == "day_closed" {
+            IssueFailure::DayClosed(e.to_string())
+        } else if e.kind().starts_with("code_") {
+            IssueFailure::Refused(e.kind().to_string(), e.to_string())
+        } else {
+            IssueFailure::Other(e.to_string())
+        }
+    }
 }
 
 pub enum Reply {
@@ -41,6 +66,8 @@ pub enum Reply {
     WaitingCounts(HashMap<String, i32>, Vec<(String, u32)>),
     /// Whether the hall can be reached (true for a kiosk on the ledger file).
     Reachable(bool),
+    Rated(Result<bangban::api::Rated, (String, String)>),
+    FeedbackSent(Result<bangban::api::FeedbackReceipt, (String, String)>),
 }
 
 /// The one ticketing path (the kiosk's tickets and `bangban reprint`): send the ticket to the
@@ -83,18 +110,17 @@ pub fn spawn(
             bangban::witness::keep(&mut witness, client.as_mut());
             let reply = match job {
                 Job::Stop => break,
-                Job::Issue(req) => {
-                    let issued = client.issue(&req).map_err(|e| {
-                        if e.is_busy() {
-                            IssueFailure::Busy(e.to_string())
-                        } else if e.kind() == "unreachable" {
-                            IssueFailure::Unreachable(e.to_string())
-                        } else if e.kind() == "day_closed" {
-                            IssueFailure::DayClosed(e.to_string())
-                        } else {
-                            IssueFailure::Other(e.to_string())
-                        }
-                    });
+                Job::Rate(req) => Reply::Rated(client.rate(&req).map_err(|e| (e.kind().to_string(), e.to_string()))),
+                Job::Feedback(req) => {
+                    Reply::FeedbackSent(client.feedback(&req).map_err(|e| (e.kind().to_string(), e.to_string())))
+                }
+                job @ (Job::Issue(_) | Job::CheckIn(_)) => {
+                    let issued = match &job {
+                        Job::CheckIn(code) => client.check_in(&bangban::api::CheckIn { code: code.clone() }),
+                        Job::Issue(req) => client.issue(req),
+                        _ => unreachable!("matched above"),
+                    }
+                    .map_err(|e| IssueFailure::of(&e));
                     let ticket = issued.as_ref().ok().cloned();
                     // The number goes on screen first; the printer may take seconds to fail.
                     if replies.send(Reply::Issued(issued)).is_err() {

@@ -139,18 +139,130 @@ fn english_and_large_text_switch_on_every_screen_and_reset_for_the_next_visitor(
     assert!(visible(ui, "搜索事项"));
 }
 
+/// The demo hall open around the clock, so an appointment can be booked near the real time
+/// the kiosk runs on.
+fn open_all_day(db: &std::path::Path) {
+    let toml = bangban::DEMO_HALL
+        .replace("open = \"09:00\"", "open = \"00:00\"")
+        .replace("close = \"17:00\"", "close = \"23:59\"");
+    let hall = bangban::Hall::from_toml(&toml, "hall.toml").expect("hall");
+    ledger(db).configure(&hall, "test", "hall.toml").expect("configure");
+}
+
+#[track_caller]
+fn type_keys(ui: &kiosk::KioskWindow, keys: &str) {
+    for c in keys.chars() {
+        tap(ui, &c.to_string());
+    }
+}
+
 #[test]
-fn appointment_check_in_explains_instead_of_doing_nothing() {
+fn an_appointment_checks_in_on_the_keypad_ahead_of_the_walk_ins_and_only_once() {
     let k = kiosk();
     let ui = &k.state.ui;
+    open_all_day(&k.db);
+    let at = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let booked = ledger(&k.db)
+        .book_appointment("F01", &at.to_rfc3339(), "13812345678", "S601", "phone")
+        .expect("book");
+    issue(&k.db, "F01");
+    issue(&k.db, "F01");
     tap(ui, "预约签到");
-    assert!(visible(
+    assert_eq!(screen(ui), KioskScreen::Checkin);
+    // A mistyped code is refused on the keypad screen, plainly.
+    let wrong = if booked.code == "999999" { "999998" } else { "999999" };
+    type_keys(ui, wrong);
+    assert_eq!(ui.global::<kiosk::CheckInAdapter>().get_code(), wrong);
+    tap(ui, "签到取号");
+    assert!(k.state.wait_for(Duration::from_secs(10), |ui| visible(
         ui,
-        "预约签到暂未开通。请在首页选择要办的事项取号，或到服务台请工作人员帮您。"
-    ));
-    tap(ui, "知道了");
-    assert!(!visible(ui, "知道了"));
-    assert_eq!(screen(ui), KioskScreen::Welcome);
+        "没有找到这个签到码，请核对短信里的 6 位数字。"
+    )));
+    assert_eq!(screen(ui), KioskScreen::Checkin);
+    tap(ui, "清空");
+    type_keys(ui, &booked.code);
+    tap(ui, "签到取号");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    let t = ui.global::<TicketAdapter>();
+    assert_eq!(t.get_number(), "F003");
+    assert_eq!(t.get_ahead(), 0, "ahead of the two walk-ins");
+    assert_eq!(t.get_priority_name(), "预约");
+    // The counter calls it first.
+    let called = ledger(&k.db)
+        .call(&bangban::CallRequest {
+            window: 12,
+            staff: "S601".into(),
+            number: None,
+        })
+        .expect("call");
+    assert_eq!(called.number, "F003");
+    // The same code again: used.
+    kiosk::flow::go_home(ui, &k.state.inner);
+    tap(ui, "预约签到");
+    type_keys(ui, &booked.code);
+    tap(ui, "签到取号");
+    assert!(k.state.wait_for(Duration::from_secs(10), |ui| visible(
+        ui,
+        "这个签到码已经用过了：每个预约只能取一个号。如有疑问请到服务台。"
+    )));
+}
+
+#[test]
+fn a_visit_is_rated_once_on_the_kiosk_and_a_complaint_is_handed_in() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    let number = issue(&k.db, "A02");
+    {
+        let mut l = ledger(&k.db);
+        l.call(&bangban::CallRequest {
+            window: 1,
+            staff: "S101".into(),
+            number: None,
+        })
+        .expect("call");
+        l.act(&number, 1, "S101", &bangban::CaseAction::Start).expect("start");
+    }
+    let rate = |level: &str| {
+        tap(ui, "评价·吐槽");
+        assert_eq!(screen(ui), KioskScreen::Feedback);
+        type_keys(ui, &number);
+        tap(ui, level);
+        tap(ui, "提交评价");
+    };
+    rate("不满意");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| visible(ui, "谢谢您的评价！")));
+    let case = ledger(&k.db).find_case(&number).expect("case");
+    assert_eq!(case.rating, Some(2));
+    assert!(case.follow_up_open, "a bad rating opens the coordinator's follow-up");
+    tap(ui, "返回首页");
+    rate("非常满意");
+    assert!(k.state.wait_for(Duration::from_secs(10), |ui| visible(
+        ui,
+        "这次办事已经评价过了：每次办事只能评价一次。"
+    )));
+    assert_eq!(
+        ledger(&k.db).find_case(&number).unwrap().rating,
+        Some(2),
+        "the first rating stands"
+    );
+    // 找茬吐槽: a category and the window, no name.
+    tap(ui, "找茬吐槽");
+    tap(ui, "等候时间太长");
+    type_keys(ui, "12");
+    tap(ui, "提交意见");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| visible(ui, "谢谢您的意见！")));
+    let list = ledger(&k.db).feedback_list(true, Some("BDC")).expect("feedback");
+    assert_eq!(list.len(), 1);
+    assert_eq!(
+        (list[0].category.as_str(), list[0].window, list[0].channel.as_str()),
+        ("wait", Some(12), "kiosk")
+    );
 }
 
 #[test]

@@ -43,7 +43,7 @@ fn every_screen_renders_with_chinese_text_and_no_system_fonts() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 52, "13 screens × 2 languages × 2 text sizes: {names:?}");
+    assert_eq!(names.len(), 68, "17 screens × 2 languages × 2 text sizes: {names:?}");
     for screen in [
         "01-welcome",
         "02-departments",
@@ -54,10 +54,14 @@ fn every_screen_renders_with_chinese_text_and_no_system_fonts() {
         "07-ticket-print-failed",
         "08-consultation",
         "09-could-not-issue",
-        "10-appointment",
+        "10-check-in",
+        "10b-check-in-refused",
         "11-tickets-paused",
         "12-day-closed",
         "13-search",
+        "14-rating",
+        "15-complaint",
+        "16-thanks",
     ] {
         for variant in ["zh-normal", "zh-large", "en-normal", "en-large"] {
             let name = format!("kiosk-1080x1920-{variant}-{screen}.png");

@@ -4,6 +4,8 @@
 
 use chrono::{Datelike, Duration, Weekday};
 
+use crate::model::PartState;
+
 use super::*;
 
 /// Which deadline an item is held to.
@@ -20,6 +22,8 @@ pub enum DeadlineKind {
     MissingMaterial,
     /// A complaint or suggestion waits for its reply.
     FeedbackReply,
+    /// A whole-chain part waits for its department to claim it (listed from the start).
+    PartUnclaimed,
 }
 
 impl DeadlineKind {
@@ -33,6 +37,7 @@ impl DeadlineKind {
             DeadlineKind::RatingFollowUp => "差评待回复",
             DeadlineKind::MissingMaterial => "容缺材料待补齐",
             DeadlineKind::FeedbackReply => "意见待回复",
+            DeadlineKind::PartUnclaimed => "分项待认领",
         }
     }
 }
@@ -112,7 +117,19 @@ impl Ledger {
             // material a part was accepted without (its department, the material).
             let mut clocks: Vec<(DeadlineKind, DateTime<Utc>, DateTime<Utc>)> = Vec::new();
             let mut materials: Vec<(DateTime<Utc>, DateTime<Utc>, &str, &str)> = Vec::new();
+            let mut unclaimed: Vec<(DateTime<Utc>, DateTime<Utc>, &str)> = Vec::new();
+            let opened = last_at(&["parts_opened"]);
             for p in &c.parts {
+                // A part to claim is listed from the moment it opens (in series: once it may
+                // be claimed), overdue after the claim deadline.
+                let claimable = !c.parts_in_series
+                    || c.parts
+                        .iter()
+                        .take_while(|q| q.department != p.department)
+                        .all(|q| q.state == PartState::Done);
+                if let (PartState::Open, true, Some(since)) = (p.state, claimable, opened) {
+                    unclaimed.push((since, add_working_days(since, d.part_claim_days, tz), &p.department));
+                }
                 for m in &p.missing {
                     let since = events
                         .iter()
@@ -194,12 +211,16 @@ impl Ledger {
                         .into_iter()
                         .map(|(since, due, dep, m)| (DeadlineKind::MissingMaterial, since, due, dep, Some(m))),
                 );
-            for (kind, since, due, dep, material) in rows {
+            let always: Vec<_> = unclaimed
+                .into_iter()
+                .map(|(since, due, dep)| (DeadlineKind::PartUnclaimed, since, due, dep, None))
+                .collect();
+            for (kind, since, due, dep, material) in rows.chain(always) {
                 if department.is_some_and(|d| d != dep) {
                     continue;
                 }
                 let overdue = now > due;
-                let soon = !overdue && (due - now) * 5 < (due - since);
+                let soon = !overdue && ((due - now) * 5 < (due - since) || kind == DeadlineKind::PartUnclaimed);
                 if overdue || soon {
                     out.push(Overdue {
                         kind,

@@ -199,6 +199,13 @@ pub fn prompt(ui: &KioskWindow, english: bool) -> String {
         }
         (KioskScreen::Search, false) => "请用字母键输入事项名称的拼音首字母。".into(),
         (KioskScreen::Search, true) => "Type the pinyin initials of the matter on the letter keys.".into(),
+        (KioskScreen::Checkin, false) => "请输入预约短信里的六位签到码，再点签到取号。".into(),
+        (KioskScreen::Checkin, true) => "Type the six-digit code from your booking message, then tap Check in.".into(),
+        (KioskScreen::Feedback, false) => "请输入小票号码并选择满意程度；也可以点找茬吐槽提意见。".into(),
+        (KioskScreen::Feedback, true) => {
+            "Type your ticket number and choose how satisfied you are, or tap Complaints to tell us what went wrong."
+                .into()
+        }
     }
 }
 
@@ -239,6 +246,7 @@ pub fn issue_failed(ui: &KioskWindow, failure: IssueFailure) {
             return;
         }
         IssueFailure::DayClosed(d) => (Notice::DayClosed, d),
+        IssueFailure::Refused(_, d) => (Notice::IssueFailed, d),
         IssueFailure::Other(d) => (Notice::IssueFailed, d),
     };
     tracing::error!("cannot issue a ticket: {detail}");

@@ -1,10 +1,12 @@
 //! The visitor's path, one controller module per adapter: `chrome` (KioskAdapter: idle
 //! timeout, language, large text, notices), `welcome`, `departments`, `items`, `confirm`,
-//! `ticket`. This module holds the state they share and routes the worker's replies.
+//! `ticket`, `checkin` (预约签到), `feedback` (评价, 找茬吐槽). This module holds the state they share and routes the worker's replies.
 
+mod checkin;
 mod chrome;
 mod confirm;
 mod departments;
+mod feedback;
 mod items;
 pub mod search;
 mod ticket;
@@ -142,6 +144,8 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     items::wire(ui, inner);
     confirm::wire(ui, inner);
     search::wire(ui, inner);
+    checkin::wire(ui, inner);
+    feedback::wire(ui, inner);
     ticket::wire(ui, inner);
     chrome::touched(ui, inner);
 }
@@ -155,7 +159,12 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         };
         match reply {
             Reply::Issued(Ok(ticket)) => ticket::show(ui, inner, ticket),
+            Reply::Issued(Err(crate::worker::IssueFailure::Refused(kind, detail))) => {
+                checkin::refused(ui, &kind, &detail)
+            }
             Reply::Issued(Err(failure)) => chrome::issue_failed(ui, failure),
+            Reply::Rated(result) => feedback::rated(ui, &inner.borrow(), result),
+            Reply::FeedbackSent(result) => feedback::sent(ui, &inner.borrow(), result),
             Reply::Printed { case_id, result } => ticket::printed(ui, &inner.borrow(), case_id, result.is_ok()),
             Reply::WaitingCounts(counts, issued) => {
                 inner.borrow_mut().counts = counts;

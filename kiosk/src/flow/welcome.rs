@@ -1,6 +1,6 @@
 //! The controller of `WelcomeAdapter`: the hall's featured matters (one tap to the confirm
 //! screen), the departments (one tap to their items), 搜索事项, 不知道办什么 (straight to the
-//! consultation item) and 预约签到 (not offered yet: the notice says where to go instead).
+//! consultation item), 预约签到 (the code keypad) and 评价·吐槽 (ratings and complaints).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,8 +9,8 @@ use bangban::Hall;
 use bangban_headless::bind;
 use slint::ComponentHandle;
 
-use super::{confirm, departments, items, model, s, search, Inner};
-use crate::{ItemRow, KioskAdapter, KioskWindow, Notice, WelcomeAdapter};
+use super::{checkin, confirm, departments, feedback, items, model, s, search, Inner};
+use crate::{ItemRow, KioskWindow, WelcomeAdapter};
 
 /// How many matters the welcome screen offers directly.
 pub const FEATURED: usize = 6;
@@ -44,10 +44,12 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, inner, WelcomeAdapter, on_not_sure, |ui, inner| choose_consultation(
         ui, inner
     ));
-    // Appointments are not in the ledger yet: say so, and point to the way that works.
-    bind!(ui, (), WelcomeAdapter, on_appointment, |ui| ui
-        .global::<KioskAdapter>()
-        .set_notice(Notice::AppointmentUnavailable));
+    bind!(ui, inner, WelcomeAdapter, on_appointment, |ui, inner| checkin::show(
+        ui, inner
+    ));
+    bind!(ui, inner, WelcomeAdapter, on_feedback, |ui, inner| feedback::show(
+        ui, inner, "rate"
+    ));
 }
 
 /// The matters offered on the welcome screen, at most `FEATURED`: the hall file's `featured`

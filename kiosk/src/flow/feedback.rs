@@ -1,0 +1,209 @@
+//! The controller of `FeedbackAdapter`: 评价 (好差评, by the ticket's number on the keypad or
+//! its QR code on the scanner, five levels, once per visit) and 找茬吐槽 (a category and, if the
+//! visitor wants, the window); both go to the hall and end on a thank-you with what follows.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use bangban_headless::bind;
+use slint::{ComponentHandle, SharedString};
+
+use super::{chrome, model, s, Inner};
+use crate::worker::Job;
+use crate::{FeedbackAdapter, FeedbackChoice, KioskAdapter, KioskScreen, KioskWindow};
+
+pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    let hall = inner.borrow().hall.clone();
+    let f = ui.global::<FeedbackAdapter>();
+    // The ticket's letters are the hall's queue prefixes, then the digits.
+    let mut keys: Vec<SharedString> = hall.departments.iter().map(|d| s(&d.prefix)).collect();
+    keys.extend((1..=9).chain([0]).map(|d| s(&d.to_string())));
+    f.set_keys(model(keys));
+    let english = [
+        "Waited too long",
+        "Staff attitude",
+        "Unclear directions",
+        "Slow service",
+        "Materials asked again and again",
+        "Facilities",
+        "Other",
+    ];
+    f.set_categories(model(
+        bangban::FEEDBACK_CATEGORIES
+            .iter()
+            .zip(english)
+            .map(|((code, name), en)| FeedbackChoice {
+                code: s(code),
+                name: s(name),
+                name_en: s(en),
+            })
+            .collect(),
+    ));
+    bind!(ui, (), FeedbackAdapter, on_key, |ui, key| {
+        let f = ui.global::<FeedbackAdapter>();
+        if f.get_mode() == "rate" {
+            let t = format!("{}{}", f.get_ticket(), key);
+            f.set_ticket(s(&t.chars().take(8).collect::<String>()));
+        } else {
+            let w = format!("{}{}", f.get_window(), key);
+            f.set_window(s(&w.chars().take(3).collect::<String>()));
+        }
+        f.set_refusal(SharedString::default());
+    });
+    bind!(ui, (), FeedbackAdapter, on_backspace, |ui| {
+        let f = ui.global::<FeedbackAdapter>();
+        if f.get_mode() == "rate" {
+            let mut t = f.get_ticket().to_string();
+            t.pop();
+            f.set_ticket(s(&t));
+        } else {
+            let mut w = f.get_window().to_string();
+            w.pop();
+            f.set_window(s(&w));
+        }
+    });
+    bind!(ui, (), FeedbackAdapter, on_clear, |ui| {
+        let f = ui.global::<FeedbackAdapter>();
+        if f.get_mode() == "rate" {
+            f.set_ticket(SharedString::default());
+        } else {
+            f.set_window(SharedString::default());
+        }
+    });
+    // The scanner types the QR code's token (or a visitor a number on a keyboard), then Enter.
+    bind!(ui, inner, FeedbackAdapter, on_scanned, |ui, inner, text| {
+        let f = ui.global::<FeedbackAdapter>();
+        let text = text.trim().to_string();
+        if f.get_mode() == "rate" {
+            // A status-page address carries the token at its end.
+            let token = text.rsplit('/').next().unwrap_or_default().to_string();
+            f.set_ticket(s(&token));
+        } else {
+            f.set_window(s(&text
+                .chars()
+                .filter(|c| c.is_ascii_digit())
+                .take(3)
+                .collect::<String>()));
+        }
+        let _ = inner;
+    });
+    bind!(ui, (), FeedbackAdapter, on_set_mode, |ui, mode| {
+        let f = ui.global::<FeedbackAdapter>();
+        f.set_mode(mode);
+        f.set_refusal(SharedString::default());
+    });
+    bind!(ui, (), FeedbackAdapter, on_set_level, |ui, level| ui
+        .global::<FeedbackAdapter>()
+        .set_level(level));
+    bind!(ui, (), FeedbackAdapter, on_set_category, |ui, code| ui
+        .global::<FeedbackAdapter>()
+        .set_category(code));
+    bind!(ui, inner, FeedbackAdapter, on_submit, |ui, inner| submit(ui, inner));
+    bind!(ui, inner, FeedbackAdapter, on_back, |ui, inner| chrome::go_home(
+        ui, inner
+    ));
+}
+
+/// Open the screen on 服务评价 (or 找茬吐槽) with nothing chosen.
+pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, mode: &str) {
+    let f = ui.global::<FeedbackAdapter>();
+    f.set_mode(s(mode));
+    f.set_ticket(SharedString::default());
+    f.set_window(SharedString::default());
+    f.set_level(0);
+    f.set_category(SharedString::default());
+    f.set_sent(false);
+    f.set_follow_up(false);
+    f.set_refusal(SharedString::default());
+    f.set_detail(SharedString::default());
+    chrome::show_screen(ui, &inner.borrow(), KioskScreen::Feedback);
+}
+
+fn submit(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    let k = ui.global::<KioskAdapter>();
+    let f = ui.global::<FeedbackAdapter>();
+    if k.get_busy() || k.get_paused() {
+        return;
+    }
+    let job = if f.get_mode() == "rate" {
+        let ticket = f.get_ticket().to_string();
+        if ticket.is_empty() || !(1..=5).contains(&f.get_level()) {
+            return;
+        }
+        Job::Rate(bangban::api::Rate {
+            ticket,
+            level: f.get_level() as u8,
+        })
+    } else {
+        if f.get_category().is_empty() {
+            return;
+        }
+        Job::Feedback(bangban::NewFeedback {
+            kind: bangban::FeedbackKind::Complaint,
+            category: f.get_category().to_string(),
+            department: None,
+            window: f.get_window().parse().ok(),
+            channel: "kiosk".into(),
+            text: None,
+        })
+    };
+    k.set_busy(true);
+    inner.borrow().send(job);
+}
+
+/// The hall answered a rating.
+pub fn rated(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Rated, (String, String)>) {
+    ui.global::<KioskAdapter>().set_busy(false);
+    let f = ui.global::<FeedbackAdapter>();
+    match result {
+        Ok(r) => {
+            f.set_follow_up(r.follow_up);
+            f.set_due(s(&reply_by(inner, inner.hall.deadlines.rating_reply_days)));
+            f.set_sent(true);
+        }
+        Err((kind, detail)) => {
+            // The ledger says which: rated already, not served yet, no such ticket.
+            let refusal = if kind == "unknown_case" {
+                "unknown_ticket"
+            } else if detail.contains("rated already") {
+                "rated_already"
+            } else if detail.contains("not been served") {
+                "not_served"
+            } else {
+                "failed"
+            };
+            tracing::warn!("rating refused: {detail}");
+            f.set_refusal(s(refusal));
+            f.set_detail(s(&detail));
+        }
+    }
+}
+
+/// The hall took a complaint.
+pub fn sent(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::FeedbackReceipt, (String, String)>) {
+    ui.global::<KioskAdapter>().set_busy(false);
+    let f = ui.global::<FeedbackAdapter>();
+    match result {
+        Ok(r) => {
+            let due = bangban::clock::parse_stamp(&r.due)
+                .map(|t| t.with_timezone(&inner.hall.tz()).format("%m月%d日").to_string())
+                .unwrap_or_default();
+            f.set_due(s(&due));
+            f.set_sent(true);
+        }
+        Err((_, detail)) => {
+            tracing::warn!("complaint not recorded: {detail}");
+            f.set_refusal(s("failed"));
+            f.set_detail(s(&detail));
+        }
+    }
+}
+
+/// The day a reply is due, as the visitor reads it.
+fn reply_by(inner: &Inner, days: u32) -> String {
+    let now = chrono::Utc::now();
+    bangban::add_working_days(now, days, inner.hall.tz())
+        .with_timezone(&inner.hall.tz())
+        .format("%m月%d日")
+        .to_string()
+}
