@@ -276,6 +276,8 @@ pub trait HallClient: Send {
     fn ticket(&mut self, case_ref: &str) -> Result<Ticket>;
     /// Cases a window is working on (called, serving, on hold there).
     fn at_window(&mut self, window: u32) -> Result<Vec<Case>>;
+    /// What is overdue or due soon (the console's alerts), for one department or all.
+    fn overdue(&mut self, department: Option<&str>) -> Result<Vec<crate::ledger::Overdue>>;
     fn report(&mut self, date: chrono::NaiveDate) -> Result<DayReport>;
     /// The office's figures for the business days `from..=to`, per department and specialist.
     fn figures(&mut self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<crate::Figures>;

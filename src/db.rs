@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/005_daily_close.sql"),
     include_str!("../sql/006_signed_in_sessions.sql"),
     include_str!("../sql/007_appointments_feedback.sql"),
+    include_str!("../sql/008_watched_cases.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

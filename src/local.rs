@@ -140,6 +140,10 @@ impl HallClient for LocalClient {
         self.ledger.at_window(window)
     }
 
+    fn overdue(&mut self, department: Option<&str>) -> Result<Vec<crate::ledger::Overdue>> {
+        self.ledger.overdue(department)
+    }
+
     fn figures(&mut self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<crate::Figures> {
         self.ledger.figures(from, to)
     }

@@ -222,6 +222,13 @@ impl HallClient for RemoteClient {
         self.get(&format!("/windows/{window}/cases"))
     }
 
+    fn overdue(&mut self, department: Option<&str>) -> Result<Vec<crate::ledger::Overdue>> {
+        match department {
+            Some(d) => self.get(&format!("/overdue?department={d}")),
+            None => self.get("/overdue"),
+        }
+    }
+
     fn figures(&mut self, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Result<crate::Figures> {
         self.get(&format!("/figures?from={from}&to={to}"))
     }

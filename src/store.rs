@@ -43,6 +43,7 @@ pub trait Store: Send {
     fn waiting(&mut self, departments: &[String]) -> Result<Vec<WaitingEntry>>;
     fn window_paused(&self, window: u32) -> Result<bool>;
     fn at_window(&mut self, window: u32) -> Result<Vec<Case>>;
+    fn overdue(&mut self, department: Option<&str>) -> Result<Vec<crate::ledger::Overdue>>;
     fn find_case(&mut self, case_ref: &str) -> Result<Case>;
     fn case_by_id(&self, id: i64) -> Result<Case>;
     fn case_events(&self, case_id: i64) -> Result<Vec<Event>>;
@@ -130,6 +131,9 @@ impl Store for Ledger {
     }
     fn at_window(&mut self, window: u32) -> Result<Vec<Case>> {
         Ledger::at_window(self, window)
+    }
+    fn overdue(&mut self, department: Option<&str>) -> Result<Vec<crate::ledger::Overdue>> {
+        Ledger::overdue(self, department)
     }
     fn find_case(&mut self, case_ref: &str) -> Result<Case> {
         Ledger::find_case(self, case_ref)

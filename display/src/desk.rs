@@ -35,6 +35,8 @@ pub enum Cmd {
     /// Show this case on the panel without calling it (None: the window's own case, else the
     /// first in line — for renders).
     Show(Option<String>),
+    /// Show the panel as this specialist would see it, without signing in (renders only).
+    Preview(String),
     Stop,
 }
 
@@ -50,6 +52,40 @@ pub struct PanelCase {
     pub materials: Vec<String>,
     /// The service mode's code (onsite, online, fullprocess).
     pub mode: String,
+    /// 全链条: every department's part, and the state of the signed-in specialist's
+    /// department's part ("" when it has none).
+    pub parts: Vec<PartLine>,
+    pub my_part: String,
+    /// The specialist's department takes part in the case without leading it: the panel
+    /// opens on the parts.
+    pub part_only: bool,
+    /// Escalated to the management office, waiting for the coordination's outcome.
+    pub under_coordination: bool,
+}
+
+/// One department's part of a whole-chain case, as the panel lists it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PartLine {
+    pub department: String,
+    pub state: String,
+    pub owner: String,
+    /// Materials accepted without (容缺) and their dates.
+    pub missing: String,
+    pub mine: bool,
+}
+
+/// One alert for the window's department: overdue, due soon, or a part to claim.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertLine {
+    /// The deadline's kind (`DeadlineKind`, snake case).
+    pub kind: String,
+    pub number: String,
+    /// What opens the case on the panel (DATE/NUMBER); empty for a complaint.
+    pub reference: String,
+    /// When it is due, in the hall's time (MM-DD HH:MM).
+    pub due: String,
+    pub overdue: bool,
+    pub material: String,
 }
 
 /// One visitor in the window's queue.
@@ -108,6 +144,8 @@ pub struct View {
     pub message: Option<Message>,
     pub paused: bool,
     pub waiting: Vec<QueueEntry>,
+    /// What is overdue or due soon in the window's departments.
+    pub alerts: Vec<AlertLine>,
     pub case: Option<PanelCase>,
     /// The hall server could not be reached on the last try; the console keeps retrying.
     pub offline: bool,
@@ -225,6 +263,10 @@ impl Desk {
                 Some(Message::Clear)
             }
             Cmd::Refresh | Cmd::Stop => None,
+            Cmd::Preview(staff) => {
+                self.staff = Some(staff);
+                None
+            }
             Cmd::Show(number) => {
                 // None: the case this window is working on, else the first in line.
                 self.current = number.or_else(|| {
@@ -326,6 +368,41 @@ impl Desk {
         Message::failed(&e)
     }
 
+    /// The alerts of the window's departments, overdue first, then by due time.
+    fn alerts(&mut self, hall: Option<&Hall>) -> Vec<AlertLine> {
+        let Some(hall) = hall else { return vec![] };
+        let mut list = Vec::new();
+        for d in self.depts.clone() {
+            match self.client.overdue(Some(&d)) {
+                Ok(items) => list.extend(items),
+                Err(e) => tracing::warn!("cannot read the alerts of {d}: {e}"),
+            }
+        }
+        list.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.due.cmp(&b.due)));
+        let local = |t: &str| {
+            bangban::clock::parse_stamp(t)
+                .map(|t| t.with_timezone(&hall.tz()).format("%m-%d %H:%M").to_string())
+                .unwrap_or_default()
+        };
+        list.into_iter()
+            .map(|o| AlertLine {
+                kind: serde_json::to_value(o.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                reference: if o.number.starts_with('#') {
+                    String::new()
+                } else {
+                    format!("{}/{}", o.business_day, o.number)
+                },
+                number: o.number,
+                due: local(&o.due),
+                overdue: o.overdue,
+                material: o.material.unwrap_or_default(),
+            })
+            .collect()
+    }
+
     fn view(&mut self, message: Option<Message>) -> View {
         let hall = match self.client.hall() {
             Ok(h) => {
@@ -357,6 +434,11 @@ impl Desk {
                     .collect()
             })
             .unwrap_or_default();
+        let alerts = self.alerts(hall.as_deref());
+        let my_dept = self
+            .staff
+            .as_ref()
+            .and_then(|id| hall.as_ref()?.specialist(id).map(|s| s.department.clone()));
         let case = self
             .current
             .clone()
@@ -364,7 +446,41 @@ impl Desk {
             .map(|v| v.case)
             .map(|c| {
                 let item = hall.as_ref().and_then(|h| h.item(&c.item));
+                let name = |id: &str| {
+                    hall.as_ref()
+                        .map(|h| h.specialist_name(id))
+                        .unwrap_or_else(|| id.to_string())
+                };
+                let parts = c
+                    .parts
+                    .iter()
+                    .map(|p| PartLine {
+                        department: hall
+                            .as_ref()
+                            .map(|h| h.department_name(&p.department))
+                            .unwrap_or_else(|| p.department.clone()),
+                        state: p.state.as_str().into(),
+                        owner: p.owner.as_deref().map(name).unwrap_or_default(),
+                        missing: p
+                            .missing
+                            .iter()
+                            .map(|m| format!("{}（{}）", m.material, m.supply_by))
+                            .collect::<Vec<_>>()
+                            .join("、"),
+                        mine: my_dept.as_deref() == Some(p.department.as_str()),
+                    })
+                    .collect();
+                let my_part = c
+                    .parts
+                    .iter()
+                    .find(|p| my_dept.as_deref() == Some(p.department.as_str()))
+                    .map(|p| p.state.as_str().to_string())
+                    .unwrap_or_default();
                 PanelCase {
+                    part_only: !my_part.is_empty() && my_dept.as_deref() != Some(c.department.as_str()),
+                    parts,
+                    my_part,
+                    under_coordination: c.under_coordination,
                     number: c.number.clone(),
                     item: item.map(|i| i.display_name()).unwrap_or_else(|| c.item.clone()),
                     state: c.state.as_str().into(),
@@ -386,6 +502,7 @@ impl Desk {
             message,
             paused: self.client.window_paused(self.window).unwrap_or(false),
             waiting,
+            alerts,
             case,
             offline: self.offline,
         }

@@ -72,6 +72,15 @@ enum Cmd {
         /// tcp://HOST:9100 or file:/dev/usb/lp0 [default: none]
         #[arg(long, value_name = "PRINTER", value_parser = |s: &str| bangban_printer::PrinterTarget::parse(s))]
         printer: Option<bangban_printer::PrinterTarget>,
+        /// With --render: put this case (today's number, DATE/NUMBER or token) on the panel
+        #[arg(long, value_name = "CASE")]
+        show: Option<String>,
+        /// With --render: preview as this specialist (their department's parts and alerts)
+        #[arg(long, value_name = "STAFF")]
+        staff: Option<String>,
+        /// The console's language: zh (中文) or en
+        #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+        lang: String,
     },
 }
 
@@ -165,6 +174,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             size,
             busy_timeout_ms,
             printer,
+            show,
+            staff,
+            lang,
         } => {
             let headless = match &render {
                 Some(_) => Some(bangban_headless::install()?),
@@ -178,12 +190,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => display::counter::Source::Ledger(db.clone(), Duration::from_millis(*busy_timeout_ms)),
             };
             let c = display::counter::counter_printing(source, *window, printer.clone())?;
+            display::counter::set_language(lang);
             let (w, h) = size.unwrap_or((1366, 768));
             if let (Some(file), Some(win)) = (render, headless) {
                 c.ui.show()?;
                 bangban_headless::snapshot(&win, (w, h), &file)?;
                 // Then the console itself, on the ledger's real queue, as a specialist sees it.
-                display::counter::show_for_render(&c);
+                display::counter::show_for_render(&c, show.clone(), staff.clone());
                 let console = file.with_file_name(format!(
                     "{}-console.png",
                     file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()

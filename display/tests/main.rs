@@ -1235,3 +1235,73 @@ fn clocked(db: &Path, start: &str) -> (bangban::clock::ManualClock, LedgerOption
     let l = Ledger::open(db, opts.clone()).unwrap();
     (clock, opts, l)
 }
+
+#[test]
+fn a_part_to_claim_is_an_alert_that_opens_the_case_where_the_department_claims_works_and_escalates_it() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S301", "246813", "admin").unwrap();
+    // 市场监督 (the lead) accepts 企业开办 in 全程 mode: a part opens for 人社 among others.
+    let number = issue(&mut l, "A01");
+    l.call(&CallRequest {
+        window: 1,
+        staff: "S101".into(),
+        number: None,
+    })
+    .unwrap();
+    l.act(&number, 1, "S101", &CaseAction::Start).unwrap();
+    l.act(
+        &number,
+        1,
+        "S101",
+        &CaseAction::Accept {
+            materials: vec!["公司章程".into()],
+            power_of_attorney: true,
+        },
+    )
+    .unwrap();
+    let c = console(&db, 6);
+    login(&c, "S301", "246813");
+    let alerts = c.ui.global::<QueueAdapter>().get_alerts();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.kind == "part_unclaimed" && a.number == number.as_str()),
+        "人社's console lists the part to claim"
+    );
+    // The alert opens the case on the parts tab, the department's own part to claim.
+    tap(&c, &format!("提醒：{number} 分项待认领"));
+    let panel = c.ui.global::<CasePanelAdapter>();
+    assert_eq!(panel.get_case().number, number.as_str());
+    assert_eq!(panel.get_tab(), 1, "another department's case opens on its parts");
+    assert_eq!(panel.get_my_part(), "open");
+    let part = |l: &mut Ledger| {
+        let c = l.find_case(&number).unwrap();
+        let p = c.parts.iter().find(|p| p.department == "RSJ").unwrap().clone();
+        (p.state.as_str().to_string(), p.owner)
+    };
+    tap(&c, "认领本部门分项");
+    assert_eq!(part(&mut l), ("claimed".into(), Some("S301".into())));
+    assert!(
+        !c.ui
+            .global::<QueueAdapter>()
+            .get_alerts()
+            .iter()
+            .any(|a| a.kind == "part_unclaimed"),
+        "claimed: no longer an alert"
+    );
+    tap(&c, "分项受理");
+    tap(&c, "分项办结");
+    assert_eq!(part(&mut l).0, "done");
+    // The case is stuck elsewhere: the part's owner escalates it from the console.
+    type_into(&c, "提请协调的原因", "税务与公积金口径不一致");
+    tap(&c, "提请协调");
+    assert!(l.find_case(&number).unwrap().under_coordination);
+    assert!(c.ui.global::<CasePanelAdapter>().get_case().under_coordination);
+    assert!(
+        ElementHandle::find_by_accessible_label(&c.ui, "协调中：已提请管理办公室协调，记录协调结果后继续办理")
+            .next()
+            .is_some()
+    );
+}

@@ -519,6 +519,23 @@ async fn window_cases(
     Ok(Json(app.ledger.run(move |l| l.at_window(w)).await??))
 }
 
+#[derive(serde::Deserialize)]
+struct OverdueQuery {
+    department: Option<String>,
+}
+
+/// The console's alerts: what is overdue or due soon, for the window's department.
+async fn overdue(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<OverdueQuery>,
+) -> ApiResult<Vec<bangban::ledger::Overdue>> {
+    device(&app, &headers, COUNTER).await?;
+    Ok(Json(
+        app.ledger.run(move |l| l.overdue(q.department.as_deref())).await??,
+    ))
+}
+
 async fn case(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<CaseView> {
     device(&app, &headers, COUNTER).await?;
     let v = app
@@ -819,6 +836,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/windows/{w}/paused", get(window_paused))
         .route("/api/v1/windows/{w}/cases", get(window_cases))
         .route("/api/v1/cases/{r}", get(case))
+        .route("/api/v1/overdue", get(overdue))
         .route("/api/v1/tickets/{r}", get(ticket))
         .route("/api/v1/report", get(report))
         .route("/api/v1/figures", get(figures))

@@ -85,18 +85,23 @@ impl Ledger {
         let today = business_day(now, tz).to_string();
         // Few cases are in these states at any time, whatever the history: the states a
         // deadline watches, and today's priority visitors still waiting.
-        let mut stmt = self.conn.prepare(
-            "SELECT data FROM cases WHERE state IN ('ready', 'mailed', 'delivered', 'receipt_confirmed')
-             OR (state = 'consulted' AND json_extract(data, '$.open_question'))
-             OR (state IN ('serving', 'on_hold', 'accepted', 'in_progress', 'awaiting_materials') AND json_extract(data, '$.open_question'))
-             OR (business_day = ?1 AND state IN ('waiting', 'transferred') AND priority_rank > 0)
-             OR json_extract(data, '$.follow_up_open')
-             OR (state IN ('accepted', 'in_progress', 'on_hold', 'ready') AND json_extract(data, '$.parts') IS NOT NULL)",
+        let mut stmt = self.conn.prepare_cached(super::hot::WATCHED)?;
+        let mut rows: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        drop(stmt);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('waiting', 'transferred') AND priority_rank > 0",
         )?;
-        let rows = stmt.query_map([&today], |r| r.get::<_, String>(0))?;
+        rows.extend(
+            stmt.query_map([&today], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        );
+        drop(stmt);
+
         let mut cases = Vec::new();
         for data in rows {
-            let c = parse_case(&data?)?;
+            let c = parse_case(&data)?;
             let involved = |dep: &str| c.department == dep || c.parts.iter().any(|p| p.department == dep);
             if department.map_or(true, involved) {
                 cases.push(c);
@@ -227,13 +232,13 @@ impl Ledger {
                         number: c.number.clone(),
                         business_day: c.business_day.clone(),
                         department: dep.to_string(),
-                        owner: match material {
-                            Some(_) => c
+                        owner: match kind {
+                            DeadlineKind::MissingMaterial | DeadlineKind::PartUnclaimed => c
                                 .parts
                                 .iter()
                                 .find(|p| p.department == dep)
                                 .and_then(|p| p.owner.clone()),
-                            None => c.owner.clone(),
+                            _ => c.owner.clone(),
                         },
                         since: stamp(since),
                         due: stamp(due),

@@ -49,6 +49,15 @@ pub const UNSETTLED_AT_WINDOW: &str = "SELECT data FROM cases WHERE business_day
 pub const PRIORITY_WAITING: &str = "SELECT department, number, queued_at FROM cases WHERE business_day = ?1
      AND state IN ('waiting', 'transferred') AND priority_rank > 0";
 
+/// The cases a deadline watches, whatever their day (`cases_watched`, a partial index of
+/// only those: the expression is the index's own).
+pub const WATCHED: &str = "SELECT data FROM cases WHERE
+    state IN ('ready', 'mailed', 'delivered', 'receipt_confirmed')
+    OR (state IN ('consulted', 'serving', 'on_hold', 'accepted', 'in_progress', 'awaiting_materials')
+        AND json_extract(data, '$.open_question'))
+    OR json_extract(data, '$.follow_up_open')
+    OR (state IN ('accepted', 'in_progress', 'on_hold') AND json_extract(data, '$.parts') IS NOT NULL)";
+
 /// One business day's cases, for its report.
 pub const DAY_CASES: &str = "SELECT data FROM cases WHERE business_day = ?1 ORDER BY id";
 
@@ -74,6 +83,7 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
         PRIORITY_WAITING,
         "cases_queue|sqlite_autoindex_cases_2",
     ),
+    ("deadline alerts", WATCHED, "cases_watched"),
 ];
 
 impl Ledger {

@@ -76,17 +76,23 @@ fn the_hot_queries_use_their_indexes_on_a_ledger_with_past_days() {
     let t = temp_ledger();
     let (l, _clock) = ledger_with_past_days(&t);
     let plans = l.query_plans().unwrap();
-    assert_eq!(plans.len(), 11, "{plans:?}");
+    assert_eq!(plans.len(), 12, "{plans:?}");
     for (name, index, lines) in plans {
         let plan = lines.join(" / ");
         let uses = |index: &str| {
             lines.iter().any(|l| {
-                l.contains(&format!("USING INDEX {index} ")) || l.contains(&format!("USING COVERING INDEX {index} "))
+                l.contains(&format!("USING INDEX {index} "))
+                    || l.contains(&format!("USING COVERING INDEX {index} "))
+                    || l.ends_with(&format!("USING INDEX {index}"))
             })
         };
         assert!(index.split('|').any(uses), "{name} does not use {index}: {plan}");
+        // Scanning the partial index of watched cases reads only those (a few hundred in a
+        // hall), never the archived history.
         assert!(
-            !lines.iter().any(|l| l.trim_start().starts_with("SCAN ")),
+            !lines
+                .iter()
+                .any(|l| l.trim_start().starts_with("SCAN ") && !l.ends_with("USING INDEX cases_watched")),
             "{name} scans a whole table: {plan}"
         );
     }

@@ -6,11 +6,11 @@ use std::rc::Rc;
 
 use bangban::CaseAction;
 use bangban_headless::bind;
-use slint::{ComponentHandle, ModelRc, VecModel};
+use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
 use super::{s, send, Inner};
 use crate::desk::{Cmd, PanelCase};
-use crate::{CaseInfo, CasePanelAdapter, CounterWindow, MaterialRow};
+use crate::{CaseInfo, CasePanelAdapter, CounterWindow, MaterialRow, PartRow};
 
 /// Bind each callback that sends one action built from its arguments.
 macro_rules! act {
@@ -50,7 +50,53 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         on_confirm_receipt() => CaseAction::ConfirmReceipt;
         on_archive(handover) => CaseAction::Archive { handover: Some(handover.to_string()) };
         on_cancel(reason) => CaseAction::Cancel { reason: reason.to_string() };
+        on_claim_part() => CaseAction::Claim;
+        on_escalate(reason) => CaseAction::Escalate { reason: reason.to_string() };
     );
+    // A part moves on; accepted with a date is 容缺受理 of the materials marked 缺少.
+    bind!(
+        ui,
+        inner,
+        CasePanelAdapter,
+        on_move_part,
+        |_ui, inner, state, supply_by| {
+            let Some(state) = bangban::model::PartState::parse(&state) else {
+                return;
+            };
+            let supply_by = Some(supply_by.trim().to_string()).filter(|d| !d.is_empty());
+            let missing = if supply_by.is_some() {
+                marked(inner, MISSING)
+            } else {
+                vec![]
+            };
+            send(
+                inner,
+                Cmd::Act(CaseAction::Part {
+                    state,
+                    missing,
+                    supply_by,
+                }),
+            )
+        }
+    );
+    // Each material marked 已交 that the part was accepted without.
+    bind!(ui, inner, CasePanelAdapter, on_supplied, |ui, inner| {
+        let missing: Vec<String> = ui
+            .global::<CasePanelAdapter>()
+            .get_parts()
+            .iter()
+            .filter(|p| p.mine)
+            .flat_map(|p| {
+                p.missing
+                    .split('、')
+                    .map(|m| m.split('（').next().unwrap_or("").to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        for material in marked(inner, HANDED_OVER).into_iter().filter(|m| missing.contains(m)) {
+            send(inner, Cmd::Act(CaseAction::Supplied { material }));
+        }
+    });
     bind!(ui, inner, CasePanelAdapter, on_set_mode, |_ui, inner, mode| {
         if let Some(mode) = bangban::Mode::parse(&mode) {
             send(inner, Cmd::Act(CaseAction::SetMode { mode }))
@@ -115,9 +161,27 @@ pub fn show(ui: &CounterWindow, inner: &mut Inner, case: Option<PanelCase>) {
         recalls: c.recalls as i32,
         open_question: c.open_question,
         mode: s(&c.mode),
+        under_coordination: c.under_coordination,
     });
+    a.set_my_part(s(&c.my_part));
+    let parts: Vec<PartRow> = c
+        .parts
+        .iter()
+        .map(|p| PartRow {
+            department: s(&p.department),
+            state: s(&p.state),
+            owner: s(&p.owner),
+            missing: s(&p.missing),
+            mine: p.mine,
+        })
+        .collect();
+    a.set_parts(ModelRc::new(VecModel::from(parts)));
     // A new case starts with a clean checklist; the same case keeps the specialist's ticks.
     if c.number != inner.case_number || inner.materials.iter().map(|m| &m.0).ne(c.materials.iter()) {
+        // Another department's whole-chain case opens on its parts; any other on the stages.
+        if c.number != inner.case_number {
+            a.set_tab(if c.part_only { 1 } else { 0 });
+        }
         inner.case_number = c.number.clone();
         inner.materials = c.materials.into_iter().map(|m| (m, 0)).collect();
     }

@@ -135,10 +135,19 @@ impl Drop for Counter {
     }
 }
 
+/// The console's language: "en" for English, anything else for Chinese (the source).
+pub fn set_language(lang: &str) {
+    let _ = slint::select_bundled_translation(if lang == "en" { "en" } else { "" });
+}
+
 /// For `--render`: the console on the ledger's real queue, showing the case the window is
-/// working on (or the first in line), without a PIN.
-pub fn show_for_render(c: &Counter) {
-    send(&c.inner, Cmd::Show(None));
+/// working on (or the first in line, or `case`), without a PIN; `staff` previews as that
+/// specialist (their department's parts).
+pub fn show_for_render(c: &Counter, case: Option<String>, staff: Option<String>) {
+    if let Some(staff) = staff {
+        send(&c.inner, Cmd::Preview(staff));
+    }
+    send(&c.inner, Cmd::Show(case));
     c.settle(Duration::from_secs(10));
     let a = c.ui.global::<SignInAdapter>();
     a.set_logged_in(true);

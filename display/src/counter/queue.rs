@@ -1,5 +1,6 @@
 //! The controller of `QueueAdapter`: the window's queue, calling next or by number, putting
-//! a past day's visitor back in line, and pausing the window.
+//! a past day's visitor back in line, pausing the window, and the department's alerts (提醒:
+//! overdue and due soon, parts to claim), each opening its case on the panel.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,7 +10,7 @@ use slint::{ComponentHandle, ModelRc, VecModel};
 
 use super::{s, send, Inner};
 use crate::desk::{Cmd, View};
-use crate::{CounterWindow, QueueAdapter, WaitingRow};
+use crate::{AlertRow, CounterWindow, QueueAdapter, WaitingRow};
 
 pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, inner, QueueAdapter, on_call_next, |_ui, inner| send(
@@ -48,4 +49,17 @@ pub fn show(ui: &CounterWindow, v: &View) {
         })
         .collect();
     a.set_waiting(ModelRc::new(VecModel::from(rows)));
+    let alerts: Vec<AlertRow> = v
+        .alerts
+        .iter()
+        .map(|x| AlertRow {
+            kind: s(&x.kind),
+            number: s(&x.number),
+            reference: s(&x.reference),
+            due: s(&x.due),
+            overdue: x.overdue,
+            material: s(&x.material),
+        })
+        .collect();
+    a.set_alerts(ModelRc::new(VecModel::from(alerts)));
 }
