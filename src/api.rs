@@ -267,6 +267,8 @@ pub trait HallClient: Send {
     fn sign_out(&mut self) -> Result<()>;
     fn call(&mut self, req: &Call) -> Result<Called>;
     fn act(&mut self, req: &Act) -> Result<Case>;
+    /// Open a case without a ticket (来电咨询, 网上帮办, 提前介入) as the signed-in specialist.
+    fn open_case(&mut self, req: &crate::ledger::OpenCase) -> Result<Case>;
     fn pause_window(&mut self, req: &PauseWindow) -> Result<()>;
     /// Whether a window is paused.
     fn window_paused(&mut self, window: u32) -> Result<bool>;

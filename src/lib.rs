@@ -25,7 +25,7 @@ pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
     add_working_days, announcement, Appointment, CallRequest, Called, CaseAction, CodeRefusal, DayClose, DayReport,
     Feedback, FeedbackKind, FigureLine, Figures, HourFigures, IssueRequest, Ledger, LedgerOptions, NewFeedback,
-    PinChecked, PinRecord, RecordKind, RecordRow, Ticket, WaitingEntry, FEEDBACK_CATEGORIES,
+    OpenCase, PinChecked, PinRecord, RecordKind, RecordRow, Ticket, WaitingEntry, FEEDBACK_CATEGORIES,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

@@ -117,6 +117,11 @@ impl HallClient for LocalClient {
         self.ledger.act(&req.case, s.window, &s.staff, &req.action)
     }
 
+    fn open_case(&mut self, req: &crate::ledger::OpenCase) -> Result<Case> {
+        let s = self.staff()?.clone();
+        self.ledger.open_case(req, &s.staff, s.window)
+    }
+
     fn pause_window(&mut self, req: &PauseWindow) -> Result<()> {
         let s = self.staff()?.clone();
         self.ledger.set_window_paused(s.window, &s.staff, req.paused)

@@ -50,17 +50,30 @@ impl Mode {
 pub enum Channel {
     Kiosk,
     Counter,
+    /// 来电咨询: a consultation by phone, recorded by a specialist, no ticket.
     Phone,
+    /// 网上帮办: remote help with an online application.
+    Online,
+    /// 提前介入: a key project's case opened by a specialist before the visitor comes.
+    Intervention,
 }
 
 impl Channel {
     /// Every channel, in the order a list shows them.
-    pub const ALL: [Channel; 3] = [Channel::Kiosk, Channel::Counter, Channel::Phone];
+    pub const ALL: [Channel; 5] = [
+        Channel::Kiosk,
+        Channel::Counter,
+        Channel::Phone,
+        Channel::Online,
+        Channel::Intervention,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Kiosk => "kiosk",
             Channel::Counter => "counter",
             Channel::Phone => "phone",
+            Channel::Online => "online",
+            Channel::Intervention => "intervention",
         }
     }
 }
@@ -331,6 +344,15 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<NoteRef>,
     },
+    /// A specialist opened the case without a ticket (a phone call, online help, a key
+    /// project's early intervention): it is theirs and at their counter from the start; the
+    /// key project's name is a note.
+    CaseOpened {
+        staff: String,
+        window: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        project: Option<NoteRef>,
+    },
     /// A whole-chain case's parts are opened, one per department, in the hall file's order.
     PartsOpened {
         staff: String,
@@ -515,6 +537,7 @@ impl EventBody {
             EventBody::RatingReplied { reply, .. } => vec![reply],
             EventBody::AccompanyResult { result, .. } => vec![result],
             EventBody::AppointmentBooked { phone, .. } => vec![phone],
+            EventBody::CaseOpened { project, .. } => project.iter().collect(),
             EventBody::FeedbackReceived { text, .. } => text.iter().collect(),
             EventBody::FeedbackReplied { reply, .. } => vec![reply],
             _ => vec![],
@@ -548,6 +571,7 @@ impl EventBody {
             EventBody::CaseCancelled { .. } => "case_cancelled",
             EventBody::CaseHandedOver { .. } => "case_handed_over",
             EventBody::PartsOpened { .. } => "parts_opened",
+            EventBody::CaseOpened { .. } => "case_opened",
             EventBody::AppointmentBooked { .. } => "appointment_booked",
             EventBody::AppointmentCheckedIn { .. } => "appointment_checked_in",
             EventBody::FeedbackReceived { .. } => "feedback_received",
@@ -893,6 +917,16 @@ pub fn apply_owned(
             }
             c.recalls += 1;
             c.called_window = Some(*window);
+        }
+        EventBody::CaseOpened { staff, window, .. } => {
+            if old.state != S::Waiting || c.channel == Channel::Kiosk {
+                return Err(illegal(old, &c.number, "open at the counter"));
+            }
+            c.state = S::Serving;
+            c.called_window = Some(*window);
+            c.called_at = Some(at.into());
+            c.started_at = Some(at.into());
+            own(&mut c, staff);
         }
         EventBody::CaseStarted { window, staff } => {
             if old.state != S::Called {

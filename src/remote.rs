@@ -198,6 +198,10 @@ impl HallClient for RemoteClient {
         self.post("/call", req)
     }
 
+    fn open_case(&mut self, req: &crate::ledger::OpenCase) -> Result<Case> {
+        self.post("/open-case", req)
+    }
+
     fn act(&mut self, req: &Act) -> Result<Case> {
         self.post("/act", req)
     }

@@ -36,6 +36,7 @@ pub trait Store: Send {
     // Calling and case actions.
     fn call(&mut self, req: &CallRequest) -> Result<Called>;
     fn act(&mut self, case_ref: &str, window: u32, staff: &str, action: &CaseAction) -> Result<Case>;
+    fn open_case(&mut self, req: &crate::ledger::OpenCase, staff: &str, window: u32) -> Result<Case>;
     fn set_window_paused(&mut self, window: u32, staff: &str, paused: bool) -> Result<()>;
 
     // Queues and cases.
@@ -116,6 +117,9 @@ impl Store for Ledger {
     }
     fn act(&mut self, case_ref: &str, window: u32, staff: &str, action: &CaseAction) -> Result<Case> {
         Ledger::act(self, case_ref, window, staff, action)
+    }
+    fn open_case(&mut self, req: &crate::ledger::OpenCase, staff: &str, window: u32) -> Result<Case> {
+        Ledger::open_case(self, req, staff, window)
     }
     fn set_window_paused(&mut self, window: u32, staff: &str, paused: bool) -> Result<()> {
         Ledger::set_window_paused(self, window, staff, paused)

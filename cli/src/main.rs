@@ -106,6 +106,29 @@ pub enum Cmd {
         #[arg(long)]
         number: Option<String>,
     },
+    /// Open a case without a ticket: a phone consultation (来电咨询), online help (网上帮办)
+    /// or a key project's early intervention (提前介入); the specialist owns it
+    OpenCase {
+        /// The item's code (A01)
+        #[arg(long)]
+        item: String,
+        /// phone (with --question [--answer]), online, or intervention (with --project)
+        #[arg(long, value_parser = one_of(&[Channel::Phone, Channel::Online, Channel::Intervention], Channel::as_str))]
+        channel: Channel,
+        /// The key project's name (kept as a note)
+        #[arg(long)]
+        project: Option<String>,
+        /// The caller's question (kept as a note)
+        #[arg(long)]
+        question: Option<String>,
+        /// The answer given; without it the question is deferred (待研究)
+        #[arg(long)]
+        answer: Option<String>,
+        #[arg(long, value_parser = window_number)]
+        window: u32,
+        #[arg(long)]
+        staff: String,
+    },
     /// Act on one case: every counter action, by number (today) or ticket token
     Case {
         /// A012, or the token from the ticket's QR code
@@ -599,6 +622,26 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::CheckIn { code } => visitor::check_in(cli, code),
         Cmd::Feedback { cmd } => office::feedback(cli, cmd),
         Cmd::Call { window, staff, number } => counter::call(cli, *window, staff, number.as_deref()),
+        Cmd::OpenCase {
+            item,
+            channel,
+            project,
+            question,
+            answer,
+            window,
+            staff,
+        } => counter::open_case(
+            cli,
+            &bangban::OpenCase {
+                item: item.clone(),
+                channel: *channel,
+                project: project.clone(),
+                question: question.clone(),
+                answer: answer.clone(),
+            },
+            *window,
+            staff,
+        ),
         Cmd::Case {
             case,
             window,
@@ -665,6 +708,7 @@ fn keep_witness(cli: &Cli) {
             | Cmd::Items
             | Cmd::Issue { .. }
             | Cmd::Call { .. }
+            | Cmd::OpenCase { .. }
             | Cmd::Case { .. }
             | Cmd::Window { .. }
             | Cmd::Waiting { .. }

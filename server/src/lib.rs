@@ -494,6 +494,21 @@ async fn act(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Ac
     .await
 }
 
+async fn open_case(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(req): Json<bangban::OpenCase>,
+) -> ApiResult<bangban::Case> {
+    staff_write(
+        &app,
+        &headers,
+        "open_case",
+        move |l, s| l.open_case(&req, &s.staff, s.window),
+        case_of_event,
+    )
+    .await
+}
+
 async fn pause_window(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<PauseWindow>) -> ApiResult<()> {
     staff_write(
         &app,
@@ -832,6 +847,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/v1/sign-out", post(sign_out))
         .route("/api/v1/call", post(call))
         .route("/api/v1/act", post(act))
+        .route("/api/v1/open-case", post(open_case))
         .route("/api/v1/window", post(pause_window))
         .route("/api/v1/windows/{w}/paused", get(window_paused))
         .route("/api/v1/windows/{w}/cases", get(window_cases))

@@ -108,6 +108,110 @@ impl Ledger {
         Ok(ticket_view(hall, case, ahead, est))
     }
 
+    /// Open a case at the counter without a ticket (see `OpenCase`), attributed to `staff` at
+    /// `window`, who owns it. A phone consultation ends recorded (answered, or deferred when
+    /// no answer is given); online help and an early intervention wait on hold at the
+    /// specialist's counter, so the window goes on calling its queue; a whole-chain item's
+    /// intervention opens its parts at once.
+    pub fn open_case(&mut self, req: &super::OpenCase, staff: &str, window: u32) -> Result<Case> {
+        let hall = self.hall()?;
+        let s = hall
+            .specialist(staff)
+            .ok_or_else(|| LedgerError::UnknownStaff(staff.into()))?;
+        super::check_staff_window(&hall, staff, window)?;
+        let item = hall
+            .item(&req.item)
+            .ok_or_else(|| LedgerError::UnknownItem(req.item.clone()))?
+            .clone();
+        if item.department != s.department {
+            return Err(LedgerError::Forbidden(format!(
+                "item {} is {}'s: open it at that department's counter",
+                item.code,
+                hall.department_name(&item.department)
+            )));
+        }
+        let dept = hall
+            .department(&item.department)
+            .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
+            .clone();
+        let text = |t: &Option<String>| {
+            t.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+        };
+        let (question, answer, project) = (text(&req.question), text(&req.answer), text(&req.project));
+        let mode = match req.channel {
+            Channel::Phone => {
+                if question.is_none() {
+                    return Err(LedgerError::Invalid("a phone consultation records the caller's question (--question)".into()));
+                }
+                Mode::Onsite
+            }
+            Channel::Online => Mode::Online,
+            Channel::Intervention => {
+                if project.is_none() {
+                    return Err(LedgerError::Invalid("an early intervention names its key project (--project)".into()));
+                }
+                Mode::Fullprocess
+            }
+            Channel::Kiosk | Channel::Counter => {
+                return Err(LedgerError::Invalid(
+                    "a case opened at the counter is a phone consultation, online help or an early intervention (channel phone, online or intervention)".into(),
+                ))
+            }
+        };
+        let now = self.now();
+        let at = stamp(now);
+        let day = business_day(now, hall.tz()).to_string();
+        let tx = db::immediate(&mut self.conn)?;
+        let case = issue_in(
+            &tx,
+            &IssueParts {
+                item: &item,
+                prefix: &dept.prefix,
+                day: &day,
+                at: &at,
+                actor: staff,
+                priority: None,
+                mode,
+                channel: req.channel,
+            },
+        )?;
+        let project = match project {
+            Some(p) => Some(note_in(&tx, case.id, "project", &p, &at)?),
+            None => None,
+        };
+        let opened = EventBody::CaseOpened {
+            staff: staff.into(),
+            window,
+            project,
+        };
+        let mut case = record_in(&tx, Some(&case), case.id, &at, staff, &opened)?;
+        let next = match req.channel {
+            Channel::Phone => {
+                let q = note_in(&tx, case.id, "question", question.as_deref().unwrap_or_default(), &at)?;
+                let a = match &answer {
+                    Some(t) => Some(note_in(&tx, case.id, "answer", t, &at)?),
+                    None => None,
+                };
+                EventBody::ConsultationRecorded {
+                    staff: staff.into(),
+                    resolved: a.is_some(),
+                    question: q,
+                    answer: a,
+                }
+            }
+            _ => EventBody::CaseHeld { staff: staff.into() },
+        };
+        case = record_in(&tx, Some(&case), case.id, &at, staff, &next)?;
+        if let Some(parts) = super::calling::parts_to_open(&hall, &case, staff) {
+            case = record_in(&tx, Some(&case), case.id, &at, staff, &parts)?;
+        }
+        tx.commit()?;
+        Ok(case)
+    }
+
     /// The ticket of an existing case (today's number or its token), with the queue as it is
     /// now: for reprints (补打) and the ticket screen.
     pub fn ticket_for(&mut self, case_ref: &str) -> Result<Ticket> {

@@ -66,6 +66,21 @@ pub struct IssueRequest {
     pub actor: String,
 }
 
+/// A case a specialist opens without a ticket: a phone consultation (来电咨询, with its
+/// question and answer), remote help with an online application (网上帮办), or a key
+/// project's early intervention (提前介入, with the project's name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenCase {
+    pub item: String,
+    pub channel: Channel,
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub question: Option<String>,
+    #[serde(default)]
+    pub answer: Option<String>,
+}
+
 /// What the visitor takes home: everything the ticket and the ticket screen show.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
@@ -365,7 +380,7 @@ impl PinRecord {
 type PinRow = (String, String, u32, Option<String>);
 
 /// A specialist acts only at a window of their own department.
-fn check_staff_window(hall: &Hall, staff: &str, window: u32) -> Result<()> {
+pub(super) fn check_staff_window(hall: &Hall, staff: &str, window: u32) -> Result<()> {
     let s = hall
         .specialist(staff)
         .ok_or_else(|| LedgerError::UnknownStaff(staff.into()))?;

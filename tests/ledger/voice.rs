@@ -259,3 +259,75 @@ fn a_complaint_is_overdue_after_its_deadline_until_the_coordinator_replies() {
     );
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn a_phone_call_online_help_and_a_key_projects_intervention_open_cases_without_a_ticket() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    let at = |args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", "2026-11-27T10:00:00+08:00")]);
+    let run = |args: &[&str]| {
+        let out = at(&[&["--json", "--pin", TEST_PIN][..], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        json(&out)
+    };
+    let open = |extra: &[&str]| run(&[&["open-case", "--staff", "S101", "--window", "1"][..], extra].concat());
+    // 来电咨询: recorded at once, answered; the window is free for its queue.
+    let call = open(&[
+        "--item",
+        "A02",
+        "--channel",
+        "phone",
+        "--question",
+        "个体户能否网上办理？来电人 13812345678",
+        "--answer",
+        "可以，通过政务服务网",
+    ]);
+    assert_eq!(
+        (call["state"].as_str(), call["channel"].as_str()),
+        (Some("consulted"), Some("phone"))
+    );
+    assert_eq!(call["owner"], "S101");
+    // 网上帮办: on hold at the specialist's counter, in online mode.
+    let online = open(&["--item", "A02", "--channel", "online"]);
+    assert_eq!(
+        (online["state"].as_str(), online["mode"].as_str()),
+        (Some("on_hold"), Some("online"))
+    );
+    // 提前介入 for a key project: whole-chain parts open before the visitor comes.
+    let early = open(&[
+        "--item",
+        "A01",
+        "--channel",
+        "intervention",
+        "--project",
+        "枣庄新能源产业园",
+    ]);
+    assert_eq!(early["channel"], "intervention");
+    assert_eq!(early["parts"].as_array().map(Vec::len), Some(4), "{early}");
+    let shown = stdout(&at(&["case", early["number"].as_str().unwrap(), "show"]));
+    assert!(
+        shown.contains("枣庄新能源产业园") && shown.contains("case_opened"),
+        "{shown}"
+    );
+    // None of them holds up the window's queue.
+    assert!(at(&["issue", "--item", "A02"]).status.success());
+    let called = run(&["call", "--window", "1", "--staff", "S101"]);
+    assert_eq!(called["number"], "A004");
+    // A kiosk channel is not opened at the counter; an intervention names its project.
+    for bad in [
+        &["--item", "A02", "--channel", "kiosk"][..],
+        &["--item", "A01", "--channel", "intervention"],
+    ] {
+        let out = at(&[
+            &["--pin", TEST_PIN, "open-case", "--staff", "S101", "--window", "1"][..],
+            bad,
+        ]
+        .concat());
+        assert_ne!(out.status.code(), Some(0), "{bad:?} went through");
+    }
+    assert!(
+        !payloads(&t.db).contains("13812345678"),
+        "the caller's words stay in the notes"
+    );
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

@@ -8,6 +8,32 @@ use crate::args::CaseArg;
 use crate::out::{print_json, say, Exit};
 use crate::{Cli, WindowState};
 
+/// 来电咨询, 网上帮办, 提前介入: a case the specialist opens without a ticket.
+pub fn open_case(cli: &Cli, req: &bangban::OpenCase, window: u32, staff: &str) -> Result<(), Exit> {
+    let mut c = cli.client()?;
+    cli.sign_in(c.as_mut(), staff, window)?;
+    let result = c.open_case(req);
+    let _ = c.sign_out();
+    let case = result?;
+    if cli.json {
+        print_json(&case);
+    } else {
+        say!(
+            "{} {} {} · {}{}",
+            case.number,
+            case.state.label_zh(),
+            case.channel.as_str(),
+            case.item,
+            if case.parts.is_empty() {
+                String::new()
+            } else {
+                format!("  全链条分项 {} 个", case.parts.len())
+            }
+        );
+    }
+    Ok(())
+}
+
 pub fn call(cli: &Cli, window: u32, staff: &str, number: Option<&str>) -> Result<(), Exit> {
     let mut c = cli.client()?;
     cli.sign_in(c.as_mut(), staff, window)?;
