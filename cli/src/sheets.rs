@@ -58,6 +58,14 @@ const COLUMNS: &[Column] = &[
     }),
     ("空闲均值(分)", "idle_mean_min", |l| Cell::Minutes(l.idle_mean_min)),
     ("空闲P90(分)", "idle_p90_min", |l| Cell::Minutes(l.idle_p90_min)),
+    ("好差评", "ratings", |l| Cell::Count(l.ratings)),
+    ("满意度均值(1-5)", "rating_mean", |l| Cell::Minutes(l.rating_mean)),
+    ("差评", "ratings_bad", |l| Cell::Count(l.ratings_bad)),
+    ("找茬吐槽", "complaints", |l| Cell::Count(l.complaints)),
+    ("意见建议", "suggestions", |l| Cell::Count(l.suggestions)),
+    ("意见已回复", "feedback_replied", |l| {
+        Cell::Count(l.feedback_replied)
+    }),
 ];
 
 fn lines(f: &Figures) -> impl Iterator<Item = (&'static str, &FigureLine)> {

@@ -102,6 +102,22 @@ pub struct FigureLine {
     pub service_p90_min: Option<f64>,
     pub idle_mean_min: Option<f64>,
     pub idle_p90_min: Option<f64>,
+    /// 好差评 given in the period (to the department of the case and the specialist who
+    /// served it), their mean (1 to 5), and the bad ones (不满意, 非常不满意).
+    #[serde(default)]
+    pub ratings: u32,
+    #[serde(default)]
+    pub rating_mean: Option<f64>,
+    #[serde(default)]
+    pub ratings_bad: u32,
+    /// 找茬吐槽 and suggestions received (naming the department or a window of it), and the
+    /// replies recorded.
+    #[serde(default)]
+    pub complaints: u32,
+    #[serde(default)]
+    pub suggestions: u32,
+    #[serde(default)]
+    pub feedback_replied: u32,
 }
 
 /// Arrivals (tickets issued) and visitors served (service started) in one hour of the day.
@@ -132,6 +148,7 @@ struct Samples {
     walk: Vec<f64>,
     service: Vec<f64>,
     idle: Vec<f64>,
+    rating: Vec<f64>,
 }
 
 /// What the figures need to remember of a case while walking the log.
@@ -143,6 +160,8 @@ struct Seen {
     started: Option<(chrono::DateTime<Utc>, String)>,
     service_ended: bool,
     deferred: Option<(chrono::DateTime<Utc>, String, String)>,
+    /// Who owned the case when the period began (a visit served before it, rated in it).
+    owner: Option<String>,
 }
 
 impl Ledger {
@@ -213,6 +232,51 @@ impl Ledger {
             let Ok(body) = serde_json::from_str::<EventBody>(&ev.payload) else {
                 continue;
             };
+            // The visitor's voice beyond ratings names a department (and maybe a specialist).
+            match &body {
+                EventBody::FeedbackReceived {
+                    feedback_kind,
+                    department,
+                    staff,
+                    ..
+                } => {
+                    let complaint = feedback_kind == "complaint";
+                    for key in [
+                        department.clone().map(|d| (0u8, d)),
+                        staff.clone().map(|s| (1u8, s)),
+                        Some((2, "ALL".into())),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    {
+                        if let Some((l, _)) = lines.get_mut(&key) {
+                            if complaint {
+                                l.complaints += 1
+                            } else {
+                                l.suggestions += 1
+                            }
+                        }
+                    }
+                }
+                EventBody::FeedbackReplied { feedback, .. } => {
+                    let department: Option<String> = self
+                        .conn
+                        .query_row("SELECT department FROM feedback WHERE id = ?1", [feedback], |r| {
+                            r.get(0)
+                        })
+                        .optional()?
+                        .flatten();
+                    for key in [department.map(|d| (0u8, d)), Some((2, "ALL".into()))]
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some((l, _)) = lines.get_mut(&key) {
+                            l.feedback_replied += 1;
+                        }
+                    }
+                }
+                _ => {}
+            }
             let Some(id) = ev.case_id else { continue };
             if !cases.contains_key(&id) {
                 // A case from before the period: where it stood when the period began.
@@ -313,6 +377,21 @@ impl Ledger {
                         .served += 1;
                 }
                 EventBody::CaseNoShow { staff } => bump(Some(staff), &|l, _| l.no_shows += 1),
+                EventBody::CaseOpened { staff, .. } => seen.owner = Some(staff.clone()),
+                EventBody::CaseRated { level, .. } => {
+                    // The visit is the specialist's who served it first (首问负责).
+                    let server = seen
+                        .started
+                        .as_ref()
+                        .map(|s| s.1.clone())
+                        .or_else(|| seen.owner.clone());
+                    let level = *level;
+                    bump(server.as_deref(), &|l, s| {
+                        l.ratings += 1;
+                        l.ratings_bad += (level <= 2) as u32;
+                        s.rating.push(level as f64);
+                    })
+                }
                 EventBody::ConsultationRecorded { staff, resolved, .. } => {
                     if !resolved {
                         seen.deferred = Some((at, staff.clone(), dept.clone()));
@@ -390,6 +469,7 @@ impl Ledger {
             (line.walk_mean_min, line.walk_p90_min) = mean_p90(samples.walk);
             (line.service_mean_min, line.service_p90_min) = mean_p90(samples.service);
             (line.idle_mean_min, line.idle_p90_min) = mean_p90(samples.idle);
+            line.rating_mean = mean(&samples.rating).map(|m| (m * 100.0).round() / 100.0);
             match kind {
                 0 => departments.push(line),
                 1 => specialists.push(line),
@@ -458,6 +538,7 @@ impl Ledger {
                     }
                 }
                 EventBody::QuestionAnswered { .. } => seen.deferred = None,
+                EventBody::CaseOpened { staff, .. } => seen.owner = Some(staff),
                 _ => {}
             }
         }

@@ -257,7 +257,82 @@ fn a_complaint_is_overdue_after_its_deadline_until_the_coordinator_replies() {
         !log.contains("13812345678") && !log.contains("高峰时段"),
         "typed text in the log"
     );
+    // The week's figures carry them per department (and the suggestion for 税务).
+    let out = at(
+        "2026-12-04T18:00:00+08:00",
+        &[
+            "report",
+            "--from",
+            "2026-11-27",
+            "--to",
+            "2026-12-04",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let figures = json(&out);
+    let dept = |code: &str| {
+        figures["departments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            dept("BDC")["complaints"].as_u64(),
+            dept("BDC")["feedback_replied"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(dept("SWJ")["suggestions"], 1);
     assert!(cli(&t.db, &["verify"]).status.success());
+}
+
+#[test]
+fn ratings_count_in_the_figures_of_the_department_and_the_specialist_who_served() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S602"]);
+    let at = |args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", "2026-11-27T10:00:00+08:00")]);
+    for level in ["2", "5"] {
+        assert!(at(&["issue", "--item", "F01"]).status.success());
+        let called = json(&at(&[
+            "--json", "--pin", TEST_PIN, "call", "--window", "13", "--staff", "S602",
+        ]));
+        let number = called["number"].as_str().unwrap().to_string();
+        for action in [&["start"][..], &["hold"]] {
+            let out = at(&[
+                &["--pin", TEST_PIN, "case", &number][..],
+                action,
+                &["--staff", "S602", "--window", "13"],
+            ]
+            .concat());
+            assert!(out.status.success(), "{}", stderr(&out));
+        }
+        assert!(at(&["rate", &number, "--level", level]).status.success());
+    }
+    let figures = json(&at(&["report", "--format", "json"]));
+    let line = |list: &str, code: &str| {
+        figures[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["code"] == code)
+            .unwrap()
+            .clone()
+    };
+    for l in [line("departments", "BDC"), line("specialists", "S602")] {
+        assert_eq!(
+            (l["ratings"].as_u64(), l["ratings_bad"].as_u64()),
+            (Some(2), Some(1)),
+            "{l}"
+        );
+        assert_eq!(l["rating_mean"].as_f64(), Some(3.5));
+    }
+    assert_eq!(line("specialists", "S601")["ratings"], 0);
 }
 
 #[test]
