@@ -24,6 +24,9 @@ pub enum DeadlineKind {
     FeedbackReply,
     /// A whole-chain part waits for its department to claim it (listed from the start).
     PartUnclaimed,
+    /// 主动服务: a priority visitor has just taken a ticket, well within the wait limit; a
+    /// floor specialist goes to them (it turns into `PriorityWait` when the limit nears).
+    PriorityArrived,
 }
 
 impl DeadlineKind {
@@ -38,6 +41,7 @@ impl DeadlineKind {
             DeadlineKind::MissingMaterial => "容缺材料待补齐",
             DeadlineKind::FeedbackReply => "意见待回复",
             DeadlineKind::PartUnclaimed => "分项待认领",
+            DeadlineKind::PriorityArrived => "优先群体到达",
         }
     }
 }
@@ -225,8 +229,14 @@ impl Ledger {
                     continue;
                 }
                 let overdue = now > due;
-                let soon = !overdue && ((due - now) * 5 < (due - since) || kind == DeadlineKind::PartUnclaimed);
-                if overdue || soon {
+                let soon = !overdue && (due - now) * 5 < (due - since);
+                // A priority visitor is an alert from the ticket on, to be met (主动服务).
+                let kind = match kind {
+                    DeadlineKind::PriorityWait if !overdue && !soon => DeadlineKind::PriorityArrived,
+                    k => k,
+                };
+                let always = matches!(kind, DeadlineKind::PartUnclaimed | DeadlineKind::PriorityArrived);
+                if overdue || soon || always {
                     out.push(Overdue {
                         kind,
                         number: c.number.clone(),

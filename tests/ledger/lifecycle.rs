@@ -757,7 +757,14 @@ fn each_deadline_alerts_at_its_moment_and_not_before() {
     );
 
     // The priority visitor: nothing at 10:07, due soon at 10:09, overdue at 10:11.
+    // 主动服务: the floor sees the priority visitor from the ticket on.
+    assert_eq!(has(&overdue(&fri("10:01")), "priority_arrived", "B001"), Some(false));
     assert_eq!(has(&overdue(&fri("10:07")), "priority_wait", "B001"), None);
+    assert_eq!(
+        has(&overdue(&fri("10:09")), "priority_arrived", "B001"),
+        None,
+        "turned into priority_wait"
+    );
     assert_eq!(has(&overdue(&fri("10:09")), "priority_wait", "B001"), Some(false));
     assert_eq!(has(&overdue(&fri("10:11")), "priority_wait", "B001"), Some(true));
     // Each day-counted deadline: not a minute early, overdue a minute late. Weekends skip

@@ -357,7 +357,14 @@ pub fn overdue(cli: &Cli, department: Option<&str>) -> Result<(), Exit> {
     for o in &list {
         say!(
             "{}  {:<14} {}/{} {}{}  {}  since {}  due {}",
-            if o.overdue { "超期  " } else { "即将到期" },
+            match (o.overdue, o.kind) {
+                (true, _) => "超期  ",
+                (
+                    false,
+                    bangban::ledger::DeadlineKind::PriorityArrived | bangban::ledger::DeadlineKind::PartUnclaimed,
+                ) => "待处理  ",
+                (false, _) => "即将到期",
+            },
             o.kind.label_zh(),
             o.business_day,
             o.number,
