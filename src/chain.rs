@@ -720,6 +720,7 @@ fn verify_inner(
     let mut windows: BTreeMap<u32, bool> = BTreeMap::new();
     let mut configs: Vec<String> = Vec::new();
     let mut signins = crate::access::SignInFold::default();
+    let mut visitors = crate::visitors::VisitorFold::default();
     let mut next_evict = evict_after;
     let mut calls_stmt = tx.prepare("SELECT seq, business_day, department, case_id, recall FROM calls ORDER BY seq")?;
     let mut calls = calls_stmt.query_map([], |r| {
@@ -880,6 +881,10 @@ fn verify_inner(
                             windows.insert(*window, false);
                         }
                         EventBody::HallConfigured { sha256, .. } => configs.push(sha256.clone()),
+                        EventBody::AppointmentBooked { .. }
+                        | EventBody::AppointmentCheckedIn { .. }
+                        | EventBody::FeedbackReceived { .. }
+                        | EventBody::FeedbackReplied { .. } => visitors.apply(ev.at(), ev.case_id, &body),
                         other => signins.apply(ev.at(), other),
                     }
                     if projection.is_some() || !body.moves_case() {
@@ -1081,7 +1086,11 @@ fn verify_inner(
     if let Some(r) = small_projections(&tx, count, head_seq, cases, &counters, &windows, &configs)? {
         return Ok(r);
     }
-    if let Some((table, row, field, problem)) = signins.compare(&tx)? {
+    let differs = match signins.compare(&tx)? {
+        Some(d) => Some(d),
+        None => visitors.compare(&tx)?,
+    };
+    if let Some((table, row, field, problem)) = differs {
         let mut r = VerifyReport::bad_row(count, head_seq, cases, count + 1, table, row, problem);
         if let Some(f) = r.finding.as_mut() {
             f.field = Some(field.into());

@@ -17,6 +17,7 @@ pub mod pin;
 pub mod remote;
 pub mod restore;
 pub mod store;
+pub mod visitors;
 pub mod witness;
 
 pub use chain::{Event, Finding, FindingKind, VerifyReport};

@@ -124,8 +124,10 @@ pub enum Cmd {
         /// The answer given; without it the question is deferred (待研究)
         #[arg(long)]
         answer: Option<String>,
+        /// The specialist's window
         #[arg(long, value_parser = window_number)]
         window: u32,
+        /// The specialist who opens the case and owns it
         #[arg(long)]
         staff: String,
     },
@@ -368,7 +370,10 @@ pub enum Cmd {
         cmd: AppointmentCmd,
     },
     /// 预约签到: check in with an appointment's six-digit code and take its ticket
-    CheckIn { code: String },
+    CheckIn {
+        /// The six-digit code of the booking
+        code: String,
+    },
     /// Complaints and suggestions (找茬吐槽, 意见箱, 合理化建议), tracked to a reply
     Feedback {
         #[command(subcommand)]
@@ -437,8 +442,10 @@ pub enum FeedbackCmd {
     Reply {
         /// The number `feedback add` printed
         id: i64,
+        /// The reply given (kept as a note)
         #[arg(long)]
         reply: String,
+        /// Who replies: the named department's coordinator or the management office
         #[arg(long)]
         staff: String,
     },
@@ -447,6 +454,7 @@ pub enum FeedbackCmd {
         /// Only those still waiting for a reply
         #[arg(long)]
         open: bool,
+        /// Only those naming this department (its code)
         #[arg(long, value_name = "CODE")]
         department: Option<String>,
     },

@@ -406,3 +406,89 @@ fn a_phone_call_online_help_and_a_key_projects_intervention_open_cases_without_a
     );
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn an_appointment_or_complaint_changed_behind_the_logs_back_is_found_by_table_and_field() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S601"]);
+    let at = |when: &str, args: &[&str]| {
+        let out = cli_env(&t.db, &[&["--json"][..], args].concat(), &[("BANGBAN_NOW", when)]);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        json(&out)
+    };
+    let booked = at(
+        "2026-11-27T09:00:00+08:00",
+        &[
+            "appointment",
+            "add",
+            "--item",
+            "F01",
+            "--at",
+            "2026-11-27 10:00",
+            "--phone",
+            "13812345678",
+        ],
+    );
+    at(
+        "2026-11-27T09:45:00+08:00",
+        &["check-in", booked["code"].as_str().unwrap()],
+    );
+    at(
+        "2026-11-27T10:00:00+08:00",
+        &["feedback", "add", "--category", "wait", "--window", "12"],
+    );
+    at(
+        "2026-11-27T11:00:00+08:00",
+        &[
+            "--pin",
+            TEST_PIN,
+            "feedback",
+            "reply",
+            "1",
+            "--reply",
+            "已处理",
+            "--staff",
+            "S601",
+        ],
+    );
+    assert!(cli(&t.db, &["verify"]).status.success());
+    let conn = Connection::open(&t.db).unwrap();
+    let code = booked["code"].as_str().unwrap();
+    let restore_code = format!("UPDATE appointments SET code = '{code}'");
+    let edits = [
+        // A used code made usable again; a code swapped; a reply wiped.
+        (
+            "UPDATE appointments SET state = 'booked', case_id = NULL",
+            "UPDATE appointments SET state = 'checked_in', case_id = 1",
+            "appointments",
+            "case_id",
+        ),
+        (
+            "UPDATE appointments SET code = '000000'",
+            restore_code.as_str(),
+            "appointments",
+            "code",
+        ),
+        (
+            "UPDATE feedback SET replied_at = NULL, reply_note = NULL, replied_by = NULL",
+            "",
+            "feedback",
+            "replied_at",
+        ),
+    ];
+    for (sql, undo, table, field) in edits {
+        conn.execute(sql, []).unwrap();
+        let out = cli(&t.db, &["verify", "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{sql} went unnoticed");
+        let finding = json(&out)["finding"].clone();
+        assert_eq!(
+            (finding["table"].as_str(), finding["field"].as_str()),
+            (Some(table), Some(field)),
+            "{sql}"
+        );
+        if !undo.is_empty() {
+            conn.execute(undo, []).unwrap();
+            assert!(cli(&t.db, &["verify"]).status.success(), "undone: {undo}");
+        }
+    }
+}

@@ -87,11 +87,8 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         }
         let _ = inner;
     });
-    bind!(ui, (), FeedbackAdapter, on_set_mode, |ui, mode| {
-        let f = ui.global::<FeedbackAdapter>();
-        f.set_mode(mode);
-        f.set_refusal(SharedString::default());
-    });
+    // Switching between 评价 and 找茬吐槽 starts that form afresh (also after a thank-you).
+    bind!(ui, (), FeedbackAdapter, on_set_mode, |ui, mode| clear(ui, &mode));
     bind!(ui, (), FeedbackAdapter, on_set_level, |ui, level| ui
         .global::<FeedbackAdapter>()
         .set_level(level));
@@ -106,6 +103,12 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
 
 /// Open the screen on 服务评价 (or 找茬吐槽) with nothing chosen.
 pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, mode: &str) {
+    clear(ui, mode);
+    chrome::show_screen(ui, &inner.borrow(), KioskScreen::Feedback);
+}
+
+/// The form of `mode` with nothing chosen.
+fn clear(ui: &KioskWindow, mode: &str) {
     let f = ui.global::<FeedbackAdapter>();
     f.set_mode(s(mode));
     f.set_ticket(SharedString::default());
@@ -116,7 +119,6 @@ pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, mode: &str) {
     f.set_follow_up(false);
     f.set_refusal(SharedString::default());
     f.set_detail(SharedString::default());
-    chrome::show_screen(ui, &inner.borrow(), KioskScreen::Feedback);
 }
 
 fn submit(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
