@@ -405,6 +405,9 @@ pub enum AppointmentCmd {
         /// How it was booked: counter, phone (来电) or online
         #[arg(long, default_value = "counter")]
         channel: String,
+        /// The phone consultation (来电咨询) it was booked from: its number, DATE/NUMBER or token
+        #[arg(long, value_name = "CASE")]
+        from_case: Option<String>,
     },
     /// The appointments of a day (server host)
     List {

@@ -80,6 +80,24 @@ impl Ledger {
         actor: &str,
         channel: &str,
     ) -> Result<Appointment> {
+        self.book_appointment_from(item, at, phone, actor, channel, None)
+    }
+
+    /// `book_appointment` from a case (a phone consultation, 来电咨询, by number, DATE/NUMBER
+    /// or token): the booking is an event of that case, so the case shows it.
+    pub fn book_appointment_from(
+        &mut self,
+        item: &str,
+        at: &str,
+        phone: &str,
+        actor: &str,
+        channel: &str,
+        from_case: Option<&str>,
+    ) -> Result<Appointment> {
+        let from = match from_case {
+            Some(r) => Some(self.find_case(r)?.id),
+            None => None,
+        };
         let hall = self.hall()?;
         let item = hall
             .item(item)
@@ -140,7 +158,7 @@ impl Ledger {
             phone: phone_note.clone(),
             channel: channel.into(),
         };
-        chain::append_in(&tx, &booked_at, actor, None, &body)?;
+        chain::append_in(&tx, &booked_at, actor, from, &body)?;
         crate::db::exec(
             &tx,
             "INSERT INTO appointments (id, code, item, at, phone_note, state, booked_at)

@@ -942,6 +942,28 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
         parts(&accepted),
         vec![open("SCJG"), open("SWJ"), open("RSJ"), open("GJJ")]
     );
+    // Each part is an alert for its department from the start, overdue when not claimed
+    // within one working day (part_claim_days): Friday 10:00 → Monday 10:00.
+    let unclaimed = |when: &str| -> Option<bool> {
+        let out = cli_env(
+            &t.db,
+            &["--json", "overdue", "--department", "RSJ"],
+            &[("BANGBAN_NOW", when)],
+        );
+        json(&out)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "part_unclaimed")
+            .map(|o| o["overdue"].as_bool().unwrap())
+    };
+    assert_eq!(unclaimed(fri), Some(false));
+    assert_eq!(
+        unclaimed("2026-11-30T09:59:00+08:00"),
+        Some(false),
+        "the weekend does not count"
+    );
+    assert_eq!(unclaimed("2026-11-30T10:01:00+08:00"), Some(true));
     // A department that takes no part cannot claim one; the lead cannot finish early.
     let e = refused(fri, &act("S201", "4", &["claim"]));
     assert!(e["error"].as_str().unwrap().contains("has no part for 公安局"), "{e}");
@@ -952,6 +974,7 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
         ok(fri, &act(staff, window, &["claim"]));
     }
     // The part is S701's: another specialist of 税务 cannot move it.
+    assert_eq!(unclaimed(fri), None, "claimed: no longer an alert");
     let e = refused(fri, &act("S702", "16", &["part", "--state", "accepted"]));
     assert!(e["error"].as_str().unwrap().contains("is S701's (首问负责)"), "{e}");
     for (staff, window) in [("S101", "1"), ("S701", "15"), ("S301", "6")] {

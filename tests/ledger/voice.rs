@@ -362,6 +362,24 @@ fn a_phone_call_online_help_and_a_key_projects_intervention_open_cases_without_a
         (Some("consulted"), Some("phone"))
     );
     assert_eq!(call["owner"], "S101");
+    // The caller wants to come in: an appointment booked from the call shows on its case.
+    let number = call["number"].as_str().unwrap();
+    run(&[
+        "appointment",
+        "add",
+        "--item",
+        "A02",
+        "--at",
+        "2026-11-27 14:00",
+        "--phone",
+        "13812345678",
+        "--channel",
+        "phone",
+        "--from-case",
+        number,
+    ]);
+    let events = json(&at(&["--json", "case", number, "show"]))["events"].to_string();
+    assert!(events.contains("appointment_booked"), "{events}");
     // 网上帮办: on hold at the specialist's counter, in online mode.
     let online = open(&["--item", "A02", "--channel", "online"]);
     assert_eq!(

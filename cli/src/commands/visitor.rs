@@ -133,8 +133,9 @@ pub fn appointment(cli: &Cli, cmd: &crate::AppointmentCmd) -> Result<(), Exit> {
             at,
             phone,
             channel,
+            from_case,
         } => {
-            let a = ledger.book_appointment(item, at, phone, &cli.actor, channel)?;
+            let a = ledger.book_appointment_from(item, at, phone, &cli.actor, channel, from_case.as_deref())?;
             if cli.json {
                 print_json(&a);
             } else {
