@@ -35,6 +35,8 @@ pub enum Cmd {
     /// Show this case on the panel without calling it (None: the window's own case, else the
     /// first in line — for renders).
     Show(Option<String>),
+    /// Open a case without a ticket (来电咨询, 网上帮办, 提前介入) and put it on the panel.
+    Open(bangban::OpenCase),
     /// Show the panel as this specialist would see it, without signing in (renders only).
     Preview(String),
     Stop,
@@ -171,7 +173,15 @@ pub struct Desk {
     current: Option<String>,
     /// The counter's own printer, for the one-time notification slip (一次性告知书).
     printer: Option<bangban_printer::PrinterTarget>,
+    /// The alerts as last read, and when: the console's 2-second refresh reads them again
+    /// only every `ALERTS_EVERY` (or after an action), so hundreds of counters do not ask
+    /// the server for the deadlines every two seconds.
+    alerts: Vec<AlertLine>,
+    alerts_read: Option<std::time::Instant>,
 }
+
+/// How old the alerts may be before a refresh reads them again.
+const ALERTS_EVERY: Duration = Duration::from_secs(20);
 
 impl Desk {
     /// Print the one-time notification slip on this printer after each `notify`.
@@ -217,6 +227,8 @@ impl Desk {
             staff: None,
             current: None,
             printer: None,
+            alerts: vec![],
+            alerts_read: None,
         };
         Ok((desk, hall))
     }
@@ -284,7 +296,11 @@ impl Desk {
                 });
                 None
             }
-            other => Some(self.as_staff(other)),
+            other => {
+                // An action may have settled an alert: read them again.
+                self.alerts_read = None;
+                Some(self.as_staff(other))
+            }
         };
         self.view(message)
     }
@@ -320,6 +336,13 @@ impl Desk {
                     })
                     .map(|c| Message::Returned(c.number))
             }
+            Cmd::Open(req) => self.client.open_case(&req).map(|c| {
+                self.current = Some(format!("{}/{}", c.business_day, c.number));
+                Message::Moved {
+                    number: c.number,
+                    state: c.state,
+                }
+            }),
             Cmd::PrintSlip => {
                 let Some(number) = self.current.clone() else {
                     return Message::refused("no_case", "no case on the panel: call a number first");
@@ -434,7 +457,11 @@ impl Desk {
                     .collect()
             })
             .unwrap_or_default();
-        let alerts = self.alerts(hall.as_deref());
+        if self.alerts_read.is_none_or(|t| t.elapsed() >= ALERTS_EVERY) {
+            self.alerts = self.alerts(hall.as_deref());
+            self.alerts_read = Some(std::time::Instant::now());
+        }
+        let alerts = self.alerts.clone();
         let my_dept = self
             .staff
             .as_ref()

@@ -78,6 +78,10 @@ enum Cmd {
         /// With --render: preview as this specialist (their department's parts and alerts)
         #[arg(long, value_name = "STAFF")]
         staff: Option<String>,
+        /// With --render: the case panel's tab (0 the four stages, 1 parts and coordination,
+        /// 2 cases without a ticket)
+        #[arg(long, value_parser = clap::value_parser!(i32).range(0..=2))]
+        tab: Option<i32>,
         /// The console's language: zh (中文) or en
         #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
         lang: String,
@@ -177,6 +181,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             show,
             staff,
             lang,
+            tab,
         } => {
             let headless = match &render {
                 Some(_) => Some(bangban_headless::install()?),
@@ -197,6 +202,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 bangban_headless::snapshot(&win, (w, h), &file)?;
                 // Then the console itself, on the ledger's real queue, as a specialist sees it.
                 display::counter::show_for_render(&c, show.clone(), staff.clone());
+                if let Some(t) = tab {
+                    c.ui.global::<display::CasePanelAdapter>().set_tab(*t);
+                }
                 let console = file.with_file_name(format!(
                     "{}-console.png",
                     file.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()

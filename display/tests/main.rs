@@ -1305,3 +1305,28 @@ fn a_part_to_claim_is_an_alert_that_opens_the_case_where_the_department_claims_w
             .is_some()
     );
 }
+
+#[test]
+fn a_phone_consultation_is_recorded_at_the_console_without_a_ticket() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S101", "246813", "admin").unwrap();
+    let c = console(&db, 1);
+    login(&c, "S101", "246813");
+    c.ui.global::<CasePanelAdapter>().set_tab(2);
+    type_into(&c, "来电咨询的问题", "企业开办需要哪些材料？");
+    type_into(&c, "来电答复内容", "见一次性告知单");
+    tap(&c, "记录来电咨询");
+    let panel = c.ui.global::<CasePanelAdapter>().get_case();
+    assert_eq!(panel.state, "consulted", "{}", message(&c));
+    let case = l.find_case(panel.number.as_str()).unwrap();
+    assert_eq!(
+        (case.channel, case.owner.as_deref(), case.item.as_str()),
+        (Channel::Phone, Some("S101"), "A01")
+    );
+    // No ticket was taken: the window calls its queue as before.
+    let next = issue(&mut l, "A02");
+    tap(&c, "叫下一位");
+    assert_eq!(message(&c), format!("请{next}号到1号窗口办理"));
+}

@@ -53,6 +53,35 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         on_claim_part() => CaseAction::Claim;
         on_escalate(reason) => CaseAction::Escalate { reason: reason.to_string() };
     );
+    // A case without a ticket, for the item chosen among the window's.
+    bind!(
+        ui,
+        inner,
+        CasePanelAdapter,
+        on_open_case,
+        |_ui, inner, channel, index, question, answer, project| {
+            let Some(channel) = bangban::Channel::ALL
+                .into_iter()
+                .find(|c| c.as_str() == channel.as_str())
+            else {
+                return;
+            };
+            let Some(item) = inner.borrow().items.get(index.max(0) as usize).cloned() else {
+                return;
+            };
+            let text = |t: slint::SharedString| Some(t.to_string()).filter(|t| !t.trim().is_empty());
+            send(
+                inner,
+                Cmd::Open(bangban::OpenCase {
+                    item,
+                    channel,
+                    project: text(project),
+                    question: text(question),
+                    answer: text(answer),
+                }),
+            )
+        }
+    );
     // A part moves on; accepted with a date is 容缺受理 of the materials marked 缺少.
     bind!(
         ui,

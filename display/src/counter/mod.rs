@@ -30,6 +30,8 @@ pub struct Inner {
     case_number: String,
     /// The item's materials and how the specialist marked each (0 not yet, 1 已交, 2 缺少).
     materials: Vec<(String, u8)>,
+    /// The codes of the window's items, in the order of the panel's item list.
+    items: Vec<String>,
     refresh: Timer,
 }
 
@@ -77,6 +79,13 @@ pub fn counter_printing(
     ui.global::<crate::CasePanelAdapter>().set_has_printer(has_printer);
     let _ = slint::select_bundled_translation("");
     sign_in::setup(&ui, &hall, window);
+    ui.global::<crate::CasePanelAdapter>()
+        .set_items(slint::ModelRc::new(slint::VecModel::from(
+            window_items(&hall, window)
+                .into_iter()
+                .map(|(code, name)| s(&format!("{code} {name}")))
+                .collect::<Vec<_>>(),
+        )));
     // Without an event loop (UI tests) waking fails; the tests settle by hand.
     let thread = crate::desk::spawn(desk, || {
         let _ = slint::invoke_from_event_loop(|| PUMP.with(|p| p.borrow().as_ref().map(|f| f())).unwrap_or(()));
@@ -88,6 +97,7 @@ pub fn counter_printing(
         pending: 0,
         case_number: String::new(),
         materials: vec![],
+        items: window_items(&hall, window).into_iter().map(|(c, _)| c).collect(),
         refresh: Timer::default(),
     }));
     sign_in::wire(&ui, &inner);
@@ -152,6 +162,20 @@ pub fn show_for_render(c: &Counter, case: Option<String>, staff: Option<String>)
     let a = c.ui.global::<SignInAdapter>();
     a.set_logged_in(true);
     a.set_staff_name(s("（预览）"));
+}
+
+/// The items of the departments at a window: (code, name).
+fn window_items(hall: &bangban::Hall, window: u32) -> Vec<(String, String)> {
+    let depts: Vec<&str> = hall
+        .departments_at_window(window)
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    hall.items
+        .iter()
+        .filter(|i| depts.contains(&i.department.as_str()))
+        .map(|i| (i.code.clone(), i.display_name()))
+        .collect()
 }
 
 fn send(inner: &Rc<RefCell<Inner>>, cmd: Cmd) {
