@@ -310,6 +310,9 @@ struct Figures {
     verify: (f64, f64, i64),
     storm: Option<(f64, usize, usize, usize)>,
     bytes_per_case: Option<f64>,
+    /// The console's alerts per department: p50/p99, and the alerts listed in all departments.
+    alerts: (f64, f64),
+    alerts_listed: usize,
     /// `bangban backup` while a kiosk issues 5 tickets a second: seconds, tickets issued
     /// meanwhile, issue errors, and the copy's size in MB.
     backup: (f64, usize, usize, f64),
@@ -439,6 +442,19 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
         assert!(!got.is_empty());
     }
     f.recent_calls = p50_p99(recent);
+    // The console's alerts (what is overdue or due soon) per department, as a counter reads
+    // them every 20 s: the watched cases of the whole history, through their partial index.
+    let mut alerts = Vec::new();
+    let mut listed = 0;
+    for _ in 0..5 {
+        for d in &hall.departments {
+            let t = Instant::now();
+            listed += l.overdue(Some(&d.code))?.len();
+            alerts.push(ms(t.elapsed()));
+        }
+    }
+    f.alerts = p50_p99(alerts);
+    f.alerts_listed = listed / 5;
     drop(l);
 
     // The opening rush: five mornings; each, a kiosk issues every 200 ms while nine counters
@@ -711,6 +727,9 @@ fn print_table(columns: &[(usize, Figures)]) {
         pair(f.first_call)
     });
     row("issue (a busy day)", &|f| pair(f.issue));
+    row("console alerts per department (overdue, due soon)", &|f| {
+        format!("{}, {} listed", pair(f.alerts), f.alerts_listed)
+    });
     row("call next (a busy day)", &|f| pair(f.call));
     row("opening rush: busy errors (kiosk issues, first calls)", &|f| {
         format!(
