@@ -159,6 +159,15 @@ pub struct TicketStatus {
     pub business_day: String,
     /// The ledger's sequence number this status reflects (pages poll or stream from here).
     pub seq: i64,
+    /// 好差评: the visit has been served and not yet rated, so the page offers the rating.
+    #[serde(default)]
+    pub can_rate: bool,
+    /// The rating given (1 to 5), once given.
+    #[serde(default)]
+    pub rating: Option<u8>,
+    /// Today's business day in the hall (a phone's own date may be another time zone's).
+    #[serde(default)]
+    pub today: String,
 }
 
 /// An error as it travels between server and client: a kind callers can tell apart and the

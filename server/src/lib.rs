@@ -803,6 +803,37 @@ async fn ticket_page(
     r
 }
 
+#[derive(serde::Deserialize)]
+struct PageRating {
+    level: u8,
+}
+
+/// 好差评 from the visitor's phone: the ticket's token is the proof (unguessable), the same
+/// per-address allowance as the page, one rating per visit.
+async fn rate_from_page(
+    State(app): State<Arc<App>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    Json(r): Json<PageRating>,
+) -> ApiResult<bangban::api::Rated> {
+    if !allow_lookup(&app, addr.ip()) {
+        return Err(ApiError(LedgerError::RateLimited));
+    }
+    if !valid_token(&token) {
+        return Err(ApiError(LedgerError::UnknownCase("no such ticket".into())));
+    }
+    let level = r.level;
+    let c = app
+        .ledger
+        .run(move |l| l.rate(&token, level, "status_page", "status-page"))
+        .await??;
+    Ok(Json(bangban::api::Rated {
+        number: c.number,
+        level,
+        follow_up: c.follow_up_open,
+    }))
+}
+
 async fn ticket_status(
     State(app): State<Arc<App>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -833,6 +864,7 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/t/{token}", get(ticket_page))
+        .route("/t/{token}/rate", post(rate_from_page))
         .route("/static/hall-font.ttf", get(font))
         .route("/api/v1/status/{token}", get(ticket_status))
         .route("/api/v1/hall", get(hall))

@@ -31,6 +31,9 @@ ol.stages li.now { color: #1a1a1a; font-weight: 700; }
 ol.stages li.now span.dot { border-color: #9e1b1b; color: #9e1b1b; }
 .free { text-align: center; color: #4a4a4a; font-size: 16px; }
 .conn { text-align: center; font-size: 15px; color: #8a4b00; min-height: 22px; }
+.rate button { display: block; width: 100%; font: inherit; font-size: 20px; min-height: 52px; margin: 8px 0; border-radius: 10px; border: 2px solid #b5ada0; background: #fff; color: #1a1a1a; }
+.rate button:active { background: #f4e3e3; }
+.hidden { display: none; }
 "#;
 
 fn shell(lang: &str, title: &str, body: &str, script: &str) -> String {
@@ -63,11 +66,16 @@ const T = {
   zh: { title: "办理进度", lang: "English", yourNumber: "您的号码", ahead: n => n > 0 ? `前面还有 ${n} 人` : "前面没有人了，请留意叫号", wait: m => m > 0 ? `预计约 ${m} 分钟` : "",
         goTo: w => `请到 ${w} 号窗口办理`, calledNow: "正在叫您的号", stages: ["咨询辅导", "受理委托", "结果交付", "资料归档"], stageTitle: "办理阶段",
         noShow: "已过号，请到服务台重新取号", cancelled: "此号已取消", otherDay: d => `这是 ${d} 的号票`, free: "帮办代办 免费服务",
-        lost: "连接中断，正在重新连接…", waitingTitle: "排队中" },
+        lost: "连接中断，正在重新连接…", waitingTitle: "排队中",
+        rateTitle: "请为这次帮办服务评价", levels: ["非常满意", "满意", "一般", "不满意", "非常不满意"],
+        rated: l => `谢谢您的评价：${["", "非常不满意", "不满意", "一般", "满意", "非常满意"][l]}`, rateFailed: "评价没有提交成功，请稍后再试" },
   en: { title: "Your ticket", lang: "中文", yourNumber: "Your number", ahead: n => n > 0 ? `${n} ahead of you` : "Nobody ahead — watch for your number", wait: m => m > 0 ? `about ${m} min` : "",
         goTo: w => `Please go to window ${w}`, calledNow: "Your number is being called", stages: ["Consultation", "Acceptance", "Delivery", "Archived"], stageTitle: "Progress",
         noShow: "Missed — please ask at the service desk", cancelled: "This ticket was cancelled", otherDay: d => `This ticket is from ${d}`, free: "Assisted service is free",
-        lost: "Connection lost — reconnecting…", waitingTitle: "In the queue" }
+        lost: "Connection lost — reconnecting…", waitingTitle: "In the queue",
+        rateTitle: "How was the assisted service?", levels: ["Very satisfied", "Satisfied", "Neutral", "Dissatisfied", "Very dissatisfied"],
+        rated: l => `Thank you for your rating: ${["", "very dissatisfied", "dissatisfied", "neutral", "satisfied", "very satisfied"][l]}`,
+        rateFailed: "The rating was not sent; please try again later" }
 };
 let lang = (localStorage.getItem("bangban-lang") || "zh");
 let last = INITIAL;
@@ -101,8 +109,17 @@ function render() {
   } else {
     big.textContent = t.stages[Math.max(0, s.stage - 1)]; small.textContent = "";
   }
+  // 好差评: offered once the visit has been served, thanked once given.
+  const rate = document.getElementById("rate");
+  document.getElementById("rateTitle").textContent = s.rating ? t.rated(s.rating) : t.rateTitle;
+  rate.classList.toggle("hidden", !s.can_rate && !s.rating);
+  [5, 4, 3, 2, 1].forEach((level, i) => {
+    const b = document.getElementById("rate-" + level);
+    b.textContent = t.levels[i];
+    b.classList.toggle("hidden", !s.can_rate);
+  });
   const day = document.getElementById("day");
-  day.textContent = s.business_day !== today() ? t.otherDay(s.business_day) : "";
+  day.textContent = s.business_day !== (s.today || today()) ? t.otherDay(s.business_day) : "";
   const ol = document.getElementById("stages");
   ol.innerHTML = "";
   t.stages.forEach((name, i) => {
@@ -115,6 +132,16 @@ function render() {
   });
 }
 document.getElementById("lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("bangban-lang", lang); render(); });
+[1, 2, 3, 4, 5].forEach(level => document.getElementById("rate-" + level).addEventListener("click", async () => {
+  try {
+    const r = await fetch("/t/" + TOKEN + "/rate", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ level }) });
+    if (!r.ok) throw new Error(String(r.status));
+    last = Object.assign({}, last, { can_rate: false, rating: level });
+    render();
+  } catch (e) {
+    document.getElementById("rateTitle").textContent = T[lang].rateFailed;
+  }
+}));
 function connect() {
   const es = new EventSource("/api/v1/status/" + TOKEN);
   es.addEventListener("status", e => { last = JSON.parse(e.data); document.getElementById("conn").textContent = ""; document.body.dataset.state = last.state; render(); });
@@ -131,6 +158,10 @@ pub fn status_page(token: &str, now: &bangban::api::TicketStatus) -> String {
 <main><div class=\"card\"><p class=\"label\" id=\"yourNumber\">您的号码</p><p class=\"number\" id=\"number\">…</p><p class=\"what\" id=\"what\"></p><p class=\"label\" id=\"day\"></p></div>\
 <div class=\"card\" id=\"queue\"><p class=\"big\" id=\"big\"></p><p class=\"label\" id=\"small\"></p></div>\
 <div class=\"card\"><p class=\"label\" id=\"stageTitle\">办理阶段</p><ol class=\"stages\" id=\"stages\"></ol></div>\
+<div class=\"card rate hidden\" id=\"rate\"><p class=\"what\" id=\"rateTitle\">请为这次帮办服务评价</p>\
+<button type=\"button\" id=\"rate-5\">非常满意</button><button type=\"button\" id=\"rate-4\">满意</button>\
+<button type=\"button\" id=\"rate-3\">一般</button><button type=\"button\" id=\"rate-2\">不满意</button>\
+<button type=\"button\" id=\"rate-1\">非常不满意</button></div>\
 <p class=\"conn\" id=\"conn\"></p><p class=\"free\" id=\"free\">帮办代办 免费服务</p></main>";
     // The token is 32 hex digits (checked by the caller), so it is safe inside a JS string; the
     // status JSON has every `<` escaped so no name from the hall file can end the script.

@@ -39,6 +39,14 @@ impl Ledger {
             },
             business_day: case.business_day.clone(),
             seq: self.head_seq()?,
+            can_rate: case.rating.is_none()
+                && case.started_at.is_some()
+                && !matches!(
+                    case.state,
+                    S::Waiting | S::Called | S::Transferred | S::Cancelled | S::Expired
+                ),
+            rating: case.rating,
+            today: business_day(self.now(), hall.tz()).to_string(),
         })
     }
 

@@ -146,4 +146,30 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     // No personal data: the page never shows a phone number or a specialist's name.
     let body = tab.find_element("body").unwrap().get_inner_text().unwrap();
     assert!(!body.contains("138") && !body.contains("S101"), "{body}");
+
+    // 好差评 on the phone once the visit has been served: one tap, once.
+    let offered = text_when(&tab, "rateTitle", 10, |t| t.contains("How was"));
+    assert_eq!(offered, "How was the assisted service?");
+    tab.find_element("#rate").unwrap().scroll_into_view().unwrap();
+    let rate_shot = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(dir.join("status-page-rating.png"), &rate_shot).unwrap();
+    tab.find_element("#rate-4").unwrap().click().unwrap();
+    let thanked = text_when(&tab, "rateTitle", 10, |t| t.contains("Thank you"));
+    assert_eq!(thanked, "Thank you for your rating: satisfied");
+    let shown = remote(&s.url, &counter, &["--json", "case", number, "show"]);
+    assert_eq!(json(&shown)["case"]["rating"], 4, "{}", stderr(&shown));
+    let again = ureq::post(&format!("{}/t/{token}/rate", s.url))
+        .set("content-type", "application/json")
+        .send_string(r#"{"level":1}"#);
+    match again {
+        Err(ureq::Error::Status(code, resp)) => {
+            let body = resp.into_string().unwrap_or_default();
+            assert!(code == 400 && body.contains("rated already"), "{code} {body}");
+        }
+        other => panic!("a second rating of the same visit: {other:?}"),
+    }
+    let shown = remote(&s.url, &counter, &["--json", "case", number, "show"]);
+    assert_eq!(json(&shown)["case"]["rating"], 4, "the first rating stands");
 }
