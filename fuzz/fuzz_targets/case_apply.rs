@@ -3,7 +3,7 @@
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
-use bangban::model::{apply, Case, Channel, EventBody, Mode, NoteRef};
+use bangban::model::{apply, Case, Channel, EventBody, MissingMaterial, Mode, NoteRef, PartState};
 use libfuzzer_sys::fuzz_target;
 
 fn text(u: &mut Unstructured) -> Result<String> {
@@ -14,10 +14,14 @@ fn note(u: &mut Unstructured) -> Result<NoteRef> {
     Ok(NoteRef { note: u.int_in_range(1..=5)?, sha256: "00".repeat(32) })
 }
 
+fn dept(u: &mut Unstructured) -> Result<String> {
+    Ok(u.choose(&["SCJG", "SWJ", "GJJ", "GAJ"])?.to_string())
+}
+
 fn body(u: &mut Unstructured) -> Result<EventBody> {
     let window = u.int_in_range(0..=30)?;
     let staff = text(u)?;
-    Ok(match u.int_in_range(0..=24)? {
+    Ok(match u.int_in_range(0..=30)? {
         0 => EventBody::CaseCalled { window, staff, number: "A001".into(), department: "SCJG".into() },
         1 => EventBody::CaseRecalled { window, staff, number: "A001".into(), department: String::new() },
         2 => EventBody::CaseStarted { window, staff },
@@ -51,10 +55,30 @@ fn body(u: &mut Unstructured) -> Result<EventBody> {
         15 => EventBody::Mailed { staff, tracking: note(u)? },
         16 => EventBody::ReceiptConfirmed { staff },
         17 => EventBody::Archived { staff, handover: if u.arbitrary()? { Some(note(u)?) } else { None } },
-        18 => EventBody::CaseCancelled { actor: staff, reason: String::new() },
+        18 => EventBody::CaseCancelled { actor: staff, reason: String::new(), reason_note: None },
         19 => EventBody::TicketPrinted { device: "printer:none".into(), reprint: u.arbitrary()? },
-        20 => EventBody::StaffLogin { staff, window, ok: u.arbitrary()? },
+        20 => EventBody::StaffLogin { staff, window, ok: u.arbitrary()?, pin_check: None },
         21 => EventBody::WindowPaused { window, staff },
+        // The whole chain's parts: opened, claimed, moved (容缺 with missing materials),
+        // supplied; a case opened at the counter.
+        22 => EventBody::PartsOpened {
+            staff,
+            departments: vec!["SCJG".into(), "SWJ".into(), "GJJ".into()][..u.int_in_range(0..=3)?].to_vec(),
+            in_series: u.arbitrary()?,
+        },
+        23 => EventBody::PartClaimed { staff, department: dept(u)? },
+        24 => EventBody::PartMoved {
+            staff,
+            department: dept(u)?,
+            state: *u.choose(&PartState::ALL)?,
+            missing: if u.arbitrary()? {
+                vec![MissingMaterial { material: "本人银行卡".into(), supply_by: "2026-11-30".into() }]
+            } else {
+                vec![]
+            },
+        },
+        25 => EventBody::PartMaterialSupplied { staff, department: dept(u)?, material: "本人银行卡".into() },
+        26 => EventBody::CaseOpened { staff, window, project: None },
         _ => issued(u)?,
     })
 }
@@ -70,7 +94,7 @@ fn issued(u: &mut Unstructured) -> Result<EventBody> {
         priority: None,
         priority_rank: u.int_in_range(0..=3)?,
         mode: *u.choose(&[Mode::Onsite, Mode::Online, Mode::Fullprocess])?,
-        channel: Channel::Kiosk,
+        channel: *u.choose(&Channel::ALL)?,
     })
 }
 
