@@ -137,7 +137,31 @@ impl Item {
     }
 }
 
-/// The hall's deadlines per stage. Working days skip Saturdays and Sundays.
+/// Which days are working days: Monday to Friday, except the public holidays (法定节假日)
+/// listed, plus the weekend days worked in their stead (调休上班) listed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Calendar {
+    pub holidays: Vec<chrono::NaiveDate>,
+    pub workdays: Vec<chrono::NaiveDate>,
+}
+
+impl Calendar {
+    pub fn is_empty(&self) -> bool {
+        self.holidays.is_empty() && self.workdays.is_empty()
+    }
+
+    pub fn is_working_day(&self, d: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
+        if self.holidays.contains(&d) {
+            return false;
+        }
+        self.workdays.contains(&d) || !matches!(d.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun)
+    }
+}
+
+/// The hall's deadlines per stage. Working days skip Saturdays, Sundays and the `[calendar]`'s
+/// holidays, and count its 调休 workdays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Deadlines {
@@ -240,6 +264,9 @@ pub struct Hall {
     /// How long each stage may take before it is overdue (`[deadlines]`; defaults otherwise).
     #[serde(default, skip_serializing_if = "Deadlines::is_default")]
     pub deadlines: Deadlines,
+    /// Public holidays and 调休 workdays, for the working-day deadlines (`[calendar]`).
+    #[serde(default, skip_serializing_if = "Calendar::is_empty")]
+    pub calendar: Calendar,
     pub departments: Vec<Department>,
     pub specialists: Vec<Specialist>,
     pub items: Vec<Item>,
@@ -851,6 +878,8 @@ struct RawHall {
     material_sources: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]
     deadlines: Deadlines,
+    #[serde(default)]
+    calendar: Calendar,
 }
 
 /// The priority groups of rule 4 when a hall file lists none.
@@ -935,6 +964,7 @@ impl RawHall {
             voice: info.voice,
             material_sources: self.material_sources.map(Spanned::into_inner).unwrap_or_default(),
             deadlines: self.deadlines,
+            calendar: self.calendar,
             departments: self.departments.into_iter().map(Spanned::into_inner).collect(),
             specialists,
             items: self.items.into_iter().map(Spanned::into_inner).collect(),

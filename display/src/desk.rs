@@ -88,6 +88,8 @@ pub struct AlertLine {
     pub due: String,
     pub overdue: bool,
     pub material: String,
+    /// The signed-in specialist's own (they own the case or the part).
+    pub mine: bool,
 }
 
 /// One visitor in the window's queue.
@@ -422,6 +424,7 @@ impl Desk {
                 due: local(&o.due),
                 overdue: o.overdue,
                 material: o.material.unwrap_or_default(),
+                mine: o.owner.is_some() && o.owner == self.staff,
             })
             .collect()
     }

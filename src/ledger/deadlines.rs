@@ -2,7 +2,7 @@
 //! visitor's wait, a deferred consultation's answer, a ready result's delivery, a posted
 //! result's receipt, a delivered case's archiving — checked against the ledger's clock.
 
-use chrono::{Datelike, Duration, Weekday};
+use chrono::Duration;
 
 use crate::model::PartState;
 
@@ -64,14 +64,19 @@ pub struct Overdue {
     pub material: Option<String>,
 }
 
-/// `days` working days after `t` in the hall's time zone, at the same time of day: Saturdays
-/// and Sundays do not count.
-pub fn add_working_days(t: DateTime<Utc>, days: u32, tz: chrono_tz::Tz) -> DateTime<Utc> {
+/// `days` working days after `t` in the hall's time zone, at the same time of day: Saturdays,
+/// Sundays and the calendar's holidays do not count, its 调休 workdays do.
+pub fn add_working_days(
+    t: DateTime<Utc>,
+    days: u32,
+    tz: chrono_tz::Tz,
+    calendar: &crate::hall::Calendar,
+) -> DateTime<Utc> {
     let mut local = t.with_timezone(&tz);
     let mut left = days;
     while left > 0 {
         local += Duration::days(1);
-        if !matches!(local.weekday(), Weekday::Sat | Weekday::Sun) {
+        if calendar.is_working_day(local.date_naive()) {
             left -= 1;
         }
     }
@@ -137,7 +142,11 @@ impl Ledger {
                         .take_while(|q| q.department != p.department)
                         .all(|q| q.state == PartState::Done);
                 if let (PartState::Open, true, Some(since)) = (p.state, claimable, opened) {
-                    unclaimed.push((since, add_working_days(since, d.part_claim_days, tz), &p.department));
+                    unclaimed.push((
+                        since,
+                        add_working_days(since, d.part_claim_days, tz, &hall.calendar),
+                        &p.department,
+                    ));
                 }
                 for m in &p.missing {
                     let since = events
@@ -162,7 +171,7 @@ impl Ledger {
                     clocks.push((
                         DeadlineKind::RatingFollowUp,
                         since,
-                        add_working_days(since, d.rating_reply_days, tz),
+                        add_working_days(since, d.rating_reply_days, tz, &hall.calendar),
                     ));
                 }
             }
@@ -171,7 +180,7 @@ impl Ledger {
                     (
                         DeadlineKind::ConsultationAnswer,
                         since,
-                        add_working_days(since, d.consultation_answer_days, tz),
+                        add_working_days(since, d.consultation_answer_days, tz, &hall.calendar),
                     )
                 })
             } else {
@@ -189,7 +198,7 @@ impl Ledger {
                         (
                             DeadlineKind::Delivery,
                             since,
-                            add_working_days(since, d.delivery_days, tz),
+                            add_working_days(since, d.delivery_days, tz, &hall.calendar),
                         )
                     }),
                     CaseState::Mailed => last_at(&["mailed"]).map(|since| {
@@ -297,5 +306,45 @@ impl Ledger {
         }
         out.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.due.cmp(&b.due)));
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hall::Calendar;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn working_days_skip_weekends_and_holidays_and_count_the_weekend_days_worked_instead() {
+        let tz: chrono_tz::Tz = "Asia/Shanghai".parse().unwrap();
+        let fri = at("2026-09-25T10:00:00+08:00");
+        let plain = Calendar::default();
+        // Friday + 2 working days: Tuesday.
+        assert_eq!(add_working_days(fri, 2, tz, &plain), at("2026-09-29T10:00:00+08:00"));
+        // 国庆: 1–7 October off, Sunday 27 September worked (调休).
+        let golden_week = Calendar {
+            holidays: (1..=7)
+                .map(|d| chrono::NaiveDate::from_ymd_opt(2026, 10, d).unwrap())
+                .collect(),
+            workdays: vec![chrono::NaiveDate::from_ymd_opt(2026, 9, 27).unwrap()],
+        };
+        assert_eq!(
+            add_working_days(fri, 1, tz, &golden_week),
+            at("2026-09-27T10:00:00+08:00")
+        );
+        assert_eq!(
+            add_working_days(fri, 3, tz, &golden_week),
+            at("2026-09-29T10:00:00+08:00")
+        );
+        // Wednesday 30 September + 1: the holidays and the weekend after them pass first.
+        let wed = at("2026-09-30T10:00:00+08:00");
+        assert_eq!(
+            add_working_days(wed, 1, tz, &golden_week),
+            at("2026-10-08T10:00:00+08:00")
+        );
     }
 }

@@ -154,7 +154,12 @@ impl Ledger {
         });
         let now = self.now();
         let at = stamp(now);
-        let due = stamp(add_working_days(now, hall.deadlines.feedback_reply_days, hall.tz()));
+        let due = stamp(add_working_days(
+            now,
+            hall.deadlines.feedback_reply_days,
+            hall.tz(),
+            &hall.calendar,
+        ));
         let tx = db::immediate(&mut self.conn)?;
         // The specialist who last called at the named window today: the one it is about (a
         // day's calls only, through the calls index).

@@ -403,3 +403,27 @@ fn a_featured_item_or_material_source_that_is_not_in_the_hall_names_its_line() {
         "{err}"
     );
 }
+
+#[test]
+fn the_calendars_holidays_and_workdays_move_working_day_deadlines_and_a_typo_names_its_line() {
+    let t = temp_ledger();
+    // Monday 30 November a holiday: a complaint handed in on Friday is due five working days
+    // later, Monday 7 December, not Friday 4 December.
+    let src = demo_src().replace("[deadlines]", "[calendar]\nholidays = [\"2026-11-30\"]\n\n[deadlines]");
+    let file = write(&t, "hall.toml", &src);
+    let out = cli(&t.db, &["init", "--hall", &file]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cli_env(
+        &t.db,
+        &["--json", "feedback", "add", "--category", "wait"],
+        &[("BANGBAN_NOW", "2026-11-27T10:00:00+08:00")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out)["due"], "2026-12-07T02:00:00.000Z");
+    // A date that does not exist is refused with its file, line and field.
+    let bad = demo_src().replace("[deadlines]", "[calendar]\nholidays = [\"2026-13-01\"]\n\n[deadlines]");
+    let bad_file = write(&t, "bad.toml", &bad);
+    let err = init_fails(&t, &bad_file);
+    let line = line_of(&bad, "holidays = [\"2026-13-01\"]");
+    assert!(err.contains(&format!("bad.toml:{line}: field `holidays`")), "{err}");
+}

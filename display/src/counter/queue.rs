@@ -59,6 +59,7 @@ pub fn show(ui: &CounterWindow, v: &View) {
             due: s(&x.due),
             overdue: x.overdue,
             material: s(&x.material),
+            mine: x.mine,
         })
         .collect();
     a.set_alerts(ModelRc::new(VecModel::from(alerts)));

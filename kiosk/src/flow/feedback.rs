@@ -204,7 +204,7 @@ pub fn sent(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Feedba
 /// The day a reply is due, as the visitor reads it.
 fn reply_by(inner: &Inner, days: u32) -> String {
     let now = chrono::Utc::now();
-    bangban::add_working_days(now, days, inner.hall.tz())
+    bangban::add_working_days(now, days, inner.hall.tz(), &inner.hall.calendar)
         .with_timezone(&inner.hall.tz())
         .format("%m月%d日")
         .to_string()
