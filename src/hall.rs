@@ -137,6 +137,31 @@ impl Item {
     }
 }
 
+/// How many appointments (预约) a department takes per time slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Slots {
+    /// The length of a slot, in minutes from midnight (30: 9:00–9:30, 9:30–10:00 …).
+    pub slot_minutes: u32,
+    /// Appointments per department in one slot.
+    pub per_slot: u32,
+}
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots {
+            slot_minutes: 30,
+            per_slot: 4,
+        }
+    }
+}
+
+impl Slots {
+    pub fn is_default(&self) -> bool {
+        *self == Slots::default()
+    }
+}
+
 /// Which days are working days: Monday to Friday, except the public holidays (法定节假日)
 /// listed, plus the weekend days worked in their stead (调休上班) listed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +292,9 @@ pub struct Hall {
     /// Public holidays and 调休 workdays, for the working-day deadlines (`[calendar]`).
     #[serde(default, skip_serializing_if = "Calendar::is_empty")]
     pub calendar: Calendar,
+    /// Appointment slots (`[appointments]`).
+    #[serde(default, skip_serializing_if = "Slots::is_default")]
+    pub appointments: Slots,
     pub departments: Vec<Department>,
     pub specialists: Vec<Specialist>,
     pub items: Vec<Item>,
@@ -880,6 +908,8 @@ struct RawHall {
     deadlines: Deadlines,
     #[serde(default)]
     calendar: Calendar,
+    #[serde(default)]
+    appointments: Slots,
 }
 
 /// The priority groups of rule 4 when a hall file lists none.
@@ -965,6 +995,7 @@ impl RawHall {
             material_sources: self.material_sources.map(Spanned::into_inner).unwrap_or_default(),
             deadlines: self.deadlines,
             calendar: self.calendar,
+            appointments: self.appointments,
             departments: self.departments.into_iter().map(Spanned::into_inner).collect(),
             specialists,
             items: self.items.into_iter().map(Spanned::into_inner).collect(),

@@ -1,7 +1,7 @@
 //! Appointments (网上服务 / 预约): booking one with a six-digit check-in code, and checking in
 //! at the kiosk, which issues the ticket ahead of the walk-ins of its slot.
 
-use chrono::{Duration, NaiveTime};
+use chrono::{Duration, NaiveTime, Timelike};
 use rand::Rng;
 
 use super::issuing::{issue_in, IssueParts};
@@ -131,8 +131,36 @@ impl Ledger {
                 "booked by {channel:?}: use counter, phone or online"
             )));
         }
+        // The slot the time falls in, from midnight in the hall's time zone.
+        let slot = hall.appointments.slot_minutes.clamp(5, 24 * 60) as i64;
+        let minute = local.time().signed_duration_since(NaiveTime::MIN).num_minutes();
+        let slot_start = local - Duration::minutes(minute % slot) - Duration::seconds(local.time().second() as i64);
+        let slot_end = slot_start + Duration::minutes(slot);
         let booked_at = stamp(now);
         let tx = db::immediate(&mut self.conn)?;
+        let taken: Vec<String> = tx
+            .prepare("SELECT item FROM appointments WHERE at >= ?1 AND at < ?2")?
+            .query_map(
+                params![
+                    stamp(slot_start.with_timezone(&Utc)),
+                    stamp(slot_end.with_timezone(&Utc))
+                ],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<_>>()?;
+        let same_department = taken
+            .iter()
+            .filter(|code| hall.item(code).is_some_and(|i| i.department == item.department))
+            .count();
+        if same_department as u32 >= hall.appointments.per_slot {
+            return Err(LedgerError::Invalid(format!(
+                "the {}–{} slot of {} is full ({} booked): choose another time",
+                slot_start.format("%H:%M"),
+                slot_end.format("%H:%M"),
+                hall.department_name(&item.department),
+                same_department
+            )));
+        }
         // A code no open appointment holds (the unique index would refuse a clash anyway).
         let code = loop {
             let c = format!("{:06}", rand::rng().random_range(0..1_000_000u32));

@@ -510,3 +510,45 @@ fn an_appointment_or_complaint_changed_behind_the_logs_back_is_found_by_table_an
         }
     }
 }
+
+#[test]
+fn a_departments_appointment_slot_takes_four_bookings_and_refuses_the_fifth() {
+    let t = demo_ledger();
+    let book = |item: &str, at: &str| {
+        cli_env(
+            &t.db,
+            &[
+                "--json",
+                "appointment",
+                "add",
+                "--item",
+                item,
+                "--at",
+                at,
+                "--phone",
+                "13812345678",
+            ],
+            &[("BANGBAN_NOW", "2026-11-27T09:00:00+08:00")],
+        )
+    };
+    // 不动产登记中心's 10:00–10:30 slot: four bookings, whatever the minute or the item.
+    for (item, at) in [
+        ("F01", "2026-11-27 10:00"),
+        ("F02", "2026-11-27 10:10"),
+        ("F01", "2026-11-27 10:20"),
+        ("F03", "2026-11-27 10:29"),
+    ] {
+        let out = book(item, at);
+        assert!(out.status.success(), "{item} {at}: {}", stderr(&out));
+    }
+    let full = book("F01", "2026-11-27 10:15");
+    assert_eq!(full.status.code(), Some(1));
+    let e = json(&full)["error"].as_str().unwrap().to_string();
+    assert!(
+        e.contains("the 10:00–10:30 slot of 不动产登记中心 is full (4 booked)"),
+        "{e}"
+    );
+    // The next slot, and another department in the same slot, still take bookings.
+    assert!(book("F01", "2026-11-27 10:30").status.success());
+    assert!(book("A01", "2026-11-27 10:15").status.success());
+}
