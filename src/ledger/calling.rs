@@ -583,13 +583,13 @@ fn unsettled_at_in(conn: &Connection, day: &str, window: u32) -> Result<Option<C
 }
 
 /// 全链条: a whole-chain item's case in 全程 mode opens one part per department (the lead's
-/// first) once the lead department has accepted it.
+/// first) once the lead department has accepted it, or at once for an early intervention.
 pub(super) fn parts_to_open(hall: &Hall, case: &Case, staff: &str) -> Option<EventBody> {
     let item = hall.item(&case.item)?;
-    let ready = matches!(
-        case.state,
-        CaseState::Accepted | CaseState::InProgress | CaseState::OnHold
-    );
+    // Accepted by the lead, or a key project taken up before the visitor comes; a visitor
+    // merely put aside at the counter (暂挂) has not been accepted yet.
+    let ready = matches!(case.state, CaseState::Accepted | CaseState::InProgress)
+        || (case.channel == crate::model::Channel::Intervention && !case.state.is_finished());
     if !item.is_whole_chain() || case.mode != crate::model::Mode::Fullprocess || !case.parts.is_empty() || !ready {
         return None;
     }

@@ -921,6 +921,10 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
     ok(fri, &["issue", "--item", "A01"]);
     ok(fri, &["call", "--window", "1", "--staff", "S101"]);
     ok(fri, &act("S101", "1", &["start"]));
+    // Put aside at the counter is not accepted: no parts yet.
+    let held = ok(fri, &act("S101", "1", &["hold"]));
+    assert!(held["parts"].is_null(), "{held}");
+    ok(fri, &act("S101", "1", &["resume"]));
     let accepted = ok(fri, &act("S101", "1", &["accept", "--material", "公司章程", "--poa"]));
     let parts = |case: &serde_json::Value| -> Vec<(String, String)> {
         case["parts"]
