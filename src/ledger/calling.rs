@@ -657,7 +657,9 @@ fn check_department(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) 
         }
         return Ok(());
     }
-    if s.department == case.department || s.role == crate::hall::Role::Office {
+    // Putting a past day's visitor back in line (重新排队) is any counter's to do: the case
+    // queues again in its own department.
+    if s.department == case.department || s.role == crate::hall::Role::Office || matches!(action, CaseAction::Return) {
         return Ok(());
     }
     if part.is_some() && matches!(action, CaseAction::Escalate { .. }) {

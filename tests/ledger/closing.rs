@@ -23,7 +23,7 @@ fn ok_json(db: &std::path::Path, now: &str, args: &[&str]) -> serde_json::Value 
 #[test]
 fn close_day_expires_the_waiting_and_a_returning_case_keeps_its_id_with_todays_number() {
     let t = demo_ledger();
-    set_pins(&t.db, &["S602"]);
+    set_pins(&t.db, &["S602", "S001"]);
     // Day 1: three tickets for the same queue; F001 is served, F002 waits, F003 is called but
     // never comes to the counter.
     let f1 = ok_json(&t.db, DAY1, &["issue", "--item", "F01"]);
@@ -103,6 +103,17 @@ fn close_day_expires_the_waiting_and_a_returning_case_keeps_its_id_with_todays_n
     assert_eq!(back["number"], "F002");
     assert_eq!(back["business_day"], "2026-11-27");
     assert_eq!(back["state"], "waiting");
+    // The general desk (综合咨询, window 21) puts yesterday's F002 back in line too: it queues
+    // in its own department, after F002.
+    let desk = ok_json(
+        &t.db,
+        DAY2,
+        &["case", "2026-11-26/F002", "return", "--staff", "S001", "--window", "21"],
+    );
+    assert_eq!(
+        (desk["number"].as_str(), desk["department"].as_str()),
+        (Some("F003"), Some("BDC"))
+    );
     // It stands in line after the ticket issued before it came back.
     let first = ok_json(&t.db, DAY2, &["call", "--window", "12", "--staff", "S602"]);
     assert_eq!(first["number"], "F001");
