@@ -58,8 +58,9 @@ pub struct PanelCase {
     /// department's part ("" when it has none).
     pub parts: Vec<PartLine>,
     pub my_part: String,
-    /// The specialist's department takes part in the case without leading it: the panel
-    /// opens on the parts.
+    /// The specialist's department takes part in the case without leading it, or the
+    /// management office has a case under coordination: the panel opens on the parts and the
+    /// coordination.
     pub part_only: bool,
     /// Escalated to the management office, waiting for the coordination's outcome.
     pub under_coordination: bool,
@@ -144,6 +145,8 @@ impl Message {
 pub struct View {
     pub logged_in: bool,
     pub staff_name: String,
+    /// The signed-in specialist is of the management office (records coordination meetings).
+    pub office: bool,
     /// `None` leaves the message line as it is (background refreshes).
     pub message: Option<Message>,
     pub paused: bool,
@@ -465,6 +468,11 @@ impl Desk {
             self.alerts_read = Some(std::time::Instant::now());
         }
         let alerts = self.alerts.clone();
+        let office = self
+            .staff
+            .as_ref()
+            .and_then(|id| hall.as_ref()?.specialist(id))
+            .is_some_and(|s| s.role == bangban::hall::Role::Office);
         let my_dept = self
             .staff
             .as_ref()
@@ -507,7 +515,8 @@ impl Desk {
                     .map(|p| p.state.as_str().to_string())
                     .unwrap_or_default();
                 PanelCase {
-                    part_only: !my_part.is_empty() && my_dept.as_deref() != Some(c.department.as_str()),
+                    part_only: (!my_part.is_empty() && my_dept.as_deref() != Some(c.department.as_str()))
+                        || (c.under_coordination && office),
                     parts,
                     my_part,
                     under_coordination: c.under_coordination,
@@ -529,6 +538,7 @@ impl Desk {
         View {
             logged_in: self.staff.is_some(),
             staff_name,
+            office,
             message,
             paused: self.client.window_paused(self.window).unwrap_or(false),
             waiting,

@@ -1330,3 +1330,50 @@ fn a_phone_consultation_is_recorded_at_the_console_without_a_ticket() {
     tap(&c, "叫下一位");
     assert_eq!(message(&c), format!("请{next}号到1号窗口办理"));
 }
+
+#[test]
+fn the_management_office_records_the_coordination_meeting_and_its_outcome_at_its_console() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S900", "246813", "admin").unwrap();
+    let number = issue(&mut l, "F01");
+    l.call(&CallRequest {
+        window: 12,
+        staff: "S601".into(),
+        number: None,
+    })
+    .unwrap();
+    l.act(&number, 12, "S601", &CaseAction::Start).unwrap();
+    l.act(
+        &number,
+        12,
+        "S601",
+        &CaseAction::Escalate {
+            reason: "产权人意见不一致".into(),
+        },
+    )
+    .unwrap();
+    // The office's console (window 21) opens the case and sees the meeting form.
+    let c = console(&db, 21);
+    login(&c, "S900", "246813");
+    assert!(c.ui.global::<CasePanelAdapter>().get_office());
+    c.ui.global::<QueueAdapter>().invoke_select_case(number.as_str().into());
+    assert!(c.settle(Duration::from_secs(10)));
+    assert!(c.ui.global::<CasePanelAdapter>().get_case().under_coordination);
+    type_into(&c, "会议时间", "2026-11-27 15:00");
+    type_into(&c, "参会专员", "S601，s001");
+    type_into(&c, "会议纪要", "双方同意补充公证材料");
+    type_into(&c, "会议决定", "公证后继续办理");
+    tap(&c, "记录协调会议");
+    let id = l.find_case(&number).unwrap().id;
+    let kinds: Vec<String> = l.case_events(id).unwrap().iter().map(|e| e.kind.clone()).collect();
+    assert!(
+        kinds.contains(&"coordination_meeting".to_string()),
+        "{kinds:?}: {}",
+        message(&c)
+    );
+    type_into(&c, "会议决定", "已公证，恢复办理");
+    tap(&c, "记录协调结果");
+    assert!(!l.find_case(&number).unwrap().under_coordination, "{}", message(&c));
+}

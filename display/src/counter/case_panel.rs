@@ -52,6 +52,19 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         on_cancel(reason) => CaseAction::Cancel { reason: reason.to_string() };
         on_claim_part() => CaseAction::Claim;
         on_escalate(reason) => CaseAction::Escalate { reason: reason.to_string() };
+        on_meeting(held, who, minutes, decision, follow) => CaseAction::Meeting {
+            held_at: held.trim().to_string(),
+            // Staff ids as typed: commas (either width), 、 or spaces between them.
+            participants: who
+                .split(|c: char| c == ',' || c == '，' || c == '、' || c.is_whitespace())
+                .filter(|p| !p.is_empty())
+                .map(|p| p.trim().to_uppercase())
+                .collect(),
+            minutes: minutes.to_string(),
+            decision: decision.to_string(),
+            follow_up: Some(follow.trim().to_string()).filter(|f| !f.is_empty()),
+        };
+        on_resolve(outcome) => CaseAction::Resolve { outcome: outcome.to_string() };
     );
     // A case without a ticket, for the item chosen among the window's.
     bind!(

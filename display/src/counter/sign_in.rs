@@ -98,6 +98,7 @@ pub fn show(ui: &CounterWindow, v: &View) -> bool {
     }
     a.set_logged_in(v.logged_in);
     a.set_staff_name(s(&v.staff_name));
+    ui.global::<crate::CasePanelAdapter>().set_office(v.office);
     if v.message.as_ref().is_some_and(|m| !m.is_failure()) {
         a.set_cleared(a.get_cleared() + 1);
     }
