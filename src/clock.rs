@@ -119,3 +119,9 @@ pub fn parse_local_time(s: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
 pub fn parse_stamp(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
+
+/// A stamp as people read it: the hall's local time to the minute (YYYY-MM-DD HH:MM); `None`
+/// when it is not a stamp.
+pub fn local_minute(s: &str, tz: chrono_tz::Tz) -> Option<String> {
+    parse_stamp(s).map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+}

@@ -135,6 +135,16 @@ impl Item {
     pub fn is_whole_chain(&self) -> bool {
         self.tags.iter().any(|t| t == WHOLE_CHAIN)
     }
+
+    /// The service mode a visitor gets unless they choose another (rule 5): full-process
+    /// service (全程代办) for a whole-chain matter, on-site help (现场帮办) otherwise.
+    pub fn default_mode(&self) -> crate::model::Mode {
+        if self.is_whole_chain() {
+            crate::model::Mode::Fullprocess
+        } else {
+            crate::model::Mode::Onsite
+        }
+    }
 }
 
 /// How many appointments (预约) a department takes per time slot.

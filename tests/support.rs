@@ -229,3 +229,19 @@ pub fn event_kinds(db: &Path, case: &str) -> Vec<String> {
         .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
         .collect()
 }
+
+/// `bangban --json ARGS` with the clock at `now` (RFC 3339); it must succeed: its JSON.
+#[track_caller]
+pub fn ok_json(db: &Path, now: &str, args: &[&str]) -> serde_json::Value {
+    let out = cli_env(db, &[&["--json"][..], args].concat(), &[("BANGBAN_NOW", now)]);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    json(&out)
+}
+
+/// `bangban --json ARGS` with the clock at `now`; it must be refused (exit 1): the error's words.
+#[track_caller]
+pub fn refused_json(db: &Path, now: &str, args: &[&str]) -> String {
+    let out = cli_env(db, &[&["--json"][..], args].concat(), &[("BANGBAN_NOW", now)]);
+    assert_eq!(out.status.code(), Some(1), "{args:?} went through: {}", stdout(&out));
+    json(&out)["error"].as_str().unwrap_or_default().to_string()
+}

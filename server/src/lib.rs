@@ -199,6 +199,12 @@ fn case_of_event(l: &mut dyn Store, seq: i64) -> bangban::Result<bangban::Case> 
     l.case_by_id(id)
 }
 
+/// The ticket of the case a request's first event issued (a retried issue or check-in).
+fn ticket_of_event(l: &mut dyn Store, seq: i64) -> bangban::Result<bangban::Ticket> {
+    let c = case_of_event(l, seq)?;
+    l.ticket_for(&c.token)
+}
+
 const ANY: &[DeviceRole] = &[
     DeviceRole::Kiosk,
     DeviceRole::Board,
@@ -249,10 +255,7 @@ async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<
                         actor: d.name.clone(),
                     })
                 },
-                |l, seq| {
-                    let c = case_of_event(l, seq)?;
-                    l.ticket_for(&c.token)
-                },
+                ticket_of_event,
             )
         })
         .await??;
@@ -275,10 +278,7 @@ async fn check_in(
                 &d.name,
                 "check_in",
                 |l| l.check_in(&req.code, &d.name),
-                |l, seq| {
-                    let c = case_of_event(l, seq)?;
-                    l.ticket_for(&c.token)
-                },
+                ticket_of_event,
             )
         })
         .await??;

@@ -260,26 +260,17 @@ impl Ledger {
             .item(&item_code)
             .ok_or_else(|| LedgerError::UnknownItem(item_code.clone()))?
             .clone();
-        let dept = hall
-            .department(&item.department)
-            .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
-            .clone();
         let appointment = hall.priority(APPOINTMENT).map(|p| (p.code.clone(), p.rank));
-        let mode = if item.is_whole_chain() {
-            Mode::Fullprocess
-        } else {
-            Mode::Onsite
-        };
         let case = issue_in(
             &tx,
             &IssueParts {
                 item: &item,
-                prefix: &dept.prefix,
+                hall: &hall,
                 day: &day,
                 at: &at,
                 actor,
                 priority: appointment,
-                mode,
+                mode: item.default_mode(),
                 channel: Channel::Kiosk,
             },
         )?;
@@ -313,17 +304,9 @@ impl Ledger {
     pub fn appointments_on(&mut self, day: NaiveDate) -> Result<Vec<Appointment>> {
         let hall = self.hall()?;
         let tz = hall.tz();
-        let start = day
-            .and_hms_opt(0, 0, 0)
-            .and_then(|t| t.and_local_timezone(tz).earliest())
-            .map(|t| stamp(t.with_timezone(&Utc)))
-            .unwrap_or_default();
-        let end = day
-            .succ_opt()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .and_then(|t| t.and_local_timezone(tz).earliest())
-            .map(|t| stamp(t.with_timezone(&Utc)))
-            .unwrap_or_default();
+        let local_midnight = super::reports::local_midnight;
+        let start = stamp(local_midnight(tz, day));
+        let end = stamp(local_midnight(tz, day.succ_opt().unwrap_or(day)));
         self.appointments_where("a.at >= ?1 AND a.at < ?2", params![start, end])
     }
 
@@ -365,9 +348,7 @@ impl Ledger {
                 code,
                 item_name: hall.item_name(&item),
                 item,
-                local_time: t
-                    .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default(),
+                local_time: clock::local_minute(&at, tz).unwrap_or_default(),
                 at,
                 check_in_from: hm(-CHECK_IN_EARLY_MIN),
                 check_in_until: hm(CHECK_IN_LATE_MIN),

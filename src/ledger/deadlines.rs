@@ -83,6 +83,13 @@ pub fn add_working_days(
     local.with_timezone(&Utc)
 }
 
+/// Whether a clock that ran from `since` is past `due` (overdue), or due soon: within the
+/// last fifth of its time.
+fn standing(now: DateTime<Utc>, since: DateTime<Utc>, due: DateTime<Utc>) -> (bool, bool) {
+    let overdue = now > due;
+    (overdue, !overdue && (due - now) * 5 < (due - since))
+}
+
 impl Ledger {
     /// Every case overdue or due soon at the ledger's clock, optionally for one department,
     /// most overdue first.
@@ -158,9 +165,7 @@ impl Ledger {
                     let due = chrono::NaiveDate::parse_from_str(&m.supply_by, "%Y-%m-%d")
                         .ok()
                         .and_then(|d| d.succ_opt())
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .and_then(|t| t.and_local_timezone(tz).earliest())
-                        .map(|t| t.with_timezone(&Utc));
+                        .map(|d| super::reports::local_midnight(tz, d));
                     if let (Some(since), Some(due)) = (since, due) {
                         materials.push((since, due, &p.department, &m.material));
                     }
@@ -237,8 +242,7 @@ impl Ledger {
                 if department.is_some_and(|d| d != dep) {
                     continue;
                 }
-                let overdue = now > due;
-                let soon = !overdue && (due - now) * 5 < (due - since);
+                let (overdue, soon) = standing(now, since, due);
                 // A priority visitor is an alert from the ticket on, to be met (主动服务).
                 let kind = match kind {
                     DeadlineKind::PriorityWait if !overdue && !soon => DeadlineKind::PriorityArrived,
@@ -289,8 +293,8 @@ impl Ledger {
             let (Some(since), Some(due_t)) = (parse_stamp(&received), parse_stamp(&due)) else {
                 continue;
             };
-            let overdue = now > due_t;
-            if overdue || (due_t - now) * 5 < (due_t - since) {
+            let (overdue, soon) = standing(now, since, due_t);
+            if overdue || soon {
                 out.push(Overdue {
                     kind: DeadlineKind::FeedbackReply,
                     number: format!("#{id}"),

@@ -57,10 +57,6 @@ impl Ledger {
             .item(&req.item)
             .ok_or_else(|| LedgerError::UnknownItem(req.item.clone()))?
             .clone();
-        let dept = hall
-            .department(&item.department)
-            .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
-            .clone();
         if req.priority.as_deref() == Some(crate::hall::APPOINTMENT) {
             return Err(LedgerError::Invalid(
                 "the appointment priority comes with an appointment's check-in code (预约签到), not with a walk-in ticket".into(),
@@ -83,11 +79,7 @@ impl Ledger {
             None => None,
         };
         // Whole-chain matters get full-process service unless the visitor chose otherwise (rule 5).
-        let mode = req.mode.unwrap_or(if item.is_whole_chain() {
-            Mode::Fullprocess
-        } else {
-            Mode::Onsite
-        });
+        let mode = req.mode.unwrap_or(item.default_mode());
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
@@ -96,7 +88,7 @@ impl Ledger {
             &tx,
             &IssueParts {
                 item: &item,
-                prefix: &dept.prefix,
+                hall: &hall,
                 day: &day,
                 at: &at,
                 actor: &req.actor,
@@ -138,10 +130,6 @@ impl Ledger {
                 hall.department_name(&item.department)
             )));
         }
-        let dept = hall
-            .department(&item.department)
-            .ok_or_else(|| LedgerError::UnknownDepartment(item.department.clone()))?
-            .clone();
         let text = |t: &Option<String>| {
             t.as_deref()
                 .map(str::trim)
@@ -177,7 +165,7 @@ impl Ledger {
             &tx,
             &IssueParts {
                 item: &item,
-                prefix: &dept.prefix,
+                hall: &hall,
                 day: &day,
                 at: &at,
                 actor: staff,
@@ -314,9 +302,7 @@ pub(super) fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result
 fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
     let item = hall.item(&case.item);
     let prio = case.priority.as_deref().and_then(|p| hall.priority(p));
-    let issued_local = parse_stamp(&case.issued_at)
-        .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default();
+    let issued_local = clock::local_minute(&case.issued_at, hall.tz()).unwrap_or_default();
     Ticket {
         number: case.number.clone(),
         case_id: case.id,
@@ -348,8 +334,8 @@ fn ticket_view(hall: &Hall, case: &Case, ahead: u32, est: u32) -> Ticket {
 
 /// What a new case is issued with.
 pub(super) struct IssueParts<'a> {
+    pub hall: &'a Hall,
     pub item: &'a crate::hall::Item,
-    pub prefix: &'a str,
     pub day: &'a str,
     pub at: &'a str,
     pub actor: &'a str,
@@ -362,7 +348,11 @@ pub(super) struct IssueParts<'a> {
 /// Number and open a case today (refused once the day is closed).
 pub(super) fn issue_in(tx: &Transaction<'_>, p: &IssueParts<'_>) -> Result<Case> {
     super::closing::refuse_closed_in(tx, p.day)?;
-    let number = next_number_in(tx, p.day, p.prefix)?;
+    let dept = p
+        .hall
+        .department(&p.item.department)
+        .ok_or_else(|| LedgerError::UnknownDepartment(p.item.department.clone()))?;
+    let number = next_number_in(tx, p.day, &dept.prefix)?;
     let case_id: i64 = crate::db::one(tx, "SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
     let body = EventBody::CaseIssued {
         business_day: p.day.to_string(),

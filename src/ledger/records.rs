@@ -211,9 +211,7 @@ impl Ledger {
                 ),
                 _ => continue,
             };
-            let time = parse_stamp(&ev.at)
-                .map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_else(|| ev.at.clone());
+            let time = clock::local_minute(&ev.at, tz).unwrap_or_else(|| ev.at.clone());
             out.push(RecordRow {
                 seq: ev.seq,
                 time,

@@ -11,15 +11,6 @@ fn run(db: &std::path::Path, now: &str, args: &[&str]) -> std::process::Output {
     cli_env(db, args, &[("BANGBAN_NOW", now)])
 }
 
-#[track_caller]
-fn ok_json(db: &std::path::Path, now: &str, args: &[&str]) -> serde_json::Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = run(db, now, &all);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    json(&out)
-}
-
 #[test]
 fn close_day_expires_the_waiting_and_a_returning_case_keeps_its_id_with_todays_number() {
     let t = demo_ledger();

@@ -896,17 +896,8 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
     set_pins(&t.db, &["S101", "S201", "S301", "S501", "S701", "S702"]);
     // Friday 27 November 2026 in the hall's time zone; the materials are due on Monday.
     let fri = "2026-11-27T10:00:00+08:00";
-    let run = |when: &str, args: &[&str]| cli_env(&t.db, &[&["--json"][..], args].concat(), &[("BANGBAN_NOW", when)]);
-    let ok = |when: &str, args: &[&str]| {
-        let out = run(when, args);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        json(&out)
-    };
-    let refused = |when: &str, args: &[&str]| {
-        let out = run(when, args);
-        assert_eq!(out.status.code(), Some(1), "{args:?} went through");
-        json(&out)
-    };
+    let ok = |when: &str, args: &[&str]| ok_json(&t.db, when, args);
+    let refused = |when: &str, args: &[&str]| refused_json(&t.db, when, args);
     fn act<'a>(staff: &'a str, window: &'a str, action: &[&'a str]) -> Vec<&'a str> {
         // By day and number: the case runs over several days.
         [
@@ -970,9 +961,9 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
     assert_eq!(unclaimed("2026-11-30T10:01:00+08:00"), Some(true));
     // A department that takes no part cannot claim one; the lead cannot finish early.
     let e = refused(fri, &act("S201", "4", &["claim"]));
-    assert!(e["error"].as_str().unwrap().contains("has no part for 公安局"), "{e}");
+    assert!(e.contains("has no part for 公安局"), "{e}");
     let e = refused(fri, &act("S101", "1", &["ready"]));
-    assert!(e["error"].as_str().unwrap().contains("has parts not yet done"), "{e}");
+    assert!(e.contains("has parts not yet done"), "{e}");
     // Each department claims its part (责任认领) and works it side by side.
     for (staff, window) in [("S101", "1"), ("S701", "15"), ("S301", "6"), ("S501", "10")] {
         ok(fri, &act(staff, window, &["claim"]));
@@ -980,7 +971,7 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
     // The part is S701's: another specialist of 税务 cannot move it.
     assert_eq!(unclaimed(fri), None, "claimed: no longer an alert");
     let e = refused(fri, &act("S702", "16", &["part", "--state", "accepted"]));
-    assert!(e["error"].as_str().unwrap().contains("is S701's (首问负责)"), "{e}");
+    assert!(e.contains("is S701's (首问负责)"), "{e}");
     for (staff, window) in [("S101", "1"), ("S701", "15"), ("S301", "6")] {
         for state in ["accepted", "in_progress", "done"] {
             ok(fri, &act(staff, window, &["part", "--state", state]));
@@ -1004,7 +995,7 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
         ),
     );
     let e = refused(fri, &act("S501", "10", &["part", "--state", "done"]));
-    assert!(e["error"].as_str().unwrap().contains("本人银行卡"), "{e}");
+    assert!(e.contains("本人银行卡"), "{e}");
     let missing_overdue = |when: &str| -> Vec<(String, String, bool)> {
         let out = cli_env(
             &t.db,
@@ -1045,7 +1036,7 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
     );
     assert!(!stdout(&out).contains("missing_material"), "{}", stdout(&out));
     let e = refused(tue, &act("S101", "1", &["ready"]));
-    assert!(e["error"].as_str().unwrap().contains("GJJ (accepted)"), "{e}");
+    assert!(e.contains("GJJ (accepted)"), "{e}");
     // The card is handed in: the part is done, the alert goes, and the lead delivers.
     ok(tue, &act("S501", "10", &["supplied", "--material", "本人银行卡"]));
     assert!(missing_overdue(tue).is_empty());

@@ -17,17 +17,8 @@ fn payloads(db: &std::path::Path) -> String {
 fn an_appointment_checks_in_once_in_its_slot_ahead_of_the_walk_ins() {
     let t = demo_ledger();
     set_pins(&t.db, &["S601"]);
-    let run = |when: &str, args: &[&str]| cli_env(&t.db, &[&["--json"][..], args].concat(), &[("BANGBAN_NOW", when)]);
-    let ok = |when: &str, args: &[&str]| {
-        let out = run(when, args);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        json(&out)
-    };
-    let refused = |when: &str, args: &[&str]| {
-        let out = run(when, args);
-        assert_eq!(out.status.code(), Some(1), "{args:?} went through: {}", stdout(&out));
-        json(&out)["error"].as_str().unwrap().to_string()
-    };
+    let ok = |when: &str, args: &[&str]| ok_json(&t.db, when, args);
+    let refused = |when: &str, args: &[&str]| refused_json(&t.db, when, args);
     let fri = |hm: &str| format!("2026-11-27T{hm}:00+08:00");
     // Booked at 09:00 (by phone, 来电) for 10:00; the phone is kept as a note, shown masked.
     let booked = ok(

@@ -349,11 +349,7 @@ pub fn overdue(cli: &Cli, department: Option<&str>) -> Result<(), Exit> {
         say!("nothing overdue or due soon");
         return Ok(());
     }
-    let local = |s: &str| {
-        bangban::clock::parse_stamp(s)
-            .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default()
-    };
+    let local = |s: &str| bangban::clock::local_minute(s, hall.tz()).unwrap_or_default();
     for o in &list {
         say!(
             "{}  {:<14} {}/{} {}{}  {}  since {}  due {}",
@@ -403,11 +399,7 @@ pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
     cli.local_only("feedback")?;
     let mut ledger = cli.open(false)?;
     let hall = ledger.hall()?;
-    let local = |s: &str| {
-        bangban::clock::parse_stamp(s)
-            .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M").to_string())
-            .unwrap_or_default()
-    };
+    let local = |s: &str| bangban::clock::local_minute(s, hall.tz()).unwrap_or_default();
     match cmd {
         crate::FeedbackCmd::Add {
             kind,

@@ -78,12 +78,7 @@ pub fn choose_item(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
     let Some(dept) = hall.department(&item.department) else {
         return;
     };
-    // Whole-chain matters default to full-process service (rule 5); others to on-site help.
-    let mode = if item.is_whole_chain() {
-        Mode::Fullprocess
-    } else {
-        Mode::Onsite
-    };
+    let mode = item.default_mode();
     {
         let mut inn = inner.borrow_mut();
         inn.selection.item = Some(item.code.clone());
