@@ -28,14 +28,19 @@ pub enum DeviceRole {
     Counter,
     /// The management office's scripts: every operation, staff actions still need a PIN.
     Admin,
+    /// The management office's desk PCs (管理办公室): registers, figures, the daily close,
+    /// complaints, appointments, ratings and verify — the office's work, but neither issuing
+    /// nor calling, nor enrolling devices.
+    Office,
 }
 
 impl DeviceRole {
-    pub const ALL: [DeviceRole; 4] = [
+    pub const ALL: [DeviceRole; 5] = [
         DeviceRole::Kiosk,
         DeviceRole::Board,
         DeviceRole::Counter,
         DeviceRole::Admin,
+        DeviceRole::Office,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,6 +48,7 @@ impl DeviceRole {
             DeviceRole::Board => "board",
             DeviceRole::Counter => "counter",
             DeviceRole::Admin => "admin",
+            DeviceRole::Office => "office",
         }
     }
     pub fn parse(s: &str) -> Option<DeviceRole> {
@@ -51,6 +57,7 @@ impl DeviceRole {
             "board" => Some(DeviceRole::Board),
             "counter" => Some(DeviceRole::Counter),
             "admin" => Some(DeviceRole::Admin),
+            "office" => Some(DeviceRole::Office),
             _ => None,
         }
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{Event, VerifyReport};
-use crate::error::{LedgerError, Result};
+use crate::error::{ErrorKind, LedgerError, Result};
 use crate::hall::Hall;
 use crate::ledger::{CaseAction, DayReport, Ticket, WaitingEntry};
 use crate::model::{Case, Channel, Mode};
@@ -174,69 +174,61 @@ pub struct TicketStatus {
 /// plain words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireError {
-    pub kind: String,
+    pub kind: ErrorKind,
     pub error: String,
 }
 
 impl LedgerError {
-    /// The kind a remote caller tells errors apart by.
-    pub fn kind(&self) -> &str {
+    /// The kind callers tell errors apart by, here and across the wire.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            LedgerError::Busy => "busy",
-            LedgerError::DiskFull => "disk_full",
-            LedgerError::Open { .. } | LedgerError::NoLedger(_) | LedgerError::NetworkFileSystem(_) => "open",
-            LedgerError::TooNew { .. } => "too_new",
-            LedgerError::NotInitialised(_) => "not_initialised",
-            LedgerError::Hall(_) => "hall",
-            LedgerError::UnknownItem(_) => "unknown_item",
-            LedgerError::UnknownPriority { .. } => "unknown_priority",
-            LedgerError::UnknownWindow(_) => "unknown_window",
-            LedgerError::UnknownStaff(_) => "unknown_staff",
-            LedgerError::UnknownCase(_) => "unknown_case",
-            LedgerError::UnknownDepartment(_) => "unknown_department",
-            LedgerError::IllegalTransition { .. } => "illegal_transition",
-            LedgerError::Conflict(_) => "conflict",
-            LedgerError::NobodyWaiting(_) => "nobody_waiting",
-            LedgerError::WindowPaused(_) => "window_paused",
-            LedgerError::PastDay { .. } => "past_day",
-            LedgerError::DayClosed(_) => "day_closed",
-            LedgerError::NotOwner { .. } => "not_owner",
-            LedgerError::WindowBusy { .. } => "window_busy",
-            LedgerError::UnderCoordination(_) => "under_coordination",
-            LedgerError::PartsPending { .. } => "parts_pending",
+            LedgerError::Busy => ErrorKind::Busy,
+            LedgerError::DiskFull => ErrorKind::DiskFull,
+            LedgerError::Open { .. } | LedgerError::NoLedger(_) | LedgerError::NetworkFileSystem(_) => ErrorKind::Open,
+            LedgerError::TooNew { .. } => ErrorKind::TooNew,
+            LedgerError::NotInitialised(_) => ErrorKind::NotInitialised,
+            LedgerError::Hall(_) => ErrorKind::Hall,
+            LedgerError::UnknownItem(_) => ErrorKind::UnknownItem,
+            LedgerError::UnknownPriority { .. } => ErrorKind::UnknownPriority,
+            LedgerError::UnknownWindow(_) => ErrorKind::UnknownWindow,
+            LedgerError::UnknownStaff(_) => ErrorKind::UnknownStaff,
+            LedgerError::UnknownCase(_) => ErrorKind::UnknownCase,
+            LedgerError::UnknownDepartment(_) => ErrorKind::UnknownDepartment,
+            LedgerError::IllegalTransition { .. } => ErrorKind::IllegalTransition,
+            LedgerError::Conflict(_) => ErrorKind::Conflict,
+            LedgerError::NobodyWaiting(_) => ErrorKind::NobodyWaiting,
+            LedgerError::WindowPaused(_) => ErrorKind::WindowPaused,
+            LedgerError::PastDay { .. } => ErrorKind::PastDay,
+            LedgerError::DayClosed(_) => ErrorKind::DayClosed,
+            LedgerError::NotOwner { .. } => ErrorKind::NotOwner,
+            LedgerError::WindowBusy { .. } => ErrorKind::WindowBusy,
+            LedgerError::UnderCoordination(_) => ErrorKind::UnderCoordination,
+            LedgerError::PartsPending { .. } => ErrorKind::PartsPending,
             LedgerError::CodeRefused { refusal, .. } => refusal.kind(),
-            LedgerError::WrongPin(..) => "wrong_pin",
-            LedgerError::LoginLocked(..) => "login_locked",
-            LedgerError::Invalid(_) => "invalid",
-            LedgerError::Corrupt(_) => "corrupt",
-            LedgerError::Sql(_) => "internal",
-            LedgerError::Unauthorized(_) => "unauthorized",
-            LedgerError::Forbidden(_) => "forbidden",
-            LedgerError::Unreachable(_) => "unreachable",
-            LedgerError::RateLimited => "rate_limited",
-            LedgerError::Remote { kind, .. } => kind,
+            LedgerError::AlreadyRated(_) => ErrorKind::AlreadyRated,
+            LedgerError::NotServed(_) => ErrorKind::NotServed,
+            LedgerError::WrongPin(..) => ErrorKind::WrongPin,
+            LedgerError::LoginLocked(..) => ErrorKind::LoginLocked,
+            LedgerError::Invalid(_) => ErrorKind::Invalid,
+            LedgerError::Corrupt(_) => ErrorKind::Corrupt,
+            LedgerError::Sql(_) => ErrorKind::Internal,
+            LedgerError::Unauthorized(_) => ErrorKind::Unauthorized,
+            LedgerError::Forbidden(_) => ErrorKind::Forbidden,
+            LedgerError::Unreachable(_) => ErrorKind::Unreachable,
+            LedgerError::RateLimited => ErrorKind::RateLimited,
+            LedgerError::HostOnly(_) => ErrorKind::HostOnly,
+            LedgerError::Remote { kind, .. } => *kind,
         }
     }
 
     /// The HTTP status the server answers this error with.
     pub fn http_status(&self) -> u16 {
-        match self.kind() {
-            "unauthorized" => 401,
-            "forbidden" => 403,
-            "rate_limited" => 429,
-            "unknown_case" => 404,
-            "busy" | "disk_full" | "unreachable" => 503,
-            "internal" | "corrupt" | "open" | "too_new" | "not_initialised" => 500,
-            "illegal_transition" | "window_paused" | "conflict" | "past_day" | "day_closed" | "not_owner"
-            | "window_busy" | "under_coordination" | "parts_pending" => 409,
-            "wrong_pin" | "login_locked" => 403,
-            _ => 400,
-        }
+        self.kind().http_status()
     }
 
     pub fn to_wire(&self) -> WireError {
         WireError {
-            kind: self.kind().to_string(),
+            kind: self.kind(),
             error: self.to_string(),
         }
     }
@@ -252,7 +244,7 @@ impl LedgerError {
 
     /// True for "the ledger was busy" wherever it happened, here or on the server.
     pub fn is_busy(&self) -> bool {
-        self.kind() == "busy"
+        self.kind() == ErrorKind::Busy
     }
 }
 
@@ -303,9 +295,24 @@ pub trait HallClient: Send {
     fn chain_head(&mut self) -> Result<crate::witness::ChainHead>;
     /// A free-text note (question, answer, tracking number) by id, for the case panel.
     fn note(&mut self, id: i64) -> Result<String>;
+    /// Send one op of the protocol's table (`crate::ops`) as JSON; use `send`, which types it.
+    fn send_json(&mut self, path: &'static str, writes: bool, body: serde_json::Value) -> Result<serde_json::Value>;
+    /// A verified copy of the ledger at `to` on this machine (made on the server host and
+    /// streamed here, with `--server`).
+    fn backup(&mut self, to: &std::path::Path) -> Result<VerifyReport>;
     /// Can the hall be reached right now? Always true for the ledger file; a quick
     /// `/healthz` for the server.
     fn reachable(&mut self) -> bool {
         true
+    }
+}
+
+impl dyn HallClient + '_ {
+    /// Send one op of the protocol's table and read its typed reply.
+    pub fn send<O: crate::ops::Op>(&mut self, op: O) -> Result<O::Reply> {
+        let body = serde_json::to_value(op).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        let reply = self.send_json(O::PATH, O::WRITES, body)?;
+        serde_json::from_value(reply)
+            .map_err(|e| LedgerError::Unreachable(format!("unreadable answer to {}: {e}", O::PATH)))
     }
 }

@@ -11,7 +11,8 @@ use chrono::NaiveDate;
 use crate::hall::{Hall, HallErrors, HallIssue, Item, Role, Specialist, Table};
 
 /// Which attachment table a file fills in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ImportKind {
     Specialists,
     Items,
@@ -102,7 +103,7 @@ pub const ATTACHMENT1_REMARK: &str =
     "备注：请各进驻部门单位明确 2 名帮办代办服务专员，1 人负责统筹协调对接，1 人负责具体工作。";
 
 /// One row of a sheet with its row number in the file (1-based, as a spreadsheet shows it).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Row {
     pub line: usize,
     pub cells: Vec<String>,
@@ -110,7 +111,7 @@ pub struct Row {
 
 /// A sheet read from a CSV file or one worksheet of an XLSX file. `file` is how errors name
 /// it (`attachment1.xlsx` or `attachment1.xlsx[市场监督管理局]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sheet {
     pub file: String,
     pub rows: Vec<Row>,

@@ -883,6 +883,7 @@ fn verify_inner(
                         EventBody::HallConfigured { sha256, .. } => configs.push(sha256.clone()),
                         EventBody::AppointmentBooked { .. }
                         | EventBody::AppointmentCheckedIn { .. }
+                        | EventBody::AppointmentCancelled { .. }
                         | EventBody::FeedbackReceived { .. }
                         | EventBody::FeedbackReplied { .. } => visitors.apply(ev.at(), ev.case_id, &body),
                         other => signins.apply(ev.at(), other),

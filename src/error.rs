@@ -74,6 +74,12 @@ pub enum LedgerError {
         refusal: crate::ledger::CodeRefusal,
         detail: String,
     },
+    /// 好差评 is one rating per visit.
+    #[error("case {0} has been rated already: one rating per visit")]
+    AlreadyRated(String),
+    /// A visit is rated once the counter has served it.
+    #[error("case {0} has not been served yet: a visit is rated after the counter")]
+    NotServed(String),
     #[error("nobody is waiting for window {0}")]
     NobodyWaiting(u32),
     #[error("window {0} is paused")]
@@ -99,9 +105,13 @@ pub enum LedgerError {
     Unreachable(String),
     #[error("too many requests from this address; try again in a minute")]
     RateLimited,
+    /// A command that by nature runs where the ledger lives (`serve`, `init`, `restore` …)
+    /// was asked of a remote hall.
+    #[error("`bangban {0}` runs on the ledger's host only (it opens the ledger file itself): run it there with --db FILE, not with --server")]
+    HostOnly(String),
     /// Any other error reported by the server, with its kind.
     #[error("{message}")]
-    Remote { kind: String, message: String },
+    Remote { kind: ErrorKind, message: String },
 }
 
 impl From<rusqlite::Error> for LedgerError {
@@ -113,6 +123,137 @@ impl From<rusqlite::Error> for LedgerError {
             Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => LedgerError::Corrupt(e.to_string()),
             _ => LedgerError::Sql(e),
         }
+    }
+}
+
+/// What kind of failure an error is: the one thing a program decides on (retry, show the
+/// refusal, sign in again …). It travels over the wire as its snake_case name (`"busy"`,
+/// `"window_busy"`, `"code_used"` …), the same strings since the first protocol version;
+/// apps `match` on it and never compare the strings. A kind this build does not know (a newer
+/// server) arrives as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Busy,
+    DiskFull,
+    Open,
+    TooNew,
+    NotInitialised,
+    Hall,
+    UnknownItem,
+    UnknownPriority,
+    UnknownWindow,
+    UnknownStaff,
+    UnknownCase,
+    UnknownDepartment,
+    IllegalTransition,
+    Conflict,
+    NobodyWaiting,
+    WindowPaused,
+    PastDay,
+    DayClosed,
+    NotOwner,
+    WindowBusy,
+    UnderCoordination,
+    PartsPending,
+    AlreadyRated,
+    NotServed,
+    CodeUnknown,
+    CodeUsed,
+    CodeEarly,
+    CodeExpired,
+    WrongPin,
+    LoginLocked,
+    Invalid,
+    Corrupt,
+    Internal,
+    Unauthorized,
+    Forbidden,
+    Unreachable,
+    RateLimited,
+    /// The command runs only on the ledger's host (`serve`, `init`, `restore` …).
+    HostOnly,
+    /// The server answered with something that is not the protocol (a proxy's error page).
+    Http,
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorKind {
+    /// The wire name (`"window_busy"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Busy => "busy",
+            ErrorKind::DiskFull => "disk_full",
+            ErrorKind::Open => "open",
+            ErrorKind::TooNew => "too_new",
+            ErrorKind::NotInitialised => "not_initialised",
+            ErrorKind::Hall => "hall",
+            ErrorKind::UnknownItem => "unknown_item",
+            ErrorKind::UnknownPriority => "unknown_priority",
+            ErrorKind::UnknownWindow => "unknown_window",
+            ErrorKind::UnknownStaff => "unknown_staff",
+            ErrorKind::UnknownCase => "unknown_case",
+            ErrorKind::UnknownDepartment => "unknown_department",
+            ErrorKind::IllegalTransition => "illegal_transition",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::NobodyWaiting => "nobody_waiting",
+            ErrorKind::WindowPaused => "window_paused",
+            ErrorKind::PastDay => "past_day",
+            ErrorKind::DayClosed => "day_closed",
+            ErrorKind::NotOwner => "not_owner",
+            ErrorKind::WindowBusy => "window_busy",
+            ErrorKind::UnderCoordination => "under_coordination",
+            ErrorKind::PartsPending => "parts_pending",
+            ErrorKind::AlreadyRated => "already_rated",
+            ErrorKind::NotServed => "not_served",
+            ErrorKind::CodeUnknown => "code_unknown",
+            ErrorKind::CodeUsed => "code_used",
+            ErrorKind::CodeEarly => "code_early",
+            ErrorKind::CodeExpired => "code_expired",
+            ErrorKind::WrongPin => "wrong_pin",
+            ErrorKind::LoginLocked => "login_locked",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Corrupt => "corrupt",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::HostOnly => "host_only",
+            ErrorKind::Http => "http",
+            ErrorKind::Other => "other",
+        }
+    }
+
+    /// An appointment code refused for one of the four reasons.
+    pub fn is_code_refusal(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::CodeUnknown | ErrorKind::CodeUsed | ErrorKind::CodeEarly | ErrorKind::CodeExpired
+        )
+    }
+
+    /// The HTTP status the server answers this kind with (the only place statuses are chosen).
+    pub fn http_status(self) -> u16 {
+        use ErrorKind::*;
+        match self {
+            Unauthorized => 401,
+            Forbidden | WrongPin | LoginLocked | HostOnly => 403,
+            RateLimited => 429,
+            UnknownCase => 404,
+            Busy | DiskFull | Unreachable => 503,
+            Internal | Corrupt | Open | TooNew | NotInitialised | Http | Other => 500,
+            IllegalTransition | WindowPaused | Conflict | PastDay | DayClosed | NotOwner | WindowBusy
+            | UnderCoordination | PartsPending | AlreadyRated | NotServed => 409,
+            _ => 400,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -13,15 +13,15 @@ pub mod hall;
 pub mod ledger;
 pub mod local;
 pub mod model;
+pub mod ops;
 pub mod pin;
 pub mod remote;
 pub mod restore;
-pub mod store;
 pub mod visitors;
 pub mod witness;
 
 pub use chain::{Event, Finding, FindingKind, VerifyReport};
-pub use error::{LedgerError, Result};
+pub use error::{ErrorKind, LedgerError, Result};
 pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
     add_working_days, announcement, Appointment, CallRequest, Called, CaseAction, CodeRefusal, DayClose, DayReport,

@@ -394,6 +394,10 @@ pub enum EventBody {
     AppointmentCheckedIn {
         appointment: i64,
     },
+    /// A booked appointment was cancelled (the visitor called off); its code checks in no more.
+    AppointmentCancelled {
+        appointment: i64,
+    },
     /// A complaint (找茬吐槽 / 意见箱) or suggestion came in, to be replied to by `due`.
     FeedbackReceived {
         feedback: i64,
@@ -574,6 +578,7 @@ impl EventBody {
             EventBody::CaseOpened { .. } => "case_opened",
             EventBody::AppointmentBooked { .. } => "appointment_booked",
             EventBody::AppointmentCheckedIn { .. } => "appointment_checked_in",
+            EventBody::AppointmentCancelled { .. } => "appointment_cancelled",
             EventBody::FeedbackReceived { .. } => "feedback_received",
             EventBody::FeedbackReplied { .. } => "feedback_replied",
             EventBody::PartClaimed { .. } => "part_claimed",
@@ -610,6 +615,7 @@ impl EventBody {
             EventBody::HallConfigured { .. }
                 | EventBody::AppointmentBooked { .. }
                 | EventBody::AppointmentCheckedIn { .. }
+                | EventBody::AppointmentCancelled { .. }
                 | EventBody::FeedbackReceived { .. }
                 | EventBody::FeedbackReplied { .. }
                 | EventBody::TicketPrinted { .. }
@@ -1106,16 +1112,10 @@ pub fn apply_owned(
         }
         EventBody::CaseRated { level, .. } => {
             if c.rating.is_some() {
-                return Err(LedgerError::Invalid(format!(
-                    "case {} has been rated already: one rating per visit",
-                    c.number
-                )));
+                return Err(LedgerError::AlreadyRated(c.number.clone()));
             }
             if c.started_at.is_none() || matches!(old.state, S::Waiting | S::Called | S::Transferred) {
-                return Err(LedgerError::Invalid(format!(
-                    "case {} has not been served yet: a visit is rated after the counter",
-                    c.number
-                )));
+                return Err(LedgerError::NotServed(c.number.clone()));
             }
             if !(1..=5).contains(level) {
                 return Err(LedgerError::Invalid(format!(

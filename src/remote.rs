@@ -21,6 +21,8 @@ use crate::Called;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a request may wait for its answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a backup may take to arrive.
+pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// How long a write keeps retrying a dropped connection (with the same request id).
 pub const RETRY_FOR: Duration = Duration::from_secs(4);
 
@@ -94,7 +96,7 @@ impl RemoteClient {
                 Err(match serde_json::from_str::<WireError>(&text) {
                     Ok(w) => LedgerError::from_wire(w),
                     Err(_) => LedgerError::Remote {
-                        kind: "http".into(),
+                        kind: crate::error::ErrorKind::Http,
                         message: format!("the server answered HTTP {code}: {}", text.trim()),
                     },
                 })
@@ -263,6 +265,63 @@ impl HallClient for RemoteClient {
 
     fn note(&mut self, id: i64) -> Result<String> {
         self.get(&format!("/notes/{id}"))
+    }
+
+    fn send_json(&mut self, path: &'static str, _writes: bool, body: serde_json::Value) -> Result<serde_json::Value> {
+        // Reads are posted too (an op is its JSON body); the server ignores a read's request id.
+        self.post(&format!("/{path}"), &body)
+    }
+
+    fn backup(&mut self, to: &std::path::Path) -> Result<VerifyReport> {
+        if to.exists() {
+            return Err(LedgerError::Invalid(format!(
+                "{} already exists; choose a new file for the backup",
+                to.display()
+            )));
+        }
+        // A year of a hall is gigabytes: the copy streams to disk, with time to arrive.
+        let resp = self
+            .prepare("GET", "/backup")
+            .timeout(BACKUP_TIMEOUT)
+            .call();
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => return Self::answer::<()>(Err(e)).map(|_| unreachable!("an error answer")),
+        };
+        let tmp = to.with_extension("partial");
+        let copied = std::fs::File::create(&tmp).and_then(|mut f| {
+            std::io::copy(&mut resp.into_reader(), &mut f)?;
+            f.sync_all()
+        });
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(if crate::disk::is_full(&tmp) {
+                LedgerError::DiskFull
+            } else {
+                LedgerError::Unreachable(format!("the backup did not arrive whole: {e}"))
+            });
+        }
+        // Checked again here: only a copy that verifies on this machine takes the name.
+        let report = match crate::restore::verify_read_only(&tmp) {
+            Ok(r) if r.ok => r,
+            Ok(r) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(LedgerError::Corrupt(format!(
+                    "the backup copy does not verify (first bad event {:?}): {}",
+                    r.first_bad_seq,
+                    r.problem.unwrap_or_default()
+                )));
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        std::fs::rename(&tmp, to).map_err(|e| LedgerError::Open {
+            path: to.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(report)
     }
 
     fn reachable(&mut self) -> bool {

@@ -17,6 +17,7 @@ struct Booked {
     phone_note: i64,
     booked_at: String,
     case_id: Option<i64>,
+    cancelled: bool,
 }
 
 /// A complaint or suggestion as its events say it must stand.
@@ -65,12 +66,18 @@ impl VisitorFold {
                         phone_note: phone.note,
                         booked_at: at.to_string(),
                         case_id: None,
+                        cancelled: false,
                     },
                 );
             }
             EventBody::AppointmentCheckedIn { appointment } => {
                 if let Some(b) = self.booked.get_mut(appointment) {
                     b.case_id = case_id;
+                }
+            }
+            EventBody::AppointmentCancelled { appointment } => {
+                if let Some(b) = self.booked.get_mut(appointment) {
+                    b.cancelled = true;
                 }
             }
             EventBody::FeedbackReceived {
@@ -126,6 +133,7 @@ impl VisitorFold {
                         phone_note: r.get(4)?,
                         booked_at: r.get(7)?,
                         case_id: r.get(6)?,
+                        cancelled: false,
                     },
                     r.get::<_, String>(5)?,
                 ))
@@ -141,7 +149,11 @@ impl VisitorFold {
                 )));
             };
             have.code_sha256 = crate::chain::sha256_hex(&code);
-            let checked_in = if want.case_id.is_some() { "checked_in" } else { "booked" };
+            let checked_in = match (want.cancelled, want.case_id) {
+                (true, _) => "cancelled",
+                (false, Some(_)) => "checked_in",
+                (false, None) => "booked",
+            };
             let field = if have.code_sha256 != want.code_sha256 {
                 Some("code")
             } else if have.item != want.item {

@@ -33,14 +33,18 @@ impl Cli {
         }
     }
 
-    /// Commands that change the ledger file itself run on the server host only.
+    /// Commands that by nature run where the ledger file lives (serve, init, restore …).
     pub fn local_only(&self, what: &str) -> Result<(), Exit> {
         if self.server.is_some() {
-            return Err(Exit::usage(format!(
-                "`bangban {what}` works on the server host with --db, not through --server"
-            )));
+            return Err(Exit(2, bangban::LedgerError::HostOnly(what.to_string()).into()));
         }
         Ok(())
+    }
+
+    /// Send one op of the protocol through the client (`--server`, or the ledger file).
+    pub fn send<O: bangban::ops::Op>(&self, op: O) -> Result<O::Reply, Exit> {
+        let mut c = self.client()?;
+        Ok(c.send(op)?)
     }
 
     /// Sign the acting specialist in at `window` with their PIN (both modes need it).

@@ -391,7 +391,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                     let called = c.call(&Call { number: None });
                     let called = match called {
                         Ok(x) => x,
-                        Err(e) if e.kind() == "nobody_waiting" => {
+                        Err(e) if e.kind() == bangban::ErrorKind::NobodyWaiting => {
                             // Nobody in line: look again in half a simulated minute.
                             nap(sim(30.0), deadline, &stop);
                             continue;

@@ -67,7 +67,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Cmd {
-    /// Create the ledger or apply a changed hall file (idempotent)
+    /// Create the ledger or apply a changed hall file (idempotent). Runs on the ledger's host
+    /// only (--db), never through --server
     Init {
         /// The hall file (TOML): departments, specialists, items, priority groups
         #[arg(long)]
@@ -192,7 +193,7 @@ pub enum Cmd {
         department: Option<String>,
     },
     /// 好差评: record the visitor's rating of a served visit, once (1 非常不满意 … 5 非常满意);
-    /// 1 or 2 opens a follow-up for the department's coordinator (server host)
+    /// 1 or 2 opens a follow-up for the department's coordinator
     Rate {
         /// The ticket's token (from its QR code), or today's number
         case: String,
@@ -204,7 +205,7 @@ pub enum Cmd {
         channel: String,
     },
     /// What is overdue or due soon against the hall file's deadlines: priority visitors
-    /// waiting, deferred consultations, ready results, posted results, archiving (server host)
+    /// waiting, deferred consultations, ready results, posted results, archiving
     Overdue {
         /// Only this department (its code)
         #[arg(long, value_name = "CODE")]
@@ -271,13 +272,15 @@ pub enum Cmd {
         #[arg(long)]
         close_after_status: bool,
     },
-    /// Take a consistent, verified copy of the ledger while the hall is running
+    /// Take a consistent, verified copy of the ledger while the hall is running; with
+    /// --server (an admin device) the copy is made on the server host and streamed here
     Backup {
         /// The backup file to write (must not exist yet)
         #[arg(long)]
         to: PathBuf,
     },
-    /// Serve the ledger to the hall's kiosks, boards, counters and phones over HTTP
+    /// Serve the ledger to the hall's kiosks, boards, counters and phones over HTTP. Runs on
+    /// the ledger's host only (--db)
     Serve {
         /// The address to listen on, HOST:PORT (port 0 picks a free one)
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -287,7 +290,8 @@ pub enum Cmd {
         lookups_per_minute: u32,
     },
     /// A simulated hall day against a fresh `bangban serve` on loopback: kiosks, counters and
-    /// boards at speed; prints latencies and memory, then checks numbers, calls and the chain
+    /// boards at speed; prints latencies and memory, then checks numbers, calls and the chain.
+    /// Runs on the host it measures (it starts its own server), never through --server
     Loadtest {
         /// Tickets issued over the day
         #[arg(long, default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
@@ -329,7 +333,8 @@ pub enum Cmd {
         #[arg(long)]
         before: Option<chrono::NaiveDate>,
     },
-    /// The registers the rules require, with what was typed at the counter (on the server host)
+    /// The registers the rules require, with what was typed at the counter (the office's
+    /// desks: an office or admin device with --server)
     Records {
         /// consultations, notifications, acceptances, deliveries, mail, archives or transfers
         #[arg(value_parser = one_of(&bangban::RecordKind::ALL, bangban::RecordKind::as_str))]
@@ -344,17 +349,19 @@ pub enum Cmd {
         out: Option<PathBuf>,
     },
     /// The daily close (日结): expire the day's unserved tickets, record the chain head and the
-    /// figures' hash, and write the day's report (on the server host)
+    /// figures' hash, and write the day's report (an office or admin device with --server)
     CloseDay {
         /// The business day to close, YYYY-MM-DD [default: today once the hall has closed, else yesterday]
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
-        /// Where the day's report files go [default: `reports/` beside the ledger]
+        /// Where the day's report files go [default: `reports/` beside the ledger, or in the
+        /// current directory with --server]
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
     /// Put a backup in place of the ledger (--db): refused while any program has the ledger
-    /// open; the backup is verified first and the replaced file is kept beside it
+    /// open; the backup is verified first and the replaced file is kept beside it. Runs on the
+    /// ledger's host only
     Restore {
         /// The backup file (from `bangban backup --to FILE`)
         file: PathBuf,
@@ -391,7 +398,7 @@ pub enum Cmd {
 
 #[derive(Subcommand)]
 pub enum AppointmentCmd {
-    /// Book an appointment (预约) and print its six-digit check-in code (server host)
+    /// Book an appointment (预约) and print its six-digit check-in code
     Add {
         /// The item's code (A01)
         #[arg(long)]
@@ -409,17 +416,23 @@ pub enum AppointmentCmd {
         #[arg(long, value_name = "CASE")]
         from_case: Option<String>,
     },
-    /// The appointments of a day (server host)
+    /// The appointments of a day
     List {
         /// The day, YYYY-MM-DD [default: today]
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
     },
+    /// Cancel a booked appointment by its six-digit code (the visitor called it off); the
+    /// slot is free again and the code checks in no more
+    Cancel {
+        /// The six-digit code of the booking
+        code: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub enum FeedbackCmd {
-    /// Record a complaint (找茬吐槽 / 意见箱) or suggestion handed in at the desk (server host)
+    /// Record a complaint (找茬吐槽 / 意见箱) or suggestion handed in at the desk
     Add {
         /// complaint, suggestion, or department_suggestion (合理化建议, from the office)
         #[arg(long, default_value = "complaint")]
@@ -448,9 +461,13 @@ pub enum FeedbackCmd {
         /// The reply given (kept as a note)
         #[arg(long)]
         reply: String,
-        /// Who replies: the named department's coordinator or the management office
+        /// Who replies: the named department's coordinator or the management office (signs
+        /// in with --pin)
         #[arg(long)]
         staff: String,
+        /// The window to sign in at [default: the specialist's department's first window]
+        #[arg(long)]
+        window: Option<u32>,
     },
     /// Complaints and suggestions, newest first
     List {
@@ -485,10 +502,16 @@ pub enum DeviceCmd {
 
 #[derive(Subcommand)]
 pub enum StaffCmd {
-    /// Set a staff member's PIN (read from --pin or the first line of standard input)
+    /// Set a staff member's PIN (read from --pin or the first line of standard input). A
+    /// specialist changes their own from any desk with --old-pin; an admin device (or the
+    /// ledger's host with --db) resets anyone's
     SetPin {
         /// The staff id (S602)
         staff: String,
+        /// The specialist's current PIN (or BANGBAN_OLD_PIN), to change one's own PIN from a
+        /// counter or office device
+        #[arg(long = "old-pin", env = "BANGBAN_OLD_PIN", hide_env_values = true)]
+        old_pin: Option<String>,
         /// (Give the new PIN with the global --pin on the command line, or on standard input:
         /// 6 to 12 digits, not trivial)
         #[arg(long = "new-pin", hide = true)]
@@ -612,8 +635,8 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::Overdue { department } => office::overdue(cli, department.as_deref()),
         Cmd::Rate { case, level, channel } => office::rate(cli, case, *level, channel),
         Cmd::Staff {
-            cmd: StaffCmd::SetPin { staff, .. },
-        } => setup::set_pin(cli, staff),
+            cmd: StaffCmd::SetPin { staff, old_pin, .. },
+        } => setup::set_pin(cli, staff, old_pin.clone()),
         Cmd::Device { cmd } => setup::device(cli, cmd),
         Cmd::Backup { to } => setup::backup(cli, to),
         Cmd::Restore { file } => setup::restore(cli, file),

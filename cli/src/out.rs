@@ -58,7 +58,7 @@ impl Exit {
     /// fit) is the caller's mistake: exit 2; any other error exits 1.
     pub fn usage_if_invalid<T>(r: bangban::Result<T>) -> Result<T, Exit> {
         match r {
-            Err(bangban::LedgerError::Invalid(why)) => Err(Exit::usage(why)),
+            Err(e) if e.kind() == bangban::ErrorKind::Invalid => Err(Exit::usage(e)),
             r => Ok(r?),
         }
     }

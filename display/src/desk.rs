@@ -12,7 +12,7 @@ use std::time::Duration;
 use bangban::api::{Act, Call, HallClient, PauseWindow, SignIn};
 use bangban::local::LocalClient;
 use bangban::remote::RemoteClient;
-use bangban::{CaseAction, CaseState, Hall, LedgerError, LedgerOptions};
+use bangban::{CaseAction, CaseState, ErrorKind, Hall, LedgerError, LedgerOptions};
 
 /// What the console asks of the ledger.
 #[derive(Debug, Clone)]
@@ -117,21 +117,46 @@ pub enum Message {
     SlipPrinted(String),
     /// The window was paused (true) or opened again (false).
     WindowPaused(bool),
-    /// The command failed: the kind (a `LedgerError::kind()`, or `sign_in_first`, `no_number`,
-    /// `no_case`) and the ledger's own words.
-    Failed { kind: String, detail: String },
+    /// The command failed: why, and the ledger's own words.
+    Failed { kind: Refusal, detail: String },
+}
+
+/// Why a console command failed: the hall refused it (its `ErrorKind`), or the console
+/// itself could not send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Ledger(ErrorKind),
+    SignInFirst,
+    NoNumber,
+    NoCase,
+    NoPrinter,
+    SlipNotPrinted,
+}
+
+impl Refusal {
+    /// The code the console's words are keyed by (`ConsoleWords.error` in the .slint).
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Ledger(kind) => kind.as_str(),
+            Refusal::SignInFirst => "sign_in_first",
+            Refusal::NoNumber => "no_number",
+            Refusal::NoCase => "no_case",
+            Refusal::NoPrinter => "no_printer",
+            Refusal::SlipNotPrinted => "slip_not_printed",
+        }
+    }
 }
 
 impl Message {
     fn failed(e: &LedgerError) -> Message {
         Message::Failed {
-            kind: e.kind().to_string(),
+            kind: Refusal::Ledger(e.kind()),
             detail: e.to_string(),
         }
     }
-    fn refused(kind: &str, detail: &str) -> Message {
+    fn refused(kind: Refusal, detail: &str) -> Message {
         Message::Failed {
-            kind: kind.into(),
+            kind,
             detail: detail.into(),
         }
     }
@@ -250,7 +275,7 @@ impl Desk {
             Ok(()) => Message::SlipPrinted(case.number.clone()),
             Err(e) => {
                 tracing::error!("the slip of {} did not print: {e}", case.number);
-                Message::refused("slip_not_printed", &e)
+                Message::refused(Refusal::SlipNotPrinted, &e)
             }
         }
     }
@@ -313,13 +338,13 @@ impl Desk {
     /// A command only a signed-in specialist may give.
     fn as_staff(&mut self, cmd: Cmd) -> Message {
         if self.staff.is_none() {
-            return Message::refused("sign_in_first", "sign in first");
+            return Message::refused(Refusal::SignInFirst, "sign in first");
         }
         let done = match cmd {
             Cmd::CallNext | Cmd::CallNumber(_) => {
                 let number = match cmd {
                     Cmd::CallNumber(n) if n.trim().is_empty() => {
-                        return Message::refused("no_number", "type or scan a number first")
+                        return Message::refused(Refusal::NoNumber, "type or scan a number first")
                     }
                     Cmd::CallNumber(n) => Some(n.trim().to_string()),
                     _ => None,
@@ -332,7 +357,7 @@ impl Desk {
             Cmd::Return(reference) => {
                 let reference = reference.trim().to_string();
                 if reference.is_empty() {
-                    return Message::refused("no_number", "type or scan a number first");
+                    return Message::refused(Refusal::NoNumber, "type or scan a number first");
                 }
                 self.client
                     .act(&Act {
@@ -350,16 +375,16 @@ impl Desk {
             }),
             Cmd::PrintSlip => {
                 let Some(number) = self.current.clone() else {
-                    return Message::refused("no_case", "no case on the panel: call a number first");
+                    return Message::refused(Refusal::NoCase, "no case on the panel: call a number first");
                 };
                 let Some(printer) = self.printer.clone() else {
-                    return Message::refused("no_printer", "this console has no printer (--printer)");
+                    return Message::refused(Refusal::NoPrinter, "this console has no printer (--printer)");
                 };
                 self.client.case(&number).map(|v| self.print_slip(printer, &v.case))
             }
             Cmd::Act(action) => {
                 let Some(number) = self.current.clone() else {
-                    return Message::refused("no_case", "no case on the panel: call a number first");
+                    return Message::refused(Refusal::NoCase, "no case on the panel: call a number first");
                 };
                 let notify = matches!(action, CaseAction::NotifyMissing { .. });
                 self.client
@@ -390,7 +415,7 @@ impl Desk {
 
     /// The message for an error; a server out of reach marks the console as reconnecting.
     fn failed(&mut self, e: LedgerError) -> Message {
-        if e.kind() == "unreachable" {
+        if e.kind() == ErrorKind::Unreachable {
             self.offline = true;
         }
         Message::failed(&e)
@@ -439,7 +464,7 @@ impl Desk {
                 Some(h)
             }
             Err(e) => {
-                if e.kind() == "unreachable" {
+                if e.kind() == ErrorKind::Unreachable {
                     self.offline = true;
                 }
                 None

@@ -802,7 +802,7 @@ fn a_recall_says_the_same_words_on_the_board_in_json_and_aloud() {
 /// The desk (the console's IO side) is driven without any UI: commands in, plain views out.
 #[test]
 fn the_counter_desk_answers_commands_without_a_ui() {
-    use display::desk::{Cmd, Desk, Message, Source};
+    use display::desk::{Cmd, Desk, Message, Refusal, Source};
     let (_dir, db) = demo_ledger();
     let mut l = ledger(&db);
     l.set_pin("S101", "135792", "admin").unwrap();
@@ -810,15 +810,15 @@ fn the_counter_desk_answers_commands_without_a_ui() {
     let (mut desk, hall) = Desk::open(Source::Ledger(db.clone(), Duration::from_secs(5)), 1).unwrap();
     assert_eq!(hall.name, l.hall().unwrap().name);
     let failed = |v: &display::desk::View| match &v.message {
-        Some(Message::Failed { kind, .. }) => kind.clone(),
+        Some(Message::Failed { kind, .. }) => *kind,
         other => panic!("expected a failure, got {other:?}"),
     };
-    assert_eq!(failed(&desk.handle(Cmd::CallNext)), "sign_in_first");
+    assert_eq!(failed(&desk.handle(Cmd::CallNext)), Refusal::SignInFirst);
     let v = desk.handle(Cmd::Login {
         staff: "S101".into(),
         pin: "000000".into(),
     });
-    assert_eq!(failed(&v), "wrong_pin");
+    assert_eq!(failed(&v), Refusal::Ledger(bangban::ErrorKind::WrongPin));
     assert!(!v.logged_in);
     let v = desk.handle(Cmd::Login {
         staff: "S101".into(),
@@ -826,7 +826,7 @@ fn the_counter_desk_answers_commands_without_a_ui() {
     });
     assert!(v.logged_in, "{:?}", v.message);
     assert_eq!(v.waiting.len(), 1);
-    assert_eq!(failed(&desk.handle(Cmd::Act(CaseAction::Start))), "no_case");
+    assert_eq!(failed(&desk.handle(Cmd::Act(CaseAction::Start))), Refusal::NoCase);
     let v = desk.handle(Cmd::CallNext);
     assert_eq!(v.message, Some(Message::Called(format!("请{number}号到1号窗口办理"))));
     assert_eq!(v.case.as_ref().map(|c| c.state.as_str()), Some("called"));
@@ -841,12 +841,12 @@ fn the_counter_desk_answers_commands_without_a_ui() {
     let v = desk.handle(Cmd::TogglePause);
     assert_eq!(v.message, Some(Message::WindowPaused(true)));
     assert!(v.paused);
-    assert_eq!(failed(&desk.handle(Cmd::CallNumber("  ".into()))), "no_number");
+    assert_eq!(failed(&desk.handle(Cmd::CallNumber("  ".into()))), Refusal::NoNumber);
     // A window no department serves is refused when the desk opens.
     let e = Desk::open(Source::Ledger(db.clone(), Duration::from_secs(5)), 99)
         .err()
         .unwrap();
-    assert_eq!(e.kind(), "unknown_window");
+    assert_eq!(e.kind(), bangban::ErrorKind::UnknownWindow);
 }
 
 /// systemd stops the board with SIGTERM: it finishes what it was doing, closes the ledger and

@@ -7,7 +7,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::thread::JoinHandle;
 
 use bangban::api::{HallClient, Issue, PrintOutcome};
-use bangban::Ticket;
+use bangban::{ErrorKind, Ticket};
 use bangban_printer::{PrintError, PrintTicket, PrinterTarget};
 
 pub enum Job {
@@ -36,7 +36,7 @@ pub enum IssueFailure {
     DayClosed(String),
     /// The request was refused for a reason the screen explains (a check-in code unknown,
     /// used, early or expired): the kind and the ledger's words.
-    Refused(String, String),
+    Refused(ErrorKind, String),
     Other(String),
 }
 
@@ -44,14 +44,13 @@ impl IssueFailure {
     fn of(e: &bangban::LedgerError) -> IssueFailure {
         if e.is_busy() {
             IssueFailure::Busy(e.to_string())
-        } else if e.kind() == "unreachable" {
-            IssueFailure::Unreachable(e.to_string())
-        } else if e.kind() == "day_closed" {
-            IssueFailure::DayClosed(e.to_string())
-        } else if e.kind().starts_with("code_") {
-            IssueFailure::Refused(e.kind().to_string(), e.to_string())
         } else {
-            IssueFailure::Other(e.to_string())
+            match e.kind() {
+                ErrorKind::Unreachable => IssueFailure::Unreachable(e.to_string()),
+                ErrorKind::DayClosed => IssueFailure::DayClosed(e.to_string()),
+                kind if kind.is_code_refusal() => IssueFailure::Refused(kind, e.to_string()),
+                _ => IssueFailure::Other(e.to_string()),
+            }
         }
     }
 }
@@ -66,8 +65,8 @@ pub enum Reply {
     WaitingCounts(HashMap<String, i32>, Vec<(String, u32)>),
     /// Whether the hall can be reached (true for a kiosk on the ledger file).
     Reachable(bool),
-    Rated(Result<bangban::api::Rated, (String, String)>),
-    FeedbackSent(Result<bangban::api::FeedbackReceipt, (String, String)>),
+    Rated(Result<bangban::api::Rated, (ErrorKind, String)>),
+    FeedbackSent(Result<bangban::api::FeedbackReceipt, (ErrorKind, String)>),
 }
 
 /// The one ticketing path (the kiosk's tickets and `bangban reprint`): send the ticket to the
@@ -110,9 +109,9 @@ pub fn spawn(
             bangban::witness::keep(&mut witness, client.as_mut());
             let reply = match job {
                 Job::Stop => break,
-                Job::Rate(req) => Reply::Rated(client.rate(&req).map_err(|e| (e.kind().to_string(), e.to_string()))),
+                Job::Rate(req) => Reply::Rated(client.rate(&req).map_err(|e| (e.kind(), e.to_string()))),
                 Job::Feedback(req) => {
-                    Reply::FeedbackSent(client.feedback(&req).map_err(|e| (e.kind().to_string(), e.to_string())))
+                    Reply::FeedbackSent(client.feedback(&req).map_err(|e| (e.kind(), e.to_string())))
                 }
                 job @ (Job::Issue(_) | Job::CheckIn(_)) => {
                     let issued = match &job {

@@ -28,7 +28,8 @@ use bangban::api::*;
 use bangban::error::LedgerError;
 use bangban::ledger::{CallRequest, IssueRequest, LedgerOptions};
 use bangban::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
-use bangban::store::Store;
+use bangban::ops::{Caller, Op, OpVisitor};
+use bangban::Ledger;
 
 /// How `bangban serve` is set up.
 #[derive(Debug, Clone)]
@@ -40,7 +41,7 @@ pub struct ServeOptions {
     pub lookups_per_minute: u32,
 }
 
-type Job = Box<dyn FnOnce(&mut dyn Store) + Send>;
+type Job = Box<dyn FnOnce(&mut Ledger) + Send>;
 
 /// The writer thread's door: every ledger operation runs there, in arrival order.
 #[derive(Clone)]
@@ -51,7 +52,7 @@ struct LedgerHandle {
 impl LedgerHandle {
     async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn Store) -> T + Send + 'static,
+        f: impl FnOnce(&mut Ledger) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
@@ -66,6 +67,8 @@ impl LedgerHandle {
 
 struct App {
     ledger: LedgerHandle,
+    /// The ledger file (backups read it on a connection of their own).
+    db: PathBuf,
     /// The newest event's sequence number, moved after every write.
     head: watch::Receiver<i64>,
     /// Flips to true when the server is shutting down: streams end so shutdown can finish.
@@ -167,12 +170,12 @@ fn request_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// Run a write once per request id: a retry of an id that already wrote is answered by
 /// `replay` from the event the first try wrote.
 fn once<T>(
-    l: &mut dyn Store,
+    l: &mut Ledger,
     id: Option<String>,
     device: &str,
     op: &str,
-    run: impl FnOnce(&mut dyn Store) -> bangban::Result<T>,
-    replay: impl FnOnce(&mut dyn Store, i64) -> bangban::Result<T>,
+    run: impl FnOnce(&mut Ledger) -> bangban::Result<T>,
+    replay: impl FnOnce(&mut Ledger, i64) -> bangban::Result<T>,
 ) -> bangban::Result<T> {
     let Some(id) = id else { return run(l) };
     if let Some((first_op, seq)) = l.request_outcome(&id)? {
@@ -183,13 +186,13 @@ fn once<T>(
         }
         return replay(l, seq);
     }
-    l.begin_request(&id, device, op);
+    bangban::chain::begin_request(&id, device, op);
     let out = run(l);
-    l.end_request();
+    bangban::chain::end_request();
     out
 }
 
-fn case_of_event(l: &mut dyn Store, seq: i64) -> bangban::Result<bangban::Case> {
+fn case_of_event(l: &mut Ledger, seq: i64) -> bangban::Result<bangban::Case> {
     let ev = l
         .event(seq)?
         .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
@@ -200,7 +203,7 @@ fn case_of_event(l: &mut dyn Store, seq: i64) -> bangban::Result<bangban::Case> 
 }
 
 /// The ticket of the case a request's first event issued (a retried issue or check-in).
-fn ticket_of_event(l: &mut dyn Store, seq: i64) -> bangban::Result<bangban::Ticket> {
+fn ticket_of_event(l: &mut Ledger, seq: i64) -> bangban::Result<bangban::Ticket> {
     let c = case_of_event(l, seq)?;
     l.ticket_for(&c.token)
 }
@@ -210,10 +213,15 @@ const ANY: &[DeviceRole] = &[
     DeviceRole::Board,
     DeviceRole::Counter,
     DeviceRole::Admin,
+    DeviceRole::Office,
 ];
 const KIOSK: &[DeviceRole] = &[DeviceRole::Kiosk, DeviceRole::Admin];
 const COUNTER: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin];
-const STAFF_READ: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin, DeviceRole::Kiosk];
+/// Reads of cases and alerts: the counters and the management office.
+const DESK_READ: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Office, DeviceRole::Admin];
+const STAFF_READ: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Office, DeviceRole::Admin, DeviceRole::Kiosk];
+/// The office's figures and verify.
+const OFFICE: &[DeviceRole] = bangban::ops::OFFICE;
 const ADMIN: &[DeviceRole] = &[DeviceRole::Admin];
 
 async fn healthz() -> &'static str {
@@ -224,10 +232,10 @@ async fn hall(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<(i64
     let d = device(&app, &headers, ANY).await?;
     let (id, mut hall) = app
         .ledger
-        .run(|l: &mut dyn Store| -> bangban::Result<(i64, bangban::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
+        .run(|l: &mut Ledger| -> bangban::Result<(i64, bangban::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
         .await??;
     // Specialists' own phone numbers leave the server masked, except to the office.
-    if d.role != DeviceRole::Admin {
+    if !matches!(d.role, DeviceRole::Admin | DeviceRole::Office) {
         for s in &mut hall.specialists {
             s.phone = bangban::mask_phone(&s.phone);
         }
@@ -403,7 +411,7 @@ async fn sign_in(
     headers: HeaderMap,
     Json(req): Json<SignIn>,
 ) -> ApiResult<(String, SignedIn)> {
-    let d = device(&app, &headers, COUNTER).await?;
+    let d = device(&app, &headers, bangban::ops::DESKS).await?;
     let staff_id = req.staff.trim().to_string();
     let (st, w) = (staff_id.clone(), req.window);
     let stored = app.ledger.run(move |l| l.pin_record(&st, w)).await??;
@@ -435,7 +443,7 @@ async fn sign_in(
 }
 
 async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<()> {
-    let d = device(&app, &headers, COUNTER).await?;
+    let d = device(&app, &headers, bangban::ops::DESKS).await?;
     let s = staff(&app, &headers, &d).await?;
     app.ledger.run(move |l| l.end_session(&s.token)).await??;
     Ok(Json(()))
@@ -447,8 +455,8 @@ async fn staff_write<T: Send + 'static>(
     app: &App,
     headers: &HeaderMap,
     op: &'static str,
-    run: impl FnOnce(&mut dyn Store, &Session) -> bangban::Result<T> + Send + 'static,
-    replay: impl FnOnce(&mut dyn Store, i64) -> bangban::Result<T> + Send + 'static,
+    run: impl FnOnce(&mut Ledger, &Session) -> bangban::Result<T> + Send + 'static,
+    replay: impl FnOnce(&mut Ledger, i64) -> bangban::Result<T> + Send + 'static,
 ) -> ApiResult<T> {
     let d = device(app, headers, COUNTER).await?;
     let s = staff(app, headers, &d).await?;
@@ -530,7 +538,7 @@ async fn window_cases(
     headers: HeaderMap,
     Path(w): Path<u32>,
 ) -> ApiResult<Vec<bangban::Case>> {
-    device(&app, &headers, COUNTER).await?;
+    device(&app, &headers, DESK_READ).await?;
     Ok(Json(app.ledger.run(move |l| l.at_window(w)).await??))
 }
 
@@ -545,14 +553,14 @@ async fn overdue(
     headers: HeaderMap,
     Query(q): Query<OverdueQuery>,
 ) -> ApiResult<Vec<bangban::ledger::Overdue>> {
-    device(&app, &headers, COUNTER).await?;
+    device(&app, &headers, DESK_READ).await?;
     Ok(Json(
         app.ledger.run(move |l| l.overdue(q.department.as_deref())).await??,
     ))
 }
 
 async fn case(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<CaseView> {
-    device(&app, &headers, COUNTER).await?;
+    device(&app, &headers, DESK_READ).await?;
     let v = app
         .ledger
         .run(move |l| -> bangban::Result<CaseView> {
@@ -579,7 +587,7 @@ async fn report(
     headers: HeaderMap,
     Query(q): Query<DateQuery>,
 ) -> ApiResult<bangban::DayReport> {
-    device(&app, &headers, ADMIN).await?;
+    device(&app, &headers, OFFICE).await?;
     Ok(Json(app.ledger.run(move |l| l.report(q.date)).await??))
 }
 
@@ -594,12 +602,12 @@ async fn figures(
     headers: HeaderMap,
     Query(q): Query<PeriodQuery>,
 ) -> ApiResult<bangban::Figures> {
-    device(&app, &headers, ADMIN).await?;
+    device(&app, &headers, OFFICE).await?;
     Ok(Json(app.ledger.run(move |l| l.figures(q.from, q.to)).await??))
 }
 
 async fn verify(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<bangban::VerifyReport> {
-    device(&app, &headers, ADMIN).await?;
+    device(&app, &headers, OFFICE).await?;
     Ok(Json(app.ledger.run(|l| l.verify()).await??))
 }
 
@@ -639,8 +647,132 @@ async fn chain_head(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResul
 }
 
 async fn note(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<String> {
-    device(&app, &headers, COUNTER).await?;
+    device(&app, &headers, DESK_READ).await?;
     Ok(Json(app.ledger.run(move |l| l.note(id)).await??))
+}
+
+/// Every op of the protocol's table (`bangban::ops`) through one handler: the device's role,
+/// the specialist's session for staff ops, slow work and PIN proofs beside the writer, and a
+/// write answered once per request id.
+async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op): Json<O>) -> ApiResult<O::Reply> {
+    let d = device(&app, &headers, ANY).await?;
+    if !O::ROLES.contains(&d.role) {
+        return Err(ApiError(bangban::ops::forbidden::<O>(d.role, &d.name)));
+    }
+    let staff = if O::STAFF { Some(staff(&app, &headers, &d).await?) } else { None };
+    let id = if O::WRITES { request_id(&headers)? } else { None };
+    let by = Caller {
+        actor: d.name.clone(),
+        role: d.role,
+        staff: staff.map(|s| SignedIn {
+            staff: s.staff,
+            window: s.window,
+            expires_at: s.expires_at,
+        }),
+    };
+    // A retry of a write already done is answered before any slow work is repeated.
+    if let Some(rid) = id.clone() {
+        let replayed = app
+            .ledger
+            .run(move |l| -> bangban::Result<Option<O::Reply>> {
+                match l.request_outcome(&rid)? {
+                    Some((first, seq)) if first == O::PATH => O::replay(l, seq).map(Some),
+                    Some((first, _)) => Err(LedgerError::Invalid(format!(
+                        "request id {rid} was used for {first}, not {}",
+                        O::PATH
+                    ))),
+                    None => Ok(None),
+                }
+            })
+            .await??;
+        if let Some(reply) = replayed {
+            return Ok(Json(reply));
+        }
+    }
+    // Argon2 (a new PIN's hash, the proof of an old one) runs beside the writer, two at a time.
+    let pin = op.pin_to_check(&by);
+    let stored = match &pin {
+        Some((staff_id, _)) => {
+            let s = staff_id.clone();
+            Some(app.ledger.run(move |l| l.pin_record_of(&s)).await??)
+        }
+        None => None,
+    };
+    let permit = app
+        .pin_checks
+        .acquire()
+        .await
+        .map_err(|_| ApiError(LedgerError::Unreachable("the server is stopping".into())))?;
+    let (op, pin, stored, checked) = tokio::task::spawn_blocking(move || -> bangban::Result<_> {
+        op.prepare()?;
+        let checked = match (&stored, &pin) {
+            (Some(stored), Some((_, p))) => Some(stored.check(p)?),
+            _ => None,
+        };
+        Ok((op, pin, stored, checked))
+    })
+    .await
+    .map_err(|_| ApiError(LedgerError::Invalid("the request's preparation stopped".into())))??;
+    drop(permit);
+    let reply = app
+        .ledger
+        .run(move |l| {
+            if let (Some((staff_id, _)), Some(stored), Some(checked)) = (&pin, &stored, &checked) {
+                l.record_login(staff_id, 0, stored, checked)?;
+            }
+            if O::WRITES {
+                let actor = by.actor.clone();
+                once(l, id, &actor, O::PATH, |l| op.run(l, &by), O::replay)
+            } else {
+                op.run(l, &by)
+            }
+        })
+        .await??;
+    Ok(Json(reply))
+}
+
+/// Mounts every op of the table on the router.
+struct Mount(Option<Router<Arc<App>>>);
+
+impl OpVisitor for Mount {
+    fn visit<O: Op>(&mut self) {
+        let r = self.0.take().unwrap_or_default();
+        self.0 = Some(r.route(&format!("{API}/{}", O::PATH), post(op::<O>)));
+    }
+}
+
+/// `bangban backup` from another machine: a verified copy of the ledger, made on the server
+/// host beside the live file, streamed to the caller, then deleted.
+async fn backup(State(app): State<Arc<App>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    device(&app, &headers, ADMIN).await?;
+    let dir = tempfile::Builder::new()
+        .prefix("bangban-backup-")
+        .tempdir()
+        .map_err(|e| ApiError(LedgerError::Invalid(format!("cannot make a place for the copy: {e}"))))?;
+    let path = dir.path().join("ledger.db");
+    let (src, p) = (app.db.clone(), path.clone());
+    // The copy is read on a connection of its own, beside the writer: the hall keeps issuing.
+    let report = tokio::task::spawn_blocking(move || bangban::ledger::backup_file(&src, &p))
+        .await
+        .map_err(|_| ApiError(LedgerError::Invalid("the backup stopped".into())))??;
+    // Streamed from the file (a year of a hall is gigabytes); the open file outlives the
+    // directory's removal on Unix, so the copy is gone from the disk when the download ends.
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| ApiError(LedgerError::Invalid(format!("cannot read the copy: {e}"))))?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    drop(dir);
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut r = body.into_response();
+    if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+        r.headers_mut().insert("content-length", v);
+    }
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/vnd.sqlite3"));
+    if let Ok(v) = HeaderValue::from_str(&format!("{} {}", report.events, report.cases)) {
+        r.headers_mut().insert("x-bangban-backup", v);
+    }
+    Ok(r)
 }
 
 /// The live stream of calls for boards: `event: call` with the `Called` JSON and `id:` its
@@ -861,7 +993,12 @@ async fn font() -> Response {
 }
 
 fn router(app: Arc<App>) -> Router {
-    Router::new()
+    let mut mount = Mount(Some(Router::new()));
+    bangban::ops::each_op(&mut mount);
+    mount
+        .0
+        .unwrap_or_default()
+        .route("/api/v1/backup", get(backup))
         .route("/healthz", get(healthz))
         .route("/t/{token}", get(ticket_page))
         .route("/t/{token}/rate", post(rate_from_page))
@@ -915,15 +1052,13 @@ pub enum ServeError {
 /// event streams, then close the ledger (which folds and removes its `-wal` file). Prints
 /// `listening on http://ADDR` once ready.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
-    let ledger = bangban::open_existing(
+    let mut ledger = bangban::open_existing(
         &opts.db,
         LedgerOptions {
             busy_timeout: opts.busy_timeout,
             ..LedgerOptions::default()
         },
     )?;
-    // The store behind the server: the SQLite ledger today, any `Store` later.
-    let mut ledger: Box<dyn Store> = Box::new(ledger);
     ledger.hall()?;
     let (head_tx, head_rx) = watch::channel(ledger.head_seq()?);
     let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job>();
@@ -932,7 +1067,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         .spawn(move || {
             let mut last = *head_tx.borrow();
             for job in jobs_rx {
-                job(ledger.as_mut());
+                job(&mut ledger);
                 if let Ok(h) = ledger.head_seq() {
                     if h != last {
                         last = h;
@@ -949,6 +1084,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = Arc::new(App {
         ledger: LedgerHandle { jobs: jobs_tx },
+        db: opts.db.clone(),
         head: head_rx,
         stopping: stop_rx,
         lookups: Mutex::new(HashMap::new()),

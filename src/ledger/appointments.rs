@@ -48,12 +48,13 @@ pub enum CodeRefusal {
 }
 
 impl CodeRefusal {
-    pub fn kind(self) -> &'static str {
+    pub fn kind(self) -> crate::error::ErrorKind {
+        use crate::error::ErrorKind;
         match self {
-            CodeRefusal::Unknown => "code_unknown",
-            CodeRefusal::Used => "code_used",
-            CodeRefusal::Early => "code_early",
-            CodeRefusal::Expired => "code_expired",
+            CodeRefusal::Unknown => ErrorKind::CodeUnknown,
+            CodeRefusal::Used => ErrorKind::CodeUsed,
+            CodeRefusal::Early => ErrorKind::CodeEarly,
+            CodeRefusal::Expired => ErrorKind::CodeExpired,
         }
     }
 }
@@ -139,7 +140,7 @@ impl Ledger {
         let booked_at = stamp(now);
         let tx = db::immediate(&mut self.conn)?;
         let taken: Vec<String> = tx
-            .prepare("SELECT item FROM appointments WHERE at >= ?1 AND at < ?2")?
+            .prepare("SELECT item FROM appointments WHERE at >= ?1 AND at < ?2 AND state != 'cancelled'")?
             .query_map(
                 params![
                     stamp(slot_start.with_timezone(&Utc)),
@@ -229,6 +230,12 @@ impl Ledger {
                 format!("no appointment has the code {code}: check the six digits"),
             ));
         };
+        if state == "cancelled" {
+            return Err(refused(
+                CodeRefusal::Unknown,
+                format!("the appointment with code {code} was cancelled: book again"),
+            ));
+        }
         if state != "booked" {
             return Err(refused(
                 CodeRefusal::Used,
@@ -291,6 +298,46 @@ impl Ledger {
         }
         tx.commit()?;
         self.ticket_of(&hall, &case)
+    }
+
+    /// Cancel a booked appointment by its code: the visitor called it off. A used or unknown
+    /// code is refused as at check-in; the slot is free again.
+    pub fn cancel_appointment(&mut self, code: &str, actor: &str) -> Result<Appointment> {
+        let code = code.trim();
+        let refused = |r: CodeRefusal, detail: String| LedgerError::CodeRefused { refusal: r, detail };
+        if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(refused(
+                CodeRefusal::Unknown,
+                "a booking code is six digits: see the booking message".into(),
+            ));
+        }
+        let at = stamp(self.now());
+        let tx = db::immediate(&mut self.conn)?;
+        let row: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT id, state FROM appointments WHERE code = ?1 ORDER BY state = 'booked' DESC, id DESC LIMIT 1",
+                [code],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let id = match row {
+            None => return Err(refused(CodeRefusal::Unknown, format!("no appointment has the code {code}"))),
+            Some((_, state)) if state != "booked" => {
+                return Err(refused(
+                    CodeRefusal::Used,
+                    format!("the appointment with code {code} is {state} already: nothing to cancel"),
+                ))
+            }
+            Some((id, _)) => id,
+        };
+        chain::append_in(&tx, &at, actor, None, &EventBody::AppointmentCancelled { appointment: id })?;
+        crate::db::exec(
+            &tx,
+            "UPDATE appointments SET state = 'cancelled' WHERE id = ?1 AND state = 'booked'",
+            params![id],
+        )?;
+        tx.commit()?;
+        self.appointment(id)
     }
 
     /// One appointment by id.

@@ -42,8 +42,8 @@ pub const ISSUED_TODAY: &str = "SELECT department, json_extract(data, '$.item') 
 
 /// The case a window has called or is serving today, if any: asked before each call, since a
 /// window serves one visitor at a time (the unique (business_day, number) index).
-pub const UNSETTLED_AT_WINDOW: &str = "SELECT data FROM cases WHERE business_day = ?1
-     AND state IN ('called', 'serving') AND json_extract(data, '$.called_window') = ?2 LIMIT 1";
+pub const UNSETTLED_AT_WINDOW: &str = "SELECT data FROM cases WHERE state IN ('called', 'serving')
+     AND json_extract(data, '$.called_window') = ?2 AND business_day = ?1 LIMIT 1";
 
 /// Today's priority visitors still waiting, with when they joined the line (`cases_queue`).
 pub const PRIORITY_WAITING: &str = "SELECT department, number, queued_at FROM cases WHERE business_day = ?1
@@ -76,7 +76,7 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
     (
         "window's unsettled case",
         UNSETTLED_AT_WINDOW,
-        "sqlite_autoindex_cases_2",
+        "cases_at_window",
     ),
     (
         "priority visitors waiting",

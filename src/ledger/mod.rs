@@ -30,7 +30,7 @@ mod feedback;
 pub use feedback::{Feedback, FeedbackKind, NewFeedback, CATEGORIES as FEEDBACK_CATEGORIES};
 pub mod hot;
 mod integrity;
-pub use integrity::Purged;
+pub use integrity::{backup_file, Purged};
 mod issuing;
 mod queues;
 mod records;
@@ -38,6 +38,7 @@ pub use records::{RecordKind, RecordRow};
 mod reports;
 pub use reports::{FigureLine, Figures, HourFigures};
 mod staff;
+pub use staff::hash_new_pin;
 
 /// How to open a ledger.
 #[derive(Clone)]
@@ -329,7 +330,7 @@ pub struct DayReport {
 }
 
 /// The result of applying a hall file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigureOutcome {
     pub changed: bool,
     pub sha256: String,

@@ -3,16 +3,23 @@
 use super::*;
 
 impl Ledger {
-    /// Set a staff member's PIN (4 to 8 digits), stored salted and hashed.
+    /// Set a staff member's PIN (6 to 12 digits, nothing trivial), stored as an argon2id hash.
     pub fn set_pin(&mut self, staff: &str, pin: &str, actor: &str) -> Result<()> {
+        // Hashed before the write transaction: argon2 takes a tenth of a second on purpose,
+        // and the write lock must not wait for it.
+        let hash = hash_new_pin(staff, pin)?;
+        self.set_pin_hash(staff, &hash, actor)
+    }
+
+    /// Store a PIN hash made by `hash_new_pin` (a server makes it off its writer thread).
+    pub fn set_pin_hash(&mut self, staff: &str, hash: &str, actor: &str) -> Result<()> {
         let hall = self.hall()?;
         if hall.specialist(staff).is_none() {
             return Err(LedgerError::UnknownStaff(staff.into()));
         }
-        crate::pin::check_strength(staff, pin).map_err(LedgerError::Invalid)?;
-        // Hashed before the write transaction: argon2 takes a tenth of a second on purpose,
-        // and the write lock must not wait for it.
-        let hash = crate::pin::hash(pin).map_err(LedgerError::Invalid)?;
+        if !hash.starts_with("$argon2id$") {
+            return Err(LedgerError::Invalid("a PIN is stored as an argon2id hash only".into()));
+        }
         let salt = String::new();
         let at = stamp(self.now());
         let tx = db::immediate(&mut self.conn)?;
@@ -28,11 +35,27 @@ impl Ledger {
             None,
             &EventBody::StaffPinSet {
                 staff: staff.into(),
-                pin_check: Some(chain::sha256_hex(&hash)),
+                pin_check: Some(chain::sha256_hex(hash)),
             },
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The stored PIN of a specialist who proves who they are away from a window (a PIN
+    /// change, a reply signed at the office's desk): not locked out, a PIN set.
+    pub fn pin_record_of(&mut self, staff: &str) -> Result<PinRecord> {
+        let hall = self.hall()?;
+        if hall.specialist(staff).is_none() {
+            return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        let Some((salt, hash, _, locked_until)) = read_pin_row(&self.conn, staff)? else {
+            return Err(LedgerError::Invalid(format!(
+                "staff {staff:?} has no PIN yet: the office sets one with `bangban staff set-pin {staff}`"
+            )));
+        };
+        check_locked(&hall, staff, self.now(), locked_until.as_deref())?;
+        Ok(PinRecord { salt, hash })
     }
 
     /// Check a PIN at a window; five wrong tries lock the login for some minutes.
@@ -136,4 +159,11 @@ fn check_locked(hall: &Hall, staff: &str, now: DateTime<Utc>, locked_until: Opti
         }
         _ => Ok(()),
     }
+}
+
+/// Check a new PIN's strength and hash it (the slow part, a tenth of a second): outside any
+/// transaction and, in the server, outside the writer thread.
+pub fn hash_new_pin(staff: &str, pin: &str) -> Result<String> {
+    crate::pin::check_strength(staff, pin).map_err(LedgerError::Invalid)?;
+    crate::pin::hash(pin).map_err(LedgerError::Invalid)
 }

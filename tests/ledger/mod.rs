@@ -5,6 +5,7 @@ mod concurrency;
 mod docs;
 mod hall_file;
 mod hardening;
+mod remote_office;
 mod history;
 mod lifecycle;
 mod privacy;

@@ -166,7 +166,7 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     match again {
         Err(ureq::Error::Status(code, resp)) => {
             let body = resp.into_string().unwrap_or_default();
-            assert!(code == 400 && body.contains("rated already"), "{code} {body}");
+            assert!(code == 409 && body.contains("already_rated"), "{code} {body}");
         }
         other => panic!("a second rating of the same visit: {other:?}"),
     }

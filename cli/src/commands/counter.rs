@@ -44,7 +44,7 @@ pub fn call(cli: &Cli, window: u32, staff: &str, number: Option<&str>) -> Result
     match result {
         Ok(called) if cli.json => print_json(&called),
         Ok(called) => say!("{}", called.text),
-        Err(e) if e.kind() == "nobody_waiting" => return Err(Exit(3, e.into())),
+        Err(e) if e.kind() == bangban::ErrorKind::NobodyWaiting => return Err(Exit(3, e.into())),
         Err(e) => return Err(e.into()),
     }
     Ok(())

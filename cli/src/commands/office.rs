@@ -23,6 +23,13 @@ pub fn verify(cli: &Cli, witness_files: &[std::path::PathBuf]) -> Result<(), Exi
         ));
     }
     let r = if cli.server.is_some() {
+        if !witnessed.is_empty() {
+            // The server answers whether its chain is sound; whether a witnessed head is still
+            // in it is read from the file itself.
+            return Err(Exit::usage(
+                "--witness is checked against the ledger file: run `bangban verify --witness FILE` on the ledger's host (--db)",
+            ));
+        }
         cli.client()?.verify()?
     } else {
         match bangban::open_to_verify(&cli.db_path(), cli.ledger_options()).map_err(|e| Exit(1, e.into())) {
@@ -161,21 +168,21 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<
 
 /// 日结: close a business day on the server host and file its report beside the ledger.
 pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&std::path::Path>) -> Result<(), Exit> {
-    cli.local_only("close-day")?;
-    let mut ledger = cli.open(false)?;
-    let day = match date {
-        Some(d) => d,
-        None => ledger.day_to_close()?,
-    };
-    let closed = match ledger.close_day(day, &cli.actor) {
-        Err(LedgerError::DayClosed(d)) => {
-            return Err(Exit(2, anyhow::anyhow!("the business day {d} is already closed")))
-        }
+    let mut client = cli.client()?;
+    let closed = match client.send(bangban::ops::CloseDay { date }) {
+        Err(e) if e.kind() == bangban::ErrorKind::DayClosed => return Err(Exit(2, e.into())),
         r => r?,
     };
-    let dir = match out_dir {
-        Some(d) => d.to_path_buf(),
-        None => cli
+    let day: chrono::NaiveDate = closed.business_day.parse().map_err(|_| {
+        Exit::failed(format!(
+            "the hall answered an unreadable day {:?}",
+            closed.business_day
+        ))
+    })?;
+    let dir = match (out_dir, &cli.server) {
+        (Some(d), _) => d.to_path_buf(),
+        (None, Some(_)) => "reports".into(),
+        (None, None) => cli
             .db_path()
             .parent()
             .map(|p| p.join("reports"))
@@ -194,7 +201,14 @@ pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&st
     // The day's registers, with the notes' text, a sheet each: what the office prints and files.
     let mut registers = Vec::new();
     for kind in bangban::RecordKind::ALL {
-        registers.push((kind, ledger.records(kind, day, day)?));
+        registers.push((
+            kind,
+            client.send(bangban::ops::Records {
+                kind,
+                from: day,
+                to: day,
+            })?,
+        ));
     }
     let registers_path = dir.join(format!("registers-{day}.xlsx"));
     write_atomically(&registers_path, &crate::sheets::registers_xlsx(&registers, day, day)?)?;
@@ -233,13 +247,13 @@ pub fn records(
     out: Option<&std::path::Path>,
 ) -> Result<(), Exit> {
     use crate::RecordsFormat as F;
-    cli.local_only("records")?;
     if format == F::Xlsx && out.is_none() {
         return Err(Exit::usage("an XLSX register needs --out FILE.xlsx"));
     }
-    let mut ledger = cli.open(false)?;
-    let (from, to) = period.days(ledger.business_day()?);
-    let rows = Exit::usage_if_invalid(ledger.records(kind, from, to))?;
+    let mut client = cli.client()?;
+    let hall = client.hall()?;
+    let (from, to) = period.days(bangban::clock::business_day(bangban::clock::from_env().now(), hall.tz()));
+    let rows = Exit::usage_if_invalid(client.send(bangban::ops::Records { kind, from, to }))?;
     let bytes = match format {
         _ if cli.json => (serde_json::to_string(&rows)? + "\n").into_bytes(),
         F::Text => {
@@ -336,11 +350,10 @@ pub fn export(
 
 /// What is overdue or due soon, most overdue first (the office's and the departments' list).
 pub fn overdue(cli: &Cli, department: Option<&str>) -> Result<(), Exit> {
-    cli.local_only("overdue")?;
-    let mut ledger = cli.open(false)?;
-    let hall = ledger.hall()?;
+    let mut client = cli.client()?;
+    let hall = client.hall()?;
     crate::args::known_department(&hall, department)?;
-    let list = ledger.overdue(department)?;
+    let list = client.overdue(department)?;
     if cli.json {
         print_json(&json!({ "items": list }));
         return Ok(());
@@ -376,9 +389,11 @@ pub fn overdue(cli: &Cli, department: Option<&str>) -> Result<(), Exit> {
 
 /// 好差评: a visit's rating, once; a bad one opens the coordinator's follow-up.
 pub fn rate(cli: &Cli, case: &str, level: u8, channel: &str) -> Result<(), Exit> {
-    cli.local_only("rate")?;
-    let mut ledger = cli.open(false)?;
-    let rated = ledger.rate(case, level, channel, &cli.actor)?;
+    let rated = cli.send(bangban::ops::RateVisit {
+        case: case.to_string(),
+        level,
+        channel: channel.to_string(),
+    })?;
     if cli.json {
         print_json(&rated);
     } else {
@@ -396,9 +411,8 @@ pub fn rate(cli: &Cli, case: &str, level: u8, channel: &str) -> Result<(), Exit>
 
 /// 找茬吐槽 / 意见箱 / 合理化建议: record, reply, list.
 pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
-    cli.local_only("feedback")?;
-    let mut ledger = cli.open(false)?;
-    let hall = ledger.hall()?;
+    let mut client = cli.client()?;
+    let hall = client.hall()?;
     let local = |s: &str| bangban::clock::local_minute(s, hall.tz()).unwrap_or_default();
     match cmd {
         crate::FeedbackCmd::Add {
@@ -415,8 +429,8 @@ pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
                     "--kind {kind:?}: use complaint, suggestion or department_suggestion"
                 ))
             })?;
-            let f = ledger.add_feedback(
-                &bangban::NewFeedback {
+            let f = client.send(bangban::ops::FeedbackAdd {
+                feedback: bangban::NewFeedback {
                     kind,
                     category: category.clone(),
                     department: department.clone(),
@@ -424,8 +438,7 @@ pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
                     channel: channel.clone(),
                     text: text.clone(),
                 },
-                &cli.actor,
-            )?;
+            })?;
             if cli.json {
                 print_json(&f);
             } else {
@@ -438,20 +451,28 @@ pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
                 );
             }
         }
-        crate::FeedbackCmd::Reply { id, reply, staff } => {
+        crate::FeedbackCmd::Reply {
+            id,
+            reply,
+            staff,
+            window,
+        } => {
             // The replier proves who they are with their PIN, at a window of their department.
-            let window = hall
-                .specialist(staff)
-                .and_then(|s| hall.department(&s.department))
-                .and_then(|d| d.windows.first().copied())
-                .ok_or_else(|| Exit::usage(format!("unknown staff {staff:?}")))?;
-            let pin = cli.pin.clone().filter(|p| !p.is_empty()).ok_or_else(|| {
-                Exit::usage(format!(
-                    "replying as {staff} needs their PIN: pass --pin or set BANGBAN_PIN"
-                ))
-            })?;
-            ledger.login(staff, window, &pin)?;
-            let f = ledger.reply_feedback(*id, staff, reply)?;
+            let window = match window {
+                Some(w) => *w,
+                None => hall
+                    .specialist(staff)
+                    .and_then(|s| hall.department(&s.department))
+                    .and_then(|d| d.windows.first().copied())
+                    .ok_or_else(|| Exit::usage(format!("unknown staff {staff:?}")))?,
+            };
+            cli.sign_in(client.as_mut(), staff, window)?;
+            let f = client.send(bangban::ops::FeedbackReply {
+                id: *id,
+                reply: reply.clone(),
+            });
+            let _ = client.sign_out();
+            let f = f?;
             if cli.json {
                 print_json(&f);
             } else {
@@ -460,7 +481,10 @@ pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
         }
         crate::FeedbackCmd::List { open, department } => {
             crate::args::known_department(&hall, department.as_deref())?;
-            let list = ledger.feedback_list(*open, department.as_deref())?;
+            let list = client.send(bangban::ops::FeedbackList {
+                open: *open,
+                department: department.clone(),
+            })?;
             if cli.json {
                 print_json(&json!({ "items": list }));
             } else if list.is_empty() {

@@ -44,9 +44,8 @@ pub fn init(cli: &Cli, hall: &Path) -> Result<(), Exit> {
 }
 
 pub fn import(cli: &Cli, kind: ImportKind, files: &[PathBuf], department: Option<&str>) -> Result<(), Exit> {
-    cli.local_only("import")?;
-    let mut ledger = cli.open(false)?;
-    let hall = ledger.hall()?;
+    let mut client = cli.client()?;
+    let hall = client.hall()?;
     crate::args::known_department(&hall, department)?;
     let mut sheets = Vec::new();
     for file in files {
@@ -64,13 +63,20 @@ pub fn import(cli: &Cli, kind: ImportKind, files: &[PathBuf], department: Option
     if sheets.is_empty() {
         return Err(Exit::usage("the files hold no table to import"));
     }
-    let imported = import_sheets(&hall, kind, &sheets, department)?;
+    // Checked here first, so a typo is named before anything is sent; the hall checks again.
+    import_sheets(&hall, kind, &sheets, department)?;
     let source = files
         .iter()
         .map(|f| f.display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let out = ledger.configure(&imported.hall, &cli.actor, &source)?;
+    let imported = client.send(bangban::ops::Import {
+        kind,
+        sheets,
+        department: department.map(str::to_string),
+        source: source.clone(),
+    })?;
+    let out = &imported.configured;
     if cli.json {
         print_json(&json!({ "changed": out.changed, "sha256": out.sha256,
             "departments": imported.departments, "rows": imported.rows,
@@ -102,8 +108,7 @@ pub fn import(cli: &Cli, kind: ImportKind, files: &[PathBuf], department: Option
     Ok(())
 }
 
-pub fn set_pin(cli: &Cli, staff: &str) -> Result<(), Exit> {
-    cli.local_only("staff set-pin")?;
+pub fn set_pin(cli: &Cli, staff: &str, old_pin: Option<String>) -> Result<(), Exit> {
     // Only a PIN typed on this command line is the new PIN: BANGBAN_PIN in the environment is
     // the operator's own and must never become someone else's.
     let pin = match cli.pin.clone().filter(|_| crate::context::pin_typed()) {
@@ -116,22 +121,27 @@ pub fn set_pin(cli: &Cli, staff: &str) -> Result<(), Exit> {
             s.lines().next().unwrap_or("").trim().to_string()
         }
     };
-    let mut ledger = cli.open(false)?;
-    ledger.set_pin(staff, &pin, &cli.actor)?;
+    let done = cli.send(bangban::ops::SetPin::new(staff, old_pin.filter(|p| !p.is_empty()), pin))?;
     if cli.json {
-        print_json(&json!({ "staff": staff, "pin_set": true }));
+        print_json(&json!({ "staff": done.staff, "pin_set": true, "own": done.own }));
+    } else if done.own {
+        say!("PIN changed for {}", done.staff);
     } else {
-        say!("PIN set for {staff}");
+        say!("PIN set for {}", done.staff);
     }
     Ok(())
 }
 
 pub fn device(cli: &Cli, cmd: &DeviceCmd) -> Result<(), Exit> {
-    cli.local_only("device")?;
-    let mut ledger = cli.open(false)?;
+    let mut client = cli.client()?;
     match cmd {
         DeviceCmd::Add { name, role } => {
-            let token = ledger.add_device(name, *role, &cli.actor)?;
+            let token = client
+                .send(bangban::ops::DeviceAdd {
+                    name: name.clone(),
+                    role: *role,
+                })?
+                .token;
             if cli.json {
                 print_json(&json!({ "name": name, "role": role.as_str(), "token": token }));
             } else {
@@ -143,7 +153,7 @@ pub fn device(cli: &Cli, cmd: &DeviceCmd) -> Result<(), Exit> {
             }
         }
         DeviceCmd::List => {
-            let list = ledger.list_devices()?;
+            let list = client.send(bangban::ops::DeviceList {})?;
             if cli.json {
                 print_json(&json!({ "devices": list }));
             } else {
@@ -159,7 +169,7 @@ pub fn device(cli: &Cli, cmd: &DeviceCmd) -> Result<(), Exit> {
             }
         }
         DeviceCmd::Revoke { name } => {
-            ledger.revoke_device(name, &cli.actor)?;
+            client.send(bangban::ops::DeviceRevoke { name: name.clone() })?;
             if cli.json {
                 print_json(&json!({ "name": name, "revoked": true }));
             } else {
@@ -171,9 +181,7 @@ pub fn device(cli: &Cli, cmd: &DeviceCmd) -> Result<(), Exit> {
 }
 
 pub fn backup(cli: &Cli, to: &Path) -> Result<(), Exit> {
-    cli.local_only("backup")?;
-    let ledger = cli.open(false)?;
-    let r = ledger.backup_to(to)?;
+    let r = cli.client()?.backup(to)?;
     if cli.json {
         print_json(&json!({ "backup": to, "ok": r.ok, "events": r.events, "cases": r.cases }));
     } else {
@@ -209,28 +217,13 @@ pub fn restore(cli: &Cli, file: &Path) -> Result<(), Exit> {
 }
 
 pub fn rebuild_cases(cli: &Cli) -> Result<(), Exit> {
-    cli.local_only("rebuild-cases")?;
-    let mut ledger = cli.open(false)?;
-    let before = ledger.verify()?;
-    let only_projection = before.finding.as_ref().is_some_and(|f| f.kind.is_projection());
-    if !before.ok && !only_projection {
-        return Err(Exit::failed(
-            "the event log itself does not verify; refusing to rebuild from it",
-        ));
-    }
-    let n = ledger.rebuild_cases()?;
+    let n = cli.send(bangban::ops::RebuildCases {})?;
     say!("rebuilt {n} cases from the event log");
     Ok(())
 }
 
 pub fn purge(cli: &Cli, before: Option<chrono::NaiveDate>) -> Result<(), Exit> {
-    cli.local_only("purge")?;
-    let mut ledger = cli.open(false)?;
-    let before = match before {
-        Some(d) => d,
-        None => ledger.purge_limit()?,
-    };
-    let done = Exit::usage_if_invalid(ledger.purge_notes(before, &cli.actor))?;
+    let done = Exit::usage_if_invalid(cli.client()?.send(bangban::ops::Purge { before }))?;
     if cli.json {
         print_json(&done);
     } else {

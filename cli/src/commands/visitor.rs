@@ -125,8 +125,7 @@ pub fn reprint(cli: &Cli, number: &str, printer: Option<&str>) -> Result<(), Exi
 }
 
 pub fn appointment(cli: &Cli, cmd: &crate::AppointmentCmd) -> Result<(), Exit> {
-    cli.local_only("appointment")?;
-    let mut ledger = cli.open(false)?;
+    let mut client = cli.client()?;
     match cmd {
         crate::AppointmentCmd::Add {
             item,
@@ -135,7 +134,13 @@ pub fn appointment(cli: &Cli, cmd: &crate::AppointmentCmd) -> Result<(), Exit> {
             channel,
             from_case,
         } => {
-            let a = ledger.book_appointment_from(item, at, phone, &cli.actor, channel, from_case.as_deref())?;
+            let a = client.send(bangban::ops::AppointmentAdd {
+                item: item.clone(),
+                at: at.clone(),
+                phone: phone.clone(),
+                channel: channel.clone(),
+                from_case: from_case.clone(),
+            })?;
             if cli.json {
                 print_json(&a);
             } else {
@@ -151,12 +156,10 @@ pub fn appointment(cli: &Cli, cmd: &crate::AppointmentCmd) -> Result<(), Exit> {
             }
         }
         crate::AppointmentCmd::List { date } => {
-            let hall = ledger.hall()?;
-            let day = match date {
-                Some(d) => *d,
-                None => bangban::clock::business_day(ledger.now(), hall.tz()),
-            };
-            let list = ledger.appointments_on(day)?;
+            let bangban::ops::Appointments {
+                date: day,
+                appointments: list,
+            } = client.send(bangban::ops::AppointmentList { date: *date })?;
             if cli.json {
                 print_json(&json!({ "date": day.to_string(), "appointments": list }));
             } else if list.is_empty() {
@@ -168,10 +171,22 @@ pub fn appointment(cli: &Cli, cmd: &crate::AppointmentCmd) -> Result<(), Exit> {
                         a.local_time,
                         a.item_name,
                         a.phone,
-                        if a.state == "booked" { "已预约" } else { "已签到" },
+                        match a.state.as_str() {
+                            "booked" => "已预约",
+                            "cancelled" => "已取消",
+                            _ => "已签到",
+                        },
                         a.number.unwrap_or_default()
                     );
                 }
+            }
+        }
+        crate::AppointmentCmd::Cancel { code } => {
+            let a = client.send(bangban::ops::AppointmentCancel { code: code.clone() })?;
+            if cli.json {
+                print_json(&a);
+            } else {
+                say!("cancelled {} · {}  {}", a.local_time, a.item_name, a.phone);
             }
         }
     }

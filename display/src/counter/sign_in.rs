@@ -78,7 +78,7 @@ fn message(m: &Message) -> ConsoleMessage {
         Message::WindowPaused(false) => out.kind = MessageKind::WindowResumed,
         Message::Failed { kind, detail } => {
             out.kind = MessageKind::Failed;
-            out.error = s(kind);
+            out.error = s(kind.code());
             out.detail = s(detail);
         }
     }

@@ -63,9 +63,10 @@ fn submit(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
 }
 
 /// The hall refused the code: say why on the keypad screen, code kept for a correction.
-pub fn refused(ui: &KioskWindow, kind: &str, detail: &str) {
+pub fn refused(ui: &KioskWindow, kind: bangban::ErrorKind, detail: &str) {
     ui.global::<KioskAdapter>().set_busy(false);
     let a = ui.global::<CheckInAdapter>();
-    a.set_refusal(s(kind));
+    // The screen's refusal texts are keyed by the kind's wire name (`code_used` …).
+    a.set_refusal(s(kind.as_str()));
     a.set_detail(s(detail));
 }

@@ -10,6 +10,7 @@ use slint::{ComponentHandle, SharedString};
 
 use super::{chrome, model, s, Inner};
 use crate::worker::Job;
+use bangban::ErrorKind;
 use crate::{FeedbackAdapter, FeedbackChoice, KioskAdapter, KioskScreen, KioskWindow};
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
@@ -154,7 +155,7 @@ fn submit(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
 }
 
 /// The hall answered a rating.
-pub fn rated(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Rated, (String, String)>) {
+pub fn rated(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Rated, (ErrorKind, String)>) {
     ui.global::<KioskAdapter>().set_busy(false);
     let f = ui.global::<FeedbackAdapter>();
     match result {
@@ -165,14 +166,11 @@ pub fn rated(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Rated
         }
         Err((kind, detail)) => {
             // The ledger says which: rated already, not served yet, no such ticket.
-            let refusal = if kind == "unknown_case" {
-                "unknown_ticket"
-            } else if detail.contains("rated already") {
-                "rated_already"
-            } else if detail.contains("not been served") {
-                "not_served"
-            } else {
-                "failed"
+            let refusal = match kind {
+                ErrorKind::UnknownCase => "unknown_ticket",
+                ErrorKind::AlreadyRated => "rated_already",
+                ErrorKind::NotServed => "not_served",
+                _ => "failed",
             };
             tracing::warn!("rating refused: {detail}");
             f.set_refusal(s(refusal));
@@ -182,7 +180,7 @@ pub fn rated(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Rated
 }
 
 /// The hall took a complaint.
-pub fn sent(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::FeedbackReceipt, (String, String)>) {
+pub fn sent(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::FeedbackReceipt, (ErrorKind, String)>) {
     ui.global::<KioskAdapter>().set_busy(false);
     let f = ui.global::<FeedbackAdapter>();
     match result {

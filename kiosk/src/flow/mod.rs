@@ -160,7 +160,7 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         match reply {
             Reply::Issued(Ok(ticket)) => ticket::show(ui, inner, ticket),
             Reply::Issued(Err(crate::worker::IssueFailure::Refused(kind, detail))) => {
-                checkin::refused(ui, &kind, &detail)
+                checkin::refused(ui, kind, &detail)
             }
             Reply::Issued(Err(failure)) => chrome::issue_failed(ui, failure),
             Reply::Rated(result) => feedback::rated(ui, &inner.borrow(), result),

@@ -1,0 +1,604 @@
+//! The office's operations as one table: each request type declares its reply, its path under
+//! `/api/v1/`, which device roles may send it, whether it writes, whether a signed-in
+//! specialist must send it, and how the hall carries it out (`run`). `bangban serve` mounts one
+//! generic handler per op (`each_op`), `RemoteClient` posts every op the same way, and
+//! `LocalClient` runs the same `run` in this process, so an op behaves alike through either
+//! door and the CLI's office commands work from any desk in the hall.
+
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::access::{Device, DeviceRole};
+use crate::api::SignedIn;
+use crate::attachments::{ImportKind, Sheet};
+use crate::error::{LedgerError, Result};
+use crate::ledger::{
+    Appointment, ConfigureOutcome, DayClose, Feedback, Ledger, NewFeedback, Purged, RecordKind, RecordRow,
+};
+use crate::model::Case;
+
+/// Who sends an op: the device (or, in-process, the program) and the specialist signed in on it.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The name the events carry: the device's name on the server, the program's actor here.
+    pub actor: String,
+    pub role: DeviceRole,
+    /// The specialist signed in on this device, for staff ops.
+    pub staff: Option<SignedIn>,
+}
+
+impl Caller {
+    /// The signed-in specialist, for an op that acts as one.
+    pub fn specialist(&self) -> Result<&SignedIn> {
+        self.staff
+            .as_ref()
+            .ok_or_else(|| LedgerError::Forbidden("a specialist must sign in with their PIN first".into()))
+    }
+}
+
+/// One operation of the protocol.
+pub trait Op: Serialize + DeserializeOwned + Send + 'static {
+    type Reply: Serialize + DeserializeOwned + Send + 'static;
+    /// Its path under `/api/v1/` (always a POST with the op as its JSON body).
+    const PATH: &'static str;
+    /// The device roles that may send it; any other is refused (403) before anything is read.
+    const ROLES: &'static [DeviceRole];
+    /// Whether it may change the ledger: writes carry a request id and are answered once.
+    const WRITES: bool;
+    /// Whether a specialist must be signed in on the device (their session header).
+    const STAFF: bool = false;
+
+    /// Slow work that must not hold the ledger (hashing a new PIN): done before `run`, and in
+    /// the server beside the writer thread, not on it.
+    fn prepare(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// A PIN the sender must prove before `run` (staff id, PIN). It is checked like a sign-in:
+    /// the slow check beside the writer, every wrong try counted towards the lockout.
+    fn pin_to_check(&self, _by: &Caller) -> Option<(String, String)> {
+        None
+    }
+
+    /// Carry the op out.
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Self::Reply>;
+
+    /// Answer a retried write whose first try committed event `seq` but whose reply was lost.
+    fn replay(_l: &mut Ledger, seq: i64) -> Result<Self::Reply> {
+        Err(LedgerError::Invalid(format!(
+            "this request was carried out already (event {seq}); look the result up instead of sending it again"
+        )))
+    }
+}
+
+/// Run an op in this process: prepare, prove the PIN, run (what the server does in three
+/// steps around its writer thread).
+pub fn run_here<O: Op>(mut op: O, l: &mut Ledger, by: &Caller) -> Result<O::Reply> {
+    if !O::ROLES.contains(&by.role) {
+        return Err(forbidden::<O>(by.role, &by.actor));
+    }
+    op.prepare()?;
+    if let Some((staff, pin)) = op.pin_to_check(by) {
+        let stored = l.pin_record_of(&staff)?;
+        let checked = stored.check(&pin)?;
+        l.record_login(&staff, 0, &stored, &checked)?;
+    }
+    op.run(l, by)
+}
+
+/// The refusal of an op to a device of the wrong role.
+pub fn forbidden<O: Op>(role: DeviceRole, name: &str) -> LedgerError {
+    LedgerError::Forbidden(format!(
+        "device {name} is a {}; {} needs a {}",
+        role.as_str(),
+        O::PATH,
+        O::ROLES.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" or ")
+    ))
+}
+
+/// Something that is shown every op in turn (the server mounting routes, a test walking them).
+pub trait OpVisitor {
+    fn visit<O: Op>(&mut self);
+}
+
+/// The table itself: every op, once.
+macro_rules! op_table {
+    ($($op:ty),* $(,)?) => {
+        /// Show `v` every op of the protocol.
+        pub fn each_op(v: &mut impl OpVisitor) {
+            $( v.visit::<$op>(); )*
+        }
+
+        /// Run the op at `path` from its JSON body, in this process.
+        pub fn run_json(path: &str, body: serde_json::Value, l: &mut Ledger, by: &Caller) -> Result<serde_json::Value> {
+            $(
+                if path == <$op as Op>::PATH {
+                    let op: $op = serde_json::from_value(body)
+                        .map_err(|e| LedgerError::Invalid(format!("{path}: {e}")))?;
+                    let reply = run_here(op, l, by)?;
+                    return serde_json::to_value(reply).map_err(|e| LedgerError::Invalid(e.to_string()));
+                }
+            )*
+            Err(LedgerError::Invalid(format!("no operation {path:?}")))
+        }
+    };
+}
+
+op_table!(
+    Records,
+    RateVisit,
+    FeedbackAdd,
+    FeedbackReply,
+    FeedbackList,
+    AppointmentAdd,
+    AppointmentList,
+    AppointmentCancel,
+    CloseDay,
+    Import,
+    DeviceAdd,
+    DeviceList,
+    DeviceRevoke,
+    SetPin,
+    RebuildCases,
+    Purge,
+);
+
+/// The management office's work: its desk PCs and the admin's.
+pub const OFFICE: &[DeviceRole] = &[DeviceRole::Office, DeviceRole::Admin];
+/// The desks where staff serve visitors or the office: counters, the office, the admin.
+pub const DESKS: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Office, DeviceRole::Admin];
+/// The hall's keys: enrolling devices, repairing the ledger.
+pub const ADMIN: &[DeviceRole] = &[DeviceRole::Admin];
+
+/// A register (登记) for business days `from..=to`, with the notes' text.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Records {
+    pub kind: RecordKind,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Op for Records {
+    type Reply = Vec<RecordRow>;
+    const PATH: &'static str = "records";
+    const ROLES: &'static [DeviceRole] = OFFICE;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<Self::Reply> {
+        l.records(self.kind, self.from, self.to)
+    }
+}
+
+/// 好差评 recorded at a desk (a paper card, a phone call): one per visit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RateVisit {
+    pub case: String,
+    pub level: u8,
+    pub channel: String,
+}
+
+impl Op for RateVisit {
+    type Reply = Case;
+    const PATH: &'static str = "ratings";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Case> {
+        l.rate(&self.case, self.level, &self.channel, &by.actor)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Case> {
+        case_of_event(l, seq)
+    }
+}
+
+/// A complaint or suggestion handed in at a desk, with what the visitor said.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeedbackAdd {
+    pub feedback: NewFeedback,
+}
+
+impl Op for FeedbackAdd {
+    type Reply = Feedback;
+    const PATH: &'static str = "feedback/add";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Feedback> {
+        l.add_feedback(&self.feedback, &by.actor)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Feedback> {
+        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
+            Some(Ok(crate::EventBody::FeedbackReceived { feedback, .. })) => l.feedback(feedback),
+            _ => Err(LedgerError::Corrupt(format!("event {seq} is not a feedback"))),
+        }
+    }
+}
+
+/// The reply to a complaint or suggestion, by the signed-in specialist (the department's
+/// coordinator or the office).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeedbackReply {
+    pub id: i64,
+    pub reply: String,
+}
+
+impl Op for FeedbackReply {
+    type Reply = Feedback;
+    const PATH: &'static str = "feedback/reply";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = true;
+    const STAFF: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Feedback> {
+        let staff = by.specialist()?.staff.clone();
+        l.reply_feedback(self.id, &staff, &self.reply)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Feedback> {
+        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
+            Some(Ok(crate::EventBody::FeedbackReplied { feedback, .. })) => l.feedback(feedback),
+            _ => Err(LedgerError::Corrupt(format!("event {seq} is not a reply"))),
+        }
+    }
+}
+
+/// Complaints and suggestions, newest first; only those waiting for a reply with `open`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeedbackList {
+    #[serde(default)]
+    pub open: bool,
+    #[serde(default)]
+    pub department: Option<String>,
+}
+
+impl Op for FeedbackList {
+    type Reply = Vec<Feedback>;
+    const PATH: &'static str = "feedback/list";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<Self::Reply> {
+        l.feedback_list(self.open, self.department.as_deref())
+    }
+}
+
+/// 预约 booked for a visitor at a desk or on the phone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppointmentAdd {
+    pub item: String,
+    pub at: String,
+    pub phone: String,
+    pub channel: String,
+    #[serde(default)]
+    pub from_case: Option<String>,
+}
+
+impl Op for AppointmentAdd {
+    type Reply = Appointment;
+    const PATH: &'static str = "appointments/add";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Appointment> {
+        l.book_appointment_from(
+            &self.item,
+            &self.at,
+            &self.phone,
+            &by.actor,
+            &self.channel,
+            self.from_case.as_deref(),
+        )
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Appointment> {
+        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
+            Some(Ok(crate::EventBody::AppointmentBooked { appointment, .. })) => l.appointment(appointment),
+            _ => Err(LedgerError::Corrupt(format!("event {seq} is not a booking"))),
+        }
+    }
+}
+
+/// The appointments of a business day (today when `date` is absent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppointmentList {
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+}
+
+/// A day's appointments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Appointments {
+    pub date: NaiveDate,
+    pub appointments: Vec<Appointment>,
+}
+
+impl Op for AppointmentList {
+    type Reply = Appointments;
+    const PATH: &'static str = "appointments/list";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<Appointments> {
+        let date = match self.date {
+            Some(d) => d,
+            None => l.business_day()?,
+        };
+        Ok(Appointments {
+            date,
+            appointments: l.appointments_on(date)?,
+        })
+    }
+}
+
+/// Cancel a booked appointment by its six-digit code (the visitor called to say so).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppointmentCancel {
+    pub code: String,
+}
+
+impl Op for AppointmentCancel {
+    type Reply = Appointment;
+    const PATH: &'static str = "appointments/cancel";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Appointment> {
+        l.cancel_appointment(&self.code, &by.actor)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Appointment> {
+        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
+            Some(Ok(crate::EventBody::AppointmentCancelled { appointment, .. })) => l.appointment(appointment),
+            _ => Err(LedgerError::Corrupt(format!("event {seq} is not a cancellation"))),
+        }
+    }
+}
+
+/// 日结: close a business day (the oldest one still open when `date` is absent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CloseDay {
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+}
+
+impl Op for CloseDay {
+    type Reply = DayClose;
+    const PATH: &'static str = "close-day";
+    const ROLES: &'static [DeviceRole] = OFFICE;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<DayClose> {
+        let day = match self.date {
+            Some(d) => d,
+            None => l.day_to_close()?,
+        };
+        l.close_day(day, &by.actor)
+    }
+}
+
+/// The rules' Attachment 1 or 2, read into sheets on the sender's machine, applied to the
+/// hall in force (one department's rows, or the whole table).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Import {
+    pub kind: ImportKind,
+    pub sheets: Vec<Sheet>,
+    #[serde(default)]
+    pub department: Option<String>,
+    /// The files' names, as the configuration event records them.
+    pub source: String,
+}
+
+/// What an import changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Imported {
+    pub configured: ConfigureOutcome,
+    /// The departments whose rows were replaced; empty when the whole table was.
+    pub departments: Vec<String>,
+    pub rows: usize,
+    /// Identifiers given to new specialists or items: (file, row, name, id).
+    pub assigned: Vec<(String, usize, String, String)>,
+}
+
+impl Op for Import {
+    type Reply = Imported;
+    const PATH: &'static str = "import";
+    const ROLES: &'static [DeviceRole] = OFFICE;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Imported> {
+        let hall = l.hall()?;
+        if let Some(d) = &self.department {
+            if hall.department(d).is_none() {
+                return Err(LedgerError::UnknownDepartment(d.clone()));
+            }
+        }
+        let imported =
+            crate::attachments::import_sheets(&hall, self.kind, &self.sheets, self.department.as_deref())?;
+        let configured = l.configure(&imported.hall, &by.actor, &self.source)?;
+        Ok(Imported {
+            configured,
+            departments: imported.departments,
+            rows: imported.rows,
+            assigned: imported.assigned,
+        })
+    }
+}
+
+/// Enrol a device; the token is in the reply only (shown once).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceAdd {
+    pub name: String,
+    pub role: DeviceRole,
+}
+
+/// A device enrolled, with the token it will send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enrolled {
+    pub name: String,
+    pub role: DeviceRole,
+    pub token: String,
+}
+
+impl Op for DeviceAdd {
+    type Reply = Enrolled;
+    const PATH: &'static str = "devices/add";
+    const ROLES: &'static [DeviceRole] = ADMIN;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Enrolled> {
+        let token = l.add_device(&self.name, self.role, &by.actor)?;
+        Ok(Enrolled {
+            name: self.name,
+            role: self.role,
+            token,
+        })
+    }
+}
+
+/// Every enrolled device (never with its token).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceList {}
+
+impl Op for DeviceList {
+    type Reply = Vec<Device>;
+    const PATH: &'static str = "devices/list";
+    const ROLES: &'static [DeviceRole] = ADMIN;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<Vec<Device>> {
+        l.list_devices()
+    }
+}
+
+/// Revoke a device: its token stops working and its sessions end.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceRevoke {
+    pub name: String,
+}
+
+impl Op for DeviceRevoke {
+    type Reply = ();
+    const PATH: &'static str = "devices/revoke";
+    const ROLES: &'static [DeviceRole] = ADMIN;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<()> {
+        l.revoke_device(&self.name, &by.actor)
+    }
+    fn replay(_: &mut Ledger, _: i64) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Set a specialist's PIN. A specialist changes their own with the current one (`old_pin`)
+/// from any desk; an admin device resets anyone's without it.
+#[derive(Serialize, Deserialize)]
+pub struct SetPin {
+    pub staff: String,
+    #[serde(default)]
+    pub old_pin: Option<String>,
+    pub new_pin: String,
+    /// The new PIN's hash, made in `prepare`; never sent.
+    #[serde(skip)]
+    hash: Option<String>,
+}
+
+impl std::fmt::Debug for SetPin {
+    // PINs never reach a log line, not even a debug one.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetPin").field("staff", &self.staff).finish_non_exhaustive()
+    }
+}
+
+impl SetPin {
+    pub fn new(staff: &str, old_pin: Option<String>, new_pin: String) -> SetPin {
+        SetPin {
+            staff: staff.trim().to_string(),
+            old_pin,
+            new_pin,
+            hash: None,
+        }
+    }
+}
+
+/// The specialist whose PIN was set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PinSet {
+    pub staff: String,
+    /// True when the specialist's current PIN proved it; false for an admin's reset.
+    pub own: bool,
+}
+
+impl Op for SetPin {
+    type Reply = PinSet;
+    const PATH: &'static str = "staff/set-pin";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = true;
+    fn prepare(&mut self) -> Result<()> {
+        self.hash = Some(crate::ledger::hash_new_pin(&self.staff, &self.new_pin)?);
+        Ok(())
+    }
+    fn pin_to_check(&self, _: &Caller) -> Option<(String, String)> {
+        // A change of one's own PIN proves the old one; an admin's reset proves nothing (and
+        // `run` refuses a reset from any other device).
+        self.old_pin.as_ref().map(|old| (self.staff.clone(), old.clone()))
+    }
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<PinSet> {
+        let own = self.old_pin.is_some();
+        if !own && by.role != DeviceRole::Admin {
+            return Err(LedgerError::Forbidden(
+                "only an admin device resets another specialist's PIN; give your current PIN to change your own".into(),
+            ));
+        }
+        let hash = self
+            .hash
+            .ok_or_else(|| LedgerError::Invalid("the new PIN was not prepared".into()))?;
+        l.set_pin_hash(&self.staff, &hash, &by.actor)?;
+        Ok(PinSet { staff: self.staff, own })
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<PinSet> {
+        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
+            Some(Ok(crate::EventBody::StaffPinSet { staff, .. })) => Ok(PinSet { staff, own: false }),
+            // The first event of a PIN change is the proof of the old PIN.
+            Some(Ok(crate::EventBody::StaffLogin { staff, .. })) => Ok(PinSet { staff, own: true }),
+            _ => Err(LedgerError::Corrupt(format!("event {seq} is not a PIN change"))),
+        }
+    }
+}
+
+/// Rebuild the cases table from the event log (only when the log itself verifies).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RebuildCases {}
+
+impl Op for RebuildCases {
+    type Reply = usize;
+    const PATH: &'static str = "rebuild-cases";
+    const ROLES: &'static [DeviceRole] = ADMIN;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<usize> {
+        let before = l.verify()?;
+        let only_projection = before.finding.as_ref().is_some_and(|f| f.kind.is_projection());
+        if !before.ok && !only_projection {
+            return Err(LedgerError::Corrupt(
+                "the event log itself does not verify; refusing to rebuild from it".into(),
+            ));
+        }
+        l.rebuild_cases()
+    }
+}
+
+/// Erase note texts written before a day (default: past the retention period).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Purge {
+    #[serde(default)]
+    pub before: Option<NaiveDate>,
+}
+
+impl Op for Purge {
+    type Reply = Purged;
+    const PATH: &'static str = "purge";
+    const ROLES: &'static [DeviceRole] = ADMIN;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Purged> {
+        let before = match self.before {
+            Some(d) => d,
+            None => l.purge_limit()?,
+        };
+        l.purge_notes(before, &by.actor)
+    }
+}
+
+fn case_of_event(l: &mut Ledger, seq: i64) -> Result<Case> {
+    let ev = l
+        .event(seq)?
+        .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
+    let id = ev
+        .case_id
+        .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} names no case")))?;
+    l.case_by_id(id)
+}
