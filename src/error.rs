@@ -258,3 +258,49 @@ impl std::fmt::Display for ErrorKind {
 }
 
 pub type Result<T, E = LedgerError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kiosks and consoles already in halls send and read these names: they must not change,
+    /// and a kind a newer server invents must still be read (as `Other`), not fail the reply.
+    #[test]
+    fn error_kinds_travel_as_their_snake_case_names_and_unknown_ones_arrive_as_other() {
+        for (kind, name) in [
+            (ErrorKind::Busy, "busy"),
+            (ErrorKind::WindowBusy, "window_busy"),
+            (ErrorKind::CodeUsed, "code_used"),
+            (ErrorKind::NotInitialised, "not_initialised"),
+            (ErrorKind::AlreadyRated, "already_rated"),
+            (ErrorKind::HostOnly, "host_only"),
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(serde_json::from_value::<ErrorKind>(name.into()).unwrap(), kind);
+        }
+        let newer: ErrorKind = serde_json::from_value("a_kind_from_a_newer_server".into()).unwrap();
+        assert_eq!(newer, ErrorKind::Other);
+        // Every kind's name reads back as itself.
+        for kind in [
+            ErrorKind::DiskFull,
+            ErrorKind::PastDay,
+            ErrorKind::PartsPending,
+            ErrorKind::NotServed,
+            ErrorKind::RateLimited,
+            ErrorKind::Unreachable,
+        ] {
+            assert_eq!(serde_json::from_value::<ErrorKind>(kind.as_str().into()).unwrap(), kind);
+        }
+    }
+
+    #[test]
+    fn a_refusal_by_the_rules_is_a_conflict_and_a_missing_token_is_unauthorised() {
+        assert_eq!(ErrorKind::WindowBusy.http_status(), 409);
+        assert_eq!(ErrorKind::AlreadyRated.http_status(), 409);
+        assert_eq!(ErrorKind::Unauthorized.http_status(), 401);
+        assert_eq!(ErrorKind::HostOnly.http_status(), 403);
+        assert_eq!(ErrorKind::UnknownCase.http_status(), 404);
+        assert_eq!(ErrorKind::Busy.http_status(), 503);
+    }
+}
