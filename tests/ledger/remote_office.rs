@@ -125,6 +125,16 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
     assert!(list.contains("已回复（S900）"), "{list}");
     ok(run("verify", &office, &["verify"]), "verify");
 
+    // The office's desk neither issues nor calls.
+    for args in [
+        &["issue", "--item", "A01"][..],
+        &["call", "--window", "2", "--staff", "S102"][..],
+    ] {
+        let out = remote(&s.url, &office, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&out).contains("not allowed"), "{args:?}: {}", stderr(&out));
+    }
+
     // Devices: the admin's alone.
     ok(run("device", &admin, &["device", "add", "board-9", "--role", "board"]), "device add");
     let devices = stdout(&ok(run("device", &admin, &["device", "list"]), "device list"));
