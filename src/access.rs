@@ -83,6 +83,17 @@ pub struct Session {
     pub expires_at: String,
 }
 
+impl Session {
+    /// What the device is told of its session (everything but the token).
+    pub fn signed_in(&self) -> crate::api::SignedIn {
+        crate::api::SignedIn {
+            staff: self.staff.clone(),
+            window: self.window,
+            expires_at: self.expires_at.clone(),
+        }
+    }
+}
+
 /// How long a counter session lasts: one working day, so a console left signed in overnight
 /// asks for the PIN again in the morning.
 pub const SESSION_HOURS: i64 = 12;

@@ -296,7 +296,7 @@ pub trait HallClient: Send {
     /// A free-text note (question, answer, tracking number) by id, for the case panel.
     fn note(&mut self, id: i64) -> Result<String>;
     /// Send one op of the protocol's table (`crate::ops`) as JSON; use `send`, which types it.
-    fn send_json(&mut self, path: &'static str, writes: bool, body: serde_json::Value) -> Result<serde_json::Value>;
+    fn send_json(&mut self, path: &'static str, body: serde_json::Value) -> Result<serde_json::Value>;
     /// A verified copy of the ledger at `to` on this machine (made on the server host and
     /// streamed here, with `--server`).
     fn backup(&mut self, to: &std::path::Path) -> Result<VerifyReport>;
@@ -311,7 +311,7 @@ impl dyn HallClient + '_ {
     /// Send one op of the protocol's table and read its typed reply.
     pub fn send<O: crate::ops::Op>(&mut self, op: O) -> Result<O::Reply> {
         let body = serde_json::to_value(op).map_err(|e| LedgerError::Invalid(e.to_string()))?;
-        let reply = self.send_json(O::PATH, O::WRITES, body)?;
+        let reply = self.send_json(O::PATH, body)?;
         serde_json::from_value(reply)
             .map_err(|e| LedgerError::Unreachable(format!("unreadable answer to {}: {e}", O::PATH)))
     }

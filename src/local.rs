@@ -181,7 +181,7 @@ impl HallClient for LocalClient {
         self.ledger.note(id)
     }
 
-    fn send_json(&mut self, path: &'static str, _writes: bool, body: serde_json::Value) -> Result<serde_json::Value> {
+    fn send_json(&mut self, path: &'static str, body: serde_json::Value) -> Result<serde_json::Value> {
         // Whoever holds the ledger file is the host's administrator.
         let by = crate::ops::Caller {
             actor: self.actor.clone(),

@@ -205,8 +205,8 @@ impl Op for FeedbackAdd {
         l.add_feedback(&self.feedback, &by.actor)
     }
     fn replay(l: &mut Ledger, seq: i64) -> Result<Feedback> {
-        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
-            Some(Ok(crate::EventBody::FeedbackReceived { feedback, .. })) => l.feedback(feedback),
+        match body_of_event(l, seq)? {
+            crate::EventBody::FeedbackReceived { feedback, .. } => l.feedback(feedback),
             _ => Err(LedgerError::Corrupt(format!("event {seq} is not a feedback"))),
         }
     }
@@ -231,8 +231,8 @@ impl Op for FeedbackReply {
         l.reply_feedback(self.id, &staff, &self.reply)
     }
     fn replay(l: &mut Ledger, seq: i64) -> Result<Feedback> {
-        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
-            Some(Ok(crate::EventBody::FeedbackReplied { feedback, .. })) => l.feedback(feedback),
+        match body_of_event(l, seq)? {
+            crate::EventBody::FeedbackReplied { feedback, .. } => l.feedback(feedback),
             _ => Err(LedgerError::Corrupt(format!("event {seq} is not a reply"))),
         }
     }
@@ -284,8 +284,8 @@ impl Op for AppointmentAdd {
         )
     }
     fn replay(l: &mut Ledger, seq: i64) -> Result<Appointment> {
-        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
-            Some(Ok(crate::EventBody::AppointmentBooked { appointment, .. })) => l.appointment(appointment),
+        match body_of_event(l, seq)? {
+            crate::EventBody::AppointmentBooked { appointment, .. } => l.appointment(appointment),
             _ => Err(LedgerError::Corrupt(format!("event {seq} is not a booking"))),
         }
     }
@@ -337,8 +337,8 @@ impl Op for AppointmentCancel {
         l.cancel_appointment(&self.code, &by.actor)
     }
     fn replay(l: &mut Ledger, seq: i64) -> Result<Appointment> {
-        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
-            Some(Ok(crate::EventBody::AppointmentCancelled { appointment, .. })) => l.appointment(appointment),
+        match body_of_event(l, seq)? {
+            crate::EventBody::AppointmentCancelled { appointment } => l.appointment(appointment),
             _ => Err(LedgerError::Corrupt(format!("event {seq} is not a cancellation"))),
         }
     }
@@ -400,8 +400,7 @@ impl Op for Import {
                 return Err(LedgerError::UnknownDepartment(d.clone()));
             }
         }
-        let imported =
-            crate::attachments::import_sheets(&hall, self.kind, &self.sheets, self.department.as_deref())?;
+        let imported = crate::attachments::import_sheets(&hall, self.kind, &self.sheets, self.department.as_deref())?;
         let configured = l.configure(&imported.hall, &by.actor, &self.source)?;
         Ok(Imported {
             configured,
@@ -491,7 +490,9 @@ pub struct SetPin {
 impl std::fmt::Debug for SetPin {
     // PINs never reach a log line, not even a debug one.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SetPin").field("staff", &self.staff).finish_non_exhaustive()
+        f.debug_struct("SetPin")
+            .field("staff", &self.staff)
+            .finish_non_exhaustive()
     }
 }
 
@@ -542,10 +543,10 @@ impl Op for SetPin {
         Ok(PinSet { staff: self.staff, own })
     }
     fn replay(l: &mut Ledger, seq: i64) -> Result<PinSet> {
-        match l.event(seq)?.map(|e| serde_json::from_str(&e.payload)) {
-            Some(Ok(crate::EventBody::StaffPinSet { staff, .. })) => Ok(PinSet { staff, own: false }),
+        match body_of_event(l, seq)? {
+            crate::EventBody::StaffPinSet { staff, .. } => Ok(PinSet { staff, own: false }),
             // The first event of a PIN change is the proof of the old PIN.
-            Some(Ok(crate::EventBody::StaffLogin { staff, .. })) => Ok(PinSet { staff, own: true }),
+            crate::EventBody::StaffLogin { staff, .. } => Ok(PinSet { staff, own: true }),
             _ => Err(LedgerError::Corrupt(format!("event {seq} is not a PIN change"))),
         }
     }
@@ -593,11 +594,21 @@ impl Op for Purge {
     }
 }
 
-fn case_of_event(l: &mut Ledger, seq: i64) -> Result<Case> {
-    let ev = l
-        .event(seq)?
-        .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
-    let id = ev
+/// The event a request's first try wrote, which a replay answers from.
+fn event_of_request(l: &Ledger, seq: i64) -> Result<crate::Event> {
+    l.event(seq)?
+        .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))
+}
+
+/// What the event a request's first try wrote says.
+pub fn body_of_event(l: &Ledger, seq: i64) -> Result<crate::EventBody> {
+    let ev = event_of_request(l, seq)?;
+    serde_json::from_str(&ev.payload).map_err(|e| LedgerError::Corrupt(format!("event {seq} cannot be read: {e}")))
+}
+
+/// The case the event a request's first try wrote names (a retried case action).
+pub fn case_of_event(l: &mut Ledger, seq: i64) -> Result<Case> {
+    let id = event_of_request(l, seq)?
         .case_id
         .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} names no case")))?;
     l.case_by_id(id)

@@ -87,21 +87,27 @@ impl RemoteClient {
     }
 
     fn answer<T: DeserializeOwned>(result: std::result::Result<ureq::Response, ureq::Error>) -> Result<T> {
-        match result {
-            Ok(resp) => resp
-                .into_json::<T>()
-                .map_err(|e| LedgerError::Unreachable(format!("unreadable answer from the server: {e}"))),
-            Err(ureq::Error::Status(code, resp)) => {
+        result
+            .map_err(Self::failed)?
+            .into_json::<T>()
+            .map_err(|e| LedgerError::Unreachable(format!("unreadable answer from the server: {e}")))
+    }
+
+    /// What a refused or failed request means: the server's `WireError`, or why it could not
+    /// be asked.
+    fn failed(e: ureq::Error) -> LedgerError {
+        match e {
+            ureq::Error::Status(code, resp) => {
                 let text = resp.into_string().unwrap_or_default();
-                Err(match serde_json::from_str::<WireError>(&text) {
+                match serde_json::from_str::<WireError>(&text) {
                     Ok(w) => LedgerError::from_wire(w),
                     Err(_) => LedgerError::Remote {
                         kind: crate::error::ErrorKind::Http,
                         message: format!("the server answered HTTP {code}: {}", text.trim()),
                     },
-                })
+                }
             }
-            Err(ureq::Error::Transport(t)) => Err(LedgerError::Unreachable(t.to_string())),
+            ureq::Error::Transport(t) => LedgerError::Unreachable(t.to_string()),
         }
     }
 
@@ -267,7 +273,7 @@ impl HallClient for RemoteClient {
         self.get(&format!("/notes/{id}"))
     }
 
-    fn send_json(&mut self, path: &'static str, _writes: bool, body: serde_json::Value) -> Result<serde_json::Value> {
+    fn send_json(&mut self, path: &'static str, body: serde_json::Value) -> Result<serde_json::Value> {
         // Reads are posted too (an op is its JSON body); the server ignores a read's request id.
         self.post(&format!("/{path}"), &body)
     }
@@ -283,11 +289,8 @@ impl HallClient for RemoteClient {
         let resp = self
             .prepare("GET", "/backup")
             .timeout(BACKUP_TIMEOUT)
-            .call();
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) => return Self::answer::<()>(Err(e)).map(|_| unreachable!("an error answer")),
-        };
+            .call()
+            .map_err(Self::failed)?;
         let tmp = to.with_extension("partial");
         let copied = std::fs::File::create(&tmp).and_then(|mut f| {
             std::io::copy(&mut resp.into_reader(), &mut f)?;

@@ -110,9 +110,7 @@ pub fn spawn(
             let reply = match job {
                 Job::Stop => break,
                 Job::Rate(req) => Reply::Rated(client.rate(&req).map_err(|e| (e.kind(), e.to_string()))),
-                Job::Feedback(req) => {
-                    Reply::FeedbackSent(client.feedback(&req).map_err(|e| (e.kind(), e.to_string())))
-                }
+                Job::Feedback(req) => Reply::FeedbackSent(client.feedback(&req).map_err(|e| (e.kind(), e.to_string()))),
                 job @ (Job::Issue(_) | Job::CheckIn(_)) => {
                     let issued = match &job {
                         Job::CheckIn(code) => client.check_in(&bangban::api::CheckIn { code: code.clone() }),

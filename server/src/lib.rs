@@ -27,8 +27,8 @@ use bangban::access::{Device, DeviceRole, Session};
 use bangban::api::*;
 use bangban::error::LedgerError;
 use bangban::ledger::{CallRequest, IssueRequest, LedgerOptions};
+use bangban::ops::{case_of_event, Caller, Op, OpVisitor, ADMIN, DESKS, OFFICE};
 use bangban::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
-use bangban::ops::{Caller, Op, OpVisitor};
 use bangban::Ledger;
 
 /// How `bangban serve` is set up.
@@ -50,10 +50,7 @@ struct LedgerHandle {
 }
 
 impl LedgerHandle {
-    async fn run<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Ledger) -> T + Send + 'static,
-    ) -> Result<T, ApiError> {
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce(&mut Ledger) -> T + Send + 'static) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(move |l| {
@@ -167,6 +164,23 @@ fn request_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(id))
 }
 
+/// The answer to a retried request id that already wrote, from the event its first try
+/// wrote (`replay`); `None` for an id not seen yet.
+fn answered<T>(
+    l: &mut Ledger,
+    id: &str,
+    op: &str,
+    replay: impl FnOnce(&mut Ledger, i64) -> bangban::Result<T>,
+) -> bangban::Result<Option<T>> {
+    match l.request_outcome(id)? {
+        Some((first_op, seq)) if first_op == op => replay(l, seq).map(Some),
+        Some((first_op, _)) => Err(LedgerError::Invalid(format!(
+            "request id {id} was used for {first_op}, not {op}"
+        ))),
+        None => Ok(None),
+    }
+}
+
 /// Run a write once per request id: a retry of an id that already wrote is answered by
 /// `replay` from the event the first try wrote.
 fn once<T>(
@@ -178,28 +192,13 @@ fn once<T>(
     replay: impl FnOnce(&mut Ledger, i64) -> bangban::Result<T>,
 ) -> bangban::Result<T> {
     let Some(id) = id else { return run(l) };
-    if let Some((first_op, seq)) = l.request_outcome(&id)? {
-        if first_op != op {
-            return Err(LedgerError::Invalid(format!(
-                "request id {id} was used for {first_op}, not {op}"
-            )));
-        }
-        return replay(l, seq);
+    if let Some(out) = answered(l, &id, op, replay)? {
+        return Ok(out);
     }
     bangban::chain::begin_request(&id, device, op);
     let out = run(l);
     bangban::chain::end_request();
     out
-}
-
-fn case_of_event(l: &mut Ledger, seq: i64) -> bangban::Result<bangban::Case> {
-    let ev = l
-        .event(seq)?
-        .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
-    let id = ev
-        .case_id
-        .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} names no case")))?;
-    l.case_by_id(id)
 }
 
 /// The ticket of the case a request's first event issued (a retried issue or check-in).
@@ -217,12 +216,12 @@ const ANY: &[DeviceRole] = &[
 ];
 const KIOSK: &[DeviceRole] = &[DeviceRole::Kiosk, DeviceRole::Admin];
 const COUNTER: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin];
-/// Reads of cases and alerts: the counters and the management office.
-const DESK_READ: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Office, DeviceRole::Admin];
-const STAFF_READ: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Office, DeviceRole::Admin, DeviceRole::Kiosk];
-/// The office's figures and verify.
-const OFFICE: &[DeviceRole] = bangban::ops::OFFICE;
-const ADMIN: &[DeviceRole] = &[DeviceRole::Admin];
+const STAFF_READ: &[DeviceRole] = &[
+    DeviceRole::Counter,
+    DeviceRole::Office,
+    DeviceRole::Admin,
+    DeviceRole::Kiosk,
+];
 
 async fn healthz() -> &'static str {
     "ok\n"
@@ -337,14 +336,9 @@ async fn feedback(
                 &d.name,
                 "feedback",
                 |l| l.add_feedback(&req, &d.name).map(|f| (f.id, f.due)),
-                |l, seq| {
-                    let ev = l
-                        .event(seq)?
-                        .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))?;
-                    match serde_json::from_str(&ev.payload) {
-                        Ok(bangban::EventBody::FeedbackReceived { feedback, due, .. }) => Ok((feedback, due)),
-                        _ => Err(LedgerError::Corrupt(format!("event {seq} is not a feedback"))),
-                    }
+                |l, seq| match bangban::ops::body_of_event(l, seq)? {
+                    bangban::EventBody::FeedbackReceived { feedback, due, .. } => Ok((feedback, due)),
+                    _ => Err(LedgerError::Corrupt(format!("event {seq} is not a feedback"))),
                 },
             )
         })
@@ -411,22 +405,12 @@ async fn sign_in(
     headers: HeaderMap,
     Json(req): Json<SignIn>,
 ) -> ApiResult<(String, SignedIn)> {
-    let d = device(&app, &headers, bangban::ops::DESKS).await?;
+    let d = device(&app, &headers, DESKS).await?;
     let staff_id = req.staff.trim().to_string();
     let (st, w) = (staff_id.clone(), req.window);
     let stored = app.ledger.run(move |l| l.pin_record(&st, w)).await??;
-    // argon2 takes a tenth of a second on purpose: run it beside the ledger, not in its queue,
-    // so a morning of sign-ins never delays a kiosk.
     let stored2 = stored.clone();
-    let permit = app
-        .pin_checks
-        .acquire()
-        .await
-        .map_err(|_| ApiError(LedgerError::Unreachable("the server is stopping".into())))?;
-    let checked = tokio::task::spawn_blocking(move || stored2.check(&req.pin))
-        .await
-        .map_err(|_| ApiError(LedgerError::Invalid("the PIN check stopped".into())))??;
-    drop(permit);
+    let checked = beside_writer(&app, move || stored2.check(&req.pin)).await?;
     let s = app
         .ledger
         .run(move |l| -> bangban::Result<Session> {
@@ -434,16 +418,28 @@ async fn sign_in(
             l.start_session(&staff_id, &d.name, w)
         })
         .await??;
-    let signed = SignedIn {
-        staff: s.staff.clone(),
-        window: s.window,
-        expires_at: s.expires_at.clone(),
-    };
+    let signed = s.signed_in();
     Ok(Json((s.token, signed)))
 }
 
+/// PIN work (argon2 takes a tenth of a second on purpose) run beside the ledger, not in its
+/// queue, at most `PIN_CHECKS_AT_ONCE` at a time: a morning of sign-ins never delays a kiosk.
+async fn beside_writer<T: Send + 'static>(
+    app: &App,
+    work: impl FnOnce() -> bangban::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = app
+        .pin_checks
+        .acquire()
+        .await
+        .map_err(|_| ApiError(LedgerError::Unreachable("the server is stopping".into())))?;
+    Ok(tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| ApiError(LedgerError::Invalid("the PIN check stopped".into())))??)
+}
+
 async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<()> {
-    let d = device(&app, &headers, bangban::ops::DESKS).await?;
+    let d = device(&app, &headers, DESKS).await?;
     let s = staff(&app, &headers, &d).await?;
     app.ledger.run(move |l| l.end_session(&s.token)).await??;
     Ok(Json(()))
@@ -538,7 +534,7 @@ async fn window_cases(
     headers: HeaderMap,
     Path(w): Path<u32>,
 ) -> ApiResult<Vec<bangban::Case>> {
-    device(&app, &headers, DESK_READ).await?;
+    device(&app, &headers, DESKS).await?;
     Ok(Json(app.ledger.run(move |l| l.at_window(w)).await??))
 }
 
@@ -553,14 +549,14 @@ async fn overdue(
     headers: HeaderMap,
     Query(q): Query<OverdueQuery>,
 ) -> ApiResult<Vec<bangban::ledger::Overdue>> {
-    device(&app, &headers, DESK_READ).await?;
+    device(&app, &headers, DESKS).await?;
     Ok(Json(
         app.ledger.run(move |l| l.overdue(q.department.as_deref())).await??,
     ))
 }
 
 async fn case(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<CaseView> {
-    device(&app, &headers, DESK_READ).await?;
+    device(&app, &headers, DESKS).await?;
     let v = app
         .ledger
         .run(move |l| -> bangban::Result<CaseView> {
@@ -647,7 +643,7 @@ async fn chain_head(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResul
 }
 
 async fn note(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<String> {
-    device(&app, &headers, DESK_READ).await?;
+    device(&app, &headers, DESKS).await?;
     Ok(Json(app.ledger.run(move |l| l.note(id)).await??))
 }
 
@@ -655,37 +651,21 @@ async fn note(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i6
 /// the specialist's session for staff ops, slow work and PIN proofs beside the writer, and a
 /// write answered once per request id.
 async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op): Json<O>) -> ApiResult<O::Reply> {
-    let d = device(&app, &headers, ANY).await?;
-    if !O::ROLES.contains(&d.role) {
-        return Err(ApiError(bangban::ops::forbidden::<O>(d.role, &d.name)));
-    }
-    let staff = if O::STAFF { Some(staff(&app, &headers, &d).await?) } else { None };
+    let d = device(&app, &headers, O::ROLES).await?;
+    let staff = if O::STAFF {
+        Some(staff(&app, &headers, &d).await?)
+    } else {
+        None
+    };
     let id = if O::WRITES { request_id(&headers)? } else { None };
     let by = Caller {
         actor: d.name.clone(),
         role: d.role,
-        staff: staff.map(|s| SignedIn {
-            staff: s.staff,
-            window: s.window,
-            expires_at: s.expires_at,
-        }),
+        staff: staff.map(|s| s.signed_in()),
     };
     // A retry of a write already done is answered before any slow work is repeated.
     if let Some(rid) = id.clone() {
-        let replayed = app
-            .ledger
-            .run(move |l| -> bangban::Result<Option<O::Reply>> {
-                match l.request_outcome(&rid)? {
-                    Some((first, seq)) if first == O::PATH => O::replay(l, seq).map(Some),
-                    Some((first, _)) => Err(LedgerError::Invalid(format!(
-                        "request id {rid} was used for {first}, not {}",
-                        O::PATH
-                    ))),
-                    None => Ok(None),
-                }
-            })
-            .await??;
-        if let Some(reply) = replayed {
+        if let Some(reply) = app.ledger.run(move |l| answered(l, &rid, O::PATH, O::replay)).await?? {
             return Ok(Json(reply));
         }
     }
@@ -698,12 +678,7 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
         }
         None => None,
     };
-    let permit = app
-        .pin_checks
-        .acquire()
-        .await
-        .map_err(|_| ApiError(LedgerError::Unreachable("the server is stopping".into())))?;
-    let (op, pin, stored, checked) = tokio::task::spawn_blocking(move || -> bangban::Result<_> {
+    let (op, pin, stored, checked) = beside_writer(&app, move || {
         op.prepare()?;
         let checked = match (&stored, &pin) {
             (Some(stored), Some((_, p))) => Some(stored.check(p)?),
@@ -711,9 +686,7 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
         };
         Ok((op, pin, stored, checked))
     })
-    .await
-    .map_err(|_| ApiError(LedgerError::Invalid("the request's preparation stopped".into())))??;
-    drop(permit);
+    .await?;
     let reply = app
         .ledger
         .run(move |l| {
@@ -732,12 +705,11 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
 }
 
 /// Mounts every op of the table on the router.
-struct Mount(Option<Router<Arc<App>>>);
+struct Mount(Router<Arc<App>>);
 
 impl OpVisitor for Mount {
     fn visit<O: Op>(&mut self) {
-        let r = self.0.take().unwrap_or_default();
-        self.0 = Some(r.route(&format!("{API}/{}", O::PATH), post(op::<O>)));
+        self.0 = std::mem::take(&mut self.0).route(&format!("{API}/{}", O::PATH), post(op::<O>));
     }
 }
 
@@ -993,11 +965,10 @@ async fn font() -> Response {
 }
 
 fn router(app: Arc<App>) -> Router {
-    let mut mount = Mount(Some(Router::new()));
+    let mut mount = Mount(Router::new());
     bangban::ops::each_op(&mut mount);
     mount
         .0
-        .unwrap_or_default()
         .route("/api/v1/backup", get(backup))
         .route("/healthz", get(healthz))
         .route("/t/{token}", get(ticket_page))

@@ -59,6 +59,40 @@ impl CodeRefusal {
     }
 }
 
+fn refused(refusal: CodeRefusal, detail: String) -> LedgerError {
+    LedgerError::CodeRefused { refusal, detail }
+}
+
+/// A booking's code as typed (spaces trimmed), if it is six digits at all.
+fn six_digits(code: &str) -> Result<&str> {
+    let code = code.trim();
+    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+        return Err(refused(
+            CodeRefusal::Unknown,
+            "a check-in code is six digits: see the booking message".into(),
+        ));
+    }
+    Ok(code)
+}
+
+/// The open appointment with this code, or else the newest used or cancelled one (to say
+/// so): (id, item, time, state).
+fn booking_by_code(conn: &Connection, code: &str) -> Result<(i64, String, String, String)> {
+    conn.query_row(
+        "SELECT id, item, at, state FROM appointments WHERE code = ?1
+         ORDER BY state = 'booked' DESC, id DESC LIMIT 1",
+        [code],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .optional()?
+    .ok_or_else(|| {
+        refused(
+            CodeRefusal::Unknown,
+            format!("no appointment has the code {code}: check the six digits"),
+        )
+    })
+}
+
 /// A phone number as a visitor gives it: digits, maybe a dash or spaces; 7 to 12 digits.
 fn clean_phone(phone: &str) -> Result<String> {
     let digits: String = phone.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
@@ -203,33 +237,12 @@ impl Ledger {
     pub fn check_in(&mut self, code: &str, actor: &str) -> Result<Ticket> {
         let hall = self.hall()?;
         let tz = hall.tz();
-        let code = code.trim();
-        let refused = |r: CodeRefusal, detail: String| LedgerError::CodeRefused { refusal: r, detail };
-        if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-            return Err(refused(
-                CodeRefusal::Unknown,
-                "a check-in code is six digits: see the booking message".into(),
-            ));
-        }
+        let code = six_digits(code)?;
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, tz).to_string();
         let tx = db::immediate(&mut self.conn)?;
-        // The open appointment with this code, or else the newest used one (to say so).
-        let row: Option<(i64, String, String, String)> = tx
-            .query_row(
-                "SELECT id, item, at, state FROM appointments WHERE code = ?1
-                 ORDER BY state = 'booked' DESC, id DESC LIMIT 1",
-                [code],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        let Some((id, item_code, when, state)) = row else {
-            return Err(refused(
-                CodeRefusal::Unknown,
-                format!("no appointment has the code {code}: check the six digits"),
-            ));
-        };
+        let (id, item_code, when, state) = booking_by_code(&tx, code)?;
         if state == "cancelled" {
             return Err(refused(
                 CodeRefusal::Unknown,
@@ -303,34 +316,23 @@ impl Ledger {
     /// Cancel a booked appointment by its code: the visitor called it off. A used or unknown
     /// code is refused as at check-in; the slot is free again.
     pub fn cancel_appointment(&mut self, code: &str, actor: &str) -> Result<Appointment> {
-        let code = code.trim();
-        let refused = |r: CodeRefusal, detail: String| LedgerError::CodeRefused { refusal: r, detail };
-        if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
-            return Err(refused(
-                CodeRefusal::Unknown,
-                "a booking code is six digits: see the booking message".into(),
-            ));
-        }
+        let code = six_digits(code)?;
         let at = stamp(self.now());
         let tx = db::immediate(&mut self.conn)?;
-        let row: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT id, state FROM appointments WHERE code = ?1 ORDER BY state = 'booked' DESC, id DESC LIMIT 1",
-                [code],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        let id = match row {
-            None => return Err(refused(CodeRefusal::Unknown, format!("no appointment has the code {code}"))),
-            Some((_, state)) if state != "booked" => {
-                return Err(refused(
-                    CodeRefusal::Used,
-                    format!("the appointment with code {code} is {state} already: nothing to cancel"),
-                ))
-            }
-            Some((id, _)) => id,
-        };
-        chain::append_in(&tx, &at, actor, None, &EventBody::AppointmentCancelled { appointment: id })?;
+        let (id, _, _, state) = booking_by_code(&tx, code)?;
+        if state != "booked" {
+            return Err(refused(
+                CodeRefusal::Used,
+                format!("the appointment with code {code} is {state} already: nothing to cancel"),
+            ));
+        }
+        chain::append_in(
+            &tx,
+            &at,
+            actor,
+            None,
+            &EventBody::AppointmentCancelled { appointment: id },
+        )?;
         crate::db::exec(
             &tx,
             "UPDATE appointments SET state = 'cancelled' WHERE id = ?1 AND state = 'booked'",

@@ -73,11 +73,7 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
     ("console view", AT_COUNTERS, "sqlite_autoindex_cases_2"),
     ("day report", DAY_CASES, "sqlite_autoindex_cases_2"),
     ("issued today per item", ISSUED_TODAY, "sqlite_autoindex_cases_2"),
-    (
-        "window's unsettled case",
-        UNSETTLED_AT_WINDOW,
-        "cases_at_window",
-    ),
+    ("window's unsettled case", UNSETTLED_AT_WINDOW, "cases_at_window"),
     (
         "priority visitors waiting",
         PRIORITY_WAITING,

@@ -180,43 +180,43 @@ impl Ledger {
 
 /// A verified copy of the ledger on `conn` at `dest` (see `Ledger::backup_to`).
 fn backup_with(conn: &Connection, dest: &Path) -> Result<VerifyReport> {
-        if dest.exists() {
-            return Err(LedgerError::Invalid(format!(
-                "{} already exists; choose a new file for the backup",
-                dest.display()
-            )));
-        }
-        let tmp = dest.with_extension("partial");
-        let _ = std::fs::remove_file(&tmp);
-        // One read transaction copies a consistent snapshot while the hall keeps writing. (The
-        // page-by-page online backup starts over whenever another program commits, and under
-        // a kiosk issuing a few tickets a second it never finished.)
-        if let Err(e) = conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()]) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(if crate::disk::is_full(&tmp) {
-                LedgerError::DiskFull
-            } else {
-                e.into()
-            });
-        }
-        // Only a copy that verifies takes the final name.
-        let report = {
-            let mut copy = Connection::open(&tmp)?;
-            chain::verify(&mut copy)?
-        };
-        if !report.ok {
-            return Err(LedgerError::Corrupt(format!(
-                "the backup copy does not verify (first bad event {:?}): {}",
-                report.first_bad_seq,
-                report.problem.clone().unwrap_or_default()
-            )));
-        }
-        std::fs::rename(&tmp, dest).map_err(|e| LedgerError::Open {
-            path: dest.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        Ok(report)
+    if dest.exists() {
+        return Err(LedgerError::Invalid(format!(
+            "{} already exists; choose a new file for the backup",
+            dest.display()
+        )));
     }
+    let tmp = dest.with_extension("partial");
+    let _ = std::fs::remove_file(&tmp);
+    // One read transaction copies a consistent snapshot while the hall keeps writing. (The
+    // page-by-page online backup starts over whenever another program commits, and under
+    // a kiosk issuing a few tickets a second it never finished.)
+    if let Err(e) = conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()]) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(if crate::disk::is_full(&tmp) {
+            LedgerError::DiskFull
+        } else {
+            e.into()
+        });
+    }
+    // Only a copy that verifies takes the final name.
+    let report = {
+        let mut copy = Connection::open(&tmp)?;
+        chain::verify(&mut copy)?
+    };
+    if !report.ok {
+        return Err(LedgerError::Corrupt(format!(
+            "the backup copy does not verify (first bad event {:?}): {}",
+            report.first_bad_seq,
+            report.problem.clone().unwrap_or_default()
+        )));
+    }
+    std::fs::rename(&tmp, dest).map_err(|e| LedgerError::Open {
+        path: dest.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok(report)
+}
 
 /// A verified copy of the ledger file at `ledger`, read through a read-only connection of its
 /// own: the server's writer keeps writing while the copy is made on another thread.

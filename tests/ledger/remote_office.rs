@@ -44,30 +44,72 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
     };
 
     ok(run("items", &office, &["items"]), "items");
-    ok(run("issue", &kiosk, &["issue", "--item", "A01", "--repeat", "2"]), "issue");
+    ok(
+        run("issue", &kiosk, &["issue", "--item", "A01", "--repeat", "2"]),
+        "issue",
+    );
     ok(run("waiting", &counter, &["waiting"]), "waiting");
-    ok(run("call", &counter, &["call", "--window", "2", "--staff", "S102"]), "call");
-    ok(run("case", &counter, &["case", "A001", "start", "--staff", "S102"]), "start");
+    ok(
+        run("call", &counter, &["call", "--window", "2", "--staff", "S102"]),
+        "call",
+    );
+    ok(
+        run("case", &counter, &["case", "A001", "start", "--staff", "S102"]),
+        "start",
+    );
     let consult = [
-        "case", "A001", "consult", "--question", "名称核准要带什么", "--answer", "已说明", "--staff", "S102",
+        "case",
+        "A001",
+        "consult",
+        "--question",
+        "名称核准要带什么",
+        "--answer",
+        "已说明",
+        "--staff",
+        "S102",
     ];
     ok(run("case", &counter, &consult), "consult");
     let rated = json(&ok(
-        run("rate", &office, &["--json", "rate", "A001", "--level", "5", "--channel", "kiosk"]),
+        run(
+            "rate",
+            &office,
+            &["--json", "rate", "A001", "--level", "5", "--channel", "kiosk"],
+        ),
         "rate",
     ));
     assert_eq!(rated["rating"], 5, "{rated}");
     ok(
-        run("reprint", &kiosk, &["reprint", "A002", "--printer", &format!("file:{}", file("reprint.bin"))]),
+        run(
+            "reprint",
+            &kiosk,
+            &["reprint", "A002", "--printer", &format!("file:{}", file("reprint.bin"))],
+        ),
         "reprint",
     );
     let opened = [
-        "open-case", "--item", "A01", "--channel", "phone", "--question", "营业执照", "--answer", "已答复", "--window",
-        "2", "--staff", "S102",
+        "open-case",
+        "--item",
+        "A01",
+        "--channel",
+        "phone",
+        "--question",
+        "营业执照",
+        "--answer",
+        "已答复",
+        "--window",
+        "2",
+        "--staff",
+        "S102",
     ];
     ok(run("open-case", &counter, &opened), "open-case");
-    ok(run("window", &counter, &["window", "3", "pause", "--staff", "S102"]), "pause");
-    ok(run("window", &counter, &["window", "3", "resume", "--staff", "S102"]), "resume");
+    ok(
+        run("window", &counter, &["window", "3", "pause", "--staff", "S102"]),
+        "pause",
+    );
+    ok(
+        run("window", &counter, &["window", "3", "resume", "--staff", "S102"]),
+        "resume",
+    );
     ok(run("overdue", &office, &["overdue"]), "overdue");
     ok(run("report", &office, &["report"]), "report");
     // The register carries what was typed at the counter: the office reads it at its desk.
@@ -77,33 +119,63 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
     // Attachment 1 out and back in, from the office's desk.
     let a1 = file("attachment1.csv");
     ok(
-        run("export", &office, &["export", "attachment1", "--out", &a1, "--department", "SCJG"]),
+        run(
+            "export",
+            &office,
+            &["export", "attachment1", "--out", &a1, "--department", "SCJG"],
+        ),
         "export",
     );
-    ok(run("import", &office, &["import", "specialists", &a1, "--department", "SCJG"]), "import");
+    ok(
+        run(
+            "import",
+            &office,
+            &["import", "specialists", &a1, "--department", "SCJG"],
+        ),
+        "import",
+    );
 
     // 预约: booked at a counter for tomorrow, listed, refused at the kiosk now (too early), cancelled.
     // The demo hall keeps Beijing time (UTC+8, no summer time).
-    let tomorrow = (chrono::Utc::now() + chrono::Duration::hours(8 + 24)).date_naive().to_string();
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::hours(8 + 24))
+        .date_naive()
+        .to_string();
     let booked = json(&ok(
         run(
             "appointment",
             &counter,
-            &["--json", "appointment", "add", "--item", "A01", "--at", &format!("{tomorrow} 10:00"), "--phone", "13800001234"],
+            &[
+                "--json",
+                "appointment",
+                "add",
+                "--item",
+                "A01",
+                "--at",
+                &format!("{tomorrow} 10:00"),
+                "--phone",
+                "13800001234",
+            ],
         ),
         "appointment add",
     ));
     let code = booked["code"].as_str().unwrap().to_string();
     assert_eq!(booked["phone"], "138****1234");
     let listed = json(&ok(
-        run("appointment", &office, &["--json", "appointment", "list", "--date", &tomorrow]),
+        run(
+            "appointment",
+            &office,
+            &["--json", "appointment", "list", "--date", &tomorrow],
+        ),
         "appointment list",
     ));
     assert_eq!(listed["appointments"].as_array().unwrap().len(), 1, "{listed}");
     let early = run("check-in", &kiosk, &["check-in", &code]);
     assert_eq!(early.status.code(), Some(1));
     assert!(stderr(&early).contains("check in from"), "{}", stderr(&early));
-    ok(run("appointment", &office, &["appointment", "cancel", &code]), "appointment cancel");
+    ok(
+        run("appointment", &office, &["appointment", "cancel", &code]),
+        "appointment cancel",
+    );
     let again = run("check-in", &kiosk, &["check-in", &code]);
     assert!(stderr(&again).contains("cancelled"), "{}", stderr(&again));
 
@@ -112,13 +184,27 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
         run(
             "feedback",
             &office,
-            &["--json", "feedback", "add", "--category", "wait", "--department", "SCJG", "--text", "排队太久"],
+            &[
+                "--json",
+                "feedback",
+                "add",
+                "--category",
+                "wait",
+                "--department",
+                "SCJG",
+                "--text",
+                "排队太久",
+            ],
         ),
         "feedback add",
     ));
     let id = added["id"].as_i64().unwrap().to_string();
     ok(
-        run("feedback", &office, &["feedback", "reply", &id, "--reply", "已增开窗口", "--staff", "S900"]),
+        run(
+            "feedback",
+            &office,
+            &["feedback", "reply", &id, "--reply", "已增开窗口", "--staff", "S900"],
+        ),
         "feedback reply",
     );
     let list = stdout(&ok(run("feedback", &office, &["feedback", "list"]), "feedback list"));
@@ -136,7 +222,10 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
     }
 
     // Devices: the admin's alone.
-    ok(run("device", &admin, &["device", "add", "board-9", "--role", "board"]), "device add");
+    ok(
+        run("device", &admin, &["device", "add", "board-9", "--role", "board"]),
+        "device add",
+    );
     let devices = stdout(&ok(run("device", &admin, &["device", "list"]), "device list"));
     assert!(devices.contains("board-9") && !devices.contains(&kiosk), "{devices}");
     ok(run("device", &admin, &["device", "revoke", "board-9"]), "device revoke");
@@ -150,9 +239,15 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
     ok(cli(std::path::Path::new(&copy), &["verify"]), "verify the copy");
     ok(run("rebuild-cases", &admin, &["rebuild-cases"]), "rebuild-cases");
     ok(run("purge", &admin, &["purge", "--before", "2020-01-01"]), "purge");
-    ok(run("staff", &admin, &["staff", "set-pin", "S101", "--pin", "802461"]), "staff set-pin");
+    ok(
+        run("staff", &admin, &["staff", "set-pin", "S101", "--pin", "802461"]),
+        "staff set-pin",
+    );
     let reports = file("reports");
-    ok(run("close-day", &office, &["close-day", "--out-dir", &reports]), "close-day");
+    ok(
+        run("close-day", &office, &["close-day", "--out-dir", &reports]),
+        "close-day",
+    );
     assert!(std::fs::read_dir(&reports).unwrap().count() >= 4);
 
     // What runs where the ledger file lives says so, and changes nothing.
@@ -165,7 +260,11 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
     ] {
         let out = run(name, &admin, &args);
         assert_eq!(out.status.code(), Some(2), "{name}");
-        assert!(stderr(&out).contains("runs on the ledger's host only"), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("runs on the ledger's host only"),
+            "{name}: {}",
+            stderr(&out)
+        );
     }
     // The printer simulator stands for a printer and needs no hall.
     walked.insert("printer-sim".into());
@@ -182,22 +281,25 @@ fn a_specialist_changes_their_own_pin_over_the_network_and_only_an_admin_resets_
     let set = |token: &str, args: &[&str]| remote(&s.url, token, &[&["staff", "set-pin"][..], args].concat());
 
     // Own PIN with the old one, from the counter.
-    ok(set(&counter, &["S101", "--old-pin", TEST_PIN, "--pin", "975310"]), "own change");
-    // The old PIN no longer signs in; the new one does.
-    let call_as = |pin: &str| {
+    ok(
+        set(&counter, &["S101", "--old-pin", TEST_PIN, "--pin", "975310"]),
+        "own change",
+    );
+    // The old PIN no longer signs in; the new one does (a call: exit 3 when nobody waits).
+    let call_as = |window: &str, staff: &str, pin: &str| {
         std::process::Command::new(bin())
-            .args(["--server", &s.url, "--token", &counter, "call", "--window", "1", "--staff", "S101"])
+            .args([
+                "--server", &s.url, "--token", &counter, "call", "--window", window, "--staff", staff,
+            ])
             .env("BANGBAN_PIN", pin)
             .output()
             .unwrap()
     };
-    assert!(stderr(&call_as(TEST_PIN)).contains("wrong PIN"));
-    let called = call_as("975310");
-    assert!(
-        called.status.success() || called.status.code() == Some(3),
-        "{}",
-        stderr(&called)
-    );
+    let signs_in = |out: Output| {
+        assert!(out.status.success() || out.status.code() == Some(3), "{}", stderr(&out));
+    };
+    assert!(stderr(&call_as("1", "S101", TEST_PIN)).contains("wrong PIN"));
+    signs_in(call_as("1", "S101", "975310"));
     // A wrong old PIN is refused and counted like a wrong sign-in.
     let wrong = set(&counter, &["S102", "--old-pin", "111222", "--pin", "864209"]);
     assert_eq!(wrong.status.code(), Some(1));
@@ -208,15 +310,6 @@ fn a_specialist_changes_their_own_pin_over_the_network_and_only_an_admin_resets_
     assert!(stderr(&reset).contains("not allowed"), "{}", stderr(&reset));
     // The admin device resets it.
     ok(set(&admin, &["S102", "--pin", "864209"]), "admin reset");
-    let signed = std::process::Command::new(bin())
-        .args(["--server", &s.url, "--token", &counter, "call", "--window", "2", "--staff", "S102"])
-        .env("BANGBAN_PIN", "864209")
-        .output()
-        .unwrap();
-    assert!(
-        signed.status.success() || signed.status.code() == Some(3),
-        "{}",
-        stderr(&signed)
-    );
+    signs_in(call_as("2", "S102", "864209"));
     ok(cli(&t.db, &["verify"]), "verify");
 }

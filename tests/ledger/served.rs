@@ -425,7 +425,11 @@ fn clients_say_plainly_when_the_server_or_the_token_is_wrong() {
     // Server-host commands are refused through --server rather than run somewhere unexpected.
     let out = remote(&s.url, &"ab".repeat(32), &["init", "--hall", "x.toml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("runs on the ledger's host only"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("runs on the ledger's host only"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

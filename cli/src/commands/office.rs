@@ -173,12 +173,10 @@ pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&st
         Err(e) if e.kind() == bangban::ErrorKind::DayClosed => return Err(Exit(2, e.into())),
         r => r?,
     };
-    let day: chrono::NaiveDate = closed.business_day.parse().map_err(|_| {
-        Exit::failed(format!(
-            "the hall answered an unreadable day {:?}",
-            closed.business_day
-        ))
-    })?;
+    let day: chrono::NaiveDate = closed
+        .business_day
+        .parse()
+        .map_err(|_| Exit::failed(format!("the hall answered an unreadable day {:?}", closed.business_day)))?;
     let dir = match (out_dir, &cli.server) {
         (Some(d), _) => d.to_path_buf(),
         (None, Some(_)) => "reports".into(),
@@ -252,7 +250,10 @@ pub fn records(
     }
     let mut client = cli.client()?;
     let hall = client.hall()?;
-    let (from, to) = period.days(bangban::clock::business_day(bangban::clock::from_env().now(), hall.tz()));
+    let (from, to) = period.days(bangban::clock::business_day(
+        bangban::clock::from_env().now(),
+        hall.tz(),
+    ));
     let rows = Exit::usage_if_invalid(client.send(bangban::ops::Records { kind, from, to }))?;
     let bytes = match format {
         _ if cli.json => (serde_json::to_string(&rows)? + "\n").into_bytes(),

@@ -5,7 +5,6 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use bangban::attachments::import_sheets;
 use bangban::hall::ImportKind;
 use bangban::Hall;
 use serde_json::json;
@@ -63,8 +62,6 @@ pub fn import(cli: &Cli, kind: ImportKind, files: &[PathBuf], department: Option
     if sheets.is_empty() {
         return Err(Exit::usage("the files hold no table to import"));
     }
-    // Checked here first, so a typo is named before anything is sent; the hall checks again.
-    import_sheets(&hall, kind, &sheets, department)?;
     let source = files
         .iter()
         .map(|f| f.display().to_string())

@@ -10,8 +10,8 @@ use slint::{ComponentHandle, SharedString};
 
 use super::{chrome, model, s, Inner};
 use crate::worker::Job;
-use bangban::ErrorKind;
 use crate::{FeedbackAdapter, FeedbackChoice, KioskAdapter, KioskScreen, KioskWindow};
+use bangban::ErrorKind;
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let hall = inner.borrow().hall.clone();
