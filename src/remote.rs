@@ -372,9 +372,12 @@ impl Drop for Follower {
     }
 }
 
-/// How long the stream may stay silent before it counts as broken (the server sends a
-/// keep-alive every 15 s).
-pub const STREAM_SILENCE: Duration = Duration::from_secs(40);
+/// How long the stream may stay silent before it counts as broken: the server sends a
+/// keep-alive every `STREAM_KEEP_ALIVE`, so three missed ones mean a server that is stopped,
+/// hung or cut off, and the board says 连接中断 within seconds, not minutes.
+pub const STREAM_SILENCE: Duration = Duration::from_secs(7);
+/// How often the server writes a keep-alive on a quiet stream.
+pub const STREAM_KEEP_ALIVE: Duration = Duration::from_secs(2);
 
 impl RemoteClient {
     /// Follow calls after `after` (usually `head_seq()` at start: older calls are history).

@@ -193,12 +193,14 @@ impl Feed {
     }
 }
 
-/// How often the board looks for new calls; a call shows within about half of this.
-pub const POLL: Duration = Duration::from_millis(50);
+/// How often the board looks for new calls; a call shows within about this long.
+pub const POLL: Duration = Duration::from_millis(25);
 /// How long the newest call stays highlighted.
 pub const HIGHLIGHT: Duration = Duration::from_secs(10);
 /// How many calls the board keeps on screen, so a missed call can still be read.
 pub const RECENT: usize = 8;
+/// How often the board's clock turns and the queue counts are read again.
+pub const TICK: Duration = Duration::from_secs(5);
 
 fn s(v: &str) -> SharedString {
     SharedString::from(v)
@@ -219,13 +221,42 @@ fn call_row(tz: chrono_tz::Tz, c: &Called) -> CallRow {
     }
 }
 
-/// The running wall board.
+/// What the board's reader thread tells the window. Plain data: the window's thread turns it
+/// into rows, the reader never touches the UI.
+#[derive(Debug)]
+enum Seen {
+    /// New calls, oldest first, each to be announced once.
+    Calls(Vec<Called>),
+    /// Today's latest calls, newest first: at a new business day the screen starts over.
+    Today(Vec<Called>),
+    /// Waiting counts per department (display name, waiting, priority) and the numbers of
+    /// priority visitors waiting past the deadline.
+    Queues {
+        rows: Vec<(String, i32, i32)>,
+        late: String,
+    },
+    /// The hall server went away (false) or came back (true).
+    Online(bool),
+    /// A `Ask::Tick` has been answered in full.
+    Ticked,
+}
+
+/// What the window asks of the reader thread.
+enum Ask {
+    /// The clock timer's turn: a new business day? queue counts, the witness file.
+    Tick,
+}
+
+/// The running wall board. Every read of the hall happens on the board's reader thread
+/// (`bangban-board`), so the window repaints and its clock turns while the server is slow,
+/// stopped or unreachable (invariant 9); the window's thread only applies what was read.
 pub struct Board {
     pub ui: BoardWindow,
-    pub feed: Rc<std::cell::RefCell<Feed>>,
-    day: Rc<std::cell::Cell<chrono::NaiveDate>>,
+    ask: std::sync::mpsc::Sender<Ask>,
+    seen: Rc<std::sync::mpsc::Receiver<Seen>>,
+    apply: Rc<dyn Fn(Seen)>,
     tz: chrono_tz::Tz,
-    _poll: Timer,
+    _drain: Timer,
     _clock: Timer,
     _highlight: Rc<Timer>,
 }
@@ -235,40 +266,183 @@ pub struct Board {
 pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Board> {
     let ui = BoardWindow::new()?;
     let _ = slint::select_bundled_translation("");
+    // The first screen is read before the window shows: a board that cannot reach its hall at
+    // start says so and exits (systemd restarts it) rather than showing an empty hall.
     let hall = feed.client().hall()?;
     let tz = hall.tz();
     let a = ui.global::<BoardAdapter>();
     a.set_hall_name(s(&hall.name));
     a.set_notice(s(&hall.notice));
-    let day = Rc::new(std::cell::Cell::new(bangban::clock::business_day(feed.clock.now(), tz)));
-    show_todays_calls(&ui, &mut feed, tz)?;
-    refresh_queues(&ui, feed.client());
+    let day = bangban::clock::business_day(feed.clock.now(), tz);
+    let highlight = Rc::new(Timer::default());
+    let apply: Rc<dyn Fn(Seen)> = {
+        let (weak, highlight) = (ui.as_weak(), highlight.clone());
+        Rc::new(move |seen| {
+            if let Some(ui) = weak.upgrade() {
+                show(&ui, tz, voice.as_ref(), &highlight, seen);
+            }
+        })
+    };
+    apply(Seen::Today(feed.client().recent_calls(RECENT)?));
+    apply(queues(feed.client()).unwrap_or(Seen::Ticked));
     update_clock(&ui, tz);
 
-    let feed = Rc::new(std::cell::RefCell::new(feed));
-    let highlight = Rc::new(Timer::default());
-    let poll = Timer::default();
+    let (ask, asked) = std::sync::mpsc::channel();
+    let (tell, seen) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("bangban-board".into())
+        .spawn(move || read_for_board(feed, tz, day, asked, tell))?;
+    let seen = Rc::new(seen);
+    let drain = Timer::default();
     {
-        let (weak, feed, highlight) = (ui.as_weak(), feed.clone(), highlight.clone());
-        poll.start(TimerMode::Repeated, POLL, move || {
-            let Some(ui) = weak.upgrade() else { return };
-            let mut f = feed.borrow_mut();
-            let polled = match f.poll() {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!("cannot read new calls: {e}");
-                    return;
+        let (seen, apply) = (seen.clone(), apply.clone());
+        drain.start(TimerMode::Repeated, POLL, move || {
+            while let Ok(s) = seen.try_recv() {
+                apply(s);
+            }
+        });
+    }
+    let clock = Timer::default();
+    {
+        let (weak, ask) = (ui.as_weak(), ask.clone());
+        clock.start(TimerMode::Repeated, TICK, move || {
+            if let Some(ui) = weak.upgrade() {
+                update_clock(&ui, tz);
+                let _ = ask.send(Ask::Tick);
+            }
+        });
+    }
+    Ok(Board {
+        ui,
+        ask,
+        seen,
+        apply,
+        tz,
+        _drain: drain,
+        _clock: clock,
+        _highlight: highlight,
+    })
+}
+
+impl Board {
+    /// What the board's clock timer does every few seconds, waited for (tests call it to move
+    /// time on): the reader thread reads, and what it read is on screen when this returns.
+    pub fn tick(&self) {
+        update_clock(&self.ui, self.tz);
+        if self.ask.send(Ask::Tick).is_err() {
+            return;
+        }
+        while let Ok(s) = self.seen.recv_timeout(Duration::from_secs(30)) {
+            if matches!(s, Seen::Ticked) {
+                return;
+            }
+            (self.apply)(s);
+        }
+    }
+}
+
+/// The board's reader thread: owns the feed, polls it, reads the queue counts after a change
+/// and on every tick, and tells the window. Ends when the board is dropped.
+fn read_for_board(
+    mut feed: Feed,
+    tz: chrono_tz::Tz,
+    mut day: chrono::NaiveDate,
+    asked: std::sync::mpsc::Receiver<Ask>,
+    tell: std::sync::mpsc::Sender<Seen>,
+) {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        let mut out = Vec::new();
+        match asked.recv_timeout(POLL) {
+            Ok(Ask::Tick) => {
+                // A number is only ever today's: when the day turns, yesterday's calls leave
+                // the screen (a board left on overnight must not send anyone to a counter with
+                // an old number).
+                let today = bangban::clock::business_day(feed.clock.now(), tz);
+                if today != day {
+                    match feed.client().recent_calls(RECENT) {
+                        Ok(calls) => {
+                            day = today;
+                            out.push(Seen::Today(calls));
+                        }
+                        Err(e) => tracing::warn!("cannot read today's calls: {e}"),
+                    }
                 }
-            };
-            let a = ui.global::<BoardAdapter>();
-            if let Some(online) = polled.online {
-                // The last calls stay on screen; a small mark says the board is not live.
-                a.set_offline(!online);
+                // Tickets issued at the kiosk change the queue counts without a call.
+                out.extend(queues(feed.client()));
+                feed.keep_witness();
+                out.push(Seen::Ticked);
             }
-            if polled.changed && polled.calls.is_empty() {
-                refresh_queues(&ui, f.client());
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        match feed.poll() {
+            Ok(p) => {
+                if let Some(online) = p.online {
+                    out.push(Seen::Online(online));
+                }
+                let changed = p.changed;
+                if !p.calls.is_empty() {
+                    out.push(Seen::Calls(p.calls));
+                }
+                if changed {
+                    out.extend(queues(feed.client()));
+                }
             }
-            let calls = polled.calls;
+            Err(e) => tracing::warn!("cannot read new calls: {e}"),
+        }
+        // The window's answer to a tick comes last, after what the poll found.
+        if let Some(i) = out.iter().position(|s| matches!(s, Seen::Ticked)) {
+            let t = out.remove(i);
+            out.push(t);
+        }
+        for s in out {
+            if tell.send(s).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The queue counts as the board shows them, or None (logged) when they cannot be read.
+fn queues(client: &mut dyn HallClient) -> Option<Seen> {
+    let hall = match client.hall() {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!("cannot read the hall: {e}");
+            return None;
+        }
+    };
+    match client.queues() {
+        Ok(rows) => {
+            let late: Vec<String> = rows.iter().flat_map(|q| q.overdue_priority.iter().cloned()).collect();
+            let rows = rows
+                .into_iter()
+                .map(|q| {
+                    let name = hall
+                        .department(&q.department)
+                        .map(|d| d.name.clone())
+                        .unwrap_or(q.department);
+                    (name, q.waiting as i32, q.priority as i32)
+                })
+                .collect();
+            Some(Seen::Queues {
+                rows,
+                late: late.join("、"),
+            })
+        }
+        Err(e) => {
+            tracing::warn!("cannot read the queues: {e}");
+            None
+        }
+    }
+}
+
+/// Put what the reader thread saw on screen (the window's thread only).
+fn show(ui: &BoardWindow, tz: chrono_tz::Tz, voice: Option<&voice::Voice>, highlight: &Rc<Timer>, seen: Seen) {
+    let a = ui.global::<BoardAdapter>();
+    match seen {
+        Seen::Calls(calls) => {
             if calls.is_empty() {
                 return;
             }
@@ -278,7 +452,7 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
                 let row = call_row(tz, c);
                 rows.insert(0, row.clone());
                 a.set_current(row);
-                if let Some(v) = &voice {
+                if let Some(v) = voice {
                     v.say(voice::spoken_text(c));
                 }
             }
@@ -292,91 +466,30 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
                     ui.global::<BoardAdapter>().set_highlight(false);
                 }
             });
-            refresh_queues(&ui, f.client());
-        });
-    }
-    let clock = Timer::default();
-    {
-        let (weak, feed, day) = (ui.as_weak(), feed.clone(), day.clone());
-        clock.start(TimerMode::Repeated, Duration::from_secs(5), move || {
-            if let Some(ui) = weak.upgrade() {
-                tick(&ui, &mut feed.borrow_mut(), tz, &day);
-            }
-        });
-    }
-    Ok(Board {
-        ui,
-        feed,
-        day,
-        tz,
-        _poll: poll,
-        _clock: clock,
-        _highlight: highlight,
-    })
-}
-
-impl Board {
-    /// What the board's clock timer does every few seconds (tests call it to move time on).
-    pub fn tick(&self) {
-        tick(&self.ui, &mut self.feed.borrow_mut(), self.tz, &self.day);
-    }
-}
-
-/// The clock, a new business day, the queue counts.
-fn tick(ui: &BoardWindow, feed: &mut Feed, tz: chrono_tz::Tz, day: &std::cell::Cell<chrono::NaiveDate>) {
-    update_clock(ui, tz);
-    // A number is only ever today's: when the day turns, yesterday's calls leave the screen
-    // (a board left on overnight must not send anyone to a counter with an old number).
-    let today = bangban::clock::business_day(feed.clock.now(), tz);
-    if today != day.get() {
-        day.set(today);
-        if let Err(e) = show_todays_calls(ui, feed, tz) {
-            tracing::warn!("cannot read today's calls: {e}");
         }
-    }
-    // Tickets issued at the kiosk change the queue counts without a call.
-    refresh_queues(ui, feed.client());
-    feed.keep_witness();
-}
-
-/// Today's latest calls, newest first; no number at all before the first call of the day.
-fn show_todays_calls(ui: &BoardWindow, feed: &mut Feed, tz: chrono_tz::Tz) -> anyhow::Result<()> {
-    let recent: Vec<CallRow> = feed
-        .client()
-        .recent_calls(RECENT)?
-        .iter()
-        .map(|c| call_row(tz, c))
-        .collect();
-    let a = ui.global::<BoardAdapter>();
-    a.set_has_current(!recent.is_empty());
-    // Without a call today the board shows no number rather than the preview data.
-    a.set_current(recent.first().cloned().unwrap_or_default());
-    a.set_highlight(false);
-    a.set_recent(ModelRc::new(VecModel::from(recent)));
-    Ok(())
-}
-
-fn refresh_queues(ui: &BoardWindow, client: &mut dyn HallClient) {
-    let Ok(hall) = client.hall() else { return };
-    match client.queues() {
-        Ok(rows) => {
-            let late: Vec<String> = rows.iter().flat_map(|q| q.overdue_priority.iter().cloned()).collect();
-            ui.global::<BoardAdapter>().set_overdue_priority(s(&late.join("、")));
+        Seen::Today(calls) => {
+            let recent: Vec<CallRow> = calls.iter().map(|c| call_row(tz, c)).collect();
+            a.set_has_current(!recent.is_empty());
+            // Without a call today the board shows no number rather than the preview data.
+            a.set_current(recent.first().cloned().unwrap_or_default());
+            a.set_highlight(false);
+            a.set_recent(ModelRc::new(VecModel::from(recent)));
+        }
+        Seen::Queues { rows, late } => {
+            a.set_overdue_priority(s(&late));
             let rows: Vec<QueueRow> = rows
                 .into_iter()
-                .map(|q| QueueRow {
-                    name: s(hall
-                        .department(&q.department)
-                        .map(|d| d.name.as_str())
-                        .unwrap_or(&q.department)),
-                    waiting: q.waiting as i32,
-                    priority: q.priority as i32,
+                .map(|(name, waiting, priority)| QueueRow {
+                    name: s(&name),
+                    waiting,
+                    priority,
                 })
                 .collect();
-            ui.global::<BoardAdapter>()
-                .set_queues(ModelRc::new(VecModel::from(rows)));
+            a.set_queues(ModelRc::new(VecModel::from(rows)));
         }
-        Err(e) => tracing::warn!("cannot read the queues: {e}"),
+        // The last calls stay on screen; a small mark says the board is not live.
+        Seen::Online(online) => a.set_offline(!online),
+        Seen::Ticked => {}
     }
 }
 

@@ -1377,3 +1377,94 @@ fn the_management_office_records_the_coordination_meeting_and_its_outcome_at_its
     tap(&c, "记录协调结果");
     assert!(!l.find_case(&number).unwrap().under_coordination, "{}", message(&c));
 }
+
+/// Draw one frame of the board as a wall screen would (timers, then the software renderer),
+/// and say how long it took.
+fn frame(
+    window: &slint::platform::software_renderer::MinimalSoftwareWindow,
+    buf: &mut [slint::Rgb8Pixel],
+    w: usize,
+) -> Duration {
+    let start = std::time::Instant::now();
+    slint::platform::update_timers_and_animations();
+    window.request_redraw();
+    window.draw_if_needed(|r| {
+        r.render(buf, w);
+    });
+    start.elapsed()
+}
+
+/// Send `signal` (STOP, CONT) to a process, as an operator's `kill -STOP` would.
+fn signal(pid: u32, signal: &str) {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("kill -{signal} {pid}")])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{signal} {pid}");
+}
+
+#[test]
+fn a_stopped_server_neither_freezes_the_board_nor_makes_it_repeat_a_call() {
+    let window = bangban_headless::install().unwrap();
+    let (w, h) = (960u32, 540u32);
+    window.set_size(slint::PhysicalSize::new(w, h));
+    let mut buf = vec![slint::Rgb8Pixel::default(); (w * h) as usize];
+    let (_dir, _db, server, [board, kiosk, counter]) = served_hall();
+    let url = server.url.clone();
+    let first = issue_and_call(&url, &kiosk, &counter);
+    let b = display::board(display::Feed::connect(&url, &board, || {}).unwrap(), None).unwrap();
+    b.ui.show().unwrap();
+    let a = b.ui.global::<display::BoardAdapter>();
+    assert_eq!(a.get_current().number, first.as_str());
+    frame(&window, &mut buf, w as usize);
+
+    // The server hangs (SIGSTOP): its sockets stay open and answer nothing, the worst case
+    // for a reader, since no error ever comes back by itself.
+    signal(server.child.id(), "STOP");
+    let stopped = std::time::Instant::now();
+    let mut slowest = Duration::ZERO;
+    // Past the moment the board notices, and past a clock tick whose queue read hangs.
+    while (!a.get_offline() || stopped.elapsed() < display::TICK * 2) && stopped.elapsed() < Duration::from_secs(30) {
+        slowest = slowest.max(frame(&window, &mut buf, w as usize));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(a.get_offline(), "the board says it lost the hall server");
+    assert!(
+        ElementHandle::find_by_accessible_label(&b.ui, "连接中断")
+            .next()
+            .is_some(),
+        "连接中断 is on screen"
+    );
+    assert!(
+        slowest < Duration::from_millis(200),
+        "a frame took {slowest:?} while the server was stopped"
+    );
+    assert_eq!(a.get_current().number, first.as_str(), "the last call stays on screen");
+
+    signal(server.child.id(), "CONT");
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while a.get_offline() && std::time::Instant::now() < end {
+        frame(&window, &mut buf, w as usize);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!a.get_offline(), "the board is live again");
+    let second = issue_and_call(&url, &kiosk, &counter);
+    let end = std::time::Instant::now() + Duration::from_secs(30);
+    while a.get_current().number != second.as_str() && std::time::Instant::now() < end {
+        frame(&window, &mut buf, w as usize);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A little longer, so a repeated announcement would have arrived too.
+    for _ in 0..25 {
+        frame(&window, &mut buf, w as usize);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let shown: Vec<String> = a.get_recent().iter().map(|r| r.number.to_string()).collect();
+    assert_eq!(
+        shown,
+        [second.clone(), first.clone()],
+        "the new call once, the old one not again"
+    );
+    assert_eq!(a.get_current().number, second.as_str());
+}

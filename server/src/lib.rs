@@ -857,7 +857,7 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
             }
         }
     });
-    Sse::new(s).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(s).keep_alive(KeepAlive::new().interval(bangban::remote::STREAM_KEEP_ALIVE))
 }
 
 /// Count a status look-up from `ip`; false once it is over its allowance for this minute.
