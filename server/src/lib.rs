@@ -43,7 +43,9 @@ pub struct ServeOptions {
 
 type Job = Box<dyn FnOnce(&mut Ledger) + Send>;
 
-/// The writer thread's door: every ledger operation runs there, in arrival order.
+/// A door to the ledger: the writer thread (every write, in arrival order) or the pool of
+/// readers beside it (every read: a report that takes a second on a year-sized ledger must not
+/// hold a kiosk's ticket behind it).
 #[derive(Clone)]
 struct LedgerHandle {
     jobs: std::sync::mpsc::Sender<Job>,
@@ -63,7 +65,13 @@ impl LedgerHandle {
 }
 
 struct App {
+    /// The one writer.
     ledger: LedgerHandle,
+    /// The readers (`READERS` connections of their own, `query_only`).
+    reads: LedgerHandle,
+    /// Each batch of calls after a write, read once and sent to every board's stream: a
+    /// thousand boards cost one read per event, not a thousand.
+    calls: tokio::sync::broadcast::Sender<Arc<Published>>,
     /// The ledger file (backups read it on a connection of their own).
     db: PathBuf,
     /// The newest event's sequence number, moved after every write.
@@ -76,6 +84,21 @@ struct App {
     /// a morning of 300 sign-ins queues here instead of taking gigabytes at once.
     pin_checks: tokio::sync::Semaphore,
 }
+
+/// Calls read once after a write for every board's stream: those after `after`, up to
+/// `batch.last_seq`.
+struct Published {
+    after: i64,
+    batch: CallsAfter,
+}
+
+/// How many connections answer reads beside the writer: two cores serve them, one more lets a
+/// long report run without taking the others' turn.
+pub const READERS: usize = 3;
+
+/// How many published batches a slow stream may fall behind before it reads what it missed
+/// from the ledger itself.
+const PUBLISHED_KEPT: usize = 1024;
 
 /// The shortest interval between two refreshes of a visitor's status page.
 pub const PHONE_REFRESH: Duration = Duration::from_secs(1);
@@ -118,7 +141,7 @@ async fn device(app: &App, headers: &HeaderMap, roles: &[DeviceRole]) -> Result<
     let token = bearer(headers).ok_or_else(|| {
         LedgerError::Unauthorized("this request carries no device token (Authorization: Bearer TOKEN)".into())
     })?;
-    let found = app.ledger.run(move |l| l.device_for_token(&token)).await??;
+    let found = app.reads.run(move |l| l.device_for_token(&token)).await??;
     let device = found.ok_or_else(|| LedgerError::Unauthorized("unknown or revoked device token".into()))?;
     if !roles.contains(&device.role) {
         return Err(ApiError(LedgerError::Forbidden(format!(
@@ -138,7 +161,7 @@ async fn staff(app: &App, headers: &HeaderMap, device: &Device) -> Result<Sessio
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .ok_or_else(|| LedgerError::Forbidden("a specialist must sign in with their PIN first".into()))?;
-    let session = app.ledger.run(move |l| l.session(&token)).await??;
+    let session = app.reads.run(move |l| l.session(&token)).await??;
     match session {
         Some(s) if s.device == device.name => Ok(s),
         Some(_) => Err(ApiError(LedgerError::Forbidden(
@@ -375,7 +398,7 @@ async fn print_outcome(State(app): State<Arc<App>>, headers: HeaderMap, Json(o):
 
 async fn queues(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Vec<QueueLine>> {
     device(&app, &headers, ANY).await?;
-    Ok(Json(app.ledger.run(|l| l.queues()).await??))
+    Ok(Json(app.reads.run(|l| l.queues()).await??))
 }
 
 #[derive(Deserialize)]
@@ -397,7 +420,7 @@ async fn waiting(
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
-    Ok(Json(app.ledger.run(move |l| l.waiting(&depts)).await??))
+    Ok(Json(app.reads.run(move |l| l.waiting(&depts)).await??))
 }
 
 async fn sign_in(
@@ -408,7 +431,7 @@ async fn sign_in(
     let d = device(&app, &headers, DESKS).await?;
     let staff_id = req.staff.trim().to_string();
     let (st, w) = (staff_id.clone(), req.window);
-    let stored = app.ledger.run(move |l| l.pin_record(&st, w)).await??;
+    let stored = app.reads.run(move |l| l.pin_record(&st, w)).await??;
     let stored2 = stored.clone();
     let checked = beside_writer(&app, move || stored2.check(&req.pin)).await?;
     let s = app
@@ -526,7 +549,7 @@ async fn pause_window(State(app): State<Arc<App>>, headers: HeaderMap, Json(req)
 
 async fn window_paused(State(app): State<Arc<App>>, headers: HeaderMap, Path(w): Path<u32>) -> ApiResult<bool> {
     device(&app, &headers, ANY).await?;
-    Ok(Json(app.ledger.run(move |l| l.window_paused(w)).await??))
+    Ok(Json(app.reads.run(move |l| l.window_paused(w)).await??))
 }
 
 async fn window_cases(
@@ -535,7 +558,7 @@ async fn window_cases(
     Path(w): Path<u32>,
 ) -> ApiResult<Vec<bangban::Case>> {
     device(&app, &headers, DESKS).await?;
-    Ok(Json(app.ledger.run(move |l| l.at_window(w)).await??))
+    Ok(Json(app.reads.run(move |l| l.at_window(w)).await??))
 }
 
 #[derive(serde::Deserialize)]
@@ -550,9 +573,7 @@ async fn overdue(
     Query(q): Query<OverdueQuery>,
 ) -> ApiResult<Vec<bangban::ledger::Overdue>> {
     device(&app, &headers, DESKS).await?;
-    Ok(Json(
-        app.ledger.run(move |l| l.overdue(q.department.as_deref())).await??,
-    ))
+    Ok(Json(app.reads.run(move |l| l.overdue(q.department.as_deref())).await??))
 }
 
 async fn case(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<CaseView> {
@@ -570,7 +591,7 @@ async fn case(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<Str
 
 async fn ticket(State(app): State<Arc<App>>, headers: HeaderMap, Path(r): Path<String>) -> ApiResult<bangban::Ticket> {
     device(&app, &headers, STAFF_READ).await?;
-    Ok(Json(app.ledger.run(move |l| l.ticket_for(&r)).await??))
+    Ok(Json(app.reads.run(move |l| l.ticket_for(&r)).await??))
 }
 
 #[derive(Deserialize)]
@@ -584,7 +605,7 @@ async fn report(
     Query(q): Query<DateQuery>,
 ) -> ApiResult<bangban::DayReport> {
     device(&app, &headers, OFFICE).await?;
-    Ok(Json(app.ledger.run(move |l| l.report(q.date)).await??))
+    Ok(Json(app.reads.run(move |l| l.report(q.date)).await??))
 }
 
 #[derive(Deserialize)]
@@ -599,12 +620,12 @@ async fn figures(
     Query(q): Query<PeriodQuery>,
 ) -> ApiResult<bangban::Figures> {
     device(&app, &headers, OFFICE).await?;
-    Ok(Json(app.ledger.run(move |l| l.figures(q.from, q.to)).await??))
+    Ok(Json(app.reads.run(move |l| l.figures(q.from, q.to)).await??))
 }
 
 async fn verify(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<bangban::VerifyReport> {
     device(&app, &headers, OFFICE).await?;
-    Ok(Json(app.ledger.run(|l| l.verify()).await??))
+    Ok(Json(app.reads.run(|l| l.verify()).await??))
 }
 
 #[derive(Deserialize)]
@@ -618,7 +639,7 @@ struct AfterQuery {
 async fn calls(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<AfterQuery>) -> ApiResult<CallsAfter> {
     device(&app, &headers, ANY).await?;
     let after = q.after.unwrap_or(0);
-    let r = app.ledger.run(move |l| l.calls_after(after)).await??;
+    let r = app.reads.run(move |l| l.calls_after(after)).await??;
     Ok(Json(r))
 }
 
@@ -629,22 +650,22 @@ async fn recent_calls(
 ) -> ApiResult<Vec<bangban::Called>> {
     device(&app, &headers, ANY).await?;
     let limit = q.limit.unwrap_or(8).min(100);
-    Ok(Json(app.ledger.run(move |l| l.recent_calls(limit)).await??))
+    Ok(Json(app.reads.run(move |l| l.recent_calls(limit)).await??))
 }
 
 async fn head(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<i64> {
     device(&app, &headers, ANY).await?;
-    Ok(Json(app.ledger.run(|l| l.head_seq()).await??))
+    Ok(Json(app.reads.run(|l| l.head_seq()).await??))
 }
 
 async fn chain_head(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<bangban::witness::ChainHead> {
     device(&app, &headers, ANY).await?;
-    Ok(Json(app.ledger.run(|l| l.chain_head()).await??))
+    Ok(Json(app.reads.run(|l| l.chain_head()).await??))
 }
 
 async fn note(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<String> {
     device(&app, &headers, DESKS).await?;
-    Ok(Json(app.ledger.run(move |l| l.note(id)).await??))
+    Ok(Json(app.reads.run(move |l| l.note(id)).await??))
 }
 
 /// Every op of the protocol's table (`bangban::ops`) through one handler: the device's role,
@@ -665,7 +686,7 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
     };
     // A retry of a write already done is answered before any slow work is repeated.
     if let Some(rid) = id.clone() {
-        if let Some(reply) = app.ledger.run(move |l| answered(l, &rid, O::PATH, O::replay)).await?? {
+        if let Some(reply) = app.reads.run(move |l| answered(l, &rid, O::PATH, O::replay)).await?? {
             return Ok(Json(reply));
         }
     }
@@ -674,7 +695,7 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
     let stored = match &pin {
         Some((staff_id, _)) => {
             let s = staff_id.clone();
-            Some(app.ledger.run(move |l| l.pin_record_of(&s)).await??)
+            Some(app.reads.run(move |l| l.pin_record_of(&s)).await??)
         }
         None => None,
     };
@@ -687,8 +708,14 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
         Ok((op, pin, stored, checked))
     })
     .await?;
-    let reply = app
-        .ledger
+    // A read-only op with no PIN to record runs on a reader; anything that writes, on the
+    // writer.
+    let door = if O::WRITES || pin.is_some() {
+        &app.ledger
+    } else {
+        &app.reads
+    };
+    let reply = door
         .run(move |l| {
             if let (Some((staff_id, _)), Some(stored), Some(checked)) = (&pin, &stored, &checked) {
                 l.record_login(staff_id, 0, stored, checked)?;
@@ -762,7 +789,7 @@ async fn stream(
         .and_then(|v| v.trim().parse::<i64>().ok());
     let start = match resume.or(q.after) {
         Some(s) => s,
-        None => app.ledger.run(|l| l.head_seq()).await??,
+        None => app.reads.run(|l| l.head_seq()).await??,
     };
     Ok(sse(app, start, Feed::Calls).into_response())
 }
@@ -777,6 +804,9 @@ struct StreamState {
     app: Arc<App>,
     seq: i64,
     feed: Feed,
+    /// Boards: the published batches, subscribed before the first read so nothing falls
+    /// between catching up and following.
+    published: Option<tokio::sync::broadcast::Receiver<Arc<Published>>>,
     head: watch::Receiver<i64>,
     stopping: watch::Receiver<bool>,
     pending: std::collections::VecDeque<SseEvent>,
@@ -785,7 +815,9 @@ struct StreamState {
 }
 
 fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
+    let published = matches!(feed, Feed::Calls).then(|| app.calls.subscribe());
     let state = StreamState {
+        published,
         head: app.head.clone(),
         stopping: app.stopping.clone(),
         app,
@@ -803,14 +835,31 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
             if *st.stopping.borrow() {
                 return None;
             }
-            if !st.first {
-                if matches!(st.feed, Feed::Ticket(_)) {
-                    // A phone needs no more than one refresh a second; a thousand open pages
-                    // must not queue a thousand reads behind every event.
-                    tokio::select! {
-                        _ = tokio::time::sleep(PHONE_REFRESH) => {},
-                        _ = st.stopping.changed() => return None,
+            if let (Feed::Calls, false) = (&st.feed, st.first) {
+                // A board follows what was published; it reads the ledger itself only when
+                // it fell too far behind (or a batch started past what it had).
+                let got = tokio::select! {
+                    r = st.published.as_mut().expect("boards subscribe").recv() => r,
+                    _ = st.stopping.changed() => return None,
+                };
+                use tokio::sync::broadcast::error::RecvError;
+                match got {
+                    Ok(p) if p.batch.last_seq <= st.seq => continue,
+                    Ok(p) if p.after <= st.seq => {
+                        let seq = st.seq;
+                        st.push_calls(p.batch.calls.iter().filter(|c| c.seq > seq), p.batch.last_seq);
+                        continue;
                     }
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+            if !st.first && matches!(st.feed, Feed::Ticket(_)) {
+                // A phone needs no more than one refresh a second; a thousand open pages
+                // must not queue a thousand reads behind every event.
+                tokio::select! {
+                    _ = tokio::time::sleep(PHONE_REFRESH) => {},
+                    _ = st.stopping.changed() => return None,
                 }
                 tokio::select! {
                     r = st.head.changed() => if r.is_err() { return None },
@@ -820,26 +869,15 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
             st.first = false;
             match st.feed.clone() {
                 Feed::Calls => {
+                    // Catching up (the first read, or after falling behind): from the ledger.
                     let after = st.seq;
-                    let Ok(Ok(CallsAfter { calls, last_seq: last })) =
-                        st.app.ledger.run(move |l| l.calls_after(after)).await
-                    else {
+                    let Ok(Ok(batch)) = st.app.reads.run(move |l| l.calls_after(after)).await else {
                         return None;
                     };
-                    for c in &calls {
-                        if let Ok(json) = serde_json::to_string(c) {
-                            st.pending
-                                .push_back(SseEvent::default().event("call").id(c.seq.to_string()).data(json));
-                        }
-                    }
-                    if last > st.seq {
-                        st.pending
-                            .push_back(SseEvent::default().event("head").data(last.to_string()));
-                    }
-                    st.seq = last;
+                    st.push_calls(batch.calls.iter(), batch.last_seq);
                 }
                 Feed::Ticket(token) => {
-                    let Ok(Ok(status)) = st.app.ledger.run(move |l| l.ticket_status(&token)).await else {
+                    let Ok(Ok(status)) = st.app.reads.run(move |l| l.ticket_status(&token)).await else {
                         return None;
                     };
                     if let Ok(json) = serde_json::to_string(&status) {
@@ -858,6 +896,49 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
         }
     });
     Sse::new(s).keep_alive(KeepAlive::new().interval(bangban::remote::STREAM_KEEP_ALIVE))
+}
+
+impl StreamState {
+    /// Queue `calls` as `call` events and, when the stream moved, a `head` event.
+    fn push_calls<'a>(&mut self, calls: impl Iterator<Item = &'a bangban::Called>, last: i64) {
+        for c in calls {
+            if let Ok(json) = serde_json::to_string(c) {
+                self.pending
+                    .push_back(SseEvent::default().event("call").id(c.seq.to_string()).data(json));
+            }
+        }
+        if last > self.seq {
+            self.pending
+                .push_back(SseEvent::default().event("head").data(last.to_string()));
+        }
+        self.seq = self.seq.max(last);
+    }
+}
+
+/// Reads the calls after each write once, on a reader, and publishes them to every board's
+/// stream. Ends when the server stops.
+async fn publish_calls(app: Arc<App>) {
+    let (mut head, mut stopping) = (app.head.clone(), app.stopping.clone());
+    let mut last = *head.borrow_and_update();
+    loop {
+        tokio::select! {
+            r = head.changed() => if r.is_err() { return },
+            _ = stopping.changed() => return,
+        }
+        let after = last;
+        match app.reads.run(move |l| l.calls_after(after)).await {
+            Ok(Ok(batch)) => {
+                last = batch.last_seq.max(last);
+                // No board listening is not an error.
+                let _ = app.calls.send(Arc::new(Published { after, batch }));
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("cannot read the new calls for the boards: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(_) => return,
+        }
+    }
 }
 
 /// Count a status look-up from `ip`; false once it is over its allowance for this minute.
@@ -891,7 +972,7 @@ async fn ticket_page(
     }
     let status = if valid_token(&token) {
         let t = token.clone();
-        match app.ledger.run(move |l| l.ticket_status(&t)).await {
+        match app.reads.run(move |l| l.ticket_status(&t)).await {
             Ok(Ok(s)) => Some(s),
             _ => None,
         }
@@ -950,7 +1031,7 @@ async fn ticket_status(
         return Err(ApiError(LedgerError::UnknownCase("no such ticket".into())));
     }
     let t = token.clone();
-    let status = app.ledger.run(move |l| l.ticket_status(&t)).await??;
+    let status = app.reads.run(move |l| l.ticket_status(&t)).await??;
     let _ = status;
     Ok(sse(app, 0, Feed::Ticket(token)).into_response())
 }
@@ -1023,6 +1104,7 @@ pub enum ServeError {
 /// event streams, then close the ledger (which folds and removes its `-wal` file). Prints
 /// `listening on http://ADDR` once ready.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    raise_open_files();
     let mut ledger = bangban::open_existing(
         &opts.db,
         LedgerOptions {
@@ -1052,9 +1134,37 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             }
             drop(ledger);
         })?;
+    let (reads_tx, reads_rx) = std::sync::mpsc::channel::<Job>();
+    let reads_rx = Arc::new(Mutex::new(reads_rx));
+    let mut readers = Vec::new();
+    for i in 0..READERS {
+        let mut reader = Ledger::open_reader(
+            &opts.db,
+            LedgerOptions {
+                busy_timeout: opts.busy_timeout,
+                ..LedgerOptions::default()
+            },
+        )?;
+        let jobs = reads_rx.clone();
+        readers.push(
+            std::thread::Builder::new()
+                .name(format!("ledger-reader-{i}"))
+                .spawn(move || loop {
+                    // One reader takes the next job; the lock is let go before it runs.
+                    let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(&mut reader),
+                        Err(_) => return,
+                    }
+                })?,
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (calls_tx, _) = tokio::sync::broadcast::channel(PUBLISHED_KEPT);
     let app = Arc::new(App {
         ledger: LedgerHandle { jobs: jobs_tx },
+        reads: LedgerHandle { jobs: reads_tx },
+        calls: calls_tx,
         db: opts.db.clone(),
         head: head_rx,
         stopping: stop_rx,
@@ -1073,6 +1183,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
                 addr: opts.listen.clone(),
                 source,
             })?;
+        tokio::spawn(publish_calls(app.clone()));
         ready(listener.local_addr()?);
         let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service)
@@ -1087,8 +1198,33 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     // Dropping the runtime ends every task still holding the ledger's door; the writer then
     // sees its channel close and shuts the ledger.
     drop(rt);
+    for r in readers {
+        let _ = r.join();
+    }
     writer.join().map_err(|_| ServeError::WriterPanicked)?;
     Ok(())
+}
+
+/// Lift this process's open-files limit to its hard limit: every board, counter and phone
+/// holds a connection, and the soft default of 1,024 is below a big hall's devices.
+fn raise_open_files() {
+    #[cfg(unix)]
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            let want = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) != 0 {
+                tracing::warn!("cannot raise the open-files limit above {}", lim.rlim_cur);
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

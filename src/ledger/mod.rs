@@ -421,6 +421,22 @@ impl Ledger {
         })
     }
 
+    /// A second connection to an open ledger that only reads: no checkpointer of its own (the
+    /// writer's does that) and `query_only`, so a read that tried to write would fail rather
+    /// than race the writer. The server answers reads from a few of these beside its writer.
+    pub fn open_reader(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
+        clock::check_env().map_err(LedgerError::Invalid)?;
+        let conn = db::open(path, opts.busy_timeout)?;
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            clock: opts.clock,
+            hall: None,
+            _checkpointer: None,
+        })
+    }
+
     /// Stop flushing commits to disk (`synchronous = OFF`). Only for building synthetic ledgers
     /// in benchmarks, where millions of past events are written and a power cut does not
     /// matter; a hall's ledger never calls this.
