@@ -305,6 +305,11 @@ pub trait HallClient: Send {
     fn reachable(&mut self) -> bool {
         true
     }
+    /// Follow the hall's calls after event `after` on a thread of its own: each call once,
+    /// in ledger order, a `Head` when anything else changed, `Lost`/`Connected` when the hall
+    /// goes away and comes back. `wake` runs after each message. The server's live stream for
+    /// `--server`; the file's `data_version` (microseconds when nothing changed) for `--db`.
+    fn follow(&mut self, after: i64, wake: Box<dyn Fn() + Send>) -> Result<crate::remote::Follower>;
 }
 
 impl dyn HallClient + '_ {

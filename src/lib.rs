@@ -6,6 +6,7 @@ pub mod api;
 pub mod attachments;
 pub mod chain;
 pub mod clock;
+pub mod connect;
 pub mod db;
 pub mod disk;
 pub mod error;

@@ -194,4 +194,88 @@ impl HallClient for LocalClient {
     fn backup(&mut self, to: &std::path::Path) -> Result<VerifyReport> {
         self.ledger.backup_to(to)
     }
+
+    fn follow(&mut self, after: i64, wake: Box<dyn Fn() + Send>) -> Result<crate::remote::Follower> {
+        follow_file(self.ledger.path(), self.ledger.clock(), after, wake)
+    }
+}
+
+/// How often a follower of the ledger file asks whether anyone committed.
+pub const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(25);
+
+/// Follow the ledger file's calls after `after` on a thread with a reading connection of its
+/// own: `PRAGMA data_version` says in microseconds whether another connection committed, and
+/// only then are the new events read. The file never goes away, so `Lost` is said only when a
+/// read fails (a locked or damaged file), and `Connected` when reads work again.
+fn follow_file(
+    path: &std::path::Path,
+    clock: Arc<dyn crate::clock::Clock>,
+    after: i64,
+    wake: Box<dyn Fn() + Send>,
+) -> Result<crate::remote::Follower> {
+    use crate::remote::Heard;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut reader = Ledger::open_reader(
+        path,
+        crate::ledger::LedgerOptions {
+            clock,
+            ..Default::default()
+        },
+    )?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    std::thread::Builder::new()
+        .name("bangban-follow-file".into())
+        .spawn(move || {
+            let mut seq = after;
+            let mut version = None;
+            let mut up = true;
+            while !stopped.load(Ordering::Relaxed) {
+                let step = reader.data_version().and_then(|v| {
+                    if version == Some(v) {
+                        return Ok(None);
+                    }
+                    let got = reader.calls_after(seq)?;
+                    version = Some(v);
+                    Ok(Some(got))
+                });
+                let mut said = Vec::new();
+                match step {
+                    Ok(found) => {
+                        if !up {
+                            up = true;
+                            said.push(Heard::Connected);
+                        }
+                        if let Some(found) = found {
+                            for c in found.calls {
+                                said.push(Heard::Call(c));
+                            }
+                            if found.last_seq > seq {
+                                seq = found.last_seq;
+                                said.push(Heard::Head(seq));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        if up {
+                            up = false;
+                            said.push(Heard::Lost(e.to_string()));
+                        }
+                    }
+                }
+                let any = !said.is_empty();
+                for h in said {
+                    if tx.send(h).is_err() {
+                        return;
+                    }
+                }
+                if any {
+                    wake();
+                }
+                std::thread::sleep(FOLLOW_POLL);
+            }
+        })
+        .map_err(|e| LedgerError::Invalid(format!("cannot start following the ledger: {e}")))?;
+    Ok(crate::remote::Follower::new(rx, stop))
 }

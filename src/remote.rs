@@ -330,6 +330,10 @@ impl HallClient for RemoteClient {
     fn reachable(&mut self) -> bool {
         self.healthy()
     }
+
+    fn follow(&mut self, after: i64, wake: Box<dyn Fn() + Send>) -> Result<Follower> {
+        Ok(RemoteClient::follow(self, after, move || wake()))
+    }
 }
 
 /// A case number or token as one URL path segment (both are letters and digits; anything
@@ -364,6 +368,13 @@ pub enum Heard {
 pub struct Follower {
     pub heard: std::sync::mpsc::Receiver<Heard>,
     stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Follower {
+    /// A follower fed by `heard`; dropping it sets `stop` so its thread ends.
+    pub(crate) fn new(heard: std::sync::mpsc::Receiver<Heard>, stop: Arc<std::sync::atomic::AtomicBool>) -> Follower {
+        Follower { heard, stop }
+    }
 }
 
 impl Drop for Follower {

@@ -5,8 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bangban::api::{HallClient, SignIn};
-use bangban::local::LocalClient;
-use bangban::remote::RemoteClient;
+use bangban::connect::Door;
 use bangban::{Ledger, LedgerOptions};
 
 use crate::out::Exit;
@@ -27,10 +26,18 @@ pub fn pin_typed() -> bool {
 impl Cli {
     /// The hall through the server (`--server`) or the ledger file (`--db`).
     pub fn client(&self) -> Result<Box<dyn HallClient>, Exit> {
-        match &self.server {
-            Some(url) => Ok(Box::new(RemoteClient::new(url, self.token.as_deref().unwrap_or(""))?)),
-            None => Ok(Box::new(LocalClient::new(self.open(false)?, &self.actor))),
+        if self.server.is_none() && !self.db_path().exists() {
+            // Only `init` may create a ledger: a mistyped `--db` is an error, not a new one.
+            return Err(no_ledger(&self.db_path()));
         }
+        let door = Door::from_flags(
+            self.server.as_deref(),
+            self.token.as_deref(),
+            self.db_path(),
+            self.ledger_options(),
+            &self.actor,
+        );
+        Ok(bangban::connect::connect(door)?)
     }
 
     /// Commands that by nature run where the ledger file lives (serve, init, restore …).
@@ -67,10 +74,7 @@ impl Cli {
     pub fn open(&self, create: bool) -> Result<Ledger, Exit> {
         let path = self.db_path();
         if !create && !path.exists() {
-            return Err(Exit::failed(format!(
-                "no ledger at {}: run `bangban init --hall FILE` first",
-                path.display()
-            )));
+            return Err(no_ledger(&path));
         }
         Ok(Ledger::open(&path, self.ledger_options())?)
     }
@@ -85,4 +89,11 @@ impl Cli {
             ..LedgerOptions::default()
         }
     }
+}
+
+fn no_ledger(path: &std::path::Path) -> Exit {
+    Exit::failed(format!(
+        "no ledger at {}: run `bangban init --hall FILE` first",
+        path.display()
+    ))
 }

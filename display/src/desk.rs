@@ -10,8 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bangban::api::{Act, Call, HallClient, PauseWindow, SignIn};
-use bangban::local::LocalClient;
-use bangban::remote::RemoteClient;
+use bangban::connect::Door;
 use bangban::{CaseAction, CaseState, ErrorKind, Hall, LedgerError, LedgerOptions};
 
 /// What the console asks of the ledger.
@@ -222,23 +221,21 @@ impl Desk {
     /// Connect to the hall and check that the window belongs to a department. Returns the
     /// desk and the hall it found.
     pub fn open(source: Source, window: u32) -> Result<(Desk, Arc<Hall>), LedgerError> {
-        let witness = match &source {
-            Source::Ledger(db, _) => bangban::witness::for_program("counter", Some(db), None),
-            Source::Server { url, .. } => bangban::witness::for_program("counter", None, Some(url)),
+        let door = match source {
+            Source::Ledger(path, busy) => Door::File {
+                path,
+                opts: LedgerOptions {
+                    busy_timeout: busy,
+                    ..LedgerOptions::default()
+                },
+                actor: format!("counter-{window}"),
+                demo: false,
+            },
+            Source::Server { url, token } => Door::Server { url, token },
         };
-        let mut client: Box<dyn HallClient> = match source {
-            Source::Ledger(db, busy) => {
-                let ledger = bangban::open_existing(
-                    &db,
-                    LedgerOptions {
-                        busy_timeout: busy,
-                        ..LedgerOptions::default()
-                    },
-                )?;
-                Box::new(LocalClient::new(ledger, &format!("counter-{window}")))
-            }
-            Source::Server { url, token } => Box::new(RemoteClient::new(&url, &token)?),
-        };
+        let (db, url) = door.witness_source();
+        let witness = bangban::witness::for_program("counter", db, url);
+        let mut client = bangban::connect::connect(door)?;
         let hall = client.hall()?;
         let depts: Vec<String> = hall
             .departments_at_window(window)

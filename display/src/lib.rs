@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bangban::api::HallClient;
-use bangban::local::LocalClient;
-use bangban::remote::{Follower, Heard, RemoteClient};
+use bangban::connect::Door;
+use bangban::remote::{Follower, Heard};
 use bangban::{Called, LedgerOptions};
 use serde::Serialize;
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
@@ -48,18 +48,12 @@ impl From<&Called> for Announcement {
     }
 }
 
-/// Where the board's calls come from: the ledger file on this machine, or the hall server.
-pub enum Link {
-    /// `--db`: `PRAGMA data_version` (microseconds) says whether anyone committed; only then
-    /// are the new events read. Never reloads the whole ledger.
-    Local { client: LocalClient, version: i64 },
-    /// `--server`: the server's live stream, followed on a thread that reconnects by itself.
-    Remote { client: RemoteClient, follower: Follower },
-}
-
-/// Follows the hall's calls from a sequence number on, and reads what a board shows.
+/// Follows the hall's calls from a sequence number on, and reads what a board shows. It holds
+/// the hall as a `Box<dyn HallClient>` (`bangban::connect`): the file and the server look
+/// the same to it.
 pub struct Feed {
-    link: Link,
+    client: Box<dyn HallClient>,
+    follower: Follower,
     seq: i64,
     online: bool,
     /// The clock that says which business day the board shows (`BANGBAN_NOW` in drills).
@@ -88,42 +82,54 @@ impl Feed {
     /// `open` with the ledger's options (its clock among them).
     pub fn open_with(db: &Path, opts: LedgerOptions) -> anyhow::Result<Feed> {
         let clock = opts.clock.clone();
-        let ledger = bangban::open_existing(db, opts)?;
-        let seq = ledger.head_seq()?;
-        let version = ledger.data_version()?;
-        Ok(Feed {
-            link: Link::Local {
-                client: LocalClient::new(ledger, "board"),
-                version,
+        Feed::on(
+            Door::File {
+                path: db.to_path_buf(),
+                opts,
+                actor: "board".into(),
+                demo: false,
             },
-            seq,
-            online: true,
             clock,
-            witness: bangban::witness::for_program("board", Some(db), None),
-        })
+            || {},
+        )
     }
 
     /// Follow the hall server from now. `wake` runs whenever something arrives.
     pub fn connect(url: &str, token: &str, wake: impl Fn() + Send + 'static) -> anyhow::Result<Feed> {
-        let mut client = RemoteClient::new(url, token)?;
+        Feed::on(
+            Door::Server {
+                url: url.into(),
+                token: token.into(),
+            },
+            bangban::clock::from_env(),
+            wake,
+        )
+    }
+
+    /// Follow the hall behind `door` from now.
+    pub fn on(
+        door: Door,
+        clock: Arc<dyn bangban::clock::Clock>,
+        wake: impl Fn() + Send + 'static,
+    ) -> anyhow::Result<Feed> {
+        let (db, url) = door.witness_source();
+        let witness = bangban::witness::for_program("board", db, url);
+        let mut client = bangban::connect::connect(door)?;
         let seq = client.head_seq()?;
-        let follower = client.follow(seq, wake);
+        let follower = client.follow(seq, Box::new(wake))?;
         Ok(Feed {
-            link: Link::Remote { client, follower },
+            client,
+            follower,
             seq,
             online: true,
-            clock: bangban::clock::from_env(),
-            witness: bangban::witness::for_program("board", None, Some(url)),
+            clock,
+            witness,
         })
     }
 
     /// Write the chain head down in the board's witness file (at most every 30 s).
     pub fn keep_witness(&mut self) {
-        let client: &mut dyn HallClient = match &mut self.link {
-            Link::Local { client, .. } => client,
-            Link::Remote { client, .. } => client,
-        };
-        bangban::witness::keep(&mut self.witness, client);
+        bangban::witness::keep(&mut self.witness, self.client.as_mut());
     }
 
     /// The sequence number followed from.
@@ -137,55 +143,37 @@ impl Feed {
 
     /// Reads (hall, recent calls, queues) go through the same door as everything else.
     pub fn client(&mut self) -> &mut dyn HallClient {
-        match &mut self.link {
-            Link::Local { client, .. } => client,
-            Link::Remote { client, .. } => client,
-        }
+        self.client.as_mut()
     }
 
     /// What happened since the last poll.
     pub fn poll(&mut self) -> anyhow::Result<Polled> {
         let mut out = Polled::default();
-        match &mut self.link {
-            Link::Local { client, version } => {
-                let v = client.ledger().data_version()?;
-                if v == *version {
-                    return Ok(out);
+        while let Ok(h) = self.follower.heard.try_recv() {
+            match h {
+                Heard::Call(c) => {
+                    self.seq = self.seq.max(c.seq);
+                    out.calls.push(c);
+                    out.changed = true;
                 }
-                *version = v;
-                let bangban::api::CallsAfter { calls, last_seq: last } = client.ledger().calls_after(self.seq)?;
-                self.seq = last;
-                out.calls = calls;
-                out.changed = true;
-            }
-            Link::Remote { follower, .. } => {
-                while let Ok(h) = follower.heard.try_recv() {
-                    match h {
-                        Heard::Call(c) => {
-                            self.seq = self.seq.max(c.seq);
-                            out.calls.push(c);
-                            out.changed = true;
-                        }
-                        Heard::Head(h) => {
-                            self.seq = self.seq.max(h);
-                            out.changed = true;
-                        }
-                        Heard::Lost(why) => {
-                            if self.online {
-                                tracing::warn!("lost the hall server: {why}; reconnecting");
-                            }
-                            self.online = false;
-                            out.online = Some(false);
-                        }
-                        Heard::Connected => {
-                            if !self.online {
-                                tracing::info!("the hall server is back");
-                                out.online = Some(true);
-                            }
-                            self.online = true;
-                            out.changed = true;
-                        }
+                Heard::Head(h) => {
+                    self.seq = self.seq.max(h);
+                    out.changed = true;
+                }
+                Heard::Lost(why) => {
+                    if self.online {
+                        tracing::warn!("lost the hall: {why}; reconnecting");
                     }
+                    self.online = false;
+                    out.online = Some(false);
+                }
+                Heard::Connected => {
+                    if !self.online {
+                        tracing::info!("the hall is back");
+                        out.online = Some(true);
+                    }
+                    self.online = true;
+                    out.changed = true;
                 }
             }
         }

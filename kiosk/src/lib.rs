@@ -17,8 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bangban::api::HallClient;
-use bangban::local::LocalClient;
-use bangban::remote::RemoteClient;
+use bangban::connect::Door;
 use bangban::{Hall, LedgerOptions};
 use bangban_printer::PrinterTarget;
 use slint::ComponentHandle;
@@ -108,34 +107,41 @@ thread_local! {
 /// Build the kiosk: open the ledger (applying a hall file, or the demo hall when asked for),
 /// start the IO worker, wire every adapter. Needs a Slint platform (winit, testing or headless).
 pub fn init(config: Config) -> anyhow::Result<State> {
-    let mut client: Box<dyn HallClient> = match &config.server {
-        Some(url) => {
-            if config.hall.is_some() || config.demo {
-                anyhow::bail!(
-                    "--hall and --demo change a ledger file; with --server the hall is set up on the server host"
-                );
-            }
-            Box::new(RemoteClient::new(url, config.token.as_deref().unwrap_or(""))?)
-        }
-        None => {
-            let db = config.db.clone().unwrap_or_else(bangban::default_db_path);
-            let opts = LedgerOptions {
-                busy_timeout: Duration::from_millis(config.busy_timeout_ms),
-                ..LedgerOptions::default()
-            };
-            let mut ledger = if config.demo {
-                bangban::open_or_demo(&db, opts, &config.device)
-            } else {
-                bangban::open_existing(&db, opts)
-            }
-            .with_context(|| format!("cannot open the ledger {}", db.display()))?;
-            if let Some(path) = &config.hall {
-                let hall = Hall::from_path(path)?;
-                ledger.configure(&hall, &config.device, &path.display().to_string())?;
-            }
-            Box::new(LocalClient::new(ledger, &config.device))
-        }
+    if config.server.is_some() && (config.hall.is_some() || config.demo) {
+        anyhow::bail!("--hall and --demo change a ledger file; with --server the hall is set up on the server host");
+    }
+    let opts = LedgerOptions {
+        busy_timeout: Duration::from_millis(config.busy_timeout_ms),
+        ..LedgerOptions::default()
     };
+    let db = config.db.clone().unwrap_or_else(bangban::default_db_path);
+    // A hall file given here is applied to the ledger file first (it is the host's own file).
+    if let (None, Some(path)) = (&config.server, &config.hall) {
+        let mut ledger = if config.demo {
+            bangban::open_or_demo(&db, opts.clone(), &config.device)
+        } else {
+            bangban::open_existing(&db, opts.clone())
+        }
+        .with_context(|| format!("cannot open the ledger {}", db.display()))?;
+        let hall = Hall::from_path(path)?;
+        ledger.configure(&hall, &config.device, &path.display().to_string())?;
+    }
+    let door = match &config.server {
+        Some(url) => Door::Server {
+            url: url.clone(),
+            token: config.token.clone().unwrap_or_default(),
+        },
+        None => Door::File {
+            path: db.clone(),
+            opts,
+            actor: config.device.clone(),
+            demo: config.demo,
+        },
+    };
+    let mut client: Box<dyn HallClient> = bangban::connect::connect(door).with_context(|| match &config.server {
+        Some(url) => format!("cannot reach the hall server {url}"),
+        None => format!("cannot open the ledger {}", db.display()),
+    })?;
     let hall: Arc<Hall> = client
         .hall()
         .with_context(|| "cannot read the hall configuration".to_string())?;

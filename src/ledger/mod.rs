@@ -454,6 +454,11 @@ impl Ledger {
         self.clock.now()
     }
 
+    /// The clock this ledger reads "now" from (a follower's reader shares it).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
     /// The hall in force, reloaded when another process has applied a new configuration.
     pub fn hall(&mut self) -> Result<Arc<Hall>> {
         let latest: Option<i64> = self
