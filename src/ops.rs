@@ -613,3 +613,46 @@ pub fn case_of_event(l: &mut Ledger, seq: i64) -> Result<Case> {
         .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} names no case")))?;
     l.case_by_id(id)
 }
+
+/// The answer to a retried request id that already wrote, from the event its first try
+/// wrote (`replay`); `None` for an id not seen yet.
+pub fn answered<T>(
+    l: &mut Ledger,
+    id: &str,
+    op: &str,
+    replay: impl FnOnce(&mut Ledger, i64) -> Result<T>,
+) -> Result<Option<T>> {
+    match l.request_outcome(id)? {
+        Some((first_op, seq)) if first_op == op => replay(l, seq).map(Some),
+        Some((first_op, _)) => Err(LedgerError::Invalid(format!(
+            "request id {id} was used for {first_op}, not {op}"
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Run a write once per request id: a retry of an id that already wrote is answered by
+/// `replay` from the event the first try wrote.
+pub fn once<T>(
+    l: &mut Ledger,
+    id: Option<String>,
+    device: &str,
+    op: &str,
+    run: impl FnOnce(&mut Ledger) -> Result<T>,
+    replay: impl FnOnce(&mut Ledger, i64) -> Result<T>,
+) -> Result<T> {
+    let Some(id) = id else { return run(l) };
+    if let Some(out) = answered(l, &id, op, replay)? {
+        return Ok(out);
+    }
+    crate::chain::begin_request(&id, device, op);
+    let out = run(l);
+    crate::chain::end_request();
+    out
+}
+
+/// The ticket of the case a request's first event issued (a retried issue or check-in).
+pub fn ticket_of_event(l: &mut Ledger, seq: i64) -> Result<crate::Ticket> {
+    let c = case_of_event(l, seq)?;
+    l.ticket_for(&c.token)
+}

@@ -27,7 +27,7 @@ use bangban::access::{Device, DeviceRole, Session};
 use bangban::api::*;
 use bangban::error::LedgerError;
 use bangban::ledger::{CallRequest, IssueRequest, LedgerOptions};
-use bangban::ops::{case_of_event, Caller, Op, OpVisitor, ADMIN, DESKS, OFFICE};
+use bangban::ops::{answered, case_of_event, once, ticket_of_event, Caller, Op, OpVisitor, ADMIN, DESKS, OFFICE};
 use bangban::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
 use bangban::Ledger;
 
@@ -185,49 +185,6 @@ fn request_id(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         ))));
     }
     Ok(Some(id))
-}
-
-/// The answer to a retried request id that already wrote, from the event its first try
-/// wrote (`replay`); `None` for an id not seen yet.
-fn answered<T>(
-    l: &mut Ledger,
-    id: &str,
-    op: &str,
-    replay: impl FnOnce(&mut Ledger, i64) -> bangban::Result<T>,
-) -> bangban::Result<Option<T>> {
-    match l.request_outcome(id)? {
-        Some((first_op, seq)) if first_op == op => replay(l, seq).map(Some),
-        Some((first_op, _)) => Err(LedgerError::Invalid(format!(
-            "request id {id} was used for {first_op}, not {op}"
-        ))),
-        None => Ok(None),
-    }
-}
-
-/// Run a write once per request id: a retry of an id that already wrote is answered by
-/// `replay` from the event the first try wrote.
-fn once<T>(
-    l: &mut Ledger,
-    id: Option<String>,
-    device: &str,
-    op: &str,
-    run: impl FnOnce(&mut Ledger) -> bangban::Result<T>,
-    replay: impl FnOnce(&mut Ledger, i64) -> bangban::Result<T>,
-) -> bangban::Result<T> {
-    let Some(id) = id else { return run(l) };
-    if let Some(out) = answered(l, &id, op, replay)? {
-        return Ok(out);
-    }
-    bangban::chain::begin_request(&id, device, op);
-    let out = run(l);
-    bangban::chain::end_request();
-    out
-}
-
-/// The ticket of the case a request's first event issued (a retried issue or check-in).
-fn ticket_of_event(l: &mut Ledger, seq: i64) -> bangban::Result<bangban::Ticket> {
-    let c = case_of_event(l, seq)?;
-    l.ticket_for(&c.token)
 }
 
 const ANY: &[DeviceRole] = &[
