@@ -1,10 +1,18 @@
 //! A year of history: the hot paths on an empty ledger and on ledgers with 250,000 and
 //! 1,000,000 cases of past days, built through the library (a realistic item mix, priority
-//! visitors, calls, recalls and no-shows, transfers, consultations and four-stage cases, about
-//! six events a case). Prints one table: the board's recent calls, the first call of the day,
-//! issue and call, the opening rush (a kiosk every 200 ms and nine first calls at once, each
-//! program on its own connection), verify (time and peak memory, in a child process), the
+//! visitors, calls, recalls and no-shows, transfers, consultations, four-stage cases, and
+//! whole-chain cases whose parts each department claims and works before the lead delivers;
+//! about seven events a case). Prints one table: the board's recent calls, the first call of the
+//! day, issue and call, the console's alerts, the busy day's report (台账) and one period report
+//! over the whole history, the opening rush (a kiosk every 200 ms and nine first calls at
+//! once, each program on its own connection), verify (time and peak memory, in a child
+//! process), a backup and a stream of period reports each beside a kiosk issuing, the
 //! 20-counter storm, and the file size per case.
+//!
+//! While a ledger is built, a thread samples its write-ahead log every 100 ms; the peak is
+//! printed (`history: write-ahead log peak while building N: X MB`) and kept beside the cached
+//! ledger; a ledger whose build took the log past 256 MB (the library's bound) fails the
+//! bench after the table, also when reused from the cache.
 //!
 //! Built ledgers are kept in `target/history/` and reused (delete the folder to rebuild);
 //! measurements run on a copy. `BANGBAN_HISTORY_SIZES=0,250000` picks the sizes.
@@ -15,7 +23,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use bangban::clock::ManualClock;
-use bangban::{CallRequest, CaseAction, Channel, Hall, IssueRequest, Ledger, LedgerError, LedgerOptions};
+use bangban::model::PartState;
+use bangban::{CallRequest, Case, CaseAction, Channel, Hall, IssueRequest, Ledger, LedgerError, LedgerOptions};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -23,7 +32,10 @@ use rand::{Rng, SeedableRng};
 /// Cases a past day gets: a mid-sized hall.
 const PER_DAY: usize = 4_000;
 /// Bump when the generator changes, so cached ledgers are rebuilt.
-const GENERATOR: u32 = 2;
+const GENERATOR: u32 = 3;
+/// The write-ahead log's bound (the library's `db::WAL_CAP`): building a history, millions
+/// of small commits without a pause, must not take the log past it.
+const WAL_BOUND: u64 = 256 << 20;
 /// The first business day of the synthetic history.
 const FIRST_DAY: (i32, u32, u32) = (2025, 1, 6);
 
@@ -48,12 +60,29 @@ fn main() -> Res<()> {
     let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/history");
     std::fs::create_dir_all(&cache)?;
     // Build (or find) every ledger first, so building never runs beside a measurement.
-    let built: Vec<PathBuf> = sizes.iter().map(|&n| built_ledger(&cache, n)).collect::<Res<_>>()?;
+    let built: Vec<(PathBuf, Option<u64>)> = sizes.iter().map(|&n| built_ledger(&cache, n)).collect::<Res<_>>()?;
     let mut columns = Vec::new();
-    for (&n, path) in sizes.iter().zip(&built) {
+    for (&n, (path, _)) in sizes.iter().zip(&built) {
         columns.push((n, measure(path, n)?));
     }
     print_table(&columns);
+    // The library bounds the write-ahead log; a ledger whose build went past the bound (now or
+    // when it was cached) fails the bench, after the table; the ledger stays in the cache, so
+    // delete it to prove the bound again.
+    let over: Vec<String> = sizes
+        .iter()
+        .zip(&built)
+        .filter_map(|(n, (_, peak))| peak.filter(|p| *p > WAL_BOUND).map(|p| format!("{n} ({} MB)", mb(p))))
+        .collect();
+    if !over.is_empty() {
+        return Err(format!(
+            "the write-ahead log went past its {} MB bound while building: {} (cached in {}: delete to rebuild)",
+            mb(WAL_BOUND),
+            over.join(", "),
+            cache.display()
+        )
+        .into());
+    }
     Ok(())
 }
 
@@ -144,10 +173,9 @@ fn play_day(l: &mut Ledger, clock: &ManualClock, hall: &Hall, rng: &mut StdRng, 
         };
         let (r, missing, in_person): (f64, bool, bool) = (rng.random(), rng.random_bool(0.3), rng.random_bool(0.7));
         let step = rng.random_range(30..400);
-        let act = |l: &mut Ledger, window: u32, staff: &str, a: CaseAction| -> Res<()> {
+        let act = |l: &mut Ledger, window: u32, staff: &str, a: CaseAction| -> Res<Case> {
             clock.advance(chrono::Duration::seconds(step));
-            l.act(&t.number, window, staff, &a)?;
-            Ok(())
+            Ok(l.act(&t.number, window, staff, &a)?)
         };
         if r < 0.05 {
             act(l, window, &staff, CaseAction::Recall)?;
@@ -192,7 +220,7 @@ fn play_day(l: &mut Ledger, clock: &ManualClock, hall: &Hall, rng: &mut StdRng, 
                 )?;
                 act(l, window, &staff, CaseAction::MaterialsReturned)?;
             }
-            act(
+            let accepted = act(
                 l,
                 window,
                 &staff,
@@ -201,6 +229,25 @@ fn play_day(l: &mut Ledger, clock: &ManualClock, hall: &Hall, rng: &mut StdRng, 
                     power_of_attorney: true,
                 },
             )?;
+            // 全链条: accepting a whole-chain item opens one part per department; each
+            // department's specialist claims and works its part (one after another, which
+            // suits parts in series too) before the lead goes on.
+            for part in &accepted.parts {
+                let (w, s) = (first_window(hall, &part.department), staff_of(hall, &part.department));
+                act(l, w, &s, CaseAction::Claim)?;
+                for state in [PartState::Accepted, PartState::InProgress, PartState::Done] {
+                    act(
+                        l,
+                        w,
+                        &s,
+                        CaseAction::Part {
+                            state,
+                            missing: vec![],
+                            supply_by: None,
+                        },
+                    )?;
+                }
+            }
             act(l, window, &staff, CaseAction::StartWork)?;
             act(l, window, &staff, CaseAction::Ready)?;
             if in_person {
@@ -239,19 +286,89 @@ fn cache_path(cache: &Path, n: usize) -> PathBuf {
     cache.join(format!("history-g{GENERATOR}-{n}.sqlite3"))
 }
 
+/// The path with `suffix` appended to its name (`x.sqlite3` → `x.sqlite3-wal`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1}", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// Samples the size of `db`'s write-ahead log every 100 ms on a thread of its own until
+/// `finish`ed (or dropped); `finish` returns the largest size seen.
+struct WalWatch {
+    peak: Arc<std::sync::atomic::AtomicU64>,
+    stop: Arc<AtomicBool>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WalWatch {
+    fn start(db: &Path) -> WalWatch {
+        let wal = with_suffix(db, "-wal");
+        let peak = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, st) = (peak.clone(), stop.clone());
+        let handle = std::thread::spawn(move || loop {
+            let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+            p.fetch_max(size, Ordering::Relaxed);
+            if st.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        });
+        WalWatch {
+            peak,
+            stop,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stop sampling (after one last look) and return the peak.
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for WalWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 /// The ledger with `n` cases of past days, from the cache or built (continuing from the
-/// largest smaller one in the cache).
-fn built_ledger(cache: &Path, n: usize) -> Res<PathBuf> {
+/// largest smaller one in the cache), and the write-ahead log's peak while it was built (kept
+/// beside the cached ledger in `….wal-peak`; unknown for a ledger cached without one).
+fn built_ledger(cache: &Path, n: usize) -> Res<(PathBuf, Option<u64>)> {
     let path = cache_path(cache, n);
+    let peak_file = with_suffix(&path, ".wal-peak");
     if path.exists() {
-        return Ok(path);
+        let peak = std::fs::read_to_string(&peak_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        if let Some(p) = peak {
+            eprintln!(
+                "history: {n} cases from the cache; write-ahead log peak when it was built: {} MB",
+                mb(p)
+            );
+        }
+        return Ok((path, peak));
     }
     let hall = hall();
     let days = n.div_ceil(PER_DAY);
     // Continue from a smaller cached ledger when there is one: its days are a prefix of ours.
     let mut start_day = 0;
     let partial = path.with_extension("partial");
-    let _ = std::fs::remove_file(&partial);
+    // An interrupted build's file and its log (a stale log would be replayed into the copy).
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(with_suffix(&partial, suffix));
+    }
     if let Some((m, from)) = (1..n)
         .rev()
         .step_by(1)
@@ -276,6 +393,7 @@ fn built_ledger(cache: &Path, n: usize) -> Res<PathBuf> {
     }
     let mut rng = StdRng::seed_from_u64(20261127);
     let t = Instant::now();
+    let watch = WalWatch::start(&partial);
     for d in start_day..days {
         let day = first_day() + chrono::Duration::days(d as i64);
         let cases = PER_DAY.min(n - d * PER_DAY);
@@ -291,8 +409,19 @@ fn built_ledger(cache: &Path, n: usize) -> Res<PathBuf> {
     }
     l.checkpoint()?;
     drop(l);
+    let peak = watch.finish();
+    eprintln!(
+        "history: write-ahead log peak while building {n}{}: {} MB",
+        if start_day > 0 {
+            format!(" (from {} cached)", start_day * PER_DAY)
+        } else {
+            String::new()
+        },
+        mb(peak)
+    );
     std::fs::rename(&partial, &path)?;
-    Ok(path)
+    std::fs::write(&peak_file, format!("{peak}\n"))?;
+    Ok((path, Some(peak)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -316,6 +445,25 @@ struct Figures {
     /// `bangban backup` while a kiosk issues 5 tickets a second: seconds, tickets issued
     /// meanwhile, issue errors, and the copy's size in MB.
     backup: (f64, usize, usize, f64),
+    /// The day's report (台账) of the busy day: p50/p99.
+    day_report: (f64, f64),
+    /// One period report (`figures`) over the whole history: ms.
+    period_report: f64,
+    /// Issuing while the office pulls period reports.
+    report_load: ReportLoad,
+}
+
+/// A kiosk issuing every 200 ms while another program pulls period reports one after another.
+#[derive(Default)]
+struct ReportLoad {
+    issue: (f64, f64),
+    issues: usize,
+    issue_errors: usize,
+    reports: usize,
+    report_errors: usize,
+    report_p50: f64,
+    /// The write-ahead log's largest size meanwhile, in bytes.
+    wal_peak: u64,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -455,6 +603,20 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
     }
     f.alerts = p50_p99(alerts);
     f.alerts_listed = listed / 5;
+    // The busy day's report (台账), as the office pulls it: through the day's cases only, so
+    // a year of history should cost little beside an empty ledger.
+    let mut day_report = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let r = l.report(day)?;
+        day_report.push(ms(t.elapsed()));
+        assert!(r.total.issued > 0, "the busy day has cases");
+    }
+    f.day_report = p50_p99(day_report);
+    // A period report over the whole history, once.
+    let t = Instant::now();
+    l.figures(first_day(), day)?;
+    f.period_report = ms(t.elapsed());
     drop(l);
 
     // The opening rush: five mornings; each, a kiosk issues every 200 ms while nine counters
@@ -566,12 +728,63 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
         );
     }
 
+    f.report_load = issue_under_reports(&db, &clock, &hall, first_day(), day)?;
+
     if n == 0 {
         f.storm = Some(storm(&db, &hall)?);
     } else {
         f.bytes_per_case = Some(std::fs::metadata(built)?.len() as f64 / n as f64);
     }
     Ok(f)
+}
+
+/// A kiosk issuing every 200 ms for about 10 s (and at least until the first report is in,
+/// at most 3 minutes) while the office, on its own connection, pulls the period report
+/// (`figures` from `from` to `to`) again and again.
+fn issue_under_reports(db: &Path, clock: &ManualClock, hall: &Hall, from: NaiveDate, to: NaiveDate) -> Res<ReportLoad> {
+    let stop = AtomicBool::new(false);
+    let (lat, errors, issues) = (Mutex::new(Vec::new()), AtomicUsize::new(0), AtomicUsize::new(0));
+    let reports = Mutex::new(Vec::new());
+    let report_errors = AtomicUsize::new(0);
+    let watch = WalWatch::start(db);
+    std::thread::scope(|s| -> Res<()> {
+        s.spawn(|| kiosk(db, clock, hall, "kiosk-reports", 0, 1, &stop, &lat, &errors, &issues));
+        let office = s.spawn(|| -> Res<()> {
+            let mut l = open(db, clock)?;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match l.figures(from, to) {
+                    Ok(_) => reports.lock().unwrap().push(ms(t.elapsed())),
+                    Err(e) => {
+                        eprintln!("period report: {e}");
+                        report_errors.fetch_add(1, Ordering::Relaxed);
+                        std::thread::sleep(Duration::from_millis(200));
+                    }
+                }
+            }
+            Ok(())
+        });
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(180)
+            && (t.elapsed() < Duration::from_secs(10)
+                || (reports.lock().unwrap().is_empty() && report_errors.load(Ordering::Relaxed) == 0))
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stop.store(true, Ordering::Relaxed);
+        office.join().map_err(|_| "the report thread panicked")??;
+        Ok(())
+    })?;
+    let reports = reports.into_inner().unwrap();
+    Ok(ReportLoad {
+        issue: p50_p99(lat.into_inner().unwrap()),
+        issues: issues.load(Ordering::Relaxed),
+        issue_errors: errors.load(Ordering::Relaxed),
+        reports: reports.len(),
+        report_errors: report_errors.load(Ordering::Relaxed),
+        report_p50: p50_p99(reports).0,
+        wal_peak: watch.finish(),
+    })
 }
 
 /// A kiosk issuing every 200 ms (items `first`, `first + step`, …) until `stop`, on its own
@@ -765,6 +978,23 @@ fn print_table(columns: &[(usize, Figures)]) {
             )
         },
     );
+    row("report --date (the busy day)", &|f| pair(f.day_report));
+    row("period report (Ledger::figures over the whole history)", &|f| {
+        format!("{:.0} ms", f.period_report)
+    });
+    row("issue while the office pulls a period's report", &|f| {
+        let r = &f.report_load;
+        format!(
+            "{}; {} issues, {} errors; {} reports pulled ({} errors), report {:.0} ms p50; log peak {} MB",
+            pair(r.issue),
+            r.issues,
+            r.issue_errors,
+            r.reports,
+            r.report_errors,
+            r.report_p50,
+            mb(r.wal_peak)
+        )
+    });
     row("file size per case", &|f| match f.bytes_per_case {
         Some(b) => format!("{:.0} bytes", b),
         None => "–".into(),

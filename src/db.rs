@@ -102,7 +102,41 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
 /// Start a write transaction that takes the write lock at once, so two writers never both read
 /// and then collide on upgrade (which SQLite reports as "database is locked" with no retry).
 pub fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
+    restart_log_if_large(conn);
     Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+/// When the write-ahead log has passed `WAL_RESTART_AT`, the writer itself starts it over
+/// before its next transaction. The checkpointer's own attempt cannot get the write lock from
+/// a writer that commits back to back (the history generator, the server at many times a busy
+/// morning's rate), but the writer, between two of its transactions, is in nobody's way but a
+/// reader's: the attempt does not wait (busy timeout zero), so a long report makes it give up
+/// at once rather than hold the write lock, and it is tried again at most every 10 ms.
+fn restart_log_if_large(conn: &Connection) {
+    static LAST_TRY: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
+        return;
+    };
+    if wal_size(Path::new(path)) <= RESTART_AT.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    {
+        let mut last = LAST_TRY.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < Duration::from_millis(10)) {
+            return;
+        }
+        *last = Some(std::time::Instant::now());
+    }
+    let Ok(waited) = conn.query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0)) else {
+        return;
+    };
+    if conn.busy_timeout(Duration::ZERO).is_err() {
+        return;
+    }
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::debug!("starting the write-ahead log over: {e}");
+    }
+    let _ = conn.busy_timeout(Duration::from_millis(waited.max(0) as u64));
 }
 
 /// Execute a statement through the connection's statement cache: the hot paths run the same
@@ -145,6 +179,8 @@ pub struct Checkpointer {
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// Past this size the checkpointer starts the log over (a TRUNCATE checkpoint).
 pub const WAL_RESTART_AT: u64 = 32 << 20;
+/// The size past which writers start the log over (`WAL_RESTART_AT`; tests lower it).
+static RESTART_AT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(WAL_RESTART_AT);
 /// The log's bound: past it something holds the log (a long read) and the log says so.
 pub const WAL_CAP: u64 = 256 << 20;
 
@@ -233,36 +269,38 @@ pub(crate) fn has_event_log(conn: &Connection) -> rusqlite::Result<bool> {
 mod tests {
     use super::*;
 
-    /// Writes small transactions for three seconds, about 10 MB of log a second with no pause
-    /// longer than a millisecond, as the server's writer does at many times a busy morning's
-    /// rate; returns the log's largest size seen.
-    fn continuous_writes(restart_at: u64) -> u64 {
+    /// Writes small transactions back to back for `secs`, as the history generator and the
+    /// server at many times a busy morning's rate do; returns the log's largest size seen.
+    fn continuous_writes(restart_at: u64, secs: f64) -> u64 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal.sqlite3");
-        let conn = open_local(&path, Duration::from_secs(5)).unwrap();
+        let mut conn = open_local(&path, Duration::from_secs(5)).unwrap();
         conn.pragma_update(None, "synchronous", "OFF").unwrap();
         conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
         conn.execute_batch("CREATE TABLE t (b BLOB)").unwrap();
         let _c = Checkpointer::start_with(&path, restart_at).unwrap();
+        RESTART_AT.store(restart_at, std::sync::atomic::Ordering::Relaxed);
         let blob = vec![7u8; 4096];
         let mut peak = 0;
         let start = std::time::Instant::now();
-        while start.elapsed() < Duration::from_secs(3) {
-            conn.execute("INSERT INTO t (b) VALUES (?1)", [&blob]).unwrap();
+        while start.elapsed() < Duration::from_secs_f64(secs) {
+            let tx = immediate(&mut conn).unwrap();
+            tx.execute("INSERT INTO t (b) VALUES (?1)", [&blob]).unwrap();
+            tx.commit().unwrap();
             peak = peak.max(wal_size(&path));
-            std::thread::sleep(Duration::from_millis(1));
         }
+        RESTART_AT.store(WAL_RESTART_AT, std::sync::atomic::Ordering::Relaxed);
         peak
     }
 
     #[test]
     fn the_write_ahead_log_stays_bounded_under_continuous_writes() {
         // The log is started over once it passes 2 MB, whatever the writer does.
-        let peak = continuous_writes(2 << 20);
+        let peak = continuous_writes(2 << 20, 3.0);
         assert!(peak < 12 << 20, "the log reached {} MB", peak >> 20);
         // Without the restart the same writes grow it with every commit (the control: a
         // passive checkpoint alone never catches a writer that never pauses).
-        let grown = continuous_writes(u64::MAX);
+        let grown = continuous_writes(u64::MAX, 0.5);
         assert!(grown > 16 << 20, "passive only: {} MB", grown >> 20);
     }
 }

@@ -1,9 +1,14 @@
 //! `bangban loadtest`: a simulated hall day against a real `bangban serve` on loopback. Kiosks
 //! issue with the hall's item mix along an hourly arrival curve (the peak hour three times the
 //! others), counters sign in and call and serve with realistic service times, boards follow
-//! the live stream; all at a chosen speed, bounded in count and time. It prints p50/p99 for
-//! issue, call and call → board, the errors and the server's memory, and at the end checks
-//! that numbers are gap-free per prefix, no case was called twice and the chain verifies.
+//! the live stream; all at a chosen speed, bounded in count and time. While signed in, each
+//! counter also makes its console's reads every 2 s of real time, as `display`'s `Desk::view`
+//! does (hall, waiting line, current case, window paused; alerts every 20 s, the witness's
+//! chain head every 30 s), on the same client and session as its calls. It prints p50/p99 for
+//! issue, call, case actions, console reads and call → board, the errors, the server's memory
+//! and its write-ahead log's peak, and at the end checks that numbers are gap-free per prefix,
+//! no case was called twice, the chain verifies and no -wal is left. The open-files limit is
+//! raised to its hard limit first (the server inherits it), so a thousand boards can follow.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -68,6 +73,8 @@ struct Stats {
     call: Samples,
     act: Samples,
     board: Samples,
+    /// The console's reads (`Desk::view`'s, the alerts and the witness's head).
+    console: Samples,
     errors: AtomicU64,
     error_kinds: Mutex<BTreeMap<String, u64>>,
     issued: AtomicU64,
@@ -91,6 +98,104 @@ impl Stats {
 
 /// The PIN every simulated specialist uses.
 const PIN: &str = "582047";
+/// How often a counter's console reads what it shows (`display`'s `Desk` view tick).
+const CONSOLE_EVERY: Duration = Duration::from_secs(2);
+/// How often the console reads its departments' alerts (`display`'s `ALERTS_EVERY`).
+const ALERTS_EVERY: Duration = Duration::from_secs(20);
+/// How often the console's witness reads the chain head (`bangban::witness::EVERY`).
+const WITNESS_EVERY: Duration = bangban::witness::EVERY;
+
+/// Raise this process's open-files soft limit to the hard limit (children inherit it: the
+/// server holds one socket per board). Returns the limit now in force.
+fn raise_open_files() -> std::io::Result<libc::rlim_t> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let want = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            lim.rlim_cur = lim.rlim_max;
+        }
+    }
+    Ok(lim.rlim_cur)
+}
+
+/// The size of the write-ahead log beside `db` (0 when there is none).
+fn wal_size(db: &Path) -> u64 {
+    std::fs::metadata(format!("{}-wal", db.display()))
+        .map(|m| m.len())
+        .unwrap_or(0)
+}
+
+/// A counter's console while its specialist is signed in: every `CONSOLE_EVERY` of real time
+/// the reads `Desk::view` makes (hall, the window's departments' waiting line, the current
+/// case, whether the window is paused), the alerts of each department every `ALERTS_EVERY`
+/// and the chain head every `WITNESS_EVERY`, on the counter's own client (a `Mutex`: the
+/// desk's one connection, shared with its calls as on the desk's one I/O thread). Runs until
+/// `done`, the day's end or `stop`.
+#[allow(clippy::too_many_arguments)]
+fn console(
+    client: &Mutex<RemoteClient>,
+    window: u32,
+    depts: &[String],
+    current: &Mutex<Option<String>>,
+    stats: &Stats,
+    done: &AtomicBool,
+    stop: &AtomicBool,
+    deadline: Instant,
+) {
+    let (mut alerts_read, mut head_read): (Option<Instant>, Option<Instant>) = (None, None);
+    let lock = || client.lock().unwrap_or_else(|p| p.into_inner());
+    let timed = |what: &str, read: &mut dyn FnMut(&mut RemoteClient) -> bangban::Result<()>| {
+        let mut c = lock();
+        let t = Instant::now();
+        match read(&mut c) {
+            Ok(()) => stats.console.add(t.elapsed()),
+            Err(e) => stats.error(what, &e),
+        }
+    };
+    let mut next = Instant::now();
+    while !done.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+        if Instant::now() < next {
+            std::thread::sleep((next - Instant::now()).min(Duration::from_millis(200)));
+            continue;
+        }
+        next += CONSOLE_EVERY;
+        timed("console hall", &mut |c| c.hall().map(drop));
+        timed("console waiting", &mut |c| c.waiting(depts).map(drop));
+        if alerts_read.is_none_or(|t| t.elapsed() >= ALERTS_EVERY) {
+            alerts_read = Some(Instant::now());
+            for d in depts {
+                timed("console alerts", &mut |c| c.overdue(Some(d)).map(drop));
+            }
+        }
+        let case = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(number) = case {
+            timed("console case", &mut |c| c.case(&number).map(drop));
+        }
+        timed("console paused", &mut |c| c.window_paused(window).map(drop));
+        if head_read.is_none_or(|t| t.elapsed() >= WITNESS_EVERY) {
+            head_read = Some(Instant::now());
+            timed("console head", &mut |c| c.chain_head().map(drop));
+        }
+        // A console that fell behind (a slow server) skips the ticks it missed rather than
+        // catching up in a burst.
+        while next <= Instant::now() {
+            next += CONSOLE_EVERY;
+        }
+    }
+}
 
 /// A hall big enough for the load: 25 departments (queue prefixes A–Y) of 13 windows each,
 /// one coordinator and 13 handlers per department, three items each.
@@ -206,6 +311,12 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let counters = opts.counters.min(325);
+    // A board is a stream the server holds open: a thousand need a thousand sockets here and
+    // there (the server, started below, inherits the limit).
+    match raise_open_files() {
+        Ok(n) => writeln!(out, "loadtest: open files allowed: {n}")?,
+        Err(e) => writeln!(out, "loadtest: cannot raise the open-files limit: {e}")?,
+    }
     writeln!(out, "loadtest: setting up {} in {}", db.display(), dir.display())?;
     let hall = bangban::Hall::from_toml(&big_hall_toml(), "loadtest-hall.toml")?;
     if let Some(base) = &opts.base {
@@ -310,6 +421,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         plan[n % opts.kiosks.max(1)].push((*t, items[k].clone(), prio));
     }
     let mut peak_mem = 0.0f64;
+    let wal_peak = AtomicU64::new(0);
 
     std::thread::scope(|sc| {
         // Boards: follow the stream and time each call's arrival.
@@ -367,10 +479,16 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                 }
             });
         }
-        // Counters: sign in over the first half hour, then call and serve until closing.
+        // Counters: sign in over the first half hour, then call and serve until closing, the
+        // console reading beside (on the same client, so the same session).
         for (i, (staff, window)) in seats.iter().enumerate() {
             let (stats, stop, url, token) = (stats.clone(), stop.clone(), url.clone(), counter_tokens[i].clone());
             let (staff, window) = (staff.clone(), *window);
+            let depts: Vec<String> = hall
+                .departments_at_window(window)
+                .iter()
+                .map(|d| d.code.clone())
+                .collect();
             let seed = opts.seed ^ (i as u64 + 1);
             sc.spawn(move || {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -386,52 +504,78 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                     stats.error("sign-in", &e);
                     return;
                 }
-                while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
-                    let t0 = Instant::now();
-                    let called = c.call(&Call { number: None });
-                    let called = match called {
-                        Ok(x) => x,
-                        Err(e) if e.kind() == bangban::ErrorKind::NobodyWaiting => {
-                            // Nobody in line: look again in half a simulated minute.
-                            nap(sim(30.0), deadline, &stop);
-                            continue;
-                        }
-                        Err(e) => {
-                            stats.error("call", &e);
-                            nap(sim(30.0), deadline, &stop);
-                            continue;
-                        }
-                    };
-                    stats.call.add(t0.elapsed());
-                    stats
-                        .call_sent
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(called.seq, t0);
-                    stats.called.fetch_add(1, Ordering::Relaxed);
-                    // The visitor walks up (half a minute), is served (about eight minutes,
-                    // exponentially spread), and the case is recorded and filed.
-                    nap(sim(30.0), deadline, &stop);
-                    let mut act = |action: bangban::CaseAction| {
-                        let t = Instant::now();
-                        match c.act(&Act {
-                            case: called.number.clone(),
-                            action,
-                        }) {
-                            Ok(_) => stats.act.add(t.elapsed()),
-                            Err(e) => stats.error("act", &e),
-                        }
-                    };
-                    act(bangban::CaseAction::Start);
-                    let service = -480.0 * (1.0 - rng.random::<f64>()).ln();
-                    nap(sim(service.min(3600.0)), deadline, &stop);
-                    act(bangban::CaseAction::Consult {
-                        question: "办理流程".into(),
-                        answer: Some("已当面说明".into()),
-                        resolved: true,
-                    });
-                    act(bangban::CaseAction::Archive { handover: None });
-                    stats.served.fetch_add(1, Ordering::Relaxed);
+                let c = Mutex::new(c);
+                let lock = || c.lock().unwrap_or_else(|p| p.into_inner());
+                // The case the counter has called and not yet filed: the console shows it.
+                let current: Mutex<Option<String>> = Mutex::new(None);
+                let set_current = |n: Option<String>| *current.lock().unwrap_or_else(|p| p.into_inner()) = n;
+                let done = AtomicBool::new(false);
+                std::thread::scope(|cs| {
+                    cs.spawn(|| console(&c, window, &depts, &current, &stats, &done, &stop, deadline));
+                    while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                        let called = {
+                            let mut client = lock();
+                            let t0 = Instant::now();
+                            client.call(&Call { number: None }).map(|x| (x, t0))
+                        };
+                        let (called, t0) = match called {
+                            Ok(x) => x,
+                            Err(e) if e.kind() == bangban::ErrorKind::NobodyWaiting => {
+                                // Nobody in line: look again in half a simulated minute.
+                                nap(sim(30.0), deadline, &stop);
+                                continue;
+                            }
+                            Err(e) => {
+                                stats.error("call", &e);
+                                nap(sim(30.0), deadline, &stop);
+                                continue;
+                            }
+                        };
+                        stats.call.add(t0.elapsed());
+                        stats
+                            .call_sent
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(called.seq, t0);
+                        stats.called.fetch_add(1, Ordering::Relaxed);
+                        set_current(Some(called.number.clone()));
+                        // The visitor walks up (half a minute), is served (about eight minutes,
+                        // exponentially spread), and the case is recorded and filed.
+                        nap(sim(30.0), deadline, &stop);
+                        let act = |action: bangban::CaseAction| {
+                            let mut client = lock();
+                            let t = Instant::now();
+                            match client.act(&Act {
+                                case: called.number.clone(),
+                                action,
+                            }) {
+                                Ok(_) => stats.act.add(t.elapsed()),
+                                Err(e) => stats.error("act", &e),
+                            }
+                        };
+                        act(bangban::CaseAction::Start);
+                        let service = -480.0 * (1.0 - rng.random::<f64>()).ln();
+                        nap(sim(service.min(3600.0)), deadline, &stop);
+                        act(bangban::CaseAction::Consult {
+                            question: "办理流程".into(),
+                            answer: Some("已当面说明".into()),
+                            resolved: true,
+                        });
+                        act(bangban::CaseAction::Archive { handover: None });
+                        set_current(None);
+                        stats.served.fetch_add(1, Ordering::Relaxed);
+                    }
+                    done.store(true, Ordering::Relaxed);
+                });
+            });
+        }
+        // The server's write-ahead log, sampled every 100 ms.
+        {
+            let (stop, db, wal_peak) = (stop.clone(), &db, &wal_peak);
+            sc.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    wal_peak.fetch_max(wal_size(db), Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(100));
                 }
             });
         }
@@ -457,6 +601,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         }
         stop.store(true, Ordering::Relaxed);
     });
+    wal_peak.fetch_max(wal_size(&db), Ordering::Relaxed);
     let (rss, hwm) = memory_mib(server_pid).unwrap_or((0.0, 0.0));
     peak_mem = peak_mem.max(hwm);
     unsafe {
@@ -476,17 +621,23 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     )?;
     writeln!(
         out,
-        "{:<26} {:>8} {:>10} {:>10}",
+        "{:<30} {:>8} {:>10} {:>10}",
         "operation", "count", "p50 ms", "p99 ms"
     )?;
+    let on_boards = format!(
+        "call sent → on {} board{}",
+        opts.boards,
+        if opts.boards == 1 { "" } else { "s" }
+    );
     for (name, s) in [
         ("issue (round trip)", &stats.issue),
         ("call next (round trip)", &stats.call),
         ("case action (round trip)", &stats.act),
-        ("call sent → on 4 boards", &stats.board),
+        ("console reads (round trip)", &stats.console),
+        (on_boards.as_str(), &stats.board),
     ] {
         let (n, p50, p99) = s.summary();
-        writeln!(out, "{name:<26} {n:>8} {p50:>10.2} {p99:>10.2}")?;
+        writeln!(out, "{name:<30} {n:>8} {p50:>10.2} {p99:>10.2}")?;
     }
     writeln!(
         out,
@@ -502,6 +653,11 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     writeln!(
         out,
         "server memory: {rss:.1} MiB resident at the end, {peak_mem:.1} MiB peak"
+    )?;
+    writeln!(
+        out,
+        "write-ahead log peak: {:.1} MB",
+        wal_peak.load(Ordering::Relaxed) as f64 / (1u64 << 20) as f64
     )?;
 
     // The checks, on the ledger file the server closed.

@@ -302,8 +302,8 @@ pub enum Cmd {
         /// Kiosks issuing
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
         kiosks: u64,
-        /// Boards following the call stream
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=64))]
+        /// Boards following the call stream (each holds a stream open; up to 2000)
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=2000))]
         boards: u64,
         /// Simulated seconds per real second
         #[arg(long, default_value_t = 10.0)]
