@@ -7,7 +7,7 @@ use crate::api::*;
 use crate::chain::VerifyReport;
 use crate::error::{LedgerError, Result};
 use crate::hall::Hall;
-use crate::ledger::{CallRequest, DayReport, IssueRequest, Ledger, Ticket, WaitingEntry};
+use crate::ledger::{DayReport, Ledger, Ticket, WaitingEntry};
 use crate::model::Case;
 use crate::Called;
 
@@ -32,10 +32,19 @@ impl LocalClient {
         &mut self.ledger
     }
 
-    fn staff(&self) -> Result<&SignedIn> {
-        self.signed_in
-            .as_ref()
-            .ok_or_else(|| LedgerError::Unauthorized("sign in with the specialist's PIN first".into()))
+    /// Run one op of the protocol's table here, as the server would for a device: whoever
+    /// holds the ledger file is the host's administrator, acting as the specialist signed in.
+    fn run<O: crate::ops::Op>(&mut self, op: O) -> Result<O::Reply> {
+        let by = self.caller();
+        crate::ops::run_here(op, &mut self.ledger, &by)
+    }
+
+    fn caller(&self) -> crate::ops::Caller {
+        crate::ops::Caller {
+            actor: self.actor.clone(),
+            role: crate::access::DeviceRole::Admin,
+            staff: self.signed_in.clone(),
+        }
     }
 }
 
@@ -45,37 +54,23 @@ impl HallClient for LocalClient {
     }
 
     fn issue(&mut self, req: &Issue) -> Result<Ticket> {
-        self.ledger.issue(&IssueRequest {
-            item: req.item.clone(),
-            priority: req.priority.clone(),
-            mode: req.mode,
-            channel: req.channel,
-            actor: self.actor.clone(),
-        })
+        self.run(req.clone())
     }
 
     fn check_in(&mut self, req: &crate::api::CheckIn) -> Result<Ticket> {
-        self.ledger.check_in(&req.code, &self.actor)
+        self.run(req.clone())
     }
 
     fn rate(&mut self, req: &crate::api::Rate) -> Result<crate::api::Rated> {
-        let c = self.ledger.rate(&req.ticket, req.level, "kiosk", &self.actor)?;
-        Ok(crate::api::Rated {
-            number: c.number,
-            level: req.level,
-            follow_up: c.follow_up_open,
-        })
+        self.run(req.clone())
     }
 
     fn feedback(&mut self, req: &crate::ledger::NewFeedback) -> Result<crate::api::FeedbackReceipt> {
-        let f = self.ledger.add_feedback(req, &self.actor)?;
-        Ok(crate::api::FeedbackReceipt { id: f.id, due: f.due })
+        self.run(req.clone())
     }
 
     fn record_print(&mut self, o: &PrintOutcome) -> Result<()> {
-        self.ledger
-            .record_print(o.case_id, &o.printer, o.error.as_deref(), o.reprint)
-            .map(|_| ())
+        self.run(o.clone())
     }
 
     fn queues(&mut self) -> Result<Vec<QueueLine>> {
@@ -104,27 +99,19 @@ impl HallClient for LocalClient {
     }
 
     fn call(&mut self, req: &Call) -> Result<Called> {
-        let s = self.staff()?.clone();
-        self.ledger.call(&CallRequest {
-            window: s.window,
-            staff: s.staff,
-            number: req.number.clone(),
-        })
+        self.run(req.clone())
     }
 
     fn act(&mut self, req: &Act) -> Result<Case> {
-        let s = self.staff()?.clone();
-        self.ledger.act(&req.case, s.window, &s.staff, &req.action)
+        self.run(req.clone())
     }
 
     fn open_case(&mut self, req: &crate::ledger::OpenCase) -> Result<Case> {
-        let s = self.staff()?.clone();
-        self.ledger.open_case(req, &s.staff, s.window)
+        self.run(req.clone())
     }
 
     fn pause_window(&mut self, req: &PauseWindow) -> Result<()> {
-        let s = self.staff()?.clone();
-        self.ledger.set_window_paused(s.window, &s.staff, req.paused)
+        self.run(req.clone())
     }
 
     fn window_paused(&mut self, window: u32) -> Result<bool> {
@@ -182,12 +169,7 @@ impl HallClient for LocalClient {
     }
 
     fn send_json(&mut self, path: &'static str, body: serde_json::Value) -> Result<serde_json::Value> {
-        // Whoever holds the ledger file is the host's administrator.
-        let by = crate::ops::Caller {
-            actor: self.actor.clone(),
-            role: crate::access::DeviceRole::Admin,
-            staff: self.signed_in.clone(),
-        };
+        let by = self.caller();
         crate::ops::run_json(path, body, &mut self.ledger, &by)
     }
 
@@ -225,7 +207,7 @@ fn follow_file(
     let (tx, rx) = std::sync::mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
-    std::thread::Builder::new()
+    let handle = std::thread::Builder::new()
         .name("bangban-follow-file".into())
         .spawn(move || {
             let mut seq = after;
@@ -277,5 +259,5 @@ fn follow_file(
             }
         })
         .map_err(|e| LedgerError::Invalid(format!("cannot start following the ledger: {e}")))?;
-    Ok(crate::remote::Follower::new(rx, stop))
+    Ok(crate::remote::Follower::new(rx, stop, Some(handle)))
 }

@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{Device, DeviceRole};
 use crate::api::SignedIn;
+use crate::api::{Act, Call, CheckIn, FeedbackReceipt, Issue, PauseWindow, PrintOutcome, Rate, Rated};
 use crate::attachments::{ImportKind, Sheet};
 use crate::error::{LedgerError, Result};
 use crate::ledger::{
-    Appointment, ConfigureOutcome, DayClose, Feedback, Ledger, NewFeedback, Purged, RecordKind, RecordRow,
+    Appointment, CallRequest, ConfigureOutcome, DayClose, Feedback, IssueRequest, Ledger, NewFeedback, OpenCase,
+    Purged, RecordKind, RecordRow, Ticket,
 };
 use crate::model::Case;
 
@@ -48,6 +50,10 @@ pub trait Op: Serialize + DeserializeOwned + Send + 'static {
     const WRITES: bool;
     /// Whether a specialist must be signed in on the device (their session header).
     const STAFF: bool = false;
+    /// Whether `prepare` does slow work (a PIN's hash) that the server runs off its writer.
+    const SLOW: bool = false;
+    /// The name a request id is recorded under (its path, or the name older servers used).
+    const NAME: &'static str = Self::PATH;
 
     /// Slow work that must not hold the ledger (hashing a new PIN): done before `run`, and in
     /// the server beside the writer thread, not on it.
@@ -126,6 +132,15 @@ macro_rules! op_table {
 }
 
 op_table!(
+    Issue,
+    CheckIn,
+    Rate,
+    NewFeedback,
+    PrintOutcome,
+    Call,
+    Act,
+    OpenCase,
+    PauseWindow,
     Records,
     RateVisit,
     FeedbackAdd,
@@ -144,6 +159,10 @@ op_table!(
     Purge,
 );
 
+/// The kiosks (and the admin, who may do anything).
+pub const KIOSK: &[DeviceRole] = &[DeviceRole::Kiosk, DeviceRole::Admin];
+/// The counters (and the admin).
+pub const COUNTER: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin];
 /// The management office's work: its desk PCs and the admin's.
 pub const OFFICE: &[DeviceRole] = &[DeviceRole::Office, DeviceRole::Admin];
 /// The desks where staff serve visitors or the office: counters, the office, the admin.
@@ -520,6 +539,7 @@ impl Op for SetPin {
     const PATH: &'static str = "staff/set-pin";
     const ROLES: &'static [DeviceRole] = DESKS;
     const WRITES: bool = true;
+    const SLOW: bool = true;
     fn prepare(&mut self) -> Result<()> {
         self.hash = Some(crate::ledger::hash_new_pin(&self.staff, &self.new_pin)?);
         Ok(())
@@ -598,6 +618,179 @@ impl Op for Purge {
 fn event_of_request(l: &Ledger, seq: i64) -> Result<crate::Event> {
     l.event(seq)?
         .ok_or_else(|| LedgerError::Corrupt(format!("request points at missing event {seq}")))
+}
+
+// ---------------------------------------------------------------------------------------
+// The hall floor's operations: the kiosk's and the counter's.
+
+impl Op for Issue {
+    type Reply = Ticket;
+    const PATH: &'static str = "issue";
+    const ROLES: &'static [DeviceRole] = KIOSK;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Ticket> {
+        l.issue(&IssueRequest {
+            item: self.item,
+            priority: self.priority,
+            mode: self.mode,
+            channel: self.channel,
+            actor: by.actor.clone(),
+        })
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Ticket> {
+        ticket_of_event(l, seq)
+    }
+}
+
+/// 预约签到 at the kiosk.
+impl Op for CheckIn {
+    type Reply = Ticket;
+    const PATH: &'static str = "check-in";
+    const NAME: &'static str = "check_in";
+    const ROLES: &'static [DeviceRole] = KIOSK;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Ticket> {
+        l.check_in(&self.code, &by.actor)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Ticket> {
+        ticket_of_event(l, seq)
+    }
+}
+
+/// 好差评 at the kiosk, by the ticket's QR code or today's number.
+impl Op for Rate {
+    type Reply = Rated;
+    const PATH: &'static str = "rate";
+    const ROLES: &'static [DeviceRole] = KIOSK;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Rated> {
+        let c = l.rate(&self.ticket, self.level, "kiosk", &by.actor)?;
+        Ok(Rated {
+            number: c.number,
+            level: self.level,
+            follow_up: c.follow_up_open,
+        })
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Rated> {
+        let c = case_of_event(l, seq)?;
+        Ok(Rated {
+            number: c.number,
+            level: c.rating.unwrap_or_default(),
+            follow_up: c.follow_up_open,
+        })
+    }
+}
+
+/// 找茬吐槽 at the kiosk.
+impl Op for NewFeedback {
+    type Reply = FeedbackReceipt;
+    const PATH: &'static str = "feedback";
+    const ROLES: &'static [DeviceRole] = KIOSK;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<FeedbackReceipt> {
+        let f = l.add_feedback(&self, &by.actor)?;
+        Ok(FeedbackReceipt { id: f.id, due: f.due })
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<FeedbackReceipt> {
+        match body_of_event(l, seq)? {
+            crate::EventBody::FeedbackReceived { feedback, due, .. } => Ok(FeedbackReceipt { id: feedback, due }),
+            _ => Err(LedgerError::Corrupt(format!("event {seq} is not a feedback"))),
+        }
+    }
+}
+
+/// Whether a ticket came out of the kiosk's printer.
+impl Op for PrintOutcome {
+    type Reply = ();
+    const PATH: &'static str = "print-outcome";
+    const ROLES: &'static [DeviceRole] = KIOSK;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<()> {
+        // The printer is named after the kiosk that drives it, so the 台账 says where.
+        l.record_print(
+            self.case_id,
+            &format!("{}/{}", by.actor, self.printer),
+            self.error.as_deref(),
+            self.reprint,
+        )?;
+        Ok(())
+    }
+    fn replay(_: &mut Ledger, _: i64) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The next visitor (or a given number) for the signed-in specialist's window.
+impl Op for Call {
+    type Reply = crate::Called;
+    const PATH: &'static str = "call";
+    const ROLES: &'static [DeviceRole] = COUNTER;
+    const WRITES: bool = true;
+    const STAFF: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<crate::Called> {
+        let s = by.specialist()?;
+        l.call(&CallRequest {
+            window: s.window,
+            staff: s.staff.clone(),
+            number: self.number,
+        })
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<crate::Called> {
+        l.calls_after(seq - 1)?
+            .calls
+            .into_iter()
+            .find(|c| c.seq == seq)
+            .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} is not a call")))
+    }
+}
+
+/// A counter action on a case, by the signed-in specialist at their window.
+impl Op for Act {
+    type Reply = Case;
+    const PATH: &'static str = "act";
+    const ROLES: &'static [DeviceRole] = COUNTER;
+    const WRITES: bool = true;
+    const STAFF: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Case> {
+        let s = by.specialist()?;
+        l.act(&self.case, s.window, &s.staff, &self.action)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Case> {
+        case_of_event(l, seq)
+    }
+}
+
+/// A case opened at the counter without a ticket (来电咨询, 网上帮办, 提前介入).
+impl Op for OpenCase {
+    type Reply = Case;
+    const PATH: &'static str = "open-case";
+    const NAME: &'static str = "open_case";
+    const ROLES: &'static [DeviceRole] = COUNTER;
+    const WRITES: bool = true;
+    const STAFF: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Case> {
+        let s = by.specialist()?;
+        l.open_case(&self, &s.staff, s.window)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Case> {
+        case_of_event(l, seq)
+    }
+}
+
+/// Pause or reopen the signed-in specialist's window.
+impl Op for PauseWindow {
+    type Reply = ();
+    const PATH: &'static str = "window";
+    const ROLES: &'static [DeviceRole] = COUNTER;
+    const WRITES: bool = true;
+    const STAFF: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<()> {
+        let s = by.specialist()?;
+        l.set_window_paused(s.window, &s.staff, self.paused)
+    }
+    fn replay(_: &mut Ledger, _: i64) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// What the event a request's first try wrote says.

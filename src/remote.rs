@@ -368,18 +368,29 @@ pub enum Heard {
 pub struct Follower {
     pub heard: std::sync::mpsc::Receiver<Heard>,
     stop: Arc<std::sync::atomic::AtomicBool>,
+    /// A thread to wait for when dropped: the file's follower holds a connection to the
+    /// ledger, which must be closed before the program's own so that the last one to close
+    /// folds the write-ahead log away (the server's follower holds nothing of the kind).
+    joined: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Follower {
     /// A follower fed by `heard`; dropping it sets `stop` so its thread ends.
-    pub(crate) fn new(heard: std::sync::mpsc::Receiver<Heard>, stop: Arc<std::sync::atomic::AtomicBool>) -> Follower {
-        Follower { heard, stop }
+    pub(crate) fn new(
+        heard: std::sync::mpsc::Receiver<Heard>,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+        joined: Option<std::thread::JoinHandle<()>>,
+    ) -> Follower {
+        Follower { heard, stop, joined }
     }
 }
 
 impl Drop for Follower {
     fn drop(&mut self) {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(h) = self.joined.take() {
+            let _ = h.join();
+        }
     }
 }
 
@@ -445,7 +456,11 @@ impl RemoteClient {
                 }
             })
             .expect("start the stream thread");
-        Follower { heard: rx, stop }
+        Follower {
+            heard: rx,
+            stop,
+            joined: None,
+        }
     }
 }
 

@@ -52,8 +52,10 @@ impl From<&Called> for Announcement {
 /// the hall as a `Box<dyn HallClient>` (`bangban::connect`): the file and the server look
 /// the same to it.
 pub struct Feed {
-    client: Box<dyn HallClient>,
+    // The follower first: fields drop in order, and its reading connection must close before
+    // the client's, so the last connection to close folds the write-ahead log away.
     follower: Follower,
+    client: Box<dyn HallClient>,
     seq: i64,
     online: bool,
     /// The clock that says which business day the board shows (`BANGBAN_NOW` in drills).
@@ -118,8 +120,8 @@ impl Feed {
         let seq = client.head_seq()?;
         let follower = client.follow(seq, Box::new(wake))?;
         Ok(Feed {
-            client,
             follower,
+            client,
             seq,
             online: true,
             clock,

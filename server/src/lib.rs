@@ -26,8 +26,8 @@ use tokio::sync::{oneshot, watch};
 use bangban::access::{Device, DeviceRole, Session};
 use bangban::api::*;
 use bangban::error::LedgerError;
-use bangban::ledger::{CallRequest, IssueRequest, LedgerOptions};
-use bangban::ops::{answered, case_of_event, once, ticket_of_event, Caller, Op, OpVisitor, ADMIN, DESKS, OFFICE};
+use bangban::ledger::LedgerOptions;
+use bangban::ops::{answered, once, Caller, Op, OpVisitor, ADMIN, DESKS, OFFICE};
 use bangban::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
 use bangban::Ledger;
 
@@ -86,10 +86,26 @@ struct App {
 }
 
 /// Calls read once after a write for every board's stream: those after `after`, up to
-/// `batch.last_seq`.
+/// `last_seq`, each with its sequence number and its JSON written once (a thousand boards
+/// share the text rather than serialising it a thousand times).
 struct Published {
     after: i64,
-    batch: CallsAfter,
+    last_seq: i64,
+    calls: Vec<(i64, Arc<str>)>,
+}
+
+impl Published {
+    fn of(after: i64, batch: &CallsAfter) -> Published {
+        Published {
+            after,
+            last_seq: batch.last_seq,
+            calls: batch
+                .calls
+                .iter()
+                .filter_map(|c| Some((c.seq, Arc::from(serde_json::to_string(c).ok()?))))
+                .collect(),
+        }
+    }
 }
 
 /// How many connections answer reads beside the writer: two cores serve them, one more lets a
@@ -194,8 +210,6 @@ const ANY: &[DeviceRole] = &[
     DeviceRole::Admin,
     DeviceRole::Office,
 ];
-const KIOSK: &[DeviceRole] = &[DeviceRole::Kiosk, DeviceRole::Admin];
-const COUNTER: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Admin];
 const STAFF_READ: &[DeviceRole] = &[
     DeviceRole::Counter,
     DeviceRole::Office,
@@ -210,7 +224,7 @@ async fn healthz() -> &'static str {
 async fn hall(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<(i64, bangban::Hall)> {
     let d = device(&app, &headers, ANY).await?;
     let (id, mut hall) = app
-        .ledger
+        .reads
         .run(|l: &mut Ledger| -> bangban::Result<(i64, bangban::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
         .await??;
     // Specialists' own phone numbers leave the server masked, except to the office.
@@ -220,137 +234,6 @@ async fn hall(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<(i64
         }
     }
     Ok(Json((id, hall)))
-}
-
-async fn issue(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Issue>) -> ApiResult<bangban::Ticket> {
-    let d = device(&app, &headers, KIOSK).await?;
-    let id = request_id(&headers)?;
-    let t = app
-        .ledger
-        .run(move |l| {
-            once(
-                l,
-                id,
-                &d.name,
-                "issue",
-                |l| {
-                    l.issue(&IssueRequest {
-                        item: req.item,
-                        priority: req.priority,
-                        mode: req.mode,
-                        channel: req.channel,
-                        actor: d.name.clone(),
-                    })
-                },
-                ticket_of_event,
-            )
-        })
-        .await??;
-    Ok(Json(t))
-}
-
-async fn check_in(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(req): Json<bangban::api::CheckIn>,
-) -> ApiResult<bangban::Ticket> {
-    let d = device(&app, &headers, KIOSK).await?;
-    let id = request_id(&headers)?;
-    let t = app
-        .ledger
-        .run(move |l| {
-            once(
-                l,
-                id,
-                &d.name,
-                "check_in",
-                |l| l.check_in(&req.code, &d.name),
-                ticket_of_event,
-            )
-        })
-        .await??;
-    Ok(Json(t))
-}
-
-async fn rate(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(req): Json<bangban::api::Rate>,
-) -> ApiResult<bangban::api::Rated> {
-    let d = device(&app, &headers, KIOSK).await?;
-    let id = request_id(&headers)?;
-    let level = req.level;
-    let c = app
-        .ledger
-        .run(move |l| {
-            once(
-                l,
-                id,
-                &d.name,
-                "rate",
-                |l| l.rate(&req.ticket, req.level, "kiosk", &d.name),
-                case_of_event,
-            )
-        })
-        .await??;
-    Ok(Json(bangban::api::Rated {
-        number: c.number,
-        level,
-        follow_up: c.follow_up_open,
-    }))
-}
-
-async fn feedback(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(req): Json<bangban::NewFeedback>,
-) -> ApiResult<bangban::api::FeedbackReceipt> {
-    let d = device(&app, &headers, KIOSK).await?;
-    let id = request_id(&headers)?;
-    let (fid, due) = app
-        .ledger
-        .run(move |l| {
-            once(
-                l,
-                id,
-                &d.name,
-                "feedback",
-                |l| l.add_feedback(&req, &d.name).map(|f| (f.id, f.due)),
-                |l, seq| match bangban::ops::body_of_event(l, seq)? {
-                    bangban::EventBody::FeedbackReceived { feedback, due, .. } => Ok((feedback, due)),
-                    _ => Err(LedgerError::Corrupt(format!("event {seq} is not a feedback"))),
-                },
-            )
-        })
-        .await??;
-    Ok(Json(bangban::api::FeedbackReceipt { id: fid, due }))
-}
-
-async fn print_outcome(State(app): State<Arc<App>>, headers: HeaderMap, Json(o): Json<PrintOutcome>) -> ApiResult<()> {
-    let d = device(&app, &headers, KIOSK).await?;
-    let id = request_id(&headers)?;
-    app.ledger
-        .run(move |l| {
-            once(
-                l,
-                id,
-                &d.name,
-                "print-outcome",
-                // The printer is named after the kiosk that drives it, so the 台账 says where.
-                |l| {
-                    l.record_print(
-                        o.case_id,
-                        &format!("{}/{}", d.name, o.printer),
-                        o.error.as_deref(),
-                        o.reprint,
-                    )
-                    .map(|_| ())
-                },
-                |_, _| Ok(()),
-            )
-        })
-        .await??;
-    Ok(Json(()))
 }
 
 async fn queues(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Vec<QueueLine>> {
@@ -423,85 +306,6 @@ async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<
     let s = staff(&app, &headers, &d).await?;
     app.ledger.run(move |l| l.end_session(&s.token)).await??;
     Ok(Json(()))
-}
-
-/// A staff action: a counter device, the specialist signed in on it, and the write run once
-/// per request id (`replay` answers a retry from the first event).
-async fn staff_write<T: Send + 'static>(
-    app: &App,
-    headers: &HeaderMap,
-    op: &'static str,
-    run: impl FnOnce(&mut Ledger, &Session) -> bangban::Result<T> + Send + 'static,
-    replay: impl FnOnce(&mut Ledger, i64) -> bangban::Result<T> + Send + 'static,
-) -> ApiResult<T> {
-    let d = device(app, headers, COUNTER).await?;
-    let s = staff(app, headers, &d).await?;
-    let id = request_id(headers)?;
-    let out = app
-        .ledger
-        .run(move |l| once(l, id, &d.name, op, |l| run(l, &s), replay))
-        .await??;
-    Ok(Json(out))
-}
-
-async fn call(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Call>) -> ApiResult<bangban::Called> {
-    staff_write(
-        &app,
-        &headers,
-        "call",
-        move |l, s| {
-            l.call(&CallRequest {
-                window: s.window,
-                staff: s.staff.clone(),
-                number: req.number,
-            })
-        },
-        |l, seq| {
-            l.calls_after(seq - 1)?
-                .calls
-                .into_iter()
-                .find(|c| c.seq == seq)
-                .ok_or_else(|| LedgerError::Corrupt(format!("event {seq} is not a call")))
-        },
-    )
-    .await
-}
-
-async fn act(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<Act>) -> ApiResult<bangban::Case> {
-    staff_write(
-        &app,
-        &headers,
-        "act",
-        move |l, s| l.act(&req.case, s.window, &s.staff, &req.action),
-        case_of_event,
-    )
-    .await
-}
-
-async fn open_case(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    Json(req): Json<bangban::OpenCase>,
-) -> ApiResult<bangban::Case> {
-    staff_write(
-        &app,
-        &headers,
-        "open_case",
-        move |l, s| l.open_case(&req, &s.staff, s.window),
-        case_of_event,
-    )
-    .await
-}
-
-async fn pause_window(State(app): State<Arc<App>>, headers: HeaderMap, Json(req): Json<PauseWindow>) -> ApiResult<()> {
-    staff_write(
-        &app,
-        &headers,
-        "window",
-        move |l, s| l.set_window_paused(s.window, &s.staff, req.paused),
-        |_, _| Ok(()),
-    )
-    .await
 }
 
 async fn window_paused(State(app): State<Arc<App>>, headers: HeaderMap, Path(w): Path<u32>) -> ApiResult<bool> {
@@ -643,28 +447,34 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
     };
     // A retry of a write already done is answered before any slow work is repeated.
     if let Some(rid) = id.clone() {
-        if let Some(reply) = app.reads.run(move |l| answered(l, &rid, O::PATH, O::replay)).await?? {
+        if let Some(reply) = app.reads.run(move |l| answered(l, &rid, O::NAME, O::replay)).await?? {
             return Ok(Json(reply));
         }
     }
-    // Argon2 (a new PIN's hash, the proof of an old one) runs beside the writer, two at a time.
+    // Argon2 (a new PIN's hash, the proof of an old one) runs beside the writer, two at a time;
+    // an op with no slow work (a ticket, a call) goes straight to the writer.
     let pin = op.pin_to_check(&by);
-    let stored = match &pin {
-        Some((staff_id, _)) => {
-            let s = staff_id.clone();
-            Some(app.reads.run(move |l| l.pin_record_of(&s)).await??)
-        }
-        None => None,
-    };
-    let (op, pin, stored, checked) = beside_writer(&app, move || {
-        op.prepare()?;
-        let checked = match (&stored, &pin) {
-            (Some(stored), Some((_, p))) => Some(stored.check(p)?),
-            _ => None,
+    let (op, pin, stored, checked) = if O::SLOW || pin.is_some() {
+        let stored = match &pin {
+            Some((staff_id, _)) => {
+                let s = staff_id.clone();
+                Some(app.reads.run(move |l| l.pin_record_of(&s)).await??)
+            }
+            None => None,
         };
-        Ok((op, pin, stored, checked))
-    })
-    .await?;
+        beside_writer(&app, move || {
+            op.prepare()?;
+            let checked = match (&stored, &pin) {
+                (Some(stored), Some((_, p))) => Some(stored.check(p)?),
+                _ => None,
+            };
+            Ok((op, pin, stored, checked))
+        })
+        .await?
+    } else {
+        op.prepare()?;
+        (op, None, None, None)
+    };
     // A read-only op with no PIN to record runs on a reader; anything that writes, on the
     // writer.
     let door = if O::WRITES || pin.is_some() {
@@ -679,7 +489,7 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
             }
             if O::WRITES {
                 let actor = by.actor.clone();
-                once(l, id, &actor, O::PATH, |l| op.run(l, &by), O::replay)
+                once(l, id, &actor, O::NAME, |l| op.run(l, &by), O::replay)
             } else {
                 op.run(l, &by)
             }
@@ -801,10 +611,10 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                 };
                 use tokio::sync::broadcast::error::RecvError;
                 match got {
-                    Ok(p) if p.batch.last_seq <= st.seq => continue,
+                    Ok(p) if p.last_seq <= st.seq => continue,
                     Ok(p) if p.after <= st.seq => {
                         let seq = st.seq;
-                        st.push_calls(p.batch.calls.iter().filter(|c| c.seq > seq), p.batch.last_seq);
+                        st.push_calls(p.calls.iter().filter(|(s, _)| *s > seq), p.last_seq);
                         continue;
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
@@ -831,7 +641,8 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                     let Ok(Ok(batch)) = st.app.reads.run(move |l| l.calls_after(after)).await else {
                         return None;
                     };
-                    st.push_calls(batch.calls.iter(), batch.last_seq);
+                    let p = Published::of(after, &batch);
+                    st.push_calls(p.calls.iter(), p.last_seq);
                 }
                 Feed::Ticket(token) => {
                     let Ok(Ok(status)) = st.app.reads.run(move |l| l.ticket_status(&token)).await else {
@@ -856,13 +667,12 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
 }
 
 impl StreamState {
-    /// Queue `calls` as `call` events and, when the stream moved, a `head` event.
-    fn push_calls<'a>(&mut self, calls: impl Iterator<Item = &'a bangban::Called>, last: i64) {
-        for c in calls {
-            if let Ok(json) = serde_json::to_string(c) {
-                self.pending
-                    .push_back(SseEvent::default().event("call").id(c.seq.to_string()).data(json));
-            }
+    /// Queue `calls` (sequence number, JSON) as `call` events and, when the stream moved, a
+    /// `head` event.
+    fn push_calls<'a>(&mut self, calls: impl Iterator<Item = &'a (i64, Arc<str>)>, last: i64) {
+        for (seq, json) in calls {
+            self.pending
+                .push_back(SseEvent::default().event("call").id(seq.to_string()).data(&**json));
         }
         if last > self.seq {
             self.pending
@@ -887,7 +697,7 @@ async fn publish_calls(app: Arc<App>) {
             Ok(Ok(batch)) => {
                 last = batch.last_seq.max(last);
                 // No board listening is not an error.
-                let _ = app.calls.send(Arc::new(Published { after, batch }));
+                let _ = app.calls.send(Arc::new(Published::of(after, &batch)));
             }
             Ok(Err(e)) => {
                 tracing::warn!("cannot read the new calls for the boards: {e}");
@@ -1014,19 +824,10 @@ fn router(app: Arc<App>) -> Router {
         .route("/static/hall-font.ttf", get(font))
         .route("/api/v1/status/{token}", get(ticket_status))
         .route("/api/v1/hall", get(hall))
-        .route("/api/v1/issue", post(issue))
-        .route("/api/v1/print-outcome", post(print_outcome))
-        .route("/api/v1/check-in", post(check_in))
-        .route("/api/v1/rate", post(rate))
-        .route("/api/v1/feedback", post(feedback))
         .route("/api/v1/queues", get(queues))
         .route("/api/v1/waiting", get(waiting))
         .route("/api/v1/sign-in", post(sign_in))
         .route("/api/v1/sign-out", post(sign_out))
-        .route("/api/v1/call", post(call))
-        .route("/api/v1/act", post(act))
-        .route("/api/v1/open-case", post(open_case))
-        .route("/api/v1/window", post(pause_window))
         .route("/api/v1/windows/{w}/paused", get(window_paused))
         .route("/api/v1/windows/{w}/cases", get(window_cases))
         .route("/api/v1/cases/{r}", get(case))
