@@ -47,6 +47,24 @@ impl Ledger {
             // is theirs to call back (首问负责).
             Some(n) => {
                 let case = find_case_in(&tx, &day, n)?;
+                // A window calls its own departments' visitors (or a whole-chain case's
+                // visitor for its department's part): a number from another department's queue
+                // would be announced to the wrong counter and stall this window.
+                let part_here = case.parts.iter().any(|p| depts.contains(&p.department));
+                if !depts.contains(&case.department) && !part_here {
+                    return Err(LedgerError::Forbidden(format!(
+                        "ticket {} is for {} ({}); window {} serves {}: that department's windows call it",
+                        case.number,
+                        hall.department_name(&case.department),
+                        case.department,
+                        req.window,
+                        depts
+                            .iter()
+                            .map(|d| hall.department_name(d))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    )));
+                }
                 check_owner(&hall, &case, &req.staff, &CaseAction::Recall)?;
                 case
             }

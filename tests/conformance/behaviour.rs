@@ -349,3 +349,35 @@ fn a_write_delivered_twice_with_one_request_id_is_done_once() {
         "no number was used twice"
     );
 }
+
+#[test]
+fn a_window_calls_by_number_only_its_own_departments_tickets() {
+    let h = TestHall::new();
+    let mut k = h.kiosk();
+    let other = issue(k.as_mut(), "A01", None);
+    let own = issue(k.as_mut(), "F01", None);
+    // 不动产 (window 12) asked for 市场监督's A001: refused, naming whose ticket it is.
+    let mut c = h.counter("S601", 12);
+    let e = c
+        .call(&Call {
+            number: Some(other.clone()),
+        })
+        .expect_err("another department's ticket");
+    assert_eq!(e.kind(), ErrorKind::Forbidden);
+    assert!(e.to_string().contains("市场监督管理局"), "{e}");
+    assert!(
+        h.office().calls_after(0).unwrap().calls.is_empty(),
+        "nothing announced on the boards"
+    );
+    // The window is not stalled: it calls its own next visitor, and 市场监督 still can call A001.
+    assert_eq!(call(c.as_mut()).number, own);
+    let mut scjg = h.counter("S101", 1);
+    assert_eq!(
+        scjg.call(&Call {
+            number: Some(other.clone())
+        })
+        .unwrap()
+        .number,
+        other
+    );
+}
