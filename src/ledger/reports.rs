@@ -4,6 +4,9 @@ use std::collections::HashMap;
 
 use super::*;
 
+/// How many sequence numbers a period report reads at a time.
+const PERIOD_BATCH: i64 = 16_384;
+
 impl Ledger {
     /// The day's ledger (台账) per department.
     pub fn report(&mut self, date: NaiveDate) -> Result<DayReport> {
@@ -222,231 +225,245 @@ impl Ledger {
         let minutes = |a: chrono::DateTime<Utc>, b: chrono::DateTime<Utc>| {
             ((b - a).num_milliseconds() as f64 / 60_000.0).max(0.0)
         };
-        let events = chain::events_in(
-            &self.conn,
-            "WHERE at >= ?1 AND at < ?2",
-            params![stamp(start), stamp(end)],
+        // The period's events in batches by sequence number (the range found through the time
+        // index): a year is millions of events, and holding them all at once took gigabytes
+        // from the page cache that the hall's writer reads through.
+        let (start_s, end_s) = (stamp(start), stamp(end));
+        let (first, last): (Option<i64>, Option<i64>) = self.conn.query_row(
+            "SELECT min(seq), max(seq) FROM events WHERE at >= ?1 AND at < ?2",
+            params![start_s, end_s],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        for ev in events {
-            let Some(at) = parse_stamp(&ev.at) else { continue };
-            let Ok(body) = serde_json::from_str::<EventBody>(&ev.payload) else {
-                continue;
-            };
-            // The visitor's voice beyond ratings names a department (and maybe a specialist).
-            match &body {
-                EventBody::FeedbackReceived {
-                    feedback_kind,
-                    department,
-                    staff,
-                    ..
-                } => {
-                    let complaint = feedback_kind == "complaint";
+        let (mut batch, last) = (first.unwrap_or(1), last.unwrap_or(0));
+        while batch <= last {
+            let next = batch + PERIOD_BATCH;
+            let events = chain::events_in(
+                &self.conn,
+                "WHERE seq >= ?1 AND seq < ?2 AND at >= ?3 AND at < ?4",
+                params![batch, next, start_s, end_s],
+            )?;
+            batch = next;
+            for ev in events {
+                let Some(at) = parse_stamp(&ev.at) else { continue };
+                let Ok(body) = serde_json::from_str::<EventBody>(&ev.payload) else {
+                    continue;
+                };
+                // The visitor's voice beyond ratings names a department (and maybe a specialist).
+                match &body {
+                    EventBody::FeedbackReceived {
+                        feedback_kind,
+                        department,
+                        staff,
+                        ..
+                    } => {
+                        let complaint = feedback_kind == "complaint";
+                        for key in [
+                            department.clone().map(|d| (0u8, d)),
+                            staff.clone().map(|s| (1u8, s)),
+                            Some((2, "ALL".into())),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        {
+                            if let Some((l, _)) = lines.get_mut(&key) {
+                                if complaint {
+                                    l.complaints += 1
+                                } else {
+                                    l.suggestions += 1
+                                }
+                            }
+                        }
+                    }
+                    EventBody::FeedbackReplied { feedback, .. } => {
+                        let department: Option<String> = self
+                            .conn
+                            .query_row("SELECT department FROM feedback WHERE id = ?1", [feedback], |r| {
+                                r.get(0)
+                            })
+                            .optional()?
+                            .flatten();
+                        for key in [department.map(|d| (0u8, d)), Some((2, "ALL".into()))]
+                            .into_iter()
+                            .flatten()
+                        {
+                            if let Some((l, _)) = lines.get_mut(&key) {
+                                l.feedback_replied += 1;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                let Some(id) = ev.case_id else { continue };
+                if !cases.contains_key(&id) {
+                    // A case from before the period: where it stood when the period began.
+                    let before = self.case_before(id, ev.seq)?;
+                    cases.insert(id, before);
+                }
+                let seen = cases.get_mut(&id).expect("inserted above");
+                let dept = seen.department.clone();
+                // Count a figure for the department the case is in, the acting specialist, and the hall.
+                let mut bump = |staff: Option<&str>, f: &dyn Fn(&mut FigureLine, &mut Samples)| {
                     for key in [
-                        department.clone().map(|d| (0u8, d)),
-                        staff.clone().map(|s| (1u8, s)),
+                        Some((0u8, dept.clone())),
+                        staff.map(|s| (1u8, s.to_string())),
                         Some((2, "ALL".into())),
                     ]
                     .into_iter()
                     .flatten()
                     {
-                        if let Some((l, _)) = lines.get_mut(&key) {
-                            if complaint {
-                                l.complaints += 1
+                        if let Some((line, samples)) = lines.get_mut(&key) {
+                            f(line, samples);
+                        }
+                    }
+                };
+                let hour = at
+                    .with_timezone(&tz)
+                    .format("%H")
+                    .to_string()
+                    .parse::<u32>()
+                    .unwrap_or(0);
+                match &body {
+                    EventBody::CaseIssued {
+                        department,
+                        mode,
+                        priority,
+                        ..
+                    } => {
+                        seen.department = department.clone();
+                        seen.issued = Some(at);
+                        let (mode, prio) = (*mode, priority.is_some());
+                        let dept = department.clone();
+                        for key in [(0u8, dept), (2, "ALL".into())] {
+                            if let Some((l, _)) = lines.get_mut(&key) {
+                                l.tickets += 1;
+                                match mode {
+                                    Mode::Onsite => l.mode_onsite += 1,
+                                    Mode::Online => l.mode_online += 1,
+                                    Mode::Fullprocess => l.mode_fullprocess += 1,
+                                }
+                                l.priority += prio as u32;
+                            }
+                        }
+                        hourly
+                            .entry(hour)
+                            .or_insert_with(|| HourFigures {
+                                hour,
+                                ..Default::default()
+                            })
+                            .arrivals += 1;
+                    }
+                    EventBody::CaseReturned { .. } => {
+                        seen.issued = Some(at);
+                        seen.called = None;
+                    }
+                    EventBody::CaseCalled { staff, .. } => {
+                        let wait = seen.issued.filter(|_| seen.called.is_none()).map(|i| minutes(i, at));
+                        seen.called = Some(at);
+                        let idle = last_end
+                            .remove(staff)
+                            .filter(|e| e.with_timezone(&tz).date_naive() == at.with_timezone(&tz).date_naive())
+                            .map(|e| minutes(e, at));
+                        bump(Some(staff), &|_, s| {
+                            if let Some(w) = wait {
+                                s.wait.push(w);
+                            }
+                        });
+                        // Idle: from the specialist's last service end to their next call, same day.
+                        if let (Some(i), Some((_, s))) = (idle, lines.get_mut(&(1, staff.clone()))) {
+                            s.idle.push(i);
+                        }
+                    }
+                    EventBody::CaseStarted { staff, .. } => {
+                        let walk = seen.called.map(|c| minutes(c, at));
+                        if seen.started.is_none() {
+                            seen.started = Some((at, staff.clone()));
+                        }
+                        bump(Some(staff), &|l, s| {
+                            l.served += 1;
+                            if let Some(w) = walk {
+                                s.walk.push(w);
+                            }
+                        });
+                        hourly
+                            .entry(hour)
+                            .or_insert_with(|| HourFigures {
+                                hour,
+                                ..Default::default()
+                            })
+                            .served += 1;
+                    }
+                    EventBody::CaseNoShow { staff } => bump(Some(staff), &|l, _| l.no_shows += 1),
+                    EventBody::CaseOpened { staff, .. } => seen.owner = Some(staff.clone()),
+                    EventBody::CaseRated { level, .. } => {
+                        // The visit is the specialist's who served it first (首问负责).
+                        let server = seen
+                            .started
+                            .as_ref()
+                            .map(|s| s.1.clone())
+                            .or_else(|| seen.owner.clone());
+                        let level = *level;
+                        bump(server.as_deref(), &|l, s| {
+                            l.ratings += 1;
+                            l.ratings_bad += (level <= 2) as u32;
+                            s.rating.push(level as f64);
+                        })
+                    }
+                    EventBody::ConsultationRecorded { staff, resolved, .. } => {
+                        if !resolved {
+                            seen.deferred = Some((at, staff.clone(), dept.clone()));
+                        }
+                        bump(Some(staff), &|l, _| {
+                            if *resolved {
+                                l.consultations_answered += 1
                             } else {
-                                l.suggestions += 1
+                                l.consultations_deferred += 1
+                            }
+                        })
+                    }
+                    EventBody::QuestionAnswered { .. } => {
+                        if let Some((asked, who, d)) = seen.deferred.take() {
+                            if minutes(asked, at) > 2.0 * 24.0 * 60.0 {
+                                count_overdue(&mut lines, &who, &d);
                             }
                         }
                     }
-                }
-                EventBody::FeedbackReplied { feedback, .. } => {
-                    let department: Option<String> = self
-                        .conn
-                        .query_row("SELECT department FROM feedback WHERE id = ?1", [feedback], |r| {
-                            r.get(0)
-                        })
-                        .optional()?
-                        .flatten();
-                    for key in [department.map(|d| (0u8, d)), Some((2, "ALL".into()))]
-                        .into_iter()
-                        .flatten()
-                    {
-                        if let Some((l, _)) = lines.get_mut(&key) {
-                            l.feedback_replied += 1;
+                    EventBody::MaterialsMissing { staff, .. } => bump(Some(staff), &|l, _| l.notifications += 1),
+                    EventBody::CaseAccepted { staff, .. } => bump(Some(staff), &|l, _| l.acceptances += 1),
+                    EventBody::DeliveredInPerson { staff, .. } => bump(Some(staff), &|l, _| l.delivered_in_person += 1),
+                    EventBody::Mailed { staff, .. } => bump(Some(staff), &|l, _| l.mailed += 1),
+                    EventBody::ReceiptConfirmed { staff } => bump(Some(staff), &|l, _| l.receipts_confirmed += 1),
+                    EventBody::Archived { staff, .. } => bump(Some(staff), &|l, _| l.archived += 1),
+                    EventBody::CaseExpired { .. } => bump(None, &|l, _| l.expired += 1),
+                    EventBody::CaseTransferred {
+                        staff, to_department, ..
+                    } => {
+                        bump(Some(staff), &|l, _| l.transfers_out += 1);
+                        if let Some((l, _)) = lines.get_mut(&(0, to_department.clone())) {
+                            l.transfers_in += 1;
                         }
+                        seen.department = to_department.clone();
                     }
+                    _ => {}
                 }
-                _ => {}
-            }
-            let Some(id) = ev.case_id else { continue };
-            if !cases.contains_key(&id) {
-                // A case from before the period: where it stood when the period began.
-                let before = self.case_before(id, ev.seq)?;
-                cases.insert(id, before);
-            }
-            let seen = cases.get_mut(&id).expect("inserted above");
-            let dept = seen.department.clone();
-            // Count a figure for the department the case is in, the acting specialist, and the hall.
-            let mut bump = |staff: Option<&str>, f: &dyn Fn(&mut FigureLine, &mut Samples)| {
-                for key in [
-                    Some((0u8, dept.clone())),
-                    staff.map(|s| (1u8, s.to_string())),
-                    Some((2, "ALL".into())),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    if let Some((line, samples)) = lines.get_mut(&key) {
-                        f(line, samples);
-                    }
-                }
-            };
-            let hour = at
-                .with_timezone(&tz)
-                .format("%H")
-                .to_string()
-                .parse::<u32>()
-                .unwrap_or(0);
-            match &body {
-                EventBody::CaseIssued {
-                    department,
-                    mode,
-                    priority,
-                    ..
-                } => {
-                    seen.department = department.clone();
-                    seen.issued = Some(at);
-                    let (mode, prio) = (*mode, priority.is_some());
-                    let dept = department.clone();
-                    for key in [(0u8, dept), (2, "ALL".into())] {
-                        if let Some((l, _)) = lines.get_mut(&key) {
-                            l.tickets += 1;
-                            match mode {
-                                Mode::Onsite => l.mode_onsite += 1,
-                                Mode::Online => l.mode_online += 1,
-                                Mode::Fullprocess => l.mode_fullprocess += 1,
+                // The first time the visitor leaves the counter ends the measured service.
+                let seen = cases.get_mut(&id).expect("inserted above");
+                let leaves = matches!(
+                    body,
+                    EventBody::CaseTransferred { .. }
+                        | EventBody::MaterialsMissing { .. }
+                        | EventBody::CaseAccepted { .. }
+                        | EventBody::CaseCancelled { .. }
+                        | EventBody::ConsultationRecorded { resolved: true, .. }
+                );
+                if leaves && !seen.service_ended {
+                    if let Some((started, staff)) = seen.started.clone() {
+                        seen.service_ended = true;
+                        let service = minutes(started, at);
+                        last_end.insert(staff.clone(), at);
+                        for key in [(0u8, dept.clone()), (1, staff), (2, "ALL".into())] {
+                            if let Some((_, s)) = lines.get_mut(&key) {
+                                s.service.push(service);
                             }
-                            l.priority += prio as u32;
-                        }
-                    }
-                    hourly
-                        .entry(hour)
-                        .or_insert_with(|| HourFigures {
-                            hour,
-                            ..Default::default()
-                        })
-                        .arrivals += 1;
-                }
-                EventBody::CaseReturned { .. } => {
-                    seen.issued = Some(at);
-                    seen.called = None;
-                }
-                EventBody::CaseCalled { staff, .. } => {
-                    let wait = seen.issued.filter(|_| seen.called.is_none()).map(|i| minutes(i, at));
-                    seen.called = Some(at);
-                    let idle = last_end
-                        .remove(staff)
-                        .filter(|e| e.with_timezone(&tz).date_naive() == at.with_timezone(&tz).date_naive())
-                        .map(|e| minutes(e, at));
-                    bump(Some(staff), &|_, s| {
-                        if let Some(w) = wait {
-                            s.wait.push(w);
-                        }
-                    });
-                    // Idle: from the specialist's last service end to their next call, same day.
-                    if let (Some(i), Some((_, s))) = (idle, lines.get_mut(&(1, staff.clone()))) {
-                        s.idle.push(i);
-                    }
-                }
-                EventBody::CaseStarted { staff, .. } => {
-                    let walk = seen.called.map(|c| minutes(c, at));
-                    if seen.started.is_none() {
-                        seen.started = Some((at, staff.clone()));
-                    }
-                    bump(Some(staff), &|l, s| {
-                        l.served += 1;
-                        if let Some(w) = walk {
-                            s.walk.push(w);
-                        }
-                    });
-                    hourly
-                        .entry(hour)
-                        .or_insert_with(|| HourFigures {
-                            hour,
-                            ..Default::default()
-                        })
-                        .served += 1;
-                }
-                EventBody::CaseNoShow { staff } => bump(Some(staff), &|l, _| l.no_shows += 1),
-                EventBody::CaseOpened { staff, .. } => seen.owner = Some(staff.clone()),
-                EventBody::CaseRated { level, .. } => {
-                    // The visit is the specialist's who served it first (首问负责).
-                    let server = seen
-                        .started
-                        .as_ref()
-                        .map(|s| s.1.clone())
-                        .or_else(|| seen.owner.clone());
-                    let level = *level;
-                    bump(server.as_deref(), &|l, s| {
-                        l.ratings += 1;
-                        l.ratings_bad += (level <= 2) as u32;
-                        s.rating.push(level as f64);
-                    })
-                }
-                EventBody::ConsultationRecorded { staff, resolved, .. } => {
-                    if !resolved {
-                        seen.deferred = Some((at, staff.clone(), dept.clone()));
-                    }
-                    bump(Some(staff), &|l, _| {
-                        if *resolved {
-                            l.consultations_answered += 1
-                        } else {
-                            l.consultations_deferred += 1
-                        }
-                    })
-                }
-                EventBody::QuestionAnswered { .. } => {
-                    if let Some((asked, who, d)) = seen.deferred.take() {
-                        if minutes(asked, at) > 2.0 * 24.0 * 60.0 {
-                            count_overdue(&mut lines, &who, &d);
-                        }
-                    }
-                }
-                EventBody::MaterialsMissing { staff, .. } => bump(Some(staff), &|l, _| l.notifications += 1),
-                EventBody::CaseAccepted { staff, .. } => bump(Some(staff), &|l, _| l.acceptances += 1),
-                EventBody::DeliveredInPerson { staff, .. } => bump(Some(staff), &|l, _| l.delivered_in_person += 1),
-                EventBody::Mailed { staff, .. } => bump(Some(staff), &|l, _| l.mailed += 1),
-                EventBody::ReceiptConfirmed { staff } => bump(Some(staff), &|l, _| l.receipts_confirmed += 1),
-                EventBody::Archived { staff, .. } => bump(Some(staff), &|l, _| l.archived += 1),
-                EventBody::CaseExpired { .. } => bump(None, &|l, _| l.expired += 1),
-                EventBody::CaseTransferred {
-                    staff, to_department, ..
-                } => {
-                    bump(Some(staff), &|l, _| l.transfers_out += 1);
-                    if let Some((l, _)) = lines.get_mut(&(0, to_department.clone())) {
-                        l.transfers_in += 1;
-                    }
-                    seen.department = to_department.clone();
-                }
-                _ => {}
-            }
-            // The first time the visitor leaves the counter ends the measured service.
-            let seen = cases.get_mut(&id).expect("inserted above");
-            let leaves = matches!(
-                body,
-                EventBody::CaseTransferred { .. }
-                    | EventBody::MaterialsMissing { .. }
-                    | EventBody::CaseAccepted { .. }
-                    | EventBody::CaseCancelled { .. }
-                    | EventBody::ConsultationRecorded { resolved: true, .. }
-            );
-            if leaves && !seen.service_ended {
-                if let Some((started, staff)) = seen.started.clone() {
-                    seen.service_ended = true;
-                    let service = minutes(started, at);
-                    last_end.insert(staff.clone(), at);
-                    for key in [(0u8, dept.clone()), (1, staff), (2, "ALL".into())] {
-                        if let Some((_, s)) = lines.get_mut(&key) {
-                            s.service.push(service);
                         }
                     }
                 }
