@@ -146,12 +146,22 @@ impl RemoteClient {
 
 impl HallClient for RemoteClient {
     fn hall(&mut self) -> Result<Arc<Hall>> {
-        let (id, hall): (i64, Hall) = self.get("/hall")?;
+        // The hall this client holds is named, so an unchanged one is not sent again.
+        let path = match &self.hall {
+            Some((known, _)) => format!("/hall?known={known}"),
+            None => "/hall".to_string(),
+        };
+        let (id, hall): (i64, Option<Hall>) = self.get(&path)?;
         if let Some((known, h)) = &self.hall {
             if *known == id {
                 return Ok(h.clone());
             }
         }
+        let Some(hall) = hall else {
+            return Err(LedgerError::Unreachable(format!(
+                "the server sent no hall for configuration {id}"
+            )));
+        };
         let hall = Arc::new(hall);
         self.hall = Some((id, hall.clone()));
         Ok(hall)

@@ -69,6 +69,12 @@ struct App {
     ledger: LedgerHandle,
     /// The readers (`READERS` connections of their own, `query_only`).
     reads: LedgerHandle,
+    /// Device tokens and sessions as last read: every request names both, and three hundred
+    /// consoles reading every two seconds must not queue two lookups before each of their
+    /// reads and each kiosk's ticket. Kept `LOOKUP_FOR`; a revoke or sign-out through this
+    /// server forgets them at once.
+    devices: Lookups<Option<Device>>,
+    sessions: Lookups<Option<Session>>,
     /// Each batch of calls after a write, read once and sent to every board's stream: a
     /// thousand boards cost one read per event, not a thousand.
     calls: tokio::sync::broadcast::Sender<Arc<Published>>,
@@ -83,6 +89,39 @@ struct App {
     /// PIN checks running at once. Each argon2id check takes 64 MiB for a tenth of a second:
     /// a morning of 300 sign-ins queues here instead of taking gigabytes at once.
     pin_checks: tokio::sync::Semaphore,
+}
+
+/// How long a looked-up device or session is trusted before it is read again: a device
+/// revoked on the host (`bangban device revoke --db`) is refused within this.
+pub const LOOKUP_FOR: Duration = Duration::from_secs(2);
+
+/// Recently read answers by token, each trusted for `LOOKUP_FOR`.
+struct Lookups<T>(Mutex<HashMap<String, (Instant, T)>>);
+
+impl<T: Clone> Lookups<T> {
+    fn new() -> Self {
+        Lookups(Mutex::new(HashMap::new()))
+    }
+    fn get(&self, token: &str) -> Option<T> {
+        let m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        m.get(token)
+            .filter(|(t, _)| t.elapsed() < LOOKUP_FOR)
+            .map(|(_, v)| v.clone())
+    }
+    fn put(&self, token: String, v: T) {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Forged tokens must not grow it without bound.
+        if m.len() > 10_000 {
+            m.retain(|_, (t, _)| t.elapsed() < LOOKUP_FOR);
+        }
+        m.insert(token, (Instant::now(), v));
+    }
+    fn forget(&self, token: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(token);
+    }
+    fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 /// Calls read once after a write for every board's stream: those after `after`, up to
@@ -157,7 +196,15 @@ async fn device(app: &App, headers: &HeaderMap, roles: &[DeviceRole]) -> Result<
     let token = bearer(headers).ok_or_else(|| {
         LedgerError::Unauthorized("this request carries no device token (Authorization: Bearer TOKEN)".into())
     })?;
-    let found = app.reads.run(move |l| l.device_for_token(&token)).await??;
+    let found = match app.devices.get(&token) {
+        Some(d) => d,
+        None => {
+            let t = token.clone();
+            let d = app.reads.run(move |l| l.device_for_token(&t)).await??;
+            app.devices.put(token, d.clone());
+            d
+        }
+    };
     let device = found.ok_or_else(|| LedgerError::Unauthorized("unknown or revoked device token".into()))?;
     if !roles.contains(&device.role) {
         return Err(ApiError(LedgerError::Forbidden(format!(
@@ -177,7 +224,15 @@ async fn staff(app: &App, headers: &HeaderMap, device: &Device) -> Result<Sessio
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
         .ok_or_else(|| LedgerError::Forbidden("a specialist must sign in with their PIN first".into()))?;
-    let session = app.reads.run(move |l| l.session(&token)).await??;
+    let session = match app.sessions.get(&token) {
+        Some(s) => s,
+        None => {
+            let t = token.clone();
+            let s = app.reads.run(move |l| l.session(&t)).await??;
+            app.sessions.put(token, s.clone());
+            s
+        }
+    };
     match session {
         Some(s) if s.device == device.name => Ok(s),
         Some(_) => Err(ApiError(LedgerError::Forbidden(
@@ -221,18 +276,40 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn hall(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<(i64, bangban::Hall)> {
+#[derive(Deserialize)]
+struct HallQuery {
+    /// The configuration the client already holds: when it is still in force, the answer
+    /// carries no hall (a console asks every two seconds; the hall is tens of kilobytes).
+    #[serde(default)]
+    known: Option<i64>,
+}
+
+async fn hall(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<HallQuery>,
+) -> ApiResult<(i64, Option<bangban::Hall>)> {
     let d = device(&app, &headers, ANY).await?;
-    let (id, mut hall) = app
+    let known = q.known;
+    let (id, hall) = app
         .reads
-        .run(|l: &mut Ledger| -> bangban::Result<(i64, bangban::Hall)> { Ok((l.hall_id()?, (*l.hall()?).clone())) })
+        .run(move |l: &mut Ledger| -> bangban::Result<(i64, Option<bangban::Hall>)> {
+            let id = l.hall_id()?;
+            if known == Some(id) {
+                return Ok((id, None));
+            }
+            Ok((id, Some((*l.hall()?).clone())))
+        })
         .await??;
-    // Specialists' own phone numbers leave the server masked, except to the office.
-    if !matches!(d.role, DeviceRole::Admin | DeviceRole::Office) {
-        for s in &mut hall.specialists {
-            s.phone = bangban::mask_phone(&s.phone);
+    let hall = hall.map(|mut hall| {
+        // Specialists' own phone numbers leave the server masked, except to the office.
+        if !matches!(d.role, DeviceRole::Admin | DeviceRole::Office) {
+            for s in &mut hall.specialists {
+                s.phone = bangban::mask_phone(&s.phone);
+            }
         }
-    }
+        hall
+    });
     Ok(Json((id, hall)))
 }
 
@@ -281,6 +358,8 @@ async fn sign_in(
             l.start_session(&staff_id, &d.name, w)
         })
         .await??;
+    // A new session may end this device's earlier one: no cached answer about it stands.
+    app.sessions.clear();
     let signed = s.signed_in();
     Ok(Json((s.token, signed)))
 }
@@ -304,7 +383,9 @@ async fn beside_writer<T: Send + 'static>(
 async fn sign_out(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<()> {
     let d = device(&app, &headers, DESKS).await?;
     let s = staff(&app, &headers, &d).await?;
+    let token = s.token.clone();
     app.ledger.run(move |l| l.end_session(&s.token)).await??;
+    app.sessions.forget(&token);
     Ok(Json(()))
 }
 
@@ -495,6 +576,11 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
             }
         })
         .await??;
+    // A device revoked (and its sessions ended) or a PIN changed: nothing cached stands.
+    if matches!(O::PATH, "devices/revoke" | "devices/add" | "staff/set-pin") {
+        app.devices.clear();
+        app.sessions.clear();
+    }
     Ok(Json(reply))
 }
 
@@ -922,6 +1008,8 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let app = Arc::new(App {
         ledger: LedgerHandle { jobs: jobs_tx },
         reads: LedgerHandle { jobs: reads_tx },
+        devices: Lookups::new(),
+        sessions: Lookups::new(),
         calls: calls_tx,
         db: opts.db.clone(),
         head: head_rx,
