@@ -110,34 +110,50 @@ pub fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
 /// before its next transaction. The checkpointer's own attempt cannot get the write lock from
 /// a writer that commits back to back (the history generator, the server at many times a busy
 /// morning's rate), but the writer, between two of its transactions, is in nobody's way but a
-/// reader's: the attempt does not wait (busy timeout zero), so a long report makes it give up
-/// at once rather than hold the write lock, and it is tried again at most every 10 ms.
+/// reader's. Readers that started before the last frame was copied back still read the log;
+/// the attempt waits for them at most `RESTART_WAIT` (a console's read takes a millisecond),
+/// holding off the next write that long, and when a long read (a year's report) is in the way
+/// it gives up and is tried again only after `RESTART_RETRY`. The wait happens only past
+/// 32 MB of log: at a hall's pace that is minutes of writes, more than a report takes.
 fn restart_log_if_large(conn: &Connection) {
-    static LAST_TRY: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    static NEXT_TRY: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
     let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
         return;
     };
     if wal_size(Path::new(path)) <= RESTART_AT.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
+    let now = std::time::Instant::now();
     {
-        let mut last = LAST_TRY.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_some_and(|t| t.elapsed() < Duration::from_millis(10)) {
+        let next = NEXT_TRY.lock().unwrap_or_else(|p| p.into_inner());
+        if next.is_some_and(|t| now < t) {
             return;
         }
-        *last = Some(std::time::Instant::now());
     }
     let Ok(waited) = conn.query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0)) else {
         return;
     };
-    if conn.busy_timeout(Duration::ZERO).is_err() {
+    if conn.busy_timeout(RESTART_WAIT).is_err() {
         return;
     }
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-        tracing::debug!("starting the write-ahead log over: {e}");
-    }
+    let busy = match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
+        Ok(b) => b != 0,
+        Err(e) => {
+            tracing::debug!("starting the write-ahead log over: {e}");
+            true
+        }
+    };
     let _ = conn.busy_timeout(Duration::from_millis(waited.max(0) as u64));
+    let mut next = NEXT_TRY.lock().unwrap_or_else(|p| p.into_inner());
+    *next = Some(std::time::Instant::now() + if busy { RESTART_RETRY } else { RESTART_AGAIN });
 }
+
+/// How long the writer waits for readers to leave the log before starting it over.
+const RESTART_WAIT: Duration = Duration::from_millis(5);
+/// After a restart the log is small: the next check comes soon (a writer that never pauses).
+const RESTART_AGAIN: Duration = Duration::from_millis(10);
+/// After a long read was in the way: the next try, so the writers are not held up each time.
+const RESTART_RETRY: Duration = Duration::from_millis(50);
 
 /// Execute a statement through the connection's statement cache: the hot paths run the same
 /// few statements thousands of times a day, and compiling SQL each time costs more than running it.
