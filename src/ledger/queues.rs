@@ -24,14 +24,27 @@ impl Ledger {
         let hall = self.hall()?;
         let now = self.now();
         let day = business_day(now, hall.tz()).to_string();
-        let mut stmt = self.conn.prepare_cached(hot::WAITING)?;
-        let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for data in rows {
-            let c = parse_case(&data?)?;
-            if !departments.is_empty() && !departments.contains(&c.department) {
-                continue;
+        // The window's departments from the queue index, one at a time; merged in calling
+        // order when a window serves several. No department named: the whole hall's.
+        let mut cases = Vec::new();
+        if departments.is_empty() {
+            let mut stmt = self.conn.prepare_cached(hot::WAITING)?;
+            for data in stmt.query_map([&day], |r| r.get::<_, String>(0))? {
+                cases.push(parse_case(&data?)?);
             }
+        } else {
+            let mut stmt = self.conn.prepare_cached(hot::WAITING_IN)?;
+            for d in departments {
+                for data in stmt.query_map(params![day, d], |r| r.get::<_, String>(0))? {
+                    cases.push(parse_case(&data?)?);
+                }
+            }
+            if departments.len() > 1 {
+                cases.sort_by_key(|c| (std::cmp::Reverse(c.priority_rank), c.queue_key()));
+            }
+        }
+        let mut out = Vec::new();
+        for c in cases {
             let waited = parse_stamp(&c.queued_at).map(|t| (now - t).num_minutes()).unwrap_or(0);
             out.push(WaitingEntry {
                 case_id: c.id,
