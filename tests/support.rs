@@ -131,13 +131,26 @@ impl Served {
     }
 
     pub fn start_with(db: &Path, extra: &[&str]) -> Served {
+        Served::spawn(db, extra, None)
+    }
+
+    /// A server whose clock stands at `now` (RFC 3339, as `BANGBAN_NOW`).
+    pub fn start_at(db: &Path, now: &str) -> Served {
+        Served::spawn(db, &[], Some(now))
+    }
+
+    fn spawn(db: &Path, extra: &[&str], now: Option<&str>) -> Served {
         use std::io::BufRead;
-        let mut child = Command::new(bin())
-            .arg("--db")
+        let mut cmd = Command::new(bin());
+        cmd.arg("--db")
             .arg(db)
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env_remove("BANGBAN_NOW")
+            .args(extra);
+        match now {
+            Some(t) => cmd.env("BANGBAN_NOW", t),
+            None => cmd.env_remove("BANGBAN_NOW"),
+        };
+        let mut child = cmd
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -343,6 +343,7 @@ fn read_for_board(
     use std::sync::mpsc::RecvTimeoutError;
     loop {
         let mut out = Vec::new();
+        let mut ticked = false;
         match asked.recv_timeout(POLL) {
             Ok(Ask::Tick) => {
                 // A number is only ever today's: when the day turns, yesterday's calls leave
@@ -361,7 +362,7 @@ fn read_for_board(
                 // Tickets issued at the kiosk change the queue counts without a call.
                 out.extend(queues(feed.client()));
                 feed.keep_witness();
-                out.push(Seen::Ticked);
+                ticked = true;
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
@@ -382,9 +383,8 @@ fn read_for_board(
             Err(e) => tracing::warn!("cannot read new calls: {e}"),
         }
         // The window's answer to a tick comes last, after what the poll found.
-        if let Some(i) = out.iter().position(|s| matches!(s, Seen::Ticked)) {
-            let t = out.remove(i);
-            out.push(t);
+        if ticked {
+            out.push(Seen::Ticked);
         }
         for s in out {
             if tell.send(s).is_err() {

@@ -949,13 +949,11 @@ pub enum ServeError {
 /// `listening on http://ADDR` once ready.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     raise_open_files();
-    let mut ledger = bangban::open_existing(
-        &opts.db,
-        LedgerOptions {
-            busy_timeout: opts.busy_timeout,
-            ..LedgerOptions::default()
-        },
-    )?;
+    let ledger_opts = LedgerOptions {
+        busy_timeout: opts.busy_timeout,
+        ..LedgerOptions::default()
+    };
+    let mut ledger = bangban::open_existing(&opts.db, ledger_opts.clone())?;
     ledger.hall()?;
     let (head_tx, head_rx) = watch::channel(ledger.head_seq()?);
     let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job>();
@@ -982,13 +980,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     let reads_rx = Arc::new(Mutex::new(reads_rx));
     let mut readers = Vec::new();
     for i in 0..READERS {
-        let mut reader = Ledger::open_reader(
-            &opts.db,
-            LedgerOptions {
-                busy_timeout: opts.busy_timeout,
-                ..LedgerOptions::default()
-            },
-        )?;
+        let mut reader = Ledger::open_reader(&opts.db, ledger_opts.clone())?;
         let jobs = reads_rx.clone();
         readers.push(
             std::thread::Builder::new()

@@ -16,7 +16,6 @@ mod behaviour;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use bangban::access::DeviceRole;
@@ -25,7 +24,7 @@ use bangban::clock::ManualClock;
 use bangban::connect::Door;
 use bangban::{Channel, LedgerOptions, Ticket};
 
-use crate::support::{at, bin, TEST_PIN};
+use crate::support::{at, Served, TEST_PIN};
 
 /// The suite's "now": a Thursday morning in the hall's time zone, the same for every store
 /// (the server reads it from `BANGBAN_NOW`).
@@ -53,7 +52,7 @@ pub struct TestHall {
     db: PathBuf,
     /// The hall's "now" (RFC 3339).
     now: String,
-    server: Option<(Child, String)>,
+    server: Option<Served>,
     /// Device tokens by device name (kiosk-1, office-1, counter-12 …).
     tokens: HashMap<String, String>,
 }
@@ -95,7 +94,7 @@ impl TestHall {
         drop(l);
         let server = match store() {
             Store::Sqlite => None,
-            Store::Served => Some(serve(&db, now)),
+            Store::Served => Some(Served::start_at(&db, now)),
         };
         TestHall {
             _dir: dir,
@@ -116,8 +115,8 @@ impl TestHall {
                 actor: device.to_string(),
                 demo: false,
             },
-            Some((_, url)) => Door::Server {
-                url: url.clone(),
+            Some(served) => Door::Server {
+                url: served.url.clone(),
                 token: self.tokens[device].clone(),
             },
         };
@@ -202,9 +201,9 @@ impl TestHall {
                 };
                 (once(), once())
             }
-            Some((_, url)) => {
+            Some(served) => {
                 let once = || -> Ticket {
-                    ureq::post(&format!("{url}/api/v1/issue"))
+                    ureq::post(&format!("{}/api/v1/issue", served.url))
                         .set("Authorization", &format!("Bearer {}", self.tokens["kiosk-1"]))
                         .set(bangban::remote::REQUEST_ID_HEADER, request_id)
                         .send_json(serde_json::to_value(&req).unwrap())
@@ -218,45 +217,10 @@ impl TestHall {
     }
 }
 
-impl Drop for TestHall {
-    fn drop(&mut self) {
-        if let Some((mut child, _)) = self.server.take() {
-            unsafe {
-                libc::kill(child.id() as i32, libc::SIGTERM);
-            }
-            child.wait().ok();
-        }
-    }
-}
-
 /// The in-process store's options: the clock pinned at `now`.
 fn options(now: &str) -> LedgerOptions {
     LedgerOptions {
         clock: Arc::new(ManualClock::new(at(now))),
         ..LedgerOptions::default()
     }
-}
-
-/// `bangban serve` on the file, on a free loopback port, with the suite's clock.
-fn serve(db: &std::path::Path, now: &str) -> (Child, String) {
-    use std::io::BufRead;
-    let mut child = Command::new(bin())
-        .arg("--db")
-        .arg(db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("BANGBAN_NOW", now)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start bangban serve");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line was {line:?}"))
-        .to_string();
-    (child, url)
 }
