@@ -6,15 +6,15 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use rusqlite::{params, OptionalExtension};
+
 use serde::{Deserialize, Serialize};
 
 use crate::chain;
 use crate::clock::{parse_stamp, stamp};
-use crate::db;
 use crate::error::{LedgerError, Result};
-use crate::ledger::Ledger;
+use crate::ledger::{append_in, Ledger};
 use crate::model::EventBody;
+use crate::store::{DeviceRow, SessionRow, SessionsOf, SideQuery, SideRow, SideWrite};
 
 /// What an enrolled device may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
@@ -123,33 +123,25 @@ impl Ledger {
         }
         let token = new_secret();
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
-        let exists: Option<Option<String>> = tx
-            .query_row("SELECT revoked_at FROM devices WHERE name = ?1", [name], |r| r.get(0))
-            .optional()?;
-        match exists {
-            Some(None) => {
-                return Err(LedgerError::Invalid(format!(
-                    "device {name:?} is already enrolled: revoke it first to issue a new token"
-                )))
-            }
-            Some(Some(_)) => {
-                db::exec(
-                    &tx,
-                    "UPDATE devices SET role = ?2, token_sha256 = ?3, created_at = ?4, revoked_at = NULL WHERE name = ?1",
-                    params![name, role.as_str(), chain::sha256_hex(&token), at],
-                )?;
-            }
-            None => {
-                db::exec(
-                    &tx,
-                    "INSERT INTO devices (name, role, token_sha256, created_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![name, role.as_str(), chain::sha256_hex(&token), at],
-                )?;
-            }
+        let tx = self.store.write(self.request.take())?;
+        let exists = match tx.side(SideQuery::Device(name))?.pop() {
+            Some(SideRow::Device(d)) => Some(d.revoked_at),
+            _ => None,
+        };
+        if let Some(None) = exists {
+            return Err(LedgerError::Invalid(format!(
+                "device {name:?} is already enrolled: revoke it first to issue a new token"
+            )));
         }
-        chain::append_in(
-            &tx,
+        tx.put(SideWrite::Device(&DeviceRow {
+            name: name.into(),
+            role: role.as_str().into(),
+            token_sha256: chain::sha256_hex(&token),
+            created_at: at.clone(),
+            revoked_at: None,
+        }))?;
+        append_in(
+            &*tx,
             &at,
             actor,
             None,
@@ -164,15 +156,18 @@ impl Ledger {
     }
 
     pub fn list_devices(&self) -> Result<Vec<Device>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, role, created_at, revoked_at FROM devices ORDER BY name")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
-        })?;
         let mut out = Vec::new();
-        for row in rows {
-            let (name, role, created_at, revoked_at) = row?;
+        for row in self.store.read().side(SideQuery::Devices)? {
+            let SideRow::Device(DeviceRow {
+                name,
+                role,
+                created_at,
+                revoked_at,
+                ..
+            }) = row
+            else {
+                continue;
+            };
             let role = DeviceRole::parse(&role)
                 .ok_or_else(|| LedgerError::Corrupt(format!("device {name:?} has an unknown role {role:?}")))?;
             out.push(Device {
@@ -188,21 +183,16 @@ impl Ledger {
     /// Revoke a device: its token stops working at once, and its staff sessions end.
     pub fn revoke_device(&mut self, name: &str, actor: &str) -> Result<()> {
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
-        let n = db::exec(
-            &tx,
-            "UPDATE devices SET revoked_at = ?2 WHERE name = ?1 AND revoked_at IS NULL",
-            params![name, at],
-        )?;
+        let tx = self.store.write(self.request.take())?;
+        let n = tx.put(SideWrite::DeviceRevoked { name, at: &at })?;
         if n == 0 {
             return Err(LedgerError::Invalid(format!("no enrolled device named {name:?}")));
         }
-        db::exec(
-            &tx,
-            "UPDATE sessions SET ended_at = ?2 WHERE device = ?1 AND ended_at IS NULL",
-            params![name, at],
-        )?;
-        chain::append_in(&tx, &at, actor, None, &EventBody::DeviceRevoked { name: name.into() })?;
+        tx.put(SideWrite::SessionsEnded {
+            of: SessionsOf::Device(name),
+            at: &at,
+        })?;
+        append_in(&*tx, &at, actor, None, &EventBody::DeviceRevoked { name: name.into() })?;
         tx.commit()?;
         Ok(())
     }
@@ -210,13 +200,15 @@ impl Ledger {
     /// The device a token belongs to, if it is enrolled and not revoked.
     pub fn device_for_token(&self, token: &str) -> Result<Option<Device>> {
         let sha = chain::sha256_hex(token);
-        let row: Option<(String, String, String)> = self
-            .conn
-            .prepare_cached(
-                "SELECT name, role, created_at FROM devices WHERE token_sha256 = ?1 AND revoked_at IS NULL",
-            )?
-            .query_row([sha], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
+        let row = match self
+            .store
+            .read()
+            .side(SideQuery::DeviceByToken { token_sha256: &sha })?
+            .pop()
+        {
+            Some(SideRow::Device(d)) if d.revoked_at.is_none() => Some((d.name, d.role, d.created_at)),
+            _ => None,
+        };
         Ok(row.and_then(|(name, role, created_at)| {
             DeviceRole::parse(&role).map(|role| Device {
                 name,
@@ -239,21 +231,24 @@ impl Ledger {
         let now = self.now();
         let token = new_secret();
         let expires = now + chrono::Duration::hours(SESSION_HOURS);
-        let tx = db::immediate(&mut self.conn)?;
+        let tx = self.store.write(self.request.take())?;
         // One specialist per window and device: a new sign-in ends the previous session there.
-        db::exec(
-            &tx,
-            "UPDATE sessions SET ended_at = ?3 WHERE device = ?1 AND window = ?2 AND ended_at IS NULL",
-            params![device, window, stamp(now)],
-        )?;
+        tx.put(SideWrite::SessionsEnded {
+            of: SessionsOf::DeviceAt { device, window },
+            at: &stamp(now),
+        })?;
         let token_sha256 = chain::sha256_hex(&token);
-        db::exec(
-            &tx,
-            "INSERT INTO sessions (token_sha256, staff, device, window, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![token_sha256, staff, device, window, stamp(now), stamp(expires)],
-        )?;
-        chain::append_in(
-            &tx,
+        tx.put(SideWrite::SessionStarted(&SessionRow {
+            token_sha256: token_sha256.clone(),
+            staff: staff.into(),
+            device: device.into(),
+            window,
+            created_at: stamp(now),
+            expires_at: stamp(expires),
+            ended_at: None,
+        }))?;
+        append_in(
+            &*tx,
             &stamp(now),
             staff,
             None,
@@ -277,15 +272,11 @@ impl Ledger {
     /// The live session a token opened, if it has not expired or ended.
     pub fn session(&self, token: &str) -> Result<Option<Session>> {
         let now = self.now();
-        let row: Option<(String, String, u32, String)> = self
-            .conn
-            .prepare_cached(
-                "SELECT staff, device, window, expires_at FROM sessions WHERE token_sha256 = ?1 AND ended_at IS NULL",
-            )?
-            .query_row([chain::sha256_hex(token)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
+        let sha = chain::sha256_hex(token);
+        let row = match self.store.read().side(SideQuery::Session { token_sha256: &sha })?.pop() {
+            Some(SideRow::Session(s)) if s.ended_at.is_none() => Some((s.staff, s.device, s.window, s.expires_at)),
+            _ => None,
+        };
         Ok(row.and_then(|(staff, device, window, expires_at)| {
             let live = parse_stamp(&expires_at).is_some_and(|t: DateTime<Utc>| t > now);
             live.then(|| Session {
@@ -304,14 +295,15 @@ impl Ledger {
             return Ok(());
         };
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
-        db::exec(
-            &tx,
-            "UPDATE sessions SET ended_at = ?2 WHERE token_sha256 = ?1",
-            params![chain::sha256_hex(token), at],
-        )?;
-        chain::append_in(
-            &tx,
+        let tx = self.store.write(self.request.take())?;
+        tx.put(SideWrite::SessionsEnded {
+            of: SessionsOf::Token {
+                token_sha256: &chain::sha256_hex(token),
+            },
+            at: &at,
+        })?;
+        append_in(
+            &*tx,
             &at,
             &s.staff,
             None,
@@ -327,16 +319,15 @@ impl Ledger {
 
     /// The first event a client request wrote: (operation, sequence number), if it ran before.
     pub fn request_outcome(&self, id: &str) -> Result<Option<(String, i64)>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT op, seq FROM requests WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
+        self.store.read().request(id)
     }
 
     /// One event by sequence number.
     pub fn event(&self, seq: i64) -> Result<Option<chain::Event>> {
-        Ok(chain::events_in(&self.conn, "WHERE seq = ?1", [seq])?
+        Ok(self
+            .store
+            .read()
+            .events(crate::store::EventQuery::Seq(seq))?
             .into_iter()
             .next())
     }
@@ -348,34 +339,34 @@ impl Ledger {
 /// hash planted with a SQLite shell, or a lockout erased, is found by table, row and field.
 #[derive(Default)]
 pub(crate) struct SignInFold {
-    staff: BTreeMap<String, PinState>,
-    devices: BTreeMap<String, DeviceState>,
-    sessions: BTreeMap<String, SessionState>,
+    pub(crate) staff: BTreeMap<String, PinState>,
+    pub(crate) devices: BTreeMap<String, DeviceState>,
+    pub(crate) sessions: BTreeMap<String, SessionState>,
 }
 
 #[derive(Default)]
-struct PinState {
-    failed: u32,
-    locked_until: Option<String>,
+pub(crate) struct PinState {
+    pub(crate) failed: u32,
+    pub(crate) locked_until: Option<String>,
     /// SHA-256 of the stored hash, when the log says (events before it did not).
-    check: Option<String>,
+    pub(crate) check: Option<String>,
 }
 
-struct DeviceState {
-    role: String,
-    created_at: String,
-    revoked_at: Option<String>,
-    key: Option<String>,
+pub(crate) struct DeviceState {
+    pub(crate) role: String,
+    pub(crate) created_at: String,
+    pub(crate) revoked_at: Option<String>,
+    pub(crate) key: Option<String>,
 }
 
 #[derive(PartialEq)]
-struct SessionState {
-    staff: String,
-    device: String,
-    window: u32,
-    created_at: String,
-    expires_at: String,
-    ended_at: Option<String>,
+pub(crate) struct SessionState {
+    pub(crate) staff: String,
+    pub(crate) device: String,
+    pub(crate) window: u32,
+    pub(crate) created_at: String,
+    pub(crate) expires_at: String,
+    pub(crate) ended_at: Option<String>,
 }
 
 /// A row the log disagrees with: (table, rowid, field, problem).
@@ -470,174 +461,5 @@ impl SignInFold {
             }
             _ => {}
         }
-    }
-
-    /// The first row of `staff_auth`, `devices` or `sessions` that differs from the log.
-    pub(crate) fn compare(&self, conn: &rusqlite::Connection) -> Result<Option<RowFinding>> {
-        type PinRow = (i64, String, String, u32, Option<String>);
-        let pins: Vec<PinRow> = conn
-            .prepare("SELECT rowid, staff_id, pin_hash, failed, locked_until FROM staff_auth ORDER BY rowid")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (rowid, staff, hash, failed, locked_until) in &pins {
-            let Some(want) = self.staff.get(staff) else {
-                return Ok(Some((
-                    "staff_auth",
-                    *rowid,
-                    "pin_hash",
-                    format!("staff {staff} has a PIN the log never set"),
-                )));
-            };
-            if want.check.as_ref().is_some_and(|c| *c != chain::sha256_hex(hash)) {
-                return Ok(Some((
-                    "staff_auth",
-                    *rowid,
-                    "pin_hash",
-                    format!("the PIN hash of staff {staff} is not the one the log set"),
-                )));
-            }
-            if *failed != want.failed {
-                return Ok(Some((
-                    "staff_auth",
-                    *rowid,
-                    "failed",
-                    format!(
-                        "staff {staff} has {failed} wrong PIN tries counted, the log has {}",
-                        want.failed
-                    ),
-                )));
-            }
-            if *locked_until != want.locked_until {
-                return Ok(Some((
-                    "staff_auth",
-                    *rowid,
-                    "locked_until",
-                    format!(
-                        "the sign-in lockout of staff {staff} is {}, the log says {}",
-                        locked_until.as_deref().unwrap_or("none"),
-                        want.locked_until.as_deref().unwrap_or("none")
-                    ),
-                )));
-            }
-        }
-        if let Some(staff) = self.staff.keys().find(|s| !pins.iter().any(|p| p.1 == **s)) {
-            return Ok(Some((
-                "staff_auth",
-                0,
-                "staff_id",
-                format!("the PIN the log set for staff {staff} is missing"),
-            )));
-        }
-        type DeviceRow = (i64, String, String, String, String, Option<String>);
-        let devices: Vec<DeviceRow> = conn
-            .prepare("SELECT rowid, name, role, token_sha256, created_at, revoked_at FROM devices ORDER BY rowid")?
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        for (rowid, name, role, token_sha256, created_at, revoked_at) in &devices {
-            let Some(want) = self.devices.get(name) else {
-                return Ok(Some((
-                    "devices",
-                    *rowid,
-                    "name",
-                    format!("device {name} was never enrolled in the log"),
-                )));
-            };
-            let field = if *role != want.role {
-                Some("role")
-            } else if want.key.as_ref().is_some_and(|k| *k != chain::sha256_hex(token_sha256)) {
-                Some("token_sha256")
-            } else if *created_at != want.created_at {
-                Some("created_at")
-            } else if *revoked_at != want.revoked_at {
-                Some("revoked_at")
-            } else {
-                None
-            };
-            if let Some(field) = field {
-                return Ok(Some((
-                    "devices",
-                    *rowid,
-                    field,
-                    format!("device {name} differs from the log ({field})"),
-                )));
-            }
-        }
-        if let Some(name) = self.devices.keys().find(|n| !devices.iter().any(|d| d.1 == **n)) {
-            return Ok(Some((
-                "devices",
-                0,
-                "name",
-                format!("device {name}, enrolled in the log, is missing"),
-            )));
-        }
-        type SessionRow = (i64, String, String, String, u32, String, String, Option<String>);
-        let sessions: Vec<SessionRow> = conn
-            .prepare(
-                "SELECT rowid, token_sha256, staff, device, window, created_at, expires_at, ended_at FROM sessions ORDER BY rowid",
-            )?
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        for (rowid, token_sha256, staff, device, window, created_at, expires_at, ended_at) in &sessions {
-            let Some(want) = self.sessions.get(&chain::sha256_hex(token_sha256)) else {
-                return Ok(Some((
-                    "sessions",
-                    *rowid,
-                    "token_sha256",
-                    format!("a session of staff {staff} on {device} at window {window} was never signed in in the log"),
-                )));
-            };
-            let field = if *staff != want.staff {
-                Some("staff")
-            } else if *device != want.device {
-                Some("device")
-            } else if *window != want.window {
-                Some("window")
-            } else if *created_at != want.created_at {
-                Some("created_at")
-            } else if *expires_at != want.expires_at {
-                Some("expires_at")
-            } else if *ended_at != want.ended_at {
-                Some("ended_at")
-            } else {
-                None
-            };
-            if let Some(field) = field {
-                return Ok(Some((
-                    "sessions",
-                    *rowid,
-                    field,
-                    format!(
-                        "the session of staff {} at window {} differs from the log ({field})",
-                        want.staff, want.window
-                    ),
-                )));
-            }
-        }
-        if sessions.len() != self.sessions.len() {
-            return Ok(Some((
-                "sessions",
-                0,
-                "token_sha256",
-                format!(
-                    "the log signed in {} sessions, the table holds {}",
-                    self.sessions.len(),
-                    sessions.len()
-                ),
-            )));
-        }
-        Ok(None)
     }
 }

@@ -7,7 +7,6 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::clock::parse_stamp;
 use crate::error::{LedgerError, Result};
 use crate::model::{apply_owned, Case, EventBody};
 
@@ -184,88 +183,6 @@ pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-thread_local! {
-    /// The client request whose first event is being written on this thread (server writer).
-    static REQUEST: std::cell::RefCell<Option<(String, String, String)>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Run `f` as the handling of client request `id` (from `device`, operation `op`): the first
-/// event `f` appends is remembered under `id` in the same transaction, so a retry of the same
-/// id can be answered from that event instead of writing again.
-pub fn with_request<T>(id: &str, device: &str, op: &str, f: impl FnOnce() -> T) -> T {
-    begin_request(id, device, op);
-    let out = f();
-    end_request();
-    out
-}
-
-/// Start handling client request `id` on this thread (see `with_request`).
-pub fn begin_request(id: &str, device: &str, op: &str) {
-    REQUEST.with(|r| *r.borrow_mut() = Some((id.to_string(), device.to_string(), op.to_string())));
-}
-
-/// Stop remembering events under the current request id.
-pub fn end_request() {
-    REQUEST.with(|r| *r.borrow_mut() = None);
-}
-
-/// Append one event and move the chain head, inside the caller's immediate transaction.
-pub fn append_in(tx: &Transaction<'_>, at: &str, actor: &str, case_id: Option<i64>, body: &EventBody) -> Result<Event> {
-    if actor.trim().is_empty() || actor.contains('\n') {
-        return Err(LedgerError::Invalid(
-            "every event needs an actor (staff id or device id)".into(),
-        ));
-    }
-    let (head_seq, head_hash): (i64, String) =
-        crate::db::one(&tx, "SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?;
-    let seq = head_seq + 1;
-    if head_seq > 0 {
-        let last_at: Option<String> = tx
-            .prepare_cached("SELECT at FROM events WHERE seq = ?1")?
-            .query_row([head_seq], |r| r.get(0))
-            .optional()?;
-        if let (Some(last), Some(now)) = (last_at.as_deref().and_then(parse_stamp), parse_stamp(at)) {
-            crate::clock::note_step_back(now, last);
-        }
-    }
-    let kind = body.kind();
-    let payload = serde_json::to_string(body).map_err(|e| LedgerError::Invalid(e.to_string()))?;
-    let hash = event_hash(seq, at, actor, &kind, case_id, &payload, &head_hash);
-    crate::db::exec(&tx,
-        "INSERT INTO events (seq, at, actor, kind, case_id, payload, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![seq, at, actor, kind, case_id, payload, head_hash, hash],
-    )?;
-    if let Some((id, device, op)) = REQUEST.with(|r| r.borrow_mut().take()) {
-        crate::db::exec(
-            &tx,
-            "INSERT INTO requests (id, device, op, seq, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, device, op, seq, at],
-        )?;
-    }
-    let moved = crate::db::exec(
-        &tx,
-        "UPDATE chain_head SET seq = ?1, hash = ?2 WHERE id = 1 AND seq = ?3",
-        params![seq, hash, head_seq],
-    )?;
-    if moved != 1 {
-        return Err(LedgerError::Corrupt(
-            "the chain head moved inside a write transaction".into(),
-        ));
-    }
-    Ok(Event {
-        seq,
-        at: at.into(),
-        actor: actor.into(),
-        kind: kind.to_string(),
-        case_id,
-        payload,
-        prev_hash: head_hash,
-        hash,
-    })
-}
-
 /// A row of the `calls` table: one per call or recall, on the case's business day, for the
 /// department the call was made for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -440,10 +357,10 @@ pub fn events_in(conn: &Connection, where_sql: &str, args: impl rusqlite::Params
 }
 
 /// How many events are read, hashed and parsed at a time.
-const BATCH: usize = 8192;
+pub(crate) const BATCH: usize = 8192;
 /// Cases no event has touched for this many events are compared with their stored row and
 /// dropped from memory (a later event on one folds it again from its own events).
-const EVICT_AFTER: i64 = 200_000;
+pub(crate) const EVICT_AFTER: i64 = 200_000;
 
 /// Recompute the chain from the first event, then check the head and the projections.
 /// Reads inside one transaction so a concurrent writer cannot make a sound ledger look broken.
@@ -597,7 +514,7 @@ fn stored_case(tx: &Transaction<'_>, id: i64) -> Result<Option<StoredCase>> {
         })
         .optional()?;
     let Some((data, columns)) = row else { return Ok(None) };
-    let case = crate::ledger::parse_case_row(id, &data)?;
+    let case = crate::ledger::sqlite::parse_case_row(id, &data)?;
     Ok(Some(StoredCase { case, columns }))
 }
 

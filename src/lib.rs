@@ -11,6 +11,7 @@ pub mod db;
 pub mod disk;
 pub mod error;
 pub mod hall;
+pub mod host;
 pub mod ledger;
 pub mod local;
 pub mod model;
@@ -18,6 +19,7 @@ pub mod ops;
 pub mod pin;
 pub mod remote;
 pub mod restore;
+pub mod store;
 pub mod visitors;
 pub mod witness;
 

@@ -838,9 +838,15 @@ pub fn once<T>(
     if let Some(out) = answered(l, &id, op, replay)? {
         return Ok(out);
     }
-    crate::chain::begin_request(&id, device, op);
+    // The request travels with the ledger to the next write transaction it begins, which
+    // records it beside its first event; whatever `run` left untaken is dropped after it.
+    l.request = Some(crate::store::Request {
+        id,
+        device: device.to_string(),
+        op: op.to_string(),
+    });
     let out = run(l);
-    crate::chain::end_request();
+    l.request = None;
     out
 }
 

@@ -77,14 +77,11 @@ fn six_digits(code: &str) -> Result<&str> {
 
 /// The open appointment with this code, or else the newest used or cancelled one (to say
 /// so): (id, item, time, state).
-fn booking_by_code(conn: &Connection, code: &str) -> Result<(i64, String, String, String)> {
-    conn.query_row(
-        "SELECT id, item, at, state FROM appointments WHERE code = ?1
-         ORDER BY state = 'booked' DESC, id DESC LIMIT 1",
-        [code],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )
-    .optional()?
+fn booking_by_code(tx: &dyn StoreTx, code: &str) -> Result<(i64, String, String, String)> {
+    match tx.side(SideQuery::AppointmentByCode(code))?.pop() {
+        Some(SideRow::Appointment(a)) => Some((a.id, a.item, a.at, a.state)),
+        _ => None,
+    }
     .ok_or_else(|| {
         refused(
             CodeRefusal::Unknown,
@@ -172,17 +169,18 @@ impl Ledger {
         let slot_start = local - Duration::minutes(minute % slot) - Duration::seconds(local.time().second() as i64);
         let slot_end = slot_start + Duration::minutes(slot);
         let booked_at = stamp(now);
-        let tx = db::immediate(&mut self.conn)?;
+        let tx = self.store.write(self.request.take())?;
         let taken: Vec<String> = tx
-            .prepare("SELECT item FROM appointments WHERE at >= ?1 AND at < ?2 AND state != 'cancelled'")?
-            .query_map(
-                params![
-                    stamp(slot_start.with_timezone(&Utc)),
-                    stamp(slot_end.with_timezone(&Utc))
-                ],
-                |r| r.get(0),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
+            .side(SideQuery::Appointments {
+                from: &stamp(slot_start.with_timezone(&Utc)),
+                to: &stamp(slot_end.with_timezone(&Utc)),
+            })?
+            .into_iter()
+            .filter_map(|r| match r {
+                SideRow::Appointment(a) if a.state != "cancelled" => Some(a.item),
+                _ => None,
+            })
+            .collect();
         let same_department = taken
             .iter()
             .filter(|code| hall.item(code).is_some_and(|i| i.department == item.department))
@@ -199,20 +197,16 @@ impl Ledger {
         // A code no open appointment holds (the unique index would refuse a clash anyway).
         let code = loop {
             let c = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-            let taken: bool = crate::db::one(
-                &tx,
-                "SELECT EXISTS (SELECT 1 FROM appointments WHERE code = ?1 AND state = 'booked')",
-                [&c],
-                |r| r.get(0),
-            )?;
+            let taken = matches!(
+                tx.side(SideQuery::AppointmentByCode(&c))?.pop(),
+                Some(SideRow::Appointment(a)) if a.state == "booked"
+            );
             if !taken {
                 break c;
             }
         };
-        let id: i64 = crate::db::one(&tx, "SELECT coalesce(max(id), 0) + 1 FROM appointments", [], |r| {
-            r.get(0)
-        })?;
-        let phone_note = note_in(&tx, None, "appointment_phone", &phone, &booked_at)?;
+        let id = tx.next_id(IdOf::Appointment)?;
+        let phone_note = note_in(&*tx, None, "appointment_phone", &phone, &booked_at)?;
         let body = EventBody::AppointmentBooked {
             appointment: id,
             item: item.code.clone(),
@@ -221,13 +215,17 @@ impl Ledger {
             phone: phone_note.clone(),
             channel: channel.into(),
         };
-        chain::append_in(&tx, &booked_at, actor, from, &body)?;
-        crate::db::exec(
-            &tx,
-            "INSERT INTO appointments (id, code, item, at, phone_note, state, booked_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'booked', ?6)",
-            params![id, code, item.code, stamp(when), phone_note.note, booked_at],
-        )?;
+        append_in(&*tx, &booked_at, actor, from, &body)?;
+        tx.put(SideWrite::Appointment(&crate::store::AppointmentRow {
+            id,
+            code,
+            item: item.code.clone(),
+            at: stamp(when),
+            phone_note: Some(phone_note.note),
+            state: "booked".into(),
+            booked_at: booked_at.clone(),
+            case_id: None,
+        }))?;
         tx.commit()?;
         self.appointment(id)
     }
@@ -241,8 +239,8 @@ impl Ledger {
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, tz).to_string();
-        let tx = db::immediate(&mut self.conn)?;
-        let (id, item_code, when, state) = booking_by_code(&tx, code)?;
+        let tx = self.store.write(self.request.take())?;
+        let (id, item_code, when, state) = booking_by_code(&*tx, code)?;
         if state == "cancelled" {
             return Err(refused(
                 CodeRefusal::Unknown,
@@ -282,7 +280,7 @@ impl Ledger {
             .clone();
         let appointment = hall.priority(APPOINTMENT).map(|p| (p.code.clone(), p.rank));
         let case = issue_in(
-            &tx,
+            &*tx,
             &IssueParts {
                 item: &item,
                 hall: &hall,
@@ -294,18 +292,18 @@ impl Ledger {
                 channel: Channel::Kiosk,
             },
         )?;
-        chain::append_in(
-            &tx,
+        append_in(
+            &*tx,
             &at,
             actor,
             Some(case.id),
             &EventBody::AppointmentCheckedIn { appointment: id },
         )?;
-        let n = crate::db::exec(
-            &tx,
-            "UPDATE appointments SET state = 'checked_in', case_id = ?2 WHERE id = ?1 AND state = 'booked'",
-            params![id, case.id],
-        )?;
+        let n = tx.put(SideWrite::AppointmentMoved {
+            id,
+            state: "checked_in",
+            case_id: Some(case.id),
+        })?;
         if n != 1 {
             return Err(LedgerError::Conflict(code.into()));
         }
@@ -318,33 +316,34 @@ impl Ledger {
     pub fn cancel_appointment(&mut self, code: &str, actor: &str) -> Result<Appointment> {
         let code = six_digits(code)?;
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
-        let (id, _, _, state) = booking_by_code(&tx, code)?;
+        let tx = self.store.write(self.request.take())?;
+        let (id, _, _, state) = booking_by_code(&*tx, code)?;
         if state != "booked" {
             return Err(refused(
                 CodeRefusal::Used,
                 format!("the appointment with code {code} is {state} already: nothing to cancel"),
             ));
         }
-        chain::append_in(
-            &tx,
+        append_in(
+            &*tx,
             &at,
             actor,
             None,
             &EventBody::AppointmentCancelled { appointment: id },
         )?;
-        crate::db::exec(
-            &tx,
-            "UPDATE appointments SET state = 'cancelled' WHERE id = ?1 AND state = 'booked'",
-            params![id],
-        )?;
+        tx.put(SideWrite::AppointmentMoved {
+            id,
+            state: "cancelled",
+            case_id: None,
+        })?;
         tx.commit()?;
         self.appointment(id)
     }
 
     /// One appointment by id.
     pub fn appointment(&mut self, id: i64) -> Result<Appointment> {
-        self.appointments_where("a.id = ?1", params![id])?
+        let rows = self.store.read().side(SideQuery::Appointment(id))?;
+        self.appointments_of(rows)?
             .pop()
             .ok_or_else(|| LedgerError::Invalid(format!("no appointment {id}")))
     }
@@ -356,32 +355,36 @@ impl Ledger {
         let local_midnight = super::reports::local_midnight;
         let start = stamp(local_midnight(tz, day));
         let end = stamp(local_midnight(tz, day.succ_opt().unwrap_or(day)));
-        self.appointments_where("a.at >= ?1 AND a.at < ?2", params![start, end])
+        let rows = self
+            .store
+            .read()
+            .side(SideQuery::Appointments { from: &start, to: &end })?;
+        self.appointments_of(rows)
     }
 
-    fn appointments_where(&mut self, cond: &str, args: impl rusqlite::Params) -> Result<Vec<Appointment>> {
+    fn appointments_of(&mut self, rows: Vec<SideRow>) -> Result<Vec<Appointment>> {
         let hall = self.hall()?;
         let tz = hall.tz();
-        let sql = format!(
-            "SELECT a.id, a.code, a.item, a.at, a.state, n.body, c.number FROM appointments a
-             LEFT JOIN notes n ON n.id = a.phone_note LEFT JOIN cases c ON c.id = a.case_id
-             WHERE {cond} ORDER BY a.at, a.id"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(args, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        })?;
+        let store = self.store.read();
         let mut out = Vec::new();
         for row in rows {
-            let (id, code, item, at, state, phone, number) = row?;
+            let SideRow::Appointment(a) = row else { continue };
+            let phone = match a.phone_note {
+                Some(n) => store.note(n)?,
+                None => None,
+            };
+            let number = match a.case_id {
+                Some(c) => store.case(CaseKey::Id(c))?.map(|c| c.number),
+                None => None,
+            };
+            let crate::store::AppointmentRow {
+                id,
+                code,
+                item,
+                at,
+                state,
+                ..
+            } = a;
             let t = parse_stamp(&at);
             let hm = |m: i64| {
                 t.map(|t| {

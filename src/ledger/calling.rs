@@ -24,18 +24,18 @@ impl Ledger {
         let day = business_day(now, hall.tz()).to_string();
         // A counter polling an empty queue is answered from a read, without the write lock, so
         // twenty polling counters never keep a kiosk waiting.
-        if req.number.is_none() && !anyone_waiting(&self.conn, &day, &depts)? {
-            if window_paused_in(&self.conn, req.window)? {
+        if req.number.is_none() && !anyone_waiting(self.store.read(), &day, &depts)? {
+            if window_paused_in(self.store.read(), req.window)? {
                 return Err(LedgerError::WindowPaused(req.window));
             }
             return Err(LedgerError::NobodyWaiting(req.window));
         }
-        let tx = db::immediate(&mut self.conn)?;
-        if window_paused_in(&tx, req.window)? {
+        let tx = self.store.write(self.request.take())?;
+        if window_paused_in(&*tx, req.window)? {
             return Err(LedgerError::WindowPaused(req.window));
         }
         // One visitor at a time: what became of the one this window called comes first.
-        if let Some(current) = unsettled_at_in(&tx, &day, req.window)? {
+        if let Some(current) = unsettled_at_in(&*tx, &day, req.window)? {
             return Err(LedgerError::WindowBusy {
                 window: req.window,
                 number: current.number.clone(),
@@ -46,7 +46,7 @@ impl Ledger {
             // A case someone of this department already serves (on hold, awaiting materials)
             // is theirs to call back (首问负责).
             Some(n) => {
-                let case = find_case_in(&tx, &day, n)?;
+                let case = find_case_in(&*tx, &day, n)?;
                 // A window calls its own departments' visitors (or a whole-chain case's
                 // visitor for its department's part): a number from another department's queue
                 // would be announced to the wrong counter and stall this window.
@@ -68,7 +68,7 @@ impl Ledger {
                 check_owner(&hall, &case, &req.staff, &CaseAction::Recall)?;
                 case
             }
-            None => next_in_line_in(&tx, &hall, &day, &depts)?.ok_or(LedgerError::NobodyWaiting(req.window))?,
+            None => next_in_line_in(&*tx, &hall, &day, &depts)?.ok_or(LedgerError::NobodyWaiting(req.window))?,
         };
         check_today(&case, &day)?;
         let body = EventBody::CaseCalled {
@@ -77,7 +77,7 @@ impl Ledger {
             number: case.number.clone(),
             department: case.department.clone(),
         };
-        let called = record_in(&tx, Some(&case), case.id, &at, &req.staff, &body)?;
+        let called = record_in(&*tx, Some(&case), case.id, &at, &req.staff, &body)?;
         let out = called_view(&hall, &called, req.window, false, &req.staff, &at);
         tx.commit()?;
         Ok(out)
@@ -98,14 +98,14 @@ impl Ledger {
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
-        let tx = db::immediate(&mut self.conn)?;
-        let case = find_case_in(&tx, &day, case_ref)?;
+        let tx = self.store.write(self.request.take())?;
+        let case = find_case_in(&*tx, &day, case_ref)?;
         check_department(&hall, &case, staff, action)?;
         check_owner(&hall, &case, staff, action)?;
         check_coordination(&hall, &case, staff, action)?;
         let staff_dept = hall.specialist(staff).map(|s| s.department.clone()).unwrap_or_default();
         let staff_s = staff.to_string();
-        let note = |kind: &str, text: &str| note_in(&tx, case.id, kind, text, &at);
+        let note = |kind: &str, text: &str| note_in(&*tx, case.id, kind, text, &at);
         let body = match action {
             CaseAction::Recall => {
                 check_today(&case, &day)?;
@@ -117,21 +117,15 @@ impl Ledger {
                 }
             }
             CaseAction::Return => {
-                super::closing::refuse_closed_in(&tx, &day)?;
+                super::closing::refuse_closed_in(&*tx, &day)?;
                 let d = hall
                     .department(&case.department)
                     .ok_or_else(|| LedgerError::UnknownDepartment(case.department.clone()))?;
                 // After every ticket issued so far today, before the next one (see `Case::queue_key`).
-                let queue_pos: i64 = crate::db::one(
-                    &tx,
-                    "SELECT max(coalesce((SELECT max(id) FROM cases), 0) * 1024,
-                                coalesce((SELECT max(queue_pos) FROM cases WHERE business_day = ?1), 0)) + 1",
-                    [&day],
-                    |r| r.get(0),
-                )?;
+                let queue_pos = tx.next_id(IdOf::QueuePosition { day: &day })?;
                 EventBody::CaseReturned {
                     business_day: day.clone(),
-                    number: next_number_in(&tx, &day, &d.prefix)?,
+                    number: next_number_in(&*tx, &day, &d.prefix)?,
                     window: case.window,
                     staff: staff_s,
                     queue_pos,
@@ -422,13 +416,13 @@ impl Ledger {
                 reason: String::new(),
                 reason_note: match reason.trim() {
                     "" => None,
-                    text => Some(note_in(&tx, case.id, "cancel_reason", text, &at)?),
+                    text => Some(note_in(&*tx, case.id, "cancel_reason", text, &at)?),
                 },
             },
         };
-        let mut next = record_in(&tx, Some(&case), case.id, &at, staff, &body)?;
+        let mut next = record_in(&*tx, Some(&case), case.id, &at, staff, &body)?;
         if let Some(opened) = parts_to_open(&hall, &next, staff) {
-            next = record_in(&tx, Some(&next), case.id, &at, staff, &opened)?;
+            next = record_in(&*tx, Some(&next), case.id, &at, staff, &opened)?;
         }
         tx.commit()?;
         Ok(next)
@@ -449,18 +443,19 @@ impl Ledger {
         let hall = self.hall()?;
         check_staff_window(&hall, staff, window)?;
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
-        if window_paused_in(&tx, window)? == paused {
+        let tx = self.store.write(self.request.take())?;
+        if window_paused_in(&*tx, window)? == paused {
             return Err(LedgerError::Invalid(format!(
                 "window {window} is already {}",
                 if paused { "paused" } else { "open" }
             )));
         }
-        crate::db::exec(&tx,
-            "INSERT INTO window_state (window, paused, staff, since) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (window) DO UPDATE SET paused = excluded.paused, staff = excluded.staff, since = excluded.since",
-            params![window, paused as i64, staff, at],
-        )?;
+        tx.put(SideWrite::Window(&crate::store::WindowRow {
+            window,
+            paused,
+            staff: staff.into(),
+            since: at.clone(),
+        }))?;
         let body = if paused {
             EventBody::WindowPaused {
                 window,
@@ -472,33 +467,28 @@ impl Ledger {
                 staff: staff.into(),
             }
         };
-        chain::append_in(&tx, &at, staff, None, &body)?;
+        append_in(&*tx, &at, staff, None, &body)?;
         tx.commit()?;
         Ok(())
     }
 
     pub fn window_paused(&self, window: u32) -> Result<bool> {
-        window_paused_in(&self.conn, window)
+        window_paused_in(self.store.read(), window)
     }
 }
 
 /// The next case for some departments: priority first, FIFO within a rank, but after
 /// `priority_cap` priority calls in a row a regular visitor goes next so nobody starves.
-fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String]) -> Result<Option<Case>> {
-    let (marks, args) = day_and_departments(&day, depts);
-    let queue_sql = format!(
-        "SELECT data FROM cases WHERE business_day = ? AND state IN ('waiting', 'transferred') AND department IN ({marks}) AND priority_rank {{}} 0
-         ORDER BY priority_rank DESC, coalesce(queue_pos, id * 1024) LIMIT 1"
-    );
-    let first = |op: &str| -> Result<Option<Case>> {
-        let data: Option<String> = tx
-            .prepare_cached(&queue_sql.replace("{}", op))?
-            .query_row(args.as_slice(), |r| r.get(0))
-            .optional()?;
-        data.map(|d| parse_case(&d)).transpose()
+fn next_in_line_in(tx: &dyn StoreTx, hall: &Hall, day: &str, depts: &[String]) -> Result<Option<Case>> {
+    let first = |priority: bool| {
+        tx.case(CaseKey::FirstWaiting {
+            day,
+            departments: depts,
+            priority,
+        })
     };
-    let prio = first(">")?;
-    let regular = first("=")?;
+    let prio = first(true)?;
+    let regular = first(false)?;
     match (prio, regular) {
         (Some(p), Some(r)) => {
             let cap = hall.priority_cap as usize;
@@ -514,17 +504,17 @@ fn next_in_line_in(tx: &Transaction<'_>, hall: &Hall, day: &str, depts: &[String
 
 /// How many of the latest calls in these departments today went to priority visitors in a row
 /// (looking back at most `cap` calls, in event order).
-fn priority_streak_in(tx: &Transaction<'_>, day: &str, depts: &[String], cap: usize) -> Result<usize> {
+fn priority_streak_in(tx: &dyn StoreTx, day: &str, depts: &[String], cap: usize) -> Result<usize> {
     // The latest first calls of each department today (an index range each, never the past
     // days), merged newest first.
     let mut latest: Vec<(i64, i64)> = Vec::new();
-    let mut stmt = tx.prepare_cached(hot::LATEST_CALL_RANKS)?;
     for d in depts {
-        let rows = stmt.query_map(params![day, d, cap as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            latest.push(row?);
+        for t in tx.tally(TallyQuery::LatestCallRanks {
+            day,
+            department: d,
+            limit: cap,
+        })? {
+            latest.push((t.n, t.m));
         }
     }
     latest.sort_by(|a, b| b.0.cmp(&a.0));
@@ -532,24 +522,13 @@ fn priority_streak_in(tx: &Transaction<'_>, day: &str, depts: &[String], cap: us
 }
 
 /// Whether anybody waits today for any of these departments (a read, outside any write).
-fn anyone_waiting(conn: &Connection, day: &str, depts: &[String]) -> Result<bool> {
-    let mut stmt = conn.prepare_cached(hot::ANYONE_WAITING)?;
-    for d in depts {
-        if stmt.exists(params![day, d])? {
+fn anyone_waiting(tx: &dyn StoreTx, day: &str, depts: &[String]) -> Result<bool> {
+    for department in depts {
+        if tx.count(CountQuery::AnyoneWaiting { day, department })? > 0 {
             return Ok(true);
         }
     }
     Ok(false)
-}
-
-/// Placeholders and parameters for queries on one business day and a list of departments:
-/// `business_day = ? AND department IN (?, ?, …)`.
-fn day_and_departments<'a>(day: &'a &'a str, depts: &'a [String]) -> (String, Vec<&'a dyn rusqlite::ToSql>) {
-    let marks = vec!["?"; depts.len()].join(",");
-    let args = std::iter::once(day as &dyn rusqlite::ToSql)
-        .chain(depts.iter().map(|d| d as &dyn rusqlite::ToSql))
-        .collect();
-    (marks, args)
 }
 
 /// Materials named at the counter must come from the item's list in the hall file: whatever is
@@ -590,14 +569,9 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
     }
 }
 
-/// The case a window has called or is serving today, if any (the unique (business_day,
-/// number) index: today's counters only).
-fn unsettled_at_in(conn: &Connection, day: &str, window: u32) -> Result<Option<Case>> {
-    let data: Option<String> = conn
-        .prepare_cached(super::hot::UNSETTLED_AT_WINDOW)?
-        .query_row(params![day, window], |r| r.get(0))
-        .optional()?;
-    data.map(|d| parse_case(&d)).transpose()
+/// The case a window has called or is serving today, if any.
+fn unsettled_at_in(tx: &dyn StoreTx, day: &str, window: u32) -> Result<Option<Case>> {
+    tx.case(CaseKey::UnsettledAt { day, window })
 }
 
 /// 全链条: a whole-chain item's case in 全程 mode opens one part per department (the lead's

@@ -35,7 +35,7 @@ impl Ledger {
 
     /// Whether `day` was closed, and by which event.
     pub fn day_closed_seq(&self, day: NaiveDate) -> Result<Option<i64>> {
-        day_closed_in(&self.conn, &day.to_string())
+        day_closed_in(self.store.read(), &day.to_string())
     }
 
     /// Close a business day: each ticket still waiting, called or on hold becomes `expired` (an
@@ -56,36 +56,26 @@ impl Ledger {
         }
         let day_s = day.to_string();
         let at = stamp(now);
-        let tx = db::immediate(&mut self.conn)?;
-        let open: Vec<String> = tx
-            .prepare(
-                "SELECT data FROM cases WHERE business_day = ?1
-                 AND state IN ('waiting', 'transferred', 'called', 'on_hold') ORDER BY id",
-            )?
-            .query_map([&day_s], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let tx = self.store.write(self.request.take())?;
+        let open = tx.cases(CaseQuery::OpenAtClose { day: &day_s })?;
         let mut expired = 0u32;
-        for data in open {
-            let case = parse_case(&data)?;
+        for case in open {
             let body = EventBody::CaseExpired {
                 business_day: day_s.clone(),
             };
-            record_in(&tx, Some(&case), case.id, &at, actor, &body)?;
+            record_in(&*tx, Some(&case), case.id, &at, actor, &body)?;
             expired += 1;
         }
         tx.commit()?;
         let report = self.figures(day, day)?;
         let figures = serde_json::to_string(&report).map_err(|e| LedgerError::Invalid(e.to_string()))?;
         let figures_sha256 = chain::sha256_hex(&figures);
-        let tx = db::immediate(&mut self.conn)?;
+        let tx = self.store.write(self.request.take())?;
         // Another office PC may have closed the day between the two transactions.
-        if day_closed_in(&tx, &day_s)?.is_some() {
+        if day_closed_in(&*tx, &day_s)?.is_some() {
             return Err(LedgerError::DayClosed(day_s));
         }
-        let (head_seq, head_hash): (i64, String) =
-            tx.query_row("SELECT seq, hash FROM chain_head WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
+        let (head_seq, head_hash) = tx.head()?;
         let body = EventBody::DayClosed {
             business_day: day_s.clone(),
             head_seq,
@@ -93,7 +83,7 @@ impl Ledger {
             expired,
             figures_sha256: figures_sha256.clone(),
         };
-        let ev = chain::append_in(&tx, &at, actor, None, &body)?;
+        let ev = append_in(&*tx, &at, actor, None, &body)?;
         tx.commit()?;
         Ok(DayClose {
             business_day: day_s,
@@ -119,19 +109,14 @@ fn hall_has_closed(hall: &Hall, now: DateTime<Utc>) -> bool {
 
 /// Refuse a new number on a business day that has been closed: a kiosk left on after the
 /// close would otherwise issue tickets that no close ever expires.
-pub(crate) fn refuse_closed_in(conn: &Connection, day: &str) -> Result<()> {
-    match day_closed_in(conn, day)? {
+pub(crate) fn refuse_closed_in(tx: &dyn StoreTx, day: &str) -> Result<()> {
+    match day_closed_in(tx, day)? {
         Some(_) => Err(LedgerError::DayClosed(day.to_string())),
         None => Ok(()),
     }
 }
 
 /// The `day_closed` event of a business day, if it was closed (few such events: one a day).
-fn day_closed_in(conn: &Connection, day: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT seq FROM events WHERE kind = 'day_closed' AND json_extract(payload, '$.business_day') = ?1",
-        )?
-        .query_row([day], |r| r.get(0))
-        .optional()?)
+fn day_closed_in(tx: &dyn StoreTx, day: &str) -> Result<Option<i64>> {
+    Ok(tx.events(EventQuery::DayClosed { day })?.first().map(|e| e.seq))
 }

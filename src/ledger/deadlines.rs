@@ -101,23 +101,12 @@ impl Ledger {
         let today = business_day(now, tz).to_string();
         // Few cases are in these states at any time, whatever the history: the states a
         // deadline watches, and today's priority visitors still waiting.
-        let mut stmt = self.conn.prepare_cached(super::hot::WATCHED)?;
-        let mut rows: Vec<String> = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        drop(stmt);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT data FROM cases WHERE business_day = ?1 AND state IN ('waiting', 'transferred') AND priority_rank > 0",
-        )?;
-        rows.extend(
-            stmt.query_map([&today], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?,
-        );
-        drop(stmt);
+        let store = self.store.read();
+        let mut rows = store.cases(CaseQuery::Watched)?;
+        rows.extend(store.cases(CaseQuery::PriorityWaiting { day: &today })?);
 
         let mut cases = Vec::new();
-        for data in rows {
-            let c = parse_case(&data)?;
+        for c in rows {
             let involved = |dep: &str| c.department == dep || c.parts.iter().any(|p| p.department == dep);
             if department.map_or(true, involved) {
                 cases.push(c);
@@ -272,21 +261,11 @@ impl Ledger {
             }
         }
         // Complaints and suggestions without a reply (few: the partial index holds only those).
-        let mut stmt = self.conn.prepare(
-            "SELECT id, coalesce(department, ''), received_at, due, staff FROM feedback WHERE replied_at IS NULL",
-        )?;
-        let open = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (id, dep, received, due, staff) in open {
+        let open = self.store.read().side(SideQuery::FeedbackAll { open: true })?;
+        for row in open {
+            let SideRow::Feedback(f) = row else { continue };
+            let (id, dep, received, due, staff) =
+                (f.id, f.department.unwrap_or_default(), f.received_at, f.due, f.staff);
             if department.is_some_and(|d| d != dep) {
                 continue;
             }

@@ -9,7 +9,7 @@ impl Ledger {
     /// number read (pass it back next time). How the wall board follows the ledger.
     pub fn calls_after(&mut self, seq: i64) -> Result<CallsAfter> {
         let hall = self.hall()?;
-        let events = chain::events_in(&self.conn, "WHERE seq > ?1", [seq])?;
+        let events = self.events_after(seq)?;
         let last = events.last().map(|e| e.seq).unwrap_or(seq);
         let mut out = Vec::new();
         for ev in events {
@@ -27,11 +27,7 @@ impl Ledger {
     pub fn recent_calls(&mut self, limit: usize) -> Result<Vec<Called>> {
         let hall = self.hall()?;
         let day = self.business_day()?.to_string();
-        let mut stmt = self.conn.prepare_cached(hot::RECENT_CALLS)?;
-        let events = stmt
-            .query_map(params![day, limit as i64], chain::read_event)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        drop(stmt);
+        let events = self.store.read().events(EventQuery::RecentCalls { day: &day, limit })?;
         let mut out = Vec::new();
         for ev in events {
             out.extend(self.call_from_event(&hall, &ev)?);
@@ -76,31 +72,16 @@ impl Ledger {
 
     /// Events after `seq`, oldest first: how boards follow the ledger without reloading it.
     pub fn events_after(&self, seq: i64) -> Result<Vec<Event>> {
-        chain::events_in(&self.conn, "WHERE seq > ?1", [seq])
+        self.store.read().events(EventQuery::After { seq, limit: usize::MAX })
     }
 
     /// The chain head: the newest event's sequence number and hash (what witnesses keep).
     pub fn chain_head(&self) -> Result<crate::witness::ChainHead> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT seq, hash FROM chain_head WHERE id = 1")?
-            .query_row([], |r| {
-                Ok(crate::witness::ChainHead {
-                    seq: r.get(0)?,
-                    hash: r.get(1)?,
-                })
-            })?)
+        let (seq, hash) = self.store.read().head()?;
+        Ok(crate::witness::ChainHead { seq, hash })
     }
 
     pub fn head_seq(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT seq FROM chain_head WHERE id = 1")?
-            .query_row([], |r| r.get(0))?)
-    }
-
-    /// SQLite's data_version: changes when another connection commits. Costs microseconds.
-    pub fn data_version(&self) -> Result<i64> {
-        Ok(self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        Ok(self.store.read().head()?.0)
     }
 }

@@ -160,25 +160,20 @@ impl Ledger {
             hall.tz(),
             &hall.calendar,
         ));
-        let tx = db::immediate(&mut self.conn)?;
+        let tx = self.store.write(self.request.take())?;
         // The specialist who last called at the named window today: the one it is about (a
         // day's calls only, through the calls index).
         let day = business_day(now, hall.tz()).to_string();
         let staff: Option<String> = match new.window {
-            Some(w) => tx
-                .query_row(
-                    "SELECT e.actor FROM calls k JOIN events e ON e.seq = k.seq
-                     WHERE k.business_day = ?1 AND json_extract(e.payload, '$.window') = ?2
-                     ORDER BY k.seq DESC LIMIT 1",
-                    params![day, w],
-                    |r| r.get(0),
-                )
-                .optional()?,
+            Some(window) => tx
+                .events(EventQuery::LastCallAt { day: &day, window })?
+                .pop()
+                .map(|e| e.actor),
             None => None,
         };
-        let id: i64 = crate::db::one(&tx, "SELECT coalesce(max(id), 0) + 1 FROM feedback", [], |r| r.get(0))?;
+        let id = tx.next_id(IdOf::Feedback)?;
         let text = match new.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(t) => Some(note_in(&tx, None, "feedback_text", t, &at)?),
+            Some(t) => Some(note_in(&*tx, None, "feedback_text", t, &at)?),
             None => None,
         };
         let body = EventBody::FeedbackReceived {
@@ -192,24 +187,22 @@ impl Ledger {
             text: text.clone(),
             due: due.clone(),
         };
-        chain::append_in(&tx, &at, actor, None, &body)?;
-        crate::db::exec(
-            &tx,
-            "INSERT INTO feedback (id, kind, category, department, window, staff, channel, text_note, received_at, due)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                id,
-                new.kind.as_str(),
-                category,
-                department,
-                new.window,
-                staff,
-                new.channel,
-                text.map(|t| t.note),
-                at,
-                due
-            ],
-        )?;
+        append_in(&*tx, &at, actor, None, &body)?;
+        tx.put(SideWrite::Feedback(&crate::store::FeedbackRow {
+            id,
+            kind: new.kind.as_str().into(),
+            category,
+            department,
+            window: new.window,
+            staff,
+            channel: new.channel.clone(),
+            text_note: text.map(|t| t.note),
+            received_at: at.clone(),
+            due,
+            replied_at: None,
+            reply_note: None,
+            replied_by: None,
+        }))?;
         tx.commit()?;
         self.feedback(id)
     }
@@ -237,10 +230,10 @@ impl Ledger {
             return Err(LedgerError::Invalid("the reply is empty (--reply)".into()));
         }
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
-        let note = note_in(&tx, None, "feedback_reply", reply.trim(), &at)?;
-        chain::append_in(
-            &tx,
+        let tx = self.store.write(self.request.take())?;
+        let note = note_in(&*tx, None, "feedback_reply", reply.trim(), &at)?;
+        append_in(
+            &*tx,
             &at,
             staff,
             None,
@@ -250,11 +243,12 @@ impl Ledger {
                 reply: note.clone(),
             },
         )?;
-        let n = crate::db::exec(
-            &tx,
-            "UPDATE feedback SET replied_at = ?2, reply_note = ?3, replied_by = ?4 WHERE id = ?1 AND replied_at IS NULL",
-            params![id, at, note.note, staff],
-        )?;
+        let n = tx.put(SideWrite::FeedbackReplied {
+            id,
+            at: &at,
+            note: note.note,
+            by: staff,
+        })?;
         if n != 1 {
             return Err(LedgerError::Conflict(format!("feedback {id}")));
         }
@@ -263,7 +257,8 @@ impl Ledger {
     }
 
     pub fn feedback(&mut self, id: i64) -> Result<Feedback> {
-        self.feedback_where("f.id = ?1", params![id])?
+        let rows = self.store.read().side(SideQuery::Feedback(id))?;
+        self.feedback_of(rows)?
             .pop()
             .ok_or_else(|| LedgerError::Invalid(format!("no feedback {id}")))
     }
@@ -271,45 +266,44 @@ impl Ledger {
     /// Every complaint and suggestion, newest first; only those still waiting for a reply
     /// with `open`.
     pub fn feedback_list(&mut self, open: bool, department: Option<&str>) -> Result<Vec<Feedback>> {
-        let cond = match (open, department) {
-            (true, Some(_)) => "f.replied_at IS NULL AND f.department = ?1",
-            (true, None) => "f.replied_at IS NULL AND ?1 IS NULL",
-            (false, Some(_)) => "f.department = ?1",
-            (false, None) => "?1 IS NULL",
-        };
-        let mut list = self.feedback_where(cond, params![department])?;
+        let mut rows = self.store.read().side(SideQuery::FeedbackAll { open })?;
+        rows.retain(|r| match (r, department) {
+            (SideRow::Feedback(f), Some(d)) => f.department.as_deref() == Some(d),
+            _ => true,
+        });
+        let mut list = self.feedback_of(rows)?;
         list.reverse();
         Ok(list)
     }
 
-    fn feedback_where(&mut self, cond: &str, args: impl rusqlite::Params) -> Result<Vec<Feedback>> {
-        let sql = format!(
-            "SELECT f.id, f.kind, f.category, f.department, f.window, f.staff, f.channel, f.received_at, f.due,
-                    f.replied_at, f.replied_by, t.body, r.body
-             FROM feedback f LEFT JOIN notes t ON t.id = f.text_note LEFT JOIN notes r ON r.id = f.reply_note
-             WHERE {cond} ORDER BY f.id"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(args, |r| {
-            let kind: String = r.get(1)?;
-            let category: String = r.get(2)?;
-            Ok(Feedback {
-                id: r.get(0)?,
-                kind: FeedbackKind::parse(&kind).unwrap_or(FeedbackKind::Complaint),
-                category_name: category_name(&category),
-                category,
-                department: r.get(3)?,
-                window: r.get(4)?,
-                staff: r.get(5)?,
-                channel: r.get(6)?,
-                received_at: r.get(7)?,
-                due: r.get(8)?,
-                replied_at: r.get(9)?,
-                replied_by: r.get(10)?,
-                text: r.get(11)?,
-                reply: r.get(12)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    fn feedback_of(&self, rows: Vec<SideRow>) -> Result<Vec<Feedback>> {
+        let store = self.store.read();
+        let note = |n: Option<i64>| -> Result<Option<String>> {
+            match n {
+                Some(n) => store.note(n),
+                None => Ok(None),
+            }
+        };
+        let mut out = Vec::new();
+        for row in rows {
+            let SideRow::Feedback(f) = row else { continue };
+            out.push(Feedback {
+                id: f.id,
+                kind: FeedbackKind::parse(&f.kind).unwrap_or(FeedbackKind::Complaint),
+                category_name: category_name(&f.category),
+                category: f.category,
+                department: f.department,
+                window: f.window,
+                staff: f.staff,
+                channel: f.channel,
+                received_at: f.received_at,
+                due: f.due,
+                replied_at: f.replied_at,
+                replied_by: f.replied_by,
+                text: note(f.text_note)?,
+                reply: note(f.reply_note)?,
+            });
+        }
+        Ok(out)
     }
 }

@@ -2,8 +2,6 @@
 //! their plans can be checked (`Ledger::query_plans`). Each reads today's rows through an
 //! index, never the whole history: a hall's ledger holds a million cases within a year.
 
-use super::*;
-
 /// The board's latest calls of one business day, newest first (`calls_day`).
 pub const RECENT_CALLS: &str = "SELECT e.seq, e.at, e.actor, e.kind, e.case_id, e.payload, e.prev_hash, e.hash
      FROM calls k JOIN events e ON e.seq = k.seq
@@ -11,7 +9,8 @@ pub const RECENT_CALLS: &str = "SELECT e.seq, e.at, e.actor, e.kind, e.case_id, 
 
 /// The priority ranks of the latest first calls for one department today, newest first: the
 /// priority cap's look-back (`calls_day_department`).
-pub const LATEST_CALL_RANKS: &str = "SELECT k.seq, c.priority_rank FROM calls k JOIN cases c ON c.id = k.case_id
+pub const LATEST_CALL_RANKS: &str =
+    "SELECT '', '', k.seq, c.priority_rank FROM calls k JOIN cases c ON c.id = k.case_id
      WHERE k.business_day = ?1 AND k.department = ?2 AND k.recall = 0 ORDER BY k.seq DESC LIMIT ?3";
 
 /// Whether anybody waits for these departments today: asked before taking the write lock, so
@@ -44,7 +43,8 @@ pub const AT_COUNTERS: &str =
 
 /// Today's tickets per department and item: the kiosk offers the most issued matters when
 /// the hall file names none (the unique (business_day, number) index).
-pub const ISSUED_TODAY: &str = "SELECT department, json_extract(data, '$.item') AS item, count(*) FROM cases
+pub const ISSUED_TODAY: &str =
+    "SELECT department, coalesce(json_extract(data, '$.item'), '') AS item, count(*), 0 FROM cases
      WHERE business_day = ?1 GROUP BY department, item";
 
 /// The case a window has called or is serving today, if any: asked before each call, since a
@@ -53,8 +53,12 @@ pub const UNSETTLED_AT_WINDOW: &str = "SELECT data FROM cases WHERE state IN ('c
      AND json_extract(data, '$.called_window') = ?2 AND business_day = ?1 LIMIT 1";
 
 /// Today's priority visitors still waiting, with when they joined the line (`cases_queue`).
-pub const PRIORITY_WAITING: &str = "SELECT department, number, queued_at FROM cases WHERE business_day = ?1
-     AND state IN ('waiting', 'transferred') AND priority_rank > 0";
+pub const PRIORITY_WAITING: &str = "SELECT data FROM cases WHERE business_day = ?1
+     AND state IN ('waiting', 'transferred') AND priority_rank > 0 ORDER BY id";
+
+/// Waiting visitors per department today, and of them priority visitors (`cases_queue`).
+pub const QUEUE_SIZES: &str = "SELECT department, '', count(*), sum(priority_rank > 0) FROM cases
+     WHERE business_day = ?1 AND state IN ('waiting', 'transferred') GROUP BY department";
 
 /// The cases a deadline watches, whatever their day (`cases_watched`, a partial index of
 /// only those: the expression is the index's own).
@@ -88,28 +92,5 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
         "cases_queue|sqlite_autoindex_cases_2",
     ),
     ("deadline alerts", WATCHED, "cases_watched"),
+    ("queue sizes", QUEUE_SIZES, "cases_queue|sqlite_autoindex_cases_2"),
 ];
-
-impl Ledger {
-    /// `EXPLAIN QUERY PLAN` of every hot query: (name, the index it must use, the plan's
-    /// lines). A test checks each uses its index and scans no table.
-    pub fn query_plans(&self) -> Result<Vec<(&'static str, &'static str, Vec<String>)>> {
-        let mut out = Vec::new();
-        for (name, sql, index) in PLANNED {
-            let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
-            let n = stmt.parameter_count();
-            let args: Vec<rusqlite::types::Value> = (0..n)
-                .map(|i| match i {
-                    0 => rusqlite::types::Value::Text("2026-11-27".into()),
-                    1 => rusqlite::types::Value::Text("SCJG".into()),
-                    _ => rusqlite::types::Value::Integer(10),
-                })
-                .collect();
-            let lines = stmt
-                .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            out.push((*name, *index, lines));
-        }
-        Ok(out)
-    }
-}

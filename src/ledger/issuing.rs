@@ -8,13 +8,12 @@ impl Ledger {
     /// easy to guess, tokens are not).
     pub fn ticket_status(&mut self, token: &str) -> Result<crate::api::TicketStatus> {
         let hall = self.hall()?;
-        let data: Option<String> = self
-            .conn
-            .prepare_cached("SELECT data FROM cases WHERE token = ?1")?
-            .query_row([token], |r| r.get(0))
-            .optional()?;
-        let case = parse_case(&data.ok_or_else(|| LedgerError::UnknownCase("no such ticket".into()))?)?;
-        let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
+        let case = self
+            .store
+            .read()
+            .case(CaseKey::Token(token))?
+            .ok_or_else(|| LedgerError::UnknownCase("no such ticket".into()))?;
+        let (ahead, est) = estimate_in(self.store.read(), &hall, &case)?;
         use CaseState as S;
         let stage = match case.state {
             S::Waiting | S::Transferred | S::Called | S::NoShow | S::Cancelled | S::Expired => 0,
@@ -83,9 +82,9 @@ impl Ledger {
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
-        let tx = db::immediate(&mut self.conn)?;
+        let tx = self.store.write(self.request.take())?;
         let case = issue_in(
-            &tx,
+            &*tx,
             &IssueParts {
                 item: &item,
                 hall: &hall,
@@ -104,7 +103,7 @@ impl Ledger {
     /// The ticket of a case just issued, with the queue ahead of it. The estimate only reads:
     /// after the commit, so the write lock is held for the write alone.
     pub(super) fn ticket_of(&self, hall: &Hall, case: &Case) -> Result<Ticket> {
-        let (ahead, est) = estimate_in(&self.conn, hall, case)?;
+        let (ahead, est) = estimate_in(self.store.read(), hall, case)?;
         Ok(ticket_view(hall, case, ahead, est))
     }
 
@@ -160,9 +159,9 @@ impl Ledger {
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
-        let tx = db::immediate(&mut self.conn)?;
+        let tx = self.store.write(self.request.take())?;
         let case = issue_in(
-            &tx,
+            &*tx,
             &IssueParts {
                 item: &item,
                 hall: &hall,
@@ -175,7 +174,7 @@ impl Ledger {
             },
         )?;
         let project = match project {
-            Some(p) => Some(note_in(&tx, case.id, "project", &p, &at)?),
+            Some(p) => Some(note_in(&*tx, case.id, "project", &p, &at)?),
             None => None,
         };
         let opened = EventBody::CaseOpened {
@@ -183,12 +182,12 @@ impl Ledger {
             window,
             project,
         };
-        let mut case = record_in(&tx, Some(&case), case.id, &at, staff, &opened)?;
+        let mut case = record_in(&*tx, Some(&case), case.id, &at, staff, &opened)?;
         let next = match req.channel {
             Channel::Phone => {
-                let q = note_in(&tx, case.id, "question", question.as_deref().unwrap_or_default(), &at)?;
+                let q = note_in(&*tx, case.id, "question", question.as_deref().unwrap_or_default(), &at)?;
                 let a = match &answer {
-                    Some(t) => Some(note_in(&tx, case.id, "answer", t, &at)?),
+                    Some(t) => Some(note_in(&*tx, case.id, "answer", t, &at)?),
                     None => None,
                 };
                 EventBody::ConsultationRecorded {
@@ -200,9 +199,9 @@ impl Ledger {
             }
             _ => EventBody::CaseHeld { staff: staff.into() },
         };
-        case = record_in(&tx, Some(&case), case.id, &at, staff, &next)?;
+        case = record_in(&*tx, Some(&case), case.id, &at, staff, &next)?;
         if let Some(parts) = super::calling::parts_to_open(&hall, &case, staff) {
-            case = record_in(&tx, Some(&case), case.id, &at, staff, &parts)?;
+            case = record_in(&*tx, Some(&case), case.id, &at, staff, &parts)?;
         }
         tx.commit()?;
         Ok(case)
@@ -213,7 +212,7 @@ impl Ledger {
     pub fn ticket_for(&mut self, case_ref: &str) -> Result<Ticket> {
         let hall = self.hall()?;
         let case = self.find_case(case_ref)?;
-        let (ahead, est) = estimate_in(&self.conn, &hall, &case)?;
+        let (ahead, est) = estimate_in(self.store.read(), &hall, &case)?;
         Ok(ticket_view(&hall, &case, ahead, est))
     }
 
@@ -225,20 +224,20 @@ impl Ledger {
         let now = self.now();
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
-        let tx = db::immediate(&mut self.conn)?;
-        let case = find_case_in(&tx, &day, case_ref)?;
+        let tx = self.store.write(self.request.take())?;
+        let case = find_case_in(&*tx, &day, case_ref)?;
         let body = EventBody::CaseRated {
             level,
             channel: channel.into(),
         };
-        let next = record_in(&tx, Some(&case), case.id, &at, actor, &body)?;
+        let next = record_in(&*tx, Some(&case), case.id, &at, actor, &body)?;
         tx.commit()?;
         Ok(next)
     }
 
     pub fn record_print(&mut self, case_id: i64, device: &str, error: Option<&str>, reprint: bool) -> Result<Event> {
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
+        let tx = self.store.write(self.request.take())?;
         let body = match error {
             None => EventBody::TicketPrinted {
                 device: device.into(),
@@ -250,33 +249,31 @@ impl Ledger {
                 reprint,
             },
         };
-        let ev = chain::append_in(&tx, &at, device, Some(case_id), &body)?;
+        let ev = append_in(&*tx, &at, device, Some(case_id), &body)?;
         tx.commit()?;
         Ok(ev)
     }
 }
 
 /// (ahead, estimated minutes) for a queued case: recent average service time × ahead ÷ open windows.
-pub(super) fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result<(u32, u32)> {
+pub(super) fn estimate_in(tx: &dyn StoreTx, hall: &Hall, case: &Case) -> Result<(u32, u32)> {
     if !case.state.is_queued() {
         return Ok((0, 0));
     }
-    let ahead: u32 = crate::db::one(
-        conn,
-        hot::AHEAD,
-        params![case.business_day, case.department, case.priority_rank, case.queue_key()],
-        |r| r.get(0),
-    )?;
+    let ahead = tx.count(CountQuery::Ahead {
+        day: &case.business_day,
+        department: &case.department,
+        rank: case.priority_rank as i64,
+        position: case.queue_key(),
+    })? as u32;
     if ahead == 0 {
         return Ok((0, 0));
     }
-    let mut stmt = conn.prepare_cached(hot::RECENT_SERVICES)?;
-    let rows = stmt.query_map(params![case.department, ESTIMATE_WINDOW as i64], |r| {
-        r.get::<_, String>(0)
-    })?;
     let mut minutes = Vec::new();
-    for data in rows {
-        let c = parse_case(&data?)?;
+    for c in tx.cases(CaseQuery::RecentServices {
+        department: &case.department,
+        limit: ESTIMATE_WINDOW,
+    })? {
         if let (Some(a), Some(b)) = (
             c.started_at.as_deref().and_then(parse_stamp),
             c.service_end_at.as_deref().and_then(parse_stamp),
@@ -291,7 +288,7 @@ pub(super) fn estimate_in(conn: &Connection, hall: &Hall, case: &Case) -> Result
         .unwrap_or_default();
     let mut open = 0;
     for w in &windows {
-        if !window_paused_in(conn, *w)? {
+        if !window_paused_in(tx, *w)? {
             open += 1;
         }
     }
@@ -346,14 +343,14 @@ pub(super) struct IssueParts<'a> {
 }
 
 /// Number and open a case today (refused once the day is closed).
-pub(super) fn issue_in(tx: &Transaction<'_>, p: &IssueParts<'_>) -> Result<Case> {
+pub(super) fn issue_in(tx: &dyn StoreTx, p: &IssueParts<'_>) -> Result<Case> {
     super::closing::refuse_closed_in(tx, p.day)?;
     let dept = p
         .hall
         .department(&p.item.department)
         .ok_or_else(|| LedgerError::UnknownDepartment(p.item.department.clone()))?;
     let number = next_number_in(tx, p.day, &dept.prefix)?;
-    let case_id: i64 = crate::db::one(tx, "SELECT coalesce(max(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
+    let case_id = tx.next_id(IdOf::Case)?;
     let body = EventBody::CaseIssued {
         business_day: p.day.to_string(),
         number,

@@ -8,15 +8,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{self, Event, VerifyReport};
 use crate::clock::{self, business_day, parse_stamp, stamp, Clock};
-use crate::db;
 use crate::error::{LedgerError, Result};
 use crate::hall::Hall;
 use crate::model::{apply, Case, CaseState, Channel, EventBody, Mode, NoteRef};
+use crate::store::{
+    CaseKey, CaseQuery, CountQuery, EventQuery, IdOf, Request, SideQuery, SideRow, SideWrite, StoreTx, TallyQuery,
+};
 
 mod calling;
 mod closing;
@@ -30,13 +32,17 @@ mod feedback;
 pub use feedback::{Feedback, FeedbackKind, NewFeedback, CATEGORIES as FEEDBACK_CATEGORIES};
 pub mod hot;
 mod integrity;
-pub use integrity::{backup_file, Purged};
+pub use integrity::Purged;
 mod issuing;
 mod queues;
 mod records;
 pub use records::{RecordKind, RecordRow};
 mod reports;
 pub use reports::{FigureLine, Figures, HourFigures};
+pub(crate) mod sqlite;
+pub use sqlite::SqliteStore;
+mod sqlite_host;
+pub use sqlite_host::backup_file;
 mod staff;
 pub use staff::hash_new_pin;
 
@@ -341,13 +347,14 @@ pub struct ConfigureOutcome {
 
 /// An open ledger.
 pub struct Ledger {
-    pub(crate) conn: Connection,
+    /// The store the rules read and write through (`crate::store`): its SQLite adapter.
+    pub(crate) store: Box<dyn crate::host::HallStore>,
+    /// The client request the next write transaction is for (set by `ops::once`), recorded
+    /// beside its first event.
+    pub(crate) request: Option<Request>,
     path: PathBuf,
     clock: Arc<dyn Clock>,
     hall: Option<(i64, Arc<Hall>)>,
-    /// Copies the write-ahead log into the file off the commit path (None: SQLite's own
-    /// automatic checkpoint is left on).
-    _checkpointer: Option<db::Checkpointer>,
 }
 
 /// A specialist's stored PIN hash, read for a sign-in.
@@ -407,17 +414,12 @@ const ESTIMATE_WINDOW: usize = 20;
 impl Ledger {
     pub fn open(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
         clock::check_env().map_err(LedgerError::Invalid)?;
-        let conn = db::open(path, opts.busy_timeout)?;
-        let checkpointer = db::Checkpointer::start(path);
-        if checkpointer.is_some() {
-            conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        }
         Ok(Ledger {
-            conn,
+            store: Box::new(SqliteStore::open(path, opts.busy_timeout)?),
+            request: None,
             path: path.to_path_buf(),
             clock: opts.clock,
             hall: None,
-            _checkpointer: checkpointer,
         })
     }
 
@@ -426,14 +428,12 @@ impl Ledger {
     /// than race the writer. The server answers reads from a few of these beside its writer.
     pub fn open_reader(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
         clock::check_env().map_err(LedgerError::Invalid)?;
-        let conn = db::open(path, opts.busy_timeout)?;
-        conn.pragma_update(None, "query_only", true)?;
         Ok(Ledger {
-            conn,
+            store: Box::new(SqliteStore::open_reader(path, opts.busy_timeout)?),
+            request: None,
             path: path.to_path_buf(),
             clock: opts.clock,
             hall: None,
-            _checkpointer: None,
         })
     }
 
@@ -441,9 +441,7 @@ impl Ledger {
     /// in benchmarks, where millions of past events are written and a power cut does not
     /// matter; a hall's ledger never calls this.
     pub fn set_durable(&self, durable: bool) -> Result<()> {
-        self.conn
-            .pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })?;
-        Ok(())
+        self.store.set_durable(durable)
     }
 
     pub fn path(&self) -> &Path {
@@ -461,11 +459,7 @@ impl Ledger {
 
     /// The hall in force, reloaded when another process has applied a new configuration.
     pub fn hall(&mut self) -> Result<Arc<Hall>> {
-        let latest: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT max(id) FROM hall_config")?
-            .query_row([], |r| r.get(0))?;
-        let Some(latest) = latest else {
+        let Some(latest) = self.config_id()? else {
             return Err(LedgerError::NotInitialised(self.path.display().to_string()));
         };
         if let Some((id, h)) = &self.hall {
@@ -473,29 +467,30 @@ impl Ledger {
                 return Ok(h.clone());
             }
         }
-        let body: String = self
-            .conn
-            .query_row("SELECT body FROM hall_config WHERE id = ?1", [latest], |r| r.get(0))?;
-        let hall: Hall = serde_json::from_str(&body)
-            .map_err(|e| LedgerError::Corrupt(format!("stored hall configuration {latest}: {e}")))?;
+        let Some(SideRow::Config(row)) = self.store.read().side(SideQuery::Config { body: true })?.pop() else {
+            return Err(LedgerError::NotInitialised(self.path.display().to_string()));
+        };
+        let hall: Hall = serde_json::from_str(&row.body)
+            .map_err(|e| LedgerError::Corrupt(format!("stored hall configuration {}: {e}", row.id)))?;
         let hall = Arc::new(hall);
-        self.hall = Some((latest, hall.clone()));
+        self.hall = Some((row.id, hall.clone()));
         Ok(hall)
+    }
+
+    fn config_id(&self) -> Result<Option<i64>> {
+        Ok(match self.store.read().side(SideQuery::Config { body: false })?.pop() {
+            Some(SideRow::Config(row)) => Some(row.id),
+            _ => None,
+        })
     }
 
     /// The id of the hall configuration in force (it grows with each applied change).
     pub fn hall_id(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT coalesce(max(id), 0) FROM hall_config")?
-            .query_row([], |r| r.get(0))?)
+        Ok(self.config_id()?.unwrap_or(0))
     }
 
     pub fn is_initialised(&self) -> Result<bool> {
-        let n: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM hall_config", [], |r| r.get(0))?;
-        Ok(n > 0)
+        Ok(self.config_id()?.is_some())
     }
 
     /// Today's business day in the hall's time zone.
@@ -509,12 +504,11 @@ impl Ledger {
         let body = hall.canonical_json();
         let sha = chain::sha256_hex(&body);
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
-        let current: Option<String> = tx
-            .query_row("SELECT sha256 FROM hall_config ORDER BY id DESC LIMIT 1", [], |r| {
-                r.get(0)
-            })
-            .optional()?;
+        let tx = self.store.write(self.request.take())?;
+        let current = match tx.side(SideQuery::Config { body: false })?.pop() {
+            Some(SideRow::Config(row)) => Some(row.sha256),
+            _ => None,
+        };
         let outcome = ConfigureOutcome {
             changed: current.as_deref() != Some(sha.as_str()),
             sha256: sha.clone(),
@@ -523,11 +517,11 @@ impl Ledger {
             items: hall.items.len(),
         };
         if outcome.changed {
-            crate::db::exec(
-                &tx,
-                "INSERT INTO hall_config (sha256, body, applied_at) VALUES (?1, ?2, ?3)",
-                params![sha, body, at],
-            )?;
+            tx.put(SideWrite::Config {
+                sha256: &sha,
+                body: &body,
+                at: &at,
+            })?;
             let ev = EventBody::HallConfigured {
                 sha256: sha,
                 departments: outcome.departments,
@@ -535,154 +529,68 @@ impl Ledger {
                 items: outcome.items,
                 source: source.to_string(),
             };
-            chain::append_in(&tx, &at, actor, None, &ev)?;
+            append_in(&*tx, &at, actor, None, &ev)?;
         }
         tx.commit()?;
         Ok(outcome)
     }
 }
 
-pub(crate) fn parse_case(data: &str) -> Result<Case> {
-    serde_json::from_str(data).map_err(|e| LedgerError::Corrupt(format!("unreadable case row: {e}")))
-}
-
-/// A case row as `verify` compares it: the id column is authoritative, so a JSON whose id
-/// disagrees with it comes back with the negated column id and shows up as a difference.
-pub(crate) fn parse_case_row(id: i64, data: &str) -> Result<Case> {
-    let mut c = parse_case(data)?;
-    if c.id != id {
-        c.id = -id;
-    }
-    Ok(c)
-}
-
-/// One row of the `calls` projection, written in the transaction of the call it records.
-pub(crate) fn write_call_in(tx: &Transaction<'_>, row: &chain::CallRow) -> Result<()> {
-    crate::db::exec(
-        tx,
-        "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![row.seq, row.business_day, row.department, row.case_id, row.recall],
-    )?;
-    Ok(())
-}
-
-pub(crate) fn load_all_cases(conn: &Connection) -> Result<BTreeMap<i64, Case>> {
-    let mut stmt = conn.prepare("SELECT id, data FROM cases ORDER BY id")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = BTreeMap::new();
-    for row in rows {
-        let (id, data) = row?;
-        out.insert(id, parse_case_row(id, &data)?);
-    }
-    Ok(out)
-}
-
-fn find_case_in(conn: &Connection, day: &str, case_ref: &str) -> Result<Case> {
+/// A case by the reference a counter or the office types: a token, today's number, or a past
+/// day's as the office writes it (2026-11-26/A001).
+fn find_case_in(tx: &dyn StoreTx, day: &str, case_ref: &str) -> Result<Case> {
     let r = case_ref.trim();
-    // A past day's case by its date and number, as the office writes it: 2026-11-26/A001.
     let (day, r) = match r.split_once('/') {
         Some((d, n)) if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => (d, n),
         _ => (day, r),
     };
-    let data: Option<String> = conn
-        .query_row(
-            "SELECT data FROM cases WHERE token = ?1 OR (business_day = ?2 AND number = upper(?1)) ORDER BY id DESC LIMIT 1",
-            params![r, day],
-            |row| row.get(0),
-        )
-        .optional()?;
-    parse_case(&data.ok_or_else(|| LedgerError::UnknownCase(r.to_string()))?)
+    tx.case(CaseKey::Ref { day, text: r })?
+        .ok_or_else(|| LedgerError::UnknownCase(r.to_string()))
 }
 
-fn window_paused_in(conn: &Connection, window: u32) -> Result<bool> {
-    let p: Option<i64> = conn
-        .prepare_cached("SELECT paused FROM window_state WHERE window = ?1")?
-        .query_row([window], |r| r.get(0))
-        .optional()?;
-    Ok(p.unwrap_or(0) != 0)
+fn window_paused_in(tx: &dyn StoreTx, window: u32) -> Result<bool> {
+    Ok(matches!(tx.side(SideQuery::Window(window))?.pop(), Some(SideRow::Window(w)) if w.paused))
 }
 
-/// Append an event and fold it into the case projection, in one transaction.
+/// Append an event: every event names who did it.
+pub(crate) fn append_in(
+    tx: &dyn StoreTx,
+    at: &str,
+    actor: &str,
+    case_id: Option<i64>,
+    body: &EventBody,
+) -> Result<Event> {
+    if actor.trim().is_empty() || actor.contains('\n') {
+        return Err(LedgerError::Invalid(
+            "every event needs an actor (staff id or device id)".into(),
+        ));
+    }
+    tx.append(at, actor, case_id, body)
+}
+
+/// Append an event and fold it into the case projection (and the calls), in one transaction.
 pub(crate) fn record_in(
-    tx: &Transaction<'_>,
+    tx: &dyn StoreTx,
     old: Option<&Case>,
     case_id: i64,
     at: &str,
     actor: &str,
     body: &EventBody,
 ) -> Result<Case> {
-    let ev = chain::append_in(tx, at, actor, Some(case_id), body)?;
+    let ev = append_in(tx, at, actor, Some(case_id), body)?;
     let next = apply(old, case_id, ev.seq, at, body)?;
-    write_case_in(tx, old, &next)?;
-    if let Some(row) = chain::call_row(ev.seq, &next, body) {
-        write_call_in(tx, &row)?;
-    }
+    let call = chain::call_row(ev.seq, &next, body);
+    tx.save_case(old, &next, call.as_ref())?;
     Ok(next)
 }
 
-/// Insert a new case, or update one only if it is still in the state we read (the conditional
-/// update that keeps two writers from both moving it).
-fn write_case_in(tx: &Transaction<'_>, old: Option<&Case>, c: &Case) -> Result<()> {
-    let data = serde_json::to_string(c).map_err(|e| LedgerError::Invalid(e.to_string()))?;
-    match old {
-        None => {
-            crate::db::exec(
-                &tx,
-                "INSERT INTO cases (id, business_day, number, token, department, state, priority_rank, queued_at,
-                 service_end_at, queue_pos, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
-                    c.id,
-                    c.business_day,
-                    c.number,
-                    c.token,
-                    c.department,
-                    c.state.as_str(),
-                    c.priority_rank,
-                    c.queued_at,
-                    c.service_end_at,
-                    c.queue_pos,
-                    data
-                ],
-            )?;
-        }
-        Some(o) => {
-            let n = crate::db::exec(&tx,
-                "UPDATE cases SET department = ?2, state = ?3, priority_rank = ?4, queued_at = ?5, service_end_at = ?6, data = ?7,
-                 business_day = ?9, number = ?10, queue_pos = ?11 WHERE id = ?1 AND state = ?8",
-                params![c.id, c.department, c.state.as_str(), c.priority_rank, c.queued_at, c.service_end_at, data, o.state.as_str(),
-                    c.business_day, c.number, c.queue_pos],
-            )?;
-            if n != 1 {
-                return Err(LedgerError::Conflict(c.number.clone()));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Free text to the notes (a case's, or none for an appointment's or a complaint's).
-fn note_in(tx: &Transaction<'_>, case_id: impl Into<Option<i64>>, kind: &str, text: &str, at: &str) -> Result<NoteRef> {
-    let case_id: Option<i64> = case_id.into();
-    let sha = chain::sha256_hex(text);
-    crate::db::exec(
-        &tx,
-        "INSERT INTO notes (case_id, kind, body, sha256, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![case_id, kind, text, sha, at],
-    )?;
-    Ok(NoteRef {
-        note: tx.last_insert_rowid(),
-        sha256: sha,
-    })
+fn note_in(tx: &dyn StoreTx, case_id: impl Into<Option<i64>>, kind: &str, text: &str, at: &str) -> Result<NoteRef> {
+    tx.add_note(case_id.into(), kind, text, at)
 }
 
 /// The next number of a department's prefix on a business day (A001, A002, …).
-fn next_number_in(tx: &Transaction<'_>, day: &str, prefix: &str) -> Result<String> {
-    let n: i64 = crate::db::one(
-        tx,
-        "INSERT INTO day_counters (business_day, prefix, last) VALUES (?1, ?2, 1)
-         ON CONFLICT (business_day, prefix) DO UPDATE SET last = last + 1 RETURNING last",
-        params![day, prefix],
-        |r| r.get(0),
-    )?;
+fn next_number_in(tx: &dyn StoreTx, day: &str, prefix: &str) -> Result<String> {
+    let n = tx.next_number(day, prefix)?;
     Ok(format!("{prefix}{n:03}"))
 }

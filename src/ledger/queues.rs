@@ -7,16 +7,14 @@ impl Ledger {
     /// A case by number (today) or token.
     pub fn find_case(&mut self, case_ref: &str) -> Result<Case> {
         let day = self.business_day()?.to_string();
-        find_case_in(&self.conn, &day, case_ref)
+        find_case_in(self.store.read(), &day, case_ref)
     }
 
     pub fn case_by_id(&self, id: i64) -> Result<Case> {
-        let data: Option<String> = self
-            .conn
-            .query_row("SELECT data FROM cases WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?;
-        let data = data.ok_or_else(|| LedgerError::UnknownCase(format!("#{id}")))?;
-        parse_case(&data)
+        self.store
+            .read()
+            .case(CaseKey::Id(id))?
+            .ok_or_else(|| LedgerError::UnknownCase(format!("#{id}")))
     }
 
     /// Today's queue, in calling order, for some departments (all when empty).
@@ -27,17 +25,12 @@ impl Ledger {
         // The window's departments from the queue index, one at a time; merged in calling
         // order when a window serves several. No department named: the whole hall's.
         let mut cases = Vec::new();
+        let store = self.store.read();
         if departments.is_empty() {
-            let mut stmt = self.conn.prepare_cached(hot::WAITING)?;
-            for data in stmt.query_map([&day], |r| r.get::<_, String>(0))? {
-                cases.push(parse_case(&data?)?);
-            }
+            cases = store.cases(CaseQuery::Waiting { day: &day })?;
         } else {
-            let mut stmt = self.conn.prepare_cached(hot::WAITING_IN)?;
-            for d in departments {
-                for data in stmt.query_map(params![day, d], |r| r.get::<_, String>(0))? {
-                    cases.push(parse_case(&data?)?);
-                }
+            for department in departments {
+                cases.extend(store.cases(CaseQuery::WaitingIn { day: &day, department })?);
             }
             if departments.len() > 1 {
                 cases.sort_by_key(|c| (std::cmp::Reverse(c.priority_rank), c.queue_key()));
@@ -71,15 +64,8 @@ impl Ledger {
     /// Cases of today that a window is working on (called, serving or on hold there).
     pub fn at_window(&mut self, window: u32) -> Result<Vec<Case>> {
         let day = self.business_day()?.to_string();
-        let mut stmt = self.conn.prepare_cached(hot::AT_COUNTERS)?;
-        let rows = stmt.query_map([&day], |r| r.get::<_, String>(0))?;
-        let mut out = Vec::new();
-        for data in rows {
-            let c = parse_case(&data?)?;
-            if c.called_window == Some(window) {
-                out.push(c);
-            }
-        }
+        let mut out = self.store.read().cases(CaseQuery::AtCounters { day: &day })?;
+        out.retain(|c| c.called_window == Some(window));
         Ok(out)
     }
 
@@ -87,7 +73,7 @@ impl Ledger {
     pub fn position(&mut self, case_id: i64) -> Result<Position> {
         let hall = self.hall()?;
         let case = self.case_by_id(case_id)?;
-        let (ahead, estimated_wait_min) = estimate_in(&self.conn, &hall, &case)?;
+        let (ahead, estimated_wait_min) = estimate_in(self.store.read(), &hall, &case)?;
         Ok(Position {
             ahead,
             estimated_wait_min,
@@ -99,42 +85,25 @@ impl Ledger {
     pub fn queues(&mut self) -> Result<Vec<crate::api::QueueLine>> {
         let hall = self.hall()?;
         let day = self.business_day()?.to_string();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT department, count(*), sum(priority_rank > 0) FROM cases
-             WHERE business_day = ?1 AND state IN ('waiting', 'transferred') GROUP BY department",
-        )?;
-        let rows = stmt.query_map([&day], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?))
-        })?;
+        let store = self.store.read();
         let mut counts: BTreeMap<String, (u32, u32)> = BTreeMap::new();
-        for row in rows {
-            let (d, n, p) = row?;
-            counts.insert(d, (n, p));
+        for t in store.tally(TallyQuery::QueueSizes { day: &day })? {
+            counts.insert(t.key, (t.n as u32, t.m as u32));
         }
         // Only a hall without featured matters needs today's tickets per item (the kiosk offers
         // the most issued instead); boards poll this every few seconds and never use them.
         let mut issued: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
         if hall.featured.is_empty() {
-            let mut stmt = self.conn.prepare_cached(super::hot::ISSUED_TODAY)?;
-            let rows = stmt.query_map([&day], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, u32>(2)?))
-            })?;
-            for row in rows {
-                let (d, item, n) = row?;
-                issued.entry(d).or_default().push((item, n));
+            for t in store.tally(TallyQuery::IssuedToday { day: &day })? {
+                issued.entry(t.key).or_default().push((t.sub, t.n as u32));
             }
         }
         // Priority visitors past the hall's wait deadline, longest waiting first.
         let limit = self.now() - chrono::Duration::minutes(hall.deadlines.priority_wait_min as i64);
         let mut late: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-        let mut stmt = self.conn.prepare_cached(super::hot::PRIORITY_WAITING)?;
-        let rows = stmt.query_map([&day], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-        })?;
-        for row in rows {
-            let (d, number, queued_at) = row?;
-            if parse_stamp(&queued_at).is_some_and(|t| t < limit) {
-                late.entry(d).or_default().push((queued_at, number));
+        for c in store.cases(CaseQuery::PriorityWaiting { day: &day })? {
+            if parse_stamp(&c.queued_at).is_some_and(|t| t < limit) {
+                late.entry(c.department).or_default().push((c.queued_at, c.number));
             }
         }
         Ok(hall
@@ -159,13 +128,17 @@ impl Ledger {
 
     /// A free-text note by id (for the counter's case panel).
     pub fn note(&self, id: i64) -> Result<String> {
-        Ok(self
-            .conn
-            .query_row("SELECT body FROM notes WHERE id = ?1", [id], |r| r.get(0))?)
+        self.store
+            .read()
+            .note(id)?
+            .ok_or_else(|| LedgerError::Invalid(format!("no note {id}")))
     }
 
     /// Events about one case, oldest first.
     pub fn case_events(&self, case_id: i64) -> Result<Vec<Event>> {
-        chain::events_in(&self.conn, "WHERE case_id = ?1", [case_id])
+        self.store.read().events(EventQuery::OfCase {
+            case_id,
+            before: i64::MAX,
+        })
     }
 }

@@ -96,17 +96,13 @@ impl Ledger {
         let start = reports::local_midnight(tz, from);
         let end = reports::local_midnight(tz, to.succ_opt().unwrap_or(to));
         let kinds = kind.kinds();
-        let marks = (0..kinds.len())
-            .map(|i| format!("?{}", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut args: Vec<String> = vec![stamp(start), stamp(end)];
-        args.extend(kinds.iter().map(|k| k.to_string()));
-        let events = chain::events_in(
-            &self.conn,
-            &format!("WHERE at >= ?1 AND at < ?2 AND kind IN ({marks})"),
-            rusqlite::params_from_iter(args.iter()),
-        )?;
+        let events = self.store.read().events(EventQuery::Period {
+            from: &stamp(start),
+            to: &stamp(end),
+            kinds: &kinds,
+            after: 0,
+            limit: usize::MAX,
+        })?;
         let mut out = Vec::new();
         for ev in events {
             let (Some(case_id), Ok(body)) = (ev.case_id, serde_json::from_str::<EventBody>(&ev.payload)) else {

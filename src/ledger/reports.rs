@@ -5,17 +5,15 @@ use std::collections::HashMap;
 use super::*;
 
 /// How many sequence numbers a period report reads at a time.
-const PERIOD_BATCH: i64 = 16_384;
+const PERIOD_BATCH: usize = 16_384;
 
 impl Ledger {
     /// The day's ledger (台账) per department.
     pub fn report(&mut self, date: NaiveDate) -> Result<DayReport> {
         let hall = self.hall()?;
-        let mut stmt = self.conn.prepare_cached(hot::DAY_CASES)?;
-        let rows = stmt.query_map([date.to_string()], |r| r.get::<_, String>(0))?;
+        let rows = self.store.read().cases(CaseQuery::Day { day: &date.to_string() })?;
         let mut by_dept: BTreeMap<String, Vec<Case>> = BTreeMap::new();
-        for data in rows {
-            let c = parse_case(&data?)?;
+        for c in rows {
             by_dept.entry(c.department.clone()).or_default().push(c);
         }
         let line = |code: &str, name: &str, cases: &[&Case]| {
@@ -229,20 +227,17 @@ impl Ledger {
         // index): a year is millions of events, and holding them all at once took gigabytes
         // from the page cache that the hall's writer reads through.
         let (start_s, end_s) = (stamp(start), stamp(end));
-        let (first, last): (Option<i64>, Option<i64>) = self.conn.query_row(
-            "SELECT min(seq), max(seq) FROM events WHERE at >= ?1 AND at < ?2",
-            params![start_s, end_s],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let (mut batch, last) = (first.unwrap_or(1), last.unwrap_or(0));
-        while batch <= last {
-            let next = batch + PERIOD_BATCH;
-            let events = chain::events_in(
-                &self.conn,
-                "WHERE seq >= ?1 AND seq < ?2 AND at >= ?3 AND at < ?4",
-                params![batch, next, start_s, end_s],
-            )?;
-            batch = next;
+        let mut after = 0;
+        loop {
+            let events = self.store.read().events(EventQuery::Period {
+                from: &start_s,
+                to: &end_s,
+                kinds: &[],
+                after,
+                limit: PERIOD_BATCH,
+            })?;
+            let Some(last) = events.last() else { break };
+            after = last.seq;
             for ev in events {
                 let Some(at) = parse_stamp(&ev.at) else { continue };
                 let Ok(body) = serde_json::from_str::<EventBody>(&ev.payload) else {
@@ -275,13 +270,10 @@ impl Ledger {
                         }
                     }
                     EventBody::FeedbackReplied { feedback, .. } => {
-                        let department: Option<String> = self
-                            .conn
-                            .query_row("SELECT department FROM feedback WHERE id = ?1", [feedback], |r| {
-                                r.get(0)
-                            })
-                            .optional()?
-                            .flatten();
+                        let department = match self.store.read().side(SideQuery::Feedback(*feedback))?.pop() {
+                            Some(SideRow::Feedback(f)) => f.department,
+                            _ => None,
+                        };
                         for key in [department.map(|d| (0u8, d)), Some((2, "ALL".into()))]
                             .into_iter()
                             .flatten()
@@ -530,7 +522,10 @@ impl Ledger {
     /// A case as it stood before event `seq`: its department and times, folded from its events.
     fn case_before(&self, id: i64, seq: i64) -> Result<Seen> {
         let mut seen = Seen::default();
-        for ev in chain::events_in(&self.conn, "WHERE case_id = ?1 AND seq < ?2", params![id, seq])? {
+        for ev in self.store.read().events(EventQuery::OfCase {
+            case_id: id,
+            before: seq,
+        })? {
             let Ok(body) = serde_json::from_str::<EventBody>(&ev.payload) else {
                 continue;
             };

@@ -22,14 +22,14 @@ impl Ledger {
         }
         let salt = String::new();
         let at = stamp(self.now());
-        let tx = db::immediate(&mut self.conn)?;
-        crate::db::exec(&tx,
-            "INSERT INTO staff_auth (staff_id, salt, pin_hash, failed, locked_until) VALUES (?1, ?2, ?3, 0, NULL)
-             ON CONFLICT (staff_id) DO UPDATE SET salt = excluded.salt, pin_hash = excluded.pin_hash, failed = 0, locked_until = NULL",
-            params![staff, salt, hash],
-        )?;
-        chain::append_in(
-            &tx,
+        let tx = self.store.write(self.request.take())?;
+        tx.put(SideWrite::PinSet {
+            staff,
+            salt: &salt,
+            pin_hash: hash,
+        })?;
+        append_in(
+            &*tx,
             &at,
             actor,
             None,
@@ -49,7 +49,7 @@ impl Ledger {
         if hall.specialist(staff).is_none() {
             return Err(LedgerError::UnknownStaff(staff.into()));
         }
-        let Some((salt, hash, _, locked_until)) = read_pin_row(&self.conn, staff)? else {
+        let Some((salt, hash, _, locked_until)) = read_pin_row(self.store.read(), staff)? else {
             return Err(LedgerError::Invalid(format!(
                 "staff {staff:?} has no PIN yet: the office sets one with `bangban staff set-pin {staff}`"
             )));
@@ -74,7 +74,7 @@ impl Ledger {
             return Err(LedgerError::UnknownStaff(staff.into()));
         }
         check_staff_window(&hall, staff, window)?;
-        let Some((salt, hash, _, locked_until)) = read_pin_row(&self.conn, staff)? else {
+        let Some((salt, hash, _, locked_until)) = read_pin_row(self.store.read(), staff)? else {
             return Err(LedgerError::Invalid(format!(
                 "staff {staff:?} has no PIN yet: run `bangban staff set-pin {staff}`"
             )));
@@ -90,8 +90,8 @@ impl Ledger {
         let now = self.now();
         let at = stamp(now);
         let ok = checked.ok;
-        let tx = db::immediate(&mut self.conn)?;
-        let Some((_, hash_now, failed, locked_until)) = read_pin_row(&tx, staff)? else {
+        let tx = self.store.write(self.request.take())?;
+        let Some((_, hash_now, failed, locked_until)) = read_pin_row(&*tx, staff)? else {
             return Err(LedgerError::Invalid(format!("staff {staff:?} has no PIN any more")));
         };
         check_locked(&hall, staff, now, locked_until.as_deref())?;
@@ -101,22 +101,21 @@ impl Ledger {
             )));
         }
         if let Some(new_hash) = &checked.rehashed {
-            crate::db::exec(
-                &tx,
-                "UPDATE staff_auth SET salt = '', pin_hash = ?2 WHERE staff_id = ?1",
-                params![staff, new_hash],
-            )?;
+            tx.put(SideWrite::PinRehash {
+                staff,
+                pin_hash: new_hash,
+            })?;
         }
         let failed = if ok { 0 } else { failed + 1 };
         let lock = (failed >= PIN_TRIES).then(|| stamp(now + chrono::Duration::minutes(PIN_LOCK_MINUTES)));
         let failed_stored = if lock.is_some() { 0 } else { failed };
-        crate::db::exec(
-            &tx,
-            "UPDATE staff_auth SET failed = ?2, locked_until = ?3 WHERE staff_id = ?1",
-            params![staff, failed_stored, lock],
-        )?;
-        chain::append_in(
-            &tx,
+        tx.put(SideWrite::PinTries {
+            staff,
+            failed: failed_stored,
+            locked_until: lock.as_deref(),
+        })?;
+        append_in(
+            &*tx,
             &at,
             staff,
             None,
@@ -141,14 +140,11 @@ impl Ledger {
     }
 }
 
-fn read_pin_row(conn: &Connection, staff: &str) -> Result<Option<PinRow>> {
-    Ok(conn
-        .query_row(
-            "SELECT salt, pin_hash, failed, locked_until FROM staff_auth WHERE staff_id = ?1",
-            [staff],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?)
+fn read_pin_row(tx: &dyn StoreTx, staff: &str) -> Result<Option<PinRow>> {
+    Ok(match tx.side(SideQuery::Pin(staff))?.pop() {
+        Some(SideRow::Pin(p)) => Some((p.salt, p.pin_hash, p.failed, p.locked_until)),
+        _ => None,
+    })
 }
 
 fn check_locked(hall: &Hall, staff: &str, now: DateTime<Utc>, locked_until: Option<&str>) -> Result<()> {

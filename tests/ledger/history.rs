@@ -76,7 +76,7 @@ fn the_hot_queries_use_their_indexes_on_a_ledger_with_past_days() {
     let t = temp_ledger();
     let (l, _clock) = ledger_with_past_days(&t);
     let plans = l.query_plans().unwrap();
-    assert_eq!(plans.len(), 13, "{plans:?}");
+    assert_eq!(plans.len(), 14, "{plans:?}");
     for (name, index, lines) in plans {
         let plan = lines.join(" / ");
         let uses = |index: &str| {

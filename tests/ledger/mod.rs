@@ -6,6 +6,7 @@ mod docs;
 mod hall_file;
 mod hardening;
 mod history;
+mod layers;
 mod lifecycle;
 mod privacy;
 mod remote_office;
