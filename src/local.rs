@@ -213,14 +213,16 @@ fn follow_file(
             let mut seq = after;
             let mut version = None;
             let mut up = true;
+            let mut queues = None;
             while !stopped.load(Ordering::Relaxed) {
                 let step = reader.data_version().and_then(|v| {
                     if version == Some(v) {
                         return Ok(None);
                     }
                     let got = reader.calls_after(seq)?;
+                    let now = reader.queues_for_boards()?;
                     version = Some(v);
-                    Ok(Some(got))
+                    Ok(Some((got, now)))
                 });
                 let mut said = Vec::new();
                 match step {
@@ -229,13 +231,17 @@ fn follow_file(
                             up = true;
                             said.push(Heard::Connected);
                         }
-                        if let Some(found) = found {
+                        if let Some((found, now)) = found {
                             for c in found.calls {
                                 said.push(Heard::Call(c));
                             }
                             if found.last_seq > seq {
                                 seq = found.last_seq;
                                 said.push(Heard::Head(seq));
+                            }
+                            if queues.as_ref() != Some(&now) {
+                                queues = Some(now.clone());
+                                said.push(Heard::Queues(now));
                             }
                         }
                     }

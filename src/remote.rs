@@ -365,8 +365,11 @@ fn path_segment(s: &str) -> String {
 pub enum Heard {
     /// A call or recall, in ledger order, each exactly once across reconnections.
     Call(Called),
-    /// Something else changed (queues to refresh); the sequence number reached.
+    /// The sequence number reached.
     Head(i64),
+    /// The waiting counts per department as they stand (after a change; a server sends them
+    /// at most once a second), so a board need not read them itself.
+    Queues(Vec<crate::api::QueueLine>),
     /// The stream broke (server down, network cut); it reconnects by itself.
     Lost(String),
     /// The stream is (back) up.
@@ -503,6 +506,7 @@ fn read_stream(
                     *seq = (*seq).max(h);
                     Heard::Head(h)
                 }),
+                "queues" => serde_json::from_str(&data).ok().map(Heard::Queues),
                 _ => None,
             };
             event.clear();

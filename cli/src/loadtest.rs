@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 
 use bangban::access::DeviceRole;
 use bangban::api::*;
-use bangban::remote::{Heard, RemoteClient};
+use bangban::remote::RemoteClient;
 use bangban::{Channel, Ledger, LedgerOptions};
 
 /// How the simulated day runs.
@@ -86,13 +86,127 @@ struct Stats {
 
 impl Stats {
     fn error(&self, what: &str, e: &bangban::LedgerError) {
+        self.error_named(what, &e.kind().to_string());
+    }
+
+    fn error_named(&self, what: &str, kind: &str) {
         self.errors.fetch_add(1, Ordering::Relaxed);
         *self
             .error_kinds
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(format!("{what}: {}", e.kind()))
+            .entry(format!("{what}: {kind}"))
             .or_insert(0) += 1;
+    }
+}
+
+/// Every board follows `GET /api/v1/stream` from one event loop on this thread, as a
+/// thousand wall boards would each from their own machine: one socket each, the call's
+/// sequence number read off its `id:` line the moment the bytes arrive. (A blocking client
+/// per board took two thousand threads on the load generator's two cores, and the figure
+/// measured their scheduling more than the server.) Returns when `stop` is set.
+fn follow_boards(
+    url: &str,
+    tokens: &[String],
+    stop: Arc<AtomicBool>,
+    heard: Arc<Mutex<Vec<(i64, Instant)>>>,
+    stats: Arc<Stats>,
+) {
+    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    let after = match RemoteClient::new(url, &tokens[0]).and_then(|mut c| c.head_seq()) {
+        Ok(h) => h,
+        Err(e) => {
+            stats.error("board", &e);
+            return;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            stats.error_named("board", &format!("no event loop: {e}"));
+            return;
+        }
+    };
+    rt.block_on(async {
+        let local = tokio::task::LocalSet::new();
+        for token in tokens {
+            let (addr, token) = (addr.clone(), token.clone());
+            let (stop, heard, stats) = (stop.clone(), heard.clone(), stats.clone());
+            local.spawn_local(async move {
+                if let Err(e) = follow_one(&addr, &token, after, &stop, &heard).await {
+                    if !stop.load(Ordering::Relaxed) {
+                        stats.error_named("board", &e.to_string());
+                    }
+                }
+            });
+        }
+        local
+            .run_until(async {
+                while !stop.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+            .await;
+    });
+}
+
+/// One board's stream: an HTTP/1.0 request, so the server sends the events as they are
+/// (no chunked framing) until it closes.
+async fn follow_one(
+    addr: &str,
+    token: &str,
+    after: i64,
+    stop: &AtomicBool,
+    heard: &Mutex<Vec<(i64, Instant)>>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.set_nodelay(true)?;
+    let req = format!(
+        "GET /api/v1/stream?after={after} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await?;
+    // The bytes are scanned where they land, without copying a line: a thousand sockets are
+    // read one after the other on this thread, and what one costs here delays the next
+    // board's reading, not the server's sending.
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut len = 0;
+    let mut status_seen = false;
+    loop {
+        if len == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = s.read(&mut buf[len..]).await?;
+        let now = Instant::now();
+        if n == 0 {
+            return if stop.load(Ordering::Relaxed) {
+                Ok(())
+            } else {
+                Err(std::io::Error::other("the server closed the stream"))
+            };
+        }
+        len += n;
+        let mut start = 0;
+        while let Some(end) = buf[start..len].iter().position(|&b| b == b'\n') {
+            let line = &buf[start..start + end];
+            start += end + 1;
+            if !status_seen {
+                status_seen = true;
+                if !line.windows(4).any(|w| w == b" 200") {
+                    let line = String::from_utf8_lossy(line).trim_end().to_string();
+                    return Err(std::io::Error::other(format!("the stream answered {line}")));
+                }
+            } else if let Some(rest) = line.strip_prefix(b"id:") {
+                let digits = rest
+                    .iter()
+                    .skip_while(|b| **b == b' ')
+                    .take_while(|b| b.is_ascii_digit());
+                let seq = digits.fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+                heard.lock().unwrap_or_else(|p| p.into_inner()).push((seq, now));
+            }
+        }
+        buf.copy_within(start..len, 0);
+        len -= start;
     }
 }
 
@@ -399,6 +513,9 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
 
     let stats = Arc::new(Stats::default());
     let stop = Arc::new(AtomicBool::new(false));
+    // (sequence number, when a board read it): matched with when the call was sent at the
+    // end, so a board that hears a call before its counter has the answer still counts it.
+    let heard: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
     let start = Instant::now();
     let day = Duration::from_secs_f64(opts.hours * 3600.0 / opts.speed);
     let deadline = start + day.min(opts.max_real);
@@ -424,29 +541,11 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     let wal_peak = AtomicU64::new(0);
 
     std::thread::scope(|sc| {
-        // Boards: follow the stream and time each call's arrival.
-        for token in &board_tokens {
-            let (stats, stop, url) = (stats.clone(), stop.clone(), url.clone());
-            sc.spawn(move || {
-                let Ok(mut c) = RemoteClient::new(&url, token) else {
-                    return;
-                };
-                let Ok(head) = c.head_seq() else { return };
-                let f = c.follow(head, || {});
-                while !stop.load(Ordering::Relaxed) {
-                    if let Ok(Heard::Call(call)) = f.heard.recv_timeout(Duration::from_millis(200)) {
-                        let sent = stats
-                            .call_sent
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get(&call.seq)
-                            .copied();
-                        if let Some(t) = sent {
-                            stats.board.add(t.elapsed());
-                        }
-                    }
-                }
-            });
+        // Boards: follow the stream and note when each call arrives.
+        if !board_tokens.is_empty() {
+            let (stop, heard, stats, url) = (stop.clone(), heard.clone(), stats.clone(), url.clone());
+            let tokens = &board_tokens;
+            sc.spawn(move || follow_boards(&url, tokens, stop, heard, stats));
         }
         // Kiosks: issue at each planned arrival.
         for (i, visits) in plan.into_iter().enumerate() {
@@ -602,6 +701,14 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         stop.store(true, Ordering::Relaxed);
     });
     wal_peak.fetch_max(wal_size(&db), Ordering::Relaxed);
+    {
+        let sent = stats.call_sent.lock().unwrap_or_else(|p| p.into_inner());
+        for (seq, at) in heard.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            if let Some(t0) = sent.get(seq) {
+                stats.board.add(at.saturating_duration_since(*t0));
+            }
+        }
+    }
     let (rss, hwm) = memory_mib(server_pid).unwrap_or((0.0, 0.0));
     peak_mem = peak_mem.max(hwm);
     unsafe {

@@ -69,8 +69,10 @@ pub struct Feed {
 pub struct Polled {
     /// New calls, oldest first, each exactly once.
     pub calls: Vec<Called>,
-    /// Something else changed (a ticket issued, a reconnection): refresh the queues.
+    /// The stream (re)connected: read the queues again.
     pub changed: bool,
+    /// The waiting counts as the stream last said them.
+    pub queues: Option<Vec<bangban::api::QueueLine>>,
     /// The connection to the server broke (`Some(false)`) or came back (`Some(true)`).
     pub online: Option<bool>,
 }
@@ -160,8 +162,8 @@ impl Feed {
                 }
                 Heard::Head(h) => {
                     self.seq = self.seq.max(h);
-                    out.changed = true;
                 }
+                Heard::Queues(q) => out.queues = Some(q),
                 Heard::Lost(why) => {
                     if self.online {
                         tracing::warn!("lost the hall: {why}; reconnecting");
@@ -189,8 +191,11 @@ pub const POLL: Duration = Duration::from_millis(25);
 pub const HIGHLIGHT: Duration = Duration::from_secs(10);
 /// How many calls the board keeps on screen, so a missed call can still be read.
 pub const RECENT: usize = 8;
-/// How often the board's clock turns and the queue counts are read again.
+/// How often the board's clock turns and the hall is read again.
 pub const TICK: Duration = Duration::from_secs(5);
+/// A board reads the queue counts itself on a tick when the stream has not said them for this
+/// long (a quiet hall; a priority visitor becomes overdue by the clock alone).
+pub const QUEUES_QUIET: Duration = Duration::from_secs(30);
 
 fn s(v: &str) -> SharedString {
     SharedString::from(v)
@@ -274,7 +279,7 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
         })
     };
     apply(Seen::Today(feed.client().recent_calls(RECENT)?));
-    apply(queues(feed.client()).unwrap_or(Seen::Ticked));
+    apply(queues(feed.client(), &hall).unwrap_or(Seen::Ticked));
     update_clock(&ui, tz);
 
     let (ask, asked) = std::sync::mpsc::channel();
@@ -341,9 +346,15 @@ fn read_for_board(
     tell: std::sync::mpsc::Sender<Seen>,
 ) {
     use std::sync::mpsc::RecvTimeoutError;
+    // The hall's names for the counts the stream sends, read again on every tick.
+    let mut hall: Option<Arc<bangban::Hall>> = None;
+    // When the stream last said the counts: a quiet hall's are read on a tick now and then,
+    // since a priority visitor becomes overdue by the clock alone.
+    let mut counts_heard: Option<chrono::DateTime<chrono::Utc>> = None;
     loop {
         let mut out = Vec::new();
         let mut ticked = false;
+        let mut read_counts = false;
         match asked.recv_timeout(POLL) {
             Ok(Ask::Tick) => {
                 // A number is only ever today's: when the day turns, yesterday's calls leave
@@ -359,8 +370,12 @@ fn read_for_board(
                         Err(e) => tracing::warn!("cannot read today's calls: {e}"),
                     }
                 }
-                // Tickets issued at the kiosk change the queue counts without a call.
-                out.extend(queues(feed.client()));
+                match feed.client().hall() {
+                    Ok(h) => hall = Some(h),
+                    Err(e) => tracing::warn!("cannot read the hall: {e}"),
+                }
+                let quiet = chrono::Duration::from_std(QUEUES_QUIET).unwrap_or_default();
+                read_counts = counts_heard.is_none_or(|t| feed.clock.now() - t >= quiet);
                 feed.keep_witness();
                 ticked = true;
             }
@@ -372,15 +387,36 @@ fn read_for_board(
                 if let Some(online) = p.online {
                     out.push(Seen::Online(online));
                 }
-                let changed = p.changed;
                 if !p.calls.is_empty() {
                     out.push(Seen::Calls(p.calls));
                 }
-                if changed {
-                    out.extend(queues(feed.client()));
+                if hall.is_none() || p.changed {
+                    match feed.client().hall() {
+                        Ok(h) => hall = Some(h),
+                        Err(e) => tracing::warn!("cannot read the hall: {e}"),
+                    }
+                }
+                if let Some(h) = &hall {
+                    // Tickets issued at the kiosk change the counts without a call; the
+                    // stream says them, so a thousand boards do not each read them.
+                    if let Some(rows) = p.queues {
+                        out.push(queue_rows(h, rows));
+                        counts_heard = Some(feed.clock.now());
+                    } else if p.changed {
+                        out.extend(queues(feed.client(), h));
+                        counts_heard = Some(feed.clock.now());
+                    }
                 }
             }
             Err(e) => tracing::warn!("cannot read new calls: {e}"),
+        }
+        // A tick's own read of the counts goes after what the stream said, which may have
+        // been read before it.
+        if read_counts {
+            if let Some(h) = &hall {
+                out.extend(queues(feed.client(), h));
+            }
+            counts_heard = Some(feed.clock.now());
         }
         // The window's answer to a tick comes last, after what the poll found.
         if ticked {
@@ -395,36 +431,32 @@ fn read_for_board(
 }
 
 /// The queue counts as the board shows them, or None (logged) when they cannot be read.
-fn queues(client: &mut dyn HallClient) -> Option<Seen> {
-    let hall = match client.hall() {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::warn!("cannot read the hall: {e}");
-            return None;
-        }
-    };
+fn queues(client: &mut dyn HallClient, hall: &bangban::Hall) -> Option<Seen> {
     match client.queues() {
-        Ok(rows) => {
-            let late: Vec<String> = rows.iter().flat_map(|q| q.overdue_priority.iter().cloned()).collect();
-            let rows = rows
-                .into_iter()
-                .map(|q| {
-                    let name = hall
-                        .department(&q.department)
-                        .map(|d| d.name.clone())
-                        .unwrap_or(q.department);
-                    (name, q.waiting as i32, q.priority as i32)
-                })
-                .collect();
-            Some(Seen::Queues {
-                rows,
-                late: late.join("、"),
-            })
-        }
+        Ok(rows) => Some(queue_rows(hall, rows)),
         Err(e) => {
             tracing::warn!("cannot read the queues: {e}");
             None
         }
+    }
+}
+
+/// The waiting counts with the departments' names, and the overdue priority numbers.
+fn queue_rows(hall: &bangban::Hall, rows: Vec<bangban::api::QueueLine>) -> Seen {
+    let late: Vec<String> = rows.iter().flat_map(|q| q.overdue_priority.iter().cloned()).collect();
+    let rows = rows
+        .into_iter()
+        .map(|q| {
+            let name = hall
+                .department(&q.department)
+                .map(|d| d.name.clone())
+                .unwrap_or(q.department);
+            (name, q.waiting as i32, q.priority as i32)
+        })
+        .collect();
+    Seen::Queues {
+        rows,
+        late: late.join("、"),
     }
 }
 

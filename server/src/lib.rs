@@ -69,6 +69,8 @@ struct App {
     ledger: LedgerHandle,
     /// The readers (`READERS` connections of their own, `query_only`).
     reads: LedgerHandle,
+    /// The boards' publisher's reader (one connection of its own).
+    publisher: LedgerHandle,
     /// Device tokens and sessions as last read: every request names both, and three hundred
     /// consoles reading every two seconds must not queue two lookups before each of their
     /// reads and each kiosk's ticket. Kept `LOOKUP_FOR`; a revoke or sign-out through this
@@ -131,6 +133,9 @@ struct Published {
     after: i64,
     last_seq: i64,
     calls: Vec<(i64, Arc<str>)>,
+    /// The waiting counts per department after the batch (`GET queues`' JSON), when the
+    /// publisher read them.
+    queues: Option<Arc<str>>,
 }
 
 impl Published {
@@ -143,9 +148,15 @@ impl Published {
                 .iter()
                 .filter_map(|c| Some((c.seq, Arc::from(serde_json::to_string(c).ok()?))))
                 .collect(),
+            queues: None,
         }
     }
 }
+
+/// The boards' waiting counts are read and sent at most this often: a kiosk issuing ten
+/// tickets a second must not cost a read and a thousand boards' writes each time, and a wall
+/// board's counts need not move faster than a visitor reads them.
+pub const QUEUES_EVERY: Duration = Duration::from_secs(1);
 
 /// How many connections answer reads beside the writer: two cores serve them, one more lets a
 /// long report run without taking the others' turn.
@@ -665,6 +676,8 @@ struct StreamState {
     pending: std::collections::VecDeque<SseEvent>,
     first: bool,
     last_status: Option<String>,
+    /// Boards: the waiting counts last sent (the same again is not sent).
+    queues_sent: Option<Arc<str>>,
 }
 
 fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
@@ -679,6 +692,7 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
         pending: Default::default(),
         first: true,
         last_status: None,
+        queues_sent: None,
     };
     let s = futures_util::stream::unfold(state, |mut st| async move {
         loop {
@@ -697,10 +711,14 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                 };
                 use tokio::sync::broadcast::error::RecvError;
                 match got {
-                    Ok(p) if p.last_seq <= st.seq => continue,
-                    Ok(p) if p.after <= st.seq => {
+                    Ok(p) if p.after <= st.seq || p.last_seq <= st.seq => {
                         let seq = st.seq;
-                        st.push_calls(p.calls.iter().filter(|(s, _)| *s > seq), p.last_seq);
+                        if p.last_seq > seq {
+                            st.push_calls(p.calls.iter().filter(|(s, _)| *s > seq), p.last_seq);
+                        }
+                        if let Some(q) = &p.queues {
+                            st.push_queues(q.clone());
+                        }
                         continue;
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
@@ -729,6 +747,12 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                     };
                     let p = Published::of(after, &batch);
                     st.push_calls(p.calls.iter(), p.last_seq);
+                    // The counts as they stand, so the board needs no read of its own.
+                    if let Ok(Ok(q)) = st.app.reads.run(|l| l.queues_for_boards()).await {
+                        if let Ok(json) = serde_json::to_string(&q) {
+                            st.push_queues(Arc::from(json));
+                        }
+                    }
                 }
                 Feed::Ticket(token) => {
                     let Ok(Ok(status)) = st.app.reads.run(move |l| l.ticket_status(&token)).await else {
@@ -760,12 +784,50 @@ impl StreamState {
             self.pending
                 .push_back(SseEvent::default().event("call").id(seq.to_string()).data(&**json));
         }
-        if last > self.seq {
-            self.pending
-                .push_back(SseEvent::default().event("head").data(last.to_string()));
-        }
+        // The head moves with the next waiting counts (read at most every `QUEUES_EVERY`);
+        // a call's own id tells a follower where to resume.
         self.seq = self.seq.max(last);
     }
+
+    /// Queue the waiting counts (if they changed since the last sent) and the head.
+    fn push_queues(&mut self, q: Arc<str>) {
+        if self.queues_sent.as_deref() != Some(&*q) {
+            self.pending.push_back(SseEvent::default().event("queues").data(&*q));
+            self.queues_sent = Some(q);
+        }
+        self.pending
+            .push_back(SseEvent::default().event("head").data(self.seq.to_string()));
+    }
+}
+
+/// `n` reader threads named `name-{i}`, each with a `query_only` connection of its own,
+/// taking jobs from one queue; their handles go to `threads`.
+fn spawn_readers(
+    db: &std::path::Path,
+    opts: &LedgerOptions,
+    n: usize,
+    name: &str,
+    threads: &mut Vec<std::thread::JoinHandle<()>>,
+) -> Result<std::sync::mpsc::Sender<Job>, ServeError> {
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n {
+        let mut reader = Ledger::open_reader(db, opts.clone())?;
+        let jobs = rx.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || loop {
+                    // One reader takes the next job; the lock is let go before it runs.
+                    let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(&mut reader),
+                        Err(_) => return,
+                    }
+                })?,
+        );
+    }
+    Ok(tx)
 }
 
 /// Reads the calls after each write once, on a reader, and publishes them to every board's
@@ -773,15 +835,39 @@ impl StreamState {
 async fn publish_calls(app: Arc<App>) {
     let (mut head, mut stopping) = (app.head.clone(), app.stopping.clone());
     let mut last = *head.borrow_and_update();
+    // The waiting counts are read again at most every `QUEUES_EVERY`, after a change, and
+    // only while boards listen: a kiosk issuing ten tickets a second costs one read a second,
+    // and the calls never wait for it.
+    let mut counts_changed = false;
+    let mut counts_next = tokio::time::Instant::now();
     loop {
-        tokio::select! {
-            r = head.changed() => if r.is_err() { return },
+        let counts_due = tokio::select! {
+            r = head.changed() => if r.is_err() { return } else { false },
+            _ = tokio::time::sleep_until(counts_next), if counts_changed => true,
             _ = stopping.changed() => return,
+        };
+        if counts_due {
+            counts_changed = false;
+            counts_next = tokio::time::Instant::now() + QUEUES_EVERY;
+            match app.publisher.run(|l| l.queues_for_boards()).await {
+                Ok(Ok(q)) => {
+                    let _ = app.calls.send(Arc::new(Published {
+                        after: last,
+                        last_seq: last,
+                        calls: Vec::new(),
+                        queues: serde_json::to_string(&q).ok().map(Arc::from),
+                    }));
+                }
+                Ok(Err(e)) => tracing::warn!("cannot read the waiting counts for the boards: {e}"),
+                Err(_) => return,
+            }
+            continue;
         }
         let after = last;
-        match app.reads.run(move |l| l.calls_after(after)).await {
+        match app.publisher.run(move |l| l.calls_after(after)).await {
             Ok(Ok(batch)) => {
                 last = batch.last_seq.max(last);
+                counts_changed |= batch.last_seq > after && app.calls.receiver_count() > 0;
                 // No board listening is not an error.
                 let _ = app.calls.send(Arc::new(Published::of(after, &batch)));
             }
@@ -976,30 +1062,17 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             }
             drop(ledger);
         })?;
-    let (reads_tx, reads_rx) = std::sync::mpsc::channel::<Job>();
-    let reads_rx = Arc::new(Mutex::new(reads_rx));
     let mut readers = Vec::new();
-    for i in 0..READERS {
-        let mut reader = Ledger::open_reader(&opts.db, ledger_opts.clone())?;
-        let jobs = reads_rx.clone();
-        readers.push(
-            std::thread::Builder::new()
-                .name(format!("ledger-reader-{i}"))
-                .spawn(move || loop {
-                    // One reader takes the next job; the lock is let go before it runs.
-                    let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    match job {
-                        Ok(job) => job(&mut reader),
-                        Err(_) => return,
-                    }
-                })?,
-        );
-    }
+    let reads_tx = spawn_readers(&opts.db, &ledger_opts, READERS, "ledger-reader", &mut readers)?;
+    // The boards' publisher reads on a connection of its own: behind three hundred consoles'
+    // reads in the shared queue, each call reached the boards only after them.
+    let publish_tx = spawn_readers(&opts.db, &ledger_opts, 1, "ledger-publisher", &mut readers)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (calls_tx, _) = tokio::sync::broadcast::channel(PUBLISHED_KEPT);
     let app = Arc::new(App {
         ledger: LedgerHandle { jobs: jobs_tx },
         reads: LedgerHandle { jobs: reads_tx },
+        publisher: LedgerHandle { jobs: publish_tx },
         devices: Lookups::new(),
         sessions: Lookups::new(),
         calls: calls_tx,

@@ -83,6 +83,17 @@ impl Ledger {
     /// Waiting visitors per department today: (department, waiting, of whom priority).
 
     pub fn queues(&mut self) -> Result<Vec<crate::api::QueueLine>> {
+        let featured = !self.hall()?.featured.is_empty();
+        self.queue_lines(!featured)
+    }
+
+    /// The waiting counts as a wall board shows them: without today's tickets per item (a
+    /// grouping over every case of the day that only the kiosk's menu uses).
+    pub fn queues_for_boards(&mut self) -> Result<Vec<crate::api::QueueLine>> {
+        self.queue_lines(false)
+    }
+
+    fn queue_lines(&mut self, with_issued: bool) -> Result<Vec<crate::api::QueueLine>> {
         let hall = self.hall()?;
         let day = self.business_day()?.to_string();
         let store = self.store.read();
@@ -93,7 +104,7 @@ impl Ledger {
         // Only a hall without featured matters needs today's tickets per item (the kiosk offers
         // the most issued instead); boards poll this every few seconds and never use them.
         let mut issued: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
-        if hall.featured.is_empty() {
+        if with_issued {
             for t in store.tally(TallyQuery::IssuedToday { day: &day })? {
                 issued.entry(t.key).or_default().push((t.sub, t.n as u32));
             }

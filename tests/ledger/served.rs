@@ -454,3 +454,44 @@ fn serve_refuses_a_missing_ledger_instead_of_creating_one() {
     assert!(stderr(&out).contains("no ledger at"), "{}", stderr(&out));
     assert!(!t.db.exists());
 }
+
+#[test]
+fn a_boards_stream_says_the_waiting_counts_itself_at_most_once_a_second() {
+    let t = demo_ledger();
+    let board = enrol(&t.db, "board-1", "board");
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start(&t.db);
+    let mut b = RemoteClient::new(&s.url, &board).unwrap();
+    let head = b.head_seq().unwrap();
+    let f = b.follow(head, || {});
+    let mut k = RemoteClient::new(&s.url, &kiosk).unwrap();
+    // Wait for the stream to be up (its first counts), then a burst of five tickets.
+    let first = f.heard.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(matches!(first, bangban::remote::Heard::Connected), "{first:?}");
+    for _ in 0..5 {
+        k.issue(&Issue {
+            item: "A01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+        })
+        .unwrap();
+    }
+    let until = std::time::Instant::now() + Duration::from_millis(2500);
+    let mut counts = Vec::new();
+    while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+        match f.heard.recv_timeout(left) {
+            Ok(bangban::remote::Heard::Queues(q)) => counts.push(q),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let last = counts.last().expect("the stream said the counts");
+    assert!(
+        last.iter().any(|q| q.waiting == 5),
+        "the board is told five wait without reading: {last:?}"
+    );
+    // The first counts on connecting, then the burst's at most once a second: not one
+    // message per ticket to every board.
+    assert!(counts.len() <= 3, "{} messages of counts: {counts:?}", counts.len());
+}
