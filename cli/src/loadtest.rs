@@ -2,9 +2,11 @@
 //! issue with the hall's item mix along an hourly arrival curve (the peak hour three times the
 //! others), counters sign in and call and serve with realistic service times, boards follow
 //! the live stream; all at a chosen speed, bounded in count and time. While signed in, each
-//! counter also makes its console's reads every 2 s of real time, as `display`'s `Desk::view`
-//! does (hall, waiting line, current case, window paused; alerts every 20 s, the witness's
-//! chain head every 30 s), on the same client and session as its calls. It prints p50/p99 for
+//! counter also makes its console's reads on a 2 s refresh as `display`'s `Desk::view` does
+//! over the network: its console follows the stream too and reads the waiting line when the
+//! stream says it moved (or every 30 s), the hall every 60 s, the current case when it changes
+//! (or every 10 s), the window's pause every 30 s, alerts every 20 s and the witness's chain
+//! head every 30 s, on the same client and session as its calls. It prints p50/p99 for
 //! issue, call, case actions, console reads and call → board, the errors, the server's memory
 //! and its write-ahead log's peak, and at the end checks that numbers are gap-free per prefix,
 //! no case was called twice, the chain verifies and no -wal is left. The open-files limit is
@@ -107,13 +109,14 @@ impl Stats {
 /// measured their scheduling more than the server.) Returns when `stop` is set.
 fn follow_boards(
     url: &str,
-    tokens: &[String],
+    followers: Vec<(String, Listener)>,
     stop: Arc<AtomicBool>,
     heard: Arc<Mutex<Vec<(i64, Instant)>>>,
     stats: Arc<Stats>,
 ) {
+    let Some((first, _)) = followers.first() else { return };
     let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
-    let after = match RemoteClient::new(url, &tokens[0]).and_then(|mut c| c.head_seq()) {
+    let after = match RemoteClient::new(url, first).and_then(|mut c| c.head_seq()) {
         Ok(h) => h,
         Err(e) => {
             stats.error("board", &e);
@@ -129,13 +132,17 @@ fn follow_boards(
     };
     rt.block_on(async {
         let local = tokio::task::LocalSet::new();
-        for token in tokens {
-            let (addr, token) = (addr.clone(), token.clone());
+        for (token, listener) in followers {
+            let addr = addr.clone();
             let (stop, heard, stats) = (stop.clone(), heard.clone(), stats.clone());
             local.spawn_local(async move {
-                if let Err(e) = follow_one(&addr, &token, after, &stop, &heard).await {
+                let what = match listener {
+                    Listener::Board => "board",
+                    Listener::Console { .. } => "console stream",
+                };
+                if let Err(e) = follow_one(&addr, &token, after, &stop, &heard, &listener).await {
                     if !stop.load(Ordering::Relaxed) {
-                        stats.error_named("board", &e.to_string());
+                        stats.error_named(what, &e.to_string());
                     }
                 }
             });
@@ -150,7 +157,56 @@ fn follow_boards(
     });
 }
 
-/// One board's stream: an HTTP/1.0 request, so the server sends the events as they are
+/// Who follows a stream in the loadtest.
+enum Listener {
+    /// A wall board: notes when each call arrives.
+    Board,
+    /// A counter's console (`display`'s `Desk`): sets `changed` when the stream says its
+    /// departments' line moved (their counts, or a call there), as the desk then reads it.
+    Console {
+        depts: Vec<String>,
+        changed: Arc<AtomicBool>,
+    },
+}
+
+impl Listener {
+    /// One event's data, for a console.
+    fn event(&self, event: &[u8], data: &[u8], counts: &mut Vec<(u32, u32)>) {
+        let Listener::Console { depts, changed } = self else {
+            return;
+        };
+        match event {
+            b"queues" => {
+                let Ok(q) = serde_json::from_slice::<Vec<QueueLine>>(data) else {
+                    return;
+                };
+                let mine: Vec<(u32, u32)> = depts
+                    .iter()
+                    .map(|d| {
+                        q.iter()
+                            .find(|l| &l.department == d)
+                            .map(|l| (l.waiting, l.priority))
+                            .unwrap_or((0, 0))
+                    })
+                    .collect();
+                if &mine != counts {
+                    *counts = mine;
+                    changed.store(true, Ordering::Relaxed);
+                }
+            }
+            b"call" => {
+                if let Ok(c) = serde_json::from_slice::<bangban::ledger::Called>(data) {
+                    if depts.contains(&c.department) {
+                        changed.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One follower's stream: an HTTP/1.0 request, so the server sends the events as they are
 /// (no chunked framing) until it closes.
 async fn follow_one(
     addr: &str,
@@ -158,6 +214,7 @@ async fn follow_one(
     after: i64,
     stop: &AtomicBool,
     heard: &Mutex<Vec<(i64, Instant)>>,
+    listener: &Listener,
 ) -> std::io::Result<()> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await?;
@@ -172,6 +229,8 @@ async fn follow_one(
     let mut buf = vec![0u8; 64 * 1024];
     let mut len = 0;
     let mut status_seen = false;
+    let board = matches!(listener, Listener::Board);
+    let (mut event, mut counts): (Vec<u8>, Vec<(u32, u32)>) = (Vec::new(), Vec::new());
     loop {
         if len == buf.len() {
             buf.resize(buf.len() * 2, 0);
@@ -196,13 +255,19 @@ async fn follow_one(
                     let line = String::from_utf8_lossy(line).trim_end().to_string();
                     return Err(std::io::Error::other(format!("the stream answered {line}")));
                 }
-            } else if let Some(rest) = line.strip_prefix(b"id:") {
-                let digits = rest
-                    .iter()
-                    .skip_while(|b| **b == b' ')
-                    .take_while(|b| b.is_ascii_digit());
-                let seq = digits.fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-                heard.lock().unwrap_or_else(|p| p.into_inner()).push((seq, now));
+            } else if board {
+                if let Some(rest) = line.strip_prefix(b"id:") {
+                    let digits = rest
+                        .iter()
+                        .skip_while(|b| **b == b' ')
+                        .take_while(|b| b.is_ascii_digit());
+                    let seq = digits.fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+                    heard.lock().unwrap_or_else(|p| p.into_inner()).push((seq, now));
+                }
+            } else if let Some(rest) = line.strip_prefix(b"event:") {
+                event = rest.trim_ascii().to_vec();
+            } else if let Some(rest) = line.strip_prefix(b"data:") {
+                listener.event(&event, rest.trim_ascii(), &mut counts);
             }
         }
         buf.copy_within(start..len, 0);
@@ -214,6 +279,12 @@ async fn follow_one(
 const PIN: &str = "582047";
 /// How often a counter's console reads what it shows (`display`'s `Desk` view tick).
 const CONSOLE_EVERY: Duration = Duration::from_secs(2);
+/// How old what a console shows may get without its stream saying it changed (`display`'s
+/// `Desk`: `HALL_EVERY`, `WAITING_EVERY`, `CASE_EVERY`, `PAUSED_EVERY`).
+const HALL_EVERY: Duration = Duration::from_secs(60);
+const WAITING_EVERY: Duration = Duration::from_secs(30);
+const CASE_EVERY: Duration = Duration::from_secs(10);
+const PAUSED_EVERY: Duration = Duration::from_secs(30);
 /// How often the console reads its departments' alerts (`display`'s `ALERTS_EVERY`).
 const ALERTS_EVERY: Duration = Duration::from_secs(20);
 /// How often the console's witness reads the chain head (`bangban::witness::EVERY`).
@@ -264,12 +335,17 @@ fn console(
     window: u32,
     depts: &[String],
     current: &Mutex<Option<String>>,
+    changed: &AtomicBool,
     stats: &Stats,
     done: &AtomicBool,
     stop: &AtomicBool,
     deadline: Instant,
 ) {
     let (mut alerts_read, mut head_read): (Option<Instant>, Option<Instant>) = (None, None);
+    let (mut hall_read, mut waiting_read, mut paused_read): (Option<Instant>, Option<Instant>, Option<Instant>) =
+        (None, None, None);
+    let mut case_read: Option<(String, Instant)> = None;
+    let stale = |t: &Option<Instant>, every: Duration| t.is_none_or(|t| t.elapsed() >= every);
     let lock = || client.lock().unwrap_or_else(|p| p.into_inner());
     let timed = |what: &str, read: &mut dyn FnMut(&mut RemoteClient) -> bangban::Result<()>| {
         let mut c = lock();
@@ -286,8 +362,14 @@ fn console(
             continue;
         }
         next += CONSOLE_EVERY;
-        timed("console hall", &mut |c| c.hall().map(drop));
-        timed("console waiting", &mut |c| c.waiting(depts).map(drop));
+        if stale(&hall_read, HALL_EVERY) {
+            hall_read = Some(Instant::now());
+            timed("console hall", &mut |c| c.hall().map(drop));
+        }
+        if changed.swap(false, Ordering::Relaxed) || stale(&waiting_read, WAITING_EVERY) {
+            waiting_read = Some(Instant::now());
+            timed("console waiting", &mut |c| c.waiting(depts).map(drop));
+        }
         if alerts_read.is_none_or(|t| t.elapsed() >= ALERTS_EVERY) {
             alerts_read = Some(Instant::now());
             for d in depts {
@@ -296,9 +378,18 @@ fn console(
         }
         let case = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(number) = case {
-            timed("console case", &mut |c| c.case(&number).map(drop));
+            let fresh = case_read
+                .as_ref()
+                .is_some_and(|(n, t)| *n == number && t.elapsed() < CASE_EVERY);
+            if !fresh {
+                case_read = Some((number.clone(), Instant::now()));
+                timed("console case", &mut |c| c.case(&number).map(drop));
+            }
         }
-        timed("console paused", &mut |c| c.window_paused(window).map(drop));
+        if stale(&paused_read, PAUSED_EVERY) {
+            paused_read = Some(Instant::now());
+            timed("console paused", &mut |c| c.window_paused(window).map(drop));
+        }
         if head_read.is_none_or(|t| t.elapsed() >= WITNESS_EVERY) {
             head_read = Some(Instant::now());
             timed("console head", &mut |c| c.chain_head().map(drop));
@@ -516,6 +607,8 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     // (sequence number, when a board read it): matched with when the call was sent at the
     // end, so a board that hears a call before its counter has the answer still counts it.
     let heard: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
+    // Per counter: its console's stream said the window's line moved since it last read it.
+    let console_changed: Vec<Arc<AtomicBool>> = (0..counters).map(|_| Arc::new(AtomicBool::new(true))).collect();
     let start = Instant::now();
     let day = Duration::from_secs_f64(opts.hours * 3600.0 / opts.speed);
     let deadline = start + day.min(opts.max_real);
@@ -541,11 +634,27 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     let wal_peak = AtomicU64::new(0);
 
     std::thread::scope(|sc| {
-        // Boards: follow the stream and note when each call arrives.
-        if !board_tokens.is_empty() {
+        // Boards and the consoles follow the stream: the boards note when each call arrives,
+        // a console when its departments' line moved.
+        let mut followers: Vec<(String, Listener)> =
+            board_tokens.iter().map(|t| (t.clone(), Listener::Board)).collect();
+        for (i, (_, window)) in seats.iter().enumerate() {
+            let depts = hall
+                .departments_at_window(*window)
+                .iter()
+                .map(|d| d.code.clone())
+                .collect();
+            followers.push((
+                counter_tokens[i].clone(),
+                Listener::Console {
+                    depts,
+                    changed: console_changed[i].clone(),
+                },
+            ));
+        }
+        {
             let (stop, heard, stats, url) = (stop.clone(), heard.clone(), stats.clone(), url.clone());
-            let tokens = &board_tokens;
-            sc.spawn(move || follow_boards(&url, tokens, stop, heard, stats));
+            sc.spawn(move || follow_boards(&url, followers, stop, heard, stats));
         }
         // Kiosks: issue at each planned arrival.
         for (i, visits) in plan.into_iter().enumerate() {
@@ -582,6 +691,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         // console reading beside (on the same client, so the same session).
         for (i, (staff, window)) in seats.iter().enumerate() {
             let (stats, stop, url, token) = (stats.clone(), stop.clone(), url.clone(), counter_tokens[i].clone());
+            let changed = console_changed[i].clone();
             let (staff, window) = (staff.clone(), *window);
             let depts: Vec<String> = hall
                 .departments_at_window(window)
@@ -610,7 +720,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                 let set_current = |n: Option<String>| *current.lock().unwrap_or_else(|p| p.into_inner()) = n;
                 let done = AtomicBool::new(false);
                 std::thread::scope(|cs| {
-                    cs.spawn(|| console(&c, window, &depts, &current, &stats, &done, &stop, deadline));
+                    cs.spawn(|| console(&c, window, &depts, &current, &changed, &stats, &done, &stop, deadline));
                     while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
                         let called = {
                             let mut client = lock();

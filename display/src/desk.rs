@@ -207,10 +207,36 @@ pub struct Desk {
     /// the server for the deadlines every two seconds.
     alerts: Vec<AlertLine>,
     alerts_read: Option<std::time::Instant>,
+    /// A console over the network follows the hall's stream, and its 2-second refresh reads
+    /// only what the stream says changed (`Cache`); one on the ledger file reads everything,
+    /// which costs microseconds there.
+    follower: Option<bangban::remote::Follower>,
+    cache: Cache,
+}
+
+/// What a console over the network showed last, and when it was read: the stream says when
+/// the window's departments' line changed, and the rest is read again only when stale, so
+/// three hundred consoles do not ask the server four questions every two seconds.
+#[derive(Default)]
+struct Cache {
+    hall: Option<(Arc<Hall>, std::time::Instant)>,
+    /// The waiting and priority counts of the window's departments the stream last said.
+    counts: Vec<(u32, u32)>,
+    waiting: Option<(Vec<QueueEntry>, std::time::Instant)>,
+    waiting_changed: bool,
+    paused: Option<(bool, std::time::Instant)>,
+    case: Option<(String, Option<bangban::api::CaseView>, std::time::Instant)>,
 }
 
 /// How old the alerts may be before a refresh reads them again.
 const ALERTS_EVERY: Duration = Duration::from_secs(20);
+/// Over the network, how old the hall, the waiting line (its minutes waited), the case on
+/// the panel and the window's pause may be before a refresh reads them again without the
+/// stream saying they changed (another console's action on this window's case, the clock).
+const HALL_EVERY: Duration = Duration::from_secs(60);
+const WAITING_EVERY: Duration = Duration::from_secs(30);
+const CASE_EVERY: Duration = Duration::from_secs(10);
+const PAUSED_EVERY: Duration = Duration::from_secs(30);
 
 impl Desk {
     /// Print the one-time notification slip on this printer after each `notify`.
@@ -234,6 +260,7 @@ impl Desk {
             Source::Server { url, token } => Door::Server { url, token },
         };
         let (db, url) = door.witness_source();
+        let over_network = matches!(door, Door::Server { .. });
         let witness = bangban::witness::for_program("counter", db, url);
         let mut client = bangban::connect::connect(door)?;
         let hall = client.hall()?;
@@ -245,6 +272,12 @@ impl Desk {
         if depts.is_empty() {
             return Err(LedgerError::UnknownWindow(window));
         }
+        let follower = if over_network {
+            let head = client.head_seq()?;
+            Some(client.follow(head, Box::new(|| {}))?)
+        } else {
+            None
+        };
         let desk = Desk {
             client,
             witness,
@@ -256,6 +289,8 @@ impl Desk {
             printer: None,
             alerts: vec![],
             alerts_read: None,
+            follower,
+            cache: Cache::default(),
         };
         Ok((desk, hall))
     }
@@ -454,37 +489,90 @@ impl Desk {
             .collect()
     }
 
-    fn view(&mut self, message: Option<Message>) -> View {
-        let hall = match self.client.hall() {
-            Ok(h) => {
-                self.offline = false;
-                Some(h)
-            }
-            Err(e) => {
-                if e.kind() == ErrorKind::Unreachable {
-                    self.offline = true;
+    /// What the stream said since the last refresh: whether the window's departments' line
+    /// changed, and whether the server went away or came back.
+    fn heard(&mut self) {
+        let Some(f) = &self.follower else { return };
+        while let Ok(h) = f.heard.try_recv() {
+            match h {
+                bangban::remote::Heard::Call(c) if self.depts.contains(&c.department) => {
+                    self.cache.waiting_changed = true;
                 }
-                None
+                bangban::remote::Heard::Queues(q) => {
+                    let mine: Vec<(u32, u32)> = self
+                        .depts
+                        .iter()
+                        .map(|d| {
+                            q.iter()
+                                .find(|l| &l.department == d)
+                                .map(|l| (l.waiting, l.priority))
+                                .unwrap_or((0, 0))
+                        })
+                        .collect();
+                    if mine != self.cache.counts {
+                        self.cache.counts = mine;
+                        self.cache.waiting_changed = true;
+                    }
+                }
+                // Back after a break: whatever happened meanwhile is read again.
+                bangban::remote::Heard::Connected | bangban::remote::Heard::Lost(_) => {
+                    self.cache = Cache::default();
+                }
+                _ => {}
             }
+        }
+    }
+
+    fn view(&mut self, message: Option<Message>) -> View {
+        self.heard();
+        // After an action, offline, or on the ledger file: everything is read again.
+        if message.is_some() || self.offline || self.follower.is_none() {
+            self.cache = Cache::default();
+        }
+        let fresh = |t: &std::time::Instant, every: Duration| t.elapsed() < every;
+        let hall = match &self.cache.hall {
+            Some((h, t)) if fresh(t, HALL_EVERY) => Some(h.clone()),
+            _ => match self.client.hall() {
+                Ok(h) => {
+                    self.offline = false;
+                    self.cache.hall = Some((h.clone(), std::time::Instant::now()));
+                    Some(h)
+                }
+                Err(e) => {
+                    if e.kind() == ErrorKind::Unreachable {
+                        self.offline = true;
+                    }
+                    None
+                }
+            },
         };
         let staff_name = match (&self.staff, &hall) {
             (Some(id), Some(h)) => format!("{}（{id}）", h.specialist(id).map(|s| s.name.as_str()).unwrap_or("")),
             _ => String::new(),
         };
-        let waiting = self
-            .client
-            .waiting(&self.depts)
-            .map(|list| {
-                list.into_iter()
-                    .map(|w| QueueEntry {
-                        number: w.number,
-                        item: w.item_name,
-                        waited_min: w.waited_min,
-                        priority: w.priority_name.unwrap_or_default(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let waiting = match &self.cache.waiting {
+            Some((w, t)) if fresh(t, WAITING_EVERY) && !self.cache.waiting_changed => w.clone(),
+            _ => {
+                let read = self.client.waiting(&self.depts).map(|list| {
+                    list.into_iter()
+                        .map(|w| QueueEntry {
+                            number: w.number,
+                            item: w.item_name,
+                            waited_min: w.waited_min,
+                            priority: w.priority_name.unwrap_or_default(),
+                        })
+                        .collect::<Vec<_>>()
+                });
+                match read {
+                    Ok(w) => {
+                        self.cache.waiting = Some((w.clone(), std::time::Instant::now()));
+                        self.cache.waiting_changed = false;
+                        w
+                    }
+                    Err(_) => Vec::new(),
+                }
+            }
+        };
         if self.alerts_read.is_none_or(|t| t.elapsed() >= ALERTS_EVERY) {
             self.alerts = self.alerts(hall.as_deref());
             self.alerts_read = Some(std::time::Instant::now());
@@ -499,70 +587,81 @@ impl Desk {
             .staff
             .as_ref()
             .and_then(|id| hall.as_ref()?.specialist(id).map(|s| s.department.clone()));
-        let case = self
-            .current
-            .clone()
-            .and_then(|n| self.client.case(&n).ok())
-            .map(|v| v.case)
-            .map(|c| {
-                let item = hall.as_ref().and_then(|h| h.item(&c.item));
-                let name = |id: &str| {
-                    hall.as_ref()
-                        .map(|h| h.specialist_name(id))
-                        .unwrap_or_else(|| id.to_string())
-                };
-                let parts = c
-                    .parts
-                    .iter()
-                    .map(|p| PartLine {
-                        department: hall
-                            .as_ref()
-                            .map(|h| h.department_name(&p.department))
-                            .unwrap_or_else(|| p.department.clone()),
-                        state: p.state.as_str().into(),
-                        owner: p.owner.as_deref().map(name).unwrap_or_default(),
-                        missing: p
-                            .missing
-                            .iter()
-                            .map(|m| format!("{}（{}）", m.material, m.supply_by))
-                            .collect::<Vec<_>>()
-                            .join("、"),
-                        mine: my_dept.as_deref() == Some(p.department.as_str()),
-                    })
-                    .collect();
-                let my_part = c
-                    .parts
-                    .iter()
-                    .find(|p| my_dept.as_deref() == Some(p.department.as_str()))
-                    .map(|p| p.state.as_str().to_string())
-                    .unwrap_or_default();
-                PanelCase {
-                    part_only: (!my_part.is_empty() && my_dept.as_deref() != Some(c.department.as_str()))
-                        || (c.under_coordination && office),
-                    parts,
-                    my_part,
-                    under_coordination: c.under_coordination,
-                    number: c.number.clone(),
-                    item: item.map(|i| i.display_name()).unwrap_or_else(|| c.item.clone()),
-                    state: c.state.as_str().into(),
-                    priority: c
-                        .priority
-                        .as_deref()
-                        .and_then(|p| hall.as_ref()?.priority(p))
-                        .map(|p| p.name.clone())
-                        .unwrap_or_default(),
-                    recalls: c.recalls,
-                    open_question: c.open_question,
-                    materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
-                    mode: c.mode.as_str().into(),
-                }
-            });
+        let viewed = match (&self.current, &self.cache.case) {
+            (None, _) => None,
+            (Some(n), Some((of, v, t))) if of == n && fresh(t, CASE_EVERY) => v.clone(),
+            (Some(n), _) => {
+                let v = self.client.case(n).ok();
+                self.cache.case = Some((n.clone(), v.clone(), std::time::Instant::now()));
+                v
+            }
+        };
+        let case = viewed.map(|v| v.case).map(|c| {
+            let item = hall.as_ref().and_then(|h| h.item(&c.item));
+            let name = |id: &str| {
+                hall.as_ref()
+                    .map(|h| h.specialist_name(id))
+                    .unwrap_or_else(|| id.to_string())
+            };
+            let parts = c
+                .parts
+                .iter()
+                .map(|p| PartLine {
+                    department: hall
+                        .as_ref()
+                        .map(|h| h.department_name(&p.department))
+                        .unwrap_or_else(|| p.department.clone()),
+                    state: p.state.as_str().into(),
+                    owner: p.owner.as_deref().map(name).unwrap_or_default(),
+                    missing: p
+                        .missing
+                        .iter()
+                        .map(|m| format!("{}（{}）", m.material, m.supply_by))
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    mine: my_dept.as_deref() == Some(p.department.as_str()),
+                })
+                .collect();
+            let my_part = c
+                .parts
+                .iter()
+                .find(|p| my_dept.as_deref() == Some(p.department.as_str()))
+                .map(|p| p.state.as_str().to_string())
+                .unwrap_or_default();
+            PanelCase {
+                part_only: (!my_part.is_empty() && my_dept.as_deref() != Some(c.department.as_str()))
+                    || (c.under_coordination && office),
+                parts,
+                my_part,
+                under_coordination: c.under_coordination,
+                number: c.number.clone(),
+                item: item.map(|i| i.display_name()).unwrap_or_else(|| c.item.clone()),
+                state: c.state.as_str().into(),
+                priority: c
+                    .priority
+                    .as_deref()
+                    .and_then(|p| hall.as_ref()?.priority(p))
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                recalls: c.recalls,
+                open_question: c.open_question,
+                materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
+                mode: c.mode.as_str().into(),
+            }
+        });
         View {
             logged_in: self.staff.is_some(),
             staff_name,
             office,
             message,
-            paused: self.client.window_paused(self.window).unwrap_or(false),
+            paused: match self.cache.paused {
+                Some((p, t)) if fresh(&t, PAUSED_EVERY) => p,
+                _ => {
+                    let p = self.client.window_paused(self.window).unwrap_or(false);
+                    self.cache.paused = Some((p, std::time::Instant::now()));
+                    p
+                }
+            },
             waiting,
             alerts,
             case,

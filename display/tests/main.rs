@@ -1468,3 +1468,42 @@ fn a_stopped_server_neither_freezes_the_board_nor_makes_it_repeat_a_call() {
     );
     assert_eq!(a.get_current().number, second.as_str());
 }
+
+#[test]
+fn a_console_over_the_network_reads_its_line_again_when_the_stream_says_it_moved() {
+    let (_dir, _db, server, [_board, kiosk, counter]) = served_hall();
+    let (mut desk, _) = display::desk::Desk::open(
+        display::desk::Source::Server {
+            url: server.url.clone(),
+            token: counter,
+        },
+        12,
+    )
+    .unwrap();
+    assert!(desk.handle(display::desk::Cmd::Refresh).waiting.is_empty());
+    use bangban::api::HallClient;
+    let number = remote(&server.url, &kiosk)
+        .issue(&bangban::api::Issue {
+            item: "F01".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+        })
+        .unwrap()
+        .number;
+    // The desk reads its line again only when stale (30 s) or when the stream says it moved:
+    // the new ticket shows within seconds.
+    let start = std::time::Instant::now();
+    loop {
+        let v = desk.handle(display::desk::Cmd::Refresh);
+        if v.waiting.iter().any(|w| w.number == number) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{number} not shown after 5 s of refreshes: {:?}",
+            v.waiting
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
