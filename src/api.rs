@@ -126,6 +126,23 @@ pub struct QueueLine {
     pub overdue_priority: Vec<String>,
 }
 
+impl QueueLine {
+    /// The (waiting, priority) counts of some departments, in their order (0, 0 for one not
+    /// listed): what a console compares to tell whether its line moved.
+    pub fn counts_of(lines: &[QueueLine], departments: &[String]) -> Vec<(u32, u32)> {
+        departments
+            .iter()
+            .map(|d| {
+                lines
+                    .iter()
+                    .find(|l| &l.department == d)
+                    .map(|l| (l.waiting, l.priority))
+                    .unwrap_or((0, 0))
+            })
+            .collect()
+    }
+}
+
 /// A case with its events, for the console's panel and `bangban case N show`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseView {

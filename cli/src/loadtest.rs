@@ -180,15 +180,7 @@ impl Listener {
                 let Ok(q) = serde_json::from_slice::<Vec<QueueLine>>(data) else {
                     return;
                 };
-                let mine: Vec<(u32, u32)> = depts
-                    .iter()
-                    .map(|d| {
-                        q.iter()
-                            .find(|l| &l.department == d)
-                            .map(|l| (l.waiting, l.priority))
-                            .unwrap_or((0, 0))
-                    })
-                    .collect();
+                let mine = QueueLine::counts_of(&q, depts);
                 if &mine != counts {
                     *counts = mine;
                     changed.store(true, Ordering::Relaxed);

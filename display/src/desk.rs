@@ -499,16 +499,7 @@ impl Desk {
                     self.cache.waiting_changed = true;
                 }
                 bangban::remote::Heard::Queues(q) => {
-                    let mine: Vec<(u32, u32)> = self
-                        .depts
-                        .iter()
-                        .map(|d| {
-                            q.iter()
-                                .find(|l| &l.department == d)
-                                .map(|l| (l.waiting, l.priority))
-                                .unwrap_or((0, 0))
-                        })
-                        .collect();
+                    let mine = bangban::api::QueueLine::counts_of(&q, &self.depts);
                     if mine != self.cache.counts {
                         self.cache.counts = mine;
                         self.cache.waiting_changed = true;
