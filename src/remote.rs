@@ -21,6 +21,10 @@ use crate::Called;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a request may wait for its answer.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a sign-in may wait for its answer: the server checks PINs slowly on purpose
+/// (argon2, a tenth of a second each, two at a time), and when a whole floor signs in at
+/// once the last waits its turn rather than being told the server is away.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a backup may take to arrive.
 pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// How long a write keeps retrying a dropped connection (with the same request id).
@@ -118,11 +122,21 @@ impl RemoteClient {
 
     /// A write with a fresh request id, retried with the same id while the connection drops.
     pub fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.post_within(path, body, REQUEST_TIMEOUT)
+    }
+
+    /// `post`, waiting up to `timeout` for the answer.
+    fn post_within<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B, timeout: Duration) -> Result<T> {
         let id = crate::access::new_secret();
         let deadline = Instant::now() + RETRY_FOR;
         let mut pause = Duration::from_millis(100);
         loop {
-            let r = Self::answer(self.prepare("POST", path).set(REQUEST_ID_HEADER, &id).send_json(body));
+            let r = Self::answer(
+                self.prepare("POST", path)
+                    .timeout(timeout)
+                    .set(REQUEST_ID_HEADER, &id)
+                    .send_json(body),
+            );
             match r {
                 Err(LedgerError::Unreachable(_)) if Instant::now() + pause < deadline => {
                     std::thread::sleep(pause);
@@ -196,7 +210,7 @@ impl HallClient for RemoteClient {
     }
 
     fn sign_in(&mut self, req: &SignIn) -> Result<SignedIn> {
-        let (session, signed): (String, SignedIn) = self.post("/sign-in", req)?;
+        let (session, signed): (String, SignedIn) = self.post_within("/sign-in", req, SIGN_IN_TIMEOUT)?;
         self.session = Some(session);
         self.signed_in = Some(signed.clone());
         Ok(signed)

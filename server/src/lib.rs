@@ -91,6 +91,10 @@ struct App {
     /// PIN checks running at once. Each argon2id check takes 64 MiB for a tenth of a second:
     /// a morning of 300 sign-ins queues here instead of taking gigabytes at once.
     pin_checks: tokio::sync::Semaphore,
+    /// One PIN check per specialist at a time, from reading the stored PIN to counting the
+    /// try: two hundred wrong PINs sent at once for one staff id are counted one by one, and
+    /// after the fifth the rest are refused by the lockout without being hashed.
+    pin_turns: PinTurns,
 }
 
 /// How long a looked-up device or session is trusted before it is read again: a device
@@ -358,6 +362,7 @@ async fn sign_in(
 ) -> ApiResult<(String, SignedIn)> {
     let d = device(&app, &headers, DESKS).await?;
     let staff_id = req.staff.trim().to_string();
+    let _turn = app.pin_turns.take(&staff_id).await;
     let (st, w) = (staff_id.clone(), req.window);
     let stored = app.reads.run(move |l| l.pin_record(&st, w)).await??;
     let stored2 = stored.clone();
@@ -373,6 +378,23 @@ async fn sign_in(
     app.sessions.clear();
     let signed = s.signed_in();
     Ok(Json((s.token, signed)))
+}
+
+/// Per specialist, a turn to have a PIN checked (see `App::pin_turns`).
+#[derive(Default)]
+struct PinTurns(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl PinTurns {
+    /// Wait for this staff id's turn; the turn ends when the guard is dropped.
+    async fn take(&self, staff: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            // Forget the ids nobody waits for, so made-up staff ids cannot grow the map.
+            m.retain(|_, l| Arc::strong_count(l) > 1);
+            m.entry(staff.to_string()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
 }
 
 /// PIN work (argon2 takes a tenth of a second on purpose) run beside the ledger, not in its
@@ -546,6 +568,10 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
     // Argon2 (a new PIN's hash, the proof of an old one) runs beside the writer, two at a time;
     // an op with no slow work (a ticket, a call) goes straight to the writer.
     let pin = op.pin_to_check(&by);
+    let _turn = match &pin {
+        Some((staff_id, _)) => Some(app.pin_turns.take(staff_id).await),
+        None => None,
+    };
     let (op, pin, stored, checked) = if O::SLOW || pin.is_some() {
         let stored = match &pin {
             Some((staff_id, _)) => {
@@ -1082,6 +1108,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         lookups: Mutex::new(HashMap::new()),
         lookups_per_minute: opts.lookups_per_minute,
         pin_checks: tokio::sync::Semaphore::new(PIN_CHECKS_AT_ONCE),
+        pin_turns: PinTurns::default(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
