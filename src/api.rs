@@ -327,6 +327,18 @@ pub trait HallClient: Send {
     /// goes away and comes back. `wake` runs after each message. The server's live stream for
     /// `--server`; the file's `data_version` (microseconds when nothing changed) for `--db`.
     fn follow(&mut self, after: i64, wake: Box<dyn Fn() + Send>) -> Result<crate::remote::Follower>;
+
+    /// `follow`, hearing only these departments' calls and waiting counts where the door can
+    /// tell them apart (the server's stream; the file's follower hears everything).
+    fn follow_departments(
+        &mut self,
+        after: i64,
+        departments: &[String],
+        wake: Box<dyn Fn() + Send>,
+    ) -> Result<crate::remote::Follower> {
+        let _ = departments;
+        self.follow(after, wake)
+    }
 }
 
 impl dyn HallClient + '_ {

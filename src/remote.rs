@@ -358,6 +358,15 @@ impl HallClient for RemoteClient {
     fn follow(&mut self, after: i64, wake: Box<dyn Fn() + Send>) -> Result<Follower> {
         Ok(RemoteClient::follow(self, after, move || wake()))
     }
+
+    fn follow_departments(
+        &mut self,
+        after: i64,
+        departments: &[String],
+        wake: Box<dyn Fn() + Send>,
+    ) -> Result<Follower> {
+        Ok(RemoteClient::follow_only(self, after, departments, move || wake()))
+    }
 }
 
 /// A case number or token as one URL path segment (both are letters and digits; anything
@@ -432,6 +441,17 @@ impl RemoteClient {
     /// Follow calls after `after` (usually `head_seq()` at start: older calls are history).
     /// `wake` runs after each message (an event loop's wake-up, or nothing).
     pub fn follow(&self, after: i64, wake: impl Fn() + Send + 'static) -> Follower {
+        self.follow_only(after, &[], wake)
+    }
+
+    /// `follow`, hearing only these departments' calls and waiting counts (all when empty):
+    /// what a counter's console needs of a hall of twenty-five departments.
+    pub fn follow_only(&self, after: i64, departments: &[String], wake: impl Fn() + Send + 'static) -> Follower {
+        let only = if departments.is_empty() {
+            String::new()
+        } else {
+            format!("&departments={}", path_segment(&departments.join(",")))
+        };
         let (tx, rx) = std::sync::mpsc::channel();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (base, token, stopped) = (self.base.clone(), self.token.clone(), stop.clone());
@@ -447,7 +467,7 @@ impl RemoteClient {
                 let mut was_up: Option<bool> = None;
                 while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
                     let resp = agent
-                        .get(&format!("{base}{API}/stream?after={seq}"))
+                        .get(&format!("{base}{API}/stream?after={seq}{only}"))
                         .set("Authorization", &format!("Bearer {token}"))
                         .call();
                     let why = match resp {

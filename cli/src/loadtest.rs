@@ -211,8 +211,13 @@ async fn follow_one(
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await?;
     s.set_nodelay(true)?;
+    // A console follows its window's departments only, as `display`'s `Desk` does.
+    let only = match listener {
+        Listener::Board => String::new(),
+        Listener::Console { depts, .. } => format!("&departments={}", depts.join(",")),
+    };
     let req = format!(
-        "GET /api/v1/stream?after={after} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /api/v1/stream?after={after}{only} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
     );
     s.write_all(req.as_bytes()).await?;
     // The bytes are scanned where they land, without copying a line: a thousand sockets are

@@ -274,7 +274,7 @@ impl Desk {
         }
         let follower = if over_network {
             let head = client.head_seq()?;
-            Some(client.follow(head, Box::new(|| {}))?)
+            Some(client.follow_departments(head, &depts, Box::new(|| {}))?)
         } else {
             None
         };

@@ -136,10 +136,11 @@ impl<T: Clone> Lookups<T> {
 struct Published {
     after: i64,
     last_seq: i64,
-    calls: Vec<(i64, Arc<str>)>,
-    /// The waiting counts per department after the batch (`GET queues`' JSON), when the
-    /// publisher read them.
-    queues: Option<Arc<str>>,
+    /// (sequence number, department, JSON) of each call.
+    calls: Vec<(i64, String, Arc<str>)>,
+    /// The waiting counts per department after the batch (`GET queues`' JSON, and the lines
+    /// for a stream of some departments to compare), when the publisher read them.
+    queues: Option<(Arc<str>, Arc<Vec<QueueLine>>)>,
 }
 
 impl Published {
@@ -150,7 +151,7 @@ impl Published {
             calls: batch
                 .calls
                 .iter()
-                .filter_map(|c| Some((c.seq, Arc::from(serde_json::to_string(c).ok()?))))
+                .filter_map(|c| Some((c.seq, c.department.clone(), Arc::from(serde_json::to_string(c).ok()?))))
                 .collect(),
             queues: None,
         }
@@ -509,6 +510,10 @@ struct AfterQuery {
     after: Option<i64>,
     #[serde(default)]
     limit: Option<usize>,
+    /// A stream's departments (comma-separated codes): only their calls and their waiting
+    /// counts are sent. A counter's console follows its window's; a board, the whole hall.
+    #[serde(default)]
+    departments: Option<String>,
 }
 
 async fn calls(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<AfterQuery>) -> ApiResult<CallsAfter> {
@@ -681,12 +686,19 @@ async fn stream(
         Some(s) => s,
         None => app.reads.run(|l| l.head_seq()).await??,
     };
-    Ok(sse(app, start, Feed::Calls).into_response())
+    let departments: Option<Vec<String>> = q.departments.as_deref().map(|d| {
+        d.split(',')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect()
+    });
+    Ok(sse(app, start, Feed::Calls(departments.map(Arc::new))).into_response())
 }
 
 #[derive(Clone)]
 enum Feed {
-    Calls,
+    /// The calls and the waiting counts, of some departments only (a console's) or all.
+    Calls(Option<Arc<Vec<String>>>),
     Ticket(String),
 }
 
@@ -707,7 +719,7 @@ struct StreamState {
 }
 
 fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
-    let published = matches!(feed, Feed::Calls).then(|| app.calls.subscribe());
+    let published = matches!(feed, Feed::Calls(_)).then(|| app.calls.subscribe());
     let state = StreamState {
         published,
         head: app.head.clone(),
@@ -728,7 +740,7 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
             if *st.stopping.borrow() {
                 return None;
             }
-            if let (Feed::Calls, false) = (&st.feed, st.first) {
+            if let (Feed::Calls(_), false) = (&st.feed, st.first) {
                 // A board follows what was published; it reads the ledger itself only when
                 // it fell too far behind (or a batch started past what it had).
                 let got = tokio::select! {
@@ -740,10 +752,10 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                     Ok(p) if p.after <= st.seq || p.last_seq <= st.seq => {
                         let seq = st.seq;
                         if p.last_seq > seq {
-                            st.push_calls(p.calls.iter().filter(|(s, _)| *s > seq), p.last_seq);
+                            st.push_calls(p.calls.iter().filter(|(s, _, _)| *s > seq), p.last_seq);
                         }
-                        if let Some(q) = &p.queues {
-                            st.push_queues(q.clone());
+                        if let Some((json, lines)) = &p.queues {
+                            st.push_queues(json.clone(), lines);
                         }
                         continue;
                     }
@@ -765,7 +777,7 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
             }
             st.first = false;
             match st.feed.clone() {
-                Feed::Calls => {
+                Feed::Calls(_) => {
                     // Catching up (the first read, or after falling behind): from the ledger.
                     let after = st.seq;
                     let Ok(Ok(batch)) = st.app.reads.run(move |l| l.calls_after(after)).await else {
@@ -776,7 +788,7 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                     // The counts as they stand, so the board needs no read of its own.
                     if let Ok(Ok(q)) = st.app.reads.run(|l| l.queues_for_boards()).await {
                         if let Ok(json) = serde_json::to_string(&q) {
-                            st.push_queues(Arc::from(json));
+                            st.push_queues(Arc::from(json), &q);
                         }
                     }
                 }
@@ -805,8 +817,15 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
 impl StreamState {
     /// Queue `calls` (sequence number, JSON) as `call` events and, when the stream moved, a
     /// `head` event.
-    fn push_calls<'a>(&mut self, calls: impl Iterator<Item = &'a (i64, Arc<str>)>, last: i64) {
-        for (seq, json) in calls {
+    fn push_calls<'a>(&mut self, calls: impl Iterator<Item = &'a (i64, String, Arc<str>)>, last: i64) {
+        let only = match &self.feed {
+            Feed::Calls(only) => only.clone(),
+            Feed::Ticket(_) => None,
+        };
+        for (seq, department, json) in calls {
+            if only.as_ref().is_some_and(|d| !d.contains(department)) {
+                continue;
+            }
             self.pending
                 .push_back(SseEvent::default().event("call").id(seq.to_string()).data(&**json));
         }
@@ -815,14 +834,21 @@ impl StreamState {
         self.seq = self.seq.max(last);
     }
 
-    /// Queue the waiting counts (if they changed since the last sent) and the head.
-    fn push_queues(&mut self, q: Arc<str>) {
-        if self.queues_sent.as_deref() != Some(&*q) {
+    /// Queue the waiting counts (if they changed since the last sent: the stream's
+    /// departments' counts, or the whole JSON for a board) and the head.
+    fn push_queues(&mut self, q: Arc<str>, lines: &[QueueLine]) {
+        let key: Arc<str> = match &self.feed {
+            Feed::Calls(Some(only)) => Arc::from(format!("{:?}", QueueLine::counts_of(lines, only))),
+            _ => q.clone(),
+        };
+        // Unchanged counts send nothing: a console's stream stays quiet while other
+        // departments' lines move.
+        if self.queues_sent.as_deref() != Some(&*key) {
             self.pending.push_back(SseEvent::default().event("queues").data(&*q));
-            self.queues_sent = Some(q);
+            self.pending
+                .push_back(SseEvent::default().event("head").data(self.seq.to_string()));
+            self.queues_sent = Some(key);
         }
-        self.pending
-            .push_back(SseEvent::default().event("head").data(self.seq.to_string()));
     }
 }
 
@@ -877,11 +903,12 @@ async fn publish_calls(app: Arc<App>) {
             counts_next = tokio::time::Instant::now() + QUEUES_EVERY;
             match app.publisher.run(|l| l.queues_for_boards()).await {
                 Ok(Ok(q)) => {
+                    let json = serde_json::to_string(&q).ok().map(Arc::from);
                     let _ = app.calls.send(Arc::new(Published {
                         after: last,
                         last_seq: last,
                         calls: Vec::new(),
-                        queues: serde_json::to_string(&q).ok().map(Arc::from),
+                        queues: json.map(|j| (j, Arc::new(q))),
                     }));
                 }
                 Ok(Err(e)) => tracing::warn!("cannot read the waiting counts for the boards: {e}"),

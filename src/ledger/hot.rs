@@ -54,7 +54,7 @@ pub const UNSETTLED_AT_WINDOW: &str = "SELECT data FROM cases WHERE state IN ('c
 
 /// Today's priority visitors still waiting, with when they joined the line (`cases_queue`).
 pub const PRIORITY_WAITING: &str = "SELECT data FROM cases WHERE business_day = ?1
-     AND state IN ('waiting', 'transferred') AND priority_rank > 0 ORDER BY id";
+     AND state IN ('waiting', 'transferred') AND priority_rank > 0";
 
 /// Waiting visitors per department today, and of them priority visitors (`cases_queue`).
 pub const QUEUE_SIZES: &str = "SELECT department, '', count(*), sum(priority_rank > 0) FROM cases

@@ -17,6 +17,10 @@ use crate::store::*;
 pub struct Sql<C: AsConn> {
     pub(crate) conn: C,
     request: RefCell<Option<Request>>,
+    /// The sequence range of the period last read in batches: (from, to, first, last). Found
+    /// once per period through the time index (a year's range takes a scan of the index), not
+    /// once per batch.
+    period: RefCell<Option<(String, String, i64, i64)>>,
 }
 
 impl<C: AsConn> Sql<C> {
@@ -24,6 +28,7 @@ impl<C: AsConn> Sql<C> {
         Sql {
             conn,
             request: RefCell::new(request),
+            period: RefCell::new(None),
         }
     }
 }
@@ -241,15 +246,28 @@ impl<C: AsConn> StoreTx for Sql<C> {
             } => {
                 // The period's sequence range through the time index, then a range of the
                 // primary key: an `at` range scan alone would visit every event of the period
-                // for each batch.
-                let (first, last): (Option<i64>, Option<i64>) = db::one(
-                    c,
-                    "SELECT min(seq), max(seq) FROM events WHERE at >= ?1 AND at < ?2",
-                    params![from, to],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?;
-                let (Some(first), Some(last)) = (first, last) else {
-                    return Ok(vec![]);
+                // for each batch. The range is found on the first batch (`after` 0) and kept
+                // for the next ones, so the batches read one snapshot of the period's extent.
+                let cached = self
+                    .period
+                    .borrow()
+                    .clone()
+                    .filter(|(f, t, _, _)| after > 0 && f == from && t == to);
+                let (first, last) = match cached {
+                    Some((_, _, first, last)) => (first, last),
+                    None => {
+                        let (first, last): (Option<i64>, Option<i64>) = db::one(
+                            c,
+                            "SELECT min(seq), max(seq) FROM events WHERE at >= ?1 AND at < ?2",
+                            params![from, to],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )?;
+                        let (Some(first), Some(last)) = (first, last) else {
+                            return Ok(vec![]);
+                        };
+                        *self.period.borrow_mut() = Some((from.to_string(), to.to_string(), first, last));
+                        (first, last)
+                    }
                 };
                 let kinds_sql = if kinds.is_empty() {
                     String::new()

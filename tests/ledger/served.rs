@@ -495,3 +495,40 @@ fn a_boards_stream_says_the_waiting_counts_itself_at_most_once_a_second() {
     // message per ticket to every board.
     assert!(counts.len() <= 3, "{} messages of counts: {counts:?}", counts.len());
 }
+
+#[test]
+fn a_consoles_stream_hears_only_its_departments_counts() {
+    let t = demo_ledger();
+    let counter = enrol(&t.db, "counter-1", "counter");
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start(&t.db);
+    let c = RemoteClient::new(&s.url, &counter).unwrap();
+    let f = c.follow_only(0, &["BDC".to_string()], || {});
+    let mut k = RemoteClient::new(&s.url, &kiosk).unwrap();
+    let ticket = |k: &mut RemoteClient, item: &str| {
+        k.issue(&Issue {
+            item: item.into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+        })
+        .unwrap()
+    };
+    // Counts until the stream has been quiet for 1.5 s (past the server's one-second pace).
+    let heard_counts = |f: &bangban::remote::Follower| {
+        let mut n = 0;
+        while let Ok(h) = f.heard.recv_timeout(Duration::from_millis(1500)) {
+            if let bangban::remote::Heard::Queues(q) = h {
+                n += 1;
+                assert!(q.iter().any(|l| l.department == "BDC"), "{q:?}");
+            }
+        }
+        n
+    };
+    assert_eq!(heard_counts(&f), 1, "the counts once on connecting");
+    // Another department's ticket: this console's line did not move.
+    ticket(&mut k, "A01");
+    assert_eq!(heard_counts(&f), 0, "a ticket of 市场监督 is not this console's news");
+    ticket(&mut k, "F01");
+    assert_eq!(heard_counts(&f), 1, "a ticket of 不动产 is");
+}
