@@ -111,29 +111,42 @@ pub fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
 /// a writer that commits back to back (the history generator, the server at many times a busy
 /// morning's rate), but the writer, between two of its transactions, is in nobody's way but a
 /// reader's. Readers that started before the last frame was copied back still read the log;
-/// the attempt waits for them at most `RESTART_WAIT` (a console's read takes a millisecond),
+/// the attempt waits for them at most `RESTART_WAIT` (a console's read takes a millisecond;
+/// `RESTART_WAIT_URGENT`, before every write, once the log is past four times the mark),
 /// holding off the next write that long, and when a long read (a year's report) is in the way
 /// it gives up and is tried again only after `RESTART_RETRY`. The wait happens only past
 /// 32 MB of log: at a hall's pace that is minutes of writes, more than a report takes.
 fn restart_log_if_large(conn: &Connection) {
-    static NEXT_TRY: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    // When to try next, per ledger file: one program may hold several ledgers (the tests do),
+    // and one's long read must not put off another's restart.
+    static NEXT_TRY: std::sync::Mutex<Option<std::collections::HashMap<String, std::time::Instant>>> =
+        std::sync::Mutex::new(None);
     let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
         return;
     };
-    if wal_size(Path::new(path)) <= RESTART_AT.load(std::sync::atomic::Ordering::Relaxed) {
+    let restart_at = RESTART_AT.load(std::sync::atomic::Ordering::Relaxed);
+    let size = wal_size(Path::new(path));
+    if size <= restart_at {
         return;
     }
+    // Far past the mark (the checkpointer or readers kept getting in the way), the writer
+    // tries before every write and waits longer: the log's growth is bounded by how long a
+    // reader can hold it, not by luck.
+    let urgent = size > restart_at.saturating_mul(4);
     let now = std::time::Instant::now();
-    {
+    if !urgent {
         let next = NEXT_TRY.lock().unwrap_or_else(|p| p.into_inner());
-        if next.is_some_and(|t| now < t) {
+        if next.as_ref().and_then(|m| m.get(path)).is_some_and(|t| now < *t) {
             return;
         }
     }
     let Ok(waited) = conn.query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0)) else {
         return;
     };
-    if conn.busy_timeout(RESTART_WAIT).is_err() {
+    if conn
+        .busy_timeout(if urgent { RESTART_WAIT_URGENT } else { RESTART_WAIT })
+        .is_err()
+    {
         return;
     }
     let busy = match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
@@ -145,11 +158,16 @@ fn restart_log_if_large(conn: &Connection) {
     };
     let _ = conn.busy_timeout(Duration::from_millis(waited.max(0) as u64));
     let mut next = NEXT_TRY.lock().unwrap_or_else(|p| p.into_inner());
-    *next = Some(std::time::Instant::now() + if busy { RESTART_RETRY } else { RESTART_AGAIN });
+    next.get_or_insert_with(Default::default).insert(
+        path.to_string(),
+        std::time::Instant::now() + if busy { RESTART_RETRY } else { RESTART_AGAIN },
+    );
 }
 
 /// How long the writer waits for readers to leave the log before starting it over.
 const RESTART_WAIT: Duration = Duration::from_millis(5);
+/// The same, once the log is past four times the mark.
+const RESTART_WAIT_URGENT: Duration = Duration::from_millis(50);
 /// After a restart the log is small: the next check comes soon (a writer that never pauses).
 const RESTART_AGAIN: Duration = Duration::from_millis(10);
 /// After a long read was in the way: the next try, so the writers are not held up each time.
