@@ -80,8 +80,8 @@ impl Ledger {
         })
     }
 
-    /// Waiting visitors per department today: (department, waiting, of whom priority).
-
+    /// Waiting visitors per department today: (department, waiting, of whom priority), and
+    /// today's tickets per item when the hall names no featured matters (the kiosk's menu).
     pub fn queues(&mut self) -> Result<Vec<crate::api::QueueLine>> {
         let featured = !self.hall()?.featured.is_empty();
         self.queue_lines(!featured)
@@ -102,7 +102,7 @@ impl Ledger {
             counts.insert(t.key, (t.n as u32, t.m as u32));
         }
         // Only a hall without featured matters needs today's tickets per item (the kiosk offers
-        // the most issued instead); boards poll this every few seconds and never use them.
+        // the most issued instead); boards never use them (`queues_for_boards`).
         let mut issued: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
         if with_issued {
             for t in store.tally(TallyQuery::IssuedToday { day: &day })? {

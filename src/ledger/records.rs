@@ -99,7 +99,7 @@ impl Ledger {
         let events = self.store.read().events(EventQuery::Period {
             from: &stamp(start),
             to: &stamp(end),
-            kinds: &kinds,
+            kinds,
             after: 0,
             limit: usize::MAX,
         })?;
