@@ -157,6 +157,39 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| LedgerError::Corrupt(format!("cannot serialise: {e}")))
 }
 
+/// One row of the `calls` projection (written with its event, and by a rebuild).
+pub(crate) fn insert_call(c: &Connection, row: &CallRow) -> Result<usize> {
+    db::exec(
+        c,
+        "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![row.seq, row.business_day, row.department, row.case_id, row.recall],
+    )
+}
+
+/// The `feedback` table's columns, read by `feedback_row` (the port's side rows and verify's
+/// comparison alike).
+pub(crate) const FEEDBACK: &str =
+    "SELECT id, kind, category, department, window, staff, channel, text_note, received_at, due,
+     replied_at, reply_note, replied_by FROM feedback";
+
+pub(crate) fn feedback_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeedbackRow> {
+    Ok(FeedbackRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        category: r.get(2)?,
+        department: r.get(3)?,
+        window: r.get(4)?,
+        staff: r.get(5)?,
+        channel: r.get(6)?,
+        text_note: r.get(7)?,
+        received_at: r.get(8)?,
+        due: r.get(9)?,
+        replied_at: r.get(10)?,
+        reply_note: r.get(11)?,
+        replied_by: r.get(12)?,
+    })
+}
+
 const EVENTS: &str = "SELECT seq, at, actor, kind, case_id, payload, prev_hash, hash FROM events";
 
 impl<C: AsConn> StoreTx for Sql<C> {
@@ -408,11 +441,7 @@ impl<C: AsConn> StoreTx for Sql<C> {
             }
         }
         if let Some(row) = call {
-            db::exec(
-                tx,
-                "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![row.seq, row.business_day, row.department, row.case_id, row.recall],
-            )?;
+            insert_call(tx, row)?;
         }
         Ok(())
     }
@@ -543,26 +572,7 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 case_id: r.get(7)?,
             })
         };
-        const FEEDBACK: &str =
-            "SELECT id, kind, category, department, window, staff, channel, text_note, received_at, due,
-            replied_at, reply_note, replied_by FROM feedback";
-        let feedback = |r: &rusqlite::Row<'_>| {
-            Ok(FeedbackRow {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                category: r.get(2)?,
-                department: r.get(3)?,
-                window: r.get(4)?,
-                staff: r.get(5)?,
-                channel: r.get(6)?,
-                text_note: r.get(7)?,
-                received_at: r.get(8)?,
-                due: r.get(9)?,
-                replied_at: r.get(10)?,
-                reply_note: r.get(11)?,
-                replied_by: r.get(12)?,
-            })
-        };
+        let feedback = feedback_row;
         match q {
             SideQuery::Window(window) => rows(
                 c,

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{Connection, Transaction};
 
 use crate::access::RowFinding;
 use crate::visitors::{Booked, Difference, Received};
 
-use super::sqlite::{parse_case_row, SqliteStore};
+use super::sqlite::{feedback_row, insert_call, parse_case_row, SqliteStore, FEEDBACK};
 use crate::chain::{self, CallRow, Event, VerifyReport};
 use crate::error::{LedgerError, Result};
 use crate::host::Host;
@@ -75,11 +75,7 @@ impl Host for SqliteStore {
         }
         crate::db::exec(&tx.conn, "DELETE FROM calls", [])?;
         for k in calls {
-            crate::db::exec(
-                &tx.conn,
-                "INSERT INTO calls (seq, business_day, department, case_id, recall) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![k.seq, k.business_day, k.department, k.case_id, k.recall],
-            )?;
+            insert_call(&tx.conn, k)?;
         }
         tx.conn.commit()?;
         Ok(())
@@ -448,34 +444,30 @@ impl crate::visitors::VisitorFold {
                 ),
             )));
         }
-        let mut stmt = tx.prepare(
-            "SELECT id, kind, category, department, window, staff, channel, text_note, received_at, due,
-                    replied_at, reply_note, replied_by FROM feedback ORDER BY id",
-        )?;
+        let mut stmt = tx.prepare(&format!("{FEEDBACK} ORDER BY id"))?;
         let rows = stmt
-            .query_map([], |r| {
-                let replied_at: Option<String> = r.get(10)?;
-                let reply_note: Option<i64> = r.get(11)?;
-                let replied_by: Option<String> = r.get(12)?;
+            .query_map([], feedback_row)?
+            .map(|f| {
+                let f = f?;
                 Ok((
-                    r.get::<_, i64>(0)?,
+                    f.id,
                     Received {
-                        kind: r.get(1)?,
-                        category: r.get(2)?,
-                        department: r.get(3)?,
-                        window: r.get(4)?,
-                        staff: r.get(5)?,
-                        channel: r.get(6)?,
-                        text_note: r.get(7)?,
-                        received_at: r.get(8)?,
-                        due: r.get(9)?,
-                        reply: match (replied_at, reply_note, replied_by) {
+                        kind: f.kind,
+                        category: f.category,
+                        department: f.department,
+                        window: f.window,
+                        staff: f.staff,
+                        channel: f.channel,
+                        text_note: f.text_note,
+                        received_at: f.received_at,
+                        due: f.due,
+                        reply: match (f.replied_at, f.reply_note, f.replied_by) {
                             (Some(a), Some(n), Some(b)) => Some((a, n, b)),
                             _ => None,
                         },
                     },
                 ))
-            })?
+            })
             .collect::<rusqlite::Result<Vec<_>>>()?;
         for (id, have) in &rows {
             let Some(want) = self.received.get(id) else {
