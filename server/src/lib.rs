@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -141,19 +141,45 @@ struct Published {
     /// The waiting counts per department after the batch (`GET queues`' JSON, and the lines
     /// for a stream of some departments to compare), when the publisher read them.
     queues: Option<(Arc<str>, Arc<Vec<QueueLine>>)>,
+    /// The calls as a board's stream sends them (`event: call` each), written once.
+    calls_frame: Bytes,
+    /// The waiting counts and the head as a board's stream sends them, written once.
+    queues_frame: Option<Bytes>,
 }
 
 impl Published {
     fn of(after: i64, batch: &CallsAfter) -> Published {
+        let calls: Vec<(i64, String, Arc<str>)> = batch
+            .calls
+            .iter()
+            .filter_map(|c| Some((c.seq, c.department.clone(), Arc::from(serde_json::to_string(c).ok()?))))
+            .collect();
+        let mut frame = Vec::new();
+        for (seq, _, json) in &calls {
+            append_event(&mut frame, "call", Some(*seq), json);
+        }
         Published {
             after,
             last_seq: batch.last_seq,
-            calls: batch
-                .calls
-                .iter()
-                .filter_map(|c| Some((c.seq, c.department.clone(), Arc::from(serde_json::to_string(c).ok()?))))
-                .collect(),
+            calls,
             queues: None,
+            calls_frame: Bytes::from(frame),
+            queues_frame: None,
+        }
+    }
+
+    /// The waiting counts as they stand at `last_seq`, with nothing called since `after`.
+    fn queues(after: i64, last_seq: i64, json: Arc<str>, lines: Vec<QueueLine>) -> Published {
+        let mut frame = Vec::with_capacity(json.len() + 64);
+        append_event(&mut frame, "queues", None, &json);
+        append_event(&mut frame, "head", None, &last_seq.to_string());
+        Published {
+            after,
+            last_seq,
+            calls: Vec::new(),
+            queues: Some((json, Arc::new(lines))),
+            calls_frame: Bytes::new(),
+            queues_frame: Some(Bytes::from(frame)),
         }
     }
 }
@@ -692,7 +718,7 @@ async fn stream(
             .filter(|c| !c.is_empty())
             .collect()
     });
-    Ok(sse(app, start, Feed::Calls(departments.map(Arc::new))).into_response())
+    Ok(sse(app, start, Feed::Calls(departments.map(Arc::new))))
 }
 
 #[derive(Clone)]
@@ -711,14 +737,14 @@ struct StreamState {
     published: Option<tokio::sync::broadcast::Receiver<Arc<Published>>>,
     head: watch::Receiver<i64>,
     stopping: watch::Receiver<bool>,
-    pending: std::collections::VecDeque<SseEvent>,
+    pending: std::collections::VecDeque<Bytes>,
     first: bool,
     last_status: Option<String>,
     /// Boards: the waiting counts last sent (the same again is not sent).
     queues_sent: Option<Arc<str>>,
 }
 
-fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
+fn sse(app: Arc<App>, start: i64, feed: Feed) -> Response {
     let published = matches!(feed, Feed::Calls(_)).then(|| app.calls.subscribe());
     let state = StreamState {
         published,
@@ -749,6 +775,22 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                 };
                 use tokio::sync::broadcast::error::RecvError;
                 match got {
+                    // A board that is where the batch starts gets the batch's frame as it was
+                    // written once for every board: one shared buffer and one socket write
+                    // per board, nothing formatted per stream.
+                    Ok(p) if p.after == st.seq && matches!(st.feed, Feed::Calls(None)) => {
+                        if !p.calls_frame.is_empty() {
+                            st.pending.push_back(p.calls_frame.clone());
+                        }
+                        st.seq = st.seq.max(p.last_seq);
+                        if let Some((json, frame)) = p.queues.as_ref().map(|(j, _)| j).zip(p.queues_frame.as_ref()) {
+                            if st.queues_sent.as_deref() != Some(&**json) {
+                                st.pending.push_back(frame.clone());
+                                st.queues_sent = Some(json.clone());
+                            }
+                        }
+                        continue;
+                    }
                     Ok(p) if p.after <= st.seq || p.last_seq <= st.seq => {
                         let seq = st.seq;
                         if p.last_seq > seq {
@@ -804,14 +846,86 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Sse<impl futures_util::Stream<I
                         );
                         if st.last_status.as_deref() != Some(key.as_str()) {
                             st.last_status = Some(key);
-                            st.pending.push_back(SseEvent::default().event("status").data(json));
+                            st.pending.push_back(sse_event("status", None, &json));
                         }
                     }
                 }
             }
         }
     });
-    Sse::new(s).keep_alive(KeepAlive::new().interval(bangban::remote::STREAM_KEEP_ALIVE))
+    let body = axum::body::Body::from_stream(KeepAlive::new(Box::pin(s), bangban::remote::STREAM_KEEP_ALIVE));
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/event-stream"));
+    r.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// One server-sent event as it goes on the wire (`event:`, `id:`, one `data:` line per line).
+fn sse_event(event: &str, id: Option<i64>, data: &str) -> Bytes {
+    let mut out = Vec::with_capacity(data.len() + event.len() + 32);
+    append_event(&mut out, event, id, data);
+    Bytes::from(out)
+}
+
+fn append_event(out: &mut Vec<u8>, event: &str, id: Option<i64>, data: &str) {
+    use std::io::Write;
+    let _ = write!(out, "event: {event}\n");
+    if let Some(id) = id {
+        let _ = write!(out, "id: {id}\n");
+    }
+    for line in data.split('\n') {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.trim_end_matches('\r').as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
+/// A stream of events with a comment (`:`) written whenever it has been quiet for `every`,
+/// so followers and proxies tell a quiet hall from a dead connection.
+struct KeepAlive<S> {
+    inner: std::pin::Pin<Box<S>>,
+    quiet: std::pin::Pin<Box<tokio::time::Sleep>>,
+    every: Duration,
+}
+
+impl<S> KeepAlive<S> {
+    fn new(inner: std::pin::Pin<Box<S>>, every: Duration) -> Self {
+        KeepAlive {
+            inner,
+            quiet: Box::pin(tokio::time::sleep(every)),
+            every,
+        }
+    }
+}
+
+impl<S: futures_util::Stream<Item = Result<Bytes, Infallible>>> futures_util::Stream for KeepAlive<S> {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(item) => {
+                let next = tokio::time::Instant::now() + this.every;
+                this.quiet.as_mut().reset(next);
+                Poll::Ready(item)
+            }
+            Poll::Pending => match std::future::Future::poll(this.quiet.as_mut(), cx) {
+                Poll::Ready(()) => {
+                    let next = tokio::time::Instant::now() + this.every;
+                    this.quiet.as_mut().reset(next);
+                    Poll::Ready(Some(Ok(Bytes::from_static(b":\n\n"))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
 }
 
 impl StreamState {
@@ -826,8 +940,7 @@ impl StreamState {
             if only.as_ref().is_some_and(|d| !d.contains(department)) {
                 continue;
             }
-            self.pending
-                .push_back(SseEvent::default().event("call").id(seq.to_string()).data(&**json));
+            self.pending.push_back(sse_event("call", Some(*seq), json));
         }
         // The head moves with the next waiting counts (read at most every `QUEUES_EVERY`);
         // a call's own id tells a follower where to resume.
@@ -844,9 +957,8 @@ impl StreamState {
         // Unchanged counts send nothing: a console's stream stays quiet while other
         // departments' lines move.
         if self.queues_sent.as_deref() != Some(&*key) {
-            self.pending.push_back(SseEvent::default().event("queues").data(&*q));
-            self.pending
-                .push_back(SseEvent::default().event("head").data(self.seq.to_string()));
+            self.pending.push_back(sse_event("queues", None, &q));
+            self.pending.push_back(sse_event("head", None, &self.seq.to_string()));
             self.queues_sent = Some(key);
         }
     }
@@ -887,6 +999,11 @@ fn spawn_readers(
 async fn publish_calls(app: Arc<App>) {
     let (mut head, mut stopping) = (app.head.clone(), app.stopping.clone());
     let mut last = *head.borrow_and_update();
+    // Where the last published batch ended. A write with no call in it (a ticket, a case
+    // action) publishes nothing: waking every board and console for an empty batch cost the
+    // server more than the calls themselves. The next batch then starts here, since nothing
+    // in between was a call.
+    let mut sent = last;
     // The waiting counts are read again at most every `QUEUES_EVERY`, after a change, and
     // only while boards listen: a kiosk issuing ten tickets a second costs one read a second,
     // and the calls never wait for it.
@@ -904,12 +1021,10 @@ async fn publish_calls(app: Arc<App>) {
             match app.publisher.run(|l| l.queues_for_boards()).await {
                 Ok(Ok(q)) => {
                     let json = serde_json::to_string(&q).ok().map(Arc::from);
-                    let _ = app.calls.send(Arc::new(Published {
-                        after: last,
-                        last_seq: last,
-                        calls: Vec::new(),
-                        queues: json.map(|j| (j, Arc::new(q))),
-                    }));
+                    if let Some(json) = json {
+                        let _ = app.calls.send(Arc::new(Published::queues(sent, last, json, q)));
+                        sent = last;
+                    }
                 }
                 Ok(Err(e)) => tracing::warn!("cannot read the waiting counts for the boards: {e}"),
                 Err(_) => return,
@@ -921,8 +1036,11 @@ async fn publish_calls(app: Arc<App>) {
             Ok(Ok(batch)) => {
                 last = batch.last_seq.max(last);
                 counts_changed |= batch.last_seq > after && app.calls.receiver_count() > 0;
-                // No board listening is not an error.
-                let _ = app.calls.send(Arc::new(Published::of(after, &batch)));
+                if !batch.calls.is_empty() {
+                    // No board listening is not an error.
+                    let _ = app.calls.send(Arc::new(Published::of(sent, &batch)));
+                    sent = last;
+                }
             }
             Ok(Err(e)) => {
                 tracing::warn!("cannot read the new calls for the boards: {e}");
@@ -1025,7 +1143,7 @@ async fn ticket_status(
     let t = token.clone();
     let status = app.reads.run(move |l| l.ticket_status(&t)).await??;
     let _ = status;
-    Ok(sse(app, 0, Feed::Ticket(token)).into_response())
+    Ok(sse(app, 0, Feed::Ticket(token)))
 }
 
 async fn font() -> Response {
