@@ -104,57 +104,259 @@ impl Stats {
 
 /// Every board follows `GET /api/v1/stream` from one event loop on this thread, as a
 /// thousand wall boards would each from their own machine: one socket each, the call's
-/// sequence number read off its `id:` line the moment the bytes arrive. (A blocking client
-/// per board took two thousand threads on the load generator's two cores, and the figure
-/// measured their scheduling more than the server.) Returns when `stop` is set.
+/// sequence number read off its `id:` line the moment the bytes arrive. The loop is epoll's
+/// own, level-triggered: one `read` per socket per event (an async runtime reads twice, the
+/// second time to learn that nothing more is there), and when few sockets were ready it
+/// sleeps `BATCH_PAUSE` before asking again, so the server's writes to a thousand sockets
+/// queue up for one wake-up of this thread instead of each waking it: on the two cores the
+/// server shares with it, those wake-ups cost the server more than its writes (a real board
+/// reads on its own machine). What this adds to a delivery, at most `BATCH_PAUSE`, is in the
+/// figure. (A blocking client per board took two thousand threads on the load generator's two
+/// cores, and the figure measured their scheduling more than the server.) Returns when `stop`
+/// is set.
 fn follow_boards(
-    url: &str,
-    followers: Vec<(String, Listener)>,
+    mut followers: Followers,
     stop: Arc<AtomicBool>,
     heard: Arc<Mutex<Vec<(i64, Instant)>>>,
     stats: Arc<Stats>,
 ) {
-    let Some((first, _)) = followers.first() else { return };
-    let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
-    let after = match RemoteClient::new(url, first).and_then(|mut c| c.head_seq()) {
-        Ok(h) => h,
-        Err(e) => {
-            stats.error("board", &e);
-            return;
+    let mut batch: Vec<(i64, Instant)> = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let ready = match followers.turn(&mut batch, &stats, &stop) {
+            Ok(n) => n,
+            Err(e) => {
+                stats.error_named("board", &format!("event loop: {e}"));
+                break;
+            }
+        };
+        if !batch.is_empty() {
+            heard.lock().unwrap_or_else(|p| p.into_inner()).append(&mut batch);
         }
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            stats.error_named("board", &format!("no event loop: {e}"));
-            return;
+        if ready < BATCH_FULL {
+            std::thread::sleep(BATCH_PAUSE);
         }
-    };
-    rt.block_on(async {
-        let local = tokio::task::LocalSet::new();
+    }
+}
+
+/// The boards' and consoles' streams on one epoll descriptor.
+struct Followers {
+    ep: i32,
+    streams: Vec<Follower>,
+    events: Vec<libc::epoll_event>,
+}
+
+impl Followers {
+    /// Open every follower's stream and wait (up to `PRIME_WAIT`) until each has had the
+    /// server's first answer, so that no call of the day goes out while boards are still
+    /// connecting (the first call would count as the time a thousand boards took to attach).
+    fn open(url: &str, followers: Vec<(String, Listener)>, stats: &Stats) -> Option<Followers> {
+        let (first, _) = followers.first()?;
+        let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let after = match RemoteClient::new(url, first).and_then(|mut c| c.head_seq()) {
+            Ok(h) => h,
+            Err(e) => {
+                stats.error("board", &e);
+                return None;
+            }
+        };
+        // SAFETY: epoll_create1 takes no pointers; the descriptor is closed on drop.
+        let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if ep < 0 {
+            stats.error_named("board", &format!("no event loop: {}", std::io::Error::last_os_error()));
+            return None;
+        }
+        let mut this = Followers {
+            ep,
+            streams: Vec::with_capacity(followers.len()),
+            events: vec![libc::epoll_event { events: 0, u64: 0 }; 1024],
+        };
         for (token, listener) in followers {
-            let addr = addr.clone();
-            let (stop, heard, stats) = (stop.clone(), heard.clone(), stats.clone());
-            local.spawn_local(async move {
-                let what = match listener {
-                    Listener::Board => "board",
-                    Listener::Console { .. } => "console stream",
-                };
-                if let Err(e) = follow_one(&addr, &token, after, &stop, &heard, &listener).await {
-                    if !stop.load(Ordering::Relaxed) {
-                        stats.error_named(what, &e.to_string());
-                    }
+            let f = match Follower::open(&addr, &token, after, listener) {
+                Ok(f) => f,
+                Err((listener, e)) => {
+                    stats.error_named(listener.what(), &e.to_string());
+                    continue;
                 }
-            });
+            };
+            let mut ev = libc::epoll_event {
+                events: libc::EPOLLIN as u32,
+                u64: this.streams.len() as u64,
+            };
+            // SAFETY: `ev` lives across the call; the descriptor is open.
+            if unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, f.fd(), &mut ev) } != 0 {
+                stats.error_named(f.listener.what(), &std::io::Error::last_os_error().to_string());
+                continue;
+            }
+            this.streams.push(f);
         }
-        local
-            .run_until(async {
-                while !stop.load(Ordering::Relaxed) {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+        let until = Instant::now() + PRIME_WAIT;
+        let never = AtomicBool::new(false);
+        let mut batch = Vec::new();
+        while this.streams.iter().any(|f| !f.primed && !f.ended) && Instant::now() < until {
+            if let Err(e) = this.turn(&mut batch, stats, &never) {
+                stats.error_named("board", &format!("event loop: {e}"));
+                return None;
+            }
+        }
+        Some(this)
+    }
+
+    /// Wait (at most 100 ms) for streams with something to read and read each once; the
+    /// boards' calls heard go to `batch`. Returns how many were ready.
+    fn turn(&mut self, batch: &mut Vec<(i64, Instant)>, stats: &Stats, stop: &AtomicBool) -> std::io::Result<usize> {
+        // SAFETY: `events` has room for the count passed.
+        let n = unsafe { libc::epoll_wait(self.ep, self.events.as_mut_ptr(), self.events.len() as i32, 100) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            return if e.kind() == std::io::ErrorKind::Interrupted {
+                Ok(0)
+            } else {
+                Err(e)
+            };
+        }
+        for ev in &self.events[..n as usize] {
+            let f = &mut self.streams[ev.u64 as usize];
+            if let Err(e) = f.read(batch) {
+                f.ended = true;
+                // SAFETY: the descriptor is open; a null event is allowed for DEL.
+                unsafe { libc::epoll_ctl(self.ep, libc::EPOLL_CTL_DEL, f.fd(), std::ptr::null_mut()) };
+                if !stop.load(Ordering::Relaxed) {
+                    stats.error_named(f.listener.what(), &e.to_string());
                 }
-            })
-            .await;
-    });
+            }
+        }
+        Ok(n as usize)
+    }
+}
+
+impl Drop for Followers {
+    fn drop(&mut self) {
+        // SAFETY: `ep` is ours and closed once.
+        unsafe { libc::close(self.ep) };
+    }
+}
+
+/// How long the loadtest waits for every stream's first answer before the day starts.
+const PRIME_WAIT: Duration = Duration::from_secs(60);
+
+/// How long the followers' loop waits when few sockets were ready, so that the next ones
+/// arrive together; and how many ready at once count as enough not to wait.
+const BATCH_PAUSE: Duration = Duration::from_micros(200);
+const BATCH_FULL: usize = 64;
+
+/// One follower's stream: an HTTP/1.0 request, so the server sends the events as they are
+/// (no chunked framing) until it closes.
+struct Follower {
+    socket: std::net::TcpStream,
+    listener: Listener,
+    buf: Vec<u8>,
+    len: usize,
+    status_seen: bool,
+    event: Vec<u8>,
+    counts: Vec<(u32, u32)>,
+    /// The server's first event arrived (the stream caught up and follows).
+    primed: bool,
+    /// The stream ended or failed.
+    ended: bool,
+}
+
+impl Follower {
+    fn open(addr: &str, token: &str, after: i64, listener: Listener) -> Result<Follower, (Listener, std::io::Error)> {
+        use std::io::Write;
+        let connect = || -> std::io::Result<std::net::TcpStream> {
+            let mut s = std::net::TcpStream::connect(addr)?;
+            s.set_nodelay(true)?;
+            // A console follows its window's departments only, as `display`'s `Desk` does.
+            let only = match &listener {
+                Listener::Board => String::new(),
+                Listener::Console { depts, .. } => format!("&departments={}", depts.join(",")),
+            };
+            let req = format!(
+                "GET /api/v1/stream?after={after}{only} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+            );
+            s.write_all(req.as_bytes())?;
+            s.set_nonblocking(true)?;
+            Ok(s)
+        };
+        match connect() {
+            Ok(socket) => Ok(Follower {
+                socket,
+                listener,
+                buf: vec![0u8; 64 * 1024],
+                len: 0,
+                status_seen: false,
+                event: Vec::new(),
+                counts: Vec::new(),
+                primed: false,
+                ended: false,
+            }),
+            Err(e) => Err((listener, e)),
+        }
+    }
+
+    fn fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.socket.as_raw_fd()
+    }
+
+    /// Read what arrived (one `read`: the loop is level-triggered, so what is left is
+    /// reported again) and take in every complete line: a board notes each call's sequence
+    /// number with the time in `heard`. An error when the stream ended or failed.
+    fn read(&mut self, heard: &mut Vec<(i64, Instant)>) -> std::io::Result<()> {
+        use std::io::Read;
+        if self.len == self.buf.len() {
+            self.buf.resize(self.buf.len() * 2, 0);
+        }
+        let n = match self.socket.read(&mut self.buf[self.len..]) {
+            Ok(0) => return Err(std::io::Error::other("the server closed the stream")),
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                ) =>
+            {
+                return Ok(())
+            }
+            Err(e) => return Err(e),
+        };
+        let now = Instant::now();
+        self.len += n;
+        let board = matches!(self.listener, Listener::Board);
+        // The bytes are scanned where they land, without copying a line.
+        let mut start = 0;
+        while let Some(end) = self.buf[start..self.len].iter().position(|&b| b == b'\n') {
+            let line = &self.buf[start..start + end];
+            start += end + 1;
+            if !self.status_seen {
+                self.status_seen = true;
+                if !line.windows(4).any(|w| w == b" 200") {
+                    let line = String::from_utf8_lossy(line).trim_end().to_string();
+                    return Err(std::io::Error::other(format!("the stream answered {line}")));
+                }
+                continue;
+            }
+            if line.starts_with(b"event:") {
+                self.primed = true;
+            }
+            if board {
+                if let Some(rest) = line.strip_prefix(b"id:") {
+                    let digits = rest
+                        .iter()
+                        .skip_while(|b| **b == b' ')
+                        .take_while(|b| b.is_ascii_digit());
+                    heard.push((digits.fold(0i64, |n, d| n * 10 + i64::from(d - b'0')), now));
+                }
+            } else if let Some(rest) = line.strip_prefix(b"event:") {
+                self.event = rest.trim_ascii().to_vec();
+            } else if let Some(rest) = line.strip_prefix(b"data:") {
+                self.listener.event(&self.event, rest.trim_ascii(), &mut self.counts);
+            }
+        }
+        self.buf.copy_within(start..self.len, 0);
+        self.len -= start;
+        Ok(())
+    }
 }
 
 /// Who follows a stream in the loadtest.
@@ -170,6 +372,14 @@ enum Listener {
 }
 
 impl Listener {
+    /// What the follower is called in the error counts.
+    fn what(&self) -> &'static str {
+        match self {
+            Listener::Board => "board",
+            Listener::Console { .. } => "console stream",
+        }
+    }
+
     /// One event's data, for a console.
     fn event(&self, event: &[u8], data: &[u8], counts: &mut Vec<(u32, u32)>) {
         let Listener::Console { depts, changed } = self else {
@@ -195,80 +405,6 @@ impl Listener {
             }
             _ => {}
         }
-    }
-}
-
-/// One follower's stream: an HTTP/1.0 request, so the server sends the events as they are
-/// (no chunked framing) until it closes.
-async fn follow_one(
-    addr: &str,
-    token: &str,
-    after: i64,
-    stop: &AtomicBool,
-    heard: &Mutex<Vec<(i64, Instant)>>,
-    listener: &Listener,
-) -> std::io::Result<()> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await?;
-    s.set_nodelay(true)?;
-    // A console follows its window's departments only, as `display`'s `Desk` does.
-    let only = match listener {
-        Listener::Board => String::new(),
-        Listener::Console { depts, .. } => format!("&departments={}", depts.join(",")),
-    };
-    let req = format!(
-        "GET /api/v1/stream?after={after}{only} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).await?;
-    // The bytes are scanned where they land, without copying a line: a thousand sockets are
-    // read one after the other on this thread, and what one costs here delays the next
-    // board's reading, not the server's sending.
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut len = 0;
-    let mut status_seen = false;
-    let board = matches!(listener, Listener::Board);
-    let (mut event, mut counts): (Vec<u8>, Vec<(u32, u32)>) = (Vec::new(), Vec::new());
-    loop {
-        if len == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        let n = s.read(&mut buf[len..]).await?;
-        let now = Instant::now();
-        if n == 0 {
-            return if stop.load(Ordering::Relaxed) {
-                Ok(())
-            } else {
-                Err(std::io::Error::other("the server closed the stream"))
-            };
-        }
-        len += n;
-        let mut start = 0;
-        while let Some(end) = buf[start..len].iter().position(|&b| b == b'\n') {
-            let line = &buf[start..start + end];
-            start += end + 1;
-            if !status_seen {
-                status_seen = true;
-                if !line.windows(4).any(|w| w == b" 200") {
-                    let line = String::from_utf8_lossy(line).trim_end().to_string();
-                    return Err(std::io::Error::other(format!("the stream answered {line}")));
-                }
-            } else if board {
-                if let Some(rest) = line.strip_prefix(b"id:") {
-                    let digits = rest
-                        .iter()
-                        .skip_while(|b| **b == b' ')
-                        .take_while(|b| b.is_ascii_digit());
-                    let seq = digits.fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
-                    heard.lock().unwrap_or_else(|p| p.into_inner()).push((seq, now));
-                }
-            } else if let Some(rest) = line.strip_prefix(b"event:") {
-                event = rest.trim_ascii().to_vec();
-            } else if let Some(rest) = line.strip_prefix(b"data:") {
-                listener.event(&event, rest.trim_ascii(), &mut counts);
-            }
-        }
-        buf.copy_within(start..len, 0);
-        len -= start;
     }
 }
 
@@ -606,6 +742,25 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     let heard: Arc<Mutex<Vec<(i64, Instant)>>> = Arc::default();
     // Per counter: its console's stream said the window's line moved since it last read it.
     let console_changed: Vec<Arc<AtomicBool>> = (0..counters).map(|_| Arc::new(AtomicBool::new(true))).collect();
+    // Boards and the consoles follow the stream: the boards note when each call arrives,
+    // a console when its departments' line moved.
+    let mut followers: Vec<(String, Listener)> = board_tokens.iter().map(|t| (t.clone(), Listener::Board)).collect();
+    for (i, (_, window)) in seats.iter().enumerate() {
+        let depts = hall
+            .departments_at_window(*window)
+            .iter()
+            .map(|d| d.code.clone())
+            .collect();
+        followers.push((
+            counter_tokens[i].clone(),
+            Listener::Console {
+                depts,
+                changed: console_changed[i].clone(),
+            },
+        ));
+    }
+    // Every stream is open and caught up before the day starts.
+    let mut followers = Followers::open(&url, followers, &stats);
     let start = Instant::now();
     let day = Duration::from_secs_f64(opts.hours * 3600.0 / opts.speed);
     let deadline = start + day.min(opts.max_real);
@@ -631,27 +786,11 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     let wal_peak = AtomicU64::new(0);
 
     std::thread::scope(|sc| {
-        // Boards and the consoles follow the stream: the boards note when each call arrives,
-        // a console when its departments' line moved.
-        let mut followers: Vec<(String, Listener)> =
-            board_tokens.iter().map(|t| (t.clone(), Listener::Board)).collect();
-        for (i, (_, window)) in seats.iter().enumerate() {
-            let depts = hall
-                .departments_at_window(*window)
-                .iter()
-                .map(|d| d.code.clone())
-                .collect();
-            followers.push((
-                counter_tokens[i].clone(),
-                Listener::Console {
-                    depts,
-                    changed: console_changed[i].clone(),
-                },
-            ));
-        }
         {
-            let (stop, heard, stats, url) = (stop.clone(), heard.clone(), stats.clone(), url.clone());
-            sc.spawn(move || follow_boards(&url, followers, stop, heard, stats));
+            let (stop, heard, stats) = (stop.clone(), heard.clone(), stats.clone());
+            if let Some(followers) = followers.take() {
+                sc.spawn(move || follow_boards(followers, stop, heard, stats));
+            }
         }
         // Kiosks: issue at each planned arrival.
         for (i, visits) in plan.into_iter().enumerate() {
@@ -810,10 +949,23 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     wal_peak.fetch_max(wal_size(&db), Ordering::Relaxed);
     {
         let sent = stats.call_sent.lock().unwrap_or_else(|p| p.into_inner());
+        let mut per: HashMap<i64, (Duration, Duration)> = HashMap::new();
         for (seq, at) in heard.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             if let Some(t0) = sent.get(seq) {
                 stats.board.add(at.saturating_duration_since(*t0));
+                let d = at.saturating_duration_since(*t0);
+                let e = per.entry(*seq).or_insert((d, d));
+                e.0 = e.0.min(d);
+                e.1 = e.1.max(d);
             }
+        }
+        if std::env::var_os("XD").is_some() {
+            let mut v: Vec<_> = per.values().collect();
+            v.sort();
+            for (a, b) in v {
+                eprint!("{:.1}/{:.1} ", a.as_secs_f64() * 1e3, b.as_secs_f64() * 1e3);
+            }
+            eprintln!();
         }
     }
     let (rss, hwm) = memory_mib(server_pid).unwrap_or((0.0, 0.0));
