@@ -949,23 +949,10 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     wal_peak.fetch_max(wal_size(&db), Ordering::Relaxed);
     {
         let sent = stats.call_sent.lock().unwrap_or_else(|p| p.into_inner());
-        let mut per: HashMap<i64, (Duration, Duration)> = HashMap::new();
         for (seq, at) in heard.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             if let Some(t0) = sent.get(seq) {
                 stats.board.add(at.saturating_duration_since(*t0));
-                let d = at.saturating_duration_since(*t0);
-                let e = per.entry(*seq).or_insert((d, d));
-                e.0 = e.0.min(d);
-                e.1 = e.1.max(d);
             }
-        }
-        if std::env::var_os("XD").is_some() {
-            let mut v: Vec<_> = per.values().collect();
-            v.sort();
-            for (a, b) in v {
-                eprint!("{:.1}/{:.1} ", a.as_secs_f64() * 1e3, b.as_secs_f64() * 1e3);
-            }
-            eprintln!();
         }
     }
     let (rss, hwm) = memory_mib(server_pid).unwrap_or((0.0, 0.0));
