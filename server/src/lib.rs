@@ -144,8 +144,9 @@ struct Published {
     queues: Option<(Arc<str>, Arc<Vec<QueueLine>>)>,
     /// The calls as a board's stream sends them (`event: call` each), written once.
     calls_frame: Bytes,
-    /// The waiting counts and the head as a board's stream sends them, written once.
-    queues_frame: Option<Bytes>,
+    /// With the waiting counts: the calls, the counts and the head as a board's stream sends
+    /// them, written once (one socket write per board for both).
+    all_frame: Option<Bytes>,
 }
 
 impl Published {
@@ -165,23 +166,32 @@ impl Published {
             calls,
             queues: None,
             calls_frame: Bytes::from(frame),
-            queues_frame: None,
+            all_frame: None,
         }
     }
 
     /// The waiting counts as they stand at `last_seq`, with nothing called since `after`.
     fn queues(after: i64, last_seq: i64, json: Arc<str>, lines: Vec<QueueLine>) -> Published {
-        let mut frame = Vec::with_capacity(json.len() + 64);
-        append_event(&mut frame, "queues", None, &json);
-        append_event(&mut frame, "head", None, &last_seq.to_string());
         Published {
             after,
             last_seq,
             calls: Vec::new(),
-            queues: Some((json, Arc::new(lines))),
+            queues: None,
             calls_frame: Bytes::new(),
-            queues_frame: Some(Bytes::from(frame)),
+            all_frame: None,
         }
+        .with_queues(json, lines)
+    }
+
+    /// The same batch with the waiting counts as they stand after it.
+    fn with_queues(mut self, json: Arc<str>, lines: Vec<QueueLine>) -> Published {
+        let mut frame = Vec::with_capacity(self.calls_frame.len() + json.len() + 64);
+        frame.extend_from_slice(&self.calls_frame);
+        append_event(&mut frame, "queues", None, &json);
+        append_event(&mut frame, "head", None, &self.last_seq.to_string());
+        self.queues = Some((json, Arc::new(lines)));
+        self.all_frame = Some(Bytes::from(frame));
+        self
     }
 }
 
@@ -189,6 +199,8 @@ impl Published {
 /// tickets a second must not cost a read and a thousand boards' writes each time, and a wall
 /// board's counts need not move faster than a visitor reads them.
 pub const QUEUES_EVERY: Duration = Duration::from_secs(1);
+/// When no call comes to carry them, the counts go out alone this long after the last.
+pub const QUEUES_ALONE: Duration = Duration::from_secs(2);
 
 /// How many connections answer reads beside the writer: two cores serve them, one more lets a
 /// long report run without taking the others' turn.
@@ -840,15 +852,14 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Response {
                     // written once for every board: one shared buffer and one socket write
                     // per board, nothing formatted per stream.
                     Ok(p) if p.after == st.seq && matches!(st.feed, Feed::Calls(None)) => {
-                        if !p.calls_frame.is_empty() {
-                            st.pending.push_back(p.calls_frame.clone());
-                        }
                         st.seq = st.seq.max(p.last_seq);
-                        if let Some((json, frame)) = p.queues.as_ref().map(|(j, _)| j).zip(p.queues_frame.as_ref()) {
-                            if st.queues_sent.as_deref() != Some(&**json) {
-                                st.pending.push_back(frame.clone());
+                        match p.queues.as_ref().map(|(j, _)| j).zip(p.all_frame.as_ref()) {
+                            Some((json, all)) if st.queues_sent.as_deref() != Some(&**json) => {
+                                st.pending.push_back(all.clone());
                                 st.queues_sent = Some(json.clone());
                             }
+                            _ if !p.calls_frame.is_empty() => st.pending.push_back(p.calls_frame.clone()),
+                            _ => {}
                         }
                         continue;
                     }
@@ -1066,19 +1077,21 @@ async fn publish_calls(app: Arc<App>) {
     // in between was a call.
     let mut sent = last;
     // The waiting counts are read again at most every `QUEUES_EVERY`, after a change, and
-    // only while boards listen: a kiosk issuing ten tickets a second costs one read a second,
-    // and the calls never wait for it.
+    // only while boards listen: a kiosk issuing ten tickets a second costs one read a second.
+    // They go out with the next call when one comes within `QUEUES_ALONE` (one write per
+    // board for both), and alone only when none does: a call that came while the counts
+    // were being written to a thousand boards waited behind them.
     let mut counts_changed = false;
-    let mut counts_next = tokio::time::Instant::now();
+    let mut counts_sent = tokio::time::Instant::now();
     loop {
         let counts_due = tokio::select! {
             r = head.changed() => if r.is_err() { return } else { false },
-            _ = tokio::time::sleep_until(counts_next), if counts_changed => true,
+            _ = tokio::time::sleep_until(counts_sent + QUEUES_ALONE), if counts_changed => true,
             _ = stopping.changed() => return,
         };
         if counts_due {
             counts_changed = false;
-            counts_next = tokio::time::Instant::now() + QUEUES_EVERY;
+            counts_sent = tokio::time::Instant::now();
             match app.publisher.run(|l| l.queues_for_boards()).await {
                 Ok(Ok(q)) => {
                     let json = serde_json::to_string(&q).ok().map(Arc::from);
@@ -1098,8 +1111,22 @@ async fn publish_calls(app: Arc<App>) {
                 last = batch.last_seq.max(last);
                 counts_changed |= batch.last_seq > after && app.calls.receiver_count() > 0;
                 if !batch.calls.is_empty() {
+                    let mut p = Published::of(sent, &batch);
+                    if counts_changed && counts_sent.elapsed() >= QUEUES_EVERY {
+                        match app.publisher.run(|l| l.queues_for_boards()).await {
+                            Ok(Ok(q)) => {
+                                if let Ok(json) = serde_json::to_string(&q) {
+                                    p = p.with_queues(Arc::from(json), q);
+                                    counts_changed = false;
+                                    counts_sent = tokio::time::Instant::now();
+                                }
+                            }
+                            Ok(Err(e)) => tracing::warn!("cannot read the waiting counts for the boards: {e}"),
+                            Err(_) => return,
+                        }
+                    }
                     // No board listening is not an error.
-                    let _ = app.calls.send(Arc::new(Published::of(sent, &batch)));
+                    let _ = app.calls.send(Arc::new(p));
                     sent = last;
                 }
             }
