@@ -206,6 +206,10 @@ pub const QUEUES_ALONE: Duration = Duration::from_secs(2);
 /// long report run without taking the others' turn.
 pub const READERS: usize = 3;
 
+/// How much lower the readers run than the writer and the boards' publisher (a nice value): a
+/// console's read may wait a moment for the CPU, a visitor's ticket or call should not.
+pub const READER_NICE: i32 = 2;
+
 /// How many published batches a slow stream may fall behind before it reads what it missed
 /// from the ledger itself.
 const PUBLISHED_KEPT: usize = 1024;
@@ -1043,6 +1047,7 @@ fn spawn_readers(
     opts: &LedgerOptions,
     n: usize,
     name: &str,
+    nice: i32,
     threads: &mut Vec<std::thread::JoinHandle<()>>,
 ) -> Result<std::sync::mpsc::Sender<Job>, ServeError> {
     let (tx, rx) = std::sync::mpsc::channel::<Job>();
@@ -1050,18 +1055,19 @@ fn spawn_readers(
     for i in 0..n {
         let mut reader = Ledger::open_reader(db, opts.clone())?;
         let jobs = rx.clone();
-        threads.push(
-            std::thread::Builder::new()
-                .name(format!("{name}-{i}"))
-                .spawn(move || loop {
-                    // One reader takes the next job; the lock is let go before it runs.
-                    let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    match job {
-                        Ok(job) => job(&mut reader),
-                        Err(_) => return,
-                    }
-                })?,
-        );
+        threads.push(std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
+            if nice > 0 {
+                lower_priority(nice);
+            }
+            loop {
+                // One reader takes the next job; the lock is let go before it runs.
+                let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                match job {
+                    Ok(job) => job(&mut reader),
+                    Err(_) => return,
+                }
+            }
+        })?);
     }
     Ok(tx)
 }
@@ -1322,10 +1328,17 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             drop(ledger);
         })?;
     let mut readers = Vec::new();
-    let reads_tx = spawn_readers(&opts.db, &ledger_opts, READERS, "ledger-reader", &mut readers)?;
+    let reads_tx = spawn_readers(
+        &opts.db,
+        &ledger_opts,
+        READERS,
+        "ledger-reader",
+        READER_NICE,
+        &mut readers,
+    )?;
     // The boards' publisher reads on a connection of its own: behind three hundred consoles'
     // reads in the shared queue, each call reached the boards only after them.
-    let publish_tx = spawn_readers(&opts.db, &ledger_opts, 1, "ledger-publisher", &mut readers)?;
+    let publish_tx = spawn_readers(&opts.db, &ledger_opts, 1, "ledger-publisher", 0, &mut readers)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (calls_tx, _) = tokio::sync::broadcast::channel(PUBLISHED_KEPT);
     let app = Arc::new(App {
