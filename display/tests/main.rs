@@ -519,18 +519,24 @@ fn remote(url: &str, token: &str) -> bangban::remote::RemoteClient {
     bangban::remote::RemoteClient::new(url, token).unwrap()
 }
 
-/// Issue one A01 ticket and call it at window 1 as S101, through the server.
-fn issue_and_call(url: &str, kiosk: &str, counter: &str) -> String {
+/// Issue one ticket for `item` through the server, as a kiosk; its number.
+fn issue_through(url: &str, kiosk: &str, item: &str) -> String {
     use bangban::api::HallClient;
-    let number = remote(url, kiosk)
+    remote(url, kiosk)
         .issue(&bangban::api::Issue {
-            item: "A01".into(),
+            item: item.into(),
             priority: None,
             mode: None,
             channel: Channel::Kiosk,
         })
         .unwrap()
-        .number;
+        .number
+}
+
+/// Issue one A01 ticket and call it at window 1 as S101, through the server.
+fn issue_and_call(url: &str, kiosk: &str, counter: &str) -> String {
+    use bangban::api::HallClient;
+    let number = issue_through(url, kiosk, "A01");
     let mut c = remote(url, counter);
     c.sign_in(&bangban::api::SignIn {
         staff: "S101".into(),
@@ -628,16 +634,7 @@ fn the_board_keeps_its_calls_and_marks_a_lost_connection() {
 fn a_specialist_walks_a_case_at_a_console_on_the_server() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db, server, [_board, kiosk, counter]) = served_hall();
-    use bangban::api::HallClient;
-    let number = remote(&server.url, &kiosk)
-        .issue(&bangban::api::Issue {
-            item: "F01".into(),
-            priority: None,
-            mode: None,
-            channel: Channel::Kiosk,
-        })
-        .unwrap()
-        .number;
+    let number = issue_through(&server.url, &kiosk, "F01");
     let c = display::counter::counter_on(
         display::counter::Source::Server {
             url: server.url.clone(),
@@ -1481,16 +1478,7 @@ fn a_console_over_the_network_reads_its_line_again_when_the_stream_says_it_moved
     )
     .unwrap();
     assert!(desk.handle(display::desk::Cmd::Refresh).waiting.is_empty());
-    use bangban::api::HallClient;
-    let number = remote(&server.url, &kiosk)
-        .issue(&bangban::api::Issue {
-            item: "F01".into(),
-            priority: None,
-            mode: None,
-            channel: Channel::Kiosk,
-        })
-        .unwrap()
-        .number;
+    let number = issue_through(&server.url, &kiosk, "F01");
     // The desk reads its line again only when stale (30 s) or when the stream says it moved:
     // the new ticket shows within seconds.
     let start = std::time::Instant::now();

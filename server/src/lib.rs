@@ -450,7 +450,7 @@ async fn beside_writer<T: Send + 'static>(
     let (tx, rx) = oneshot::channel();
     app.pin_checks
         .jobs
-        .send(Box::new(move || {
+        .send(Box::new(move |_: &mut ()| {
             // A caller that gave up (its connection closed) leaves no PIN to hash.
             if !tx.is_closed() {
                 let _ = tx.send(work());
@@ -470,29 +470,15 @@ async fn beside_writer<T: Send + 'static>(
 /// 1M ledger). Niced, they take what the hall leaves: a sign-in takes longer only while the
 /// hall is busy.
 struct PinCheckers {
-    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>,
+    jobs: std::sync::mpsc::Sender<Box<dyn FnOnce(&mut ()) + Send>>,
 }
 
 impl PinCheckers {
     fn start() -> std::io::Result<PinCheckers> {
-        let (tx, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..PIN_CHECKS_AT_ONCE {
-            let jobs = rx.clone();
-            std::thread::Builder::new()
-                .name(format!("pin-check-{i}"))
-                .spawn(move || {
-                    lower_priority(PIN_NICE);
-                    loop {
-                        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
-                    }
-                })?;
-        }
-        Ok(PinCheckers { jobs: tx })
+        // The threads are not joined: they hold no ledger, and end with the sender.
+        let mut detached = Vec::new();
+        let jobs = spawn_pool("pin-check", PIN_NICE, vec![(); PIN_CHECKS_AT_ONCE], &mut detached)?;
+        Ok(PinCheckers { jobs })
     }
 }
 
@@ -904,10 +890,8 @@ fn sse(app: Arc<App>, start: i64, feed: Feed) -> Response {
                     let p = Published::of(after, &batch);
                     st.push_calls(p.calls.iter(), p.last_seq);
                     // The counts as they stand, so the board needs no read of its own.
-                    if let Ok(Ok(q)) = st.app.reads.run(|l| l.queues_for_boards()).await {
-                        if let Ok(json) = serde_json::to_string(&q) {
-                            st.push_queues(Arc::from(json), &q);
-                        }
+                    if let Ok(Some((json, q))) = board_counts(&st.app.reads).await {
+                        st.push_queues(json, &q);
                     }
                 }
                 Feed::Ticket(token) => {
@@ -1050,20 +1034,34 @@ fn spawn_readers(
     nice: i32,
     threads: &mut Vec<std::thread::JoinHandle<()>>,
 ) -> Result<std::sync::mpsc::Sender<Job>, ServeError> {
-    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let readers = (0..n)
+        .map(|_| Ledger::open_reader(db, opts.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(spawn_pool(name, nice, readers, threads)?)
+}
+
+/// One thread per state in `states`, named `name-{i}`, at `nice` below the server (0: not
+/// lowered), each taking the next job from one shared queue and running it on its own state;
+/// their handles go to `threads`. The threads end when the returned sender is dropped.
+fn spawn_pool<S: Send + 'static>(
+    name: &str,
+    nice: i32,
+    states: Vec<S>,
+    threads: &mut Vec<std::thread::JoinHandle<()>>,
+) -> std::io::Result<std::sync::mpsc::Sender<Box<dyn FnOnce(&mut S) + Send>>> {
+    let (tx, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce(&mut S) + Send>>();
     let rx = Arc::new(Mutex::new(rx));
-    for i in 0..n {
-        let mut reader = Ledger::open_reader(db, opts.clone())?;
+    for (i, mut state) in states.into_iter().enumerate() {
         let jobs = rx.clone();
         threads.push(std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
             if nice > 0 {
                 lower_priority(nice);
             }
             loop {
-                // One reader takes the next job; the lock is let go before it runs.
+                // One thread takes the next job; the lock is let go before it runs.
                 let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
                 match job {
-                    Ok(job) => job(&mut reader),
+                    Ok(job) => job(&mut state),
                     Err(_) => return,
                 }
             }
@@ -1098,15 +1096,12 @@ async fn publish_calls(app: Arc<App>) {
         if counts_due {
             counts_changed = false;
             counts_sent = tokio::time::Instant::now();
-            match app.publisher.run(|l| l.queues_for_boards()).await {
-                Ok(Ok(q)) => {
-                    let json = serde_json::to_string(&q).ok().map(Arc::from);
-                    if let Some(json) = json {
-                        let _ = app.calls.send(Arc::new(Published::queues(sent, last, json, q)));
-                        sent = last;
-                    }
+            match board_counts(&app.publisher).await {
+                Ok(Some((json, q))) => {
+                    let _ = app.calls.send(Arc::new(Published::queues(sent, last, json, q)));
+                    sent = last;
                 }
-                Ok(Err(e)) => tracing::warn!("cannot read the waiting counts for the boards: {e}"),
+                Ok(None) => {}
                 Err(_) => return,
             }
             continue;
@@ -1119,15 +1114,13 @@ async fn publish_calls(app: Arc<App>) {
                 if !batch.calls.is_empty() {
                     let mut p = Published::of(sent, &batch);
                     if counts_changed && counts_sent.elapsed() >= QUEUES_EVERY {
-                        match app.publisher.run(|l| l.queues_for_boards()).await {
-                            Ok(Ok(q)) => {
-                                if let Ok(json) = serde_json::to_string(&q) {
-                                    p = p.with_queues(Arc::from(json), q);
-                                    counts_changed = false;
-                                    counts_sent = tokio::time::Instant::now();
-                                }
+                        match board_counts(&app.publisher).await {
+                            Ok(Some((json, q))) => {
+                                p = p.with_queues(json, q);
+                                counts_changed = false;
+                                counts_sent = tokio::time::Instant::now();
                             }
-                            Ok(Err(e)) => tracing::warn!("cannot read the waiting counts for the boards: {e}"),
+                            Ok(None) => {}
                             Err(_) => return,
                         }
                     }
@@ -1141,6 +1134,18 @@ async fn publish_calls(app: Arc<App>) {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(_) => return,
+        }
+    }
+}
+
+/// The waiting counts as the boards' streams send them, read on `door`, with their JSON;
+/// None when they cannot be read (said in the log), an error when the server is stopping.
+async fn board_counts(door: &LedgerHandle) -> Result<Option<(Arc<str>, Vec<QueueLine>)>, ApiError> {
+    match door.run(|l| l.queues_for_boards()).await? {
+        Ok(q) => Ok(serde_json::to_string(&q).ok().map(|json| (Arc::from(json), q))),
+        Err(e) => {
+            tracing::warn!("cannot read the waiting counts for the boards: {e}");
+            Ok(None)
         }
     }
 }
