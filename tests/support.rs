@@ -131,15 +131,21 @@ impl Served {
     }
 
     pub fn start_with(db: &Path, extra: &[&str]) -> Served {
-        Served::spawn(db, extra, None)
+        Served::spawn(db, extra, None, None)
+    }
+
+    /// A server that may open at most `files` descriptors (soft and hard), as systemd's
+    /// default of 1,024 would allow it.
+    pub fn start_with_open_files(db: &Path, files: u64) -> Served {
+        Served::spawn(db, &[], None, Some(files))
     }
 
     /// A server whose clock stands at `now` (RFC 3339, as `BANGBAN_NOW`).
     pub fn start_at(db: &Path, now: &str) -> Served {
-        Served::spawn(db, &[], Some(now))
+        Served::spawn(db, &[], Some(now), None)
     }
 
-    fn spawn(db: &Path, extra: &[&str], now: Option<&str>) -> Served {
+    fn spawn(db: &Path, extra: &[&str], now: Option<&str>, files: Option<u64>) -> Served {
         use std::io::BufRead;
         let mut cmd = Command::new(bin());
         cmd.arg("--db")
@@ -150,6 +156,22 @@ impl Served {
             Some(t) => cmd.env("BANGBAN_NOW", t),
             None => cmd.env_remove("BANGBAN_NOW"),
         };
+        if let Some(files) = files {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe and touches only the child.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: files,
+                        rlim_max: files,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let mut child = cmd
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())

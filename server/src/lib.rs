@@ -5,7 +5,10 @@
 //! once per client request id, and calls stream to boards as server-sent events that resume
 //! from a sequence number.
 
+mod door;
 mod page;
+
+pub use door::{BODY_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_PER_ADDRESS, SHUTDOWN_GRACE};
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -1300,8 +1303,9 @@ pub enum ServeError {
     WriterPanicked,
 }
 
-/// Serve until SIGTERM or Ctrl+C: stop accepting, let requests in flight finish, end the
-/// event streams, then close the ledger (which folds and removes its `-wal` file). Prints
+/// Serve until SIGTERM or Ctrl+C: stop accepting, let requests in flight finish (for up to
+/// `SHUTDOWN_GRACE`, then their connections are cut), end the event streams, then close the
+/// ledger (which folds and removes its `-wal` file). Prints
 /// `listening on http://ADDR` once ready.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
     raise_open_files();
@@ -1374,14 +1378,12 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             })?;
         tokio::spawn(publish_calls(app.clone()));
         ready(listener.local_addr()?);
-        let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                tracing::info!("stopping: finishing requests in flight");
-                let _ = stop_tx.send(true);
-            })
-            .await?;
+        door::serve(listener, router(app.clone()), async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: finishing requests in flight");
+            let _ = stop_tx.send(true);
+        })
+        .await;
         Ok::<(), ServeError>(())
     })?;
     // Dropping the runtime ends every task still holding the ledger's door; the writer then

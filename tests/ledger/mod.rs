@@ -2,6 +2,7 @@
 
 mod closing;
 mod concurrency;
+mod connections;
 mod docs;
 mod hall_file;
 mod hardening;
