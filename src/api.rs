@@ -210,6 +210,7 @@ impl LedgerError {
             LedgerError::UnknownWindow(_) => ErrorKind::UnknownWindow,
             LedgerError::UnknownStaff(_) => ErrorKind::UnknownStaff,
             LedgerError::UnknownCase(_) => ErrorKind::UnknownCase,
+            LedgerError::UnknownNote(_) => ErrorKind::UnknownNote,
             LedgerError::UnknownDepartment(_) => ErrorKind::UnknownDepartment,
             LedgerError::IllegalTransition { .. } => ErrorKind::IllegalTransition,
             LedgerError::Conflict(_) => ErrorKind::Conflict,

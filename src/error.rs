@@ -37,6 +37,8 @@ pub enum LedgerError {
     UnknownStaff(String),
     #[error("no case {0} today")]
     UnknownCase(String),
+    #[error("no note {0}")]
+    UnknownNote(i64),
     #[error("unknown department {0:?}")]
     UnknownDepartment(String),
     #[error("case {number}: cannot {action} while it is {state}")]
@@ -145,6 +147,7 @@ pub enum ErrorKind {
     UnknownWindow,
     UnknownStaff,
     UnknownCase,
+    UnknownNote,
     UnknownDepartment,
     IllegalTransition,
     Conflict,
@@ -194,6 +197,7 @@ impl ErrorKind {
             ErrorKind::UnknownWindow => "unknown_window",
             ErrorKind::UnknownStaff => "unknown_staff",
             ErrorKind::UnknownCase => "unknown_case",
+            ErrorKind::UnknownNote => "unknown_note",
             ErrorKind::UnknownDepartment => "unknown_department",
             ErrorKind::IllegalTransition => "illegal_transition",
             ErrorKind::Conflict => "conflict",
@@ -241,7 +245,7 @@ impl ErrorKind {
             Unauthorized => 401,
             Forbidden | WrongPin | LoginLocked | HostOnly => 403,
             RateLimited => 429,
-            UnknownCase => 404,
+            UnknownCase | UnknownNote => 404,
             Busy | DiskFull | Unreachable => 503,
             Internal | Corrupt | Open | TooNew | NotInitialised | Http | Other => 500,
             IllegalTransition | WindowPaused | Conflict | PastDay | DayClosed | NotOwner | WindowBusy

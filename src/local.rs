@@ -165,7 +165,7 @@ impl HallClient for LocalClient {
     }
 
     fn note(&mut self, id: i64) -> Result<String> {
-        self.ledger.note(id)
+        Ok(self.ledger.note(id)?.body)
     }
 
     fn send_json(&mut self, path: &'static str, body: serde_json::Value) -> Result<serde_json::Value> {

@@ -180,6 +180,15 @@ pub struct NoteRef {
     pub sha256: String,
 }
 
+/// A note as kept: the case it belongs to (none for an appointment's or a feedback's), what it
+/// is (`question`, `answer`, `appointment_phone` …) and its text ("" once purged).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub case_id: Option<i64>,
+    pub kind: String,
+    pub body: String,
+}
+
 /// What happened. Serialized (with its `kind` tag) as the canonical event payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -15,7 +15,7 @@
 
 use crate::chain::{CallRow, Event};
 use crate::error::Result;
-use crate::model::{Case, NoteRef};
+use crate::model::{Case, Note, NoteRef};
 
 /// Who asked for a write: recorded beside the first event the write appends, so a retry of the
 /// same request id is answered from that event and never written twice.
@@ -370,8 +370,8 @@ pub trait StoreTx {
     fn next_id(&self, of: IdOf<'_>) -> Result<i64>;
     /// Keep free text in the notes (purgeable; events keep its id and hash).
     fn add_note(&self, case_id: Option<i64>, kind: &str, text: &str, at: &str) -> Result<NoteRef>;
-    /// A note's text ("" once purged), if the note exists.
-    fn note(&self, id: i64) -> Result<Option<String>>;
+    /// A note (its text "" once purged), if it exists.
+    fn note(&self, id: i64) -> Result<Option<Note>>;
     fn side(&self, q: SideQuery<'_>) -> Result<Vec<SideRow>>;
     fn put(&self, w: SideWrite<'_>) -> Result<usize>;
     /// The first outcome of a request id: (operation, sequence number of its first event).

@@ -635,9 +635,39 @@ async fn chain_head(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResul
     Ok(Json(app.reads.run(|l| l.chain_head()).await??))
 }
 
+/// A note's text. The office sees every note in full; a counter only with a specialist signed
+/// in, only the notes of cases of its window's departments, and an appointment's phone masked
+/// (138****1234): a counter token alone must not read the hall's personal data.
 async fn note(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<String> {
-    device(&app, &headers, DESKS).await?;
-    Ok(Json(app.reads.run(move |l| l.note(id)).await??))
+    let d = device(&app, &headers, DESKS).await?;
+    let note = app.reads.run(move |l| l.note(id)).await??;
+    if matches!(d.role, DeviceRole::Office | DeviceRole::Admin) {
+        return Ok(Json(note.body));
+    }
+    let session = staff(&app, &headers, &d).await?;
+    let window = session.window;
+    let Some(case_id) = note.case_id else {
+        return Err(LedgerError::Forbidden(format!("note {id} belongs to no case: the office reads it")).into());
+    };
+    let ours = app
+        .reads
+        .run(move |l| -> Result<bool, LedgerError> {
+            let case = l.case_by_id(case_id)?;
+            let hall = l.hall()?;
+            Ok(hall
+                .departments_at_window(window)
+                .iter()
+                .any(|d| d.code == case.department))
+        })
+        .await??;
+    if !ours {
+        return Err(LedgerError::Forbidden(format!("note {id} belongs to another department's case")).into());
+    }
+    Ok(Json(if note.kind == "appointment_phone" {
+        bangban::mask_phone(&note.body)
+    } else {
+        note.body
+    }))
 }
 
 /// Every op of the protocol's table (`bangban::ops`) through one handler: the device's role,

@@ -370,7 +370,7 @@ impl Ledger {
         for row in rows {
             let SideRow::Appointment(a) = row else { continue };
             let phone = match a.phone_note {
-                Some(n) => store.note(n)?,
+                Some(n) => store.note(n)?.map(|n| n.body),
                 None => None,
             };
             let number = match a.case_id {

@@ -280,7 +280,7 @@ impl Ledger {
         let store = self.store.read();
         let note = |n: Option<i64>| -> Result<Option<String>> {
             match n {
-                Some(n) => store.note(n),
+                Some(n) => Ok(store.note(n)?.map(|n| n.body)),
                 None => Ok(None),
             }
         };

@@ -15,7 +15,7 @@ use crate::chain::{self, Event, VerifyReport};
 use crate::clock::{self, business_day, parse_stamp, stamp, Clock};
 use crate::error::{LedgerError, Result};
 use crate::hall::Hall;
-use crate::model::{apply, Case, CaseState, Channel, EventBody, Mode, NoteRef};
+use crate::model::{apply, Case, CaseState, Channel, EventBody, Mode, Note, NoteRef};
 use crate::store::{
     CaseKey, CaseQuery, CountQuery, EventQuery, IdOf, Request, SideQuery, SideRow, SideWrite, StoreTx, TallyQuery,
 };

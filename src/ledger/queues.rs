@@ -137,12 +137,10 @@ impl Ledger {
             .collect())
     }
 
-    /// A free-text note by id (for the counter's case panel).
-    pub fn note(&self, id: i64) -> Result<String> {
-        self.store
-            .read()
-            .note(id)?
-            .ok_or_else(|| LedgerError::Invalid(format!("no note {id}")))
+    /// A free-text note by id, with the case it belongs to and its kind (for the counter's
+    /// case panel, which may see only its own departments' notes).
+    pub fn note(&self, id: i64) -> Result<Note> {
+        self.store.read().note(id)?.ok_or(LedgerError::UnknownNote(id))
     }
 
     /// Events about one case, oldest first.

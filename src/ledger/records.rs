@@ -110,7 +110,7 @@ impl Ledger {
             };
             let case = self.case_by_id(case_id)?;
             let note = |r: &NoteRef| -> Result<String> {
-                let t = self.note(r.note)?;
+                let t = self.note(r.note)?.body;
                 Ok(if t.is_empty() { PURGED.to_string() } else { t })
             };
             let (staff, what, detail, window) = match &body {

@@ -9,7 +9,7 @@ use super::hot;
 use crate::chain::{self, event_hash, CallRow, Event};
 use crate::db;
 use crate::error::{LedgerError, Result};
-use crate::model::{Case, EventBody, NoteRef};
+use crate::model::{Case, EventBody, Note, NoteRef};
 use crate::store::*;
 
 /// A connection (or a transaction on one) seen through the port, with the request a write
@@ -527,12 +527,18 @@ impl<C: AsConn> StoreTx for Sql<C> {
         })
     }
 
-    fn note(&self, id: i64) -> Result<Option<String>> {
+    fn note(&self, id: i64) -> Result<Option<Note>> {
         Ok(self
             .conn
             .c()
-            .prepare_cached("SELECT body FROM notes WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
+            .prepare_cached("SELECT case_id, kind, body FROM notes WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok(Note {
+                    case_id: r.get(0)?,
+                    kind: r.get(1)?,
+                    body: r.get(2)?,
+                })
+            })
             .optional()?)
     }
 

@@ -250,3 +250,71 @@ fn purge_erases_old_notes_and_the_log_still_verifies() {
         .unwrap();
     assert_eq!(kinds, ["notes_purged"]);
 }
+
+#[test]
+fn a_counter_reads_notes_only_signed_in_for_its_windows_cases_and_unknown_ids_are_404() {
+    use bangban::api::{HallClient, SignIn};
+    use bangban::remote::RemoteClient;
+    use bangban::ErrorKind;
+
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101", "S601"]);
+    let a = issue_and_call(&t);
+    act(&t, &a, &["start"]);
+    act(&t, &a, &["consult", "--question", &typed(), "--answer", "已答复"]);
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::hours(8 + 24)).date_naive();
+    let booked = cli(
+        &t.db,
+        &[
+            "appointment",
+            "add",
+            "--item",
+            "A01",
+            "--at",
+            &format!("{tomorrow} 10:00"),
+            "--phone",
+            PHONE,
+        ],
+    );
+    assert!(booked.status.success(), "{}", stderr(&booked));
+    let db = Connection::open(&t.db).unwrap();
+    let id_of = |kind: &str| -> i64 {
+        db.query_row("SELECT id FROM notes WHERE kind = ?1", [kind], |r| r.get(0))
+            .unwrap()
+    };
+    let (question, phone) = (id_of("question"), id_of("appointment_phone"));
+
+    let counter = enrol(&t.db, "counter-1", "counter");
+    let office = enrol(&t.db, "office-1", "office");
+    let s = Served::start(&t.db);
+    let kind = |r: bangban::Result<String>| r.expect_err("refused").kind();
+
+    // A counter token with nobody signed in reads nothing.
+    let mut c = RemoteClient::new(&s.url, &counter).unwrap();
+    assert_eq!(kind(c.note(question)), ErrorKind::Forbidden);
+    assert_eq!(kind(c.note(phone)), ErrorKind::Forbidden);
+    // A specialist of another department (不动产, window 12) does not read a 市场监督 case's note.
+    c.sign_in(&SignIn {
+        staff: "S601".into(),
+        pin: TEST_PIN.into(),
+        window: 12,
+    })
+    .unwrap();
+    assert_eq!(kind(c.note(question)), ErrorKind::Forbidden);
+    c.sign_out().unwrap();
+    // The specialist at the case's window does; an appointment's phone is the office's.
+    c.sign_in(&SignIn {
+        staff: "S101".into(),
+        pin: TEST_PIN.into(),
+        window: 1,
+    })
+    .unwrap();
+    assert_eq!(c.note(question).unwrap(), typed());
+    assert_eq!(kind(c.note(phone)), ErrorKind::Forbidden);
+    // The office reads it; an unknown id is 404, not a server error.
+    let mut o = RemoteClient::new(&s.url, &office).unwrap();
+    assert_eq!(o.note(phone).unwrap(), PHONE);
+    let unknown = o.note(999_999).unwrap_err();
+    assert_eq!(unknown.kind(), ErrorKind::UnknownNote);
+    assert_eq!(unknown.kind().http_status(), 404);
+}
