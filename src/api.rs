@@ -64,13 +64,51 @@ pub struct FeedbackReceipt {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrintOutcome {
     pub case_id: i64,
-    /// The printer, as `PrinterTarget::device_name` says it.
+    /// The printer, as `PrinterTarget::device_name` says it (`printer:tcp://10.0.0.5:9100`).
     pub printer: String,
-    /// Why it did not print; `None` when it did.
+    /// Why it did not print, in the printer's words; `None` when it did. Kept as a note, never
+    /// in the event.
     #[serde(default)]
     pub error: Option<String>,
+    /// What kind of failure it was (the event's code); a kiosk that sends none records `other`.
+    #[serde(default)]
+    pub failure: Option<PrintFailure>,
     #[serde(default)]
     pub reprint: bool,
+}
+
+/// What kind of failure kept a ticket from printing: the code the 台账 keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintFailure {
+    /// Cannot connect to the printer.
+    Unreachable,
+    /// Connected, but no answer to the status request.
+    Silent,
+    /// Paper out, cover open, or another offline state the printer reports.
+    Offline,
+    /// The ticket could not be written.
+    WriteFailed,
+    /// Sent, but the printer did not confirm it afterwards.
+    NotConfirmed,
+    /// The ticket could not be built.
+    Build,
+    #[serde(other)]
+    Other,
+}
+
+impl PrintFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrintFailure::Unreachable => "unreachable",
+            PrintFailure::Silent => "silent",
+            PrintFailure::Offline => "offline",
+            PrintFailure::WriteFailed => "write_failed",
+            PrintFailure::NotConfirmed => "not_confirmed",
+            PrintFailure::Build => "build",
+            PrintFailure::Other => "other",
+        }
+    }
 }
 
 /// A specialist signs in at a window with their PIN.

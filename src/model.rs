@@ -443,10 +443,15 @@ pub enum EventBody {
         device: String,
         reprint: bool,
     },
+    /// A ticket that did not print. `error` is the failure's code (`offline`, `not_confirmed`
+    /// …; free text in events written before codes), the printer's own words are in the note
+    /// `detail`.
     PrintFailed {
         device: String,
         error: String,
         reprint: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<NoteRef>,
     },
     /// A PIN was set. `pin_check` is the SHA-256 of the stored argon2 hash (never of the PIN),
     /// so `verify` can tell a hash planted in `staff_auth` from the one the log set; events
@@ -553,6 +558,7 @@ impl EventBody {
             EventBody::CaseOpened { project, .. } => project.iter().collect(),
             EventBody::FeedbackReceived { text, .. } => text.iter().collect(),
             EventBody::FeedbackReplied { reply, .. } => vec![reply],
+            EventBody::PrintFailed { detail, .. } => detail.iter().collect(),
             _ => vec![],
         }
     }

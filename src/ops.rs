@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{Device, DeviceRole};
 use crate::api::SignedIn;
-use crate::api::{Act, Call, CheckIn, FeedbackReceipt, Issue, PauseWindow, PrintOutcome, Rate, Rated};
+use crate::api::{Act, Call, CheckIn, FeedbackReceipt, Issue, PauseWindow, PrintFailure, PrintOutcome, Rate, Rated};
 use crate::attachments::{ImportKind, Sheet};
 use crate::error::{LedgerError, Result};
 use crate::ledger::{
@@ -706,11 +706,16 @@ impl Op for PrintOutcome {
     const ROLES: &'static [DeviceRole] = KIOSK;
     const WRITES: bool = true;
     fn run(self, l: &mut Ledger, by: &Caller) -> Result<()> {
-        // The printer is named after the kiosk that drives it, so the 台账 says where.
+        // The printer is named after the kiosk that drives it, so the 台账 says where. A
+        // failure keeps its code in the event; the printer's words go to a note.
+        let failure = match (self.failure, self.error.as_deref()) {
+            (None, None) => None,
+            (code, words) => Some((code.unwrap_or(PrintFailure::Other), words.unwrap_or(""))),
+        };
         l.record_print(
             self.case_id,
             &format!("{}/{}", by.actor, self.printer),
-            self.error.as_deref(),
+            failure,
             self.reprint,
         )?;
         Ok(())

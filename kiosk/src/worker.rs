@@ -83,6 +83,7 @@ pub fn print_and_record(
         case_id,
         printer: printer.device_name(),
         error: error.clone(),
+        failure: result.as_ref().err().map(|e| e.failure()),
         reprint: job.reprint,
     };
     if let Err(e) = client.record_print(&outcome) {

@@ -127,7 +127,12 @@ fn refuses_to_print(b: Behaviour, why: &str) {
         .into_iter()
         .find(|e| e.kind == "print_failed")
         .expect("a print_failed event");
-    assert!(failed.payload.contains(why), "{}", failed.payload);
+    // The event keeps the failure's code; the printer's words are a note of the case.
+    let payload: serde_json::Value = serde_json::from_str(&failed.payload).unwrap();
+    assert_eq!(payload["error"], "offline", "{payload}");
+    assert!(!failed.payload.contains(why), "no printer text in the event: {payload}");
+    let words = l.note(payload["detail"]["note"].as_i64().unwrap()).unwrap().body;
+    assert!(words.contains(why), "{words}");
     drop(k);
     let r = got.recv_timeout(Duration::from_secs(10)).unwrap();
     assert!(

@@ -136,6 +136,21 @@ pub enum PrintError {
     Build(String),
 }
 
+impl PrintError {
+    /// The code the 台账 keeps for this failure.
+    pub fn failure(&self) -> bangban::api::PrintFailure {
+        use bangban::api::PrintFailure;
+        match self {
+            PrintError::Unreachable(_) => PrintFailure::Unreachable,
+            PrintError::Silent => PrintFailure::Silent,
+            PrintError::Offline(_) => PrintFailure::Offline,
+            PrintError::Write(_) => PrintFailure::WriteFailed,
+            PrintError::NotConfirmed(_) => PrintFailure::NotConfirmed,
+            PrintError::Build(_) => PrintFailure::Build,
+        }
+    }
+}
+
 /// A driver that records everything written: the ticket's exact bytes, for one-buffer sends
 /// and for byte-exact tests.
 #[derive(Clone, Default)]

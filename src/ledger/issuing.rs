@@ -2,6 +2,7 @@
 
 use super::reports::mean;
 use super::*;
+use crate::api::PrintFailure;
 
 impl Ledger {
     /// What a visitor's phone may see of a ticket, by its token (never by number: numbers are
@@ -235,18 +236,34 @@ impl Ledger {
         Ok(next)
     }
 
-    pub fn record_print(&mut self, case_id: i64, device: &str, error: Option<&str>, reprint: bool) -> Result<Event> {
+    /// Record whether case `case_id`'s ticket printed on `device`: on failure, its code in the
+    /// event and the printer's own words (if any) as a note of the case.
+    pub fn record_print(
+        &mut self,
+        case_id: i64,
+        device: &str,
+        failure: Option<(PrintFailure, &str)>,
+        reprint: bool,
+    ) -> Result<Event> {
+        check_device_name(device)?;
         let at = stamp(self.now());
         let tx = self.store.write(self.request.take())?;
-        let body = match error {
+        if tx.case(CaseKey::Id(case_id))?.is_none() {
+            return Err(LedgerError::UnknownCase(format!("#{case_id}")));
+        }
+        let body = match failure {
             None => EventBody::TicketPrinted {
                 device: device.into(),
                 reprint,
             },
-            Some(e) => EventBody::PrintFailed {
+            Some((code, words)) => EventBody::PrintFailed {
                 device: device.into(),
-                error: e.into(),
+                error: code.as_str().into(),
                 reprint,
+                detail: match words.trim() {
+                    "" => None,
+                    w => Some(note_in(&*tx, case_id, "print_error", w, &at)?),
+                },
             },
         };
         let ev = append_in(&*tx, &at, device, Some(case_id), &body)?;
@@ -371,4 +388,23 @@ pub(super) fn new_token() -> String {
     let mut b = [0u8; 16];
     rand::rng().fill_bytes(&mut b);
     hex::encode(b)
+}
+
+/// A printer's name as `PrinterTarget::device_name` writes it, after the kiosk's name. It goes
+/// into the event, so it must be a device name and not text: at most 160 characters of
+/// letters, digits and `:/._-[]@`.
+fn check_device_name(device: &str) -> Result<()> {
+    let ok = !device.is_empty()
+        && device.len() <= 160
+        && device
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/._-[]@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(LedgerError::Invalid(format!(
+            "printer {:?}: not a printer's device name (letters, digits and :/._-[]@, at most 160)",
+            device.chars().take(40).collect::<String>()
+        )))
+    }
 }

@@ -347,7 +347,13 @@ fn replaying_the_log_rebuilds_exactly_the_cases_table() {
         },
     )
     .unwrap();
-    l.record_print(1, "kiosk-1", Some("printer offline"), false).unwrap();
+    l.record_print(
+        1,
+        "kiosk-1",
+        Some((bangban::api::PrintFailure::Offline, "printer offline")),
+        false,
+    )
+    .unwrap();
     let stored = l.cases().unwrap();
     let replayed = l.replay().unwrap();
     assert_eq!(stored.len(), 7);

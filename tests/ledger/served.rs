@@ -532,3 +532,61 @@ fn a_consoles_stream_hears_only_its_departments_counts() {
     ticket(&mut k, "F01");
     assert_eq!(heard_counts(&f), 1, "a ticket of 不动产 is");
 }
+
+#[test]
+fn a_print_outcome_keeps_a_code_in_the_event_and_refuses_text_and_unknown_cases() {
+    let t = demo_ledger();
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start(&t.db);
+    let out = remote(&s.url, &kiosk, &["--json", "issue", "--item", "A01"]);
+    let case_id = json(&out)["case_id"].as_i64().unwrap();
+    let post = |body: serde_json::Value| {
+        let (code, text) = http(
+            "POST",
+            &format!("{}/api/v1/print-outcome", s.url),
+            Some(&kiosk),
+            Some(body),
+        );
+        (code, text)
+    };
+    // Whatever a kiosk says about its printer, the words go to a note, never the event.
+    let words = "打印机缺纸 张三 13812345678";
+    let (code, body) = post(serde_json::json!({
+        "case_id": case_id, "printer": "printer:tcp://10.0.0.5:9100",
+        "error": words, "failure": "offline"
+    }));
+    assert_eq!(code, 200, "{body}");
+    // A "printer" that is text, and a case that does not exist, are refused.
+    let (code, body) = post(serde_json::json!({"case_id": case_id, "printer": "张三 13812345678", "error": null}));
+    assert_eq!(code, 400, "{body}");
+    let (code, body) = post(serde_json::json!({"case_id": 999_999, "printer": "printer:none", "error": null}));
+    assert_eq!(code, 404, "{body}");
+    assert!(body.contains("unknown_case"), "{body}");
+    let conn = rusqlite::Connection::open(&t.db).unwrap();
+    let payloads: Vec<String> = conn
+        .prepare("SELECT payload FROM events WHERE kind IN ('print_failed', 'ticket_printed')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(payloads.len(), 1, "{payloads:?}");
+    let p: serde_json::Value = serde_json::from_str(&payloads[0]).unwrap();
+    assert_eq!(
+        (p["error"].as_str(), p["device"].as_str()),
+        (Some("offline"), Some("kiosk-1/printer:tcp://10.0.0.5:9100"))
+    );
+    assert!(
+        !payloads[0].contains("张三") && !payloads[0].contains("1381234"),
+        "{}",
+        payloads[0]
+    );
+    let note: String = conn
+        .query_row(
+            "SELECT body FROM notes WHERE id = ?1",
+            [p["detail"]["note"].as_i64().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(note, words);
+}

@@ -112,6 +112,7 @@ pub fn reprint(cli: &Cli, number: &str, printer: Option<&str>) -> Result<(), Exi
         case_id: t.case_id,
         printer: target.device_name(),
         error: error.clone(),
+        failure: result.as_ref().err().map(|e| e.failure()),
         reprint: true,
     })?;
     match error {
