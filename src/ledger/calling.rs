@@ -101,6 +101,7 @@ impl Ledger {
         let tx = self.store.write(self.request.take())?;
         let case = find_case_in(&*tx, &day, case_ref)?;
         check_department(&hall, &case, staff, action)?;
+        check_called_window(&case, window, action)?;
         check_owner(&hall, &case, staff, action)?;
         check_coordination(&hall, &case, staff, action)?;
         let staff_dept = hall.specialist(staff).map(|s| s.department.clone()).unwrap_or_default();
@@ -668,6 +669,33 @@ fn check_department(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) 
             "after a transfer"
         }
     )))
+}
+
+/// A called visitor goes to the window the board sent them to: what is done with the visitor
+/// there (recall, start, no-show, hold, transfer, consult, tell what is missing, accept) is
+/// that window's. Another window starting the case would serve one visitor at two windows,
+/// and leave the called window holding a case it can no longer settle.
+fn check_called_window(case: &Case, window: u32, action: &CaseAction) -> Result<()> {
+    let at_the_window = matches!(
+        action,
+        CaseAction::Recall
+            | CaseAction::Start
+            | CaseAction::NoShow
+            | CaseAction::Hold
+            | CaseAction::Transfer { .. }
+            | CaseAction::Consult { .. }
+            | CaseAction::NotifyMissing { .. }
+            | CaseAction::Accept { .. }
+    );
+    match case.called_window {
+        Some(called) if case.state == CaseState::Called && called != window && at_the_window => {
+            Err(LedgerError::Conflict(format!(
+                "case {} was called to window {called}: it is served there, not at window {window}",
+                case.number
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// 协调会议: a case under coordination waits for the office's outcome; only the office records

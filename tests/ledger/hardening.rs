@@ -570,3 +570,28 @@ fn the_counter_prints_the_one_time_notification_slip_and_a_dead_printer_loses_no
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_case_called_to_one_window_is_not_started_at_a_colleagues() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101", "S102"]);
+    assert!(cli(&t.db, &["issue", "--item", "A01"]).status.success());
+    let called = cli(&t.db, &["call", "--window", "1", "--staff", "S101"]);
+    assert!(called.status.success(), "{}", stderr(&called));
+    // The colleague at window 2 cannot take the visitor the board sent to window 1.
+    for action in ["start", "no-show", "hold"] {
+        let out = cli(&t.db, &["case", "A001", action, "--staff", "S102", "--window", "2"]);
+        assert_eq!(out.status.code(), Some(1), "{action}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("called to window 1"),
+            "{action}: {}",
+            stderr(&out)
+        );
+    }
+    let out = cli(&t.db, &["case", "A001", "start", "--staff", "S101", "--window", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // And window 2 is free to call its own next visitor.
+    assert!(cli(&t.db, &["issue", "--item", "A01"]).status.success());
+    let next = cli(&t.db, &["call", "--window", "2", "--staff", "S102"]);
+    assert!(next.status.success(), "{}", stderr(&next));
+}
