@@ -234,17 +234,50 @@ pub fn run(
     condition: Condition,
     on_ticket: impl Fn(&Path, &Path) + Send + Sync + 'static,
 ) -> std::io::Result<()> {
+    run_until(listen, dir, condition, || false, on_ticket)
+}
+
+/// Run the simulator until `stopped()` says so (checked every 50 ms: a SIGTERM's flag), then
+/// give the jobs being received up to 2 s to finish and return.
+pub fn run_until(
+    listen: &str,
+    dir: &Path,
+    condition: Condition,
+    stopped: impl Fn() -> bool,
+    on_ticket: impl Fn(&Path, &Path) + Send + Sync + 'static,
+) -> std::io::Result<()> {
     let listener = TcpListener::bind(listen)?;
+    // Not blocking in accept, so a stop request is seen between connections.
+    listener.set_nonblocking(true)?;
     let counter = Arc::new(AtomicUsize::new(0));
     let on_ticket = Arc::new(on_ticket);
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
+    let mut jobs: Vec<std::thread::JoinHandle<()>> = Vec::new();
+    while !stopped() {
+        let stream = match listener.accept() {
+            Ok((s, _)) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            }
+            Err(_) => continue,
+        };
+        // The job itself reads with blocking calls and its own timeouts.
+        stream.set_nonblocking(false)?;
+        jobs.retain(|j| !j.is_finished());
         let (dir, counter, on_ticket) = (dir.to_path_buf(), counter.clone(), on_ticket.clone());
-        std::thread::spawn(move || match serve(stream, condition, &dir, &counter) {
-            Ok(Some((txt, png))) => on_ticket(&txt, &png),
-            Ok(None) => {}
-            Err(e) => eprintln!("printer-sim: a job failed: {e}"),
-        });
+        jobs.push(std::thread::spawn(move || {
+            match serve(stream, condition, &dir, &counter) {
+                Ok(Some((txt, png))) => on_ticket(&txt, &png),
+                Ok(None) => {}
+                Err(e) => eprintln!("printer-sim: a job failed: {e}"),
+            }
+        }));
+    }
+    // A ticket half-received is saved if it completes soon; a client that holds its
+    // connection open without sending does not keep the simulator from stopping.
+    let until = std::time::Instant::now() + Duration::from_secs(2);
+    while jobs.iter().any(|j| !j.is_finished()) && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
     }
     Ok(())
 }

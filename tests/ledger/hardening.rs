@@ -595,3 +595,23 @@ fn a_case_called_to_one_window_is_not_started_at_a_colleagues() {
     let next = cli(&t.db, &["call", "--window", "2", "--staff", "S102"]);
     assert!(next.status.success(), "{}", stderr(&next));
 }
+
+#[test]
+fn printer_sim_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _port) = printer_sim(dir.path(), &[]);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(5) {
+            child.kill().ok();
+            panic!("printer-sim ignored SIGTERM for 5 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}

@@ -70,10 +70,12 @@ pub fn printer_sim(listen: &str, out: &Path, condition: bangban_printer::sim::Co
         "printer-sim: listening on {listen}, tickets go to {} ({condition:?})",
         out.display()
     );
-    bangban_printer::sim::run(listen, out, condition, |txt, png| {
+    // SIGTERM and Ctrl+C stop it (`scripts/demo` stops it so when the demo ends).
+    bangban_printer::sim::run_until(listen, out, condition, crate::stopping, |txt, png| {
         say!("{} {}", txt.display(), png.display());
         std::io::stdout().flush().ok();
     })
     .with_context(|| format!("printer-sim cannot listen on {listen}"))?;
+    eprintln!("printer-sim: stopped");
     Ok(())
 }
