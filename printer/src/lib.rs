@@ -385,18 +385,28 @@ fn ask(
 ) -> Result<std::collections::HashMap<RealTimeStatusResponse, bool>, PrintError> {
     // Only the one-byte DLE EOT n requests (n = 1..4) are asked here.
     let (n, _) = <(u8, u8)>::from(req);
+    // Bytes the printer sent unasked (automatic status back, an answer that came late) are
+    // not the answer to this question: a byte already waiting would otherwise pass for
+    // "online" after a ticket the printer never printed.
+    drain(stream)?;
     stream
         .write_all(&[0x10, 0x04, n])
         .map_err(|e| PrintError::Write(io_text(&e)))?;
     let mut buf = [0u8; 1];
-    match stream.read(&mut buf) {
-        Ok(1) => {}
-        // A closed connection answers nothing: the printer went away.
-        Ok(_) => return Err(PrintError::Write("the printer closed the connection".into())),
-        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-            return Err(PrintError::Silent)
+    let deadline = std::time::Instant::now() + ANSWER_TIMEOUT;
+    loop {
+        match stream.read(&mut buf) {
+            // A DLE EOT answer is 0xx1xx10: anything else (an ASB block's bytes) is skipped.
+            Ok(1) if buf[0] & 0x93 == 0x12 => break,
+            Ok(1) if std::time::Instant::now() < deadline => continue,
+            Ok(1) => return Err(PrintError::Silent),
+            // A closed connection answers nothing: the printer went away.
+            Ok(_) => return Err(PrintError::Write("the printer closed the connection".into())),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                return Err(PrintError::Silent)
+            }
+            Err(e) => return Err(PrintError::Write(io_text(&e))),
         }
-        Err(e) => return Err(PrintError::Write(io_text(&e))),
     }
     RealTimeStatusResponse::parse(req, buf[0]).map_err(|e| {
         PrintError::Offline(format!(
@@ -405,6 +415,27 @@ fn ask(
             printer_error_text(&e)
         ))
     })
+}
+
+/// Read and drop whatever the printer sent that nobody asked for.
+fn drain(stream: &mut TcpStream) -> Result<(), PrintError> {
+    stream
+        .set_nonblocking(true)
+        .map_err(|e| PrintError::Write(io_text(&e)))?;
+    let mut buf = [0u8; 256];
+    let result = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break Err(PrintError::Write("the printer closed the connection".into())),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(PrintError::Write(io_text(&e))),
+        }
+    };
+    stream
+        .set_nonblocking(false)
+        .map_err(|e| PrintError::Write(io_text(&e)))?;
+    result
 }
 
 /// Refuse to print on a printer that is offline, has its cover open or is out of paper.

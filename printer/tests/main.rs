@@ -286,6 +286,36 @@ mod sim_faults {
     }
 
     #[test]
+    fn status_bytes_sent_unasked_do_not_confirm_a_ticket_the_printer_never_printed() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut question = [0u8; 3];
+            // The two questions before the ticket get "online, paper present"; with the second
+            // answer come status bytes nobody asked for (as automatic status back sends them).
+            s.read_exact(&mut question).unwrap();
+            s.write_all(&[0x12]).unwrap();
+            s.read_exact(&mut question).unwrap();
+            s.write_all(&[0x12, 0x12, 0x12, 0x12]).unwrap();
+            // Then it takes the ticket and everything after it in silence, printing nothing.
+            let mut sink = [0u8; 4096];
+            while let Ok(n) = s.read(&mut sink) {
+                if n == 0 {
+                    break;
+                }
+            }
+        });
+        let target = PrinterTarget::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        let err = send(&target, &ticket()).expect_err("a stale status byte is not the printer's answer");
+        assert!(matches!(err, PrintError::NotConfirmed(_)), "{err:?}");
+    }
+
+    #[test]
     fn a_printer_that_resets_after_the_status_answer_is_a_failure() {
         let err = fails_and_saves_nothing(Condition {
             close_after_status: true,
