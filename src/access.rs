@@ -317,8 +317,8 @@ impl Ledger {
         Ok(())
     }
 
-    /// The first event a client request wrote: (operation, sequence number), if it ran before.
-    pub fn request_outcome(&self, id: &str) -> Result<Option<(String, i64)>> {
+    /// What the ledger recorded of a client request id, if it ran before.
+    pub fn request_outcome(&self, id: &str) -> Result<Option<crate::store::RequestRow>> {
         self.store.read().request(id)
     }
 

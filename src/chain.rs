@@ -1006,7 +1006,10 @@ fn verify_inner(
     }
     let differs = match signins.compare(&tx)? {
         Some(d) => Some(d),
-        None => visitors.compare(&tx)?,
+        None => match visitors.compare(&tx)? {
+            Some(d) => Some(d),
+            None => check_requests(&tx)?,
+        },
     };
     if let Some((table, row, field, problem)) = differs {
         let mut r = VerifyReport::bad_row(count, head_seq, cases, count + 1, table, row, problem);
@@ -1024,6 +1027,70 @@ fn verify_inner(
         problem: None,
         finding: None,
     })
+}
+
+/// The requests table against the events it names: a retried request is answered from the
+/// event its row names, so a row pointed at another event would hand a retrying kiosk another
+/// visitor's ticket. Each row names an event the log has, no event answers two requests, and
+/// a ticket's request names a ticket its own device issued. (table, row, field, problem).
+fn check_requests(tx: &Transaction<'_>) -> Result<Option<(&'static str, i64, &'static str, String)>> {
+    let missing = tx
+        .query_row(
+            "SELECT r.rowid, r.seq FROM requests r LEFT JOIN events e ON e.seq = r.seq
+             WHERE e.seq IS NULL ORDER BY r.rowid LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()?;
+    if let Some((rowid, seq)) = missing {
+        return Ok(Some((
+            "requests",
+            rowid,
+            "seq",
+            format!("request row {rowid} names event {seq}, which the log does not have"),
+        )));
+    }
+    let twice = tx
+        .query_row(
+            "SELECT seq, min(rowid), count(*) FROM requests GROUP BY seq HAVING count(*) > 1 LIMIT 1",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)),
+        )
+        .optional()?;
+    if let Some((seq, rowid, n)) = twice {
+        return Ok(Some((
+            "requests",
+            rowid,
+            "seq",
+            format!("{n} requests name event {seq}: each event answers one request"),
+        )));
+    }
+    let foreign = tx
+        .query_row(
+            "SELECT r.rowid, r.seq, r.device, e.kind, e.actor FROM requests r JOIN events e ON e.seq = r.seq
+             WHERE r.op IN ('issue', 'check_in') AND (e.kind != 'case_issued' OR e.actor != r.device)
+             ORDER BY r.rowid LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            },
+        )
+        .optional()?;
+    if let Some((rowid, seq, device, kind, actor)) = foreign {
+        return Ok(Some((
+            "requests",
+            rowid,
+            "seq",
+            format!("a ticket request of {device} names event {seq}, a {kind} by {actor}: not a ticket it issued"),
+        )));
+    }
+    Ok(None)
 }
 
 /// Compare the day counters, the windows' state and the stored hall files with what the log

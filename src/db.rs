@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/007_appointments_feedback.sql"),
     include_str!("../sql/008_watched_cases.sql"),
     include_str!("../sql/009_office_role_and_indexes.sql"),
+    include_str!("../sql/010_request_bodies.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -816,17 +816,47 @@ pub fn case_of_event(l: &mut Ledger, seq: i64) -> Result<Case> {
 /// wrote (`replay`); `None` for an id not seen yet.
 pub fn answered<T>(
     l: &mut Ledger,
-    id: &str,
+    asked: &Asked<'_>,
     op: &str,
     replay: impl FnOnce(&mut Ledger, i64) -> Result<T>,
 ) -> Result<Option<T>> {
+    let id = asked.id;
     match l.request_outcome(id)? {
-        Some((first_op, seq)) if first_op == op => replay(l, seq).map(Some),
-        Some((first_op, _)) => Err(LedgerError::Invalid(format!(
-            "request id {id} was used for {first_op}, not {op}"
-        ))),
         None => Ok(None),
+        // A retry comes from the device that sent the request, with the same request: anything
+        // else reusing the id would be answered with someone else's outcome (a ticket and its
+        // QR token among them).
+        Some(r) if r.device != asked.device => Err(LedgerError::Conflict(format!(
+            "request id {id} was sent by another device: a new request takes a new id"
+        ))),
+        Some(r) if r.op != op => Err(LedgerError::Invalid(format!(
+            "request id {id} was used for {}, not {op}",
+            r.op
+        ))),
+        Some(r) if !r.body.is_empty() && r.body != asked.body => Err(LedgerError::Conflict(format!(
+            "request id {id} was used for another request: a retry sends the same request, a new request takes a new id"
+        ))),
+        Some(r) => replay(l, r.seq).map(Some),
     }
+}
+
+/// A client request id with who sent it and the hash of what it asked.
+#[derive(Debug, Clone, Copy)]
+pub struct Asked<'a> {
+    pub id: &'a str,
+    pub device: &'a str,
+    pub body: &'a str,
+}
+
+/// The SHA-256 of what an operation asks, as its request id is bound to: its JSON with sorted
+/// keys and without the fields that carry a PIN (a six-digit PIN's hash would give it away).
+pub fn request_body_hash<O: serde::Serialize>(op: &O) -> String {
+    use sha2::{Digest, Sha256};
+    let mut v = serde_json::to_value(op).unwrap_or(serde_json::Value::Null);
+    if let serde_json::Value::Object(m) = &mut v {
+        m.retain(|k, _| !k.contains("pin"));
+    }
+    hex::encode(Sha256::digest(v.to_string().as_bytes()))
 }
 
 /// Run a write once per request id: a retry of an id that already wrote is answered by
@@ -835,12 +865,14 @@ pub fn once<T>(
     l: &mut Ledger,
     id: Option<String>,
     device: &str,
+    body: &str,
     op: &str,
     run: impl FnOnce(&mut Ledger) -> Result<T>,
     replay: impl FnOnce(&mut Ledger, i64) -> Result<T>,
 ) -> Result<T> {
     let Some(id) = id else { return run(l) };
-    if let Some(out) = answered(l, &id, op, replay)? {
+    let asked = Asked { id: &id, device, body };
+    if let Some(out) = answered(l, &asked, op, replay)? {
         return Ok(out);
     }
     // The request travels with the ledger to the next write transaction it begins, which
@@ -849,6 +881,7 @@ pub fn once<T>(
         id,
         device: device.to_string(),
         op: op.to_string(),
+        body: body.to_string(),
     });
     let out = run(l);
     l.request = None;

@@ -24,6 +24,18 @@ pub struct Request {
     pub id: String,
     pub device: String,
     pub op: String,
+    /// The SHA-256 of what the request asked (`ops::request_body_hash`).
+    pub body: String,
+}
+
+/// What the ledger recorded of a request id: the operation, the sequence number of its first
+/// event, the device that sent it and the hash of what it asked ("" before bodies were kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRow {
+    pub op: String,
+    pub seq: i64,
+    pub device: String,
+    pub body: String,
 }
 
 /// One case, found by what a caller knows of it.
@@ -375,7 +387,7 @@ pub trait StoreTx {
     fn side(&self, q: SideQuery<'_>) -> Result<Vec<SideRow>>;
     fn put(&self, w: SideWrite<'_>) -> Result<usize>;
     /// The first outcome of a request id: (operation, sequence number of its first event).
-    fn request(&self, id: &str) -> Result<Option<(String, i64)>>;
+    fn request(&self, id: &str) -> Result<Option<RequestRow>>;
 }
 
 /// A write transaction: everything in it lands together or not at all.

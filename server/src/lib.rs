@@ -30,7 +30,7 @@ use bangban::access::{Device, DeviceRole, Session};
 use bangban::api::*;
 use bangban::error::LedgerError;
 use bangban::ledger::LedgerOptions;
-use bangban::ops::{answered, once, Caller, Op, OpVisitor, ADMIN, DESKS, OFFICE};
+use bangban::ops::{answered, once, request_body_hash, Asked, Caller, Op, OpVisitor, ADMIN, DESKS, OFFICE};
 use bangban::remote::{REQUEST_ID_HEADER, SESSION_HEADER};
 use bangban::Ledger;
 
@@ -686,9 +686,27 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
         role: d.role,
         staff: staff.map(|s| s.signed_in()),
     };
+    // What the request asked, which its id is bound to (before `prepare` touches it).
+    let body = if O::WRITES {
+        request_body_hash(&op)
+    } else {
+        String::new()
+    };
     // A retry of a write already done is answered before any slow work is repeated.
     if let Some(rid) = id.clone() {
-        if let Some(reply) = app.reads.run(move |l| answered(l, &rid, O::NAME, O::replay)).await?? {
+        let (device, asked_body) = (d.name.clone(), body.clone());
+        let replayed = app
+            .reads
+            .run(move |l| {
+                let asked = Asked {
+                    id: &rid,
+                    device: &device,
+                    body: &asked_body,
+                };
+                answered(l, &asked, O::NAME, O::replay)
+            })
+            .await??;
+        if let Some(reply) = replayed {
             return Ok(Json(reply));
         }
     }
@@ -734,7 +752,7 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
             }
             if O::WRITES {
                 let actor = by.actor.clone();
-                once(l, id, &actor, O::NAME, |l| op.run(l, &by), O::replay)
+                once(l, id, &actor, &body, O::NAME, |l| op.run(l, &by), O::replay)
             } else {
                 op.run(l, &by)
             }

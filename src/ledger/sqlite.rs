@@ -220,8 +220,8 @@ impl<C: AsConn> StoreTx for Sql<C> {
         if let Some(r) = self.request.borrow_mut().take() {
             db::exec(
                 tx,
-                "INSERT INTO requests (id, device, op, seq, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![r.id, r.device, r.op, seq, at],
+                "INSERT INTO requests (id, device, op, seq, at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![r.id, r.device, r.op, seq, at, r.body],
             )?;
         }
         let moved = db::exec(
@@ -807,12 +807,19 @@ impl<C: AsConn> StoreTx for Sql<C> {
         }
     }
 
-    fn request(&self, id: &str) -> Result<Option<(String, i64)>> {
+    fn request(&self, id: &str) -> Result<Option<RequestRow>> {
         Ok(self
             .conn
             .c()
-            .prepare_cached("SELECT op, seq FROM requests WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT op, seq, device, body FROM requests WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok(RequestRow {
+                    op: r.get(0)?,
+                    seq: r.get(1)?,
+                    device: r.get(2)?,
+                    body: r.get(3)?,
+                })
+            })
             .optional()?)
     }
 }

@@ -185,6 +185,7 @@ impl TestHall {
                         &mut l,
                         Some(request_id.to_string()),
                         "kiosk-1",
+                        &bangban::ops::request_body_hash(&req),
                         "issue",
                         |l| {
                             l.issue(&bangban::IssueRequest {

@@ -590,3 +590,68 @@ fn a_print_outcome_keeps_a_code_in_the_event_and_refuses_text_and_unknown_cases(
         .unwrap();
     assert_eq!(note, words);
 }
+
+fn issue_with_key(url: &str, token: &str, key: &str, item: &str) -> (u16, serde_json::Value) {
+    let r = ureq::post(&format!("{url}/api/v1/issue"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Idempotency-Key", key)
+        .send_json(serde_json::json!({"item": item, "channel": "kiosk"}));
+    match r {
+        Ok(resp) => (resp.status(), resp.into_json().unwrap()),
+        Err(ureq::Error::Status(code, resp)) => (code, resp.into_json().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_request_id_answers_only_its_own_device_and_body() {
+    let t = demo_ledger();
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let other = enrol(&t.db, "kiosk-2", "kiosk");
+    let s = Served::start(&t.db);
+    let (code, first) = issue_with_key(&s.url, &kiosk, "key-1", "A01");
+    assert_eq!(code, 200, "{first}");
+    // The same retry is answered with the same ticket.
+    let (code, again) = issue_with_key(&s.url, &kiosk, "key-1", "A01");
+    assert_eq!((code, &again["number"]), (200, &first["number"]));
+    // The same id with another body, or from another kiosk, is refused: it would hand out
+    // the first visitor's ticket and QR token.
+    let (code, body) = issue_with_key(&s.url, &kiosk, "key-1", "B01");
+    assert_eq!((code, body["kind"].as_str()), (409, Some("conflict")), "{body}");
+    let (code, body) = issue_with_key(&s.url, &other, "key-1", "A01");
+    assert_eq!((code, body["kind"].as_str()), (409, Some("conflict")), "{body}");
+    assert!(!body.to_string().contains(first["token"].as_str().unwrap()), "{body}");
+}
+
+#[test]
+fn a_requests_row_pointed_at_another_ticket_is_found_by_verify() {
+    let t = demo_ledger();
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let mut s = Served::start(&t.db);
+    for key in ["key-1", "key-2"] {
+        assert_eq!(issue_with_key(&s.url, &kiosk, key, "A01").0, 200);
+    }
+    assert!(s.stop().success());
+    assert!(cli(&t.db, &["verify"]).status.success());
+    let conn = rusqlite::Connection::open(&t.db).unwrap();
+    conn.execute(
+        "UPDATE requests SET seq = (SELECT seq FROM requests WHERE id = 'key-2') WHERE id = 'key-1'",
+        [],
+    )
+    .unwrap();
+    let out = cli(&t.db, &["--json", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let j = json(&out);
+    assert_eq!(j["finding"]["table"], "requests", "{j}");
+    let problem = j["problem"].as_str().unwrap_or_default();
+    assert!(problem.contains("each event answers one request"), "{j}");
+    // Pointed at an event that is no ticket of its kiosk: found as well.
+    conn.execute(
+        "UPDATE requests SET seq = (SELECT min(seq) FROM events) WHERE id = 'key-1'",
+        [],
+    )
+    .unwrap();
+    let j = json(&cli(&t.db, &["--json", "verify"]));
+    assert_eq!(j["ok"], false, "{j}");
+    assert_eq!(j["finding"]["table"], "requests", "{j}");
+}
