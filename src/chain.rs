@@ -179,6 +179,15 @@ fn event_hash_matches(ev: &Packed) -> bool {
     ev.hash().as_bytes() == hex64(&digest)
 }
 
+/// A note's hash: the SHA-256 of its salt (hex, "" for notes written before salts) and its
+/// text. With the salt erased by a purge, nothing is left to test a guessed text against.
+pub fn note_sha256(salt: &str, text: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update(text.as_bytes());
+    h.finalize().into()
+}
+
 pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -416,6 +425,9 @@ struct NoteRow {
     sha: [u8; 64],
     text_matches: bool,
     erased: bool,
+    /// When the note says it was written (its first 40 bytes: a timestamp is shorter).
+    at: [u8; 40],
+    at_len: usize,
 }
 
 /// A SHA-256 digest as lowercase hex, on the stack.
@@ -439,18 +451,26 @@ impl Notes<'_> {
         if stored.len() == 64 {
             sha.copy_from_slice(stored);
         }
-        let text: [u8; 32] = Sha256::digest(body.as_bytes()).into();
+        let salt = row.get_ref(4)?.as_str().unwrap_or("");
+        let text = note_sha256(salt, body);
+        let written = row.get_ref(3)?.as_str().unwrap_or("").as_bytes();
+        let mut at = [0u8; 40];
+        let at_len = written.len().min(40);
+        at[..at_len].copy_from_slice(&written[..at_len]);
         Ok(Some(NoteRow {
             id,
             text_matches: hex64(&text) == sha,
             erased: body.is_empty(),
             sha,
+            at,
+            at_len: if written.len() > 40 { 41 } else { at_len },
         }))
     }
 
     /// None when the note named by `r` has the text it was written with (or was erased by a
-    /// recorded purge, its hash kept); else what is wrong.
-    fn check(&mut self, r: &crate::model::NoteRef) -> Result<Option<String>> {
+    /// recorded purge, its hash kept) and the time of the event `at` that names it; else what
+    /// is wrong. (A note moved back in time would fall to the next retention purge early.)
+    fn check(&mut self, r: &crate::model::NoteRef, at: &str) -> Result<Option<String>> {
         loop {
             let row = match self.peeked.take() {
                 Some(row) => row,
@@ -468,11 +488,16 @@ impl Notes<'_> {
             }
             let named = row.sha.as_slice() == r.sha256.as_bytes();
             let purged = row.erased && row.id <= self.purged_up_to;
-            return Ok(if named && (row.text_matches || purged) {
-                None
-            } else {
-                Some("its text was changed after it was written".into())
-            });
+            if !(named && (row.text_matches || purged)) {
+                return Ok(Some("its text was changed after it was written".into()));
+            }
+            if row.at_len > 40 || &row.at[..row.at_len] != at.as_bytes() {
+                let said = String::from_utf8_lossy(&row.at[..row.at_len.min(40)]).into_owned();
+                return Ok(Some(format!(
+                    "its time was changed: the event was written at {at}, the note says {said}"
+                )));
+            }
+            return Ok(None);
         }
     }
 }
@@ -660,7 +685,7 @@ fn verify_inner(
             purged_up_to = purged_up_to.max(up_to_note);
         }
     }
-    let mut notes_stmt = tx.prepare("SELECT id, body, sha256 FROM notes ORDER BY id")?;
+    let mut notes_stmt = tx.prepare("SELECT id, body, sha256, at, salt FROM notes ORDER BY id")?;
     let mut notes = Notes {
         rows: notes_stmt.query([])?,
         peeked: None,
@@ -761,7 +786,7 @@ fn verify_inner(
                         let mut refs = body.note_refs();
                         refs.sort_by_key(|r| r.note);
                         for r in refs {
-                            if let Some(why) = notes.check(r)? {
+                            if let Some(why) = notes.check(r, ev.at())? {
                                 projection = Some(VerifyReport::bad_row(
                                     ev.seq,
                                     head_seq,
@@ -772,7 +797,7 @@ fn verify_inner(
                                     format!("note {} named by event {}: {why}", r.note, ev.seq),
                                 ));
                                 if let Some(f) = projection.as_mut().and_then(|p| p.finding.as_mut()) {
-                                    f.field = Some("body".into());
+                                    f.field = Some(if why.contains("time") { "at" } else { "body" }.into());
                                 }
                                 break;
                             }

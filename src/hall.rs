@@ -292,6 +292,11 @@ pub struct Hall {
     /// still turns it on or off).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub voice: bool,
+    /// The reverse proxies in front of `bangban serve` (IP addresses): only from these is the
+    /// client's address taken from `X-Forwarded-For`, so the status page's allowance counts
+    /// each phone, not the proxy that carries them all. Empty: the header is ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
     /// Where a visitor gets each material (material name → place), printed on the
     /// one-time notification slip (一次性告知书).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -704,6 +709,16 @@ impl Hall {
                 }
             }
         }
+        for p in &self.trusted_proxies {
+            if p.trim().parse::<std::net::IpAddr>().is_err() {
+                push(
+                    Table::Hall,
+                    0,
+                    "trusted_proxies",
+                    format!("{p:?} is not an IP address (a proxy is named by its address, e.g. \"10.0.0.2\")"),
+                );
+            }
+        }
         for code in &self.featured {
             if self.item(code).is_none() {
                 push(
@@ -865,6 +880,8 @@ struct RawHallInfo {
     featured: Vec<String>,
     #[serde(default)]
     voice: bool,
+    #[serde(default)]
+    trusted_proxies: Vec<String>,
 }
 
 fn default_tz() -> String {
@@ -1002,6 +1019,7 @@ impl RawHall {
             printer: info.printer,
             featured: info.featured,
             voice: info.voice,
+            trusted_proxies: info.trusted_proxies,
             material_sources: self.material_sources.map(Spanned::into_inner).unwrap_or_default(),
             deadlines: self.deadlines,
             calendar: self.calendar,

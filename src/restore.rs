@@ -29,6 +29,58 @@ fn companions(ledger: &Path) -> [PathBuf; 2] {
     [side("-wal"), side("-shm")]
 }
 
+/// `path` with every symlink resolved (of its directory, when the file does not exist yet).
+fn real_path(path: &Path) -> Result<PathBuf> {
+    let open_err = |p: &Path, e: std::io::Error| LedgerError::Open {
+        path: p.display().to_string(),
+        reason: format!("cannot resolve the path: {e}"),
+    };
+    match std::fs::canonicalize(path) {
+        Ok(p) => Ok(p),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::fs::symlink_metadata(path).is_err() => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = path.file_name().ok_or_else(|| open_err(path, e))?;
+            Ok(std::fs::canonicalize(dir).map_err(|e| open_err(dir, e))?.join(name))
+        }
+        // A dangling link names no file to replace.
+        Err(e) => Err(open_err(path, e)),
+    }
+}
+
+/// A process other than this one with `ledger` (or its `-wal`/`-shm`) open, by pid and
+/// name: seen in `/proc/*/fd` (Linux); None elsewhere or when none is.
+fn holder_of(ledger: &Path) -> Option<(u32, String)> {
+    let mine = std::process::id();
+    let wanted: Vec<PathBuf> = std::iter::once(ledger.to_path_buf())
+        .chain(companions(ledger))
+        .collect();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == mine {
+            continue;
+        }
+        // Processes of other users cannot be looked into; those that can are enough for
+        // every bangban program run as the hall's service user.
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                if wanted.contains(&target) {
+                    let name = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+                    return Some((pid, name.trim().to_string()));
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Verify a ledger file without writing to it (no journal switch, no migration).
 pub fn verify_read_only(path: &Path) -> Result<VerifyReport> {
     let size = std::fs::metadata(path)
@@ -65,6 +117,10 @@ pub fn verify_read_only(path: &Path) -> Result<VerifyReport> {
 /// moves; the old ledger is renamed aside, never deleted; the copy is written beside, synced
 /// and renamed into place, so a power cut leaves the old file or the new one.
 pub fn restore(backup: &Path, ledger: &Path, stamp: &str) -> Result<Restored> {
+    // The real file, through any symlink: a running server holds the file a link points at,
+    // and replacing the link would leave it writing the old file (numbers issued twice after
+    // its restart).
+    let ledger = &real_path(ledger)?;
     for c in companions(ledger) {
         if c.exists() {
             return Err(LedgerError::Invalid(format!(
@@ -72,6 +128,12 @@ pub fn restore(backup: &Path, ledger: &Path, stamp: &str) -> Result<Restored> {
                 c.display()
             )));
         }
+    }
+    if let Some((pid, name)) = holder_of(ledger) {
+        return Err(LedgerError::Invalid(format!(
+            "{} is open in process {pid} ({name}): a program still has the ledger open; stop it (SIGTERM) before restoring",
+            ledger.display()
+        )));
     }
     if companions(backup).iter().any(|c| c.exists()) {
         return Err(LedgerError::Invalid(format!(

@@ -274,7 +274,7 @@ pub enum SideQuery<'a> {
     FeedbackAll {
         open: bool,
     },
-    /// The newest note written before a time: `SideRow::Note`.
+    /// The last note before the first one written at or after a time: `SideRow::Note`.
     LastNoteBefore {
         at: &'a str,
     },

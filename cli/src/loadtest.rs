@@ -45,6 +45,8 @@ pub struct LoadOptions {
     pub seed: u64,
     /// Start from a copy of this ledger (a year of history) instead of an empty one.
     pub base: Option<PathBuf>,
+    /// Every counter signs in at the opening at once.
+    pub sign_in_at_once: bool,
 }
 
 /// Latencies of one kind of request.
@@ -71,6 +73,9 @@ impl Samples {
 
 #[derive(Default)]
 struct Stats {
+    sign_in: Samples,
+    /// When the last sign-in was answered.
+    signed_in_last: Mutex<Option<Instant>>,
     issue: Samples,
     call: Samples,
     act: Samples,
@@ -835,12 +840,17 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                 .map(|d| d.code.clone())
                 .collect();
             let seed = opts.seed ^ (i as u64 + 1);
+            let at_once = opts.sign_in_at_once;
             sc.spawn(move || {
                 let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-                nap(sim(rng.random::<f64>() * 1800.0), deadline, &stop);
+                let arrives = rng.random::<f64>() * 1800.0;
+                if !at_once {
+                    nap(sim(arrives), deadline, &stop);
+                }
                 let Ok(mut c) = RemoteClient::new(&url, &token) else {
                     return;
                 };
+                let t0 = Instant::now();
                 if let Err(e) = c.sign_in(&SignIn {
                     staff: staff.clone(),
                     pin: PIN.into(),
@@ -849,6 +859,11 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                     stats.error("sign-in", &e);
                     return;
                 }
+                let answered = Instant::now();
+                stats.sign_in.add(answered - t0);
+                let mut last = stats.signed_in_last.lock().unwrap_or_else(|p| p.into_inner());
+                *last = Some(last.map_or(answered, |l| l.max(answered)));
+                drop(last);
                 let c = Mutex::new(c);
                 let lock = || c.lock().unwrap_or_else(|p| p.into_inner());
                 // The case the counter has called and not yet filed: the console shows it.
@@ -983,6 +998,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         if opts.boards == 1 { "" } else { "s" }
     );
     for (name, s) in [
+        ("sign-in (round trip)", &stats.sign_in),
         ("issue (round trip)", &stats.issue),
         ("call next (round trip)", &stats.call),
         ("case action (round trip)", &stats.act),
@@ -991,6 +1007,18 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     ] {
         let (n, p50, p99) = s.summary();
         writeln!(out, "{name:<30} {n:>8} {p50:>10.2} {p99:>10.2}")?;
+    }
+    if opts.sign_in_at_once {
+        let last = *stats.signed_in_last.lock().unwrap_or_else(|p| p.into_inner());
+        let (n, _, _) = stats.sign_in.summary();
+        match last {
+            Some(t) => writeln!(
+                out,
+                "{n} of {counters} counters signed in at the opening at once: the last got in {:.1} s after it",
+                t.saturating_duration_since(start).as_secs_f64()
+            )?,
+            None => writeln!(out, "no counter signed in")?,
+        }
     }
     writeln!(
         out,

@@ -324,6 +324,10 @@ pub enum Cmd {
         /// history (the ledgers `cargo bench --bench history` keeps in target/history/)
         #[arg(long, value_name = "LEDGER")]
         base: Option<PathBuf>,
+        /// Every counter signs in at the opening bell at once (instead of over the first half
+        /// hour): prints when the last of them got in
+        #[arg(long)]
+        sign_in_at_once: bool,
     },
     /// Erase the text of notes past their retention period (hall file: retention_years,
     /// default 3), keeping their hashes so the log still verifies; recorded as one event

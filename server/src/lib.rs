@@ -89,10 +89,14 @@ struct App {
     head: watch::Receiver<i64>,
     /// Flips to true when the server is shutting down: streams end so shutdown can finish.
     stopping: watch::Receiver<bool>,
+    /// Status look-ups this minute, per visitor's address and per ticket.
     lookups: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    token_lookups: Mutex<HashMap<String, (Instant, u32)>>,
     lookups_per_minute: u32,
-    /// The PIN checkers (`PIN_CHECKS_AT_ONCE` threads). Each argon2id check takes 64 MiB for
-    /// a fifth of a second: a morning of 300 sign-ins queues here instead of taking gigabytes
+    /// The hall file's `trusted_proxies` as last read (kept `LOOKUP_FOR`).
+    proxies: Mutex<Option<(Instant, Arc<Vec<IpAddr>>)>>,
+    /// The PIN checkers (`PIN_CHECKS_AT_ONCE` threads). Each argon2id check takes 19 MiB for
+    /// a few tens of milliseconds: a morning of 300 sign-ins queues here instead of taking gigabytes
     /// at once.
     pin_checks: PinCheckers,
     /// One PIN check per specialist at a time, from reading the stored PIN to counting the
@@ -1201,19 +1205,63 @@ async fn board_counts(door: &LedgerHandle) -> Result<Option<(Arc<str>, Vec<Queue
     }
 }
 
-/// Count a status look-up from `ip`; false once it is over its allowance for this minute.
-fn allow_lookup(app: &App, ip: IpAddr) -> bool {
-    let mut m = app.lookups.lock().unwrap_or_else(|p| p.into_inner());
+/// Count a status look-up by the visitor at `ip` of ticket `token`; false once either is over
+/// its allowance for this minute (per address: one phone guessing tokens; per ticket: many
+/// addresses hammering one).
+fn allow_lookup(app: &App, ip: IpAddr, token: &str) -> bool {
+    let by_ip = count_lookup(&app.lookups, ip, app.lookups_per_minute);
+    let key = token.chars().take(64).collect::<String>();
+    by_ip && count_lookup(&app.token_lookups, key, app.lookups_per_minute)
+}
+
+/// One more look-up for `key` this minute; false once over `allowance`.
+fn count_lookup<K: std::hash::Hash + Eq>(map: &Mutex<HashMap<K, (Instant, u32)>>, key: K, allowance: u32) -> bool {
+    let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     if m.len() > 10_000 {
         m.retain(|_, (t, _)| now.duration_since(*t) < Duration::from_secs(60));
     }
-    let e = m.entry(ip).or_insert((now, 0));
+    let e = m.entry(key).or_insert((now, 0));
     if now.duration_since(e.0) >= Duration::from_secs(60) {
         *e = (now, 0);
     }
     e.1 += 1;
-    e.1 <= app.lookups_per_minute
+    e.1 <= allowance
+}
+
+/// The visitor's address: the connection's, or, when the connection comes from a proxy the
+/// hall file trusts (`trusted_proxies`), the last address in `X-Forwarded-For` that is not
+/// one of its proxies. From anyone else the header is ignored: a phone cannot claim to be
+/// another to escape its allowance.
+async fn client_ip(app: &App, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let proxies = trusted_proxies(app).await;
+    if !proxies.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+        .filter(|a| !proxies.contains(a))
+        .last()
+        .unwrap_or(peer)
+}
+
+async fn trusted_proxies(app: &App) -> Arc<Vec<IpAddr>> {
+    if let Some((at, p)) = app.proxies.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if at.elapsed() < LOOKUP_FOR {
+            return p.clone();
+        }
+    }
+    let read = app.reads.run(|l| l.hall().map(|h| h.trusted_proxies.clone())).await;
+    let proxies: Arc<Vec<IpAddr>> = Arc::new(match read {
+        Ok(Ok(list)) => list.iter().filter_map(|p| p.trim().parse().ok()).collect(),
+        _ => Vec::new(),
+    });
+    *app.proxies.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), proxies.clone()));
+    proxies
 }
 
 fn valid_token(t: &str) -> bool {
@@ -1225,9 +1273,11 @@ fn valid_token(t: &str) -> bool {
 async fn ticket_page(
     State(app): State<Arc<App>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    if !allow_lookup(&app, addr.ip()) {
+    let ip = client_ip(&app, addr.ip(), &headers).await;
+    if !allow_lookup(&app, ip, &token) {
         return (StatusCode::TOO_MANY_REQUESTS, Html(page::too_many())).into_response();
     }
     let status = if valid_token(&token) {
@@ -1258,10 +1308,12 @@ struct PageRating {
 async fn rate_from_page(
     State(app): State<Arc<App>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(token): Path<String>,
     Json(r): Json<PageRating>,
 ) -> ApiResult<bangban::api::Rated> {
-    if !allow_lookup(&app, addr.ip()) {
+    let ip = client_ip(&app, addr.ip(), &headers).await;
+    if !allow_lookup(&app, ip, &token) {
         return Err(ApiError(LedgerError::RateLimited));
     }
     if !valid_token(&token) {
@@ -1282,9 +1334,11 @@ async fn rate_from_page(
 async fn ticket_status(
     State(app): State<Arc<App>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    if !allow_lookup(&app, addr.ip()) {
+    let ip = client_ip(&app, addr.ip(), &headers).await;
+    if !allow_lookup(&app, ip, &token) {
         return Err(ApiError(LedgerError::RateLimited));
     }
     if !valid_token(&token) {
@@ -1409,7 +1463,9 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         head: head_rx,
         stopping: stop_rx,
         lookups: Mutex::new(HashMap::new()),
+        token_lookups: Mutex::new(HashMap::new()),
         lookups_per_minute: opts.lookups_per_minute,
+        proxies: Mutex::new(None),
         pin_checks: PinCheckers::start()?,
         pin_turns: PinTurns::default(),
     });

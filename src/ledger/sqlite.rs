@@ -515,11 +515,14 @@ impl<C: AsConn> StoreTx for Sql<C> {
     }
 
     fn add_note(&self, case_id: Option<i64>, kind: &str, text: &str, at: &str) -> Result<NoteRef> {
-        let sha = chain::sha256_hex(text);
+        let mut salt = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt);
+        let salt = hex::encode(salt);
+        let sha = hex::encode(chain::note_sha256(&salt, text));
         db::exec(
             self.conn.c(),
-            "INSERT INTO notes (case_id, kind, body, sha256, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![case_id, kind, text, sha, at],
+            "INSERT INTO notes (case_id, kind, body, sha256, at, salt) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![case_id, kind, text, sha, at, salt],
         )?;
         Ok(NoteRef {
             note: self.conn.c().last_insert_rowid(),
@@ -686,7 +689,9 @@ impl<C: AsConn> StoreTx for Sql<C> {
             ),
             SideQuery::LastNoteBefore { at } => rows(
                 c,
-                "SELECT max(id) FROM notes WHERE at < ?1",
+                // Up to the first note written on or after the day: a note whose time was
+                // moved back does not carry the notes written after it into the purge.
+                "SELECT coalesce((SELECT min(id) FROM notes WHERE at >= ?1) - 1, (SELECT max(id) FROM notes))",
                 [at],
                 |r| r.get::<_, Option<i64>>(0),
                 |id| SideRow::Note(id.unwrap_or(0)),
@@ -801,7 +806,7 @@ impl<C: AsConn> StoreTx for Sql<C> {
             ),
             SideWrite::NotesErased { up_to } => db::exec(
                 c,
-                "UPDATE notes SET body = '' WHERE id <= ?1 AND body != ''",
+                "UPDATE notes SET body = '', salt = '' WHERE id <= ?1 AND (body != '' OR salt != '')",
                 [up_to],
             ),
         }

@@ -408,7 +408,7 @@ fn an_old_sha256_pin_hash_is_replaced_by_argon2_at_the_next_sign_in() {
             r.get(0)
         })
         .unwrap();
-    assert!(hash.starts_with("$argon2id$v=19$m=65536,t=3,p=1$"), "rehashed: {hash}");
+    assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "rehashed: {hash}");
     ledger
         .login("S101", 1, "4321")
         .expect("and signs in again with the new hash");

@@ -318,3 +318,126 @@ fn a_counter_reads_notes_only_signed_in_for_its_windows_cases_and_unknown_ids_ar
     assert_eq!(unknown.kind(), ErrorKind::UnknownNote);
     assert_eq!(unknown.kind().http_status(), 404);
 }
+
+/// A note moved back in time is found by verify, and does not carry the notes written after
+/// it into a purge: before, backdating the newest note made `purge` erase every note.
+#[test]
+fn a_backdated_note_is_found_by_verify_and_purges_nothing_newer() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    let db = t.db.clone();
+    let at = |s: &'static str| {
+        let db = db.clone();
+        move |args: &[&str]| cli_env(&db, args, &[("BANGBAN_NOW", s)])
+    };
+    let consult_on = |run: &dyn Fn(&[&str]) -> std::process::Output, text: &str| {
+        let number = json(&run(&["--json", "issue", "--item", "A01"]))["number"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for args in [
+            vec!["call", "--window", "1", "--staff", "S101", "--number", number.as_str()],
+            vec!["case", number.as_str(), "start", "--staff", "S101"],
+            vec![
+                "case",
+                number.as_str(),
+                "consult",
+                "--question",
+                text,
+                "--answer",
+                text,
+                "--staff",
+                "S101",
+            ],
+        ] {
+            let out = run(&args);
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        }
+    };
+    consult_on(&at("2026-11-27T02:00:00Z"), "三年前 13812345678");
+    consult_on(&at("2029-11-27T02:00:00Z"), "昨天 13912345678");
+    let conn = Connection::open(&t.db).unwrap();
+    conn.execute(
+        "UPDATE notes SET at = '2023-01-01T00:00:00Z' WHERE id = (SELECT max(id) FROM notes)",
+        [],
+    )
+    .unwrap();
+    let later = at("2029-11-28T02:00:00Z");
+    let v = json(&later(&["--json", "verify"]));
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(
+        (v["finding"]["table"].as_str(), v["finding"]["field"].as_str()),
+        (Some("notes"), Some("at")),
+        "{v}"
+    );
+    let out = later(&["--json", "purge", "--before", "2026-11-28"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(json(&out)["notes"], 2, "only the two notes of three years ago");
+    let kept: i64 = conn
+        .query_row("SELECT count(*) FROM notes WHERE body LIKE '%13912345678%'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(kept, 2, "yesterday's notes are kept, the backdated one among them");
+}
+
+/// A purged phone cannot be found again by hashing candidates: the note's hash is salted and
+/// the purge erases the salt with the text (a plain SHA-256 of an 11-digit phone falls to a
+/// search in minutes).
+#[test]
+fn a_purged_phone_is_not_recoverable_by_hashing_candidates() {
+    let t = demo_ledger();
+    let db = t.db.clone();
+    let at = |s: &'static str| {
+        let db = db.clone();
+        move |args: &[&str]| cli_env(&db, args, &[("BANGBAN_NOW", s)])
+    };
+    let booked = at("2026-11-27T02:00:00Z")(&[
+        "appointment",
+        "add",
+        "--item",
+        "A01",
+        "--at",
+        "2026-11-30 10:00",
+        "--phone",
+        PHONE,
+    ]);
+    assert!(booked.status.success(), "{}", stderr(&booked));
+    let conn = Connection::open(&t.db).unwrap();
+    let payload: String = conn
+        .query_row(
+            "SELECT payload FROM events WHERE kind = 'appointment_booked'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let event_sha = serde_json::from_str::<serde_json::Value>(&payload).unwrap()["phone"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let guess = |salt: &str| hex::encode(bangban::chain::note_sha256(salt, PHONE));
+    assert_ne!(
+        event_sha,
+        bangban::chain::sha256_hex(PHONE),
+        "the event's hash is not the plain SHA-256"
+    );
+    let salt: String = conn
+        .query_row("SELECT salt FROM notes WHERE kind = 'appointment_phone'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(event_sha, guess(&salt), "while kept, the salt and the text verify");
+    let out = at("2029-12-01T02:00:00Z")(&["--json", "purge"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(json(&out)["notes"].as_i64().unwrap() >= 1);
+    let (body, salt): (String, String) = conn
+        .query_row(
+            "SELECT body, salt FROM notes WHERE kind = 'appointment_phone'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((body.as_str(), salt.as_str()), ("", ""), "text and salt erased");
+    assert_ne!(event_sha, guess(""), "the right phone no longer matches the hash");
+    assert!(at("2029-12-01T02:00:00Z")(&["verify"]).status.success());
+}

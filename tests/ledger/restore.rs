@@ -100,3 +100,41 @@ fn a_backup_that_does_not_verify_is_never_restored() {
     assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&t.db).unwrap(), before, "the ledger was not touched");
 }
+
+#[test]
+fn restore_through_a_symlinked_path_refuses_while_the_server_runs_and_replaces_the_real_file() {
+    let t = demo_ledger();
+    let link = t.dir.path().join("current.sqlite3");
+    std::os::unix::fs::symlink(&t.db, &link).unwrap();
+    assert!(cli(&link, &["issue", "--item", "A01", "--repeat", "5"])
+        .status
+        .success());
+    let backup = t.dir.path().join("backup.sqlite3");
+    assert!(cli(&link, &["backup", "--to", backup.to_str().unwrap()])
+        .status
+        .success());
+    // The hall runs on the link and issues A006–A011 after the backup.
+    let kiosk = enrol(&link, "kiosk-1", "kiosk");
+    let mut s = Served::start(&link);
+    let more = remote(&s.url, &kiosk, &["issue", "--item", "A01", "--repeat", "6"]);
+    assert!(more.status.success(), "{}", stderr(&more));
+    // Through the link, restore sees the server's ledger and refuses, touching nothing.
+    let busy = cli(&link, &["restore", backup.to_str().unwrap()]);
+    assert_eq!(busy.status.code(), Some(2), "{}", stderr(&busy));
+    assert!(stderr(&busy).contains("still has the ledger open"), "{}", stderr(&busy));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(s.stop().success());
+    // Stopped, the restore replaces the real file and the link still points at it.
+    let done = cli(&link, &["restore", backup.to_str().unwrap()]);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert!(
+        std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(),
+        "the link is kept"
+    );
+    let next = json(&cli(&link, &["--json", "issue", "--item", "A01"]));
+    assert_eq!(
+        next["number"], "A006",
+        "the restored ledger continues after its own last ticket"
+    );
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

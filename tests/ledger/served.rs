@@ -655,3 +655,61 @@ fn a_requests_row_pointed_at_another_ticket_is_found_by_verify() {
     assert_eq!(j["ok"], false, "{j}");
     assert_eq!(j["finding"]["table"], "requests", "{j}");
 }
+
+fn status_lookup(url: &str, token: &str, forwarded_for: &str) -> u16 {
+    match ureq::get(&format!("{url}/t/{token}"))
+        .set("X-Forwarded-For", forwarded_for)
+        .call()
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn behind_a_trusted_proxy_each_phone_has_its_own_status_allowance() {
+    let t = demo_ledger();
+    let tokens: Vec<String> = (0..6).map(|_| issued_token(&t)).collect();
+    // Without the hall file naming the proxy, X-Forwarded-For is not believed: every look-up
+    // counts against the connection's own address.
+    {
+        let s = Served::start_with(&t.db, &["--lookups-per-minute", "3"]);
+        let codes: Vec<u16> = (0..4)
+            .map(|i| status_lookup(&s.url, &tokens[i], &format!("10.0.0.{}", i + 1)))
+            .collect();
+        assert_eq!(
+            codes,
+            [200, 200, 200, 429],
+            "a forged header does not escape the allowance"
+        );
+    }
+    // The hall file names the proxy: each phone behind it has its own allowance.
+    let src = std::fs::read_to_string(demo_hall_path()).unwrap().replacen(
+        "[hall]\n",
+        "[hall]\ntrusted_proxies = [\"127.0.0.1\"]\n",
+        1,
+    );
+    let hall = t.dir.path().join("hall.toml");
+    std::fs::write(&hall, src).unwrap();
+    let applied = cli(&t.db, &["init", "--hall", hall.to_str().unwrap()]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let s = Served::start_with(&t.db, &["--lookups-per-minute", "3"]);
+    for (i, token) in tokens.iter().enumerate() {
+        let phone = format!("10.0.1.{}", i + 1);
+        assert_eq!(status_lookup(&s.url, token, &phone), 200, "phone {phone}");
+    }
+    // One phone is still held to its allowance, whatever the proxy adds before its address.
+    let codes: Vec<u16> = (0..4)
+        .map(|i| status_lookup(&s.url, &tokens[i], "203.0.113.7, 10.0.2.9"))
+        .collect();
+    assert_eq!(codes, [200, 200, 200, 429]);
+}
+
+/// A ticket issued on the host: its status page token.
+fn issued_token(t: &TempLedger) -> String {
+    json(&cli(&t.db, &["--json", "issue", "--item", "A01"]))["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

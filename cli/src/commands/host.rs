@@ -37,6 +37,7 @@ pub fn loadtest(cli: &Cli) -> Result<(), Exit> {
         dir,
         seed,
         base,
+        sign_in_at_once,
     } = &cli.cmd
     else {
         unreachable!("called for the loadtest command only")
@@ -56,6 +57,7 @@ pub fn loadtest(cli: &Cli) -> Result<(), Exit> {
         dir: dir.clone(),
         seed: *seed,
         base: base.clone(),
+        sign_in_at_once: *sign_in_at_once,
     };
     if !crate::loadtest::run(&opts, &mut std::io::stdout().lock())? {
         return Err(Exit::failed(
