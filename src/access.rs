@@ -376,6 +376,11 @@ impl SignInFold {
     pub(crate) fn apply(&mut self, at: &str, body: &EventBody) {
         match body {
             EventBody::StaffPinSet { staff, pin_check } => {
+                for s in self.sessions.values_mut() {
+                    if s.staff == *staff && s.ended_at.is_none() {
+                        s.ended_at = Some(at.into());
+                    }
+                }
                 self.staff.insert(
                     staff.clone(),
                     PinState {

@@ -778,6 +778,32 @@ fn verify_inner(
                             format!("event {} has a payload that does not match its kind", ev.seq),
                         )));
                     };
+                    // A day's close records the chain head it closed on, the event just before
+                    // it: a log rewritten before it (every hash recomputed) no longer has that
+                    // head, and the close printed for the office says so too.
+                    if let EventBody::DayClosed {
+                        head_seq: closed_seq,
+                        head_hash: closed_hash,
+                        business_day,
+                        ..
+                    } = &body
+                    {
+                        if *closed_seq != ev.seq - 1 || closed_hash != &prev {
+                            return Ok(Some(VerifyReport::bad(
+                                expected - 1,
+                                head_seq,
+                                0,
+                                (*closed_seq).clamp(1, ev.seq),
+                                FindingKind::Rewritten,
+                                format!(
+                                    "the close of {business_day} (event {}) recorded the chain head {closed_seq} {}, the log has {} there: the log was rewritten",
+                                    ev.seq,
+                                    closed_hash.chars().take(12).collect::<String>(),
+                                    if *closed_seq == ev.seq - 1 { prev.chars().take(12).collect::<String>() } else { "another event".into() }
+                                ),
+                            )));
+                        }
+                    }
                     prev.clear();
                     prev.push_str(ev.hash());
                     *checked = ev.seq;

@@ -79,3 +79,42 @@ pub fn connect(door: Door) -> Result<Box<dyn HallClient>> {
         Door::Server { url, token } => Box::new(RemoteClient::new(&url, &token)?),
     })
 }
+
+/// The device token: the first line of `file` (`--token-file`, `BANGBAN_TOKEN_FILE`) when one
+/// is given, else `token` (`--token`, `BANGBAN_TOKEN`). A file that cannot be read or holds no
+/// token is an error naming it.
+pub fn device_token(token: Option<String>, file: Option<&std::path::Path>) -> crate::Result<Option<String>> {
+    let Some(file) = file else { return Ok(token) };
+    let text = std::fs::read_to_string(file).map_err(|e| crate::LedgerError::Open {
+        path: file.display().to_string(),
+        reason: format!("cannot read the device token: {e}"),
+    })?;
+    match text.lines().next().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => Ok(Some(t.to_string())),
+        None => Err(crate::LedgerError::Invalid(format!(
+            "{}: line 1: no device token in the file (it should hold the token `bangban device add` printed)",
+            file.display()
+        ))),
+    }
+}
+
+/// What a program warns when `--token` or `--pin` was typed on its command line: every user of
+/// the machine can read a process's arguments (`ps`, /proc). None when neither was.
+pub fn secrets_on_command_line<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> Option<String> {
+    let mut typed: Vec<&str> = Vec::new();
+    for a in args {
+        let a = a.to_string_lossy();
+        for flag in ["--token", "--pin"] {
+            if (a == flag || a.starts_with(&format!("{flag}="))) && !typed.contains(&flag) {
+                typed.push(flag);
+            }
+        }
+    }
+    if typed.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} on the command line can be read by every user of this machine (ps): use --token-file FILE or BANGBAN_TOKEN for the token and BANGBAN_PIN (or the prompt) for the PIN",
+        typed.join(" and ")
+    ))
+}

@@ -296,9 +296,16 @@ pub enum SideRow {
 /// Which sessions a write ends.
 #[derive(Debug, Clone, Copy)]
 pub enum SessionsOf<'a> {
-    Token { token_sha256: &'a str },
+    Token {
+        token_sha256: &'a str,
+    },
+    /// Every open session of a specialist (their PIN changed).
+    Staff(&'a str),
     Device(&'a str),
-    DeviceAt { device: &'a str, window: u32 },
+    DeviceAt {
+        device: &'a str,
+        window: u32,
+    },
 }
 
 /// A write to a table beside the cases; the count of rows it changed comes back, so a

@@ -245,8 +245,11 @@ pub fn enrol(db: &Path, name: &str, role: &str) -> String {
 
 /// `bangban --server URL --token TOKEN ARGS…` (no ledger file involved).
 pub fn remote(url: &str, token: &str, args: &[&str]) -> Output {
+    // The token from the environment, as the READMEs advise: not on the command line.
     Command::new(bin())
-        .args(["--server", url, "--token", token])
+        .args(["--server", url])
+        .env("BANGBAN_TOKEN", token)
+        .env_remove("BANGBAN_TOKEN_FILE")
         .args(args)
         .env_remove("BANGBAN_DB")
         .env_remove("BANGBAN_NOW")

@@ -58,6 +58,10 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub token: Option<String>,
+    /// Read this device's token from a file (mode 600) instead: nothing secret on the command
+    /// line, where every user of the machine can read it
+    #[arg(long, global = true, env = "BANGBAN_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// The acting specialist's PIN, for calls, case actions and windows (or BANGBAN_PIN)
     #[arg(long, global = true, env = "BANGBAN_PIN", value_name = "PIN", hide_env_values = true)]
     pub pin: Option<String>,
@@ -595,10 +599,20 @@ fn main() -> ExitCode {
         matches.value_source("pin"),
         Some(clap::parser::ValueSource::CommandLine)
     ));
-    let cli = match Cli::from_arg_matches(&matches) {
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    if let Some(warning) = bangban::connect::secrets_on_command_line(std::env::args_os().skip(1)) {
+        eprintln!("bangban: warning: {warning}");
+    }
+    match bangban::connect::device_token(cli.token.take(), cli.token_file.as_deref()) {
+        Ok(t) => cli.token = t,
+        Err(e) => {
+            eprintln!("bangban: {e}");
+            return ExitCode::from(2);
+        }
+    }
     // SIGTERM and SIGINT end a command between two writes, never inside one: the ledger is
     // then closed normally and no -wal is left behind. (The server has its own shutdown.)
     if !matches!(cli.cmd, Cmd::Serve { .. }) {

@@ -26,6 +26,9 @@ struct Cli {
         hide_env_values = true
     )]
     token: Option<String>,
+    /// Read the device token from this file (mode 600) instead of --token
+    #[arg(long, global = true, env = "BANGBAN_TOKEN_FILE", value_name = "FILE")]
+    token_file: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -93,7 +96,17 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Some(warning) = bangban::connect::secrets_on_command_line(std::env::args_os().skip(1)) {
+        tracing::warn!("{warning}");
+    }
+    match bangban::connect::device_token(cli.token.take(), cli.token_file.as_deref()) {
+        Ok(t) => cli.token = t,
+        Err(e) => {
+            eprintln!("display: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

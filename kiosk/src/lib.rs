@@ -34,6 +34,9 @@ pub struct Config {
     /// This kiosk's device token, from `bangban device add kiosk-1 --role kiosk`
     #[arg(long, env = "BANGBAN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Read the device token from this file (mode 600) instead of --token
+    #[arg(long, env = "BANGBAN_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// A hall file to apply at start to the existing ledger (a changed file takes effect)
     #[arg(long)]
     pub hall: Option<PathBuf>,
@@ -51,8 +54,8 @@ pub struct Config {
     /// Seconds the ticket screen stays before returning to the welcome screen (5 to 600)
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=600))]
     pub ticket_seconds: u64,
-    /// This kiosk's device id, recorded on every ticket it issues
-    #[arg(long, default_value = "kiosk-1")]
+    /// This kiosk's device id, recorded on every ticket it issues (its enrolled name)
+    #[arg(long, env = "BANGBAN_DEVICE", default_value = "kiosk-1")]
     pub device: String,
     /// How long to wait for a locked ledger before telling the visitor it could not issue,
     /// in milliseconds (0 to 600000)
@@ -78,6 +81,7 @@ impl Config {
             db: Some(db),
             server: None,
             token: None,
+            token_file: None,
             hall: None,
             demo: true,
             printer: Some("none".into()),

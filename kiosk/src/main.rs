@@ -31,7 +31,17 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Some(warning) = bangban::connect::secrets_on_command_line(std::env::args_os().skip(1)) {
+        tracing::warn!("{warning}");
+    }
+    match bangban::connect::device_token(cli.config.token.take(), cli.config.token_file.as_deref()) {
+        Ok(t) => cli.config.token = t,
+        Err(e) => {
+            eprintln!("kiosk: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1278,7 +1278,7 @@ async fn ticket_page(
 ) -> Response {
     let ip = client_ip(&app, addr.ip(), &headers).await;
     if !allow_lookup(&app, ip, &token) {
-        return (StatusCode::TOO_MANY_REQUESTS, Html(page::too_many())).into_response();
+        return html_page(StatusCode::TOO_MANY_REQUESTS, page::too_many());
     }
     let status = if valid_token(&token) {
         let t = token.clone();
@@ -1290,11 +1290,23 @@ async fn ticket_page(
         None
     };
     let Some(status) = status else {
-        return (StatusCode::NOT_FOUND, Html(page::not_found())).into_response();
+        return html_page(StatusCode::NOT_FOUND, page::not_found());
     };
-    let mut r = Html(page::status_page(&token, &status)).into_response();
-    r.headers_mut()
-        .insert("cache-control", HeaderValue::from_static("no-store"));
+    html_page(StatusCode::OK, page::status_page(&token, &status))
+}
+
+/// A page of the visitor's with its policy: nothing but its own style and script runs, no
+/// other site frames it, no browser guesses another type, nothing is cached (it is live).
+fn html_page(status: StatusCode, p: page::Page) -> Response {
+    let mut r = (status, Html(p.html)).into_response();
+    let h = r.headers_mut();
+    if let Ok(csp) = HeaderValue::from_str(&p.csp) {
+        h.insert("content-security-policy", csp);
+    }
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("cache-control", HeaderValue::from_static("no-store"));
     r
 }
 

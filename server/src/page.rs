@@ -36,14 +36,28 @@ ol.stages li.now span.dot { border-color: #9e1b1b; color: #9e1b1b; }
 .hidden { display: none; }
 "#;
 
-fn shell(lang: &str, title: &str, body: &str, script: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style>{STYLE}</style></head><body>{body}<script>{script}</script></body></html>"
-    )
+/// A page and the Content-Security-Policy it is sent with: only its own inline style and
+/// script (by a nonce fresh for each answer) run, it loads nothing from elsewhere, and no
+/// other site may frame it.
+pub struct Page {
+    pub html: String,
+    pub csp: String,
+}
+
+fn shell(lang: &str, title: &str, body: &str, script: &str) -> Page {
+    let nonce = &bangban::access::new_secret()[..32];
+    Page {
+        html: format!(
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style nonce=\"{nonce}\">{STYLE}</style></head><body>{body}<script nonce=\"{nonce}\">{script}</script></body></html>"
+        ),
+        csp: format!(
+            "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; font-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        ),
+    }
 }
 
 /// The same page for an unknown and a malformed token.
-pub fn not_found() -> String {
+pub fn not_found() -> Page {
     shell(
         "zh-CN",
         "未找到号票",
@@ -52,7 +66,7 @@ pub fn not_found() -> String {
     )
 }
 
-pub fn too_many() -> String {
+pub fn too_many() -> Page {
     shell(
         "zh-CN",
         "请稍后再试",
@@ -153,7 +167,7 @@ connect();
 
 /// The live page for one ticket token (already checked to exist), drawn at once from the
 /// status as it is now and then kept current by the stream.
-pub fn status_page(token: &str, now: &bangban::api::TicketStatus) -> String {
+pub fn status_page(token: &str, now: &bangban::api::TicketStatus) -> Page {
     let body = "<header><h1 id=\"title\">办理进度</h1><button id=\"lang\" type=\"button\">English</button></header>\
 <main><div class=\"card\"><p class=\"label\" id=\"yourNumber\">您的号码</p><p class=\"number\" id=\"number\">…</p><p class=\"what\" id=\"what\"></p><p class=\"label\" id=\"day\"></p></div>\
 <div class=\"card\" id=\"queue\"><p class=\"big\" id=\"big\"></p><p class=\"label\" id=\"small\"></p></div>\

@@ -762,6 +762,11 @@ impl<C: AsConn> StoreTx for Sql<C> {
                     "UPDATE sessions SET ended_at = ?2 WHERE device = ?1 AND ended_at IS NULL",
                     params![device, at],
                 ),
+                SessionsOf::Staff(staff) => db::exec(
+                    c,
+                    "UPDATE sessions SET ended_at = ?2 WHERE staff = ?1 AND ended_at IS NULL",
+                    params![staff, at],
+                ),
                 SessionsOf::DeviceAt { device, window } => db::exec(
                     c,
                     "UPDATE sessions SET ended_at = ?3 WHERE device = ?1 AND window = ?2 AND ended_at IS NULL",

@@ -28,6 +28,12 @@ impl Ledger {
             salt: &salt,
             pin_hash: hash,
         })?;
+        // A new PIN ends every session signed in with the old one: a PIN reset because it
+        // leaked must not leave whoever used it signed in.
+        tx.put(SideWrite::SessionsEnded {
+            of: crate::store::SessionsOf::Staff(staff),
+            at: &at,
+        })?;
         append_in(
             &*tx,
             &at,

@@ -1,5 +1,6 @@
 //! ARCHITECTURE.md's code map matches the files: every file it names exists, and every source
-//! file of every crate is named in it, so a newcomer can trust the map.
+//! file of every crate is named in it, so a newcomer can trust the map; and the deploy units
+//! work for every window and kiosk.
 
 use std::path::{Path, PathBuf};
 
@@ -103,4 +104,37 @@ fn the_code_map_names_every_source_file_and_only_files_that_exist() {
         unnamed.is_empty(),
         "source files missing from the code map: {unnamed:?}"
     );
+}
+
+/// The deploy units as a hall installs them: a counter PC's console starts for any window
+/// number (the kernel has terminals up to tty63, halls have windows past that), and no kiosk
+/// unit records every kiosk's tickets under one fixed name.
+#[test]
+fn the_deploy_units_serve_any_window_and_name_each_kiosk() {
+    let root = repo().join("deploy").join("systemd");
+    let counter = std::fs::read_to_string(root.join("bangban-counter@.service")).unwrap();
+    let tty = counter
+        .lines()
+        .find_map(|l| l.strip_prefix("TTYPath="))
+        .expect("the counter unit names its terminal");
+    assert!(!tty.contains("%i"), "TTYPath={tty}: window 64 would have no terminal");
+    assert!(counter.contains("--window %i"), "{counter}");
+    let kiosk = std::fs::read_to_string(root.join("bangban-kiosk.service")).unwrap();
+    let exec = kiosk.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(
+        !exec.contains("--device kiosk-"),
+        "{exec}: every kiosk would be kiosk-1"
+    );
+    assert!(
+        kiosk.contains("BANGBAN_DEVICE"),
+        "the unit says where the kiosk's name comes from"
+    );
+    let serve = std::fs::read_to_string(root.join("bangban-serve.service")).unwrap();
+    let files: u64 = serve
+        .lines()
+        .find_map(|l| l.strip_prefix("LimitNOFILE="))
+        .expect("the server unit raises its open-files limit")
+        .parse()
+        .unwrap();
+    assert!(files >= 16_384, "LimitNOFILE={files}");
 }

@@ -355,7 +355,24 @@ fn the_status_page_hides_which_tokens_exist_and_limits_lookups() {
     let (unknown_code, unknown) = http("GET", &format!("{}/t/{}", s.url, "0".repeat(32)), None, None);
     let (bad_code, bad) = http("GET", &format!("{}/t/not-a-token", s.url), None, None);
     assert_eq!((unknown_code, bad_code), (404, 404));
-    assert_eq!(unknown, bad, "unknown and malformed tokens get the same page");
+    // The same page but for the nonce each answer's policy gets.
+    let without_nonce = |p: &str| {
+        p.split("nonce=\"")
+            .enumerate()
+            .map(|(i, part)| {
+                if i == 0 {
+                    part.to_string()
+                } else {
+                    part.chars().skip(32).collect()
+                }
+            })
+            .collect::<String>()
+    };
+    assert_eq!(
+        without_nonce(&unknown),
+        without_nonce(&bad),
+        "unknown and malformed tokens get the same page"
+    );
     let mut codes = Vec::new();
     for _ in 0..5 {
         codes.push(http("GET", &format!("{}/t/{token}", s.url), None, None).0);
@@ -712,4 +729,101 @@ fn issued_token(t: &TempLedger) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+#[test]
+fn a_pin_reset_ends_the_sessions_signed_in_with_the_old_pin() {
+    use bangban::api::{Call, SignIn};
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    let counter = enrol(&t.db, "counter-1", "counter");
+    let admin = enrol(&t.db, "office", "admin");
+    assert!(cli(&t.db, &["issue", "--item", "A01", "--repeat", "2"])
+        .status
+        .success());
+    let s = Served::start(&t.db);
+    let mut c = RemoteClient::new(&s.url, &counter).unwrap();
+    c.sign_in(&SignIn {
+        staff: "S101".into(),
+        pin: TEST_PIN.into(),
+        window: 1,
+    })
+    .unwrap();
+    c.call(&Call { number: None }).unwrap();
+    // The office resets the PIN (it leaked): whoever signed in with the old one is signed out.
+    let reset = remote(&s.url, &admin, &["staff", "set-pin", "S101", "--pin", "802461"]);
+    assert!(reset.status.success(), "{}", stderr(&reset));
+    let refused = c.call(&Call { number: None }).expect_err("the old session is over");
+    assert_eq!(refused.kind(), bangban::ErrorKind::Forbidden, "{refused}");
+    // With the new PIN the specialist signs in again; the ledger still verifies.
+    c.sign_in(&SignIn {
+        staff: "S101".into(),
+        pin: "802461".into(),
+        window: 1,
+    })
+    .unwrap();
+    let v = remote(&s.url, &admin, &["verify"]);
+    assert!(v.status.success(), "{}", stderr(&v));
+}
+
+#[test]
+fn the_status_page_runs_only_its_own_script_and_cannot_be_framed() {
+    let t = demo_ledger();
+    let s = Served::start(&t.db);
+    let token = issued_token(&t);
+    let r = ureq::get(&format!("{}/t/{token}", s.url)).call().unwrap();
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    let csp = r.header("content-security-policy").unwrap().to_string();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let nonce = csp
+        .split("script-src 'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap()
+        .to_string();
+    let page = r.into_string().unwrap();
+    assert!(
+        page.contains(&format!("<script nonce=\"{nonce}\">")),
+        "the page's script carries the nonce"
+    );
+    // A fresh nonce for each answer.
+    let again = ureq::get(&format!("{}/t/{token}", s.url)).call().unwrap();
+    assert!(!again.header("content-security-policy").unwrap().contains(&nonce));
+}
+
+#[test]
+fn a_token_typed_on_the_command_line_is_warned_about_and_a_token_file_serves_instead() {
+    let t = demo_ledger();
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let s = Served::start(&t.db);
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin())
+            .args(["--server", &s.url])
+            .args(args)
+            .env_remove("BANGBAN_TOKEN")
+            .env_remove("BANGBAN_TOKEN_FILE")
+            .env_remove("BANGBAN_DB")
+            .output()
+            .unwrap()
+    };
+    let typed = run(&["--token", &kiosk, "items"]);
+    assert!(typed.status.success(), "{}", stderr(&typed));
+    assert!(
+        stderr(&typed).contains("--token on the command line can be read by every user"),
+        "{}",
+        stderr(&typed)
+    );
+    let file = t.dir.path().join("kiosk.token");
+    std::fs::write(&file, format!("{kiosk}\n")).unwrap();
+    let from_file = run(&["--token-file", file.to_str().unwrap(), "items"]);
+    assert!(from_file.status.success(), "{}", stderr(&from_file));
+    assert!(!stderr(&from_file).contains("warning"), "{}", stderr(&from_file));
+    std::fs::write(&file, "\n").unwrap();
+    let empty = run(&["--token-file", file.to_str().unwrap(), "items"]);
+    assert_eq!(empty.status.code(), Some(2), "{}", stderr(&empty));
+    assert!(stderr(&empty).contains("line 1: no device token"), "{}", stderr(&empty));
 }

@@ -528,3 +528,28 @@ fn sign_in_state_changed_behind_the_logs_back_is_found_by_table_and_field() {
         );
     }
 }
+
+#[test]
+fn a_log_rewritten_before_a_days_close_no_longer_has_the_head_the_close_recorded() {
+    let t = demo_ledger();
+    let at = |now: &str, args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", now)]);
+    assert!(at(
+        "2026-11-26T10:00:00+08:00",
+        &["issue", "--item", "A01", "--repeat", "3"]
+    )
+    .status
+    .success());
+    let out = at("2026-11-26T18:00:00+08:00", &["close-day"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(at("2026-11-27T09:30:00+08:00", &["issue", "--item", "A01"])
+        .status
+        .success());
+    // Every hash recomputed from event 2 on, the close's own among them: the chain alone is
+    // consistent, but the close recorded the head it closed on.
+    rewrite_from(&t, 2);
+    let out = at("2026-11-27T09:31:00+08:00", &["verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let j = json(&out);
+    assert_eq!(j["finding"]["kind"], "rewritten", "{j}");
+    assert!(stderr(&out).contains("close of 2026-11-26"), "{}", stderr(&out));
+}

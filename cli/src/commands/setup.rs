@@ -144,7 +144,7 @@ pub fn device(cli: &Cli, cmd: &DeviceCmd) -> Result<(), Exit> {
             } else {
                 say!("{token}");
                 eprintln!(
-                    "bangban: enrolled {name} as a {}; the token above is shown only now: give it to the device (--token or BANGBAN_TOKEN)",
+                    "bangban: enrolled {name} as a {}; the token above is shown only now: give it to the device in a file of mode 600 (--token-file FILE or BANGBAN_TOKEN_FILE) or BANGBAN_TOKEN",
                     role.as_str()
                 );
             }
