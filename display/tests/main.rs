@@ -37,13 +37,19 @@ fn issue(l: &mut Ledger, item: &str) -> String {
 
 /// Start `display board --headless` on a ledger file and wait until it follows it.
 fn headless_board(db: &Path) -> (Child, mpsc::Receiver<serde_json::Value>) {
-    headless_board_on(&["--db".as_ref(), db.as_os_str()])
+    headless_board_on(&["--db".as_ref(), db.as_os_str()], None)
 }
 
-/// Start `display board --headless` with these source flags (`--db …` or `--server … --token
-/// …`) and wait until it follows the hall; its JSON lines arrive on the receiver.
-fn headless_board_on(source: &[&std::ffi::OsStr]) -> (Child, mpsc::Receiver<serde_json::Value>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_display"))
+/// Start `display board --headless` with these source flags (`--db …` or `--server …`, the
+/// device token from the environment as a hall sets it) and wait until it follows the hall;
+/// its JSON lines arrive on the receiver.
+fn headless_board_on(source: &[&std::ffi::OsStr], token: Option<&str>) -> (Child, mpsc::Receiver<serde_json::Value>) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_display"));
+    cmd.env_remove("BANGBAN_TOKEN").env_remove("BANGBAN_TOKEN_FILE");
+    if let Some(t) = token {
+        cmd.env("BANGBAN_TOKEN", t);
+    }
+    let mut child = cmd
         .args(["board", "--headless", "--no-voice"])
         .args(source)
         .stdout(Stdio::piped())
@@ -562,7 +568,7 @@ fn a_headless_board_on_the_server_announces_every_call_once_across_a_server_rest
     let (_dir, db, mut server, [board, kiosk, counter]) = served_hall();
     let url = server.url.clone();
     let port = url.rsplit(':').next().unwrap().to_string();
-    let (mut child, rx) = headless_board_on(&["--server".as_ref(), url.as_ref(), "--token".as_ref(), board.as_ref()]);
+    let (mut child, rx) = headless_board_on(&["--server".as_ref(), url.as_ref()], Some(&board));
     let mut called = Vec::new();
     for _ in 0..3 {
         called.push(issue_and_call(&url, &kiosk, &counter));

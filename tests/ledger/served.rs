@@ -827,3 +827,49 @@ fn a_token_typed_on_the_command_line_is_warned_about_and_a_token_file_serves_ins
     assert_eq!(empty.status.code(), Some(2), "{}", stderr(&empty));
     assert!(stderr(&empty).contains("line 1: no device token"), "{}", stderr(&empty));
 }
+
+fn sign_in_code(url: &str, token: &str, staff: &str, pin: &str, window: u32) -> (u16, String) {
+    let r = ureq::post(&format!("{url}/api/v1/sign-in"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .timeout(Duration::from_secs(120))
+        .send_json(serde_json::json!({"staff": staff, "pin": pin, "window": window}));
+    match r {
+        Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_flood_of_wrong_pins_is_refused_unhashed_and_does_not_hold_up_another_sign_in() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101", "S102"]);
+    let flooder = enrol(&t.db, "counter-1", "counter");
+    let colleague = enrol(&t.db, "counter-2", "counter");
+    let s = Served::start(&t.db);
+    let started = std::time::Instant::now();
+    let flood: Vec<_> = (0..200)
+        .map(|_| {
+            let (url, token) = (s.url.clone(), flooder.clone());
+            thread::spawn(move || sign_in_code(&url, &token, "S101", "000001", 1).0)
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(100));
+    let t0 = std::time::Instant::now();
+    let (code, body) = sign_in_code(&s.url, &colleague, "S102", TEST_PIN, 2);
+    let colleague_took = t0.elapsed();
+    assert_eq!(code, 200, "{body}");
+    let codes: Vec<u16> = flood.into_iter().map(|h| h.join().unwrap()).collect();
+    let flood_took = started.elapsed();
+    assert!(codes.iter().all(|&c| c == 403), "{codes:?}");
+    // Five wrong tries are checked; the lockout refuses the rest without hashing them (before,
+    // all 200 were hashed: a minute of both cores, and the colleague waited most of it).
+    assert!(
+        colleague_took < Duration::from_secs(1),
+        "the colleague's sign-in took {colleague_took:?}"
+    );
+    assert!(
+        flood_took < Duration::from_secs(10),
+        "the flood took {flood_took:?} to answer"
+    );
+}
