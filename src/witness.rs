@@ -103,10 +103,23 @@ impl Witness {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| io_error(&self.path, e))?;
         }
-        let tmp = self.path.with_extension("partial");
+        // A temporary name of this process's and this write's own: every program's witness
+        // file sits beside the ledger, and one shared temporary name had parallel commands
+        // renaming each other's half-written files away.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let mut tmp = self.path.as_os_str().to_owned();
+        tmp.push(format!(
+            ".{}-{}.partial",
+            std::process::id(),
+            WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let tmp = std::path::PathBuf::from(tmp);
         std::fs::write(&tmp, text)
             .and_then(|_| std::fs::rename(&tmp, &self.path))
-            .map_err(|e| io_error(&self.path, e))?;
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                io_error(&self.path, e)
+            })?;
         self.last_seq = head.seq;
         Ok(())
     }

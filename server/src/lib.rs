@@ -338,8 +338,17 @@ const STAFF_READ: &[DeviceRole] = &[
     DeviceRole::Kiosk,
 ];
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// `ok` while the server can take writes; 503 when the disk holding the ledger is full: a
+/// monitor must not call a hall server that can issue no ticket healthy.
+async fn healthz(State(app): State<Arc<App>>) -> Response {
+    if bangban::disk::is_full(&app.db) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "disk full: the ledger cannot grow; free space on the disk holding it\n",
+        )
+            .into_response();
+    }
+    "ok\n".into_response()
 }
 
 #[derive(Deserialize)]

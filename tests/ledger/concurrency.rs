@@ -273,3 +273,27 @@ fn a_backup_finishes_while_a_kiosk_keeps_issuing() {
     assert_eq!(verified["ok"], true, "{verified}");
     assert!(verified["cases"].as_u64().unwrap() >= 15_000);
 }
+
+#[test]
+fn parallel_commands_keep_the_witness_file_without_a_warning() {
+    let t = demo_ledger();
+    let handles: Vec<_> = (0..24)
+        .map(|_| {
+            let db = t.db.clone();
+            std::thread::spawn(move || cli(&db, &["issue", "--item", "A01"]))
+        })
+        .collect();
+    for h in handles {
+        let out = h.join().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("witness"), "{}", stderr(&out));
+    }
+    let witness = t.dir.path().join("ledger.sqlite3.witness-cli");
+    assert!(!bangban::witness::read(&witness).unwrap().is_empty());
+    let leftovers: Vec<_> = std::fs::read_dir(t.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

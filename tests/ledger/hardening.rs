@@ -328,6 +328,22 @@ fn a_ledger_on_a_network_file_system_is_refused() {
     }
 }
 
+/// `sh -c script` in a mount namespace of its own (its tmpfs mounts are seen by nobody else):
+/// root (CI, a chroot) gets one directly, anyone else through a user namespace.
+fn in_private_mounts(script: &str) -> Command {
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false);
+    let flags: &[&str] = if root {
+        &["-m", "--propagation", "unchanged"]
+    } else {
+        &["-rm"]
+    };
+    let mut cmd = Command::new("unshare");
+    cmd.args(flags).args(["sh", "-c", script]).env_remove("BANGBAN_NOW");
+    cmd
+}
+
 #[test]
 fn a_full_disk_at_open_says_disk_full() {
     // A small tmpfs in a private mount namespace, filled to the last byte after the ledger is
@@ -345,21 +361,7 @@ fn a_full_disk_at_open_says_disk_full() {
         db = t.db.display(),
         bin = bin()
     );
-    // Root (CI, a chroot) gets a mount namespace directly; anyone else through a user namespace.
-    let root = std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false);
-    let flags: &[&str] = if root {
-        &["-m", "--propagation", "unchanged"]
-    } else {
-        &["-rm"]
-    };
-    let out = Command::new("unshare")
-        .args(flags)
-        .args(["sh", "-c", &script])
-        .env_remove("BANGBAN_NOW")
-        .output()
-        .unwrap();
+    let out = in_private_mounts(&script).output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("disk holding the ledger is full"), "{err}");
@@ -614,4 +616,49 @@ fn printer_sim_stops_on_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn healthz_says_when_the_disk_holding_the_ledger_is_full() {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    // The server on a small tmpfs of a private mount namespace, the disk then filled to the
+    // last byte, as on a server whose disk filled up overnight; the test asks from outside.
+    let t = demo_ledger();
+    let mnt = t.dir.path().join("full");
+    std::fs::create_dir(&mnt).unwrap();
+    let script = format!(
+        "set -e; mount --make-rprivate / 2>/dev/null || true; mount -t tmpfs -o size=3m tmpfs {mnt}; \
+         cp {db} {mnt}/ledger.sqlite3; \
+         {bin} --db {mnt}/ledger.sqlite3 serve --listen 127.0.0.1:0 & S=$!; \
+         trap 'kill $S 2>/dev/null; wait $S 2>/dev/null; umount -l {mnt}' EXIT TERM; \
+         sleep 1; dd if=/dev/zero of={mnt}/fill bs=4k 2>/dev/null || true; echo filled; wait $S",
+        mnt = mnt.display(),
+        db = t.db.display(),
+        bin = bin()
+    );
+    let mut child = in_private_mounts(&script)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{first}"))
+        .to_string();
+    assert_eq!(lines.next().unwrap().unwrap().trim(), "filled");
+    let (code, body) = match ureq::get(&format!("{url}/healthz")).call() {
+        Ok(r) => (r.status(), r.into_string().unwrap()),
+        Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap()),
+        Err(e) => panic!("{e}"),
+    };
+    // SAFETY: signalling our own child's process group.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGTERM) };
+    let _ = child.wait();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("disk full"), "{body}");
 }
