@@ -179,8 +179,9 @@ fn event_hash_matches(ev: &Packed) -> bool {
     ev.hash().as_bytes() == hex64(&digest)
 }
 
-/// A note's hash: the SHA-256 of its salt (hex, "" for notes written before salts) and its
-/// text. With the salt erased by a purge, nothing is left to test a guessed text against.
+/// A note's hash, and an appointment code's: the SHA-256 of its salt (hex, "" for those
+/// written before salts) and its text. Short texts (a phone, six digits) cannot be found again
+/// by hashing candidates without the salt, which a purge erases with the text.
 pub fn note_sha256(salt: &str, text: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(salt.as_bytes());

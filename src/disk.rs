@@ -53,6 +53,10 @@ pub fn network_fs_name(magic: i64, fuse_subtype: Option<&str>) -> Option<String>
 
 /// The nearest existing directory at or above the ledger's path (the file may not exist yet).
 fn existing_dir(path: &Path) -> Option<std::path::PathBuf> {
+    // Through a symlinked ledger to the file it names: the link's own directory may be on a
+    // local disk while the ledger is on a network share.
+    let real = std::fs::canonicalize(path).ok();
+    let path = real.as_deref().unwrap_or(path);
     let mut p = if path.is_dir() { Some(path) } else { path.parent() };
     while let Some(d) = p {
         let d = if d.as_os_str().is_empty() { Path::new(".") } else { d };
@@ -163,5 +167,20 @@ mod tests {
             assert_eq!(network_fs_name(local, None), None, "{local:#x}");
         }
         assert_eq!(network_fs_name(FUSE_MAGIC, Some("bindfs")), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_ledger_is_checked_where_its_file_lives_not_where_the_link_is() {
+        let here = tempfile::tempdir().unwrap();
+        let there = tempfile::tempdir().unwrap();
+        let real = there.path().join("ledger.sqlite3");
+        std::fs::write(&real, b"").unwrap();
+        let link = here.path().join("ledger.sqlite3");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(existing_dir(&link), Some(there.path().canonicalize().unwrap()));
+        // A ledger not made yet is checked in the directory it will be made in.
+        let new = here.path().join("new.sqlite3");
+        assert_eq!(existing_dir(&new), Some(here.path().canonicalize().unwrap()));
     }
 }

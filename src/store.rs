@@ -216,6 +216,8 @@ pub struct SessionRow {
 pub struct AppointmentRow {
     pub id: i64,
     pub code: String,
+    /// The salt of the code's hash in the booking event ("" for bookings before salts).
+    pub code_salt: String,
     pub item: String,
     pub at: String,
     pub phone_note: Option<i64>,

@@ -207,11 +207,14 @@ impl Ledger {
         };
         let id = tx.next_id(IdOf::Appointment)?;
         let phone_note = note_in(&*tx, None, "appointment_phone", &phone, &booked_at)?;
+        let mut salt = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut salt);
+        let code_salt = hex::encode(salt);
         let body = EventBody::AppointmentBooked {
             appointment: id,
             item: item.code.clone(),
             at: stamp(when),
-            code_sha256: chain::sha256_hex(&code),
+            code_sha256: hex::encode(chain::note_sha256(&code_salt, &code)),
             phone: phone_note.clone(),
             channel: channel.into(),
         };
@@ -219,6 +222,7 @@ impl Ledger {
         tx.put(SideWrite::Appointment(&crate::store::AppointmentRow {
             id,
             code,
+            code_salt,
             item: item.code.clone(),
             at: stamp(when),
             phone_note: Some(phone_note.note),

@@ -568,11 +568,13 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 revoked_at: r.get(4)?,
             })
         };
-        const APPOINTMENT: &str = "SELECT id, code, item, at, phone_note, state, booked_at, case_id FROM appointments";
+        const APPOINTMENT: &str =
+            "SELECT id, code, item, at, phone_note, state, booked_at, case_id, code_salt FROM appointments";
         let appointment = |r: &rusqlite::Row<'_>| {
             Ok(AppointmentRow {
                 id: r.get(0)?,
                 code: r.get(1)?,
+                code_salt: r.get(8)?,
                 item: r.get(2)?,
                 at: r.get(3)?,
                 phone_note: r.get(4)?,
@@ -775,9 +777,9 @@ impl<C: AsConn> StoreTx for Sql<C> {
             },
             SideWrite::Appointment(a) => db::exec(
                 c,
-                "INSERT INTO appointments (id, code, item, at, phone_note, state, booked_at, case_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![a.id, a.code, a.item, a.at, a.phone_note, a.state, a.booked_at, a.case_id],
+                "INSERT INTO appointments (id, code, item, at, phone_note, state, booked_at, case_id, code_salt)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![a.id, a.code, a.item, a.at, a.phone_note, a.state, a.booked_at, a.case_id, a.code_salt],
             ),
             SideWrite::AppointmentMoved { id, state, case_id } => db::exec(
                 c,

@@ -370,13 +370,13 @@ impl crate::visitors::VisitorFold {
     /// The first row that differs from the log, if any.
     pub fn compare(&self, tx: &Transaction<'_>) -> Result<Option<Difference>> {
         let mut stmt = tx.prepare(
-            "SELECT id, code, item, at, phone_note, state, case_id, booked_at FROM appointments ORDER BY id",
+            "SELECT id, code, item, at, phone_note, state, case_id, booked_at, code_salt FROM appointments ORDER BY id",
         )?;
         let rows = stmt
             .query_map([], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
+                    (r.get::<_, String>(1)?, r.get::<_, String>(8)?),
                     Booked {
                         code_sha256: String::new(),
                         item: r.get(2)?,
@@ -390,7 +390,7 @@ impl crate::visitors::VisitorFold {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (id, code, mut have, state) in rows {
+        for (id, (code, salt), mut have, state) in rows {
             let Some(want) = self.booked.get(&id) else {
                 return Ok(Some((
                     "appointments",
@@ -399,7 +399,7 @@ impl crate::visitors::VisitorFold {
                     format!("appointment {id} was never booked in the log"),
                 )));
             };
-            have.code_sha256 = crate::chain::sha256_hex(&code);
+            have.code_sha256 = hex::encode(crate::chain::note_sha256(&salt, &code));
             let checked_in = match (want.cancelled, want.case_id) {
                 (true, _) => "cancelled",
                 (false, Some(_)) => "checked_in",

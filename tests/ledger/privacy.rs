@@ -441,3 +441,51 @@ fn a_purged_phone_is_not_recoverable_by_hashing_candidates() {
     assert_ne!(event_sha, guess(""), "the right phone no longer matches the hash");
     assert!(at("2029-12-01T02:00:00Z")(&["verify"]).status.success());
 }
+
+/// The booking event keeps the check-in code's hash salted: a plain SHA-256 of six digits gave
+/// the code back to anyone holding the log in under a second (and with it the visitor's slot).
+#[test]
+fn an_appointment_code_cannot_be_read_back_from_its_event() {
+    let t = demo_ledger();
+    let booked = cli_env(
+        &t.db,
+        &[
+            "--json",
+            "appointment",
+            "add",
+            "--item",
+            "A01",
+            "--at",
+            "2026-11-30 10:00",
+            "--phone",
+            PHONE,
+        ],
+        &[("BANGBAN_NOW", "2026-11-27T02:00:00Z")],
+    );
+    assert!(booked.status.success(), "{}", stderr(&booked));
+    let code = json(&booked)["code"].as_str().unwrap().to_string();
+    let conn = Connection::open(&t.db).unwrap();
+    let payload: String = conn
+        .query_row(
+            "SELECT payload FROM events WHERE kind = 'appointment_booked'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let event_sha = serde_json::from_str::<serde_json::Value>(&payload).unwrap()["code_sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Every six-digit candidate hashed plain: none is the event's hash.
+    assert!(
+        !(0..1_000_000u32).any(|n| bangban::chain::sha256_hex(&format!("{n:06}")) == event_sha),
+        "the code is not recoverable from the log"
+    );
+    let salt: String = conn
+        .query_row("SELECT code_salt FROM appointments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(hex::encode(bangban::chain::note_sha256(&salt, &code)), event_sha);
+    assert!(cli_env(&t.db, &["verify"], &[("BANGBAN_NOW", "2026-11-27T03:00:00Z")])
+        .status
+        .success());
+}
