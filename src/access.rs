@@ -70,6 +70,9 @@ pub struct Device {
     pub role: DeviceRole,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    /// The one window a counter signs in at, when it was enrolled bound to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u32>,
 }
 
 /// A specialist's signed-in session on one device at one window.
@@ -116,6 +119,23 @@ fn valid_device_name(name: &str) -> bool {
 impl Ledger {
     /// Enrol a device; returns its token, which is shown once and stored only as a hash.
     pub fn add_device(&mut self, name: &str, role: DeviceRole, actor: &str) -> Result<String> {
+        self.add_device_at(name, role, None, actor)
+    }
+
+    /// Enrol a device, a counter optionally bound to one window: a specialist then signs in on
+    /// it at that window only (a copied token does not call at another).
+    pub fn add_device_at(&mut self, name: &str, role: DeviceRole, window: Option<u32>, actor: &str) -> Result<String> {
+        if let Some(w) = window {
+            if role != DeviceRole::Counter {
+                return Err(LedgerError::Invalid(format!(
+                    "--window binds a counter to its window; a {} is not bound to one",
+                    role.as_str()
+                )));
+            }
+            if !self.hall()?.all_windows().contains(&w) {
+                return Err(LedgerError::UnknownWindow(w));
+            }
+        }
         if !valid_device_name(name) {
             return Err(LedgerError::Invalid(format!(
                 "device name {name:?}: use letters, digits, '-', '_' or '.' (at most 64), e.g. kiosk-1 or counter-12"
@@ -139,6 +159,7 @@ impl Ledger {
             token_sha256: chain::sha256_hex(&token),
             created_at: at.clone(),
             revoked_at: None,
+            window,
         }))?;
         append_in(
             &*tx,
@@ -149,6 +170,7 @@ impl Ledger {
                 name: name.into(),
                 role: role.as_str().into(),
                 key: Some(chain::sha256_hex(&chain::sha256_hex(&token))),
+                window,
             },
         )?;
         tx.commit()?;
@@ -163,6 +185,7 @@ impl Ledger {
                 role,
                 created_at,
                 revoked_at,
+                window,
                 ..
             }) = row
             else {
@@ -175,6 +198,7 @@ impl Ledger {
                 role,
                 created_at,
                 revoked_at,
+                window,
             });
         }
         Ok(out)
@@ -206,15 +230,16 @@ impl Ledger {
             .side(SideQuery::DeviceByToken { token_sha256: &sha })?
             .pop()
         {
-            Some(SideRow::Device(d)) if d.revoked_at.is_none() => Some((d.name, d.role, d.created_at)),
+            Some(SideRow::Device(d)) if d.revoked_at.is_none() => Some((d.name, d.role, d.created_at, d.window)),
             _ => None,
         };
-        Ok(row.and_then(|(name, role, created_at)| {
+        Ok(row.and_then(|(name, role, created_at, window)| {
             DeviceRole::parse(&role).map(|role| Device {
                 name,
                 role,
                 created_at,
                 revoked_at: None,
+                window,
             })
         }))
     }
@@ -232,6 +257,13 @@ impl Ledger {
         let token = new_secret();
         let expires = now + chrono::Duration::hours(SESSION_HOURS);
         let tx = self.store.write(self.request.take())?;
+        if let Some(SideRow::Device(d)) = tx.side(SideQuery::Device(device))?.pop() {
+            if let Some(bound) = d.window.filter(|w| *w != window) {
+                return Err(LedgerError::Forbidden(format!(
+                    "{device} is bound to window {bound}: a specialist signs in on it there, not at window {window}"
+                )));
+            }
+        }
         // One specialist per window and device: a new sign-in ends the previous session there.
         tx.put(SideWrite::SessionsEnded {
             of: SessionsOf::DeviceAt { device, window },
@@ -357,6 +389,7 @@ pub(crate) struct DeviceState {
     pub(crate) created_at: String,
     pub(crate) revoked_at: Option<String>,
     pub(crate) key: Option<String>,
+    pub(crate) window: Option<u32>,
 }
 
 #[derive(PartialEq)]
@@ -410,7 +443,12 @@ impl SignInFold {
                     p.locked_until = None;
                 }
             }
-            EventBody::DeviceEnrolled { name, role, key } => {
+            EventBody::DeviceEnrolled {
+                name,
+                role,
+                key,
+                window,
+            } => {
                 self.devices.insert(
                     name.clone(),
                     DeviceState {
@@ -418,6 +456,7 @@ impl SignInFold {
                         created_at: at.into(),
                         revoked_at: None,
                         key: key.clone(),
+                        window: *window,
                     },
                 );
             }

@@ -492,6 +492,9 @@ pub enum EventBody {
         role: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<String>,
+        /// A counter bound to one window (`device add --window`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<u32>,
     },
     DeviceRevoked {
         name: String,

@@ -435,6 +435,9 @@ impl Op for Import {
 pub struct DeviceAdd {
     pub name: String,
     pub role: DeviceRole,
+    /// A counter's one window (signing in elsewhere on it is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<u32>,
 }
 
 /// A device enrolled, with the token it will send.
@@ -451,7 +454,7 @@ impl Op for DeviceAdd {
     const ROLES: &'static [DeviceRole] = ADMIN;
     const WRITES: bool = true;
     fn run(self, l: &mut Ledger, by: &Caller) -> Result<Enrolled> {
-        let token = l.add_device(&self.name, self.role, &by.actor)?;
+        let token = l.add_device_at(&self.name, self.role, self.window, &by.actor)?;
         Ok(Enrolled {
             name: self.name,
             role: self.role,

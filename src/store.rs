@@ -197,6 +197,8 @@ pub struct DeviceRow {
     pub token_sha256: String,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    /// The one window a counter signs in at, when enrolled so.
+    pub window: Option<u32>,
 }
 
 /// A specialist's session on a device at a window (its token kept as SHA-256 only).

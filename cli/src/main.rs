@@ -498,6 +498,9 @@ pub enum DeviceCmd {
         /// a specialist signed in with their PIN), admin (everything; staff actions still need a PIN)
         #[arg(long, value_parser = one_of(&DeviceRole::ALL, DeviceRole::as_str))]
         role: DeviceRole,
+        /// Bind a counter to its window: a specialist signs in on it there only
+        #[arg(long)]
+        window: Option<u32>,
     },
     /// The enrolled devices, with their roles and whether they are revoked
     List,

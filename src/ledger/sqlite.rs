@@ -558,7 +558,7 @@ impl<C: AsConn> StoreTx for Sql<C> {
             let out = stmt.query_map(args, f)?.collect::<rusqlite::Result<Vec<T>>>()?;
             Ok(out.into_iter().map(wrap).collect())
         }
-        const DEVICE: &str = "SELECT name, role, token_sha256, created_at, revoked_at FROM devices";
+        const DEVICE: &str = "SELECT name, role, token_sha256, created_at, revoked_at, window FROM devices";
         let device = |r: &rusqlite::Row<'_>| {
             Ok(DeviceRow {
                 name: r.get(0)?,
@@ -566,6 +566,7 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 token_sha256: r.get(2)?,
                 created_at: r.get(3)?,
                 revoked_at: r.get(4)?,
+                window: r.get(5)?,
             })
         };
         const APPOINTMENT: &str =
@@ -737,10 +738,10 @@ impl<C: AsConn> StoreTx for Sql<C> {
             ),
             SideWrite::Device(d) => db::exec(
                 c,
-                "INSERT INTO devices (name, role, token_sha256, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO devices (name, role, token_sha256, created_at, revoked_at, window) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (name) DO UPDATE SET role = excluded.role, token_sha256 = excluded.token_sha256,
-                 created_at = excluded.created_at, revoked_at = excluded.revoked_at",
-                params![d.name, d.role, d.token_sha256, d.created_at, d.revoked_at],
+                 created_at = excluded.created_at, revoked_at = excluded.revoked_at, window = excluded.window",
+                params![d.name, d.role, d.token_sha256, d.created_at, d.revoked_at, d.window],
             ),
             SideWrite::DeviceRevoked { name, at } => db::exec(
                 c,

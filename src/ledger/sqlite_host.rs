@@ -251,14 +251,24 @@ impl crate::access::SignInFold {
                 format!("the PIN the log set for staff {staff} is missing"),
             )));
         }
-        type DeviceRow = (i64, String, String, String, String, Option<String>);
+        type DeviceRow = (i64, String, String, String, String, Option<String>, Option<u32>);
         let devices: Vec<DeviceRow> = conn
-            .prepare("SELECT rowid, name, role, token_sha256, created_at, revoked_at FROM devices ORDER BY rowid")?
+            .prepare(
+                "SELECT rowid, name, role, token_sha256, created_at, revoked_at, window FROM devices ORDER BY rowid",
+            )?
             .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        for (rowid, name, role, token_sha256, created_at, revoked_at) in &devices {
+        for (rowid, name, role, token_sha256, created_at, revoked_at, window) in &devices {
             let Some(want) = self.devices.get(name) else {
                 return Ok(Some((
                     "devices",
@@ -275,6 +285,8 @@ impl crate::access::SignInFold {
                 Some("created_at")
             } else if *revoked_at != want.revoked_at {
                 Some("revoked_at")
+            } else if *window != want.window {
+                Some("window")
             } else {
                 None
             };

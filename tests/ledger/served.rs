@@ -873,3 +873,41 @@ fn a_flood_of_wrong_pins_is_refused_unhashed_and_does_not_hold_up_another_sign_i
         "the flood took {flood_took:?} to answer"
     );
 }
+
+#[test]
+fn a_counter_bound_to_its_window_signs_in_there_only() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S601"]);
+    let out = cli(
+        &t.db,
+        &["device", "add", "counter-12", "--role", "counter", "--window", "12"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let token = stdout(&out).trim().to_string();
+    let kiosk = cli(&t.db, &["device", "add", "kiosk-9", "--role", "kiosk", "--window", "3"]);
+    assert!(!kiosk.status.success());
+    assert!(
+        stderr(&kiosk).contains("binds a counter to its window"),
+        "{}",
+        stderr(&kiosk)
+    );
+    let mut s = Served::start(&t.db);
+    // The same department's next window (13) on window 12's token: refused.
+    let (code, body) = sign_in_code(&s.url, &token, "S601", TEST_PIN, 13);
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("bound to window 12"), "{body}");
+    let (code, body) = sign_in_code(&s.url, &token, "S601", TEST_PIN, 12);
+    assert_eq!(code, 200, "{body}");
+    assert!(s.stop().success());
+    assert!(cli(&t.db, &["verify"]).status.success());
+    // The binding is the log's: unbinding the row behind its back is found.
+    let conn = rusqlite::Connection::open(&t.db).unwrap();
+    conn.execute("UPDATE devices SET window = NULL WHERE name = 'counter-12'", [])
+        .unwrap();
+    let j = json(&cli(&t.db, &["--json", "verify"]));
+    assert_eq!(
+        (j["finding"]["table"].as_str(), j["finding"]["field"].as_str()),
+        (Some("devices"), Some("window")),
+        "{j}"
+    );
+}

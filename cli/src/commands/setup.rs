@@ -132,11 +132,12 @@ pub fn set_pin(cli: &Cli, staff: &str, old_pin: Option<String>) -> Result<(), Ex
 pub fn device(cli: &Cli, cmd: &DeviceCmd) -> Result<(), Exit> {
     let mut client = cli.client()?;
     match cmd {
-        DeviceCmd::Add { name, role } => {
+        DeviceCmd::Add { name, role, window } => {
             let token = client
                 .send(bangban::ops::DeviceAdd {
                     name: name.clone(),
                     role: *role,
+                    window: *window,
                 })?
                 .token;
             if cli.json {
@@ -156,10 +157,11 @@ pub fn device(cli: &Cli, cmd: &DeviceCmd) -> Result<(), Exit> {
             } else {
                 for d in list {
                     say!(
-                        "{:<20} {:<8} enrolled {}{}",
+                        "{:<20} {:<8} enrolled {}{}{}",
                         d.name,
                         d.role.as_str(),
                         d.created_at,
+                        d.window.map(|w| format!("  window {w} only")).unwrap_or_default(),
                         d.revoked_at.map(|r| format!("  REVOKED {r}")).unwrap_or_default()
                     );
                 }
