@@ -186,10 +186,12 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
                     });
                 }
                 Err(e) => {
-                    // Out of descriptors (or a connection reset before it was taken): make
-                    // room by closing the oldest idle connection, and take a breath so a
-                    // persistent error does not spin.
-                    let freed = registry.lock().unwrap_or_else(|p| p.into_inner()).evict_oldest_idle(None);
+                    // Out of descriptors: make room by closing the oldest idle connection. Any
+                    // other error (a connection reset before it was taken) closes nothing. A
+                    // breath either way, so a persistent error does not spin.
+                    let out_of_files = matches!(e.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE));
+                    let freed = out_of_files
+                        && registry.lock().unwrap_or_else(|p| p.into_inner()).evict_oldest_idle(None);
                     warn(format!("cannot accept a connection: {e} (an idle one closed to make room: {freed})"));
                     tokio::time::sleep(Duration::from_millis(if freed { 1 } else { 50 })).await;
                 }
