@@ -21,8 +21,22 @@ impl Ledger {
             return Err(LedgerError::Invalid("a PIN is stored as an argon2id hash only".into()));
         }
         let salt = String::new();
-        let at = stamp(self.now());
+        let now = self.now();
+        let at = stamp(now);
         let tx = self.store.write(self.request.take())?;
+        // A PIN change is recorded at the true time: one dated before what the ledger already
+        // holds (a clock set back, `BANGBAN_NOW` in the past) would hide among old events.
+        let (head_seq, _) = tx.head()?;
+        if let Some(last) = tx.events(crate::store::EventQuery::Seq(head_seq))?.pop() {
+            if let Some(last_at) = parse_stamp(&last.at) {
+                if last_at - now > chrono::Duration::minutes(PIN_CLOCK_TOLERANCE_MIN) {
+                    return Err(LedgerError::Invalid(format!(
+                        "the clock says {at}, before the ledger's last event ({}): a PIN change is recorded at the true time; set the clock right and try again",
+                        last.at
+                    )));
+                }
+            }
+        }
         tx.put(SideWrite::PinSet {
             staff,
             salt: &salt,
@@ -169,3 +183,7 @@ pub fn hash_new_pin(staff: &str, pin: &str) -> Result<String> {
     crate::pin::check_strength(staff, pin).map_err(LedgerError::Invalid)?;
     crate::pin::hash(pin).map_err(LedgerError::Invalid)
 }
+
+/// How far behind the ledger's last event the clock may be for a PIN change (minutes): a
+/// server's clock corrected by a few minutes still lets the office reset a PIN.
+const PIN_CLOCK_TOLERANCE_MIN: i64 = 10;

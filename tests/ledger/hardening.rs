@@ -662,3 +662,24 @@ fn healthz_says_when_the_disk_holding_the_ledger_is_full() {
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("disk full"), "{body}");
 }
+
+#[test]
+fn a_pin_change_dated_before_the_ledgers_last_event_is_refused() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    assert!(cli(&t.db, &["issue", "--item", "A01"]).status.success());
+    let backdated = cli_env(
+        &t.db,
+        &["staff", "set-pin", "S101", "--pin", "482915"],
+        &[("BANGBAN_NOW", "2020-01-01T00:00:00Z")],
+    );
+    assert!(!backdated.status.success());
+    assert!(
+        stderr(&backdated).contains("before the ledger's last event"),
+        "{}",
+        stderr(&backdated)
+    );
+    // At the true time it goes through.
+    let now = cli(&t.db, &["staff", "set-pin", "S101", "--pin", "482915"]);
+    assert!(now.status.success(), "{}", stderr(&now));
+}
