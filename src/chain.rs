@@ -854,7 +854,8 @@ fn verify_inner(
                         | EventBody::AppointmentCheckedIn { .. }
                         | EventBody::AppointmentCancelled { .. }
                         | EventBody::FeedbackReceived { .. }
-                        | EventBody::FeedbackReplied { .. } => visitors.apply(ev.at(), ev.case_id, &body),
+                        | EventBody::FeedbackReplied { .. }
+                        | EventBody::NotesPurged { .. } => visitors.apply(ev.at(), ev.case_id, &body),
                         other => signins.apply(ev.at(), other),
                     }
                     if projection.is_some() || !body.moves_case() {

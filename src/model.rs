@@ -513,6 +513,10 @@ pub enum EventBody {
         before: String,
         up_to_note: i64,
         notes: u64,
+        /// Appointments whose slot was before this time (UTC stamp of the day's midnight) and
+        /// that are no longer open had their check-in code and its salt erased.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        codes_before: Option<String>,
     },
     /// 日结: the case was still waiting, called or on hold when its business day was closed.
     CaseExpired {

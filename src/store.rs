@@ -371,6 +371,11 @@ pub enum SideWrite<'a> {
     NotesErased {
         up_to: i64,
     },
+    /// The check-in codes (and their salts) of appointments no longer open whose slot was
+    /// before a time: a used or cancelled code is of no further use to anyone.
+    AppointmentCodesErased {
+        before: &'a str,
+    },
 }
 
 /// One transaction's view of the store: a write transaction's, or a read's.

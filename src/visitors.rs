@@ -37,6 +37,8 @@ pub(crate) struct Received {
 pub struct VisitorFold {
     pub(crate) booked: BTreeMap<i64, Booked>,
     pub(crate) received: BTreeMap<i64, Received>,
+    /// The latest time a recorded purge erased the codes of closed appointments before.
+    pub(crate) codes_erased_before: Option<String>,
 }
 
 /// A difference: (table, row, field, what is wrong).
@@ -46,6 +48,14 @@ impl VisitorFold {
     /// Fold one event (written at `at`, naming `case_id`).
     pub fn apply(&mut self, at: &str, case_id: Option<i64>, body: &EventBody) {
         match body {
+            EventBody::NotesPurged {
+                codes_before: Some(before),
+                ..
+            } => {
+                if self.codes_erased_before.as_deref().is_none_or(|b| b < before.as_str()) {
+                    self.codes_erased_before = Some(before.clone());
+                }
+            }
             EventBody::AppointmentBooked {
                 appointment,
                 item,

@@ -42,18 +42,16 @@ impl Ledger {
         let at = stamp(self.now());
         let tx = self.store.write(self.request.take())?;
         let up_to = match tx.side(SideQuery::LastNoteBefore { at: &start })?.pop() {
-            Some(SideRow::Note(id)) if id > 0 => Some(id),
-            _ => None,
+            Some(SideRow::Note(id)) if id > 0 => id,
+            _ => 0,
         };
-        let Some(up_to) = up_to else {
-            return Ok(Purged {
-                before: before.to_string(),
-                notes: 0,
-                up_to_note: 0,
-            });
+        let notes = if up_to > 0 {
+            tx.put(SideWrite::NotesErased { up_to })? as u64
+        } else {
+            0
         };
-        let notes = tx.put(SideWrite::NotesErased { up_to })? as u64;
-        if notes > 0 {
+        let codes = tx.put(SideWrite::AppointmentCodesErased { before: &start })?;
+        if notes > 0 || codes > 0 {
             append_in(
                 &*tx,
                 &at,
@@ -63,6 +61,7 @@ impl Ledger {
                     before: before.to_string(),
                     up_to_note: up_to,
                     notes,
+                    codes_before: (codes > 0).then(|| start.clone()),
                 },
             )?;
         }

@@ -812,6 +812,12 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 "UPDATE feedback SET replied_at = ?2, reply_note = ?3, replied_by = ?4 WHERE id = ?1 AND replied_at IS NULL",
                 params![id, at, note, by],
             ),
+            SideWrite::AppointmentCodesErased { before } => db::exec(
+                c,
+                "UPDATE appointments SET code = '', code_salt = ''
+                 WHERE at < ?1 AND state != 'booked' AND (code != '' OR code_salt != '')",
+                [before],
+            ),
             SideWrite::NotesErased { up_to } => db::exec(
                 c,
                 "UPDATE notes SET body = '', salt = '' WHERE id <= ?1 AND (body != '' OR salt != '')",

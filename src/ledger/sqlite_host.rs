@@ -412,12 +412,21 @@ impl crate::visitors::VisitorFold {
                 )));
             };
             have.code_sha256 = hex::encode(crate::chain::note_sha256(&salt, &code));
+            // A closed appointment's code erased by a recorded purge (its slot before the
+            // purge's day) has nothing left to compare.
+            let erased = code.is_empty()
+                && salt.is_empty()
+                && state != "booked"
+                && self
+                    .codes_erased_before
+                    .as_deref()
+                    .is_some_and(|b| want.at.as_str() < b);
             let checked_in = match (want.cancelled, want.case_id) {
                 (true, _) => "cancelled",
                 (false, Some(_)) => "checked_in",
                 (false, None) => "booked",
             };
-            let field = if have.code_sha256 != want.code_sha256 {
+            let field = if have.code_sha256 != want.code_sha256 && !erased {
                 Some("code")
             } else if have.item != want.item {
                 Some("item")

@@ -489,3 +489,39 @@ fn an_appointment_code_cannot_be_read_back_from_its_event() {
         .status
         .success());
 }
+
+/// Past the retention period a closed appointment's code goes with its phone: a used or
+/// cancelled code is of no use to anyone, and with its salt erased its event's hash answers no
+/// guess. The log still verifies.
+#[test]
+fn purge_erases_closed_appointments_codes_and_the_log_still_verifies() {
+    let t = demo_ledger();
+    let day1 = |args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", "2026-11-27T02:00:00Z")]);
+    let booked = day1(&[
+        "--json",
+        "appointment",
+        "add",
+        "--item",
+        "A01",
+        "--at",
+        "2026-11-30 10:00",
+        "--phone",
+        PHONE,
+    ]);
+    assert!(booked.status.success(), "{}", stderr(&booked));
+    let code = json(&booked)["code"].as_str().unwrap().to_string();
+    let cancelled = day1(&["appointment", "cancel", &code]);
+    assert!(cancelled.status.success(), "{}", stderr(&cancelled));
+    let later = |args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", "2029-12-01T02:00:00Z")]);
+    let out = later(&["--json", "purge"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let conn = Connection::open(&t.db).unwrap();
+    let (left_code, left_salt): (String, String) = conn
+        .query_row("SELECT code, code_salt FROM appointments", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((left_code.as_str(), left_salt.as_str()), ("", ""));
+    let v = later(&["verify"]);
+    assert!(v.status.success(), "{}", stderr(&v));
+}
