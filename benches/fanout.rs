@@ -129,27 +129,9 @@ impl Drop for Pairs {
     }
 }
 
-/// Two descriptors per board: lift the soft limit on open files to the hard one.
-fn raise_open_files() -> std::io::Result<()> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid rlimit for both calls.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        lim.rlim_cur = lim.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    raise_open_files()?;
+    // Two descriptors per board.
+    bangban::limits::raise_open_files()?;
     let sizes: Vec<usize> = std::env::var("BANGBAN_FANOUT_SIZES")
         .unwrap_or_else(|_| "1,100,1000".into())
         .split(',')

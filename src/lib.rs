@@ -13,6 +13,7 @@ pub mod error;
 pub mod hall;
 pub mod host;
 pub mod ledger;
+pub mod limits;
 pub mod local;
 pub mod model;
 pub mod ops;

@@ -428,32 +428,6 @@ const ALERTS_EVERY: Duration = Duration::from_secs(20);
 /// How often the console's witness reads the chain head (`bangban::witness::EVERY`).
 const WITNESS_EVERY: Duration = bangban::witness::EVERY;
 
-/// Raise this process's open-files soft limit to the hard limit (children inherit it: the
-/// server holds one socket per board). Returns the limit now in force.
-fn raise_open_files() -> std::io::Result<libc::rlim_t> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let want = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            lim.rlim_cur = lim.rlim_max;
-        }
-    }
-    Ok(lim.rlim_cur)
-}
-
 /// The size of the write-ahead log beside `db` (0 when there is none).
 fn wal_size(db: &Path) -> u64 {
     std::fs::metadata(format!("{}-wal", db.display()))
@@ -656,7 +630,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     let counters = opts.counters.min(325);
     // A board is a stream the server holds open: a thousand need a thousand sockets here and
     // there (the server, started below, inherits the limit).
-    match raise_open_files() {
+    match bangban::limits::raise_open_files() {
         Ok(n) => writeln!(out, "loadtest: open files allowed: {n}")?,
         Err(e) => writeln!(out, "loadtest: cannot raise the open-files limit: {e}")?,
     }

@@ -131,28 +131,19 @@ impl Registry {
     }
 }
 
-/// How many connections this process can hold: `MAX_CONNECTIONS`, or fewer when the
-/// open-files limit leaves less room.
-fn total_cap() -> usize {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct passed to it.
-    let files = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
-        usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX)
-    } else {
-        1024
-    };
+/// How many connections this process can hold with `files` open files: `MAX_CONNECTIONS`, or
+/// fewer when the limit leaves less room.
+fn total_cap(files: u64) -> usize {
+    let files = usize::try_from(files).unwrap_or(usize::MAX);
     MAX_CONNECTIONS.min(files.saturating_sub(RESERVED_FDS)).max(16)
 }
 
-/// Serve `router` on `listener` until `shutdown` completes; then stop accepting, let
-/// requests in flight finish for up to `SHUTDOWN_GRACE` (streams end when the server's own
-/// stopping signal goes out), and cut whatever is left.
-pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+/// Serve `router` on `listener` with `files` open files allowed until `shutdown` completes;
+/// then stop accepting, let requests in flight finish for up to `SHUTDOWN_GRACE` (streams end
+/// when the server's own stopping signal goes out), and cut whatever is left.
+pub async fn serve(listener: TcpListener, router: Router, files: u64, shutdown: impl Future<Output = ()>) {
     let registry = Arc::new(Mutex::new(Registry::default()));
-    let cap = total_cap();
+    let cap = total_cap(files);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut warned: Option<Instant> = None;

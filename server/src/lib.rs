@@ -1285,8 +1285,7 @@ async fn ticket_page(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {
-    let ip = client_ip(&app, addr.ip(), &headers).await;
-    if !allow_lookup(&app, ip, &token) {
+    if !allow_lookup(&app, client_ip(&app, addr.ip(), &headers).await, &token) {
         return html_page(StatusCode::TOO_MANY_REQUESTS, page::too_many());
     }
     let status = if valid_token(&token) {
@@ -1333,8 +1332,7 @@ async fn rate_from_page(
     Path(token): Path<String>,
     Json(r): Json<PageRating>,
 ) -> ApiResult<bangban::api::Rated> {
-    let ip = client_ip(&app, addr.ip(), &headers).await;
-    if !allow_lookup(&app, ip, &token) {
+    if !allow_lookup(&app, client_ip(&app, addr.ip(), &headers).await, &token) {
         return Err(ApiError(LedgerError::RateLimited));
     }
     if !valid_token(&token) {
@@ -1358,8 +1356,7 @@ async fn ticket_status(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&app, addr.ip(), &headers).await;
-    if !allow_lookup(&app, ip, &token) {
+    if !allow_lookup(&app, client_ip(&app, addr.ip(), &headers).await, &token) {
         return Err(ApiError(LedgerError::RateLimited));
     }
     if !valid_token(&token) {
@@ -1431,7 +1428,15 @@ pub enum ServeError {
 /// ledger (which folds and removes its `-wal` file). Prints
 /// `listening on http://ADDR` once ready.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
-    raise_open_files();
+    // Every board, counter and phone holds a connection, and the soft default of 1,024 is
+    // below a big hall's devices; the door admits what the limit leaves room for.
+    let files = match bangban::limits::raise_open_files() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!("cannot raise the open-files limit: {e}");
+            1024
+        }
+    };
     let ledger_opts = LedgerOptions {
         busy_timeout: opts.busy_timeout,
         ..LedgerOptions::default()
@@ -1503,7 +1508,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
             })?;
         tokio::spawn(publish_calls(app.clone()));
         ready(listener.local_addr()?);
-        door::serve(listener, router(app.clone()), async move {
+        door::serve(listener, router(app.clone()), files, async move {
             shutdown_signal().await;
             tracing::info!("stopping: finishing requests in flight");
             let _ = stop_tx.send(true);
@@ -1519,28 +1524,6 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     }
     writer.join().map_err(|_| ServeError::WriterPanicked)?;
     Ok(())
-}
-
-/// Lift this process's open-files limit to its hard limit: every board, counter and phone
-/// holds a connection, and the soft default of 1,024 is below a big hall's devices.
-fn raise_open_files() {
-    #[cfg(unix)]
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            let want = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) != 0 {
-                tracing::warn!("cannot raise the open-files limit above {}", lim.rlim_cur);
-            }
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -14,23 +14,12 @@ use bangban::Channel;
 
 use crate::support::*;
 
-/// Lift this test process's open-files limit to its hard limit; the hard limit must allow
-/// `need` descriptors.
+/// Lift this test process's open-files limit to its hard limit, which must allow `need`.
 fn allow_open_files(need: u64) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: both calls only read and write the struct passed.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        lim.rlim_cur = lim.rlim_max;
-        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
-    }
+    let files = bangban::limits::raise_open_files().unwrap();
     assert!(
-        lim.rlim_max >= need,
-        "this machine allows {} open files per process; the test needs {need}",
-        lim.rlim_max
+        files >= need,
+        "this machine allows {files} open files per process; the test needs {need}"
     );
 }
 

@@ -381,6 +381,40 @@ fn a_backdated_note_is_found_by_verify_and_purges_nothing_newer() {
     assert_eq!(kept, 2, "yesterday's notes are kept, the backdated one among them");
 }
 
+/// An appointment booked on 2026-11-27 for 2026-11-30 10:00, with `PHONE` for the reminder:
+/// its check-in code.
+fn book_with_phone(t: &TempLedger) -> String {
+    let out = cli_env(
+        &t.db,
+        &[
+            "--json",
+            "appointment",
+            "add",
+            "--item",
+            "A01",
+            "--at",
+            "2026-11-30 10:00",
+            "--phone",
+            PHONE,
+        ],
+        &[("BANGBAN_NOW", "2026-11-27T02:00:00Z")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    json(&out)["code"].as_str().unwrap().to_string()
+}
+
+/// The booking event's payload.
+fn booking_event(conn: &Connection) -> serde_json::Value {
+    let payload: String = conn
+        .query_row(
+            "SELECT payload FROM events WHERE kind = 'appointment_booked'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    serde_json::from_str(&payload).unwrap()
+}
+
 /// A purged phone cannot be found again by hashing candidates: the note's hash is salted and
 /// the purge erases the salt with the text (a plain SHA-256 of an 11-digit phone falls to a
 /// search in minutes).
@@ -392,29 +426,9 @@ fn a_purged_phone_is_not_recoverable_by_hashing_candidates() {
         let db = db.clone();
         move |args: &[&str]| cli_env(&db, args, &[("BANGBAN_NOW", s)])
     };
-    let booked = at("2026-11-27T02:00:00Z")(&[
-        "appointment",
-        "add",
-        "--item",
-        "A01",
-        "--at",
-        "2026-11-30 10:00",
-        "--phone",
-        PHONE,
-    ]);
-    assert!(booked.status.success(), "{}", stderr(&booked));
+    book_with_phone(&t);
     let conn = Connection::open(&t.db).unwrap();
-    let payload: String = conn
-        .query_row(
-            "SELECT payload FROM events WHERE kind = 'appointment_booked'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let event_sha = serde_json::from_str::<serde_json::Value>(&payload).unwrap()["phone"]["sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let event_sha = booking_event(&conn)["phone"]["sha256"].as_str().unwrap().to_string();
     let guess = |salt: &str| hex::encode(bangban::chain::note_sha256(salt, PHONE));
     assert_ne!(
         event_sha,
@@ -447,35 +461,9 @@ fn a_purged_phone_is_not_recoverable_by_hashing_candidates() {
 #[test]
 fn an_appointment_code_cannot_be_read_back_from_its_event() {
     let t = demo_ledger();
-    let booked = cli_env(
-        &t.db,
-        &[
-            "--json",
-            "appointment",
-            "add",
-            "--item",
-            "A01",
-            "--at",
-            "2026-11-30 10:00",
-            "--phone",
-            PHONE,
-        ],
-        &[("BANGBAN_NOW", "2026-11-27T02:00:00Z")],
-    );
-    assert!(booked.status.success(), "{}", stderr(&booked));
-    let code = json(&booked)["code"].as_str().unwrap().to_string();
+    let code = book_with_phone(&t);
     let conn = Connection::open(&t.db).unwrap();
-    let payload: String = conn
-        .query_row(
-            "SELECT payload FROM events WHERE kind = 'appointment_booked'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let event_sha = serde_json::from_str::<serde_json::Value>(&payload).unwrap()["code_sha256"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let event_sha = booking_event(&conn)["code_sha256"].as_str().unwrap().to_string();
     // Every six-digit candidate hashed plain: none is the event's hash.
     assert!(
         !(0..1_000_000u32).any(|n| bangban::chain::sha256_hex(&format!("{n:06}")) == event_sha),
@@ -497,19 +485,7 @@ fn an_appointment_code_cannot_be_read_back_from_its_event() {
 fn purge_erases_closed_appointments_codes_and_the_log_still_verifies() {
     let t = demo_ledger();
     let day1 = |args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", "2026-11-27T02:00:00Z")]);
-    let booked = day1(&[
-        "--json",
-        "appointment",
-        "add",
-        "--item",
-        "A01",
-        "--at",
-        "2026-11-30 10:00",
-        "--phone",
-        PHONE,
-    ]);
-    assert!(booked.status.success(), "{}", stderr(&booked));
-    let code = json(&booked)["code"].as_str().unwrap().to_string();
+    let code = book_with_phone(&t);
     let cancelled = day1(&["appointment", "cancel", &code]);
     assert!(cancelled.status.success(), "{}", stderr(&cancelled));
     let later = |args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", "2029-12-01T02:00:00Z")]);

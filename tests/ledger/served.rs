@@ -829,15 +829,12 @@ fn a_token_typed_on_the_command_line_is_warned_about_and_a_token_file_serves_ins
 }
 
 fn sign_in_code(url: &str, token: &str, staff: &str, pin: &str, window: u32) -> (u16, String) {
-    let r = ureq::post(&format!("{url}/api/v1/sign-in"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .timeout(Duration::from_secs(120))
-        .send_json(serde_json::json!({"staff": staff, "pin": pin, "window": window}));
-    match r {
-        Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
-        Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
-        Err(e) => panic!("{e}"),
-    }
+    http(
+        "POST",
+        &format!("{url}/api/v1/sign-in"),
+        Some(token),
+        Some(serde_json::json!({"staff": staff, "pin": pin, "window": window})),
+    )
 }
 
 #[test]
