@@ -172,12 +172,14 @@ impl Feed {
                     out.online = Some(false);
                 }
                 Heard::Connected => {
+                    // Back after a break: what changed meanwhile is read again. The first
+                    // connection changes nothing (the board has just read everything).
                     if !self.online {
                         tracing::info!("the hall is back");
                         out.online = Some(true);
+                        out.changed = true;
                     }
                     self.online = true;
-                    out.changed = true;
                 }
             }
         }
@@ -284,9 +286,10 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
 
     let (ask, asked) = std::sync::mpsc::channel();
     let (tell, seen) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("bangban-board".into())
-        .spawn(move || read_for_board(feed, tz, day, asked, tell))?;
+    std::thread::Builder::new().name("bangban-board".into()).spawn({
+        let hall = hall.clone();
+        move || read_for_board(feed, tz, day, hall, asked, tell)
+    })?;
     let seen = Rc::new(seen);
     let drain = Timer::default();
     {
@@ -342,12 +345,13 @@ fn read_for_board(
     mut feed: Feed,
     tz: chrono_tz::Tz,
     mut day: chrono::NaiveDate,
+    hall: Arc<bangban::Hall>,
     asked: std::sync::mpsc::Receiver<Ask>,
     tell: std::sync::mpsc::Sender<Seen>,
 ) {
     use std::sync::mpsc::RecvTimeoutError;
     // The hall's names for the counts the stream sends, read again on every tick.
-    let mut hall: Option<Arc<bangban::Hall>> = None;
+    let mut hall: Option<Arc<bangban::Hall>> = Some(hall);
     // When the stream last said the counts: a quiet hall's are read on a tick now and then,
     // since a priority visitor becomes overdue by the clock alone.
     let mut counts_heard: Option<chrono::DateTime<chrono::Utc>> = None;
@@ -357,26 +361,12 @@ fn read_for_board(
         let mut read_counts = false;
         match asked.recv_timeout(POLL) {
             Ok(Ask::Tick) => {
-                // A number is only ever today's: when the day turns, yesterday's calls leave
-                // the screen (a board left on overnight must not send anyone to a counter with
-                // an old number).
-                let today = bangban::clock::business_day(feed.clock.now(), tz);
-                if today != day {
-                    match feed.client().recent_calls(RECENT) {
-                        Ok(calls) => {
-                            day = today;
-                            out.push(Seen::Today(calls));
-                        }
-                        Err(e) => tracing::warn!("cannot read today's calls: {e}"),
-                    }
+                // A tick's reads wait on the server; while the stream says it is away they
+                // would only hold back the moment the board says so (each read waits its
+                // full timeout on a server that accepts and never answers).
+                if feed.online() {
+                    read_counts = tick_reads(&mut feed, tz, &mut day, &mut hall, counts_heard, &mut out);
                 }
-                match feed.client().hall() {
-                    Ok(h) => hall = Some(h),
-                    Err(e) => tracing::warn!("cannot read the hall: {e}"),
-                }
-                let quiet = chrono::Duration::from_std(QUEUES_QUIET).unwrap_or_default();
-                read_counts = counts_heard.is_none_or(|t| feed.clock.now() - t >= quiet);
-                feed.keep_witness();
                 ticked = true;
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -390,13 +380,15 @@ fn read_for_board(
                 if !p.calls.is_empty() {
                     out.push(Seen::Calls(p.calls));
                 }
-                if hall.is_none() || p.changed {
+                // While the stream says the server is away, reads would only wait out their
+                // timeouts and hold back the moment the board says so.
+                if feed.online() && (hall.is_none() || p.changed) {
                     match feed.client().hall() {
                         Ok(h) => hall = Some(h),
                         Err(e) => tracing::warn!("cannot read the hall: {e}"),
                     }
                 }
-                if let Some(h) = &hall {
+                if let Some(h) = hall.as_ref().filter(|_| feed.online()) {
                     // Tickets issued at the kiosk change the counts without a call; the
                     // stream says them, so a thousand boards do not each read them.
                     if let Some(rows) = p.queues {
@@ -412,7 +404,7 @@ fn read_for_board(
         }
         // A tick's own read of the counts goes after what the stream said, which may have
         // been read before it.
-        if read_counts {
+        if read_counts && feed.online() {
             if let Some(h) = &hall {
                 out.extend(queues(feed.client(), h));
             }
@@ -428,6 +420,50 @@ fn read_for_board(
             }
         }
     }
+}
+
+/// A tick's reads on the reader thread: a new business day's calls, the hall, the witness
+/// file. They stop at the first that finds the server unreachable, so a stopped server costs
+/// the tick one timeout, not one per read, and the stream's loss shows within seconds.
+/// Returns whether the queue counts are due to be read too.
+fn tick_reads(
+    feed: &mut Feed,
+    tz: chrono_tz::Tz,
+    day: &mut chrono::NaiveDate,
+    hall: &mut Option<Arc<bangban::Hall>>,
+    counts_heard: Option<chrono::DateTime<chrono::Utc>>,
+    out: &mut Vec<Seen>,
+) -> bool {
+    let away = |e: &bangban::LedgerError| matches!(e, bangban::LedgerError::Unreachable(_));
+    // A number is only ever today's: when the day turns, yesterday's calls leave the screen
+    // (a board left on overnight must not send anyone to a counter with an old number).
+    let today = bangban::clock::business_day(feed.clock.now(), tz);
+    if today != *day {
+        match feed.client().recent_calls(RECENT) {
+            Ok(calls) => {
+                *day = today;
+                out.push(Seen::Today(calls));
+            }
+            Err(e) => {
+                tracing::warn!("cannot read today's calls: {e}");
+                if away(&e) {
+                    return false;
+                }
+            }
+        }
+    }
+    match feed.client().hall() {
+        Ok(h) => *hall = Some(h),
+        Err(e) => {
+            tracing::warn!("cannot read the hall: {e}");
+            if away(&e) {
+                return false;
+            }
+        }
+    }
+    feed.keep_witness();
+    let quiet = chrono::Duration::from_std(QUEUES_QUIET).unwrap_or_default();
+    counts_heard.is_none_or(|t| feed.clock.now() - t >= quiet)
 }
 
 /// The queue counts as the board shows them, or None (logged) when they cannot be read.
