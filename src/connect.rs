@@ -21,8 +21,13 @@ pub enum Door {
         actor: String,
         demo: bool,
     },
-    /// `--server URL --token TOKEN`: the hall server, as the device owning the token.
-    Server { url: String, token: String },
+    /// `--server URL --token TOKEN`: the hall server, as the device owning the token;
+    /// `ca` is the hall CA an `https://` server's certificate must come from (`--ca FILE`).
+    Server {
+        url: String,
+        token: String,
+        ca: Option<PathBuf>,
+    },
 }
 
 impl Door {
@@ -30,6 +35,7 @@ impl Door {
     pub fn from_flags(
         server: Option<&str>,
         token: Option<&str>,
+        ca: Option<&std::path::Path>,
         db: PathBuf,
         opts: LedgerOptions,
         actor: &str,
@@ -38,6 +44,7 @@ impl Door {
             Some(url) => Door::Server {
                 url: url.to_string(),
                 token: token.unwrap_or("").to_string(),
+                ca: ca.map(|p| p.to_path_buf()),
             },
             None => Door::File {
                 path: db,
@@ -76,7 +83,7 @@ pub fn connect(door: Door) -> Result<Box<dyn HallClient>> {
             };
             Box::new(LocalClient::new(ledger, &actor))
         }
-        Door::Server { url, token } => Box::new(RemoteClient::new(&url, &token)?),
+        Door::Server { url, token, ca } => Box::new(RemoteClient::with_ca(&url, &token, ca.as_deref())?),
     })
 }
 

@@ -21,6 +21,7 @@ pub mod pin;
 pub mod remote;
 pub mod restore;
 pub mod store;
+pub mod tls;
 pub mod visitors;
 pub mod witness;
 

@@ -33,6 +33,8 @@ pub const RETRY_FOR: Duration = Duration::from_secs(4);
 pub struct RemoteClient {
     base: String,
     token: String,
+    /// The hall CA's TLS settings for an `https://` server given `--ca` (else the public CAs).
+    tls: Option<Arc<rustls::ClientConfig>>,
     agent: ureq::Agent,
     session: Option<String>,
     signed_in: Option<SignedIn>,
@@ -46,6 +48,13 @@ pub const REQUEST_ID_HEADER: &str = "Idempotency-Key";
 impl RemoteClient {
     /// A client for the server at `base` (`http://host:port`), as the device owning `token`.
     pub fn new(base: &str, token: &str) -> Result<RemoteClient> {
+        Self::with_ca(base, token, None)
+    }
+
+    /// A client for the server at `base`; an `https://` server's certificate must come from
+    /// the hall CA in the PEM file `ca` (`bangban ca export`), or from a public CA when none
+    /// is given (a hall whose IT issued the certificate).
+    pub fn with_ca(base: &str, token: &str, ca: Option<&std::path::Path>) -> Result<RemoteClient> {
         let base = base.trim().trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(LedgerError::Invalid(format!(
@@ -57,13 +66,25 @@ impl RemoteClient {
                 "no device token: enrol this device on the server host with `bangban device add NAME --role ROLE`, then pass --token".into(),
             ));
         }
-        let agent = ureq::AgentBuilder::new()
+        let tls = match ca {
+            Some(path) => Some(crate::tls::client_config(path)?),
+            None => None,
+        };
+        if base.starts_with("http://") && !crate::tls::is_loopback_url(&base) {
+            // Allowed (a hall may run plain HTTP on an isolated network), never silent.
+            tracing::warn!(
+                "{base} is plain HTTP: device tokens and PINs cross the network in clear; serve with --tls auto and use https://{}",
+                if ca.is_some() { " (--ca is given but unused)" } else { "" }
+            );
+        }
+        let agent = agent(tls.as_ref())
             .timeout_connect(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .build();
         Ok(RemoteClient {
             base,
             token: token.trim().to_string(),
+            tls,
             agent,
             session: None,
             signed_in: None,
@@ -111,7 +132,7 @@ impl RemoteClient {
                     },
                 }
             }
-            ureq::Error::Transport(t) => LedgerError::Unreachable(t.to_string()),
+            ureq::Error::Transport(t) => LedgerError::Unreachable(transport(&t)),
         }
     }
 
@@ -455,7 +476,7 @@ impl RemoteClient {
         let (tx, rx) = std::sync::mpsc::channel();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (base, token, stopped) = (self.base.clone(), self.token.clone(), stop.clone());
-        let agent = ureq::AgentBuilder::new()
+        let agent = agent(self.tls.as_ref())
             .timeout_connect(CONNECT_TIMEOUT)
             .timeout_read(STREAM_SILENCE)
             .build();
@@ -486,7 +507,7 @@ impl RemoteClient {
                             let text = r.into_string().unwrap_or_default();
                             format!("HTTP {code}: {}", text.trim())
                         }
-                        Err(e) => e.to_string(),
+                        Err(ureq::Error::Transport(t)) => transport(&t),
                     };
                     if stopped.load(std::sync::atomic::Ordering::Relaxed) {
                         return;
@@ -508,6 +529,31 @@ impl RemoteClient {
             stop,
             joined: None,
         }
+    }
+}
+
+/// An agent that trusts the hall CA when one is given.
+fn agent(tls: Option<&Arc<rustls::ClientConfig>>) -> ureq::AgentBuilder {
+    let builder = ureq::AgentBuilder::new();
+    match tls {
+        Some(config) => builder.tls_config(config.clone()),
+        None => builder,
+    }
+}
+
+/// Why a request could not be made, with what to do when the server's certificate is the
+/// reason (the device was given no hall CA, or another hall's).
+fn transport(t: &ureq::Transport) -> String {
+    let text = t.to_string();
+    if text.contains("certificate") || text.contains("UnknownIssuer") || text.contains("NotValidForName") {
+        format!(
+            "{text}: this device does not trust the server's certificate; give it the hall CA from `bangban ca export` on the server host (--ca FILE or BANGBAN_CA), and use the address the certificate names"
+        )
+    } else if text.contains("[21, 3, ") {
+        // A TLS alert record (21, version 3.x) where an HTTP answer was expected.
+        format!("{text}: the server speaks HTTPS at this address: use an https:// URL (and --ca FILE with the hall CA)")
+    } else {
+        text
     }
 }
 

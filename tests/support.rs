@@ -186,7 +186,10 @@ impl Served {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("first line was {line:?}"))
             .to_string();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert!(
+            url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
+            "{url}"
+        );
         Served {
             url,
             db: db.to_path_buf(),

@@ -33,6 +33,7 @@ impl Cli {
         let door = Door::from_flags(
             self.server.as_deref(),
             self.token.as_deref(),
+            self.ca.as_deref(),
             self.db_path(),
             self.ledger_options(),
             &self.actor,

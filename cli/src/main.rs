@@ -62,6 +62,10 @@ pub struct Cli {
     /// line, where every user of the machine can read it
     #[arg(long, global = true, env = "BANGBAN_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Trust only this CA (PEM, from `bangban ca export` on the server host) for an https://
+    /// --server: the hall's own CA
+    #[arg(long, global = true, env = "BANGBAN_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// The acting specialist's PIN, for calls, case actions and windows (or BANGBAN_PIN)
     #[arg(long, global = true, env = "BANGBAN_PIN", value_name = "PIN", hide_env_values = true)]
     pub pin: Option<String>,
@@ -292,6 +296,28 @@ pub enum Cmd {
         /// Status-page look-ups allowed per client address and minute
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         lookups_per_minute: u32,
+        /// `auto`: serve HTTPS with the hall's own CA, made in --tls-dir on the first start
+        /// (give its certificate to every device: `bangban ca export`)
+        #[arg(long, value_name = "MODE", value_parser = ["auto"], conflicts_with_all = ["tls_cert", "tls_key"])]
+        tls: Option<String>,
+        /// Serve HTTPS with this certificate chain (PEM, the server's certificate first)
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key (PEM) of --tls-cert
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Where --tls auto keeps the hall CA [default: a `tls` directory beside the ledger]
+        #[arg(long, value_name = "DIR")]
+        tls_dir: Option<PathBuf>,
+        /// Another name or address devices use for this host, added to the server's
+        /// certificate (repeat for several); its host name and addresses are always in it
+        #[arg(long = "tls-name", value_name = "NAME")]
+        tls_names: Vec<String>,
+    },
+    /// The hall CA that `bangban serve --tls auto` made, for the devices (on the server host)
+    Ca {
+        #[command(subcommand)]
+        cmd: CaCmd,
     },
     /// A simulated hall day against a fresh `bangban serve` on loopback: kiosks, counters and
     /// boards at speed; prints latencies and memory, then checks numbers, calls and the chain.
@@ -485,6 +511,21 @@ pub enum FeedbackCmd {
         /// Only those naming this department (its code)
         #[arg(long, value_name = "CODE")]
         department: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CaCmd {
+    /// Print the hall CA's certificate (PEM) for the devices' --ca / BANGBAN_CA, and its
+    /// fingerprint on stderr to compare with the one `bangban serve` printed
+    Export {
+        /// Write the certificate to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The directory `bangban serve --tls-dir` uses [default: a `tls` directory beside the
+        /// ledger]
+        #[arg(long, value_name = "DIR")]
+        tls_dir: Option<PathBuf>,
     },
 }
 
@@ -738,10 +779,10 @@ fn run(cli: &Cli) -> Result<(), Exit> {
                 close_after_status: *close_after_status,
             },
         ),
-        Cmd::Serve {
-            listen,
-            lookups_per_minute,
-        } => host::serve(cli, listen, *lookups_per_minute),
+        Cmd::Serve { .. } => host::serve(cli),
+        Cmd::Ca {
+            cmd: CaCmd::Export { out, tls_dir },
+        } => host::ca_export(cli, out.as_deref(), tls_dir.as_deref()),
         Cmd::Loadtest { .. } => host::loadtest(cli),
     }
 }

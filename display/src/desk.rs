@@ -186,8 +186,13 @@ pub struct View {
 pub enum Source {
     /// The ledger file on this machine; writes wait at most this long for a locked ledger.
     Ledger(PathBuf, Duration),
-    /// The hall server, as the counter device owning the token.
-    Server { url: String, token: String },
+    /// The hall server, as the counter device owning the token; `ca` is the hall CA an
+    /// `https://` server's certificate must come from.
+    Server {
+        url: String,
+        token: String,
+        ca: Option<PathBuf>,
+    },
 }
 
 /// The IO side's state: the hall client, who is signed in, which case is on the panel.
@@ -257,7 +262,7 @@ impl Desk {
                 actor: format!("counter-{window}"),
                 demo: false,
             },
-            Source::Server { url, token } => Door::Server { url, token },
+            Source::Server { url, token, ca } => Door::Server { url, token, ca },
         };
         let (db, url) = door.witness_source();
         let over_network = matches!(door, Door::Server { .. });

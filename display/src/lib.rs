@@ -100,10 +100,21 @@ impl Feed {
 
     /// Follow the hall server from now. `wake` runs whenever something arrives.
     pub fn connect(url: &str, token: &str, wake: impl Fn() + Send + 'static) -> anyhow::Result<Feed> {
+        Feed::connect_trusting(url, token, None, wake)
+    }
+
+    /// Follow the hall server from now, trusting the hall CA in `ca` for an `https://` URL.
+    pub fn connect_trusting(
+        url: &str,
+        token: &str,
+        ca: Option<&std::path::Path>,
+        wake: impl Fn() + Send + 'static,
+    ) -> anyhow::Result<Feed> {
         Feed::on(
             Door::Server {
                 url: url.into(),
                 token: token.into(),
+                ca: ca.map(|p| p.to_path_buf()),
             },
             bangban::clock::from_env(),
             wake,

@@ -29,6 +29,10 @@ struct Cli {
     /// Read the device token from this file (mode 600) instead of --token
     #[arg(long, global = true, env = "BANGBAN_TOKEN_FILE", value_name = "FILE")]
     token_file: Option<PathBuf>,
+    /// Trust only this CA (PEM, from `bangban ca export` on the server host) for an https://
+    /// --server: the hall's own CA
+    #[arg(long, global = true, env = "BANGBAN_CA", value_name = "FILE")]
+    ca: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -130,7 +134,7 @@ fn voice(no_voice: bool, tts: Option<String>) -> Option<display::voice::Voice> {
 /// The board's feed: the hall server when `--server` is given, else the ledger file.
 fn feed(cli: &Cli, db: &std::path::Path) -> anyhow::Result<display::Feed> {
     match &cli.server {
-        Some(url) => display::Feed::connect(url, cli.token.as_deref().unwrap_or(""), || {}),
+        Some(url) => display::Feed::connect_trusting(url, cli.token.as_deref().unwrap_or(""), cli.ca.as_deref(), || {}),
         None => display::Feed::open(db),
     }
 }
@@ -204,6 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(url) => display::counter::Source::Server {
                     url: url.clone(),
                     token: cli.token.clone().unwrap_or_default(),
+                    ca: cli.ca.clone(),
                 },
                 None => display::counter::Source::Ledger(db.clone(), Duration::from_millis(*busy_timeout_ms)),
             };

@@ -472,10 +472,16 @@ struct Server {
 
 /// `bangban serve` on `listen` (127.0.0.1:0 for a free port); returns once it listens.
 fn serve(db: &Path, listen: &str) -> Server {
+    serve_with(db, &["--listen", listen])
+}
+
+/// `bangban serve` with these flags; returns once it listens.
+fn serve_with(db: &Path, args: &[&str]) -> Server {
     let mut child = Command::new(bangban_bin())
         .arg("--db")
         .arg(db)
-        .args(["serve", "--listen", listen])
+        .arg("serve")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -503,6 +509,14 @@ const PIN: &str = "246813";
 
 /// A served demo ledger with a board, a kiosk and a counter enrolled and S101's PIN set.
 fn served_hall() -> (tempfile::TempDir, PathBuf, Server, [String; 3]) {
+    let (dir, db, tokens) = enrolled_hall();
+    let server = serve(&db, "127.0.0.1:0");
+    (dir, db, server, tokens)
+}
+
+/// A demo ledger with a board, a kiosk and a counter enrolled (their tokens in that order)
+/// and the PINs of S101 and S602 set.
+fn enrolled_hall() -> (tempfile::TempDir, PathBuf, [String; 3]) {
     let (dir, db) = demo_ledger();
     let mut l = ledger(&db);
     l.set_pin("S101", PIN, "admin").unwrap();
@@ -517,8 +531,7 @@ fn served_hall() -> (tempfile::TempDir, PathBuf, Server, [String; 3]) {
         .add_device("counter-1", bangban::access::DeviceRole::Counter, "admin")
         .unwrap();
     drop(l);
-    let server = serve(&db, "127.0.0.1:0");
-    (dir, db, server, [board, kiosk, counter])
+    (dir, db, [board, kiosk, counter])
 }
 
 fn remote(url: &str, token: &str) -> bangban::remote::RemoteClient {
@@ -645,6 +658,7 @@ fn a_specialist_walks_a_case_at_a_console_on_the_server() {
         display::counter::Source::Server {
             url: server.url.clone(),
             token: counter.clone(),
+            ca: None,
         },
         12,
     )
@@ -684,6 +698,7 @@ fn the_console_keeps_what_was_typed_while_the_server_is_away() {
         display::counter::Source::Server {
             url: server.url.clone(),
             token: counter,
+            ca: None,
         },
         1,
     )
@@ -1479,6 +1494,7 @@ fn a_console_over_the_network_reads_its_line_again_when_the_stream_says_it_moved
         display::desk::Source::Server {
             url: server.url.clone(),
             token: counter,
+            ca: None,
         },
         12,
     )
@@ -1499,5 +1515,190 @@ fn a_console_over_the_network_reads_its_line_again_when_the_stream_says_it_moved
             v.waiting
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+// ---- over HTTPS with the hall's own CA ----
+
+/// A TCP relay on loopback between devices and the server that keeps every byte it carries
+/// both ways: what anyone on the hall's network could read.
+struct Relay {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Relay {
+    /// A relay to the server at `target` (`scheme://127.0.0.1:PORT`); its own URL is `url`.
+    fn to(target: &str) -> Relay {
+        use std::io::{Read, Write};
+        let (scheme, host) = target.split_once("://").unwrap();
+        let target: std::net::SocketAddr = host.trim_end_matches('/').parse().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("{scheme}://{}", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = seen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let (Ok(client), Ok(server)) = (client, std::net::TcpStream::connect(target)) else {
+                    continue;
+                };
+                let ways = [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ];
+                for (mut from, mut to) in ways {
+                    let kept = kept.clone();
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 16 * 1024];
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0 {
+                                break;
+                            }
+                            kept.lock().unwrap().extend_from_slice(&buf[..n]);
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        to.shutdown(std::net::Shutdown::Write).ok();
+                    });
+                }
+            }
+        });
+        Relay { url, seen }
+    }
+
+    fn carried(&self) -> Vec<u8> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// `bangban serve --tls auto` on a new demo ledger; the server and its hall CA's file, as
+/// `bangban ca export` writes it.
+fn served_over_tls(db: &Path, dir: &Path) -> (Server, PathBuf) {
+    let tls = dir.join("tls");
+    let server = serve_with(
+        db,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls",
+            "auto",
+            "--tls-dir",
+            tls.to_str().unwrap(),
+        ],
+    );
+    let ca = dir.join("hall-ca.pem");
+    let out = Command::new(bangban_bin())
+        .arg("--db")
+        .arg(db)
+        .args([
+            "ca",
+            "export",
+            "--tls-dir",
+            tls.to_str().unwrap(),
+            "--out",
+            ca.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (server, ca)
+}
+
+/// An F01 ticket issued as the kiosk through `url`, trusting the CA in `ca`; its number.
+fn issue_trusting(url: &str, kiosk: &str, ca: &Path) -> bangban::Result<String> {
+    use bangban::api::HallClient;
+    let ticket = bangban::remote::RemoteClient::with_ca(url, kiosk, Some(ca))?.issue(&bangban::api::Issue {
+        item: "F01".into(),
+        priority: None,
+        mode: None,
+        channel: Channel::Kiosk,
+    })?;
+    Ok(ticket.number)
+}
+
+/// Window 12's console through `url`, trusting the CA in `ca`.
+fn console_trusting(url: &str, counter: &str, ca: &Path) -> anyhow::Result<display::counter::Counter> {
+    display::counter::counter_on(
+        display::counter::Source::Server {
+            url: url.into(),
+            token: counter.into(),
+            ca: Some(ca.to_path_buf()),
+        },
+        12,
+    )
+}
+
+#[test]
+fn a_kiosk_a_board_and_a_counter_work_over_https_and_no_pin_or_token_crosses_in_clear() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (dir, db, [board, kiosk, counter]) = enrolled_hall();
+    let (server, ca) = served_over_tls(&db, dir.path());
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let relay = Relay::to(&server.url);
+
+    // The kiosk's ticket, the board following the calls, the counter's console: all through
+    // the relay, each trusting the hall CA only.
+    let number = issue_trusting(&relay.url, &kiosk, &ca).unwrap();
+    let feed = display::Feed::connect_trusting(&relay.url, &board, Some(&ca), || {}).unwrap();
+    let b = display::board(feed, None).unwrap();
+    let c = console_trusting(&relay.url, &counter, &ca).unwrap();
+    c.ui.show().unwrap();
+    login(&c, "S602", PIN);
+    assert!(c.ui.global::<SignInAdapter>().get_logged_in(), "{}", message(&c));
+    tap(&c, "叫下一位");
+    assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
+    let a = b.ui.global::<display::BoardAdapter>();
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while a.get_current().number != number.as_str() && std::time::Instant::now() < end {
+        b.tick();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(a.get_current().number, number.as_str(), "the board shows the call");
+    assert!(!a.get_offline());
+
+    // Devices given another hall's CA are refused, and say why.
+    let (other_dir, other_db, _) = enrolled_hall();
+    let (_other, other_ca) = served_over_tls(&other_db, other_dir.path());
+    let refused = issue_trusting(&relay.url, &kiosk, &other_ca).unwrap_err().to_string();
+    assert!(refused.contains("does not trust the server's certificate"), "{refused}");
+    let board_refused = display::Feed::connect_trusting(&relay.url, &board, Some(&other_ca), || {})
+        .err()
+        .expect("a board with another CA is refused");
+    assert!(
+        format!("{board_refused:#}").contains("certificate"),
+        "{board_refused:#}"
+    );
+    let counter_refused = console_trusting(&relay.url, &counter, &other_ca)
+        .err()
+        .expect("a console with another CA is refused");
+    assert!(
+        format!("{counter_refused:#}").contains("certificate"),
+        "{counter_refused:#}"
+    );
+
+    // What crossed the wire: TLS records only, and none of the secrets.
+    drop(c);
+    drop(b);
+    let wire = relay.carried();
+    assert!(
+        wire.len() > 4_000,
+        "the relay carried the traffic ({} bytes)",
+        wire.len()
+    );
+    assert_eq!(wire[0], 0x16, "the first byte is a TLS handshake record");
+    for (what, secret) in [
+        ("the PIN", PIN),
+        ("the board's token", board.as_str()),
+        ("the kiosk's token", kiosk.as_str()),
+        ("the counter's token", counter.as_str()),
+        ("the sign-in path", "/api/v1/sign-in"),
+        ("the visitor's number", number.as_str()),
+    ] {
+        assert!(!contains(&wire, secret), "{what} crossed the network in clear");
     }
 }

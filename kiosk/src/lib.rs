@@ -37,6 +37,10 @@ pub struct Config {
     /// Read the device token from this file (mode 600) instead of --token
     #[arg(long, env = "BANGBAN_TOKEN_FILE", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Trust only this CA (PEM, from `bangban ca export` on the server host) for an https://
+    /// --server: the hall's own CA
+    #[arg(long, env = "BANGBAN_CA", value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// A hall file to apply at start to the existing ledger (a changed file takes effect)
     #[arg(long)]
     pub hall: Option<PathBuf>,
@@ -82,6 +86,7 @@ impl Config {
             server: None,
             token: None,
             token_file: None,
+            ca: None,
             hall: None,
             demo: true,
             printer: Some("none".into()),
@@ -134,6 +139,7 @@ pub fn init(config: Config) -> anyhow::Result<State> {
         Some(url) => Door::Server {
             url: url.clone(),
             token: config.token.clone().unwrap_or_default(),
+            ca: config.ca.clone(),
         },
         None => Door::File {
             path: db.clone(),

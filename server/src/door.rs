@@ -10,6 +10,7 @@
 //! below the descriptor limit; and when a cap is reached, the oldest connection with nothing
 //! in flight makes room, so sockets that only sit there can never keep a kiosk out. A
 //! connection with a request in flight or a stream open (a board) is never the one closed.
+//! With TLS, the handshake happens here too, under the same deadline as a request's headers.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,9 +26,10 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 
 /// How long a client may take to send a request's headers, and how long a keep-alive
 /// connection may sit idle between requests (clients reconnect transparently).
@@ -141,7 +143,13 @@ fn total_cap(files: u64) -> usize {
 /// Serve `router` on `listener` with `files` open files allowed until `shutdown` completes;
 /// then stop accepting, let requests in flight finish for up to `SHUTDOWN_GRACE` (streams end
 /// when the server's own stopping signal goes out), and cut whatever is left.
-pub async fn serve(listener: TcpListener, router: Router, files: u64, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    files: u64,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     let registry = Arc::new(Mutex::new(Registry::default()));
     let cap = total_cap(files);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -170,9 +178,37 @@ pub async fn serve(listener: TcpListener, router: Router, files: u64, shutdown: 
                         ));
                         continue;
                     };
-                    let (router, registry, stop) = (router.clone(), registry.clone(), stop_rx.clone());
+                    let (router, registry, mut stop) = (router.clone(), registry.clone(), stop_rx.clone());
+                    let tls = tls.clone();
                     tasks.spawn(async move {
-                        connection(stream, peer, router, a.busy, a.evict, stop).await;
+                        // Answers and stream events are small and each is written whole:
+                        // waiting to coalesce them only delays them.
+                        let _ = stream.set_nodelay(true);
+                        match tls {
+                            None => connection(stream, peer, router, a.busy, a.evict, stop).await,
+                            Some(acceptor) => {
+                                // The handshake is held to the headers' deadline: a client that
+                                // opens a socket and sends half a hello is a slowloris too.
+                                let shaken = tokio::select! {
+                                    r = tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)) => match r {
+                                        Ok(Ok(s)) => Some(s),
+                                        Ok(Err(e)) => {
+                                            tracing::debug!("tls handshake with {peer} failed: {e}");
+                                            None
+                                        }
+                                        Err(_) => {
+                                            tracing::debug!("tls handshake with {peer} timed out");
+                                            None
+                                        }
+                                    },
+                                    _ = a.evict.notified() => None,
+                                    _ = stop.changed() => None,
+                                };
+                                if let Some(s) = shaken {
+                                    connection(s, peer, router, a.busy, a.evict, stop).await;
+                                }
+                            }
+                        }
                         registry.lock().unwrap_or_else(|p| p.into_inner()).leave(a.id);
                     });
                 }
@@ -211,17 +247,16 @@ pub async fn serve(listener: TcpListener, router: Router, files: u64, shutdown: 
 
 /// One connection, until the client closes it, a timeout does, it is evicted, or the
 /// server stops (then the request in flight finishes and the connection closes).
-async fn connection(
-    stream: TcpStream,
+async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     router: Router,
     busy: Arc<AtomicUsize>,
     evict: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
-) {
-    // Answers and stream events are small and each is written whole: waiting to coalesce
-    // them only delays them.
-    let _ = stream.set_nodelay(true);
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         let mut router = router.clone();
         let guard = Busy::enter(&busy);

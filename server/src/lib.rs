@@ -7,6 +7,7 @@
 
 mod door;
 mod page;
+pub mod tls;
 
 pub use door::{BODY_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_PER_ADDRESS, SHUTDOWN_GRACE};
 
@@ -42,6 +43,19 @@ pub struct ServeOptions {
     pub busy_timeout: Duration,
     /// Status-page look-ups allowed per client address and minute.
     pub lookups_per_minute: u32,
+    /// HTTPS with this certificate (None: plain HTTP, for 127.0.0.1 and the demo).
+    pub tls: Option<tls::Tls>,
+}
+
+/// What `serve` tells its caller once it accepts connections.
+pub struct Listening {
+    pub addr: SocketAddr,
+    /// `https` or `http`.
+    pub scheme: &'static str,
+    /// The hall CA's fingerprint (`--tls auto`), for the installer to compare on devices.
+    pub ca_fingerprint: Option<String>,
+    /// The names and addresses the server's certificate is valid for (`--tls auto`).
+    pub names: Vec<String>,
 }
 
 type Job = Box<dyn FnOnce(&mut Ledger) + Send>;
@@ -1415,19 +1429,23 @@ fn router(app: Arc<App>) -> Router {
 pub enum ServeError {
     #[error(transparent)]
     Ledger(#[from] LedgerError),
-    #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    // Named `error`, not `source`: the message says it already, and a source would make an
+    // error chain print it twice.
+    #[error("cannot listen on {addr}: {error}")]
+    Listen { addr: String, error: std::io::Error },
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("the ledger writer thread panicked")]
     WriterPanicked,
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Serve until SIGTERM or Ctrl+C: stop accepting, let requests in flight finish (for up to
 /// `SHUTDOWN_GRACE`, then their connections are cut), end the event streams, then close the
 /// ledger (which folds and removes its `-wal` file). Prints
 /// `listening on http://ADDR` once ready.
-pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), ServeError> {
     // Every board, counter and phone holds a connection, and the soft default of 1,024 is
     // below a big hall's devices; the door admits what the limit leaves room for.
     let files = match bangban::limits::raise_open_files() {
@@ -1442,9 +1460,19 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         ..LedgerOptions::default()
     };
     let mut ledger = bangban::open_existing(&opts.db, ledger_opts.clone())?;
-    ledger.hall()?;
+    let hall_name = ledger.hall()?.name.clone();
+    // The certificate is ready before anything listens: a bad key file stops the start with
+    // its name rather than leaving devices to fail their handshakes.
+    let tls = match &opts.tls {
+        Some(t) => Some(tls::prepare(t, &hall_name)?),
+        None => None,
+    };
     let (head_tx, head_rx) = watch::channel(ledger.head_seq()?);
     let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job>();
+    // Closed once every reader's connection is: the writer's must be the last to close, since
+    // only the last connection folds the write-ahead log into the file and removes it, and a
+    // reader (query_only) closing last leaves the `-wal` behind.
+    let (readers_closed_tx, readers_closed_rx) = std::sync::mpsc::channel::<()>();
     let writer = std::thread::Builder::new()
         .name("ledger-writer".into())
         .spawn(move || {
@@ -1458,7 +1486,9 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
                     }
                 }
             }
-            // Every sender is gone: fold the write-ahead log into the file and close it.
+            // Every sender is gone: once the readers have closed, fold the write-ahead log
+            // into the file and close it.
+            let _ = readers_closed_rx.recv();
             if let Err(e) = ledger.checkpoint() {
                 tracing::warn!("cannot checkpoint the ledger on shutdown: {e}");
             }
@@ -1502,14 +1532,21 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&opts.listen)
             .await
-            .map_err(|source| ServeError::Listen {
+            .map_err(|error| ServeError::Listen {
                 addr: opts.listen.clone(),
-                source,
+                error,
             })?;
         tokio::spawn(publish_calls(app.clone()));
-        ready(listener.local_addr()?);
-        door::serve(listener, router(app.clone()), files, async move {
-            shutdown_signal().await;
+        let acceptor = tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(t.config.clone()));
+        let shutdown = shutdown_signal()?;
+        ready(Listening {
+            addr: listener.local_addr()?,
+            scheme: if tls.is_some() { "https" } else { "http" },
+            ca_fingerprint: tls.as_ref().and_then(|t| t.ca_fingerprint.clone()),
+            names: tls.map(|t| t.names).unwrap_or_default(),
+        });
+        door::serve(listener, router(app.clone()), files, acceptor, async move {
+            shutdown.await;
             tracing::info!("stopping: finishing requests in flight");
             let _ = stop_tx.send(true);
         })
@@ -1522,27 +1559,21 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
     for r in readers {
         let _ = r.join();
     }
+    drop(readers_closed_tx);
     writer.join().map_err(|_| ServeError::WriterPanicked)?;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// SIGTERM or Ctrl+C, listened for from the moment this is called (not first polled): a
+/// `systemctl stop` right after the server said it listens must stop it cleanly too, not
+/// kill it with the signal's default action.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    })
 }

@@ -118,6 +118,7 @@ impl TestHall {
             Some(served) => Door::Server {
                 url: served.url.clone(),
                 token: self.tokens[device].clone(),
+                ca: None,
             },
         };
         bangban::connect::connect(door).unwrap()

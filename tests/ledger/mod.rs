@@ -16,4 +16,5 @@ mod restore;
 mod served;
 mod status_page;
 mod tamper;
+mod tls;
 mod voice;

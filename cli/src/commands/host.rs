@@ -10,18 +10,90 @@ use anyhow::Context;
 use crate::out::{say, Exit};
 use crate::{Cli, Cmd};
 
-pub fn serve(cli: &Cli, listen: &str, lookups_per_minute: u32) -> Result<(), Exit> {
+pub fn serve(cli: &Cli) -> Result<(), Exit> {
+    let Cmd::Serve {
+        listen,
+        lookups_per_minute,
+        tls,
+        tls_cert,
+        tls_key,
+        tls_dir,
+        tls_names,
+    } = &cli.cmd
+    else {
+        unreachable!("called for the serve command only")
+    };
     cli.local_only("serve")?;
+    let db = cli.db_path();
+    let tls = match (tls.as_deref(), tls_cert, tls_key) {
+        (Some(_auto), _, _) => Some(bangban_server::tls::Tls::Auto {
+            dir: tls_dir.clone().unwrap_or_else(|| bangban::tls::default_dir(&db)),
+            names: tls_names.clone(),
+        }),
+        (None, Some(cert), Some(key)) => Some(bangban_server::tls::Tls::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    if tls.is_none() && !listen_is_loopback(listen) {
+        eprintln!(
+            "bangban: warning: serving plain HTTP on {listen}: device tokens and PINs cross the hall's network in clear; use --tls auto (see deploy/README.md)"
+        );
+    }
     let opts = bangban_server::ServeOptions {
-        db: cli.db_path(),
+        db,
         listen: listen.to_string(),
         busy_timeout: Duration::from_millis(cli.busy_timeout_ms),
-        lookups_per_minute,
+        lookups_per_minute: *lookups_per_minute,
+        tls,
     };
-    bangban_server::serve(opts, |addr| {
-        say!("listening on http://{addr}");
+    bangban_server::serve(opts, |l| {
+        if let Some(fp) = &l.ca_fingerprint {
+            eprintln!("bangban: hall CA SHA-256 {fp}");
+            eprintln!("bangban: the certificate names {}", l.names.join(", "));
+        }
+        say!("listening on {}://{}", l.scheme, l.addr);
     })?;
     eprintln!("bangban: server stopped; the ledger is closed");
+    Ok(())
+}
+
+/// Whether a listen address is this machine only (plain HTTP there crosses no network).
+fn listen_is_loopback(listen: &str) -> bool {
+    bangban::tls::is_loopback_url(&format!("http://{listen}"))
+}
+
+/// `bangban ca export`: the hall CA's certificate for the devices.
+pub fn ca_export(cli: &Cli, out: Option<&Path>, tls_dir: Option<&Path>) -> Result<(), Exit> {
+    cli.local_only("ca export")?;
+    let dir = tls_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| bangban::tls::default_dir(&cli.db_path()));
+    let path = dir.join(bangban::tls::CA_FILE);
+    if !path.exists() {
+        return Err(Exit::failed(format!(
+            "no hall CA in {}: start `bangban serve --tls auto` once (it makes one there), or name its directory with --tls-dir",
+            dir.display()
+        )));
+    }
+    let certs = bangban::tls::read_certs(&path)?;
+    let pem = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let fingerprint = bangban::tls::fingerprint(&certs[0]);
+    if let Some(out) = out {
+        std::fs::write(out, &pem).with_context(|| format!("cannot write {}", out.display()))?;
+    }
+    if cli.json {
+        say!(
+            "{}",
+            serde_json::json!({ "ca": pem, "sha256": fingerprint, "file": path, "out": out })
+        );
+    } else {
+        if out.is_none() {
+            print!("{pem}");
+        }
+        eprintln!("hall CA {} SHA-256 {fingerprint}", path.display());
+    }
     Ok(())
 }
 
