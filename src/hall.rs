@@ -437,6 +437,17 @@ impl Hall {
                         c as u32
                     ),
                 );
+            } else if let Some(c) = crate::font::first_undrawable(v) {
+                // The screens would drop it without even a box (「专员 许」 for 许喆).
+                push(
+                    t,
+                    i,
+                    field,
+                    format!(
+                        "the character {c} (U+{:04X}) is not in the hall's font, so the kiosk, the board and the consoles could not show it: write it another way",
+                        c as u32
+                    ),
+                );
             }
         };
         for (f, v) in [

@@ -10,6 +10,7 @@ pub mod connect;
 pub mod db;
 pub mod disk;
 pub mod error;
+pub mod font;
 pub mod hall;
 pub mod host;
 pub mod ledger;

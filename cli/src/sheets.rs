@@ -179,8 +179,8 @@ pub fn figures_xlsx(f: &Figures) -> anyhow::Result<Vec<u8>> {
     Ok(book.save_to_buffer()?)
 }
 
-/// The bundled CJK font (WenQuanYi Micro Hei, GB2312 subset; its licence is beside it).
-static FONT: &[u8] = include_bytes!("../../ui/fonts/WenQuanYiMicroHei-GB2312.ttf");
+/// The bundled CJK font (`bangban::font`; its licence is in ui/fonts/).
+static FONT: &[u8] = bangban::font::FONT;
 
 /// The hourly arrivals-vs-served chart as a PNG (1200×600), Chinese labels in the bundled font.
 pub fn hourly_png(f: &Figures, path: &std::path::Path) -> anyhow::Result<()> {

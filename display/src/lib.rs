@@ -264,6 +264,7 @@ pub struct Board {
     seen: Rc<std::sync::mpsc::Receiver<Seen>>,
     apply: Rc<dyn Fn(Seen)>,
     tz: chrono_tz::Tz,
+    hall_clock: Arc<dyn bangban::clock::Clock>,
     _drain: Timer,
     _clock: Timer,
     _highlight: Rc<Timer>,
@@ -293,7 +294,8 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
     };
     apply(Seen::Today(feed.client().recent_calls(RECENT)?));
     apply(queues(feed.client(), &hall).unwrap_or(Seen::Ticked));
-    update_clock(&ui, tz);
+    let hall_clock = feed.clock.clone();
+    update_clock(&ui, tz, &*hall_clock);
 
     let (ask, asked) = std::sync::mpsc::channel();
     let (tell, seen) = std::sync::mpsc::channel();
@@ -313,10 +315,10 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
     }
     let clock = Timer::default();
     {
-        let (weak, ask) = (ui.as_weak(), ask.clone());
+        let (weak, ask, hall_clock) = (ui.as_weak(), ask.clone(), hall_clock.clone());
         clock.start(TimerMode::Repeated, TICK, move || {
             if let Some(ui) = weak.upgrade() {
-                update_clock(&ui, tz);
+                update_clock(&ui, tz, &*hall_clock);
                 let _ = ask.send(Ask::Tick);
             }
         });
@@ -327,6 +329,7 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
         seen,
         apply,
         tz,
+        hall_clock,
         _drain: drain,
         _clock: clock,
         _highlight: highlight,
@@ -337,7 +340,7 @@ impl Board {
     /// What the board's clock timer does every few seconds, waited for (tests call it to move
     /// time on): the reader thread reads, and what it read is on screen when this returns.
     pub fn tick(&self) {
-        update_clock(&self.ui, self.tz);
+        update_clock(&self.ui, self.tz, &*self.hall_clock);
         if self.ask.send(Ask::Tick).is_err() {
             return;
         }
@@ -562,8 +565,9 @@ fn show(ui: &BoardWindow, tz: chrono_tz::Tz, voice: Option<&voice::Voice>, highl
     }
 }
 
-fn update_clock(ui: &BoardWindow, tz: chrono_tz::Tz) {
-    let now = chrono::Utc::now().with_timezone(&tz);
+/// The header's date and time, from the hall's clock (`BANGBAN_NOW` pins it for renders).
+fn update_clock(ui: &BoardWindow, tz: chrono_tz::Tz, clock: &dyn bangban::clock::Clock) {
+    let now = clock.now().with_timezone(&tz);
     let weekday = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"]
         [chrono::Datelike::weekday(&now).num_days_from_monday() as usize];
     ui.global::<BoardAdapter>().set_clock_text(s(&format!(

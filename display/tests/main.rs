@@ -359,20 +359,32 @@ fn white_pixels(path: &Path, x0: usize, x1: usize, y0: usize, y1: usize) -> usiz
     n
 }
 
+/// The start of this minute (RFC 3339), for `BANGBAN_NOW`: renders made with it draw the
+/// same clock in their header, and today's calls on the board.
+fn this_minute() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:00Z").to_string()
+}
+
+/// `display --db DB ARGS…` (a `--render`) with fontconfig pointed at `conf`, which names no
+/// CJK font: only the bundled one can draw Chinese; its clock stands at `now`.
+fn render_without_system_fonts(db: &Path, conf: &Path, now: &str, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_display"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("FONTCONFIG_FILE", conf)
+        .env("BANGBAN_NOW", now)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn board_and_console_render_chinese_without_system_cjk_fonts() {
     let (dir, db) = demo_ledger();
     let conf = bangban_headless::cjk_free_fontconfig(dir.path()).unwrap();
-    let render = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_display"))
-            .arg("--db")
-            .arg(&db)
-            .args(args)
-            .env("FONTCONFIG_FILE", &conf)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    };
+    let now = this_minute();
+    let render = |args: &[&str]| render_without_system_fonts(&db, &conf, &now, args);
     let board = dir.path().join("board.png");
     render(&["board", "--render", board.to_str().unwrap()]);
     // 枣庄市民中心 in white on the blue header.
@@ -1701,4 +1713,57 @@ fn a_kiosk_a_board_and_a_counter_work_over_https_and_no_pin_or_token_crosses_in_
     ] {
         assert!(!contains(&wire, secret), "{what} crossed the network in clear");
     }
+}
+
+/// The board and the console (as S101) rendered by the `display` binary with no system CJK
+/// font, after S101, renamed `name`, called an A01 ticket at window 3: their pixels.
+fn rendered_with_specialist_named(name: &str, now: &str) -> (Vec<u8>, Vec<u8>) {
+    let (dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    let src = bangban::DEMO_HALL.replacen("name = \"王丽\"", &format!("name = \"{name}\""), 1);
+    let hall = bangban::Hall::from_toml(&src, "renamed.toml").unwrap();
+    l.configure(&hall, "test", "renamed.toml").unwrap();
+    issue(&mut l, "A01");
+    l.call(&CallRequest {
+        window: 3,
+        staff: "S101".into(),
+        number: None,
+    })
+    .unwrap();
+    drop(l);
+    let conf = bangban_headless::cjk_free_fontconfig(dir.path()).unwrap();
+    let render = |args: &[&str]| render_without_system_fonts(&db, &conf, now, args);
+    let pixels = |path: &Path| {
+        let mut reader = png::Decoder::new(BufReader::new(std::fs::File::open(path).unwrap()))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        reader.next_frame(&mut buf).unwrap();
+        buf
+    };
+    let board = dir.path().join("board.png");
+    render(&["board", "--render", board.to_str().unwrap()]);
+    let counter = dir.path().join("counter.png");
+    render(&[
+        "counter",
+        "--window",
+        "3",
+        "--staff",
+        "S101",
+        "--render",
+        counter.to_str().unwrap(),
+    ]);
+    (pixels(&board), pixels(&dir.path().join("counter-console.png")))
+}
+
+#[test]
+fn a_name_beyond_gb2312_is_drawn_whole_on_the_board_and_the_console() {
+    // 许喆 against 许: were 喆 missing from the bundled font it would be dropped without even
+    // a box, and both renders would be the same picture.
+    let now = this_minute();
+    let (board_xz, console_xz) = rendered_with_specialist_named("许喆", &now);
+    let (board_x, console_x) = rendered_with_specialist_named("许", &now);
+    let differ = |a: &[u8], b: &[u8]| a.iter().zip(b).filter(|(x, y)| x.abs_diff(**y) > 60).count();
+    assert!(differ(&board_xz, &board_x) > 100, "the board draws 喆");
+    assert!(differ(&console_xz, &console_x) > 100, "the console draws 喆");
 }

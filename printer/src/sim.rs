@@ -43,7 +43,7 @@ pub fn status_byte(c: Condition, n: u8) -> u8 {
     }
 }
 
-const FONT: &[u8] = include_bytes!("../../ui/fonts/WenQuanYiMicroHei-GB2312.ttf");
+const FONT: &[u8] = bangban::font::FONT;
 /// 58 mm paper at 203 dpi.
 pub const PAPER_DOTS: usize = 384;
 const BASE_PX: f32 = 22.0;

@@ -4,7 +4,7 @@
 //! status stream, so it updates without a reload. No personal data is ever on it.
 
 /// The hall's embedded CJK font, served for phones (and headless browsers) that lack one.
-pub const FONT: &[u8] = include_bytes!("../../ui/fonts/WenQuanYiMicroHei-GB2312.ttf");
+pub const FONT: &[u8] = bangban::font::FONT;
 
 const STYLE: &str = r#"
 @font-face { font-family: Hall; src: local("Noto Sans CJK SC"), local("PingFang SC"), local("Microsoft YaHei"), url(/static/hall-font.ttf); font-display: swap; }

@@ -427,3 +427,54 @@ fn the_calendars_holidays_and_workdays_move_working_day_deadlines_and_a_typo_nam
     let line = line_of(&bad, "holidays = [\"2026-13-01\"]");
     assert!(err.contains(&format!("bad.toml:{line}: field `holidays`")), "{err}");
 }
+
+#[test]
+fn a_name_the_hall_font_cannot_draw_is_refused_naming_the_character_and_one_beyond_gb2312_is_not() {
+    let t = demo_ledger();
+    // 许喆: 喆 is outside GB2312, inside the bundled font (GB18030's basic block).
+    let src = demo_src().replacen("name = \"王丽\"", "name = \"许喆\"", 1);
+    let f = write(&t, "xu-zhe.toml", &src);
+    let out = cli(&t.db, &["init", "--hall", &f]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 𠀀 (U+20000, CJK Extension B) is in no font the hall has: the screens would drop it.
+    let src = demo_src().replacen("name = \"王丽\"", "name = \"张𠀀\"", 1);
+    let f = write(&t, "extension-b.toml", &src);
+    let err = init_fails(&t, &f);
+    let line = line_of(&src, "张𠀀");
+    assert!(err.contains(&format!("{f}:{line}: field `name`")), "{err}");
+    assert!(err.contains("𠀀 (U+20000) is not in the hall's font"), "{err}");
+    // The attachment forms go through the same check, row by row.
+    let rows = format!(
+        "部门,工号,姓名,负责业务范围,联系电话,角色\n{}",
+        bangban::Hall::from_path(&demo_hall_path())
+            .unwrap()
+            .specialists
+            .iter()
+            .map(|s| {
+                let name = if s.staff_id == "S101" {
+                    "张𠀀"
+                } else {
+                    s.name.as_str()
+                };
+                let role = if s.role == bangban::hall::Role::Coordinator {
+                    "统筹协调对接"
+                } else {
+                    "具体工作"
+                };
+                format!(
+                    "{},{},{},{},{},{}\n",
+                    s.department, s.staff_id, name, s.scope, s.phone, role
+                )
+            })
+            .collect::<String>()
+    );
+    let f = write(&t, "attachment1.csv", &rows);
+    let out = cli(&t.db, &["import", "specialists", &f]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let line = line_of(&rows, "张𠀀");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{f}:{line}: field `name`")) && err.contains("𠀀"),
+        "{err}"
+    );
+}

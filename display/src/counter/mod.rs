@@ -161,7 +161,10 @@ pub fn show_for_render(c: &Counter, case: Option<String>, staff: Option<String>)
     c.settle(Duration::from_secs(10));
     let a = c.ui.global::<SignInAdapter>();
     a.set_logged_in(true);
-    a.set_staff_name(s("（预览）"));
+    // As that specialist (their name and id, read by the desk), or a preview of nobody.
+    if a.get_staff_name().is_empty() {
+        a.set_staff_name(s("（预览）"));
+    }
 }
 
 /// The items of the departments at a window: (code, name).
