@@ -1767,3 +1767,101 @@ fn a_name_beyond_gb2312_is_drawn_whole_on_the_board_and_the_console() {
     assert!(differ(&board_xz, &board_x) > 100, "the board draws 喆");
     assert!(differ(&console_xz, &console_x) > 100, "the console draws 喆");
 }
+
+/// How many pixels differ between two frames within a rectangle of a `w`-wide buffer.
+fn changed_in(
+    a: &[slint::Rgb8Pixel],
+    b: &[slint::Rgb8Pixel],
+    w: usize,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+) -> usize {
+    (y0..y1)
+        .flat_map(|y| (x0..x1).map(move |x| y * w + x))
+        .filter(|&i| a[i] != b[i])
+        .count()
+}
+
+#[test]
+fn the_board_clock_turns_every_minute_past_five_minutes_and_a_new_call_is_redrawn() {
+    // A screen that keeps its pixels between frames, as a real display's buffer does: the
+    // software renderer draws only what changed (partial rendering), the way the board runs
+    // for days on a hall's wall.
+    let window =
+        bangban_headless::install_with(slint::platform::software_renderer::RepaintBufferType::ReusedBuffer).unwrap();
+    let (w, h) = (1280usize, 720usize);
+    window.set_size(slint::PhysicalSize::new(w as u32, h as u32));
+    let mut buf = vec![slint::Rgb8Pixel::default(); w * h];
+    let (_dir, db) = demo_ledger();
+    let clock = bangban::clock::ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-12-07T09:00:00+08:00")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    );
+    let opts = LedgerOptions {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..LedgerOptions::default()
+    };
+    let b = display::board(display::Feed::open_with(&db, opts.clone()).unwrap(), None).unwrap();
+    b.ui.show().unwrap();
+    frame(&window, &mut buf, w);
+    // The header is the top tenth of the screen; the current call fills the left below it.
+    let header = (0, 0, w, h / 10);
+    let current = (0, h / 8, w / 2, h * 3 / 4);
+    let mut minute_start = buf.clone();
+    for minute in 1..=7 {
+        // Twelve ticks of five seconds: the clock turns once, at the minute.
+        for _ in 0..12 {
+            clock.advance(chrono::Duration::seconds(5));
+            b.tick();
+            frame(&window, &mut buf, w);
+        }
+        let clock_text = b.ui.global::<display::BoardAdapter>().get_clock_text();
+        assert!(
+            clock_text.ends_with(&format!("09:{minute:02}")),
+            "minute {minute}: {clock_text}"
+        );
+        assert!(
+            changed_in(&minute_start, &buf, w, header) > 20,
+            "minute {minute}: the header's clock was not drawn again ({clock_text})"
+        );
+        minute_start = buf.clone();
+    }
+    // A call after those minutes is drawn too.
+    let before = buf.clone();
+    let mut l = Ledger::open(&db, opts).unwrap();
+    let number = issue(&mut l, "A01");
+    l.call(&CallRequest {
+        window: 3,
+        staff: "S101".into(),
+        number: None,
+    })
+    .unwrap();
+    let a = b.ui.global::<display::BoardAdapter>();
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while a.get_current().number != number.as_str() && std::time::Instant::now() < end {
+        b.tick();
+        frame(&window, &mut buf, w);
+    }
+    frame(&window, &mut buf, w);
+    assert_eq!(a.get_current().number, number.as_str());
+    assert!(
+        changed_in(&before, &buf, w, current) > 500,
+        "the new call was not drawn"
+    );
+    // And what the kept buffer shows is what a full redraw shows: nothing stale anywhere
+    // but the notice, which scrolls by the real clock (past the highlight's fade first).
+    std::thread::sleep(Duration::from_millis(400));
+    frame(&window, &mut buf, w);
+    let mut full = vec![slint::Rgb8Pixel::default(); w * h];
+    window.request_redraw();
+    window.draw_if_needed(|r| {
+        r.set_repaint_buffer_type(slint::platform::software_renderer::RepaintBufferType::NewBuffer);
+        r.render(&mut full, w);
+    });
+    assert_eq!(changed_in(&buf, &full, w, header), 0, "the header on screen is stale");
+    assert_eq!(
+        changed_in(&buf, &full, w, current),
+        0,
+        "the current call on screen is stale"
+    );
+}

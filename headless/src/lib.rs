@@ -25,7 +25,13 @@ impl Platform for Headless {
 
 /// Install the headless platform; returns the one window every component renders into.
 pub fn install() -> anyhow::Result<Rc<MinimalSoftwareWindow>> {
-    let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
+    install_with(RepaintBufferType::NewBuffer)
+}
+
+/// `install`, with the window's buffer kept between frames (`ReusedBuffer`: only what changed
+/// is drawn again, as on a real screen) or new for each frame (`NewBuffer`: every frame whole).
+pub fn install_with(buffer: RepaintBufferType) -> anyhow::Result<Rc<MinimalSoftwareWindow>> {
+    let window = MinimalSoftwareWindow::new(buffer);
     slint::platform::set_platform(Box::new(Headless { window: window.clone() }))
         .map_err(|e| anyhow::anyhow!("cannot install the headless platform: {e}"))?;
     Ok(window)
