@@ -8,6 +8,7 @@ pub mod chain;
 pub mod clock;
 pub mod connect;
 pub mod db;
+pub mod demo_day;
 pub mod disk;
 pub mod error;
 pub mod font;

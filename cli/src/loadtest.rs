@@ -514,38 +514,6 @@ fn console(
     }
 }
 
-/// A hall big enough for the load: 25 departments (queue prefixes A–Y) of 13 windows each,
-/// one coordinator and 13 handlers per department, three items each.
-pub fn big_hall_toml() -> String {
-    let mut s = String::from(
-        "[hall]\nname = \"压力测试市民中心\"\ntimezone = \"Asia/Shanghai\"\nopen = \"09:00\"\nclose = \"17:00\"\nnotice = \"压力测试\"\ndefault_service_min = 8\npriority_cap = 3\n",
-    );
-    let mut window = 1;
-    for d in 0..25u32 {
-        let prefix = (b'A' + d as u8) as char;
-        let windows: Vec<String> = (0..13).map(|i| (window + i).to_string()).collect();
-        s += &format!(
-            "\n[[departments]]\ncode = \"D{d:02}\"\nname = \"部门{d:02}\"\nprefix = \"{prefix}\"\nwindows = [{}]\n",
-            windows.join(", ")
-        );
-        s += &format!(
-            "\n[[specialists]]\nstaff_id = \"C{d:02}\"\ndepartment = \"D{d:02}\"\nname = \"统筹{d:02}\"\nphone = \"0632-1000{d:03}\"\nrole = \"coordinator\"\n"
-        );
-        for h in 0..13 {
-            s += &format!(
-                "\n[[specialists]]\nstaff_id = \"S{d:02}{h:02}\"\ndepartment = \"D{d:02}\"\nname = \"专员{d:02}{h:02}\"\nphone = \"0632-2{d:02}{h:02}00\"\nrole = \"handler\"\n"
-            );
-        }
-        for i in 0..3 {
-            s += &format!(
-                "\n[[items]]\ncode = \"I{d:02}{i}\"\ndepartment = \"D{d:02}\"\nmain = \"事项{d:02}-{i}\"\nwindow = {window}\nspecialist = \"S{d:02}00\"\nphone = \"0632-3{d:02}0{i}00\"\nmaterials = [\"身份证\", \"申请表\"]\n"
-            );
-        }
-        window += 13;
-    }
-    s
-}
-
 /// Hourly weights of arrivals over the day: the busiest hour carries three times the average
 /// of the others (a morning peak), the last hour tails off.
 fn hour_weights(hours: usize) -> Vec<f64> {
@@ -635,7 +603,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         Err(e) => writeln!(out, "loadtest: cannot raise the open-files limit: {e}")?,
     }
     writeln!(out, "loadtest: setting up {} in {}", db.display(), dir.display())?;
-    let hall = bangban::Hall::from_toml(&big_hall_toml(), "loadtest-hall.toml")?;
+    let hall = bangban::Hall::from_toml(&bangban::demo_day::big_hall_toml(), "loadtest-hall.toml")?;
     if let Some(base) = &opts.base {
         writeln!(out, "loadtest: starting from a copy of {}", base.display())?;
         std::fs::copy(base, &db).map_err(|e| anyhow::anyhow!("cannot copy {}: {e}", base.display()))?;

@@ -254,6 +254,15 @@ pub enum Cmd {
     },
     /// Rebuild the cases table from the event log
     RebuildCases,
+    /// Write a busy morning in the demo hall into a new ledger file (--db): 60 and more
+    /// waiting in ten departments, calls, a recall, a no-show, a transfer, an escalation, a
+    /// whole-chain case and names beyond GB2312 — for screenshots, layout checks and training.
+    /// Never into an existing ledger
+    DemoDay {
+        /// The day [default: today]; its clock stands at 10:30 (BANGBAN_NOW shows it so)
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
     /// A network thermal printer simulator: saves each ticket as text and a PNG preview
     PrinterSim {
         /// The address to listen on (HOST:PORT)
@@ -703,6 +712,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::Backup { to } => setup::backup(cli, to),
         Cmd::Restore { file } => setup::restore(cli, file),
         Cmd::RebuildCases => setup::rebuild_cases(cli),
+        Cmd::DemoDay { date } => setup::demo_day(cli, *date),
         Cmd::Purge { before } => setup::purge(cli, *before),
         Cmd::Items => visitor::items(cli),
         Cmd::Issue {

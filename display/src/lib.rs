@@ -202,8 +202,9 @@ impl Feed {
 pub const POLL: Duration = Duration::from_millis(25);
 /// How long the newest call stays highlighted.
 pub const HIGHLIGHT: Duration = Duration::from_secs(10);
-/// How many calls the board keeps on screen, so a missed call can still be read.
-pub const RECENT: usize = 8;
+/// How many calls the board keeps, so a missed call can still be read (the screen shows as
+/// many as its height holds).
+pub const RECENT: usize = 12;
 /// How often the board's clock turns and the hall is read again.
 pub const TICK: Duration = Duration::from_secs(5);
 /// A board reads the queue counts itself on a tick when the stream has not said them for this
@@ -292,7 +293,7 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
             }
         })
     };
-    apply(Seen::Today(feed.client().recent_calls(RECENT)?));
+    apply(Seen::Today(feed.client().recent_calls(RECENT * 2)?));
     apply(queues(feed.client(), &hall).unwrap_or(Seen::Ticked));
     let hall_clock = feed.clock.clone();
     update_clock(&ui, tz, &*hall_clock);
@@ -453,7 +454,7 @@ fn tick_reads(
     // (a board left on overnight must not send anyone to a counter with an old number).
     let today = bangban::clock::business_day(feed.clock.now(), tz);
     if today != *day {
-        match feed.client().recent_calls(RECENT) {
+        match feed.client().recent_calls(RECENT * 2) {
             Ok(calls) => {
                 *day = today;
                 out.push(Seen::Today(calls));
@@ -522,6 +523,9 @@ fn show(ui: &BoardWindow, tz: chrono_tz::Tz, voice: Option<&voice::Voice>, highl
             let mut rows: Vec<CallRow> = slint::Model::iter(&model).collect();
             for c in &calls {
                 let row = call_row(tz, c);
+                // A number called again (a recall, or back from hold) moves its row to the top
+                // rather than showing twice.
+                rows.retain(|r| r.number != row.number);
                 rows.insert(0, row.clone());
                 a.set_current(row);
                 if let Some(v) = voice {
@@ -540,7 +544,14 @@ fn show(ui: &BoardWindow, tz: chrono_tz::Tz, voice: Option<&voice::Voice>, highl
             });
         }
         Seen::Today(calls) => {
-            let recent: Vec<CallRow> = calls.iter().map(|c| call_row(tz, c)).collect();
+            // Newest first: a number's latest call only.
+            let mut seen = std::collections::HashSet::new();
+            let recent: Vec<CallRow> = calls
+                .iter()
+                .filter(|c| seen.insert(c.number.clone()))
+                .take(RECENT)
+                .map(|c| call_row(tz, c))
+                .collect();
             a.set_has_current(!recent.is_empty());
             // Without a call today the board shows no number rather than the preview data.
             a.set_current(recent.first().cloned().unwrap_or_default());

@@ -1062,6 +1062,8 @@ fn the_board_names_the_specialist_serving_at_the_called_window() {
         .unwrap();
     assert_eq!(called.staff_name, "王丽");
     let b = display::board(display::Feed::open_with(&db, LedgerOptions::default()).unwrap(), None).unwrap();
+    // The recent calls show as many rows as the screen holds.
+    b.ui.window().set_size(slint::PhysicalSize::new(1920, 1080));
     let a = b.ui.global::<display::BoardAdapter>();
     assert_eq!(a.get_current().staff_name, "王丽");
     assert!(
@@ -1863,5 +1865,195 @@ fn the_board_clock_turns_every_minute_past_five_minutes_and_a_new_call_is_redraw
         changed_in(&buf, &full, w, current),
         0,
         "the current call on screen is stale"
+    );
+}
+
+// ---- the board on a busy day ----
+
+/// Where an element lies, in window pixels.
+#[derive(Clone, Copy, Debug)]
+struct Area {
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+}
+
+impl Area {
+    fn of(e: &ElementHandle) -> Area {
+        let (p, s) = (e.absolute_position(), e.size());
+        Area {
+            x: p.x,
+            y: p.y,
+            w: s.width,
+            h: s.height,
+        }
+    }
+    /// Inside `outer`, allowing half a pixel for rounding.
+    fn within(&self, outer: &Area) -> bool {
+        self.x >= outer.x - 0.5
+            && self.y >= outer.y - 0.5
+            && self.x + self.w <= outer.x + outer.w + 0.5
+            && self.y + self.h <= outer.y + outer.h + 0.5
+    }
+}
+
+/// What on the board lies off the screen, or outside the card it belongs to, one line each.
+fn board_misplaced(ui: &display::BoardWindow, (w, h): (u32, u32)) -> Vec<String> {
+    use i_slint_backend_testing::ElementQuery;
+    let screen = Area {
+        x: 0.0,
+        y: 0.0,
+        w: w as f32,
+        h: h as f32,
+    };
+    let mut out = Vec::new();
+    for e in ElementQuery::from_root(ui).find_all() {
+        let r = Area::of(&e);
+        if r.w <= 0.0 || r.h <= 0.0 || e.computed_opacity() == 0.0 {
+            continue;
+        }
+        let kind = e.type_name().unwrap_or_default();
+        let name = e.accessible_label().unwrap_or_default();
+        // The notice scrolls through its clipped strip by design.
+        if kind == "Text" && r.w > screen.w {
+            continue;
+        }
+        if !r.within(&screen) {
+            out.push(format!("{kind} {name:?} at {r:?} is off the screen"));
+        }
+        if matches!(kind.as_str(), "CurrentCall" | "RecentCalls" | "Queues") {
+            for t in e.query_descendants().match_type_name("Text").find_all() {
+                let tr = Area::of(&t);
+                if tr.w > 0.0 && tr.h > 0.0 && !tr.within(&r) {
+                    out.push(format!(
+                        "text {:?} at {tr:?} spills out of {kind} at {r:?}",
+                        t.accessible_label().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The departments whose waiting count the board shows now.
+fn shown_departments(ui: &display::BoardWindow, hall: &bangban::Hall) -> Vec<String> {
+    use i_slint_backend_testing::ElementQuery;
+    let names: Vec<String> = ElementQuery::from_root(ui)
+        .match_type_name("Queues")
+        .find_all()
+        .iter()
+        .flat_map(|q| q.query_descendants().match_type_name("Text").find_all())
+        .filter(|t| t.size().height > 0.0 && t.size().width > 0.0)
+        .filter_map(|t| t.accessible_label().map(|l| l.to_string()))
+        .collect();
+    hall.departments
+        .iter()
+        .filter(|d| names.contains(&d.name))
+        .map(|d| d.code.clone())
+        .collect()
+}
+
+/// A ledger of the loadtest's 25-department hall with two visitors waiting in each department
+/// and a call in every fifth, its clock at `now`.
+fn big_hall_ledger(dir: &Path, now: chrono::DateTime<chrono::Utc>) -> (PathBuf, LedgerOptions, bangban::Hall) {
+    let db = dir.join("big.sqlite3");
+    let clock = bangban::clock::ManualClock::new(now);
+    let opts = LedgerOptions {
+        clock: std::sync::Arc::new(clock),
+        ..LedgerOptions::default()
+    };
+    let hall = bangban::Hall::from_toml(&bangban::demo_day::big_hall_toml(), "big.toml").unwrap();
+    let mut l = Ledger::open(&db, opts.clone()).unwrap();
+    l.configure(&hall, "test", "big.toml").unwrap();
+    for d in 0..25 {
+        issue(&mut l, &format!("I{d:02}0"));
+        issue(&mut l, &format!("I{d:02}1"));
+        issue(&mut l, &format!("I{d:02}2"));
+        if d % 5 == 0 {
+            l.call(&CallRequest {
+                window: d * 13 + 1,
+                staff: format!("S{d:02}00"),
+                number: None,
+            })
+            .unwrap();
+        }
+    }
+    (db, opts, hall)
+}
+
+#[test]
+fn the_board_holds_a_busy_day_and_twenty_five_departments_in_both_orientations_and_languages() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let busy_db = dir.path().join("busy.sqlite3");
+    let busy = bangban::demo_day::build(&busy_db, today).unwrap();
+    let busy_opts = LedgerOptions {
+        clock: std::sync::Arc::new(busy.clock.clone()),
+        ..LedgerOptions::default()
+    };
+    drop(busy.ledger);
+    let busy_hall = bangban::demo_day::hall().unwrap();
+    let now = bangban::clock::Clock::now(&busy.clock);
+    let (big_db, big_opts, big_hall) = big_hall_ledger(dir.path(), now);
+    let mut failures = Vec::new();
+    let mut boards = 0;
+    for (label, db, opts, hall) in [
+        ("busy day", &busy_db, &busy_opts, &busy_hall),
+        ("25 departments", &big_db, &big_opts, &big_hall),
+    ] {
+        for lang in ["", "en"] {
+            for size in [(1920u32, 1080u32), (1080, 1920)] {
+                let b = display::board(display::Feed::open_with(db, opts.clone()).unwrap(), None).unwrap();
+                slint::select_bundled_translation(lang).unwrap();
+                b.ui.set_landscape(size.0 > size.1);
+                b.ui.window().set_size(slint::PhysicalSize::new(size.0, size.1));
+                b.ui.show().unwrap();
+                let what = format!("{label}, {lang:?}, {}x{}", size.0, size.1);
+                boards += 1;
+                for m in board_misplaced(&b.ui, size) {
+                    failures.push(format!("{what}: {m}"));
+                }
+                let shown = shown_departments(&b.ui, hall);
+                // Landscape: two rows of five; portrait: five rows of two.
+                let per_page = 10;
+                if shown.len() != hall.departments.len().min(per_page) {
+                    failures.push(format!("{what}: {} departments shown: {shown:?}", shown.len()));
+                }
+                if hall.departments.len() > per_page
+                    && ElementHandle::find_by_accessible_label(
+                        &b.ui,
+                        if lang.is_empty() {
+                            "第 1 / 3 页"
+                        } else {
+                            "page 1 of 3"
+                        },
+                    )
+                    .next()
+                    .is_none()
+                {
+                    failures.push(format!("{what}: no page mark for the departments that do not fit"));
+                }
+                let recent = b.ui.global::<display::BoardAdapter>().get_recent();
+                let numbers: Vec<String> = recent.iter().map(|r| r.number.to_string()).collect();
+                let mut unique = numbers.clone();
+                unique.sort();
+                unique.dedup();
+                if unique.len() != numbers.len() {
+                    failures.push(format!("{what}: a number has two rows: {numbers:?}"));
+                }
+                drop(b);
+            }
+        }
+    }
+    slint::select_bundled_translation("").unwrap();
+    assert_eq!(boards, 8);
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
     );
 }

@@ -221,6 +221,29 @@ pub fn rebuild_cases(cli: &Cli) -> Result<(), Exit> {
     Ok(())
 }
 
+pub fn demo_day(cli: &Cli, date: Option<chrono::NaiveDate>) -> Result<(), Exit> {
+    cli.local_only("demo-day")?;
+    let db = cli.db_path();
+    let hall = bangban::demo_day::hall()?;
+    let date = date.unwrap_or_else(|| bangban::clock::business_day(chrono::Utc::now(), hall.tz()));
+    let bangban::demo_day::BusyDay { mut ledger, clock } = bangban::demo_day::build(&db, date)?;
+    let waiting: u32 = ledger.queues()?.iter().map(|q| q.waiting).sum();
+    let calls = ledger.recent_calls(1000)?.len();
+    let at = bangban::clock::stamp(bangban::clock::Clock::now(&clock));
+    if cli.json {
+        say!(
+            "{}",
+            serde_json::json!({ "db": db, "date": date, "now": at, "waiting": waiting, "calls": calls })
+        );
+    } else {
+        say!(
+            "wrote the busy morning of {date} into {}: {waiting} waiting, {calls} calls; look at it with BANGBAN_NOW={at}",
+            db.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn purge(cli: &Cli, before: Option<chrono::NaiveDate>) -> Result<(), Exit> {
     let done = Exit::usage_if_invalid(cli.client()?.send(bangban::ops::Purge { before }))?;
     if cli.json {
