@@ -258,6 +258,7 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
         ("serve", vec!["serve"]),
         ("loadtest", vec!["loadtest"]),
         ("ca", vec!["ca", "export"]),
+        ("demo-day", vec!["demo-day"]),
     ] {
         let out = run(name, &admin, &args);
         assert_eq!(out.status.code(), Some(2), "{name}");
