@@ -2064,3 +2064,103 @@ fn the_board_holds_a_busy_day_and_twenty_five_departments_in_both_orientations_a
         failures.join("\n")
     );
 }
+
+// ---- the console on a busy day ----
+
+/// What on the console lies off the screen, or outside the section it belongs to.
+fn console_misplaced(ui: &display::CounterWindow, (w, h): (u32, u32)) -> Vec<String> {
+    use i_slint_backend_testing::ElementQuery;
+    let screen = Area {
+        x: 0.0,
+        y: 0.0,
+        w: w as f32,
+        h: h as f32,
+    };
+    let mut out = Vec::new();
+    for e in ElementQuery::from_root(ui).find_all() {
+        let r = Area::of(&e);
+        if r.w <= 0.0 || r.h <= 0.0 || e.computed_opacity() == 0.0 {
+            continue;
+        }
+        let kind = e.type_name().unwrap_or_default();
+        let name = e.accessible_label().unwrap_or_default();
+        if !r.within(&screen) {
+            out.push(format!("{kind} {name:?} at {r:?} is off the screen"));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_console_holds_a_busy_day_and_twenty_five_departments_at_three_screen_sizes_and_both_languages() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let hall = bangban::demo_day::hall().unwrap();
+    let today = bangban::clock::business_day(chrono::Utc::now(), hall.tz());
+    let busy_db = dir.path().join("busy.sqlite3");
+    drop(bangban::demo_day::build(&busy_db, today).unwrap());
+    let (big_db, _, _) = big_hall_ledger(dir.path(), chrono::Utc::now());
+    let mut failures = Vec::new();
+    for (label, db, window, staff) in [
+        ("busy day", &busy_db, 1, "S101"),
+        ("25 departments", &big_db, 1, "S0000"),
+    ] {
+        for lang in ["zh", "en"] {
+            for size in [(1280u32, 720u32), (1366, 768), (1920, 1080)] {
+                let what = format!("{label}, {lang}, {}x{}", size.0, size.1);
+                let c = display::counter::counter_on(
+                    display::counter::Source::Ledger(db.to_path_buf(), Duration::from_secs(5)),
+                    window,
+                )
+                .unwrap();
+                display::counter::set_language(lang);
+                c.ui.window().set_size(slint::PhysicalSize::new(size.0, size.1));
+                c.ui.show().unwrap();
+                display::counter::show_for_render(&c, None, Some(staff.into()));
+                for m in console_misplaced(&c.ui, size) {
+                    failures.push(format!("{what}: {m}"));
+                }
+                // The busy day's window is serving: calling the next is refused, and the
+                // long reason stays on the screen below a long queue.
+                if label == "busy day" {
+                    let waiting = c.ui.global::<display::QueueAdapter>().get_waiting().row_count();
+                    if waiting < 29 {
+                        failures.push(format!("{what}: only {waiting} waiting"));
+                    }
+                    let call = if lang == "en" { "Call next" } else { "叫下一位" };
+                    match ElementHandle::find_by_accessible_label(&c.ui, call).next() {
+                        Some(b) => b.invoke_accessible_default_action(),
+                        None => failures.push(format!("{what}: no {call:?} button")),
+                    }
+                    c.settle(Duration::from_secs(10));
+                    let text = message(&c);
+                    if text.is_empty() {
+                        failures.push(format!("{what}: no message after a refused call"));
+                    }
+                    let shown = ElementHandle::find_by_accessible_label(&c.ui, &text).any(|e| {
+                        Area::of(&e).within(&Area {
+                            x: 0.0,
+                            y: 0.0,
+                            w: size.0 as f32,
+                            h: size.1 as f32,
+                        }) && e.size().height > 0.0
+                    });
+                    if !shown {
+                        failures.push(format!("{what}: the message {text:?} is not on the screen"));
+                    }
+                    for m in console_misplaced(&c.ui, size) {
+                        failures.push(format!("{what}, after the message: {m}"));
+                    }
+                }
+                drop(c);
+            }
+        }
+    }
+    display::counter::set_language("zh");
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
