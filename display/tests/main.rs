@@ -1905,8 +1905,9 @@ impl Area {
     }
 }
 
-/// What on the board lies off the screen, or outside the card it belongs to, one line each.
-fn board_misplaced(ui: &display::BoardWindow, (w, h): (u32, u32)) -> Vec<String> {
+/// What on a window lies off the screen, or (for the components named in `cards`) outside
+/// the card it belongs to, one line each.
+fn misplaced(ui: &impl slint::ComponentHandle, (w, h): (u32, u32), cards: &[&str]) -> Vec<String> {
     use i_slint_backend_testing::ElementQuery;
     let screen = Area {
         x: 0.0,
@@ -1922,14 +1923,14 @@ fn board_misplaced(ui: &display::BoardWindow, (w, h): (u32, u32)) -> Vec<String>
         }
         let kind = e.type_name().unwrap_or_default();
         let name = e.accessible_label().unwrap_or_default();
-        // The notice scrolls through its clipped strip by design.
+        // The board's notice scrolls through its clipped strip by design.
         if kind == "Text" && r.w > screen.w {
             continue;
         }
         if !r.within(&screen) {
             out.push(format!("{kind} {name:?} at {r:?} is off the screen"));
         }
-        if matches!(kind.as_str(), "CurrentCall" | "RecentCalls" | "Queues") {
+        if cards.contains(&kind.as_str()) {
             for t in e.query_descendants().match_type_name("Text").find_all() {
                 let tr = Area::of(&t);
                 if tr.w > 0.0 && tr.h > 0.0 && !tr.within(&r) {
@@ -2020,7 +2021,7 @@ fn the_board_holds_a_busy_day_and_twenty_five_departments_in_both_orientations_a
                 b.ui.show().unwrap();
                 let what = format!("{label}, {lang:?}, {}x{}", size.0, size.1);
                 boards += 1;
-                for m in board_misplaced(&b.ui, size) {
+                for m in misplaced(&b.ui, size, &["CurrentCall", "RecentCalls", "Queues"]) {
                     failures.push(format!("{what}: {m}"));
                 }
                 let shown = shown_departments(&b.ui, hall);
@@ -2067,30 +2068,6 @@ fn the_board_holds_a_busy_day_and_twenty_five_departments_in_both_orientations_a
 
 // ---- the console on a busy day ----
 
-/// What on the console lies off the screen, or outside the section it belongs to.
-fn console_misplaced(ui: &display::CounterWindow, (w, h): (u32, u32)) -> Vec<String> {
-    use i_slint_backend_testing::ElementQuery;
-    let screen = Area {
-        x: 0.0,
-        y: 0.0,
-        w: w as f32,
-        h: h as f32,
-    };
-    let mut out = Vec::new();
-    for e in ElementQuery::from_root(ui).find_all() {
-        let r = Area::of(&e);
-        if r.w <= 0.0 || r.h <= 0.0 || e.computed_opacity() == 0.0 {
-            continue;
-        }
-        let kind = e.type_name().unwrap_or_default();
-        let name = e.accessible_label().unwrap_or_default();
-        if !r.within(&screen) {
-            out.push(format!("{kind} {name:?} at {r:?} is off the screen"));
-        }
-    }
-    out
-}
-
 #[test]
 fn the_console_holds_a_busy_day_and_twenty_five_departments_at_three_screen_sizes_and_both_languages() {
     i_slint_backend_testing::init_no_event_loop();
@@ -2117,7 +2094,7 @@ fn the_console_holds_a_busy_day_and_twenty_five_departments_at_three_screen_size
                 c.ui.window().set_size(slint::PhysicalSize::new(size.0, size.1));
                 c.ui.show().unwrap();
                 display::counter::show_for_render(&c, None, Some(staff.into()));
-                for m in console_misplaced(&c.ui, size) {
+                for m in misplaced(&c.ui, size, &[]) {
                     failures.push(format!("{what}: {m}"));
                 }
                 // The busy day's window is serving: calling the next is refused, and the
@@ -2148,7 +2125,7 @@ fn the_console_holds_a_busy_day_and_twenty_five_departments_at_three_screen_size
                     if !shown {
                         failures.push(format!("{what}: the message {text:?} is not on the screen"));
                     }
-                    for m in console_misplaced(&c.ui, size) {
+                    for m in misplaced(&c.ui, size, &[]) {
                         failures.push(format!("{what}, after the message: {m}"));
                     }
                 }
