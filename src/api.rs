@@ -223,6 +223,37 @@ pub struct TicketStatus {
     /// Today's business day in the hall (a phone's own date may be another time zone's).
     #[serde(default)]
     pub today: String,
+    /// 一次性告知: the materials still missing, each with where to get it (awaiting materials).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<MissingOnPage>,
+    /// The window to come back to: with the missing materials, or to collect the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_window: Option<u32>,
+    /// Waiting for the management office's coordination (协调中).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub coordinating: bool,
+    /// 全链条: each department's part and whether it is done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<PartOnPage>,
+    /// Delivered (or received by post) or archived: nothing more to do (已办结).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub finished: bool,
+}
+
+/// A missing material as the visitor's phone shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissingOnPage {
+    pub material: String,
+    /// Where to get it, from the hall file's `[material_sources]` ("" when it names none).
+    #[serde(default)]
+    pub from: String,
+}
+
+/// One department's part of a whole-chain case as the visitor's phone shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartOnPage {
+    pub department_name: String,
+    pub done: bool,
 }
 
 /// An error as it travels between server and client: a kind callers can tell apart and the

@@ -33,6 +33,10 @@ ol.stages li.now span.dot { border-color: #9e1b1b; color: #9e1b1b; }
 .conn { text-align: center; font-size: 15px; color: #8a4b00; min-height: 22px; }
 .rate button { display: block; width: 100%; font: inherit; font-size: 20px; min-height: 52px; margin: 8px 0; border-radius: 10px; border: 2px solid #b5ada0; background: #fff; color: #1a1a1a; }
 .rate button:active { background: #f4e3e3; }
+ul.missing, ul.parts { margin: 8px 0 0; padding-left: 1.2em; font-size: 19px; }
+ul.missing li, ul.parts li { margin: 6px 0; overflow-wrap: anywhere; }
+ul.parts { list-style: none; padding-left: 0; }
+ul.parts li.done { color: #0b6b2e; }
 .hidden { display: none; }
 "#;
 
@@ -82,14 +86,30 @@ const T = {
         noShow: "已过号，请到服务台重新取号", cancelled: "此号已取消", otherDay: d => `这是 ${d} 的号票`, free: "帮办代办 免费服务",
         lost: "连接中断，正在重新连接…", waitingTitle: "排队中",
         rateTitle: "请为这次帮办服务评价", levels: ["非常满意", "满意", "一般", "不满意", "非常不满意"],
-        rated: l => `谢谢您的评价：${["", "非常不满意", "不满意", "一般", "满意", "非常满意"][l]}`, rateFailed: "评价没有提交成功，请稍后再试" },
+        rated: l => `谢谢您的评价：${["", "非常不满意", "不满意", "一般", "满意", "非常满意"][l]}`, rateFailed: "评价没有提交成功，请稍后再试",
+        servingAt: w => `正在 ${w} 号窗口为您办理`, onHold: "暂挂：请在附近稍候，工作人员会再叫您",
+        transferredTo: d => `已转到${d}，请留意叫号`, consulted: "咨询已记录，工作人员会答复您",
+        needMaterials: "还缺以下材料，请补齐", backTo: w => w ? `补齐后回 ${w} 号窗口，不用重新取号` : "补齐后回原窗口，不用重新取号",
+        colon: "：", accepted: "已受理，正在为您代办", coordinating: "正在协调相关部门，请耐心等候",
+        coordinatingMore: "协调有结果后会继续办理", readyAt: w => w ? `已办好，请到 ${w} 号窗口领取` : "已办好，请到窗口领取",
+        mailed: "已邮寄，请留意查收", done: "已办结", doneMore: "感谢您的耐心",
+        expired: "此号已过期", expiredHow: "下次来时带上此号票到服务台，为您换当天的号，不用从头排队",
+        partsTitle: "全链条办理进度", partDone: "已办好", partOpen: "办理中" },
   en: { title: "Your ticket", lang: "中文", yourNumber: "Your number", ahead: n => n > 0 ? `${n} ahead of you` : "Nobody ahead — watch for your number", wait: m => m > 0 ? `about ${m} min` : "",
         goTo: w => `Please go to window ${w}`, calledNow: "Your number is being called", stages: ["Consultation", "Acceptance", "Delivery", "Archived"], stageTitle: "Progress",
         noShow: "Missed — please ask at the service desk", cancelled: "This ticket was cancelled", otherDay: d => `This ticket is from ${d}`, free: "Assisted service is free",
         lost: "Connection lost — reconnecting…", waitingTitle: "In the queue",
         rateTitle: "How was the assisted service?", levels: ["Very satisfied", "Satisfied", "Neutral", "Dissatisfied", "Very dissatisfied"],
         rated: l => `Thank you for your rating: ${["", "very dissatisfied", "dissatisfied", "neutral", "satisfied", "very satisfied"][l]}`,
-        rateFailed: "The rating was not sent; please try again later" }
+        rateFailed: "The rating was not sent; please try again later",
+        servingAt: w => `Being served at window ${w}`, onHold: "On hold — please wait nearby, you will be called again",
+        transferredTo: d => `Transferred to ${d} — watch for your number`, consulted: "Your question is noted; we will answer you",
+        needMaterials: "Please bring these missing materials", backTo: w => w ? `Then come back to window ${w} — no new ticket needed` : "Then come back to the same window — no new ticket needed",
+        colon: ": ", accepted: "Accepted — we are handling it for you", coordinating: "Being coordinated with other offices",
+        coordinatingMore: "It goes on once they have agreed", readyAt: w => w ? `Ready — collect it at window ${w}` : "Ready — collect it at the window",
+        mailed: "Sent by post — watch for the delivery", done: "Done", doneMore: "Thank you for your patience",
+        expired: "This ticket has expired", expiredHow: "Next time, show it at the service desk for a number of that day — no need to queue from the start",
+        partsTitle: "Progress across offices", partDone: "done", partOpen: "in progress" }
 };
 let lang = (localStorage.getItem("bangban-lang") || "zh");
 let last = INITIAL;
@@ -109,24 +129,70 @@ function render() {
   const q = document.getElementById("queue");
   const big = document.getElementById("big"), small = document.getElementById("small");
   q.classList.remove("called");
-  if (s.state === "called" || ((s.state === "serving" || s.state === "on_hold") && s.window)) {
-    q.classList.add("called");
-    big.textContent = t.goTo(s.window);
-    small.textContent = s.state === "called" ? t.calledNow : "";
-  } else if (s.state === "waiting" || s.state === "transferred") {
-    big.textContent = t.ahead(s.ahead);
-    small.textContent = t.wait(s.estimated_wait_min);
+  let b = "", sm = "";
+  const missing = document.getElementById("missing");
+  missing.innerHTML = "";
+  if (s.coordinating && s.state !== "cancelled" && s.state !== "expired") {
+    b = t.coordinating; sm = t.coordinatingMore;
+  } else if (s.state === "called") {
+    q.classList.add("called"); b = t.goTo(s.window); sm = t.calledNow;
+  } else if (s.state === "serving" && s.window) {
+    q.classList.add("called"); b = t.servingAt(s.window);
+  } else if (s.state === "on_hold") {
+    b = t.onHold;
+  } else if (s.state === "waiting") {
+    b = t.ahead(s.ahead); sm = t.wait(s.estimated_wait_min);
+  } else if (s.state === "transferred") {
+    b = t.transferredTo(s.department_name); sm = [t.ahead(s.ahead), t.wait(s.estimated_wait_min)].filter(x => x).join(" · ");
   } else if (s.state === "no_show") {
-    big.textContent = t.noShow; small.textContent = "";
+    b = t.noShow;
   } else if (s.state === "cancelled") {
-    big.textContent = t.cancelled; small.textContent = "";
+    b = t.cancelled;
+  } else if (s.state === "expired") {
+    b = t.expired; sm = t.expiredHow;
+  } else if (s.state === "awaiting_materials") {
+    b = t.needMaterials; sm = t.backTo(s.return_window);
+    (s.missing || []).forEach(m => {
+      const li = document.createElement("li");
+      // The hall file says where to get it in its own words (an office, a form to download).
+      li.textContent = m.from ? `${m.material}${t.colon}${m.from}` : m.material;
+      missing.appendChild(li);
+    });
+  } else if (s.state === "consulted") {
+    b = t.consulted;
+  } else if (s.state === "accepted" || s.state === "in_progress") {
+    b = t.accepted;
+  } else if (s.state === "ready") {
+    q.classList.add("called"); b = t.readyAt(s.return_window);
+  } else if (s.state === "mailed") {
+    b = t.mailed;
+  } else if (s.finished) {
+    b = t.done; sm = t.doneMore;
   } else {
-    big.textContent = t.stages[Math.max(0, s.stage - 1)]; small.textContent = "";
+    b = t.stages[Math.max(0, s.stage - 1)];
   }
+  big.textContent = b; small.textContent = sm;
+  // 全链条: each office's part.
+  const partsCard = document.getElementById("partsCard"), parts = document.getElementById("parts");
+  partsCard.classList.toggle("hidden", !(s.parts && s.parts.length));
+  document.getElementById("partsTitle").textContent = t.partsTitle;
+  parts.innerHTML = "";
+  (s.parts || []).forEach(p => {
+    const li = document.createElement("li");
+    li.className = p.done ? "done" : "";
+    li.textContent = (p.done ? "✓ " : "… ") + p.department_name + " · " + (p.done ? t.partDone : t.partOpen);
+    parts.appendChild(li);
+  });
   // 好差评: offered once the visit has been served, thanked once given.
   const rate = document.getElementById("rate");
   document.getElementById("rateTitle").textContent = s.rating ? t.rated(s.rating) : t.rateTitle;
   rate.classList.toggle("hidden", !s.can_rate && !s.rating);
+  // Once the visit at the counter is over, the rating comes first: the visitor who opens the
+  // page afterwards should not have to look for it. While something is asked of them (bring
+  // the missing materials, collect the result) that comes first.
+  const main = document.querySelector("main");
+  const over = ["consulted", "accepted", "in_progress", "mailed", "delivered", "receipt_confirmed", "archived"].includes(s.state);
+  if (s.can_rate && over) { main.insertBefore(rate, main.firstChild); } else { main.insertBefore(rate, document.getElementById("conn")); }
   [5, 4, 3, 2, 1].forEach((level, i) => {
     const b = document.getElementById("rate-" + level);
     b.textContent = t.levels[i];
@@ -139,8 +205,9 @@ function render() {
   t.stages.forEach((name, i) => {
     const li = document.createElement("li");
     const n = i + 1;
-    li.className = s.stage > n ? "done" : (s.stage === n ? "now" : "");
-    const dot = document.createElement("span"); dot.className = "dot"; dot.textContent = s.stage > n ? "✓" : String(n);
+    const done = s.finished || s.stage > n;
+    li.className = done ? "done" : (s.stage === n ? "now" : "");
+    const dot = document.createElement("span"); dot.className = "dot"; dot.textContent = done ? "✓" : String(n);
     li.appendChild(dot); li.appendChild(document.createTextNode(name));
     ol.appendChild(li);
   });
@@ -170,8 +237,9 @@ connect();
 pub fn status_page(token: &str, now: &bangban::api::TicketStatus) -> Page {
     let body = "<header><h1 id=\"title\">办理进度</h1><button id=\"lang\" type=\"button\">English</button></header>\
 <main><div class=\"card\"><p class=\"label\" id=\"yourNumber\">您的号码</p><p class=\"number\" id=\"number\">…</p><p class=\"what\" id=\"what\"></p><p class=\"label\" id=\"day\"></p></div>\
-<div class=\"card\" id=\"queue\"><p class=\"big\" id=\"big\"></p><p class=\"label\" id=\"small\"></p></div>\
+<div class=\"card\" id=\"queue\"><p class=\"big\" id=\"big\"></p><ul class=\"missing\" id=\"missing\"></ul><p class=\"label\" id=\"small\"></p></div>\
 <div class=\"card\"><p class=\"label\" id=\"stageTitle\">办理阶段</p><ol class=\"stages\" id=\"stages\"></ol></div>\
+<div class=\"card hidden\" id=\"partsCard\"><p class=\"label\" id=\"partsTitle\"></p><ul class=\"parts\" id=\"parts\"></ul></div>\
 <div class=\"card rate hidden\" id=\"rate\"><p class=\"what\" id=\"rateTitle\">请为这次帮办服务评价</p>\
 <button type=\"button\" id=\"rate-5\">非常满意</button><button type=\"button\" id=\"rate-4\">满意</button>\
 <button type=\"button\" id=\"rate-3\">一般</button><button type=\"button\" id=\"rate-2\">不满意</button>\

@@ -47,6 +47,32 @@ impl Ledger {
                 ),
             rating: case.rating,
             today: business_day(self.now(), hall.tz()).to_string(),
+            missing: if case.state == S::AwaitingMaterials {
+                case.missing
+                    .iter()
+                    .map(|m| crate::api::MissingOnPage {
+                        material: m.clone(),
+                        from: hall.material_sources.get(m).cloned().unwrap_or_default(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            return_window: if matches!(case.state, S::AwaitingMaterials | S::Ready) {
+                case.called_window.or(Some(case.window)).filter(|w| *w > 0)
+            } else {
+                None
+            },
+            coordinating: case.under_coordination,
+            parts: case
+                .parts
+                .iter()
+                .map(|p| crate::api::PartOnPage {
+                    department_name: hall.department_name(&p.department),
+                    done: p.state == crate::model::PartState::Done,
+                })
+                .collect(),
+            finished: matches!(case.state, S::Delivered | S::ReceiptConfirmed | S::Archived),
         })
     }
 

@@ -33,6 +33,10 @@ fn chromium() -> Browser {
                     "--disable-background-networking",
                     "--disable-component-update",
                     "--disable-sync",
+                    // Pages left for the next stay alive in the back-forward cache with their
+                    // status streams open, and six of them hold every connection Chromium
+                    // allows one server: the seventh page would wait a minute.
+                    "--disable-features=BackForwardCache",
                 ]
                 .iter()
                 .map(OsStr::new)
@@ -77,25 +81,8 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     let (number, token) = (ticket["number"].as_str().unwrap(), ticket["token"].as_str().unwrap());
 
     let browser = chromium();
-    let tab = browser.new_tab().unwrap();
     // A phone: 390 × 844 CSS pixels.
-    tab.call_method(Emulation::SetDeviceMetricsOverride {
-        width: 390,
-        height: 844,
-        device_scale_factor: 1.0,
-        mobile: true,
-        scale: None,
-        screen_width: None,
-        screen_height: None,
-        position_x: None,
-        position_y: None,
-        dont_set_visible_size: None,
-        screen_orientation: None,
-        viewport: None,
-        display_feature: None,
-        device_posture: None,
-    })
-    .unwrap();
+    let tab = phone_tab(&browser);
     tab.navigate_to(&format!("{}/t/{token}", s.url)).unwrap();
     tab.wait_until_navigated().unwrap();
     assert_eq!(text_when(&tab, "number", 10, |t| t == number), number);
@@ -172,4 +159,309 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     }
     let shown = remote(&s.url, &counter, &["--json", "case", number, "show"]);
     assert_eq!(json(&shown)["case"]["rating"], 4, "the first rating stands");
+}
+
+/// A phone-sized tab (390 × 844, as the test above).
+fn phone_tab(browser: &Browser) -> std::sync::Arc<headless_chrome::Tab> {
+    let tab = browser.new_tab().unwrap();
+    tab.call_method(Emulation::SetDeviceMetricsOverride {
+        width: 390,
+        height: 844,
+        device_scale_factor: 1.0,
+        mobile: true,
+        scale: None,
+        screen_width: None,
+        screen_height: None,
+        position_x: None,
+        position_y: None,
+        dont_set_visible_size: None,
+        screen_orientation: None,
+        viewport: None,
+        display_feature: None,
+        device_posture: None,
+    })
+    .unwrap();
+    tab
+}
+
+/// A ticket for `item`, called by number at `window` by `staff`, then moved by `actions`;
+/// its token.
+fn ticket_at(l: &mut bangban::Ledger, item: &str, at: Option<(u32, &str)>, actions: &[bangban::CaseAction]) -> String {
+    let t = l
+        .issue(&bangban::IssueRequest {
+            item: item.into(),
+            priority: None,
+            mode: None,
+            channel: bangban::Channel::Kiosk,
+            actor: "kiosk-1".into(),
+        })
+        .unwrap();
+    if let Some((window, staff)) = at {
+        l.call(&bangban::CallRequest {
+            window,
+            staff: staff.into(),
+            number: Some(t.number.clone()),
+        })
+        .unwrap();
+        for a in actions {
+            if *a == bangban::CaseAction::Recall {
+                l.recall(&t.number, window, staff).unwrap();
+            } else {
+                l.act(&t.number, window, staff, a)
+                    .unwrap_or_else(|e| panic!("{item} at {window}: {a:?}: {e}"));
+            }
+        }
+    }
+    t.token
+}
+
+#[test]
+fn every_state_of_a_ticket_tells_the_visitor_what_to_do_in_both_languages() {
+    use bangban::CaseAction as A;
+    let t = demo_ledger();
+    let hall = bangban::Hall::from_path(&demo_hall_path()).unwrap();
+    let materials = |item: &str| hall.item(item).unwrap().materials.clone();
+    let accept = |item: &str| A::Accept {
+        materials: materials(item),
+        power_of_attorney: true,
+    };
+    // Yesterday's ticket, never called: the day's close expires it.
+    let now = chrono::Utc::now();
+    let (mut l, clock) = clocked_ledger(&t.db, &(now - chrono::Duration::days(1)).to_rfc3339());
+    let expired = ticket_at(&mut l, "H01", None, &[]);
+    clock.set(now);
+    l.close_day(
+        bangban::clock::business_day(now - chrono::Duration::days(1), hall.tz()),
+        "office",
+    )
+    .unwrap();
+    let cases: Vec<(&str, String, &[&str], &[&str])> = vec![
+        ("waiting", ticket_at(&mut l, "F01", None, &[]), &["前面"], &["ahead"]),
+        (
+            "called",
+            ticket_at(&mut l, "B01", Some((4, "S201")), &[]),
+            &["请到 4 号窗口办理", "正在叫您的号"],
+            &["Please go to window 4"],
+        ),
+        (
+            "serving",
+            ticket_at(&mut l, "B01", Some((5, "S202")), &[A::Start]),
+            &["正在 5 号窗口为您办理"],
+            &["Being served at window 5"],
+        ),
+        (
+            "on hold",
+            ticket_at(&mut l, "C01", Some((6, "S301")), &[A::Start, A::Hold]),
+            &["暂挂", "稍候"],
+            &["On hold"],
+        ),
+        (
+            "awaiting materials",
+            ticket_at(
+                &mut l,
+                "F01",
+                Some((12, "S601")),
+                &[
+                    A::Start,
+                    A::NotifyMissing {
+                        missing: vec!["婚姻状况证明".into()],
+                    },
+                ],
+            ),
+            &["还缺以下材料", "婚姻状况证明", "民政部门", "补齐后回 12 号窗口"],
+            &["missing materials", "婚姻状况证明", "come back to window 12"],
+        ),
+        (
+            "transferred",
+            ticket_at(
+                &mut l,
+                "C01",
+                Some((7, "S302")),
+                &[A::Transfer {
+                    department: "YBJ".into(),
+                    window: None,
+                    note: None,
+                }],
+            ),
+            &["已转到医疗保障局"],
+            &["Transferred to 医疗保障局"],
+        ),
+        (
+            "coordinating",
+            ticket_at(
+                &mut l,
+                "F01",
+                Some((13, "S602")),
+                &[
+                    A::Start,
+                    A::Escalate {
+                        reason: "需会商".into(),
+                    },
+                ],
+            ),
+            &["正在协调相关部门"],
+            &["coordinated with other offices"],
+        ),
+        (
+            "accepted",
+            ticket_at(
+                &mut l,
+                "D01",
+                Some((8, "S401")),
+                &[A::Start, accept("D01"), A::StartWork],
+            ),
+            &["已受理，正在为您代办"],
+            &["Accepted"],
+        ),
+        (
+            "ready",
+            ticket_at(
+                &mut l,
+                "D01",
+                Some((9, "S402")),
+                &[A::Start, accept("D01"), A::StartWork, A::Ready],
+            ),
+            &["已办好，请到 9 号窗口领取"],
+            &["collect it at window 9"],
+        ),
+        (
+            "mailed",
+            ticket_at(
+                &mut l,
+                "E01",
+                Some((10, "S501")),
+                &[
+                    A::Start,
+                    accept("E01"),
+                    A::StartWork,
+                    A::Ready,
+                    A::Mail {
+                        tracking: "SF1234567890".into(),
+                    },
+                ],
+            ),
+            &["已邮寄"],
+            &["Sent by post"],
+        ),
+        (
+            "delivered and archived",
+            ticket_at(
+                &mut l,
+                "E01",
+                Some((11, "S502")),
+                &[
+                    A::Start,
+                    accept("E01"),
+                    A::StartWork,
+                    A::Ready,
+                    A::DeliverInPerson {
+                        completion_slip_signed: true,
+                    },
+                    A::Archive { handover: None },
+                ],
+            ),
+            &["已办结"],
+            &["Done"],
+        ),
+        (
+            "cancelled",
+            ticket_at(
+                &mut l,
+                "G01",
+                Some((15, "S701")),
+                &[A::Cancel {
+                    reason: "重复取号".into(),
+                }],
+            ),
+            &["此号已取消"],
+            &["cancelled"],
+        ),
+        (
+            "no-show",
+            ticket_at(&mut l, "G01", Some((16, "S702")), &[A::Recall, A::NoShow]),
+            &["已过号"],
+            &["Missed"],
+        ),
+        (
+            "expired",
+            expired,
+            &["此号已过期", "换当天的号"],
+            &["expired", "service desk"],
+        ),
+        (
+            "whole chain",
+            ticket_at(&mut l, "A01", Some((1, "S101")), &[A::Start, accept("A01")]),
+            &["已受理", "全链条办理进度", "税务局", "办理中"],
+            &["Accepted", "Progress across offices", "税务局"],
+        ),
+    ];
+    drop(l);
+    let s = Served::start(&t.db);
+    let browser = chromium();
+    let tab = phone_tab(&browser);
+    let mut failures = Vec::new();
+    // What the page shows in one language, read in the page itself (one round trip): the
+    // main column's text, its width, the stages ticked and the first card.
+    const READ: &str = r#"(async (want) => {
+        for (let i = 0; i < 100 && !document.getElementById("big").textContent; i++) await new Promise(r => setTimeout(r, 50));
+        if (document.documentElement.lang !== want) document.getElementById("lang").click();
+        await new Promise(r => setTimeout(r, 50));
+        return JSON.stringify({
+            text: document.querySelector("main").innerText,
+            wide: document.documentElement.scrollWidth,
+            ticks: document.querySelectorAll("ol.stages li.done").length,
+            first: document.querySelector("main").firstElementChild.id,
+        });
+    })"#;
+    for (state, token, zh, en) in &cases {
+        tab.navigate_to(&format!("{}/t/{token}", s.url)).unwrap();
+        tab.wait_until_navigated().unwrap();
+        for (lang, words) in [("zh-CN", zh), ("en", en)] {
+            let seen = tab
+                .evaluate(&format!("{READ}({lang:?})"), true)
+                .unwrap()
+                .value
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let seen: serde_json::Value = serde_json::from_str(&seen).unwrap_or_default();
+            let page = seen["text"].as_str().unwrap_or_default();
+            for w in words.iter() {
+                if !page.contains(w) {
+                    failures.push(format!("{state} ({lang}): {w:?} not in {page:?}"));
+                }
+            }
+            if seen["wide"].as_u64().unwrap_or(0) > 390 {
+                failures.push(format!("{state} ({lang}): the page is {} px wide", seen["wide"]));
+            }
+            match *state {
+                "delivered and archived" if seen["ticks"] != 4 => {
+                    failures.push(format!("{state}: {} of the four stages ticked", seen["ticks"]));
+                }
+                // What the phone shows for the missing materials (README shows it).
+                "awaiting materials" if lang == "zh-CN" => {
+                    let png = tab
+                        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+                        .unwrap();
+                    let dir = crate::support::repo().join("target/screens");
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::write(dir.join("status-page-materials.png"), &png).unwrap();
+                }
+                // Once the visit at the counter is over, the rating card comes first; while
+                // something is asked of the visitor, that comes first.
+                "accepted" if seen["first"] != "rate" => {
+                    failures.push(format!("{state}: the first card is {}, not the rating", seen["first"]));
+                }
+                "awaiting materials" | "serving" if seen["first"] == "rate" => {
+                    failures.push(format!("{state}: the rating comes before what to do"));
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
