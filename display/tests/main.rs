@@ -2141,3 +2141,47 @@ fn the_console_holds_a_busy_day_and_twenty_five_departments_at_three_screen_size
         failures.join("\n")
     );
 }
+
+#[test]
+fn a_case_just_called_offers_only_the_steps_the_rules_allow_next() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S602", PIN, "admin").unwrap();
+    let number = issue(&mut l, "F01");
+    drop(l);
+    let c = display::counter::counter_on(display::counter::Source::Ledger(db, Duration::from_secs(5)), 12).unwrap();
+    c.ui.show().unwrap();
+    login(&c, "S602", PIN);
+    tap(&c, "叫下一位");
+    assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
+    let enabled = |label: &str| {
+        ElementHandle::find_by_accessible_label(&c.ui, label)
+            .next()
+            .unwrap_or_else(|| panic!("nothing labelled {label:?}"))
+            .accessible_enabled()
+            .unwrap_or(true)
+    };
+    // Called, not yet at the counter: start, hold or send on; nothing of the later stages.
+    for live in ["开始办理", "暂挂", "转办"] {
+        assert!(enabled(live), "{live} is live for a case just called");
+    }
+    for later in [
+        "受理（标为已交的）",
+        "开始代办",
+        "办结待交付",
+        "当面交付",
+        "邮寄",
+        "确认签收",
+        "归档",
+        "材料已补齐",
+    ] {
+        assert!(!enabled(later), "{later} is live for a case just called");
+    }
+    tap(&c, "开始办理");
+    assert!(
+        enabled("受理（标为已交的）"),
+        "acceptance is the next step once serving"
+    );
+    assert!(!enabled("当面交付"));
+}
