@@ -474,6 +474,10 @@ impl Desk {
                 .map(|t| t.with_timezone(&hall.tz()).format("%m-%d %H:%M").to_string())
                 .unwrap_or_default()
         };
+        // A past day's number is shown with its date (「11-27 H001」): today's H001 is
+        // another visitor.
+        let today = bangban::clock::business_day(bangban::clock::Clock::now(&*bangban::clock::from_env()), hall.tz())
+            .to_string();
         list.into_iter()
             .map(|o| AlertLine {
                 kind: serde_json::to_value(o.kind)
@@ -485,7 +489,10 @@ impl Desk {
                 } else {
                     format!("{}/{}", o.business_day, o.number)
                 },
-                number: o.number,
+                number: match o.business_day.get(5..) {
+                    Some(md) if o.business_day != today && !o.number.starts_with('#') => format!("{md} {}", o.number),
+                    _ => o.number,
+                },
                 due: local(&o.due),
                 overdue: o.overdue,
                 material: o.material.unwrap_or_default(),

@@ -2185,3 +2185,55 @@ fn a_case_just_called_offers_only_the_steps_the_rules_allow_next() {
     );
     assert!(!enabled("当面交付"));
 }
+
+#[test]
+fn a_past_days_number_among_the_alerts_carries_its_date() {
+    use display::desk::{Cmd, Desk, Source};
+    let (_dir, db) = demo_ledger();
+    ledger(&db).set_pin("S201", PIN, "admin").unwrap();
+    // A week ago a question at window 4 was left for a later answer (two working days): it is
+    // overdue now.
+    let now = chrono::Utc::now();
+    let clock = bangban::clock::ManualClock::new(now - chrono::Duration::days(7));
+    let mut l = Ledger::open(
+        &db,
+        LedgerOptions {
+            clock: std::sync::Arc::new(clock.clone()),
+            ..LedgerOptions::default()
+        },
+    )
+    .unwrap();
+    let old = issue(&mut l, "B01");
+    l.call(&CallRequest {
+        window: 4,
+        staff: "S201".into(),
+        number: None,
+    })
+    .unwrap();
+    l.act(&old, 4, "S201", &CaseAction::Start).unwrap();
+    l.act(
+        &old,
+        4,
+        "S201",
+        &CaseAction::Consult {
+            question: "户口迁入需要哪些证明".into(),
+            answer: None,
+            resolved: false,
+        },
+    )
+    .unwrap();
+    let day = bangban::clock::business_day(now - chrono::Duration::days(7), l.hall().unwrap().tz());
+    drop(l);
+    let (mut desk, _) = Desk::open(Source::Ledger(db, Duration::from_secs(5)), 4).unwrap();
+    let v = desk.handle(Cmd::Login {
+        staff: "S201".into(),
+        pin: PIN.into(),
+    });
+    assert!(v.logged_in, "{:?}", v.message);
+    let dated = format!("{} {old}", &day.to_string()[5..]);
+    assert!(
+        v.alerts.iter().any(|a| a.number == dated),
+        "an alert numbered {dated:?} among {:?}",
+        v.alerts.iter().map(|a| a.number.clone()).collect::<Vec<_>>()
+    );
+}
