@@ -100,9 +100,8 @@ pub fn walk_screens(
                 }) {
                     let k = ui.global::<KioskAdapter>();
                     anyhow::bail!(
-                        "the demo ticket was not issued within 20 s ({:?}: {})",
-                        k.get_notice(),
-                        k.get_notice_detail()
+                        "the demo ticket was not issued within 20 s ({:?}; the cause is in the log)",
+                        k.get_notice()
                     );
                 }
                 ui.global::<TicketAdapter>().set_print_state(PrintState::Printed);
@@ -114,7 +113,6 @@ pub fn walk_screens(
                 shot("08-consultation")?;
                 let k = ui.global::<KioskAdapter>();
                 k.set_notice(Notice::LedgerBusy);
-                k.set_notice_detail(bangban::LedgerError::Busy.to_string().into());
                 shot("09-could-not-issue")?;
                 fresh(english, large);
                 ui.global::<WelcomeAdapter>().invoke_appointment();

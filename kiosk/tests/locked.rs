@@ -103,6 +103,18 @@ fn a_lock_longer_than_the_timeout_says_plainly_that_it_could_not() {
         ui,
         "系统繁忙，暂时无法出号。请稍后再试，或到服务台请工作人员帮您取号。"
     ));
+    // The visitor's words only: nothing of the ledger's own error text.
+    let developer: Vec<String> = i_slint_backend_testing::ElementQuery::from_root(ui)
+        .find_all()
+        .iter()
+        .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
+        .filter(|l| {
+            ["ledger", "sqlite", "database", "busy", "locked"]
+                .iter()
+                .any(|w| l.to_lowercase().contains(w))
+        })
+        .collect();
+    assert!(developer.is_empty(), "developer text on the kiosk: {developer:?}");
     assert!(!ui.global::<KioskAdapter>().get_busy());
     assert_eq!(screen(ui), KioskScreen::Confirm, "the visitor can try again");
     holder.kill();

@@ -63,7 +63,6 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, (), KioskAdapter, on_dismiss_notice, |ui| {
         let k = ui.global::<KioskAdapter>();
         k.set_notice(Notice::None);
-        k.set_notice_detail(SharedString::default());
     });
 }
 
@@ -229,7 +228,6 @@ fn go_to_welcome(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let k = ui.global::<KioskAdapter>();
     k.set_screen(KioskScreen::Welcome);
     k.set_notice(Notice::None);
-    k.set_notice_detail(SharedString::default());
     ui.global::<ConfirmAdapter>().set_priority(SharedString::default());
 }
 
@@ -249,9 +247,9 @@ pub fn issue_failed(ui: &KioskWindow, failure: IssueFailure) {
         IssueFailure::Refused(_, d) => (Notice::IssueFailed, d),
         IssueFailure::Other(d) => (Notice::IssueFailed, d),
     };
+    // The cause is for the log; the visitor reads the notice's own words.
     tracing::error!("cannot issue a ticket: {detail}");
     k.set_notice(notice);
-    k.set_notice_detail(s(&detail));
 }
 
 /// The server's health check answered (or did not): resume or pause tickets.
