@@ -17,7 +17,7 @@ use crate::clock::{Clock, ManualClock};
 use crate::error::{LedgerError, Result};
 use crate::hall::Hall;
 use crate::ledger::{CallRequest, CaseAction, IssueRequest, Ledger, LedgerOptions};
-use crate::model::{Channel, Mode};
+use crate::model::Channel;
 
 /// The specialists renamed for the busy day: names with characters outside GB2312.
 pub const RARE_NAMES: [(&str, &str); 4] = [("S101", "许喆"), ("S202", "李玥"), ("S301", "王堃"), ("S602", "陈赟")];
@@ -281,25 +281,13 @@ impl Day<'_> {
                 },
             )?;
         }
-        // 企业开办 whole chain: accepted by the lead, its own part taken up; 税务, 人社 and 公积金
+        // 企业开办 whole chain (全程代办 by default for a whole-chain item): accepted by the
+        // lead, its own part taken up (a claim needs the parts opened); 税务, 人社 and 公积金
         // have not claimed theirs.
         if let (Some(number), Some(code)) = (&chain, &chain_item) {
             if let Some((window, staff)) = second("SCJG") {
                 self.call(window, &staff, Some(number))?;
                 self.act(number, window, &staff, CaseAction::Start)?;
-                self.act(
-                    number,
-                    window,
-                    &staff,
-                    CaseAction::SetMode {
-                        mode: Mode::Fullprocess,
-                    },
-                )
-                .or_else(|e| match e {
-                    // Already 全程代办 by default.
-                    LedgerError::IllegalTransition { .. } | LedgerError::Invalid(_) => Ok(()),
-                    e => Err(e),
-                })?;
                 let materials = hall.item(code).map(|i| i.materials.clone()).unwrap_or_default();
                 self.act(
                     number,

@@ -55,6 +55,9 @@ pub enum TlsError {
     },
     #[error("cannot make a certificate: {0}")]
     Make(String),
+    /// A certificate file that cannot be read or holds none (the message names the file).
+    #[error("{0}")]
+    Certificates(String),
     #[error("the certificate in {cert} does not go with the key in {key}: {reason}")]
     Mismatch {
         cert: PathBuf,
@@ -293,10 +296,7 @@ fn rand_bytes() -> [u8; 16] {
 }
 
 fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    bangban::tls::read_certs(path).map_err(|e| TlsError::Bad {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })
+    bangban::tls::read_certs(path).map_err(|e| TlsError::Certificates(e.to_string()))
 }
 
 fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
