@@ -116,12 +116,18 @@ thread_local! {
 /// Build the kiosk: open the ledger (applying a hall file, or the demo hall when asked for),
 /// start the IO worker, wire every adapter. Needs a Slint platform (winit, testing or headless).
 pub fn init(config: Config) -> anyhow::Result<State> {
+    init_with_clock(config, bangban::clock::from_env())
+}
+
+/// `init` on a given clock: the busy day's renders and layout tests run at its half past ten,
+/// so its waiting visitors are today's.
+pub fn init_with_clock(config: Config, clock: Arc<dyn bangban::clock::Clock>) -> anyhow::Result<State> {
     if config.server.is_some() && (config.hall.is_some() || config.demo) {
         anyhow::bail!("--hall and --demo change a ledger file; with --server the hall is set up on the server host");
     }
     let opts = LedgerOptions {
         busy_timeout: Duration::from_millis(config.busy_timeout_ms),
-        ..LedgerOptions::default()
+        clock: clock.clone(),
     };
     let db = config.db.clone().unwrap_or_else(bangban::default_db_path);
     // A hall file given here is applied to the ledger file first (it is the host's own file).
@@ -178,7 +184,7 @@ pub fn init(config: Config) -> anyhow::Result<State> {
         .context("cannot start the IO thread")?;
 
     let inner = Rc::new(RefCell::new(flow::Inner::new(
-        config, hall, printer, job_tx, reply_rx, worker,
+        config, hall, printer, job_tx, reply_rx, worker, clock,
     )));
     flow::wire(&ui, &inner);
     let state = State { ui, inner };

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use slint::ComponentHandle;
 
@@ -56,15 +57,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         let window = kiosk::render::install()?;
         let scratch = std::env::temp_dir().join(format!("bangban-kiosk-render-{}", std::process::id()));
         let mut config = cli.config;
-        // Renders never touch a real hall's ledger: a scratch demo ledger with a few tickets.
+        // Renders never touch a real hall's ledger: a scratch ledger holding the busy morning
+        // (80 waiting, rare names, long department names), at its half past ten.
         let _ = std::fs::remove_dir_all(&scratch);
-        let db = scratch.join("demo.sqlite3");
-        seed_demo(&db)?;
+        std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
+        let db = scratch.join("busy-day.sqlite3");
+        let hall = bangban::demo_day::hall()?;
+        let day = bangban::clock::business_day(chrono::Utc::now(), hall.tz());
+        let busy = bangban::demo_day::build(&db, day)?;
+        let clock: std::sync::Arc<dyn bangban::clock::Clock> = std::sync::Arc::new(busy.clock.clone());
+        drop(busy.ledger);
         config.db = Some(db);
         config.server = None;
-        config.demo = true;
+        config.demo = false;
         config.printer = Some("none".into());
-        let state = kiosk::init(config)?;
+        let state = kiosk::init_with_clock(config, clock)?;
         let sizes = match cli.size {
             Some(s) => vec![s],
             None => vec![(1080, 1920), (1920, 1080)],
@@ -84,22 +91,5 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         state.ui.window().set_fullscreen(true);
     }
     state.ui.run()?;
-    Ok(())
-}
-
-/// A demo ledger with a few visitors already waiting, so the screens show real queues.
-fn seed_demo(db: &std::path::Path) -> anyhow::Result<()> {
-    let mut ledger = bangban::open_or_demo(db, bangban::LedgerOptions::default(), "render")?;
-    for (item, n) in [("A01", 3), ("B01", 7), ("C01", 2), ("F01", 4), ("G01", 1)] {
-        for _ in 0..n {
-            ledger.issue(&bangban::IssueRequest {
-                item: item.into(),
-                priority: None,
-                mode: None,
-                channel: bangban::Channel::Kiosk,
-                actor: "render".into(),
-            })?;
-        }
-    }
     Ok(())
 }

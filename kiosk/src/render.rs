@@ -13,7 +13,7 @@ use slint::ComponentHandle;
 
 use crate::{
     CheckInAdapter, ConfirmAdapter, DepartmentAdapter, FeedbackAdapter, ItemAdapter, KioskAdapter, KioskScreen, Notice,
-    PrintState, SearchAdapter, State, Theme, TicketAdapter, WelcomeAdapter,
+    PrintState, SearchAdapter, State, TicketAdapter, WelcomeAdapter,
 };
 
 /// Render every screen of the flow, in both languages, with large text on and off, at each
@@ -59,6 +59,8 @@ pub fn walk_screens(
         item
     };
     for &(w, h) in sizes {
+        // The lists page by orientation (the search results): the window has its size first.
+        ui.window().set_size(slint::PhysicalSize::new(w, h));
         for english in [false, true] {
             for large in [false, true] {
                 let tag = format!(
@@ -70,7 +72,7 @@ pub fn walk_screens(
                 let fresh = |english: bool, large: bool| {
                     crate::flow::reset(ui, &state.inner);
                     crate::flow::set_english(ui, english);
-                    ui.global::<Theme>().set_large_text(large);
+                    crate::flow::set_large_text(ui, &state.inner, large);
                 };
                 let mut shot = |name: &str| -> anyhow::Result<()> {
                     // Renders are slow in debug builds; keep the idle timeout from cutting the flow short.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bangban::{CaseState, Mode};
-use kiosk::{ConfirmAdapter, KioskAdapter, KioskScreen, Theme, TicketAdapter};
+use kiosk::{ConfirmAdapter, DepartmentAdapter, KioskAdapter, KioskScreen, Theme, TicketAdapter, WelcomeAdapter};
 use slint::{ComponentHandle, Model};
 
 use crate::support::*;
@@ -137,6 +137,44 @@ fn english_and_large_text_switch_on_every_screen_and_reset_for_the_next_visitor(
     );
     assert!(!ui.global::<Theme>().get_large_text());
     assert!(visible(ui, "搜索事项"));
+}
+
+#[test]
+fn large_text_offers_fewer_larger_choices_and_pages_the_departments() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    let (w, d) = (ui.global::<WelcomeAdapter>(), ui.global::<DepartmentAdapter>());
+    // The demo hall: ten departments and six featured matters all on the welcome screen.
+    assert_eq!((w.get_featured().row_count(), w.get_departments().row_count()), (6, 10));
+    assert!(!w.get_more_departments());
+    tap(ui, "大字");
+    assert_eq!(w.get_featured().row_count(), 4, "four larger featured tiles");
+    assert_eq!(w.get_departments().row_count(), 5, "five departments and 全部部门");
+    tap(ui, "全部部门");
+    assert_eq!(screen(ui), KioskScreen::Departments);
+    assert_eq!(
+        (d.get_page(), d.get_pages(), d.get_departments().row_count()),
+        (1, 2, 6)
+    );
+    tap(ui, "下一页");
+    assert_eq!((d.get_page(), d.get_departments().row_count()), (2, 4));
+    tap(ui, "综合咨询");
+    assert_eq!(screen(ui), KioskScreen::Items);
+    tap(ui, "返回");
+    assert_eq!(
+        screen(ui),
+        KioskScreen::Departments,
+        "back to the list it was chosen from"
+    );
+    assert_eq!(d.get_page(), 2, "on the page it was chosen from");
+    // Normal text again: one page holds them all.
+    tap(ui, "标准字");
+    assert_eq!(
+        (d.get_page(), d.get_pages(), d.get_departments().row_count()),
+        (1, 1, 10)
+    );
+    tap(ui, "返回");
+    assert_eq!((w.get_featured().row_count(), w.get_departments().row_count()), (6, 10));
 }
 
 /// The demo hall open around the clock, so an appointment can be booked near the real time

@@ -149,3 +149,29 @@ pub fn take_ticket(k: &Kiosk) {
         "no ticket screen"
     );
 }
+
+/// A kiosk on the busy morning's ledger (80 waiting, the longest names, rare characters) at its
+/// half past ten, under the testing backend with the software renderer, so a test can look at
+/// the pixels (`ui.window().take_snapshot()`). One per test thread.
+pub fn busy_kiosk_drawn() -> Kiosk {
+    slint::platform::set_platform(Box::new(i_slint_backend_testing::TestingBackend::new(
+        i_slint_backend_testing::TestingBackendOptions {
+            mock_time: true,
+            threading: false,
+            renderer_name: Some("software".into()),
+        },
+    )))
+    .expect("a fresh test thread");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("busy.sqlite3");
+    let hall = bangban::demo_day::hall().unwrap();
+    let day = bangban::clock::business_day(chrono::Utc::now(), hall.tz());
+    let busy = bangban::demo_day::build(&db, day).expect("the busy day");
+    let clock: std::sync::Arc<dyn bangban::clock::Clock> = std::sync::Arc::new(busy.clock.clone());
+    drop(busy.ledger);
+    let mut config = Config::for_ledger(db.clone());
+    config.demo = false;
+    let state = kiosk::init_with_clock(config, clock).expect("kiosk starts");
+    state.ui.show().expect("show");
+    Kiosk { state, db, _dir: dir }
+}

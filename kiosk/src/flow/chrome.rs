@@ -19,15 +19,16 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let k = ui.global::<KioskAdapter>();
     k.set_hall_name(s(&hall.name));
     k.set_hall_name_en(en(&hall.name_en, &hall.name));
-    update_clock(ui, &hall);
+    update_clock(ui, &hall, &*inner.borrow().now);
     {
         let weak = ui.as_weak();
+        let now = inner.borrow().now.clone();
         inner
             .borrow()
             .clock
             .start(TimerMode::Repeated, Duration::from_secs(15), move || {
                 if let Some(ui) = weak.upgrade() {
-                    update_clock(&ui, &hall);
+                    update_clock(&ui, &hall, &*now);
                 }
             });
     }
@@ -46,9 +47,9 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, inner, KioskAdapter, on_touched, |ui, inner| touched(ui, inner));
     bind!(ui, inner, KioskAdapter, on_go_home, |ui, inner| go_home(ui, inner));
     bind!(ui, (), KioskAdapter, on_set_english, |ui, en| set_english(ui, en));
-    bind!(ui, (), KioskAdapter, on_set_large_text, |ui, on| ui
-        .global::<Theme>()
-        .set_large_text(on));
+    bind!(ui, inner, KioskAdapter, on_set_large_text, |ui, inner, on| {
+        set_large_text(ui, inner, on)
+    });
     {
         let k = ui.global::<KioskAdapter>();
         let inn = inner.borrow();
@@ -66,8 +67,8 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     });
 }
 
-fn update_clock(ui: &KioskWindow, hall: &Hall) {
-    let now = chrono::Utc::now().with_timezone(&hall.tz());
+fn update_clock(ui: &KioskWindow, hall: &Hall, clock: &dyn bangban::clock::Clock) {
+    let now = clock.now().with_timezone(&hall.tz());
     ui.global::<KioskAdapter>()
         .set_clock_text(s(&now.format("%Y-%m-%d %H:%M").to_string()));
 }
@@ -113,8 +114,22 @@ pub fn reset(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let k = ui.global::<KioskAdapter>();
     k.set_notice(Notice::None);
     go_to_welcome(ui, inner);
-    ui.global::<Theme>().set_large_text(false);
+    set_large_text(ui, inner, false);
     set_english(ui, false);
+}
+
+/// 大字 on or off: every list offers fewer, larger tiles (or more, smaller ones), so the
+/// welcome screen and the list on screen are laid out again, the visitor's page kept.
+pub fn set_large_text(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, on: bool) {
+    ui.global::<Theme>().set_large_text(on);
+    let inn = inner.borrow();
+    super::departments::update(ui, &inn);
+    super::welcome::publish_featured(ui, &inn);
+    match ui.global::<KioskAdapter>().get_screen() {
+        KioskScreen::Items => super::items::publish(ui, &inn),
+        KioskScreen::Search => super::search::update(ui, &inn),
+        _ => {}
+    }
 }
 
 fn hall_voice(inner: &Inner) -> bool {

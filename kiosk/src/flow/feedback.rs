@@ -201,7 +201,7 @@ pub fn sent(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Feedba
 
 /// The day a reply is due, as the visitor reads it.
 fn reply_by(inner: &Inner, days: u32) -> String {
-    let now = chrono::Utc::now();
+    let now = inner.now.now();
     bangban::add_working_days(now, days, inner.hall.tz(), &inner.hall.calendar)
         .with_timezone(&inner.hall.tz())
         .format("%m月%d日")

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use bangban_headless::bind;
 use slint::ComponentHandle;
 
-use super::{confirm, departments, en, model, s, Inner, ITEMS_PER_PAGE};
+use super::{confirm, departments, en, model, s, Inner};
 use crate::{ItemAdapter, ItemRow, KioskScreen, KioskWindow};
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
@@ -24,14 +24,15 @@ pub fn choose_department(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &st
         let mut inn = inner.borrow_mut();
         inn.selection.department = Some(code.to_string());
         inn.selection.page = 0;
+        inn.selection.via_departments = false;
     }
     show(ui, &inner.borrow());
 }
 
-/// Back from the items: to the welcome screen, where the departments are, or to the full
-/// list for a hall with more departments than the welcome screen holds.
+/// Back from the items: to where the department was chosen, the full list or the welcome
+/// screen.
 pub fn back(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
-    if inner.borrow().hall.departments.len() > super::welcome::DEPARTMENTS {
+    if inner.borrow().selection.via_departments {
         departments::show(ui, inner)
     } else {
         super::chrome::go_home(ui, inner)
@@ -48,6 +49,12 @@ fn turn(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, step: i64) {
 
 /// Show the selected department's items on the selected page.
 pub fn show(ui: &KioskWindow, inner: &Inner) {
+    publish(ui, inner);
+    super::chrome::show_screen(ui, inner, KioskScreen::Items);
+}
+
+/// The selected department's items on the selected page, as many as the text size holds.
+pub fn publish(ui: &KioskWindow, inner: &Inner) {
     let Some(code) = inner.selection.department.as_deref() else {
         return;
     };
@@ -55,12 +62,13 @@ pub fn show(ui: &KioskWindow, inner: &Inner) {
         return;
     };
     let items: Vec<_> = inner.hall.items.iter().filter(|i| i.department == code).collect();
-    let pages = items.len().div_ceil(ITEMS_PER_PAGE).max(1);
+    let per = super::items_per_page(super::large(ui));
+    let pages = items.len().div_ceil(per).max(1);
     let page = inner.selection.page.min(pages - 1);
     let rows: Vec<ItemRow> = items
         .iter()
-        .skip(page * ITEMS_PER_PAGE)
-        .take(ITEMS_PER_PAGE)
+        .skip(page * per)
+        .take(per)
         .map(|i| super::welcome::item_row(i))
         .collect();
     let a = ui.global::<ItemAdapter>();
@@ -69,5 +77,4 @@ pub fn show(ui: &KioskWindow, inner: &Inner) {
     a.set_items(model(rows));
     a.set_page(page as i32 + 1);
     a.set_pages(pages as i32);
-    super::chrome::show_screen(ui, inner, KioskScreen::Items);
 }

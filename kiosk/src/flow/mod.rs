@@ -12,7 +12,7 @@ pub mod search;
 mod ticket;
 mod welcome;
 
-pub use chrome::{go_home, reset, set_english};
+pub use chrome::{go_home, reset, set_english, set_large_text};
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -32,8 +32,46 @@ use crate::{Config, KioskWindow};
 /// How often a kiosk on the hall server checks that the server answers.
 pub const HEALTH_CHECK: Duration = Duration::from_secs(2);
 
-/// Items per page on the item screen: big rows, no scrolling (no gestures beyond a tap).
-pub const ITEMS_PER_PAGE: usize = 6;
+/// Items per page on the item screen: big rows, no scrolling (no gestures beyond a tap);
+/// fewer and larger in 大字.
+pub fn items_per_page(large: bool) -> usize {
+    if large {
+        4
+    } else {
+        6
+    }
+}
+
+/// Whether the visitor has 大字 on: every list then offers fewer, larger tiles.
+pub fn large(ui: &KioskWindow) -> bool {
+    use slint::ComponentHandle;
+    ui.global::<crate::Theme>().get_large_text()
+}
+
+/// A name broken into two balanced lines (人力资源和社会保障局 → 人力资源和 / 社会保障局), for a
+/// tile too narrow to hold it on one: left to the text engine, a Chinese name breaks wherever
+/// the line is full and may leave one lone character on the last line. Punctuation stays with
+/// the character before it.
+pub fn balanced(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    if chars.len() < 4 || name.contains('\n') {
+        return name.to_string();
+    }
+    let closing = |c: char| "、，。）》」』：；？！·,.;:?!)".contains(c);
+    let opening = |c: char| "（《「『(".contains(c);
+    let mut cut = chars.len().div_ceil(2);
+    while cut < chars.len() && closing(chars[cut]) {
+        cut += 1;
+    }
+    while cut > 1 && opening(chars[cut - 1]) {
+        cut -= 1;
+    }
+    if cut >= chars.len() {
+        return name.to_string();
+    }
+    let (a, b): (String, String) = (chars[..cut].iter().collect(), chars[cut..].iter().collect());
+    format!("{}\n{}", a.trim_end(), b.trim_start())
+}
 
 /// What the visitor has chosen so far.
 #[derive(Default, Clone, Debug)]
@@ -46,6 +84,11 @@ pub struct Selection {
     /// What the visitor typed on the search keypad, and the results page shown.
     pub query: String,
     pub search_page: usize,
+    /// The page of the department screen.
+    pub dept_page: usize,
+    /// The department was chosen on the department screen (not the welcome screen): 返回
+    /// from its items goes back there.
+    pub via_departments: bool,
 }
 
 pub struct Inner {
@@ -59,6 +102,10 @@ pub struct Inner {
     /// The spoken prompts (None: no TTS command on this machine), and whether the visitor
     /// has them on.
     pub voice: Option<bangban_headless::voice::Voice>,
+    /// Today's most issued matters (item code, count), for the welcome screen's featured row.
+    pub issued: Vec<(String, u32)>,
+    /// The time the header shows (the ledger's clock: `BANGBAN_NOW` in drills).
+    pub now: Arc<dyn bangban::clock::Clock>,
     jobs: Sender<Job>,
     replies: Receiver<Reply>,
     worker: Option<JoinHandle<()>>,
@@ -76,6 +123,7 @@ impl Inner {
         jobs: Sender<Job>,
         replies: Receiver<Reply>,
         worker: JoinHandle<()>,
+        now: Arc<dyn bangban::clock::Clock>,
     ) -> Inner {
         // An empty --tts means silence; none given means espeak-ng's Mandarin voice if installed.
         let tts = match config.tts.as_deref() {
@@ -85,6 +133,8 @@ impl Inner {
         let voice = tts.map(|cmd| bangban_headless::voice::Voice::start(Some(cmd), false));
         Inner {
             voice,
+            now,
+            issued: Vec::new(),
             config,
             hall,
             printer,
@@ -167,9 +217,13 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
             Reply::FeedbackSent(result) => feedback::sent(ui, &inner.borrow(), result),
             Reply::Printed { case_id, result } => ticket::printed(ui, &inner.borrow(), case_id, result.is_ok()),
             Reply::WaitingCounts(counts, issued) => {
-                inner.borrow_mut().counts = counts;
+                {
+                    let mut inn = inner.borrow_mut();
+                    inn.counts = counts;
+                    inn.issued = issued;
+                }
                 departments::update(ui, &inner.borrow());
-                welcome::update_featured(ui, &inner.borrow(), &issued);
+                welcome::update_featured(ui, &inner.borrow());
             }
             Reply::Reachable(up) => chrome::reachable(ui, up),
         }
@@ -180,4 +234,18 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
 /// (a visitor sees something rather than a blank).
 fn en(name_en: &str, name: &str) -> SharedString {
     s(if name_en.is_empty() { name } else { name_en })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::balanced;
+
+    #[test]
+    fn a_long_name_breaks_in_the_middle_and_punctuation_stays_on_its_line() {
+        assert_eq!(balanced("人力资源和社会保障局"), "人力资源和\n社会保障局");
+        assert_eq!(balanced("住房公积金管理中心"), "住房公积金\n管理中心");
+        assert_eq!(balanced("不知道办什么？"), "不知道办\n什么？");
+        assert_eq!(balanced("好差评、意见箱"), "好差评、\n意见箱");
+        assert_eq!(balanced("税务局"), "税务局");
+    }
 }

@@ -14,14 +14,31 @@ use crate::{ItemRow, KioskWindow, WelcomeAdapter};
 
 /// How many matters the welcome screen offers directly.
 pub const FEATURED: usize = 6;
-/// How many departments fit on the welcome screen; a hall with more shows 「全部部门」.
-pub const DEPARTMENTS: usize = 12;
+
+/// The featured matters shown: six, or four larger ones in 大字.
+pub fn featured_room(large: bool) -> usize {
+    if large {
+        4
+    } else {
+        FEATURED
+    }
+}
+
+/// How many department tiles fit on the welcome screen (twelve, six in 大字); a hall with more
+/// shows as many less one, and 「全部部门」.
+pub fn departments_room(large: bool) -> usize {
+    if large {
+        6
+    } else {
+        12
+    }
+}
 
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let hall = inner.borrow().hall.clone();
     let w = ui.global::<WelcomeAdapter>();
     w.set_notice(s(&hall.notice));
-    w.set_featured(model(featured(&hall, &[]).into_iter().map(item_row).collect()));
+    publish_featured(ui, &inner.borrow());
     // The waiting counts on the department tiles, and today's most issued matters.
     inner.borrow().send(crate::worker::Job::WaitingCounts);
     bind!(ui, inner, WelcomeAdapter, on_choose_item, |ui, inner, code| {
@@ -77,11 +94,20 @@ pub fn featured<'h>(hall: &'h Hall, issued: &[(String, u32)]) -> Vec<&'h bangban
 }
 
 /// Today's tickets arrived: a hall that names no featured matters offers the most issued.
-pub fn update_featured(ui: &KioskWindow, inner: &Inner, issued: &[(String, u32)]) {
+pub fn update_featured(ui: &KioskWindow, inner: &Inner) {
     if inner.hall.featured.is_empty() {
-        ui.global::<WelcomeAdapter>()
-            .set_featured(model(featured(&inner.hall, issued).into_iter().map(item_row).collect()));
+        publish_featured(ui, inner);
     }
+}
+
+/// The featured row, as many as the text size leaves room for.
+pub fn publish_featured(ui: &KioskWindow, inner: &Inner) {
+    let room = featured_room(super::large(ui));
+    let rows = featured(&inner.hall, &inner.issued)
+        .into_iter()
+        .take(room)
+        .map(item_row);
+    ui.global::<WelcomeAdapter>().set_featured(model(rows.collect()));
 }
 
 /// An item as a row of the item lists and tiles.
@@ -89,6 +115,7 @@ pub fn item_row(i: &bangban::hall::Item) -> ItemRow {
     ItemRow {
         code: s(&i.code),
         main: s(&i.main),
+        main_lines: s(&super::balanced(&i.main)),
         sub: s(&i.sub),
         name_en: s(&i.name_en),
         window: i.window as i32,
