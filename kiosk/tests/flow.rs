@@ -177,6 +177,30 @@ fn large_text_offers_fewer_larger_choices_and_pages_the_departments() {
     assert_eq!((w.get_featured().row_count(), w.get_departments().row_count()), (6, 10));
 }
 
+#[test]
+fn a_hall_of_twenty_five_departments_takes_a_rating_number_letter_first_then_digits() {
+    let k = big_hall_kiosk();
+    let ui = &k.state.ui;
+    let f = ui.global::<kiosk::FeedbackAdapter>();
+    let keys = || f.get_keys().iter().map(|k| k.to_string()).collect::<Vec<_>>().join("");
+    tap(ui, "评价·吐槽");
+    assert_eq!(keys(), "ABCDEFGHIJKLMNOPQRSTUVWXY", "the prefixes first");
+    tap(ui, "C");
+    assert_eq!(keys(), "1234567890", "then the digits");
+    for d in ["0", "0", "1"] {
+        tap(ui, d);
+    }
+    assert_eq!(f.get_ticket(), "C001");
+    for _ in 0..4 {
+        tap(ui, "删除");
+    }
+    assert_eq!(
+        keys(),
+        "ABCDEFGHIJKLMNOPQRSTUVWXY",
+        "the letters again once the prefix is deleted"
+    );
+}
+
 /// The demo hall open around the clock, so an appointment can be booked near the real time
 /// the kiosk runs on.
 fn open_all_day(db: &std::path::Path) {

@@ -4,7 +4,7 @@
 //! every button is a touch target of at least 96 px each way.
 
 use i_slint_backend_testing::{ElementHandle, ElementQuery};
-use slint::ComponentHandle;
+use slint::{ComponentHandle, Model};
 
 use crate::support::*;
 
@@ -104,7 +104,21 @@ fn misplaced(ui: &kiosk::KioskWindow, (w, h): (u32, u32)) -> Vec<String> {
 #[test]
 fn every_screen_keeps_all_its_content_between_header_and_footer() {
     // With a TTS command, so the header carries its 「语音」 button too.
-    let k = kiosk_with(|c| c.tts = Some("true".into()));
+    every_screen_in_place(&kiosk_with(|c| c.tts = Some("true".into())));
+}
+
+#[test]
+fn every_screen_keeps_all_its_content_between_header_and_footer_in_a_hall_of_twenty_five_departments() {
+    let k = big_hall_kiosk();
+    let ui = &k.state.ui;
+    let d = ui.global::<kiosk::DepartmentAdapter>();
+    every_screen_in_place(&k);
+    // The departments that do not fit are a page away, never squeezed onto one screen.
+    ui.global::<kiosk::WelcomeAdapter>().invoke_start();
+    assert_eq!((d.get_pages(), d.get_departments().row_count()), (3, 12));
+}
+
+fn every_screen_in_place(k: &Kiosk) {
     let ui = &k.state.ui;
     let mut failures = Vec::new();
     let mut screens = 0;

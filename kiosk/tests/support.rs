@@ -175,3 +175,30 @@ pub fn busy_kiosk_drawn() -> Kiosk {
     state.ui.show().expect("show");
     Kiosk { state, db, _dir: dir }
 }
+
+/// A kiosk on the loadtest's hall of 25 departments (three items each, three visitors waiting
+/// in each department), under the testing backend: more departments than any screen holds.
+pub fn big_hall_kiosk() -> Kiosk {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("big.sqlite3");
+    let hall = bangban::Hall::from_toml(&bangban::demo_day::big_hall_toml(), "big.toml").unwrap();
+    let mut l = bangban::Ledger::open(&db, bangban::LedgerOptions::default()).expect("open ledger");
+    l.configure(&hall, "test", "big.toml").expect("configure");
+    for item in hall.items.iter() {
+        l.issue(&bangban::IssueRequest {
+            item: item.code.clone(),
+            priority: None,
+            mode: None,
+            channel: bangban::Channel::Kiosk,
+            actor: "kiosk-2".into(),
+        })
+        .expect("issue");
+    }
+    drop(l);
+    let mut config = Config::for_ledger(db.clone());
+    config.demo = false;
+    let state = kiosk::init(config).expect("kiosk starts");
+    state.ui.show().expect("show");
+    Kiosk { state, db, _dir: dir }
+}

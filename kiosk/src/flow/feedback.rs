@@ -16,10 +16,7 @@ use bangban::ErrorKind;
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let hall = inner.borrow().hall.clone();
     let f = ui.global::<FeedbackAdapter>();
-    // The ticket's letters are the hall's queue prefixes, then the digits.
-    let mut keys: Vec<SharedString> = hall.departments.iter().map(|d| s(&d.prefix)).collect();
-    keys.extend((1..=9).chain([0]).map(|d| s(&d.to_string())));
-    f.set_keys(model(keys));
+    f.set_keys(model(rating_keys(&hall, "")));
     let english = [
         "Waited too long",
         "Staff attitude",
@@ -40,33 +37,33 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
             })
             .collect(),
     ));
-    bind!(ui, (), FeedbackAdapter, on_key, |ui, key| {
+    bind!(ui, inner, FeedbackAdapter, on_key, |ui, inner, key| {
         let f = ui.global::<FeedbackAdapter>();
         if f.get_mode() == "rate" {
             let t = format!("{}{}", f.get_ticket(), key);
-            f.set_ticket(s(&t.chars().take(8).collect::<String>()));
+            set_ticket(ui, &inner.borrow().hall, t.chars().take(8).collect());
         } else {
             let w = format!("{}{}", f.get_window(), key);
             f.set_window(s(&w.chars().take(3).collect::<String>()));
         }
         f.set_refusal(SharedString::default());
     });
-    bind!(ui, (), FeedbackAdapter, on_backspace, |ui| {
+    bind!(ui, inner, FeedbackAdapter, on_backspace, |ui, inner| {
         let f = ui.global::<FeedbackAdapter>();
         if f.get_mode() == "rate" {
             let mut t = f.get_ticket().to_string();
             t.pop();
-            f.set_ticket(s(&t));
+            set_ticket(ui, &inner.borrow().hall, t);
         } else {
             let mut w = f.get_window().to_string();
             w.pop();
             f.set_window(s(&w));
         }
     });
-    bind!(ui, (), FeedbackAdapter, on_clear, |ui| {
+    bind!(ui, inner, FeedbackAdapter, on_clear, |ui, inner| {
         let f = ui.global::<FeedbackAdapter>();
         if f.get_mode() == "rate" {
-            f.set_ticket(SharedString::default());
+            set_ticket(ui, &inner.borrow().hall, String::new());
         } else {
             f.set_window(SharedString::default());
         }
@@ -78,7 +75,7 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         if f.get_mode() == "rate" {
             // A status-page address carries the token at its end.
             let token = text.rsplit('/').next().unwrap_or_default().to_string();
-            f.set_ticket(s(&token));
+            set_ticket(ui, &inner.borrow().hall, token);
         } else {
             f.set_window(s(&text
                 .chars()
@@ -86,10 +83,12 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
                 .take(3)
                 .collect::<String>()));
         }
-        let _ = inner;
     });
     // Switching between 评价 and 找茬吐槽 starts that form afresh (also after a thank-you).
-    bind!(ui, (), FeedbackAdapter, on_set_mode, |ui, mode| clear(ui, &mode));
+    bind!(ui, inner, FeedbackAdapter, on_set_mode, |ui, inner, mode| {
+        clear(ui, &mode);
+        set_ticket(ui, &inner.borrow().hall, String::new());
+    });
     bind!(ui, (), FeedbackAdapter, on_set_level, |ui, level| ui
         .global::<FeedbackAdapter>()
         .set_level(level));
@@ -102,9 +101,35 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     ));
 }
 
+/// The keys of the ticket-number keypad: the hall's queue prefixes and the digits together;
+/// in a hall of many departments, whose letters and digits would not fit as keys a finger can
+/// hit, the letters first and the digits once a prefix is typed.
+fn rating_keys(hall: &bangban::Hall, ticket: &str) -> Vec<SharedString> {
+    let letters: Vec<SharedString> = hall.departments.iter().map(|d| s(&d.prefix)).collect();
+    let digits = (1..=9).chain([0]).map(|d| s(&d.to_string()));
+    if letters.len() <= 6 {
+        letters.into_iter().chain(digits).collect()
+    } else if hall.departments.iter().any(|d| ticket.starts_with(d.prefix.as_str())) {
+        digits.collect()
+    } else {
+        letters
+    }
+}
+
+/// The ticket number typed so far, and the keys that may come next.
+fn set_ticket(ui: &KioskWindow, hall: &bangban::Hall, ticket: String) {
+    let f = ui.global::<FeedbackAdapter>();
+    let keys = rating_keys(hall, &ticket);
+    if !slint::Model::iter(&f.get_keys()).eq(keys.iter().cloned()) {
+        f.set_keys(model(keys));
+    }
+    f.set_ticket(s(&ticket));
+}
+
 /// Open the screen on 服务评价 (or 找茬吐槽) with nothing chosen.
 pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, mode: &str) {
     clear(ui, mode);
+    set_ticket(ui, &inner.borrow().hall, String::new());
     chrome::show_screen(ui, &inner.borrow(), KioskScreen::Feedback);
 }
 
