@@ -47,6 +47,8 @@ pub fn walk_screens(
 ) -> anyhow::Result<()> {
     let ui = &state.ui;
     ui.show().context("cannot show the kiosk window")?;
+    // The departments' waiting counts come from the IO thread: the first screen shows them.
+    state.wait_for(Duration::from_secs(10), |_| state.inner.borrow().counts_known);
     let (longest_dept, longest_item) = {
         let inner = state.inner.borrow();
         let item = inner
@@ -123,9 +125,6 @@ pub fn walk_screens(
                 }
                 shot("10-check-in")?;
                 ui.global::<CheckInAdapter>().set_refusal("code_expired".into());
-                ui.global::<CheckInAdapter>().set_detail(
-                    "the appointment at 10:00 could be checked in until 10:15: take an ordinary ticket".into(),
-                );
                 shot("10b-check-in-refused")?;
                 fresh(english, large);
                 ui.global::<KioskAdapter>().set_paused(true);
@@ -152,8 +151,10 @@ pub fn walk_screens(
                 ui.global::<FeedbackAdapter>().invoke_key("1".into());
                 ui.global::<FeedbackAdapter>().invoke_key("2".into());
                 shot("15-complaint")?;
-                ui.global::<FeedbackAdapter>().set_due("12月04日".into());
-                ui.global::<FeedbackAdapter>().set_sent(true);
+                ui.global::<FeedbackAdapter>().invoke_submit();
+                if !state.wait_for(Duration::from_secs(20), |ui| ui.global::<FeedbackAdapter>().get_sent()) {
+                    anyhow::bail!("the complaint was not taken within 20 s (the cause is in the log)");
+                }
                 shot("16-thanks")?;
             }
         }

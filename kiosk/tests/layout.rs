@@ -42,6 +42,11 @@ impl Rect {
     }
 }
 
+/// A BigButton, or a component made from one (an item tile, 确认取号).
+fn is_button(e: &ElementHandle) -> bool {
+    e.type_name().as_deref() == Some("BigButton") || e.bases().is_some_and(|mut b| b.any(|t| t == "BigButton"))
+}
+
 /// What lies outside its place on the screen now showing, one line each.
 fn misplaced(ui: &kiosk::KioskWindow, (w, h): (u32, u32)) -> Vec<String> {
     let (w, h) = (w as f32, h as f32);
@@ -82,11 +87,11 @@ fn misplaced(ui: &kiosk::KioskWindow, (w, h): (u32, u32)) -> Vec<String> {
             ));
             continue;
         }
-        if kind == "BigButton" && (r.h < MIN_TARGET || r.w < MIN_TARGET) {
+        if is_button(e) && (r.h < MIN_TARGET || r.w < MIN_TARGET) {
             out.push(format!("button {name:?} at {r:?} is smaller than {MIN_TARGET} px"));
         }
         // Every text on a button or card lies inside it.
-        if matches!(kind.as_str(), "BigButton" | "Card") {
+        if is_button(e) || kind == "Card" {
             for t in e.query_descendants().match_type_name("Text").find_all() {
                 let tr = Rect::of(&t);
                 if tr.w > 0.0 && tr.h > 0.0 && !tr.within(&r) {
@@ -284,10 +289,7 @@ fn large_text_draws_every_tile_a_third_larger_and_cuts_no_text_on_a_busy_day() {
             .iter()
             .map(Rect::of)
             .collect();
-        for b in all[first_on_top..]
-            .iter()
-            .filter(|e| e.type_name().as_deref() == Some("BigButton"))
-        {
+        for b in all[first_on_top..].iter().filter(|e| is_button(e)) {
             let label = b.accessible_label().unwrap_or_default().to_string();
             let r = Rect::of(b);
             if label.is_empty() || r.y < HEADER || r.y + r.h > size.1 as f32 - FOOTER + 0.5 {

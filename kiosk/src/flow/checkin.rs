@@ -49,7 +49,6 @@ fn set_code(ui: &KioskWindow, code: &str) {
     boxes.resize(CODE_LEN, SharedString::default());
     a.set_digits(model(boxes));
     a.set_refusal(SharedString::default());
-    a.set_detail(SharedString::default());
 }
 
 fn submit(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
@@ -68,5 +67,6 @@ pub fn refused(ui: &KioskWindow, kind: bangban::ErrorKind, detail: &str) {
     let a = ui.global::<CheckInAdapter>();
     // The screen's refusal texts are keyed by the kind's wire name (`code_used` …).
     a.set_refusal(s(kind.as_str()));
-    a.set_detail(s(detail));
+    // The ledger's words are for the log: the visitor reads the screen's own.
+    tracing::info!("check-in refused: {detail}");
 }

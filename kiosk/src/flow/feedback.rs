@@ -144,7 +144,6 @@ fn clear(ui: &KioskWindow, mode: &str) {
     f.set_sent(false);
     f.set_follow_up(false);
     f.set_refusal(SharedString::default());
-    f.set_detail(SharedString::default());
 }
 
 fn submit(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
@@ -186,7 +185,14 @@ pub fn rated(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Rated
     match result {
         Ok(r) => {
             f.set_follow_up(r.follow_up);
-            f.set_due(s(&reply_by(inner, inner.hall.deadlines.rating_reply_days)));
+            let now = inner.now.now();
+            let due = bangban::add_working_days(
+                now,
+                inner.hall.deadlines.rating_reply_days,
+                inner.hall.tz(),
+                &inner.hall.calendar,
+            );
+            set_due(&f, inner, due);
             f.set_sent(true);
         }
         Err((kind, detail)) => {
@@ -199,7 +205,6 @@ pub fn rated(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Rated
             };
             tracing::warn!("rating refused: {detail}");
             f.set_refusal(s(refusal));
-            f.set_detail(s(&detail));
         }
     }
 }
@@ -210,25 +215,26 @@ pub fn sent(ui: &KioskWindow, inner: &Inner, result: Result<bangban::api::Feedba
     let f = ui.global::<FeedbackAdapter>();
     match result {
         Ok(r) => {
-            let due = bangban::clock::parse_stamp(&r.due)
-                .map(|t| t.with_timezone(&inner.hall.tz()).format("%m月%d日").to_string())
-                .unwrap_or_default();
-            f.set_due(s(&due));
+            match bangban::clock::parse_stamp(&r.due) {
+                Some(due) => set_due(&f, inner, due),
+                None => {
+                    tracing::warn!("the complaint's reply date {:?} is not a time", r.due);
+                    f.set_due(SharedString::default());
+                    f.set_due_en(SharedString::default());
+                }
+            }
             f.set_sent(true);
         }
         Err((_, detail)) => {
             tracing::warn!("complaint not recorded: {detail}");
             f.set_refusal(s("failed"));
-            f.set_detail(s(&detail));
         }
     }
 }
 
-/// The day a reply is due, as the visitor reads it.
-fn reply_by(inner: &Inner, days: u32) -> String {
-    let now = inner.now.now();
-    bangban::add_working_days(now, days, inner.hall.tz(), &inner.hall.calendar)
-        .with_timezone(&inner.hall.tz())
-        .format("%m月%d日")
-        .to_string()
+/// The day a reply is due, as the visitor reads it: 「12月09日」, 「9 Dec」.
+fn set_due(f: &FeedbackAdapter<'_>, inner: &Inner, due: chrono::DateTime<chrono::Utc>) {
+    let local = due.with_timezone(&inner.hall.tz());
+    f.set_due(s(&local.format("%m月%d日").to_string()));
+    f.set_due_en(s(&local.format("%-d %b").to_string()));
 }

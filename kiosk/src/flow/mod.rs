@@ -97,6 +97,8 @@ pub struct Inner {
     pub printer: PrinterTarget,
     pub selection: Selection,
     pub counts: HashMap<String, i32>,
+    /// The IO thread has reported the waiting counts at least once.
+    pub counts_known: bool,
     /// The case whose print outcome the ticket screen shows.
     pub ticket_case: Option<i64>,
     /// The spoken prompts (None: no TTS command on this machine), and whether the visitor
@@ -140,6 +142,7 @@ impl Inner {
             printer,
             selection: Selection::default(),
             counts: HashMap::new(),
+            counts_known: false,
             ticket_case: None,
             jobs,
             replies,
@@ -220,6 +223,7 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
                 {
                     let mut inn = inner.borrow_mut();
                     inn.counts = counts;
+                    inn.counts_known = true;
                     inn.issued = issued;
                 }
                 departments::update(ui, &inner.borrow());

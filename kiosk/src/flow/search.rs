@@ -14,12 +14,12 @@ use slint::ComponentHandle;
 use super::{chrome, confirm, model, s, welcome, Inner};
 use crate::{KioskScreen, KioskWindow, SearchAdapter};
 
-/// Results per page: big rows, no scrolling.
-pub fn per_page(landscape: bool) -> usize {
-    if landscape {
-        3
-    } else {
-        4
+/// Results per page: big rows, no scrolling; two larger ones in 大字.
+pub fn per_page(landscape: bool, large: bool) -> usize {
+    match (large, landscape) {
+        (true, _) => 2,
+        (false, true) => 3,
+        (false, false) => 4,
     }
 }
 
@@ -81,7 +81,7 @@ fn turn(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, step: i64) {
 pub fn update(ui: &KioskWindow, inner: &Inner) {
     let found = search(&inner.hall, &inner.selection.query);
     let landscape = ui.window().size().width > ui.window().size().height;
-    let per = per_page(landscape);
+    let per = per_page(landscape, super::large(ui));
     let pages = found.len().div_ceil(per).max(1);
     let page = inner.selection.search_page.min(pages - 1);
     let a = ui.global::<SearchAdapter>();
