@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/011_note_salts.sql"),
     include_str!("../sql/012_appointment_code_salts.sql"),
     include_str!("../sql/013_counter_windows.sql"),
+    include_str!("../sql/014_watched_coordination.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -216,6 +216,9 @@ pub struct Deadlines {
     pub feedback_reply_days: u32,
     /// A whole-chain part is claimed (责任认领) by its department within this many working days.
     pub part_claim_days: u32,
+    /// An escalated case's coordination meeting (协调会商) is held within this many working days
+    /// (a meeting's own follow-up date takes over once it is recorded).
+    pub coordination_days: u32,
 }
 
 impl Default for Deadlines {
@@ -229,6 +232,7 @@ impl Default for Deadlines {
             rating_reply_days: 2,
             feedback_reply_days: 5,
             part_claim_days: 1,
+            coordination_days: 2,
         }
     }
 }

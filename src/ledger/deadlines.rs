@@ -27,6 +27,9 @@ pub enum DeadlineKind {
     /// 主动服务: a priority visitor has just taken a ticket, well within the wait limit; a
     /// floor specialist goes to them (it turns into `PriorityWait` when the limit nears).
     PriorityArrived,
+    /// An escalated case waits for the management office's coordination meeting, or for its
+    /// outcome by the meeting's follow-up date (listed from the escalation on).
+    Coordination,
 }
 
 impl DeadlineKind {
@@ -42,6 +45,7 @@ impl DeadlineKind {
             DeadlineKind::FeedbackReply => "意见待回复",
             DeadlineKind::PartUnclaimed => "分项待认领",
             DeadlineKind::PriorityArrived => "优先群体到达",
+            DeadlineKind::Coordination => "待协调会商",
         }
     }
 }
@@ -215,6 +219,26 @@ impl Ledger {
                 }
             };
             clocks.extend(stage);
+            // Under coordination: the meeting is due within the hall's days from the
+            // escalation; once held, its follow-up date (end of that day) is the outcome's.
+            let mut coordination = Vec::new();
+            if c.under_coordination {
+                if let Some(since) = last_at(&["coordination_requested"]) {
+                    let follow_up = events
+                        .iter()
+                        .rev()
+                        .take_while(|e| e.kind != "coordination_requested")
+                        .find(|e| e.kind == "coordination_meeting")
+                        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
+                        .and_then(|p| p["follow_up"].as_str().map(str::to_string))
+                        .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+                        .and_then(|d| d.succ_opt())
+                        .map(|d| super::reports::local_midnight(tz, d));
+                    let due =
+                        follow_up.unwrap_or_else(|| add_working_days(since, d.coordination_days, tz, &hall.calendar));
+                    coordination.push((DeadlineKind::Coordination, since, due, c.department.as_str(), None));
+                }
+            }
             let rows = clocks
                 .into_iter()
                 .map(|(kind, since, due)| (kind, since, due, c.department.as_str(), None))
@@ -226,18 +250,26 @@ impl Ledger {
             let always: Vec<_> = unclaimed
                 .into_iter()
                 .map(|(since, due, dep)| (DeadlineKind::PartUnclaimed, since, due, dep, None))
+                .chain(coordination)
                 .collect();
             for (kind, since, due, dep, material) in rows.chain(always) {
-                if department.is_some_and(|d| d != dep) {
+                let (overdue, soon) = standing(now, since, due);
+                // Each department sees its own; the lead department of a whole-chain case also
+                // sees another department's part once it stalls (past due), since the lead
+                // answers to the visitor for the whole.
+                let lead_sees = overdue && department == Some(c.department.as_str());
+                if department.is_some_and(|d| d != dep) && !lead_sees {
                     continue;
                 }
-                let (overdue, soon) = standing(now, since, due);
                 // A priority visitor is an alert from the ticket on, to be met (主动服务).
                 let kind = match kind {
                     DeadlineKind::PriorityWait if !overdue && !soon => DeadlineKind::PriorityArrived,
                     k => k,
                 };
-                let always = matches!(kind, DeadlineKind::PartUnclaimed | DeadlineKind::PriorityArrived);
+                let always = matches!(
+                    kind,
+                    DeadlineKind::PartUnclaimed | DeadlineKind::PriorityArrived | DeadlineKind::Coordination
+                );
                 if overdue || soon || always {
                     out.push(Overdue {
                         kind,

@@ -67,7 +67,8 @@ pub const WATCHED: &str = "SELECT data FROM cases WHERE
     OR (state IN ('consulted', 'serving', 'on_hold', 'accepted', 'in_progress', 'awaiting_materials')
         AND json_extract(data, '$.open_question'))
     OR json_extract(data, '$.follow_up_open')
-    OR (state IN ('accepted', 'in_progress', 'on_hold') AND json_extract(data, '$.parts') IS NOT NULL)";
+    OR (state IN ('accepted', 'in_progress', 'on_hold') AND json_extract(data, '$.parts') IS NOT NULL)
+    OR json_extract(data, '$.under_coordination')";
 
 /// One business day's cases, for its report.
 pub const DAY_CASES: &str = "SELECT data FROM cases WHERE business_day = ?1 ORDER BY id";

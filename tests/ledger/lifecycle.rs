@@ -578,6 +578,29 @@ fn a_stuck_case_is_escalated_met_on_and_resumes_with_everything_in_case_show() {
     ]);
     let shown = json(&run(&["--json", "case", "A001", "show"]));
     assert_eq!(shown["case"]["under_coordination"], true);
+    // The escalation is the office's alert (and the department's) until the outcome is in.
+    let coordination = |department: Option<&str>| -> Option<serde_json::Value> {
+        let mut args = vec!["--json", "overdue"];
+        if let Some(d) = department {
+            args.extend(["--department", d]);
+        }
+        json(&run(&args))["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "coordination" && o["number"] == "A001")
+            .cloned()
+    };
+    let alert = coordination(None).expect("an escalated case is an alert for the office");
+    assert_eq!(
+        alert["overdue"], false,
+        "the meeting is due within two working days: {alert}"
+    );
+    assert!(coordination(Some("SCJG")).is_some(), "and for its department");
+    assert!(
+        coordination(Some("GAJ")).is_none(),
+        "not for a department it does not involve"
+    );
     // Under coordination the case waits for the office's outcome.
     let out = run(&["case", "A001", "hold", "--staff", "S101"]);
     assert_eq!(out.status.code(), Some(1));
@@ -605,6 +628,13 @@ fn a_stuck_case_is_escalated_met_on_and_resumes_with_everything_in_case_show() {
     let out = run(&[&meeting[..], &["--staff", "S101"]].concat());
     assert!(!out.status.success(), "a specialist recorded a coordination meeting");
     ok(&[&meeting[..], &["--staff", "S900", "--window", "21"]].concat());
+    // The meeting's follow-up date (30 November, long past) is now the outcome's deadline.
+    let alert = coordination(None).expect("the outcome is still awaited");
+    assert_eq!(alert["overdue"], true, "{alert}");
+    assert!(
+        alert["due"].as_str().unwrap().starts_with("2026-11-30T16:00"),
+        "{alert}"
+    );
     ok(&[
         "case",
         "A001",
@@ -616,6 +646,10 @@ fn a_stuck_case_is_escalated_met_on_and_resumes_with_everything_in_case_show() {
         "--window",
         "21",
     ]);
+    assert!(
+        coordination(None).is_none(),
+        "the outcome is recorded: no longer an alert"
+    );
     // The case resumes.
     ok(&["case", "A001", "hold", "--staff", "S101"]);
     let text = stdout(&run(&["case", "A001", "show"]));
@@ -965,6 +999,25 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
         "the weekend does not count"
     );
     assert_eq!(unclaimed("2026-11-30T10:01:00+08:00"), Some(true));
+    // The lead department answers for the whole: it sees another department's part once that
+    // part stalls (past its claim deadline), not before.
+    let lead_sees_rsj = |when: &str| -> bool {
+        let out = cli_env(
+            &t.db,
+            &["--json", "overdue", "--department", "SCJG"],
+            &[("BANGBAN_NOW", when)],
+        );
+        json(&out)["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["kind"] == "part_unclaimed" && o["department"] == "RSJ" && o["overdue"] == true)
+    };
+    assert!(!lead_sees_rsj(fri), "人社's part is not the lead's alert while on time");
+    assert!(
+        lead_sees_rsj("2026-11-30T10:01:00+08:00"),
+        "a stalled part is the lead's alert too"
+    );
     // A department that takes no part cannot claim one; the lead cannot finish early.
     let e = refused(fri, &act("S201", "4", &["claim"]));
     assert!(e.contains("has no part for 公安局"), "{e}");
