@@ -328,6 +328,9 @@ impl Desk {
                 }) {
                     Ok(signed) => {
                         self.staff = Some(signed.staff);
+                        // Whose alerts depends on who signed in (the office sees every
+                        // department's escalations): read them afresh.
+                        self.alerts_read = None;
                         Message::Clear
                     }
                     Err(e) => self.failed(e),
@@ -339,11 +342,13 @@ impl Desk {
                 }
                 self.staff = None;
                 self.current = None;
+                self.alerts_read = None;
                 Some(Message::Clear)
             }
             Cmd::Refresh | Cmd::Stop => None,
             Cmd::Preview(staff) => {
                 self.staff = Some(staff);
+                self.alerts_read = None;
                 None
             }
             Cmd::Show(number) => {
@@ -466,6 +471,22 @@ impl Desk {
             match self.client.overdue(Some(&d)) {
                 Ok(items) => list.extend(items),
                 Err(e) => tracing::warn!("cannot read the alerts of {d}: {e}"),
+            }
+        }
+        // The management office coordinates every department's escalations: at its console
+        // they are all alerts, whichever window it sits at.
+        let office = self
+            .staff
+            .as_ref()
+            .and_then(|id| hall.specialist(id))
+            .is_some_and(|s| s.role == bangban::hall::Role::Office);
+        if office {
+            match self.client.overdue(None) {
+                Ok(items) => list.extend(items.into_iter().filter(|o| {
+                    o.kind == bangban::ledger::DeadlineKind::Coordination
+                        && !self.depts.iter().any(|d| *d == o.department)
+                })),
+                Err(e) => tracing::warn!("cannot read the hall's coordination alerts: {e}"),
             }
         }
         list.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.due.cmp(&b.due)));

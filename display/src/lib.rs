@@ -563,7 +563,12 @@ fn show(ui: &BoardWindow, tz: chrono_tz::Tz, voice: Option<&voice::Voice>, highl
             let rows: Vec<QueueRow> = rows
                 .into_iter()
                 .map(|(name, waiting, priority)| QueueRow {
-                    name: s(&name),
+                    // A long Chinese name in two balanced lines, not 「…社会保/障局」.
+                    name: s(&if name.chars().count() > 7 && !name.is_ascii() {
+                        bangban_headless::balanced(&name)
+                    } else {
+                        name
+                    }),
                     waiting,
                     priority,
                 })

@@ -1390,6 +1390,18 @@ fn the_management_office_records_the_coordination_meeting_and_its_outcome_at_its
     let c = console(&db, 21);
     login(&c, "S900", "246813");
     assert!(c.ui.global::<CasePanelAdapter>().get_office());
+    // The escalation is an alert at the office's console, whichever department it came from.
+    assert!(c.settle(Duration::from_secs(10)));
+    let alerts: Vec<(String, String)> =
+        c.ui.global::<QueueAdapter>()
+            .get_alerts()
+            .iter()
+            .map(|a| (a.kind.to_string(), a.number.to_string()))
+            .collect();
+    assert!(
+        alerts.contains(&("coordination".to_string(), number.clone())),
+        "{alerts:?}"
+    );
     c.ui.global::<QueueAdapter>().invoke_select_case(number.as_str().into());
     assert!(c.settle(Duration::from_secs(10)));
     assert!(c.ui.global::<CasePanelAdapter>().get_case().under_coordination);
@@ -1954,7 +1966,8 @@ fn shown_departments(ui: &display::BoardWindow, hall: &bangban::Hall) -> Vec<Str
         .iter()
         .flat_map(|q| q.query_descendants().match_type_name("Text").find_all())
         .filter(|t| t.size().height > 0.0 && t.size().width > 0.0)
-        .filter_map(|t| t.accessible_label().map(|l| l.to_string()))
+        // A long name is drawn on two lines.
+        .filter_map(|t| t.accessible_label().map(|l| l.replace('\n', "")))
         .collect();
     hall.departments
         .iter()

@@ -3,7 +3,10 @@
 
 pub mod bind;
 pub mod stop;
+pub mod text;
 pub mod voice;
+
+pub use text::balanced;
 
 use std::path::Path;
 use std::rc::Rc;

@@ -102,13 +102,10 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     let big = text_when(&tab, "big", 10, |t| t.contains("1 号窗口"));
     assert_eq!(big, "请到 1 号窗口办理");
 
-    // The shot for the README, with the page's own font.
+    // The page at a phone's size, with the page's own font.
     let png = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap();
-    let dir = crate::support::repo().join("target/screens");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("status-page.png"), &png).unwrap();
     let decoder = png::Decoder::new(std::io::Cursor::new(&png));
     let info = decoder.read_info().unwrap().info().clone();
     assert_eq!((info.width, info.height), (390, 844));
@@ -137,11 +134,6 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     // 好差评 on the phone once the visit has been served: one tap, once.
     let offered = text_when(&tab, "rateTitle", 10, |t| t.contains("How was"));
     assert_eq!(offered, "How was the assisted service?");
-    tab.find_element("#rate").unwrap().scroll_into_view().unwrap();
-    let rate_shot = tab
-        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
-        .unwrap();
-    std::fs::write(dir.join("status-page-rating.png"), &rate_shot).unwrap();
     tab.find_element("#rate-4").unwrap().click().unwrap();
     let thanked = text_when(&tab, "rateTitle", 10, |t| t.contains("Thank you"));
     assert_eq!(thanked, "Thank you for your rating: satisfied");
@@ -159,6 +151,57 @@ fn the_status_page_follows_a_ticket_live_in_a_real_browser() {
     }
     let shown = remote(&s.url, &counter, &["--json", "case", number, "show"]);
     assert_eq!(json(&shown)["case"]["rating"], 4, "the first rating stands");
+}
+
+#[test]
+fn on_a_busy_morning_the_status_page_counts_everyone_ahead_and_offers_the_rating_once_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("busy.sqlite3");
+    let hall = bangban::demo_day::hall().unwrap();
+    let day = bangban::clock::business_day(chrono::Utc::now(), hall.tz());
+    let busy = bangban::demo_day::build(&db, day).unwrap();
+    let now = bangban::clock::Clock::now(&busy.clock);
+    let mut l = busy.ledger;
+    // The last of 市场监督's 29 in calling order, and a visitor served and gone.
+    let line = l.waiting(&["SCJG".to_string()]).unwrap();
+    let last = line.last().unwrap();
+    let ahead = line.len() - 1;
+    let waiting_token = l.find_case(&last.number).unwrap().token;
+    let served_token = l.find_case("A001").unwrap().token;
+    drop(l);
+    let s = Served::start_at(&db, &now.to_rfc3339());
+    let browser = chromium();
+    let tab = phone_tab(&browser);
+    let shots = crate::support::repo().join("target/screens");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    tab.navigate_to(&format!("{}/t/{waiting_token}", s.url)).unwrap();
+    tab.wait_until_navigated().unwrap();
+    assert_eq!(text_when(&tab, "number", 10, |t| t == last.number), last.number);
+    let big = text_when(&tab, "big", 10, |t| !t.is_empty());
+    assert!(
+        big.contains("前面") && big.contains(&ahead.to_string()),
+        "{ahead} ahead of {}: {big}",
+        last.number
+    );
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(shots.join("status-page.png"), &png).unwrap();
+
+    // Served and delivered: the rating comes first, in the visitor's language.
+    tab.navigate_to(&format!("{}/t/{served_token}", s.url)).unwrap();
+    tab.wait_until_navigated().unwrap();
+    let offered = text_when(&tab, "rateTitle", 10, |t| !t.is_empty());
+    assert!(offered.contains("评价"), "{offered}");
+    tab.find_element("#lang").unwrap().click().unwrap();
+    let offered = text_when(&tab, "rateTitle", 10, |t| t.contains("How was"));
+    assert_eq!(offered, "How was the assisted service?");
+    tab.find_element("#rate").unwrap().scroll_into_view().unwrap();
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(shots.join("status-page-rating.png"), &png).unwrap();
 }
 
 /// A phone-sized tab (390 × 844, as the test above).

@@ -48,30 +48,7 @@ pub fn large(ui: &KioskWindow) -> bool {
     ui.global::<crate::Theme>().get_large_text()
 }
 
-/// A name broken into two balanced lines (人力资源和社会保障局 → 人力资源和 / 社会保障局), for a
-/// tile too narrow to hold it on one: left to the text engine, a Chinese name breaks wherever
-/// the line is full and may leave one lone character on the last line. Punctuation stays with
-/// the character before it.
-pub fn balanced(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    if chars.len() < 4 || name.contains('\n') {
-        return name.to_string();
-    }
-    let closing = |c: char| "、，。）》」』：；？！·,.;:?!)".contains(c);
-    let opening = |c: char| "（《「『(".contains(c);
-    let mut cut = chars.len().div_ceil(2);
-    while cut < chars.len() && closing(chars[cut]) {
-        cut += 1;
-    }
-    while cut > 1 && opening(chars[cut - 1]) {
-        cut -= 1;
-    }
-    if cut >= chars.len() {
-        return name.to_string();
-    }
-    let (a, b): (String, String) = (chars[..cut].iter().collect(), chars[cut..].iter().collect());
-    format!("{}\n{}", a.trim_end(), b.trim_start())
-}
+pub use bangban_headless::balanced;
 
 /// What the visitor has chosen so far.
 #[derive(Default, Clone, Debug)]
@@ -238,18 +215,4 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
 /// (a visitor sees something rather than a blank).
 fn en(name_en: &str, name: &str) -> SharedString {
     s(if name_en.is_empty() { name } else { name_en })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::balanced;
-
-    #[test]
-    fn a_long_name_breaks_in_the_middle_and_punctuation_stays_on_its_line() {
-        assert_eq!(balanced("人力资源和社会保障局"), "人力资源和\n社会保障局");
-        assert_eq!(balanced("住房公积金管理中心"), "住房公积金\n管理中心");
-        assert_eq!(balanced("不知道办什么？"), "不知道办\n什么？");
-        assert_eq!(balanced("好差评、意见箱"), "好差评、\n意见箱");
-        assert_eq!(balanced("税务局"), "税务局");
-    }
 }
