@@ -62,6 +62,9 @@ pub struct Feed {
     clock: Arc<dyn bangban::clock::Clock>,
     /// The chain heads this board saw, kept outside the ledger.
     witness: bangban::witness::Witness,
+    /// A zone's board (`display board --departments`): only these departments' calls and
+    /// queues; None for the whole hall.
+    zone: Option<Vec<String>>,
 }
 
 /// What one poll found.
@@ -137,6 +140,7 @@ impl Feed {
             client,
             seq,
             online: true,
+            zone: None,
             clock,
             witness,
         })
@@ -162,19 +166,49 @@ impl Feed {
     }
 
     /// What happened since the last poll.
+    /// Show only these departments (a zone's board); an empty list is the whole hall.
+    pub fn only(mut self, departments: Vec<String>) -> Feed {
+        self.zone = (!departments.is_empty()).then_some(departments);
+        self
+    }
+
+    fn in_zone(&self, department: &str) -> bool {
+        self.zone.as_ref().is_none_or(|z| z.iter().any(|d| d == department))
+    }
+
+    /// Today's latest calls of the board's departments, newest first.
+    pub fn recent_calls(&mut self, limit: usize) -> bangban::Result<Vec<bangban::ledger::Called>> {
+        // A zone's calls are among the hall's: read enough of those to fill its rows.
+        let read = if self.zone.is_some() { limit * 8 } else { limit };
+        let calls = self.client.recent_calls(read)?;
+        Ok(calls
+            .into_iter()
+            .filter(|c| self.in_zone(&c.department))
+            .take(limit)
+            .collect())
+    }
+
+    /// The waiting counts of the board's departments.
+    pub fn queue_lines(&mut self) -> bangban::Result<Vec<bangban::api::QueueLine>> {
+        let lines = self.client.queues()?;
+        Ok(lines.into_iter().filter(|q| self.in_zone(&q.department)).collect())
+    }
+
     pub fn poll(&mut self) -> anyhow::Result<Polled> {
         let mut out = Polled::default();
         while let Ok(h) = self.follower.heard.try_recv() {
             match h {
                 Heard::Call(c) => {
                     self.seq = self.seq.max(c.seq);
-                    out.calls.push(c);
+                    if self.in_zone(&c.department) {
+                        out.calls.push(c);
+                    }
                     out.changed = true;
                 }
                 Heard::Head(h) => {
                     self.seq = self.seq.max(h);
                 }
-                Heard::Queues(q) => out.queues = Some(q),
+                Heard::Queues(q) => out.queues = Some(q.into_iter().filter(|l| self.in_zone(&l.department)).collect()),
                 Heard::Lost(why) => {
                     if self.online {
                         tracing::warn!("lost the hall: {why}; reconnecting");
@@ -293,8 +327,8 @@ pub fn board(mut feed: Feed, voice: Option<voice::Voice>) -> anyhow::Result<Boar
             }
         })
     };
-    apply(Seen::Today(feed.client().recent_calls(RECENT * 2)?));
-    apply(queues(feed.client(), &hall).unwrap_or(Seen::Ticked));
+    apply(Seen::Today(feed.recent_calls(RECENT * 2)?));
+    apply(queues(&mut feed, &hall).unwrap_or(Seen::Ticked));
     let hall_clock = feed.clock.clone();
     update_clock(&ui, tz, &*hall_clock);
 
@@ -410,7 +444,7 @@ fn read_for_board(
                         out.push(queue_rows(h, rows));
                         counts_heard = Some(feed.clock.now());
                     } else if p.changed {
-                        out.extend(queues(feed.client(), h));
+                        out.extend(queues(&mut feed, h));
                         counts_heard = Some(feed.clock.now());
                     }
                 }
@@ -421,7 +455,7 @@ fn read_for_board(
         // been read before it.
         if read_counts && feed.online() {
             if let Some(h) = &hall {
-                out.extend(queues(feed.client(), h));
+                out.extend(queues(&mut feed, h));
             }
             counts_heard = Some(feed.clock.now());
         }
@@ -454,7 +488,7 @@ fn tick_reads(
     // (a board left on overnight must not send anyone to a counter with an old number).
     let today = bangban::clock::business_day(feed.clock.now(), tz);
     if today != *day {
-        match feed.client().recent_calls(RECENT * 2) {
+        match feed.recent_calls(RECENT * 2) {
             Ok(calls) => {
                 *day = today;
                 out.push(Seen::Today(calls));
@@ -482,8 +516,8 @@ fn tick_reads(
 }
 
 /// The queue counts as the board shows them, or None (logged) when they cannot be read.
-fn queues(client: &mut dyn HallClient, hall: &bangban::Hall) -> Option<Seen> {
-    match client.queues() {
+fn queues(feed: &mut Feed, hall: &bangban::Hall) -> Option<Seen> {
+    match feed.queue_lines() {
         Ok(rows) => Some(queue_rows(hall, rows)),
         Err(e) => {
             tracing::warn!("cannot read the queues: {e}");

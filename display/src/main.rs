@@ -59,6 +59,10 @@ enum Cmd {
         /// Run in a window instead of fullscreen (for development)
         #[arg(long)]
         windowed: bool,
+        /// A zone's board: only these departments' calls and queues (codes from the hall file,
+        /// comma-separated) [default: the whole hall]
+        #[arg(long, value_name = "CODE,…", value_delimiter = ',')]
+        departments: Vec<String>,
     },
     /// The specialist's console for one window
     Counter {
@@ -133,10 +137,29 @@ fn voice(no_voice: bool, tts: Option<String>) -> Option<display::voice::Voice> {
 
 /// The board's feed: the hall server when `--server` is given, else the ledger file.
 fn feed(cli: &Cli, db: &std::path::Path) -> anyhow::Result<display::Feed> {
-    match &cli.server {
-        Some(url) => display::Feed::connect_trusting(url, cli.token.as_deref().unwrap_or(""), cli.ca.as_deref(), || {}),
-        None => display::Feed::open(db),
+    let mut feed = match &cli.server {
+        Some(url) => {
+            display::Feed::connect_trusting(url, cli.token.as_deref().unwrap_or(""), cli.ca.as_deref(), || {})?
+        }
+        None => display::Feed::open(db)?,
+    };
+    if let Cmd::Board { departments, .. } = &cli.cmd {
+        if !departments.is_empty() {
+            // A typo would leave a zone's board empty all day: refuse it, naming the codes.
+            let hall = feed.client().hall()?;
+            for code in departments {
+                if hall.department(code).is_none() {
+                    let known: Vec<&str> = hall.departments.iter().map(|d| d.code.as_str()).collect();
+                    anyhow::bail!(
+                        "--departments: the hall has no department {code:?} (its codes: {})",
+                        known.join(", ")
+                    );
+                }
+            }
+            feed = feed.only(departments.clone());
+        }
     }
+    Ok(feed)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

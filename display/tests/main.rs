@@ -113,6 +113,63 @@ fn the_headless_board_announces_calls_made_by_another_process() {
 }
 
 #[test]
+fn a_zone_board_announces_and_counts_only_its_departments() {
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    issue(&mut l, "A01");
+    issue(&mut l, "F01");
+    issue(&mut l, "F01");
+    let (mut child, lines) = headless_board_on(
+        &[
+            "--db".as_ref(),
+            db.as_os_str(),
+            "--departments".as_ref(),
+            "BDC".as_ref(),
+        ],
+        None,
+    );
+    // 市场监督's call is another zone's; 不动产's is this board's.
+    for (window, staff) in [(3, "S101"), (12, "S602")] {
+        l.call(&CallRequest {
+            window,
+            staff: staff.into(),
+            number: None,
+        })
+        .unwrap();
+    }
+    let got = lines.recv_timeout(Duration::from_secs(5)).expect("an announcement");
+    assert_eq!(got["text"], "请F001号到12号窗口办理");
+    assert!(
+        lines.recv_timeout(Duration::from_millis(500)).is_err(),
+        "a call of another zone was announced"
+    );
+    child.kill().ok();
+    child.wait().ok();
+    // The rendered board counts only its departments' queues.
+    i_slint_backend_testing::init_no_event_loop();
+    let b = display::board(display::Feed::open(&db).unwrap().only(vec!["BDC".into()]), None).unwrap();
+    let queues: Vec<String> =
+        b.ui.global::<display::BoardAdapter>()
+            .get_queues()
+            .iter()
+            .map(|q| q.name.to_string())
+            .collect();
+    assert_eq!(queues, ["不动产登记中心"]);
+    // A code the hall does not have is refused, naming it and the hall's codes.
+    let out = Command::new(env!("CARGO_BIN_EXE_display"))
+        .args(["board", "--headless", "--no-voice", "--departments", "BDC,XYZ"])
+        .arg("--db")
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("\"XYZ\"") && err.contains("BDC"),
+        "{err}"
+    );
+}
+
+#[test]
 fn calls_made_before_the_board_started_are_not_announced_again() {
     let (_dir, db) = demo_ledger();
     let mut l = ledger(&db);
