@@ -140,6 +140,24 @@ fn english_and_large_text_switch_on_every_screen_and_reset_for_the_next_visitor(
 }
 
 #[test]
+fn not_sure_what_to_do_asks_no_service_mode() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "不知道办什么？");
+    assert_eq!(screen(ui), KioskScreen::Confirm);
+    assert!(ui.global::<ConfirmAdapter>().get_consultation());
+    assert!(
+        !visible(ui, "现场帮办") && !visible(ui, "全程代办"),
+        "a visitor who does not know the matter is not asked how to have it done"
+    );
+    // A matter asks it.
+    tap(ui, "返回");
+    tap(ui, "不动产登记中心");
+    tap(ui, "不动产转移登记");
+    assert!(visible(ui, "现场帮办") && visible(ui, "全程代办"));
+}
+
+#[test]
 fn large_text_offers_fewer_larger_choices_and_pages_the_departments() {
     let k = kiosk();
     let ui = &k.state.ui;

@@ -160,6 +160,11 @@ fn after_the_daily_close_the_kiosk_says_tickets_have_ended_for_today() {
         ui,
         "今天的取号已经结束。请明天再来；如有急事，请到服务台找工作人员。"
     ));
+    let hall = bangban::Hall::from_toml(bangban::DEMO_HALL, "demo").unwrap();
+    assert!(
+        visible(ui, &format!("办理时间：每个工作日 {}–{}", hall.open, hall.close)),
+        "the visitor learns when to come back"
+    );
     assert!(
         office.find_case("B001").is_err(),
         "no number was issued on the closed day"

@@ -84,8 +84,12 @@ fn fails_within_five_seconds(printer: String) {
     );
     assert!(start.elapsed() < Duration::from_secs(5));
     let ui = &k.state.ui;
-    assert!(visible(ui, "打印机暂时无法出票，请拍照保存您的号码"));
+    assert!(visible(ui, "打印机暂时无法出票，请拍照保存您的号码，或到服务台补打"));
     assert!(visible(ui, "号票二维码"), "the QR code stays on screen");
+    assert!(
+        ui.global::<kiosk::TicketAdapter>().get_seconds_left() >= 119,
+        "the number stays two minutes to be photographed"
+    );
     assert!(k.state.wait_for(Duration::from_secs(3), |_| print_events(&k, "A001")
         .contains(&"print_failed".to_string())));
     // The ticket stays valid: the case waits in the queue and can be called.
@@ -214,7 +218,10 @@ fn the_simulator_switches_make_the_kiosk_show_its_failure_screen() {
     assert!(k
         .state
         .wait_for(Duration::from_secs(5), |_| print_state(&k) == PrintState::Failed));
-    assert!(visible(&k.state.ui, "打印机暂时无法出票，请拍照保存您的号码"));
+    assert!(visible(
+        &k.state.ui,
+        "打印机暂时无法出票，请拍照保存您的号码，或到服务台补打"
+    ));
 }
 
 /// A printer that takes the status request and then fails mid-ticket: the visitor sees the
@@ -229,7 +236,10 @@ fn dies_mid_ticket(condition: bangban_printer::sim::Condition) {
             .wait_for(Duration::from_secs(10), |_| print_state(&k) == PrintState::Failed),
         "{condition:?}: the kiosk did not report the failed print"
     );
-    assert!(visible(&k.state.ui, "打印机暂时无法出票，请拍照保存您的号码"));
+    assert!(visible(
+        &k.state.ui,
+        "打印机暂时无法出票，请拍照保存您的号码，或到服务台补打"
+    ));
     let events = print_events(&k, "A001");
     assert!(events.contains(&"print_failed".to_string()), "{events:?}");
     assert!(!events.contains(&"ticket_printed".to_string()), "{events:?}");

@@ -19,6 +19,11 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let k = ui.global::<KioskAdapter>();
     k.set_hall_name(s(&hall.name));
     k.set_hall_name_en(en(&hall.name_en, &hall.name));
+    k.set_hours(if hall.open.is_empty() || hall.close.is_empty() {
+        SharedString::default()
+    } else {
+        s(&format!("{}–{}", hall.open, hall.close))
+    });
     update_clock(ui, &hall, &*inner.borrow().now);
     {
         let weak = ui.as_weak();

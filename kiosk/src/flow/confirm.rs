@@ -79,11 +79,14 @@ pub fn choose_item(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
         return;
     };
     let mode = item.default_mode();
+    // 不知道办什么: the visitor comes to be told what to do, not to have it done.
+    let consultation =
+        inner.borrow().consult_item().as_deref() == Some(item.code.as_str()) || item.main.contains("咨询");
     {
         let mut inn = inner.borrow_mut();
         inn.selection.item = Some(item.code.clone());
         inn.selection.priority = None;
-        inn.selection.mode = Some(mode);
+        inn.selection.mode = (!consultation).then_some(mode);
     }
     let waiting = inner.borrow().counts.get(&dept.code).copied().unwrap_or(0);
     let c = ui.global::<ConfirmAdapter>();
@@ -95,6 +98,7 @@ pub fn choose_item(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
     c.set_window(item.window as i32);
     c.set_waiting(waiting);
     c.set_whole_chain(item.is_whole_chain());
+    c.set_consultation(consultation);
     c.set_materials(model(item.materials.iter().map(|m| s(m)).collect()));
     c.set_priority(SharedString::default());
     c.set_mode(s(mode.as_str()));

@@ -13,6 +13,9 @@ use slint::{ComponentHandle, TimerMode};
 use super::{chrome, en, model, s, Inner};
 use crate::{KioskAdapter, KioskScreen, KioskWindow, PrintState, TicketAdapter};
 
+/// How long a ticket that did not print stays on screen, at least.
+pub const PRINT_FAILED_SECONDS: i32 = 120;
+
 pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     bind!(ui, inner, TicketAdapter, on_done, |ui, inner| chrome::reset(ui, inner));
 }
@@ -20,8 +23,12 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
 /// The worker's print outcome, shown if that ticket is still on screen.
 pub fn printed(ui: &KioskWindow, inner: &Inner, case_id: i64, ok: bool) {
     if inner.ticket_case == Some(case_id) {
-        ui.global::<TicketAdapter>()
-            .set_print_state(if ok { PrintState::Printed } else { PrintState::Failed });
+        let a = ui.global::<TicketAdapter>();
+        a.set_print_state(if ok { PrintState::Printed } else { PrintState::Failed });
+        // No slip: the visitor needs time to photograph the number (or go to the desk).
+        if !ok {
+            a.set_seconds_left(a.get_seconds_left().max(PRINT_FAILED_SECONDS));
+        }
     }
 }
 
