@@ -239,6 +239,48 @@ fn login(c: &display::counter::Counter, staff: &str, pin: &str) {
 }
 
 #[test]
+fn a_visitor_at_the_wrong_desk_is_transferred_to_a_department_picked_from_the_halls() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S301", "246813", "admin").unwrap();
+    let number = issue(&mut l, "C01");
+    let c = console(&db, 6);
+    let ui = &c.ui;
+    login(&c, "S301", "246813");
+    tap(&c, "叫下一位");
+    let choices: Vec<String> = ui
+        .global::<CasePanelAdapter>()
+        .get_departments()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert!(choices.contains(&"YBJ 医疗保障局".to_string()), "{choices:?}");
+    assert!(
+        !choices.iter().any(|d| d.starts_with("RSJ")),
+        "its own department: {choices:?}"
+    );
+    let button = || ElementHandle::find_by_accessible_label(ui, "转办").next().unwrap();
+    assert_eq!(button().accessible_enabled(), Some(false), "nothing picked yet");
+    let picker = ElementHandle::find_by_accessible_label(ui, "转办部门").next().unwrap();
+    picker.invoke_accessible_expand_action();
+    ElementHandle::find_by_accessible_label(ui, "YBJ 医疗保障局")
+        .next()
+        .expect("the department in the open list")
+        .mock_single_click(slint::platform::PointerEventButton::Left);
+    assert_eq!(picker.accessible_value().as_deref(), Some("YBJ 医疗保障局"));
+    assert_eq!(button().accessible_enabled(), Some(true));
+    tap(&c, "转办");
+    let case = l.find_case(&number).unwrap();
+    assert_eq!(
+        (case.state, case.department.as_str()),
+        (bangban::CaseState::Transferred, "YBJ"),
+        "{}",
+        message(&c)
+    );
+}
+
+#[test]
 fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db) = demo_ledger();
@@ -2232,8 +2274,9 @@ fn a_case_just_called_offers_only_the_steps_the_rules_allow_next() {
             .accessible_enabled()
             .unwrap_or(true)
     };
-    // Called, not yet at the counter: start, hold or send on; nothing of the later stages.
-    for live in ["开始办理", "暂挂", "转办"] {
+    // Called, not yet at the counter: start, hold or send on (转办 once a department is
+    // picked, see the transfer test); nothing of the later stages.
+    for live in ["开始办理", "暂挂", "转办部门"] {
         assert!(enabled(live), "{live} is live for a case just called");
     }
     for later in [

@@ -86,6 +86,25 @@ pub fn counter_printing(
                 .map(|(code, name)| s(&format!("{code} {name}")))
                 .collect::<Vec<_>>(),
         )));
+    // 转办's choices: every other department of the hall, by name.
+    {
+        let own: Vec<String> = hall
+            .departments_at_window(window)
+            .iter()
+            .map(|d| d.code.clone())
+            .collect();
+        let others: Vec<&bangban::hall::Department> =
+            hall.departments.iter().filter(|d| !own.contains(&d.code)).collect();
+        let names = std::iter::once(s("请选择转办部门 · choose a department"))
+            .chain(others.iter().map(|d| s(&format!("{} {}", d.code, d.name))))
+            .collect::<Vec<_>>();
+        let codes = std::iter::once(s(""))
+            .chain(others.iter().map(|d| s(&d.code)))
+            .collect::<Vec<_>>();
+        let a = ui.global::<crate::CasePanelAdapter>();
+        a.set_departments(slint::ModelRc::new(slint::VecModel::from(names)));
+        a.set_department_codes(slint::ModelRc::new(slint::VecModel::from(codes)));
+    }
     // Without an event loop (UI tests) waking fails; the tests settle by hand.
     let thread = crate::desk::spawn(desk, || {
         let _ = slint::invoke_from_event_loop(|| PUMP.with(|p| p.borrow().as_ref().map(|f| f())).unwrap_or(()));
