@@ -202,6 +202,12 @@ pub struct TicketStatus {
     pub hall_name: String,
     pub department_name: String,
     pub item_name: String,
+    /// The same names in English, from the hall file (the Chinese when it names none): the
+    /// page's English shows them.
+    #[serde(default)]
+    pub department_name_en: String,
+    #[serde(default)]
+    pub item_name_en: String,
     /// The state's code (`waiting`, `called`, `serving`, …).
     pub state: String,
     /// Which of the rules' four stages the case is in: 1 咨询辅导, 2 受理委托, 3 结果交付,
@@ -253,6 +259,8 @@ pub struct MissingOnPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartOnPage {
     pub department_name: String,
+    #[serde(default)]
+    pub department_name_en: String,
     pub done: bool,
 }
 

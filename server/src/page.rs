@@ -125,7 +125,10 @@ function render() {
   if (!last) return;
   const s = last;
   document.getElementById("number").textContent = s.number;
-  document.getElementById("what").textContent = s.department_name + " · " + s.item_name;
+  // The hall file's English names in English (the Chinese where it names none).
+  const dept = lang === "en" && s.department_name_en ? s.department_name_en : s.department_name;
+  const item = lang === "en" && s.item_name_en ? s.item_name_en : s.item_name;
+  document.getElementById("what").textContent = dept + " · " + item;
   const q = document.getElementById("queue");
   const big = document.getElementById("big"), small = document.getElementById("small");
   q.classList.remove("called");
@@ -143,7 +146,7 @@ function render() {
   } else if (s.state === "waiting") {
     b = t.ahead(s.ahead); sm = t.wait(s.estimated_wait_min);
   } else if (s.state === "transferred") {
-    b = t.transferredTo(s.department_name); sm = [t.ahead(s.ahead), t.wait(s.estimated_wait_min)].filter(x => x).join(" · ");
+    b = t.transferredTo(dept); sm = [t.ahead(s.ahead), t.wait(s.estimated_wait_min)].filter(x => x).join(" · ");
   } else if (s.state === "no_show") {
     b = t.noShow;
   } else if (s.state === "cancelled") {
@@ -180,7 +183,8 @@ function render() {
   (s.parts || []).forEach(p => {
     const li = document.createElement("li");
     li.className = p.done ? "done" : "";
-    li.textContent = (p.done ? "✓ " : "… ") + p.department_name + " · " + (p.done ? t.partDone : t.partOpen);
+    const name = lang === "en" && p.department_name_en ? p.department_name_en : p.department_name;
+    li.textContent = (p.done ? "✓ " : "… ") + name + " · " + (p.done ? t.partDone : t.partOpen);
     parts.appendChild(li);
   });
   // 好差评: offered once the visit has been served, thanked once given.

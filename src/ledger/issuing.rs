@@ -28,6 +28,12 @@ impl Ledger {
             hall_name: hall.name.clone(),
             department_name: hall.department_name(&case.department),
             item_name: hall.item_name(&case.item),
+            department_name_en: english_department(&hall, &case.department),
+            item_name_en: hall
+                .item(&case.item)
+                .filter(|i| !i.name_en.is_empty())
+                .map(|i| i.name_en.clone())
+                .unwrap_or_else(|| hall.item_name(&case.item)),
             state: case.state.as_str().into(),
             stage,
             ahead,
@@ -69,6 +75,7 @@ impl Ledger {
                 .iter()
                 .map(|p| crate::api::PartOnPage {
                     department_name: hall.department_name(&p.department),
+                    department_name_en: english_department(&hall, &p.department),
                     done: p.state == crate::model::PartState::Done,
                 })
                 .collect(),
@@ -433,4 +440,12 @@ fn check_device_name(device: &str) -> Result<()> {
             device.chars().take(40).collect::<String>()
         )))
     }
+}
+
+/// A department's English name from the hall file, else its Chinese name.
+fn english_department(hall: &Hall, code: &str) -> String {
+    hall.department(code)
+        .filter(|d| !d.name_en.is_empty())
+        .map(|d| d.name_en.clone())
+        .unwrap_or_else(|| hall.department_name(code))
 }

@@ -197,6 +197,9 @@ fn on_a_busy_morning_the_status_page_counts_everyone_ahead_and_offers_the_rating
     tab.find_element("#lang").unwrap().click().unwrap();
     let offered = text_when(&tab, "rateTitle", 10, |t| t.contains("How was"));
     assert_eq!(offered, "How was the assisted service?");
+    // In English, the hall file's English names.
+    let what = text_when(&tab, "what", 5, |t| t.starts_with("Market Supervision"));
+    assert!(what.starts_with("Market Supervision · "), "{what}");
     tab.find_element("#rate").unwrap().scroll_into_view().unwrap();
     let png = tab
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
@@ -327,7 +330,7 @@ fn every_state_of_a_ticket_tells_the_visitor_what_to_do_in_both_languages() {
                 }],
             ),
             &["已转到医疗保障局"],
-            &["Transferred to 医疗保障局"],
+            &["Transferred to Medical Insurance"],
         ),
         (
             "coordinating",
@@ -435,7 +438,7 @@ fn every_state_of_a_ticket_tells_the_visitor_what_to_do_in_both_languages() {
             "whole chain",
             ticket_at(&mut l, "A01", Some((1, "S101")), &[A::Start, accept("A01")]),
             &["已受理", "全链条办理进度", "税务局", "办理中"],
-            &["Accepted", "Progress across offices", "税务局"],
+            &["Accepted", "Progress across offices", "Taxation"],
         ),
     ];
     drop(l);
