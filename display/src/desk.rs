@@ -46,6 +46,9 @@ pub enum Cmd {
 pub struct PanelCase {
     pub number: String,
     pub item: String,
+    /// The item's and the priority group's names in the hall file's English.
+    pub item_en: String,
+    pub priority_en: String,
     pub state: String,
     pub priority: String,
     pub recalls: u32,
@@ -97,8 +100,11 @@ pub struct AlertLine {
 pub struct QueueEntry {
     pub number: String,
     pub item: String,
+    /// The item's and the priority group's English names (a console in English shows them).
+    pub item_en: String,
     pub waited_min: i64,
     pub priority: String,
+    pub priority_en: String,
 }
 
 /// What the last command did, as data: the console puts it in words (translated there).
@@ -582,8 +588,10 @@ impl Desk {
                         .map(|w| QueueEntry {
                             number: w.number,
                             item: w.item_name,
+                            item_en: w.item_name_en,
                             waited_min: w.waited_min,
                             priority: w.priority_name.unwrap_or_default(),
+                            priority_en: w.priority_name_en.unwrap_or_default(),
                         })
                         .collect::<Vec<_>>()
                 });
@@ -660,6 +668,27 @@ impl Desk {
                 under_coordination: c.under_coordination,
                 number: c.number.clone(),
                 item: item.map(|i| i.display_name()).unwrap_or_else(|| c.item.clone()),
+                item_en: item
+                    .map(|i| {
+                        if i.name_en.is_empty() {
+                            i.display_name()
+                        } else {
+                            i.name_en.clone()
+                        }
+                    })
+                    .unwrap_or_else(|| c.item.clone()),
+                priority_en: c
+                    .priority
+                    .as_deref()
+                    .and_then(|p| hall.as_ref()?.priority(p))
+                    .map(|p| {
+                        if p.name_en.is_empty() {
+                            p.name.clone()
+                        } else {
+                            p.name_en.clone()
+                        }
+                    })
+                    .unwrap_or_default(),
                 state: c.state.as_str().into(),
                 priority: c
                     .priority

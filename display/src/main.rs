@@ -237,6 +237,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let c = display::counter::counter_printing(source, *window, printer.clone())?;
             display::counter::set_language(lang);
+            // Its first view was read before the language was set: read it again in it.
+            c.refresh();
+            c.settle(Duration::from_secs(10));
             let (w, h) = size.unwrap_or((1366, 768));
             if let (Some(file), Some(win)) = (render, headless) {
                 c.ui.show()?;

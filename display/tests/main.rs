@@ -281,6 +281,42 @@ fn a_visitor_at_the_wrong_desk_is_transferred_to_a_department_picked_from_the_ha
 }
 
 #[test]
+fn a_console_in_english_lists_the_queue_by_the_hall_files_english_names() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S602", "246813", "admin").unwrap();
+    l.issue(&IssueRequest {
+        item: "F01".into(),
+        priority: Some("elderly".into()),
+        mode: None,
+        channel: Channel::Kiosk,
+        actor: "kiosk-1".into(),
+    })
+    .unwrap();
+    let c = console(&db, 12);
+    login(&c, "S602", "246813");
+    display::counter::set_language("en");
+    // The queue is read again (a call through this console, or its refresh).
+    c.refresh();
+    assert!(c.settle(Duration::from_secs(10)));
+    let rows: Vec<(String, String)> =
+        c.ui.global::<QueueAdapter>()
+            .get_waiting()
+            .iter()
+            .map(|w| (w.item.to_string(), w.priority.to_string()))
+            .collect();
+    tap(&c, "Call next");
+    let case = c.ui.global::<CasePanelAdapter>().get_case();
+    display::counter::set_language("zh");
+    assert_eq!(rows, [("Property transfer (resale)".to_string(), "Senior".to_string())]);
+    assert_eq!(
+        (case.item.as_str(), case.priority.as_str()),
+        ("Property transfer (resale)", "Senior")
+    );
+}
+
+#[test]
 fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db) = demo_ledger();

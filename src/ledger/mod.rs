@@ -189,6 +189,12 @@ pub struct WaitingEntry {
     pub item_name: String,
     pub priority: Option<String>,
     pub priority_name: Option<String>,
+    /// The item's and the priority group's English names from the hall file (the Chinese
+    /// where it names none), for a console in English.
+    #[serde(default)]
+    pub item_name_en: String,
+    #[serde(default)]
+    pub priority_name_en: Option<String>,
     pub state: CaseState,
     pub queued_at: String,
     pub waited_min: i64,

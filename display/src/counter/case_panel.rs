@@ -195,11 +195,12 @@ pub fn show(ui: &CounterWindow, inner: &mut Inner, case: Option<PanelCase>) {
     let a = ui.global::<CasePanelAdapter>();
     a.set_has_case(case.is_some());
     let c = case.unwrap_or_default();
+    let english = super::english();
     a.set_case(CaseInfo {
         number: s(&c.number),
-        item: s(&c.item),
+        item: s(if english { &c.item_en } else { &c.item }),
         state: s(&c.state),
-        priority: s(&c.priority),
+        priority: s(if english { &c.priority_en } else { &c.priority }),
         recalls: c.recalls as i32,
         open_question: c.open_question,
         mode: s(&c.mode),

@@ -77,7 +77,7 @@ pub fn counter_printing(
     desk.set_printer(printer);
     let ui = CounterWindow::new()?;
     ui.global::<crate::CasePanelAdapter>().set_has_printer(has_printer);
-    let _ = slint::select_bundled_translation("");
+    set_language("");
     sign_in::setup(&ui, &hall, window);
     ui.global::<crate::CasePanelAdapter>()
         .set_items(slint::ModelRc::new(slint::VecModel::from(
@@ -137,6 +137,11 @@ pub fn counter_printing(
 }
 
 impl Counter {
+    /// Read the queue, the case and the alerts again now (after a language switch, say).
+    pub fn refresh(&self) {
+        send(&self.inner, Cmd::Refresh);
+    }
+
     /// Wait until every command sent has been answered and shown (tests, renders).
     pub fn settle(&self, timeout: Duration) -> bool {
         let end = Instant::now() + timeout;
@@ -166,7 +171,19 @@ impl Drop for Counter {
 
 /// The console's language: "en" for English, anything else for Chinese (the source).
 pub fn set_language(lang: &str) {
+    ENGLISH.with(|e| e.set(lang == "en"));
     let _ = slint::select_bundled_translation(if lang == "en" { "en" } else { "" });
+}
+
+thread_local! {
+    /// Whether the console on this thread speaks English: the names the desk reads (items,
+    /// priority groups) are then shown in the hall file's English.
+    static ENGLISH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the console on this thread speaks English (`set_language`).
+pub fn english() -> bool {
+    ENGLISH.with(|e| e.get())
 }
 
 /// For `--render`: the console on the ledger's real queue, showing the case the window is

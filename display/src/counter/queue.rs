@@ -41,11 +41,14 @@ pub fn show(ui: &CounterWindow, v: &View) {
     let rows: Vec<WaitingRow> = v
         .waiting
         .iter()
-        .map(|w| WaitingRow {
-            number: s(&w.number),
-            item: s(&w.item),
-            waited: w.waited_min as i32,
-            priority: s(&w.priority),
+        .map(|w| {
+            let english = super::english();
+            WaitingRow {
+                number: s(&w.number),
+                item: s(if english { &w.item_en } else { &w.item }),
+                waited: w.waited_min as i32,
+                priority: s(if english { &w.priority_en } else { &w.priority }),
+            }
         })
         .collect();
     a.set_waiting(ModelRc::new(VecModel::from(rows)));
