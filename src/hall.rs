@@ -132,6 +132,16 @@ impl Item {
         }
     }
 
+    /// The English name from the hall file, else the Chinese one (a visitor reading English
+    /// sees a name rather than a blank).
+    pub fn english_name(&self) -> String {
+        if self.name_en.is_empty() {
+            self.display_name()
+        } else {
+            self.name_en.clone()
+        }
+    }
+
     pub fn is_whole_chain(&self) -> bool {
         self.tags.iter().any(|t| t == WHOLE_CHAIN)
     }
@@ -268,6 +278,28 @@ pub struct PriorityClass {
 
 fn default_rank() -> u32 {
     1
+}
+
+impl PriorityClass {
+    /// The English name from the hall file, else the Chinese one.
+    pub fn english_name(&self) -> String {
+        if self.name_en.is_empty() {
+            self.name.clone()
+        } else {
+            self.name_en.clone()
+        }
+    }
+}
+
+impl Department {
+    /// The English name from the hall file, else the Chinese one.
+    pub fn english_name(&self) -> String {
+        if self.name_en.is_empty() {
+            self.name.clone()
+        } else {
+            self.name_en.clone()
+        }
+    }
 }
 
 /// The validated description of one hall, as stored in the ledger.

@@ -31,8 +31,7 @@ impl Ledger {
             department_name_en: english_department(&hall, &case.department),
             item_name_en: hall
                 .item(&case.item)
-                .filter(|i| !i.name_en.is_empty())
-                .map(|i| i.name_en.clone())
+                .map(|i| i.english_name())
                 .unwrap_or_else(|| hall.item_name(&case.item)),
             state: case.state.as_str().into(),
             stage,
@@ -445,7 +444,6 @@ fn check_device_name(device: &str) -> Result<()> {
 /// A department's English name from the hall file, else its Chinese name.
 fn english_department(hall: &Hall, code: &str) -> String {
     hall.department(code)
-        .filter(|d| !d.name_en.is_empty())
-        .map(|d| d.name_en.clone())
+        .map(|d| d.english_name())
         .unwrap_or_else(|| hall.department_name(code))
 }
