@@ -4,6 +4,7 @@
 slint::include_modules!();
 
 pub mod flow;
+pub mod idcard;
 pub mod qr;
 pub mod render;
 pub mod worker;

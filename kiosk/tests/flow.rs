@@ -139,6 +139,74 @@ fn english_and_large_text_switch_on_every_screen_and_reset_for_the_next_visitor(
     assert!(visible(ui, "搜索事项"));
 }
 
+/// A keyboard-wedge ID card reader: the number's characters as key presses, then Enter.
+fn swipe_id_card(ui: &kiosk::KioskWindow, number: &str) {
+    use slint::platform::{Key, WindowEvent};
+    let keys = number.chars().map(|c| slint::SharedString::from(c.to_string()));
+    for text in keys.chain([slint::SharedString::from(Key::Return)]) {
+        ui.window()
+            .dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
+        ui.window().dispatch_event(WindowEvent::KeyReleased { text });
+    }
+}
+
+#[test]
+fn an_id_card_of_a_visitor_aged_sixty_five_chooses_the_elderly_priority_and_is_kept_nowhere() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    // Born 15 March 1961: 65 today, and 60 or more for every year this test will run.
+    let number = "110101196103150015";
+    swipe_id_card(ui, number);
+    assert_eq!(ui.global::<KioskAdapter>().get_notice(), kiosk::Notice::None);
+    tap(ui, "不动产登记中心");
+    tap(ui, "不动产转移登记");
+    assert_eq!(
+        ui.global::<ConfirmAdapter>().get_priority(),
+        "elderly",
+        "老年人 chosen for them"
+    );
+    take_ticket(&k);
+    assert_eq!(ui.global::<TicketAdapter>().get_priority_name(), "老年人");
+    let case = ledger(&k.db).find_case("F001").unwrap();
+    assert_eq!(case.priority.as_deref(), Some("elderly"));
+    // The number is in no table and no event: not in the ledger file, nor its write-ahead log.
+    drop(case);
+    for file in [k.db.clone(), k.db.with_extension("sqlite3-wal")] {
+        if let Ok(bytes) = std::fs::read(&file) {
+            let hay = String::from_utf8_lossy(&bytes);
+            assert!(
+                !hay.contains(number) && !hay.contains("19610315"),
+                "{} holds the ID number",
+                file.display()
+            );
+        }
+    }
+    // The next visitor starts with no card read.
+    tap(ui, "完成");
+    assert!(!ui.global::<KioskAdapter>().get_id_elderly());
+}
+
+#[test]
+fn a_misread_id_card_is_refused_in_plain_words_and_chooses_nothing() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    swipe_id_card(ui, "110101196103150016");
+    assert_eq!(ui.global::<KioskAdapter>().get_notice(), kiosk::Notice::IdUnreadable);
+    assert!(visible(
+        ui,
+        "没能读出身份证号码，请把身份证重新放到读卡区；也可以直接点选要办的事。"
+    ));
+    tap(ui, "知道了");
+    tap(ui, "不动产登记中心");
+    tap(ui, "不动产转移登记");
+    assert_eq!(ui.global::<ConfirmAdapter>().get_priority(), "");
+    // A card of someone younger than 60 chooses nothing either.
+    tap(ui, "返回");
+    swipe_id_card(ui, "370402200012310044");
+    tap(ui, "不动产转移登记");
+    assert_eq!(ui.global::<ConfirmAdapter>().get_priority(), "");
+}
+
 #[test]
 fn not_sure_what_to_do_asks_no_service_mode() {
     let k = kiosk();

@@ -66,6 +66,9 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         // Turned on: say at once where the visitor is.
         speak(ui, &inner.borrow());
     });
+    bind!(ui, inner, KioskAdapter, on_id_key, |ui, inner, key| id_key(
+        ui, inner, &key
+    ));
     bind!(ui, (), KioskAdapter, on_dismiss_notice, |ui| {
         let k = ui.global::<KioskAdapter>();
         k.set_notice(Notice::None);
@@ -103,6 +106,53 @@ pub fn touched(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
                 }
             }
         });
+}
+
+/// A key from the ID card reader: digits and X gather; Enter (or the 18th character) reads
+/// the number. A valid card of someone aged 60 or more chooses 老年人 for them; an unreadable
+/// one is said in plain words. The number is dropped once read: it reaches no log, event or
+/// table.
+fn id_key(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, key: &str) {
+    let done = {
+        let mut inn = inner.borrow_mut();
+        match key {
+            "\n" | "\r" => true,
+            k if k.len() == 1 && (k.as_bytes()[0].is_ascii_digit() || k.eq_ignore_ascii_case("x")) => {
+                inn.id_keys.push_str(k);
+                inn.id_keys.len() >= 18
+            }
+            // Anything else is not a card being read.
+            _ => {
+                inn.id_keys.clear();
+                false
+            }
+        }
+    };
+    if !done {
+        return;
+    }
+    let number = std::mem::take(&mut inner.borrow_mut().id_keys);
+    if number.is_empty() {
+        return;
+    }
+    touched(ui, inner);
+    let today = {
+        let inn = inner.borrow();
+        bangban::clock::business_day(inn.now.now(), inn.hall.tz())
+    };
+    match crate::idcard::age(&number, today) {
+        Ok(age) if age >= 60 => {
+            inner.borrow_mut().selection.id_elderly = true;
+            ui.global::<KioskAdapter>().set_id_elderly(true);
+            super::confirm::preselect_elderly(ui, inner);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            // The kind only: the digits stay out of the log.
+            tracing::info!("an ID card number could not be read ({e:?})");
+            ui.global::<KioskAdapter>().set_notice(Notice::IdUnreadable);
+        }
+    }
 }
 
 /// Ready for the next visitor: the welcome screen in Chinese, normal text, the voice as the
@@ -248,6 +298,8 @@ fn go_to_welcome(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let k = ui.global::<KioskAdapter>();
     k.set_screen(KioskScreen::Welcome);
     k.set_notice(Notice::None);
+    k.set_id_elderly(false);
+    inner.borrow_mut().id_keys.clear();
     ui.global::<ConfirmAdapter>().set_priority(SharedString::default());
 }
 

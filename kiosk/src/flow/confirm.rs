@@ -103,7 +103,21 @@ pub fn choose_item(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
     c.set_priority(SharedString::default());
     c.set_mode(s(mode.as_str()));
     super::chrome::show_screen(ui, &inner.borrow(), KioskScreen::Confirm);
+    preselect_elderly(ui, inner);
 }
+
+/// The visitor's ID card said 60 or more: 老年人 is chosen (a tap clears it, as any choice).
+pub fn preselect_elderly(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
+    let mut inn = inner.borrow_mut();
+    if !inn.selection.id_elderly || inn.selection.item.is_none() || inn.hall.priority(ELDERLY).is_none() {
+        return;
+    }
+    inn.selection.priority = Some(ELDERLY.to_string());
+    ui.global::<ConfirmAdapter>().set_priority(s(ELDERLY));
+}
+
+/// The priority group of visitors aged 60 and over.
+const ELDERLY: &str = "elderly";
 
 /// 确认取号: one issue at a time, none while tickets are paused.
 fn confirm(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {

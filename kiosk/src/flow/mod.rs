@@ -66,6 +66,9 @@ pub struct Selection {
     /// The department was chosen on the department screen (not the welcome screen): 返回
     /// from its items goes back there.
     pub via_departments: bool,
+    /// The visitor's ID card says 60 or more: 老年人 is chosen on the confirm screen (the card's
+    /// number itself is kept nowhere).
+    pub id_elderly: bool,
 }
 
 pub struct Inner {
@@ -81,6 +84,8 @@ pub struct Inner {
     /// The spoken prompts (None: no TTS command on this machine), and whether the visitor
     /// has them on.
     pub voice: Option<bangban_headless::voice::Voice>,
+    /// What an ID card reader has typed since its last Enter (cleared as soon as it is read).
+    pub id_keys: String,
     /// Today's most issued matters (item code, count), for the welcome screen's featured row.
     pub issued: Vec<(String, u32)>,
     /// The time the header shows (the ledger's clock: `BANGBAN_NOW` in drills).
@@ -114,6 +119,7 @@ impl Inner {
             voice,
             now,
             issued: Vec::new(),
+            id_keys: String::new(),
             config,
             hall,
             printer,
