@@ -236,10 +236,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => display::counter::Source::Ledger(db.clone(), Duration::from_millis(*busy_timeout_ms)),
             };
             let c = display::counter::counter_printing(source, *window, printer.clone())?;
-            display::counter::set_language(lang);
-            // Its first view was read before the language was set: read it again in it.
-            c.refresh();
-            c.settle(Duration::from_secs(10));
+            c.set_language(lang);
             let (w, h) = size.unwrap_or((1366, 768));
             if let (Some(file), Some(win)) = (render, headless) {
                 c.ui.show()?;

@@ -296,10 +296,11 @@ fn a_console_in_english_lists_the_queue_by_the_hall_files_english_names() {
     .unwrap();
     let c = console(&db, 12);
     login(&c, "S602", "246813");
-    display::counter::set_language("en");
-    // The queue is read again (a call through this console, or its refresh).
-    c.refresh();
-    assert!(c.settle(Duration::from_secs(10)));
+    c.set_language("en");
+    assert_eq!(
+        c.ui.global::<SignInAdapter>().get_departments(),
+        "Real Estate Registration"
+    );
     let rows: Vec<(String, String)> =
         c.ui.global::<QueueAdapter>()
             .get_waiting()

@@ -32,6 +32,8 @@ pub struct Inner {
     materials: Vec<(String, u8)>,
     /// The codes of the window's items, in the order of the panel's item list.
     items: Vec<String>,
+    /// The window's departments as the header names them, in Chinese and in English.
+    departments: (String, String),
     refresh: Timer,
 }
 
@@ -117,6 +119,17 @@ pub fn counter_printing(
         case_number: String::new(),
         materials: vec![],
         items: window_items(&hall, window).into_iter().map(|(c, _)| c).collect(),
+        departments: {
+            let depts = hall.departments_at_window(window);
+            let names = |en: bool| {
+                depts
+                    .iter()
+                    .map(|d| if en { d.english_name() } else { d.name.clone() })
+                    .collect::<Vec<_>>()
+                    .join(if en { ", " } else { "、" })
+            };
+            (names(false), names(true))
+        },
         refresh: Timer::default(),
     }));
     sign_in::wire(&ui, &inner);
@@ -137,6 +150,18 @@ pub fn counter_printing(
 }
 
 impl Counter {
+    /// Speak `lang` ("en" or Chinese): the words, and the names the console shows (its header's
+    /// departments, the queue's items and priority groups) in the hall file's English.
+    pub fn set_language(&self, lang: &str) {
+        set_language(lang);
+        let (zh, en) = self.inner.borrow().departments.clone();
+        self.ui
+            .global::<crate::SignInAdapter>()
+            .set_departments(s(if english() { &en } else { &zh }));
+        self.refresh();
+        self.settle(Duration::from_secs(10));
+    }
+
     /// Read the queue, the case and the alerts again now (after a language switch, say).
     pub fn refresh(&self) {
         send(&self.inner, Cmd::Refresh);
