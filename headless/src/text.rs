@@ -37,9 +37,20 @@ pub fn balanced(name: &str) -> String {
         s
     };
     let mid = chars.len().div_ceil(2);
-    let mut cut = (mid.saturating_sub(1).max(2)..=(mid + 1).min(chars.len() - 2))
-        .max_by_key(|&c| (score(c), c == mid, c))
-        .unwrap_or(mid);
+    // A sentence (a notice) breaks after the punctuation nearest the middle, if there is some
+    // within a quarter of its length.
+    let sentence_break = (chars.len() > 16)
+        .then(|| {
+            (mid - chars.len() / 4..=mid + chars.len() / 4)
+                .filter(|&c| c > 0 && c < chars.len() && "，；。：！？,;".contains(chars[c - 1]))
+                .min_by_key(|&c| c.abs_diff(mid))
+        })
+        .flatten();
+    let mut cut = sentence_break.unwrap_or_else(|| {
+        (mid.saturating_sub(1).max(2)..=(mid + 1).min(chars.len() - 2))
+            .max_by_key(|&c| (score(c), c == mid, c))
+            .unwrap_or(mid)
+    });
     while cut < chars.len() && closing(chars[cut]) {
         cut += 1;
     }
@@ -69,5 +80,10 @@ mod tests {
         assert_eq!(balanced("住房和城乡建设局"), "住房和城乡\n建设局");
         assert_eq!(balanced("水电气暖联合服务"), "水电气暖\n联合服务");
         assert_eq!(balanced("市场监督管理局"), "市场监督\n管理局");
+        // A notice breaks after the punctuation nearest its middle.
+        assert_eq!(
+            balanced("今日上午办理人数较多，请留意叫号；老年人、残疾人等优先群体请告知工作人员，将为您优先办理。"),
+            "今日上午办理人数较多，请留意叫号；\n老年人、残疾人等优先群体请告知工作人员，将为您优先办理。"
+        );
     }
 }

@@ -38,6 +38,7 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     let hall = inner.borrow().hall.clone();
     let w = ui.global::<WelcomeAdapter>();
     w.set_notice(s(&hall.notice));
+    w.set_notice_lines(s(&super::balanced(&hall.notice)));
     publish_featured(ui, &inner.borrow());
     // The waiting counts on the department tiles, and today's most issued matters.
     inner.borrow().send(crate::worker::Job::WaitingCounts);
