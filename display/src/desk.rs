@@ -250,6 +250,14 @@ const CASE_EVERY: Duration = Duration::from_secs(10);
 const PAUSED_EVERY: Duration = Duration::from_secs(30);
 
 impl Desk {
+    /// The specialist signed in here is of the management office.
+    fn office_signed_in(&self, hall: Option<&Hall>) -> bool {
+        self.staff
+            .as_ref()
+            .and_then(|id| hall?.specialist(id))
+            .is_some_and(|s| s.role == bangban::hall::Role::Office)
+    }
+
     /// Print the one-time notification slip on this printer after each `notify`.
     pub fn set_printer(&mut self, printer: Option<bangban_printer::PrinterTarget>) {
         self.printer = printer.filter(|p| *p != bangban_printer::PrinterTarget::None);
@@ -481,12 +489,7 @@ impl Desk {
         }
         // The management office coordinates every department's escalations: at its console
         // they are all alerts, whichever window it sits at.
-        let office = self
-            .staff
-            .as_ref()
-            .and_then(|id| hall.specialist(id))
-            .is_some_and(|s| s.role == bangban::hall::Role::Office);
-        if office {
+        if self.office_signed_in(Some(hall)) {
             match self.client.overdue(None) {
                 Ok(items) => list.extend(items.into_iter().filter(|o| {
                     o.kind == bangban::ledger::DeadlineKind::Coordination
@@ -610,11 +613,7 @@ impl Desk {
             self.alerts_read = Some(std::time::Instant::now());
         }
         let alerts = self.alerts.clone();
-        let office = self
-            .staff
-            .as_ref()
-            .and_then(|id| hall.as_ref()?.specialist(id))
-            .is_some_and(|s| s.role == bangban::hall::Role::Office);
+        let office = self.office_signed_in(hall.as_deref());
         let my_dept = self
             .staff
             .as_ref()
@@ -668,26 +667,12 @@ impl Desk {
                 under_coordination: c.under_coordination,
                 number: c.number.clone(),
                 item: item.map(|i| i.display_name()).unwrap_or_else(|| c.item.clone()),
-                item_en: item
-                    .map(|i| {
-                        if i.name_en.is_empty() {
-                            i.display_name()
-                        } else {
-                            i.name_en.clone()
-                        }
-                    })
-                    .unwrap_or_else(|| c.item.clone()),
+                item_en: item.map(|i| i.english_name()).unwrap_or_else(|| c.item.clone()),
                 priority_en: c
                     .priority
                     .as_deref()
                     .and_then(|p| hall.as_ref()?.priority(p))
-                    .map(|p| {
-                        if p.name_en.is_empty() {
-                            p.name.clone()
-                        } else {
-                            p.name_en.clone()
-                        }
-                    })
+                    .map(|p| p.english_name())
                     .unwrap_or_default(),
                 state: c.state.as_str().into(),
                 priority: c

@@ -54,21 +54,13 @@ impl Ledger {
                     .map(|p| p.name.clone()),
                 item_name_en: hall
                     .item(&c.item)
-                    .map(|i| {
-                        if i.name_en.is_empty() {
-                            i.display_name()
-                        } else {
-                            i.name_en.clone()
-                        }
-                    })
+                    .map(|i| i.english_name())
                     .unwrap_or_else(|| c.item.clone()),
-                priority_name_en: c.priority.as_deref().and_then(|p| hall.priority(p)).map(|p| {
-                    if p.name_en.is_empty() {
-                        p.name.clone()
-                    } else {
-                        p.name_en.clone()
-                    }
-                }),
+                priority_name_en: c
+                    .priority
+                    .as_deref()
+                    .and_then(|p| hall.priority(p))
+                    .map(|p| p.english_name()),
                 priority: c.priority.clone(),
                 state: c.state,
                 queued_at: c.queued_at.clone(),

@@ -262,7 +262,7 @@ pub fn prompt(ui: &KioskWindow, english: bool) -> String {
             format!(
                 "Your number is {}. Please go to window {}. {} ahead of you.",
                 number.trim_end(),
-                t.get_windows_text().replace('、', ", "),
+                t.get_windows_text_en(),
                 t.get_ahead()
             )
         }

@@ -44,8 +44,9 @@ pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
     a.set_item_name(s(&t.item_name));
     a.set_item_name_en(en(item.map(|i| i.name_en.as_str()).unwrap_or(""), &t.item_name));
     a.set_window(t.window as i32);
-    a.set_windows_text(s(&t.windows_text()));
-    a.set_windows_text_en(s(&t.windows_text().replace('、', ", ")));
+    let windows = t.windows_text();
+    a.set_windows_text(s(&windows));
+    a.set_windows_text_en(s(&windows.replace('、', ", ")));
     a.set_several_windows(t.windows.len() > 1);
     a.set_ahead(t.ahead as i32);
     a.set_wait_min(t.estimated_wait_min as i32);
