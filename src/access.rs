@@ -32,15 +32,19 @@ pub enum DeviceRole {
     /// complaints, appointments, ratings and verify — the office's work, but neither issuing
     /// nor calling, nor enrolling devices.
     Office,
+    /// A counter's rating pad (评价器), bound to its window: reads what its window shows the
+    /// visitor and records the visitor's rating of a visit served there.
+    Pad,
 }
 
 impl DeviceRole {
-    pub const ALL: [DeviceRole; 5] = [
+    pub const ALL: [DeviceRole; 6] = [
         DeviceRole::Kiosk,
         DeviceRole::Board,
         DeviceRole::Counter,
         DeviceRole::Admin,
         DeviceRole::Office,
+        DeviceRole::Pad,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +53,7 @@ impl DeviceRole {
             DeviceRole::Counter => "counter",
             DeviceRole::Admin => "admin",
             DeviceRole::Office => "office",
+            DeviceRole::Pad => "pad",
         }
     }
     pub fn parse(s: &str) -> Option<DeviceRole> {
@@ -58,6 +63,7 @@ impl DeviceRole {
             "counter" => Some(DeviceRole::Counter),
             "admin" => Some(DeviceRole::Admin),
             "office" => Some(DeviceRole::Office),
+            "pad" => Some(DeviceRole::Pad),
             _ => None,
         }
     }
@@ -125,10 +131,15 @@ impl Ledger {
     /// Enrol a device, a counter optionally bound to one window: a specialist then signs in on
     /// it at that window only (a copied token does not call at another).
     pub fn add_device_at(&mut self, name: &str, role: DeviceRole, window: Option<u32>, actor: &str) -> Result<String> {
+        if role == DeviceRole::Pad && window.is_none() {
+            return Err(LedgerError::Invalid(
+                "a rating pad belongs to one window: give --window N".into(),
+            ));
+        }
         if let Some(w) = window {
-            if role != DeviceRole::Counter {
+            if !matches!(role, DeviceRole::Counter | DeviceRole::Pad) {
                 return Err(LedgerError::Invalid(format!(
-                    "--window binds a counter to its window; a {} is not bound to one",
+                    "--window binds a counter to its window (or a rating pad to its own); a {} is not bound to one",
                     role.as_str()
                 )));
             }

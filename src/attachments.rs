@@ -540,6 +540,8 @@ pub fn import_sheets(
                         scope: scope_text,
                         phone: get("phone"),
                         role,
+                        // The attachment has no badge column: a re-imported person keeps theirs.
+                        badge: earlier.map(|s| s.badge.clone()).unwrap_or_default(),
                     });
                 }
                 ImportKind::Items => {

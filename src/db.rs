@@ -24,6 +24,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/012_appointment_code_salts.sql"),
     include_str!("../sql/013_counter_windows.sql"),
     include_str!("../sql/014_watched_coordination.sql"),
+    include_str!("../sql/015_pad_role.sql"),
+    include_str!("../sql/016_outbox.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

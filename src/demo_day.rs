@@ -202,10 +202,26 @@ impl Day<'_> {
         };
         self.tick(5);
         // Each first window serves its first visitor whole and calls the second.
-        for ((_, window, staff, items), (a, b)) in desks.iter().zip(&first) {
+        for (i, ((_, window, staff, items), (a, b))) in desks.iter().zip(&first).enumerate() {
             let called = self.call(*window, staff, None)?;
             debug_assert_eq!(&called, a);
             self.serve_whole(a, *window, staff, &items[0])?;
+            // The visitors rate on the counter's pad as they leave (好差评, 一次一评): most are
+            // pleased, one waited too long.
+            let case = self.l.find_case(a)?.id;
+            // The first department's visitor left without rating: the status page offers it.
+            match i {
+                0 => {}
+                2 => {
+                    self.l
+                        .rate_at_window(case, *window, 2, &["wait".into()], &format!("pad-{window}"))?;
+                }
+                _ => {
+                    let level = if i % 3 == 1 { 4 } else { 5 };
+                    self.l
+                        .rate_at_window(case, *window, level, &[], &format!("pad-{window}"))?;
+                }
+            }
             self.tick(1);
             let next = self.call(*window, staff, None)?;
             debug_assert_eq!(&next, b);

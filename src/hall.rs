@@ -94,6 +94,10 @@ pub struct Specialist {
     pub scope: String,
     pub phone: String,
     pub role: Role,
+    /// The number on the specialist's badge (工号牌, 佩戴明显标志), shown on the counter's
+    /// rating pad and the board; empty when the hall file gives none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub badge: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -179,6 +183,50 @@ impl Default for Slots {
 impl Slots {
     pub fn is_default(&self) -> bool {
         *self == Slots::default()
+    }
+}
+
+/// Messages to visitors' phones (`[notify]`): a command (given the phone and the text in its
+/// environment and as JSON on its standard input) or an HTTP endpoint (the same JSON POSTed),
+/// as the hall's SMS or WeChat gateway takes them. Neither set: nothing is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Notify {
+    /// Run with `sh -c`; environment BANGBAN_NOTIFY_PHONE, BANGBAN_NOTIFY_TEXT,
+    /// BANGBAN_NOTIFY_KIND; exit 0 means sent.
+    pub command: String,
+    /// POST `{"phone","text","kind"}` here; a 2xx answer means sent.
+    pub url: String,
+    /// A failed message is tried again after this many seconds, doubling each time.
+    pub retry_seconds: u32,
+    /// Tries before a message is given up (and logged as such).
+    pub attempts: u32,
+    /// A command or request that takes longer than this has failed.
+    pub timeout_seconds: u32,
+    /// 「前面还有 N 人」 is sent once when this many or fewer stand ahead.
+    pub ahead: u32,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify {
+            command: String::new(),
+            url: String::new(),
+            retry_seconds: 30,
+            attempts: 6,
+            timeout_seconds: 20,
+            ahead: 3,
+        }
+    }
+}
+
+impl Notify {
+    pub fn is_default(&self) -> bool {
+        *self == Notify::default()
+    }
+    /// Whether the hall sends messages at all.
+    pub fn enabled(&self) -> bool {
+        !self.command.trim().is_empty() || !self.url.trim().is_empty()
     }
 }
 
@@ -346,6 +394,9 @@ pub struct Hall {
     /// Appointment slots (`[appointments]`).
     #[serde(default, skip_serializing_if = "Slots::is_default")]
     pub appointments: Slots,
+    /// Messages to visitors' phones (`[notify]`).
+    #[serde(default, skip_serializing_if = "Notify::is_default")]
+    pub notify: Notify,
     pub departments: Vec<Department>,
     pub specialists: Vec<Specialist>,
     pub items: Vec<Item>,
@@ -960,6 +1011,8 @@ struct RawSpecialist {
     scope: String,
     phone: String,
     role: String,
+    #[serde(default)]
+    badge: String,
 }
 
 // Unknown keys and tables are errors everywhere: a typo such as `materails =` or `[[item]]`
@@ -984,6 +1037,8 @@ struct RawHall {
     calendar: Calendar,
     #[serde(default)]
     appointments: Slots,
+    #[serde(default)]
+    notify: Notify,
 }
 
 /// The priority groups of rule 4 when a hall file lists none.
@@ -1045,6 +1100,7 @@ impl RawHall {
                 scope: s.scope,
                 phone: s.phone,
                 role,
+                badge: s.badge,
             });
         }
         let priority_classes = if self.priority_classes.is_empty() {
@@ -1071,6 +1127,7 @@ impl RawHall {
             deadlines: self.deadlines,
             calendar: self.calendar,
             appointments: self.appointments,
+            notify: self.notify,
             departments: self.departments.into_iter().map(Spanned::into_inner).collect(),
             specialists,
             items: self.items.into_iter().map(Spanned::into_inner).collect(),

@@ -18,6 +18,7 @@ pub mod ledger;
 pub mod limits;
 pub mod local;
 pub mod model;
+pub mod notify;
 pub mod ops;
 pub mod pin;
 pub mod remote;
@@ -33,7 +34,8 @@ pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
     add_working_days, announcement, Appointment, CallRequest, Called, CaseAction, CodeRefusal, DayClose, DayReport,
     Feedback, FeedbackKind, FigureLine, Figures, HourFigures, IssueRequest, Ledger, LedgerOptions, NewFeedback,
-    OpenCase, PinChecked, PinRecord, RecordKind, RecordRow, Ticket, WaitingEntry, FEEDBACK_CATEGORIES,
+    OpenCase, PadView, PinChecked, PinRecord, RatingRecord, RecordKind, RecordRow, Ticket, WaitingEntry,
+    FEEDBACK_CATEGORIES, RATING_LEVELS, RATING_REASONS,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

@@ -44,6 +44,7 @@ impl LocalClient {
             actor: self.actor.clone(),
             role: crate::access::DeviceRole::Admin,
             staff: self.signed_in.clone(),
+            window: None,
         }
     }
 }

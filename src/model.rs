@@ -320,8 +320,12 @@ pub enum EventBody {
     /// 好差评: the visitor rated the visit, 1 (非常不满意) to 5 (非常满意), once per case.
     CaseRated {
         level: u8,
-        /// Where the rating was given (kiosk, status page, counter).
+        /// Where the rating was given (kiosk, status page, the counter's pad, a desk).
         channel: String,
+        /// For 不满意 and 非常不满意: the reasons ticked, as codes of
+        /// `ledger::RATING_REASONS` (nothing typed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasons: Vec<String>,
     },
     /// The department's coordinator replied to a bad rating's follow-up.
     RatingReplied {
@@ -443,6 +447,11 @@ pub enum EventBody {
         device: String,
         reprint: bool,
     },
+    /// The visitor left a phone number at the kiosk for messages about this ticket
+    /// (「前面还有 3 人」, the result ready, the one-time notification): the number is a note.
+    PhoneLeft {
+        phone: NoteRef,
+    },
     /// A ticket that did not print. `error` is the failure's code (`offline`, `not_confirmed`
     /// …; free text in events written before codes), the printer's own words are in the note
     /// `detail`.
@@ -562,6 +571,7 @@ impl EventBody {
             EventBody::RatingReplied { reply, .. } => vec![reply],
             EventBody::AccompanyResult { result, .. } => vec![result],
             EventBody::AppointmentBooked { phone, .. } => vec![phone],
+            EventBody::PhoneLeft { phone } => vec![phone],
             EventBody::CaseOpened { project, .. } => project.iter().collect(),
             EventBody::FeedbackReceived { text, .. } => text.iter().collect(),
             EventBody::FeedbackReplied { reply, .. } => vec![reply],
@@ -615,6 +625,7 @@ impl EventBody {
             EventBody::CoordinationMeeting { .. } => "coordination_meeting",
             EventBody::CoordinationResolved { .. } => "coordination_resolved",
             EventBody::TicketPrinted { .. } => "ticket_printed",
+            EventBody::PhoneLeft { .. } => "phone_left",
             EventBody::PrintFailed { .. } => "print_failed",
             EventBody::StaffPinSet { .. } => "staff_pin_set",
             EventBody::StaffLogin { .. } => "staff_login",
@@ -641,6 +652,7 @@ impl EventBody {
                 | EventBody::FeedbackReceived { .. }
                 | EventBody::FeedbackReplied { .. }
                 | EventBody::TicketPrinted { .. }
+                | EventBody::PhoneLeft { .. }
                 | EventBody::PrintFailed { .. }
                 | EventBody::StaffPinSet { .. }
                 | EventBody::StaffLogin { .. }

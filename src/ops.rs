@@ -28,6 +28,9 @@ pub struct Caller {
     pub role: DeviceRole,
     /// The specialist signed in on this device, for staff ops.
     pub staff: Option<SignedIn>,
+    /// The window the device is bound to (`device add --window`): a rating pad acts for that
+    /// window only.
+    pub window: Option<u32>,
 }
 
 impl Caller {
@@ -157,6 +160,11 @@ op_table!(
     SetPin,
     RebuildCases,
     Purge,
+    PadShow,
+    PadRate,
+    RatingsExport,
+    LeavePhone,
+    Outbox,
 );
 
 /// The kiosks (and the admin, who may do anything).
@@ -169,6 +177,8 @@ pub const OFFICE: &[DeviceRole] = &[DeviceRole::Office, DeviceRole::Admin];
 pub const DESKS: &[DeviceRole] = &[DeviceRole::Counter, DeviceRole::Office, DeviceRole::Admin];
 /// The hall's keys: enrolling devices, repairing the ledger.
 pub const ADMIN: &[DeviceRole] = &[DeviceRole::Admin];
+/// A counter's rating pad.
+pub const PAD: &[DeviceRole] = &[DeviceRole::Pad, DeviceRole::Admin];
 
 /// A register (登记) for business days `from..=to`, with the notes' text.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -681,6 +691,138 @@ impl Op for Rate {
             level: c.rating.unwrap_or_default(),
             follow_up: c.follow_up_open,
         })
+    }
+}
+
+/// What a counter's rating pad shows for its window (`display rate --window N`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PadShow {
+    pub window: u32,
+    /// The case the pad saw last, to follow it past the counter.
+    #[serde(default)]
+    pub following: Option<i64>,
+}
+
+/// The window a pad acts for: the one its device is bound to; a pad's token cannot speak for
+/// another window.
+fn pad_window(by: &Caller, asked: u32) -> Result<u32> {
+    match by.window {
+        Some(w) if w != asked => Err(LedgerError::Forbidden(format!(
+            "device {} is the rating pad of window {w}, not of window {asked}",
+            by.actor
+        ))),
+        _ => Ok(asked),
+    }
+}
+
+impl Op for PadShow {
+    type Reply = crate::PadView;
+    const PATH: &'static str = "pad";
+    const ROLES: &'static [DeviceRole] = PAD;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<crate::PadView> {
+        let window = pad_window(by, self.window)?;
+        l.pad_view(window, self.following)
+    }
+}
+
+/// 好差评 on the counter's pad, right after the service (一次一评 at the place of service).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PadRate {
+    pub window: u32,
+    /// The case's id, as the pad was shown it.
+    pub case: i64,
+    /// 1 非常不满意 … 5 非常满意
+    pub level: u8,
+    /// For a bad rating: codes of `RATING_REASONS`.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+impl Op for PadRate {
+    type Reply = Rated;
+    const PATH: &'static str = "pad/rate";
+    const ROLES: &'static [DeviceRole] = PAD;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Rated> {
+        let window = pad_window(by, self.window)?;
+        let c = l.rate_at_window(self.case, window, self.level, &self.reasons, &by.actor)?;
+        Ok(Rated {
+            number: c.number,
+            level: self.level,
+            follow_up: c.follow_up_open,
+        })
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Rated> {
+        let c = case_of_event(l, seq)?;
+        Ok(Rated {
+            number: c.number,
+            level: c.rating.unwrap_or_default(),
+            follow_up: c.follow_up_open,
+        })
+    }
+}
+
+/// The ratings of business days `from..=to` with the data items the national 好差评 platform
+/// collects (`bangban export ratings`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RatingsExport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Op for RatingsExport {
+    type Reply = Vec<crate::RatingRecord>;
+    const PATH: &'static str = "ratings/export";
+    const ROLES: &'static [DeviceRole] = OFFICE;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<Self::Reply> {
+        l.ratings(self.from, self.to)
+    }
+}
+
+/// A visitor leaves a mobile number at the kiosk for messages about their ticket (前面还有
+/// 3 人, the result ready, the one-time notification).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LeavePhone {
+    /// The ticket: its token (the QR) or today's number.
+    pub ticket: String,
+    pub phone: String,
+}
+
+impl Op for LeavePhone {
+    type Reply = crate::Case;
+    const PATH: &'static str = "phone";
+    const ROLES: &'static [DeviceRole] = KIOSK;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<crate::Case> {
+        l.leave_phone(&self.ticket, &self.phone, &by.actor)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<crate::Case> {
+        case_of_event(l, seq)
+    }
+}
+
+/// The outbox of messages to visitors' phones, for the office (phones masked).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outbox {
+    /// watch, pending, sent, failed or dropped
+    pub state: String,
+    #[serde(default = "hundred")]
+    pub limit: usize,
+}
+
+fn hundred() -> usize {
+    100
+}
+
+impl Op for Outbox {
+    type Reply = Vec<crate::ledger::MessageView>;
+    const PATH: &'static str = "outbox";
+    const ROLES: &'static [DeviceRole] = OFFICE;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<Self::Reply> {
+        l.messages(&self.state, self.limit.min(10_000))
     }
 }
 

@@ -229,6 +229,25 @@ pub struct AppointmentRow {
     pub case_id: Option<i64>,
 }
 
+/// A message to a visitor's phone in the outbox (`sql/016_outbox.sql`); the phone is a note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: i64,
+    /// booked, reminder_day, reminder_hour, near, ready, notice
+    pub kind: String,
+    pub case_id: Option<i64>,
+    pub appointment: Option<i64>,
+    pub phone_note: i64,
+    /// The words sent ("" while a watched message waits for its moment).
+    pub text: String,
+    pub due_at: String,
+    /// watch, pending, sent, failed, dropped
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
 /// A complaint or suggestion and its reply; their texts are notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedbackRow {
@@ -282,6 +301,20 @@ pub enum SideQuery<'a> {
     LastNoteBefore {
         at: &'a str,
     },
+    /// Outbox messages in a state (watch, pending …), due at or before a time when given,
+    /// oldest due first, at most `limit`.
+    Messages {
+        state: &'a str,
+        due_by: Option<&'a str>,
+        limit: usize,
+    },
+    /// One outbox message by id.
+    Message(i64),
+    /// The messages of a case (`Some`) or an appointment, by id.
+    MessagesOf {
+        case_id: Option<i64>,
+        appointment: Option<i64>,
+    },
 }
 
 /// What `SideQuery` answers.
@@ -295,6 +328,7 @@ pub enum SideRow {
     Appointment(AppointmentRow),
     Feedback(FeedbackRow),
     Note(i64),
+    Message(MessageRow),
 }
 
 /// Which sessions a write ends.
@@ -376,6 +410,11 @@ pub enum SideWrite<'a> {
     AppointmentCodesErased {
         before: &'a str,
     },
+    /// A message put in the outbox, unless one of its kind is there for its case or
+    /// appointment already (then nothing is written: a message is sent once).
+    Message(&'a MessageRow),
+    /// A message moved on: its state, text, next try, tries, error and when it was sent.
+    MessageMoved(&'a MessageRow),
 }
 
 /// One transaction's view of the store: a write transaction's, or a read's.

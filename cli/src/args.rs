@@ -28,6 +28,24 @@ pub fn attachment_kind() -> impl TypedValueParser<Value = bangban::hall::ImportK
     })
 }
 
+/// What `bangban export` writes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ExportWhat {
+    Attachment(bangban::hall::ImportKind),
+    Ratings,
+}
+
+pub fn export_what() -> impl TypedValueParser<Value = ExportWhat> {
+    use bangban::hall::ImportKind;
+    PossibleValuesParser::new(["specialists", "attachment1", "items", "attachment2", "ratings"]).map(|s| {
+        match s.as_str() {
+            "specialists" | "attachment1" => ExportWhat::Attachment(ImportKind::Specialists),
+            "ratings" => ExportWhat::Ratings,
+            _ => ExportWhat::Attachment(ImportKind::Items),
+        }
+    })
+}
+
 /// `--department CODE` must name one of the hall's departments (exit 2 otherwise).
 pub fn known_department(hall: &bangban::Hall, department: Option<&str>) -> Result<(), crate::out::Exit> {
     match department {

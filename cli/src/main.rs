@@ -222,18 +222,25 @@ pub enum Cmd {
     /// Write Attachment 1 (specialists) or Attachment 2 (items) in the official layout for
     /// filing with the centre (登记备案): one sheet per department
     Export {
-        /// attachment1 (specialists) or attachment2 (items)
-        #[arg(value_parser = crate::args::attachment_kind())]
-        what: ImportKind,
-        /// The file to write: .xlsx (a sheet per department) or .csv (needs --department)
-        #[arg(long, value_name = "FILE.xlsx")]
-        out: PathBuf,
+        /// attachment1 (specialists) or attachment2 (items) in the official layout; or ratings:
+        /// the 好差评 of a period with the data items the national platform collects
+        #[arg(value_parser = crate::args::export_what())]
+        what: crate::args::ExportWhat,
+        /// The file to write: an attachment as .xlsx (a sheet per department) or .csv (needs
+        /// --department); ratings as JSON or CSV [default for ratings: standard output]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
         /// Only this department's form
         #[arg(long, value_name = "CODE")]
         department: Option<String>,
-        /// The date printed on the forms, YYYY-MM-DD [default: today in the hall's time zone]
-        #[arg(long, value_name = "YYYY-MM-DD")]
-        date: Option<chrono::NaiveDate>,
+        /// The business days of the ratings (--date, or --from and --to); for an attachment,
+        /// --date is the date printed on the forms [default: today in the hall's time zone]
+        #[command(flatten)]
+        period: Period,
+        /// The ratings as json (an array) or csv (with a byte-order mark) [default: json, or
+        /// csv for an --out FILE.csv]
+        #[arg(long, value_enum)]
+        format: Option<ExportFormat>,
     },
     /// Staff PINs for the counter console
     Staff {
@@ -605,6 +612,10 @@ pub struct Period {
 }
 
 impl Period {
+    /// The one day given with --date, if any.
+    pub fn date(&self) -> Option<chrono::NaiveDate> {
+        self.date
+    }
     /// (first, last) business day; neither flag means `today`.
     pub fn days(&self, today: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
         match (self.date, self.from.zip(self.to)) {
@@ -613,6 +624,12 @@ impl Period {
             (None, None) => (today, today),
         }
     }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -698,11 +715,19 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::Init { hall } => setup::init(cli, hall),
         Cmd::Import { what, file, department } => setup::import(cli, *what, file, department.as_deref()),
         Cmd::Export {
-            what,
+            what: crate::args::ExportWhat::Attachment(kind),
             out,
             department,
-            date,
-        } => office::export(cli, *what, out, department.as_deref(), *date),
+            period,
+            ..
+        } => office::export(cli, *kind, out.as_deref(), department.as_deref(), period),
+        Cmd::Export {
+            what: crate::args::ExportWhat::Ratings,
+            out,
+            period,
+            format,
+            ..
+        } => office::export_ratings(cli, period, *format, out.as_deref()),
         Cmd::Overdue { department } => office::overdue(cli, department.as_deref()),
         Cmd::Rate { case, level, channel } => office::rate(cli, case, *level, channel),
         Cmd::Staff {

@@ -284,6 +284,53 @@ fn record_cells(r: &bangban::RecordRow) -> [String; 10] {
     ]
 }
 
+/// The national 好差评 platform's data items, as the CSV's headings: (field, 中文).
+pub const RATING_HEAD: [(&str, &str); 16] = [
+    ("channel", "评价渠道"),
+    ("level", "评价等级"),
+    ("level_name", "评价等级名称"),
+    ("rated_at", "评价时间"),
+    ("item_code", "事项编码"),
+    ("item_name", "事项名称"),
+    ("case_number", "办件编号"),
+    ("department", "部门编码"),
+    ("department_name", "办理部门"),
+    ("specialist", "工作人员工号"),
+    ("specialist_name", "工作人员"),
+    ("window", "窗口"),
+    ("reasons", "差评原因"),
+    ("follow_up", "整改状态"),
+    ("reply", "整改反馈"),
+    ("replied_at", "反馈时间"),
+];
+
+/// The ratings as CSV with a byte-order mark (Excel opens it as UTF-8), one row per rating.
+pub fn ratings_csv(rows: &[bangban::RatingRecord]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(RATING_HEAD.iter().map(|h| format!("{}/{}", h.1, h.0)))?;
+    for r in rows {
+        w.write_record([
+            r.channel.clone(),
+            r.level.to_string(),
+            r.level_name.clone(),
+            r.rated_at.clone(),
+            r.item_code.clone(),
+            r.item_name.clone(),
+            r.case_number.clone(),
+            r.department.clone(),
+            r.department_name.clone(),
+            r.specialist.clone(),
+            r.specialist_name.clone(),
+            r.window.map(|w| w.to_string()).unwrap_or_default(),
+            r.reasons_zh.join("、"),
+            r.follow_up.clone(),
+            r.reply.clone(),
+            r.replied_at.clone(),
+        ])?;
+    }
+    Ok("\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
+}
+
 /// A register as CSV with a byte-order mark.
 pub fn records_csv(rows: &[bangban::RecordRow]) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());

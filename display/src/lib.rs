@@ -5,6 +5,7 @@ slint::include_modules!();
 
 pub mod counter;
 pub mod desk;
+pub mod pad;
 pub mod voice;
 
 use std::path::Path;

@@ -97,6 +97,28 @@ enum Cmd {
         #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
         lang: String,
     },
+    /// The counter's rating pad (评价器), the small screen facing the visitor: who serves
+    /// them, and five faces to rate the visit right after it
+    Rate {
+        /// The window this pad belongs to (its device token must be bound to it)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9999))]
+        window: u32,
+        /// Render the pad to a PNG file and exit (with --state, as it looks then)
+        #[arg(long, value_name = "FILE.png")]
+        render: Option<PathBuf>,
+        /// With --render: idle, serving, rate, reasons or thanks [default: what the window shows]
+        #[arg(long, value_parser = ["idle", "serving", "rate", "reasons", "thanks"])]
+        state: Option<String>,
+        /// Window or render size, WxH [default: 1024x600]
+        #[arg(long, value_parser = bangban_headless::parse_size)]
+        size: Option<(u32, u32)>,
+        /// Run in a window instead of fullscreen (for development)
+        #[arg(long)]
+        windowed: bool,
+        /// The language the pad starts in: zh (中文) or en; the visitor can switch
+        #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+        lang: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -260,6 +282,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             c.ui.window().set_size(slint::PhysicalSize::new(w, h));
             c.ui.run()?;
+            Ok(())
+        }
+        Cmd::Rate {
+            window,
+            render,
+            state,
+            size,
+            windowed,
+            lang,
+        } => {
+            let headless = match &render {
+                Some(_) => Some(bangban_headless::install()?),
+                None => None,
+            };
+            let source = match &cli.server {
+                Some(url) => display::pad::Source::Server {
+                    url: url.clone(),
+                    token: cli.token.clone().unwrap_or_default(),
+                    ca: cli.ca.clone(),
+                },
+                None => display::pad::Source::Ledger(db.clone(), Duration::from_secs(3)),
+            };
+            let p = display::pad::pad(source, *window)?;
+            p.set_language(lang);
+            let (w, h) = size.unwrap_or((1024, 600));
+            if let (Some(file), Some(win)) = (render, headless) {
+                p.ask();
+                p.settle(Duration::from_secs(10));
+                if let Some(state) = state {
+                    display::pad::preview(&p, state);
+                }
+                p.ui.show()?;
+                bangban_headless::snapshot(&win, (w, h), &file)?;
+                println!("rendered the rating pad to {}", file.display());
+                return Ok(());
+            }
+            p.ui.window().set_size(slint::PhysicalSize::new(w, h));
+            if !windowed {
+                p.ui.window().set_fullscreen(true);
+            }
+            p.ui.run()?;
             Ok(())
         }
     }

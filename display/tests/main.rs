@@ -2387,3 +2387,177 @@ fn a_past_days_number_among_the_alerts_carries_its_date() {
         v.alerts.iter().map(|a| a.number.clone()).collect::<Vec<_>>()
     );
 }
+
+// ---- the counter's rating pad ----
+
+/// The pad's screen state ("idle", "serving", "rate", "reasons", "thanks").
+fn pad_state(p: &display::pad::Pad) -> String {
+    p.ui.global::<display::PadAdapter>().get_state().to_string()
+}
+
+/// Let a second pass on the pad, and wait for its answer.
+fn pad_second(p: &display::pad::Pad) {
+    p.second();
+    assert!(p.settle(Duration::from_secs(10)), "the pad did not hear from the hall");
+}
+
+#[test]
+fn the_pad_offers_the_faces_once_the_visit_is_served_and_records_one_rating_for_its_own_window_only() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db, [_board, kiosk, counter]) = enrolled_hall();
+    let (pad1, pad2) = {
+        let mut l = ledger(&db);
+        let one = l
+            .add_device_at("pad-1", bangban::access::DeviceRole::Pad, Some(1), "admin")
+            .unwrap();
+        let two = l
+            .add_device_at("pad-2", bangban::access::DeviceRole::Pad, Some(2), "admin")
+            .unwrap();
+        (one, two)
+    };
+    let server = serve(&db, "127.0.0.1:0");
+    let open = |token: &str, window: u32| {
+        let p = display::pad::pad(
+            display::pad::Source::Server {
+                url: server.url.clone(),
+                token: token.into(),
+                ca: None,
+            },
+            window,
+        )
+        .unwrap();
+        p.ui.show().unwrap();
+        assert!(p.settle(Duration::from_secs(10)));
+        p
+    };
+    let p = open(&pad1, 1);
+    assert_eq!(pad_state(&p), "idle", "nobody is at window 1 yet");
+
+    use bangban::api::HallClient;
+    let number = issue_through(&server.url, &kiosk, "A01");
+    let mut c = remote(&server.url, &counter);
+    c.sign_in(&bangban::api::SignIn {
+        staff: "S101".into(),
+        pin: PIN.into(),
+        window: 1,
+    })
+    .unwrap();
+    c.call(&bangban::api::Call {
+        number: Some(number.clone()),
+    })
+    .unwrap();
+    c.act(&bangban::api::Act {
+        case: number.clone(),
+        action: CaseAction::Start,
+    })
+    .unwrap();
+    pad_second(&p);
+    assert_eq!(pad_state(&p), "serving", "the pad shows who serves the visitor");
+    let a = p.ui.global::<display::PadAdapter>();
+    assert_eq!(a.get_staff_name(), "王丽");
+    assert_eq!(
+        a.get_badge(),
+        "ZZ0101",
+        "the specialist's badge number from the hall file"
+    );
+    assert!(
+        ElementHandle::find_by_accessible_label(&p.ui, "满意").next().is_none(),
+        "no faces while the visitor is still being served"
+    );
+
+    c.act(&bangban::api::Act {
+        case: number.clone(),
+        action: CaseAction::Consult {
+            question: "营业执照变更需要什么材料".into(),
+            answer: Some("带上股东会决议".into()),
+            resolved: true,
+        },
+    })
+    .unwrap();
+    pad_second(&p);
+    assert_eq!(pad_state(&p), "rate", "the visit is served: the faces are offered");
+    for face in ["非常满意", "满意", "基本满意", "不满意", "非常不满意"] {
+        assert!(
+            ElementHandle::find_by_accessible_label(&p.ui, face).next().is_some(),
+            "the face {face} is on the pad"
+        );
+    }
+
+    // The pad of window 2 cannot rate a visit of window 1, whatever it sends.
+    let case_id = p.case().expect("the pad follows the served case");
+    let mut other: Box<dyn HallClient> = Box::new(remote(&server.url, &pad2));
+    let refused = other
+        .send(bangban::ops::PadRate {
+            window: 1,
+            case: case_id,
+            level: 1,
+            reasons: vec![],
+        })
+        .unwrap_err();
+    assert_eq!(refused.kind(), bangban::ErrorKind::Forbidden, "{refused}");
+    let refused = other
+        .send(bangban::ops::PadRate {
+            window: 2,
+            case: case_id,
+            level: 1,
+            reasons: vec![],
+        })
+        .unwrap_err();
+    assert_eq!(refused.kind(), bangban::ErrorKind::Forbidden, "{refused}");
+
+    // 不满意 asks for the reasons, then sends one rating with them.
+    ElementHandle::find_by_accessible_label(&p.ui, "不满意")
+        .next()
+        .unwrap()
+        .invoke_accessible_default_action();
+    assert_eq!(pad_state(&p), "reasons");
+    ElementHandle::find_by_accessible_label(&p.ui, "等候时间长")
+        .next()
+        .unwrap()
+        .invoke_accessible_default_action();
+    ElementHandle::find_by_accessible_label(&p.ui, "提交评价")
+        .next()
+        .unwrap()
+        .invoke_accessible_default_action();
+    assert!(p.settle(Duration::from_secs(10)));
+    assert_eq!(pad_state(&p), "thanks");
+    assert_eq!(p.ui.global::<display::PadAdapter>().get_problem(), "");
+
+    // A second rating of the same visit is refused: one per visit.
+    let mut own: Box<dyn HallClient> = Box::new(remote(&server.url, &pad1));
+    let again = own
+        .send(bangban::ops::PadRate {
+            window: 1,
+            case: case_id,
+            level: 5,
+            reasons: vec![],
+        })
+        .unwrap_err();
+    assert_eq!(again.kind(), bangban::ErrorKind::AlreadyRated, "{again}");
+    // After the thanks the pad goes back to greeting, and does not offer the faces again.
+    for _ in 0..display::pad::THANKS_FOR_S {
+        pad_second(&p);
+    }
+    assert_eq!(pad_state(&p), "idle");
+    drop(p);
+    drop(server);
+
+    let mut l = ledger(&db);
+    let case = l.find_case(&number).unwrap();
+    assert_eq!(case.rating, Some(2));
+    assert!(case.follow_up_open, "a bad rating opens the department's follow-up");
+    let rated: Vec<_> = l
+        .case_events(case.id)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "case_rated")
+        .collect();
+    assert_eq!(rated.len(), 1, "one rating per visit");
+    assert_eq!(rated[0].actor, "pad-1");
+    assert!(
+        rated[0].payload.contains(r#""channel":"pad""#) && rated[0].payload.contains(r#""reasons":["wait"]"#),
+        "{}",
+        rated[0].payload
+    );
+    assert!(l.verify().unwrap().ok);
+}

@@ -5,6 +5,7 @@
 //! once per client request id, and calls stream to boards as server-sent events that resume
 //! from a sequence number.
 
+mod book;
 mod door;
 mod page;
 pub mod tls;
@@ -117,6 +118,8 @@ struct App {
     /// try: two hundred wrong PINs sent at once for one staff id are counted one by one, and
     /// after the fifth the rest are refused by the lockout without being hashed.
     pin_turns: PinTurns,
+    /// The booking page's verification codes and allowances.
+    booking: book::Booking,
 }
 
 /// How long a looked-up device or session is trusted before it is read again: a device
@@ -344,6 +347,7 @@ const ANY: &[DeviceRole] = &[
     DeviceRole::Counter,
     DeviceRole::Admin,
     DeviceRole::Office,
+    DeviceRole::Pad,
 ];
 const STAFF_READ: &[DeviceRole] = &[
     DeviceRole::Counter,
@@ -712,6 +716,7 @@ async fn op<O: Op>(State(app): State<Arc<App>>, headers: HeaderMap, Json(mut op)
         actor: d.name.clone(),
         role: d.role,
         staff: staff.map(|s| s.signed_in()),
+        window: d.window,
     };
     // What the request asked, which its id is bound to (before `prepare` touches it).
     let body = if O::WRITES {
@@ -1398,6 +1403,12 @@ fn router(app: Arc<App>) -> Router {
         .0
         .route("/api/v1/backup", get(backup))
         .route("/healthz", get(healthz))
+        .route("/book", get(book::book_page))
+        .route("/book/hall", get(book::book_hall))
+        .route("/book/slots", get(book::book_slots))
+        .route("/book/code", post(book::book_code))
+        .route("/book/new", post(book::book))
+        .route("/book/cancel", post(book::book_cancel))
         .route("/t/{token}", get(ticket_page))
         .route("/t/{token}/rate", post(rate_from_page))
         .route("/static/hall-font.ttf", get(font))
@@ -1524,6 +1535,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
         proxies: Mutex::new(None),
         pin_checks: PinCheckers::start()?,
         pin_turns: PinTurns::default(),
+        booking: book::Booking::default(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1537,6 +1549,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
                 error,
             })?;
         tokio::spawn(publish_calls(app.clone()));
+        tokio::spawn(book::notifier(app.clone()));
         let acceptor = tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(t.config.clone()));
         let shutdown = shutdown_signal()?;
         ready(Listening {

@@ -257,3 +257,122 @@ pub fn status_page(token: &str, now: &bangban::api::TicketStatus) -> Page {
     let script = format!("const TOKEN = \"{token}\";\nconst INITIAL = {initial};{SCRIPT}");
     shell("zh-CN", "办理进度", body, &script)
 }
+
+const BOOK_STYLE: &str = r#"
+.pick button { display: block; width: 100%; text-align: left; font: inherit; font-size: 19px; min-height: 52px; margin: 8px 0; padding: 10px 14px; border-radius: 10px; border: 2px solid #b5ada0; background: #fff; color: #1a1a1a; }
+.pick button.on { border-color: #9e1b1b; background: #f7e9e9; font-weight: 700; }
+.grid { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; }
+.grid button { text-align: center; margin: 0; padding: 8px 4px; }
+.grid button:disabled { color: #777; background: #eee; border-color: #ccc; }
+.step { font-size: 17px; color: #4a4a4a; margin: 0 0 6px; }
+input { font: inherit; font-size: 22px; width: 100%; min-height: 52px; padding: 8px 12px; border: 2px solid #b5ada0; border-radius: 10px; margin: 6px 0; letter-spacing: 1px; }
+.row { display: flex; gap: 8px; align-items: center; }
+.row input { flex: 1; }
+.go { display: block; width: 100%; font: inherit; font-size: 21px; font-weight: 700; min-height: 56px; margin: 10px 0 0; border: 0; border-radius: 10px; background: #9e1b1b; color: #fff; }
+.go:disabled { background: #c9a3a3; }
+.small { font: inherit; font-size: 17px; min-height: 52px; padding: 0 12px; border-radius: 10px; border: 2px solid #9e1b1b; background: #fff; color: #9e1b1b; white-space: nowrap; }
+.msg { min-height: 24px; font-size: 17px; color: #8a1b1b; margin: 8px 0 0; }
+.mats { font-size: 17px; margin: 8px 0 0; padding-left: 1.2em; }
+.code { font-size: 56px; font-weight: 700; letter-spacing: 8px; text-align: center; margin: 6px 0; }
+"#;
+
+const BOOK_SCRIPT: &str = r#"
+const T = {
+  zh: { title: "预约办事", lang: "English", dept: "1. 选择部门", item: "2. 选择事项", mats: "请带齐以下材料：", noMats: "到窗口咨询所需材料", day: "3. 选择日期", slot: "4. 选择时段", left: n => n > 0 ? `余 ${n}` : "已满",
+        phone: "5. 手机号（接收验证码和签到码）", getCode: "获取验证码", codeSent: p => `验证码已发送到 ${p}`, vcode: "短信验证码", book: "确认预约",
+        done: "预约成功", yourCode: "签到码", when: (t, n) => `${t} · ${n}`, how: (a, b) => `请于 ${a}–${b} 到自助机点「预约签到」输入签到码取号；签到码也已发到您的手机。`,
+        cancelTitle: "取消预约", cancelCode: "输入签到码", cancel: "取消预约", cancelled: (t, n) => `已取消：${t} ${n}`, window: w => `${w} 号窗口`,
+        week: ["周一", "周二", "周三", "周四", "周五", "周六", "周日"], free: "帮办代办 免费服务", noSms: "本大厅暂不支持网上预约，请到服务台或来电预约。",
+        err: { rate_limited: "操作太频繁，请一分钟后再试", invalid: "请检查填写的内容", unreachable: "暂时连不上，请稍后再试", code_unknown: "没有这个签到码", code_used: "该预约已签到或已取消" } },
+  en: { title: "Book a visit", lang: "中文", dept: "1. Department", item: "2. Service", mats: "Please bring:", noMats: "Ask at the window which materials are needed", day: "3. Day", slot: "4. Time", left: n => n > 0 ? `${n} left` : "Full",
+        phone: "5. Mobile number (for the codes)", getCode: "Send code", codeSent: p => `Code sent to ${p}`, vcode: "Code from the message", book: "Book",
+        done: "Booked", yourCode: "Check-in code", when: (t, n) => `${t} · ${n}`, how: (a, b) => `Between ${a} and ${b}, tap "Appointment check-in" at a kiosk and enter this code. It was also sent to your phone.`,
+        cancelTitle: "Cancel a booking", cancelCode: "Check-in code", cancel: "Cancel booking", cancelled: (t, n) => `Cancelled: ${t} ${n}`, window: w => `Window ${w}`,
+        week: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], free: "Assisted service is free", noSms: "This hall does not take bookings online yet: please book at the service desk or by phone.",
+        err: { rate_limited: "Too many tries: please wait a minute", invalid: "Please check what you entered", unreachable: "Cannot connect just now: please try again", code_unknown: "No booking has this code", code_used: "This booking was used or cancelled already" } }
+};
+let lang = localStorage.getItem("bangban-lang") || "zh";
+let hall = null, dept = null, item = null, day = null, slot = null;
+const $ = id => document.getElementById(id);
+function el(tag, text, attrs) { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; for (const k in (attrs || {})) e.setAttribute(k, attrs[k]); return e; }
+async function api(path, body) {
+  const r = await fetch(path, body ? { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) } : {});
+  let j = null; try { j = await r.json(); } catch (e) {}
+  if (!r.ok) { const t = T[lang]; const kind = (j && j.kind) || (r.status === 429 ? "rate_limited" : "unreachable"); throw { kind, text: t.err[kind] || (j && j.error) || t.err.invalid, detail: j && j.error }; }
+  return j;
+}
+function say(id, e) { $(id).textContent = e ? (e.text + (e.kind === "invalid" && e.detail ? "（" + e.detail + "）" : "")) : ""; }
+function name(o) { return lang === "en" && o.name_en ? o.name_en : o.name; }
+function render() {
+  const t = T[lang];
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  for (const k of ["title", "lang", "dept", "item", "day", "slot", "phone", "getCode", "book", "done", "yourCode", "cancelTitle", "cancel", "free"]) if ($(k)) $(k).textContent = t[k];
+  $("vcode").placeholder = t.vcode; $("cancelCode").placeholder = t.cancelCode;
+  if (!hall) return;
+  $("hallName").textContent = lang === "en" && hall.name_en ? hall.name_en : hall.name;
+  if (!hall.messages) { $("noSms").textContent = t.noSms; }
+  const ds = $("depts"); ds.textContent = "";
+  for (const d of hall.departments) { const b = el("button", name(d), { type: "button", "data-code": d.code }); if (dept === d) b.className = "on"; b.onclick = () => { dept = d; item = null; slot = null; render(); }; ds.appendChild(b); }
+  const is = $("items"); is.textContent = ""; $("itemCard").classList.toggle("hidden", !dept);
+  if (dept) for (const i of dept.items) { const b = el("button", name(i), { type: "button", "data-code": i.code }); if (item === i) b.className = "on"; b.onclick = () => { item = i; slot = null; render(); loadSlots(); }; is.appendChild(b); }
+  const ms = $("mats"); ms.textContent = "";
+  if (item) { $("matsTitle").textContent = (item.materials.length ? t.mats : t.noMats) + " · " + t.window(item.window); for (const m of item.materials) ms.appendChild(el("li", m)); } else $("matsTitle").textContent = "";
+  $("dayCard").classList.toggle("hidden", !item);
+  const dd = $("days"); dd.textContent = "";
+  for (const d of hall.days) { const b = el("button", d.date.slice(5) + " " + t.week[d.weekday], { type: "button", "data-date": d.date }); if (day === d.date) b.className = "on"; b.onclick = () => { day = d.date; slot = null; render(); loadSlots(); }; dd.appendChild(b); }
+  $("phoneCard").classList.toggle("hidden", !(item && day && slot));
+  $("book").disabled = !(item && day && slot);
+}
+let slots = [];
+async function loadSlots() {
+  if (!item || !day) return;
+  try { slots = await api(`/book/slots?item=${encodeURIComponent(item.code)}&date=${day}`); say("slotMsg"); } catch (e) { slots = []; say("slotMsg", e); }
+  drawSlots();
+}
+function drawSlots() {
+  const t = T[lang]; const ss = $("slots"); ss.textContent = "";
+  for (const s of slots) { const b = el("button", s.time + " " + t.left(s.free), { type: "button", "data-time": s.time }); b.disabled = s.free <= 0; if (slot === s.time) b.className = "on"; b.onclick = () => { slot = s.time; render(); drawSlots(); }; ss.appendChild(b); }
+}
+$("lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("bangban-lang", lang); render(); drawSlots(); };
+$("getCode").onclick = async () => {
+  try { const r = await api("/book/code", { phone: $("phone-input").value }); $("codeMsg").textContent = T[lang].codeSent(r.phone); } catch (e) { say("codeMsg", e); }
+};
+$("book").onclick = async () => {
+  $("book").disabled = true;
+  try {
+    const r = await api("/book/new", { item: item.code, date: day, time: slot, phone: $("phone-input").value, code: $("vcode").value });
+    const t = T[lang];
+    $("resultCode").textContent = r.code; $("resultWhen").textContent = t.when(r.local_time, r.item_name);
+    $("resultHow").textContent = t.how(r.check_in_from, r.check_in_until);
+    $("result").classList.remove("hidden"); $("bookMsg").textContent = "";
+    $("result").scrollIntoView();
+  } catch (e) { say("bookMsg", e); $("book").disabled = false; loadSlots(); }
+};
+$("cancel").onclick = async () => {
+  try { const r = await api("/book/cancel", { code: $("cancelCode").value }); $("cancelMsg").textContent = T[lang].cancelled(r.local_time, r.item_name); loadSlots(); } catch (e) { say("cancelMsg", e); }
+};
+api("/book/hall").then(h => { hall = h; render(); }).catch(e => say("bookMsg", e));
+render();
+"#;
+
+/// The self-booking page (`/book`): department, service with its materials, a working day
+/// and a free slot, the phone proved by a code, then the check-in code. Nothing else is asked.
+pub fn book_page() -> Page {
+    let body = "<header><h1 id=\"title\">预约办事</h1><button id=\"lang\" type=\"button\">English</button></header>\
+<main><p class=\"label\" id=\"hallName\"></p><p class=\"msg\" id=\"noSms\"></p>\
+<div class=\"card pick\"><p class=\"step\" id=\"dept\">1. 选择部门</p><div id=\"depts\"></div></div>\
+<div class=\"card pick hidden\" id=\"itemCard\"><p class=\"step\" id=\"item\">2. 选择事项</p><div id=\"items\"></div><p class=\"step\" id=\"matsTitle\"></p><ul class=\"mats\" id=\"mats\"></ul></div>\
+<div class=\"card pick hidden\" id=\"dayCard\"><p class=\"step\" id=\"day\">3. 选择日期</p><div class=\"grid\" id=\"days\"></div>\
+<p class=\"step\" id=\"slot\">4. 选择时段</p><div class=\"grid\" id=\"slots\"></div><p class=\"msg\" id=\"slotMsg\"></p></div>\
+<div class=\"card hidden\" id=\"phoneCard\"><p class=\"step\" id=\"phone\">5. 手机号</p>\
+<div class=\"row\"><input id=\"phone-input\" type=\"tel\" inputmode=\"numeric\" maxlength=\"13\" autocomplete=\"tel\"><button class=\"small\" id=\"getCode\" type=\"button\">获取验证码</button></div>\
+<p class=\"msg\" id=\"codeMsg\"></p><input id=\"vcode\" type=\"text\" inputmode=\"numeric\" maxlength=\"6\" autocomplete=\"one-time-code\">\
+<button class=\"go\" id=\"book\" type=\"button\" disabled>确认预约</button><p class=\"msg\" id=\"bookMsg\"></p></div>\
+<div class=\"card hidden called\" id=\"result\"><p class=\"big\" id=\"done\">预约成功</p><p class=\"label\" id=\"yourCode\">签到码</p><p class=\"code\" id=\"resultCode\"></p>\
+<p class=\"what\" id=\"resultWhen\"></p><p class=\"label\" id=\"resultHow\"></p></div>\
+<div class=\"card\"><p class=\"step\" id=\"cancelTitle\">取消预约</p><div class=\"row\"><input id=\"cancelCode\" type=\"text\" inputmode=\"numeric\" maxlength=\"6\"><button class=\"small\" id=\"cancel\" type=\"button\">取消预约</button></div><p class=\"msg\" id=\"cancelMsg\"></p></div>\
+<p class=\"free\" id=\"free\">帮办代办 免费服务</p></main>";
+    let mut p = shell("zh-CN", "预约办事", body, BOOK_SCRIPT);
+    p.html = p.html.replacen("</style>", &format!("{BOOK_STYLE}</style>"), 1);
+    p
+}

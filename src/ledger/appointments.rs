@@ -157,6 +157,12 @@ impl Ledger {
                 )));
             }
         }
+        if !hall.calendar.is_working_day(local.date_naive()) {
+            return Err(LedgerError::Invalid(format!(
+                "{}: the hall is closed that day (a weekend or a holiday of the [calendar]): choose a working day",
+                local.format("%Y-%m-%d")
+            )));
+        }
         let phone = clean_phone(phone)?;
         if !matches!(channel, "counter" | "phone" | "online") {
             return Err(LedgerError::Invalid(format!(
@@ -219,6 +225,16 @@ impl Ledger {
             channel: channel.into(),
         };
         append_in(&*tx, &booked_at, actor, from, &body)?;
+        super::notify::booked_in(
+            &*tx,
+            &hall,
+            id,
+            phone_note.note,
+            &hall.item_name(&item.code),
+            when,
+            &code,
+            now,
+        )?;
         tx.put(SideWrite::Appointment(&crate::store::AppointmentRow {
             id,
             code,
@@ -340,6 +356,7 @@ impl Ledger {
             state: "cancelled",
             case_id: None,
         })?;
+        super::notify::cancelled_in(&*tx, id)?;
         tx.commit()?;
         self.appointment(id)
     }
@@ -412,6 +429,73 @@ impl Ledger {
                 state,
                 number,
             });
+        }
+        Ok(out)
+    }
+}
+
+/// One appointment slot of a day as the booking page offers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FreeSlot {
+    /// The slot's start, hall time `HH:MM`.
+    pub time: String,
+    /// Places left for the item's department (0: full).
+    pub free: u32,
+}
+
+impl Ledger {
+    /// The slots of `day` for `item` from opening to closing, with the places left in each:
+    /// none on a day the hall is closed (weekend, holiday), and none already begun.
+    pub fn free_slots(&mut self, item: &str, day: NaiveDate) -> Result<Vec<FreeSlot>> {
+        let hall = self.hall()?;
+        let item = hall
+            .item(item)
+            .ok_or_else(|| LedgerError::UnknownItem(item.into()))?
+            .clone();
+        if !hall.calendar.is_working_day(day) {
+            return Ok(Vec::new());
+        }
+        let tz = hall.tz();
+        let hm = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").ok();
+        let (Some(open), Some(close)) = (hm(&hall.open), hm(&hall.close)) else {
+            return Ok(Vec::new());
+        };
+        let slot = hall.appointments.slot_minutes.clamp(5, 24 * 60) as i64;
+        let now = self.now();
+        let booked: Vec<(DateTime<Utc>, String)> = self
+            .appointments_on(day)?
+            .into_iter()
+            .filter(|a| a.state != "cancelled")
+            .filter_map(|a| parse_stamp(&a.at).map(|t| (t, a.item)))
+            .collect();
+        let mut out = Vec::new();
+        // Slots from midnight, as booking counts them.
+        let mut start = NaiveTime::MIN
+            + Duration::minutes((open.signed_duration_since(NaiveTime::MIN).num_minutes() / slot) * slot);
+        while start < close {
+            let from = start.max(open);
+            let Some(at) = day.and_time(from).and_local_timezone(tz).single() else {
+                break;
+            };
+            let at = at.with_timezone(&Utc);
+            let end = at + Duration::minutes(slot) - Duration::minutes(from.signed_duration_since(start).num_minutes());
+            if at > now {
+                let taken = booked
+                    .iter()
+                    .filter(|(t, code)| {
+                        *t >= at && *t < end && hall.item(code).is_some_and(|i| i.department == item.department)
+                    })
+                    .count() as u32;
+                out.push(FreeSlot {
+                    time: from.format("%H:%M").to_string(),
+                    free: hall.appointments.per_slot.saturating_sub(taken),
+                });
+            }
+            let next = start + Duration::minutes(slot);
+            if next <= start {
+                break;
+            }
+            start = next;
         }
         Ok(out)
     }

@@ -262,6 +262,7 @@ impl Ledger {
         let body = EventBody::CaseRated {
             level,
             channel: channel.into(),
+            reasons: Vec::new(),
         };
         let next = record_in(&*tx, Some(&case), case.id, &at, actor, &body)?;
         tx.commit()?;

@@ -585,7 +585,38 @@ impl<C: AsConn> StoreTx for Sql<C> {
             })
         };
         let feedback = feedback_row;
+        const MESSAGE: &str = "SELECT id, kind, case_id, appointment, phone_note, text, due_at, state, attempts, last_error, sent_at FROM outbox";
+        let message = |r: &rusqlite::Row<'_>| {
+            Ok(MessageRow {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                case_id: r.get(2)?,
+                appointment: r.get(3)?,
+                phone_note: r.get(4)?,
+                text: r.get(5)?,
+                due_at: r.get(6)?,
+                state: r.get(7)?,
+                attempts: r.get(8)?,
+                last_error: r.get(9)?,
+                sent_at: r.get(10)?,
+            })
+        };
         match q {
+            SideQuery::Messages { state, due_by, limit } => rows(
+                c,
+                &format!("{MESSAGE} WHERE state = ?1 AND (?2 IS NULL OR due_at <= ?2) ORDER BY due_at, id LIMIT ?3"),
+                params![state, due_by, limit.min(i64::MAX as usize) as i64],
+                message,
+                SideRow::Message,
+            ),
+            SideQuery::Message(id) => rows(c, &format!("{MESSAGE} WHERE id = ?1"), [id], message, SideRow::Message),
+            SideQuery::MessagesOf { case_id, appointment } => rows(
+                c,
+                &format!("{MESSAGE} WHERE (?1 IS NOT NULL AND case_id = ?1) OR (?2 IS NOT NULL AND appointment = ?2) ORDER BY id"),
+                params![case_id, appointment],
+                message,
+                SideRow::Message,
+            ),
             SideQuery::Window(window) => rows(
                 c,
                 "SELECT window, paused, coalesce(staff, ''), coalesce(since, '') FROM window_state WHERE window = ?1",
@@ -781,6 +812,17 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 "INSERT INTO appointments (id, code, item, at, phone_note, state, booked_at, case_id, code_salt)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![a.id, a.code, a.item, a.at, a.phone_note, a.state, a.booked_at, a.case_id, a.code_salt],
+            ),
+            SideWrite::Message(m) => db::exec(
+                c,
+                "INSERT INTO outbox (kind, case_id, appointment, phone_note, text, due_at, state, attempts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0) ON CONFLICT DO NOTHING",
+                params![m.kind, m.case_id, m.appointment, m.phone_note, m.text, m.due_at, m.state],
+            ),
+            SideWrite::MessageMoved(m) => db::exec(
+                c,
+                "UPDATE outbox SET state = ?2, text = ?3, due_at = ?4, attempts = ?5, last_error = ?6, sent_at = ?7 WHERE id = ?1",
+                params![m.id, m.state, m.text, m.due_at, m.attempts, m.last_error, m.sent_at],
             ),
             SideWrite::AppointmentMoved { id, state, case_id } => db::exec(
                 c,

@@ -296,14 +296,57 @@ pub fn records(
     Ok(())
 }
 
+/// 好差评 for the national platform (`bangban export ratings`): every rating of the period with
+/// channel, level, time, item, case number, department, specialist, reasons and follow-up.
+pub fn export_ratings(
+    cli: &Cli,
+    period: &crate::Period,
+    format: Option<crate::ExportFormat>,
+    out: Option<&std::path::Path>,
+) -> Result<(), Exit> {
+    use crate::ExportFormat as F;
+    let mut client = cli.client()?;
+    let hall = client.hall()?;
+    let (from, to) = period.days(bangban::clock::business_day(
+        bangban::clock::from_env().now(),
+        hall.tz(),
+    ));
+    let rows = Exit::usage_if_invalid(client.send(bangban::ops::RatingsExport { from, to }))?;
+    let csv_file = out
+        .and_then(|o| o.extension())
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let format = format.unwrap_or(if csv_file { F::Csv } else { F::Json });
+    let bytes = match format {
+        F::Json => (serde_json::to_string_pretty(&rows)? + "\n").into_bytes(),
+        F::Csv => crate::sheets::ratings_csv(&rows)?.into_bytes(),
+    };
+    emit(out, &bytes)?;
+    if out.is_some() && !cli.json {
+        say!("wrote {} ratings of {from} to {to}", rows.len());
+    }
+    Ok(())
+}
+
 /// Attachment 1 or 2 in the official layout, for filing with the centre (登记备案).
 pub fn export(
     cli: &Cli,
     kind: bangban::hall::ImportKind,
-    out: &std::path::Path,
+    out: Option<&std::path::Path>,
     department: Option<&str>,
-    date: Option<chrono::NaiveDate>,
+    period: &crate::Period,
 ) -> Result<(), Exit> {
+    let Some(out) = out else {
+        return Err(Exit::usage(
+            "an attachment is written to a file: give --out FILE.xlsx (or FILE.csv with --department)",
+        ));
+    };
+    let (date, other) = (period.date(), period.days(chrono::NaiveDate::MIN));
+    if date.is_none() && other.0 != chrono::NaiveDate::MIN {
+        return Err(Exit::usage(
+            "an attachment carries one date: give --date, not --from/--to",
+        ));
+    }
     let mut c = cli.client()?;
     let hall = c.hall()?;
     let date = date.unwrap_or_else(|| bangban::clock::business_day(bangban::clock::from_env().now(), hall.tz()));
