@@ -9,6 +9,7 @@ mod hardening;
 mod history;
 mod layers;
 mod lifecycle;
+mod notify;
 mod privacy;
 mod remote_office;
 mod report;
