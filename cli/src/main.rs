@@ -552,10 +552,12 @@ pub enum DeviceCmd {
         /// The device's name, e.g. kiosk-1, board-east, counter-12
         name: String,
         /// What the device may do: kiosk (issue, print), board (read, follow calls), counter (act for
-        /// a specialist signed in with their PIN), admin (everything; staff actions still need a PIN)
+        /// a specialist signed in with their PIN), office (the office's desks), pad (a counter's
+        /// rating pad, with --window), admin (everything; staff actions still need a PIN)
         #[arg(long, value_parser = one_of(&DeviceRole::ALL, DeviceRole::as_str))]
         role: DeviceRole,
-        /// Bind a counter to its window: a specialist signs in on it there only
+        /// Bind a counter to its window (a specialist signs in on it there only), or a rating
+        /// pad to the window it faces (required for a pad)
         #[arg(long)]
         window: Option<u32>,
     },

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod booking;
 mod flow;
 mod layout;
 mod locked;
