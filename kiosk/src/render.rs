@@ -13,7 +13,7 @@ use slint::ComponentHandle;
 
 use crate::{
     CheckInAdapter, ConfirmAdapter, DepartmentAdapter, FeedbackAdapter, ItemAdapter, KioskAdapter, KioskScreen, Notice,
-    PrintState, SearchAdapter, State, TicketAdapter, WelcomeAdapter,
+    PhoneAdapter, PrintState, SearchAdapter, State, TicketAdapter, WelcomeAdapter,
 };
 
 /// Render every screen of the flow, in both languages, with large text on and off, at each
@@ -108,10 +108,23 @@ pub fn walk_screens(
                         k.get_notice()
                     );
                 }
+                // A hall that texts its visitors offers 短信提醒 beside 完成.
+                ui.global::<TicketAdapter>().set_can_remind(true);
                 ui.global::<TicketAdapter>().set_print_state(PrintState::Printed);
                 shot("06-ticket")?;
                 ui.global::<TicketAdapter>().set_print_state(PrintState::Failed);
                 shot("07-ticket-print-failed")?;
+                ui.global::<TicketAdapter>().set_print_state(PrintState::Printed);
+                ui.global::<TicketAdapter>().set_reminder("139****5678".into());
+                shot("07a-ticket-reminder-set")?;
+                ui.global::<TicketAdapter>().set_reminder("".into());
+                ui.global::<TicketAdapter>().invoke_remind();
+                for key in ["1", "3", "9", "1", "2", "3", "4", "5", "6", "7", "8"] {
+                    ui.global::<PhoneAdapter>().invoke_key(key.into());
+                }
+                shot("07b-phone")?;
+                ui.global::<PhoneAdapter>().set_refusal("late".into());
+                shot("07c-phone-refused")?;
                 fresh(english, large);
                 ui.global::<WelcomeAdapter>().invoke_not_sure();
                 shot("08-consultation")?;

@@ -19,6 +19,11 @@ pub enum Job {
     Rate(bangban::api::Rate),
     /// 找茬吐槽 from the kiosk.
     Feedback(bangban::NewFeedback),
+    /// 短信提醒: the visitor's mobile number for messages about their ticket (its token).
+    LeavePhone {
+        ticket: String,
+        phone: String,
+    },
     WaitingCounts,
     /// Is the hall server still there? (Remote kiosks ask every few seconds.)
     Check,
@@ -67,6 +72,7 @@ pub enum Reply {
     Reachable(bool),
     Rated(Result<bangban::api::Rated, (ErrorKind, String)>),
     FeedbackSent(Result<bangban::api::FeedbackReceipt, (ErrorKind, String)>),
+    PhoneLeft(Result<(), (ErrorKind, String)>),
 }
 
 /// The one ticketing path (the kiosk's tickets and `bangban reprint`): send the ticket to the
@@ -112,6 +118,12 @@ pub fn spawn(
                 Job::Stop => break,
                 Job::Rate(req) => Reply::Rated(client.rate(&req).map_err(|e| (e.kind(), e.to_string()))),
                 Job::Feedback(req) => Reply::FeedbackSent(client.feedback(&req).map_err(|e| (e.kind(), e.to_string()))),
+                Job::LeavePhone { ticket, phone } => Reply::PhoneLeft(
+                    client
+                        .send(bangban::ops::LeavePhone { ticket, phone })
+                        .map(|_| ())
+                        .map_err(|e| (e.kind(), e.to_string())),
+                ),
                 job @ (Job::Issue(_) | Job::CheckIn(_)) => {
                     let issued = match &job {
                         Job::CheckIn(code) => client.check_in(&bangban::api::CheckIn { code: code.clone() }),

@@ -588,3 +588,57 @@ fn without_featured_items_in_the_hall_file_the_welcome_screen_offers_todays_most
     tap(&k.state.ui, "养老保险");
     assert_eq!(screen(&k.state.ui), KioskScreen::Confirm);
 }
+
+#[test]
+fn a_visitor_leaves_a_mobile_number_on_the_ticket_screen_and_it_is_kept_only_as_a_note() {
+    let hall_dir = tempfile::tempdir().unwrap();
+    let hall = hall_dir.path().join("hall.toml");
+    let mut toml = bangban::DEMO_HALL.to_string();
+    toml.push_str("\n[notify]\ncommand = \"true\"\n");
+    std::fs::write(&hall, toml).unwrap();
+    let k = kiosk_with(|c| c.hall = Some(hall.clone()));
+    let ui = &k.state.ui;
+    issue(&k.db, "F01");
+    tap(ui, "不动产登记中心");
+    tap(ui, "不动产转移登记");
+    take_ticket(&k);
+    let t = ui.global::<TicketAdapter>();
+    assert!(
+        t.get_can_remind(),
+        "one stands ahead and the hall texts: 短信提醒 is offered"
+    );
+    tap(ui, "短信提醒");
+    assert_eq!(screen(ui), KioskScreen::Phone);
+    // A number that is not a mobile is refused on the keypad screen, plainly.
+    for c in "23912345678".chars() {
+        tap(ui, &c.to_string());
+    }
+    tap(ui, "确认提醒");
+    assert!(visible(ui, "请输入以 1 开头的 11 位手机号。"));
+    tap(ui, "清空");
+    for c in "13912345678".chars() {
+        tap(ui, &c.to_string());
+    }
+    assert!(visible(ui, "手机号 13912345678"), "read back as typed");
+    tap(ui, "确认提醒");
+    assert!(
+        k.state
+            .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket),
+        "back to the ticket"
+    );
+    assert_eq!(
+        t.get_reminder(),
+        "139****5678",
+        "the ticket says where the reminder goes, masked"
+    );
+    assert!(visible(ui, "已设短信提醒"));
+    let mut l = ledger(&k.db);
+    let case = l.find_case(&t.get_number()).unwrap();
+    let events = l.case_events(case.id).unwrap();
+    assert!(events.iter().any(|e| e.kind == "phone_left"));
+    assert!(
+        events.iter().all(|e| !e.payload.contains("13912345678")),
+        "the number is a note, never in an event"
+    );
+    assert!(l.verify().unwrap().ok);
+}

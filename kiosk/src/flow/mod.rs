@@ -1,6 +1,6 @@
 //! The visitor's path, one controller module per adapter: `chrome` (KioskAdapter: idle
 //! timeout, language, large text, notices), `welcome`, `departments`, `items`, `confirm`,
-//! `ticket`, `checkin` (预约签到), `feedback` (评价, 找茬吐槽). This module holds the state they share and routes the worker's replies.
+//! `ticket`, `phone` (短信提醒), `checkin` (预约签到), `feedback` (评价, 找茬吐槽). This module holds the state they share and routes the worker's replies.
 
 mod checkin;
 mod chrome;
@@ -8,6 +8,7 @@ mod confirm;
 mod departments;
 mod feedback;
 mod items;
+mod phone;
 pub mod search;
 mod ticket;
 mod welcome;
@@ -79,8 +80,9 @@ pub struct Inner {
     pub counts: HashMap<String, i32>,
     /// The IO thread has reported the waiting counts at least once.
     pub counts_known: bool,
-    /// The case whose print outcome the ticket screen shows.
+    /// The case whose print outcome the ticket screen shows, and its token (for 短信提醒).
     pub ticket_case: Option<i64>,
+    pub ticket_token: Option<String>,
     /// The spoken prompts (None: no TTS command on this machine), and whether the visitor
     /// has them on.
     pub voice: Option<bangban_headless::voice::Voice>,
@@ -127,6 +129,7 @@ impl Inner {
             counts: HashMap::new(),
             counts_known: false,
             ticket_case: None,
+            ticket_token: None,
             jobs,
             replies,
             worker: Some(worker),
@@ -183,6 +186,7 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     checkin::wire(ui, inner);
     feedback::wire(ui, inner);
     ticket::wire(ui, inner);
+    phone::wire(ui, inner);
     chrome::touched(ui, inner);
 }
 
@@ -201,6 +205,7 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
             Reply::Issued(Err(failure)) => chrome::issue_failed(ui, failure),
             Reply::Rated(result) => feedback::rated(ui, &inner.borrow(), result),
             Reply::FeedbackSent(result) => feedback::sent(ui, &inner.borrow(), result),
+            Reply::PhoneLeft(result) => phone::answered(ui, inner, result),
             Reply::Printed { case_id, result } => ticket::printed(ui, &inner.borrow(), case_id, result.is_ok()),
             Reply::WaitingCounts(counts, issued) => {
                 {

@@ -63,12 +63,24 @@ pub fn show(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, t: Ticket) {
     });
     let seconds = inner.borrow().config.ticket_seconds;
     a.set_seconds_left(seconds as i32);
+    // 短信提醒 is offered when the hall sends messages and the ticket stands in a queue.
+    a.set_can_remind(hall.notify.enabled() && t.ahead > 0);
+    a.set_reminder(s(""));
     // The worker prints it straight after issuing; its outcome arrives as `Printed`.
-    inner.borrow_mut().ticket_case = Some(t.case_id);
+    {
+        let mut inn = inner.borrow_mut();
+        inn.ticket_case = Some(t.case_id);
+        inn.ticket_token = Some(t.token.clone());
+    }
     let k = ui.global::<KioskAdapter>();
     k.set_busy(false);
+    resume(ui, inner);
+}
+
+/// Show the ticket screen and count down to the welcome screen for the next visitor (again,
+/// after 短信提醒).
+pub fn resume(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
     chrome::show_screen(ui, &inner.borrow(), KioskScreen::Ticket);
-    // Count down on screen, then return to the welcome screen for the next visitor.
     let (w, i) = (ui.as_weak(), Rc::downgrade(inner));
     inner
         .borrow()
