@@ -395,10 +395,17 @@ async fn hall(
         })
         .await??;
     let hall = hall.map(|mut hall| {
-        // Specialists' own phone numbers leave the server masked, except to the office.
+        // Specialists' own phone numbers leave the server masked, except to the office; so
+        // does the message hook (its URL may carry the gateway's key): a kiosk only needs to
+        // know that the hall sends messages.
         if !matches!(d.role, DeviceRole::Admin | DeviceRole::Office) {
             for s in &mut hall.specialists {
                 s.phone = bangban::mask_phone(&s.phone);
+            }
+            for hook in [&mut hall.notify.command, &mut hall.notify.url] {
+                if !hook.trim().is_empty() {
+                    *hook = "(set on the server)".into();
+                }
             }
         }
         hall

@@ -201,3 +201,50 @@ fn a_phone_left_at_the_kiosk_hears_three_ahead_once_and_result_ready_and_a_faili
     let out = cli(&t.db, &["verify"]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+/// A booking's messages: the code at once, a reminder the day before and an hour before, each
+/// due at its time and sent once; a cancelled booking's reminders are not sent.
+#[test]
+fn a_booking_texts_its_code_at_once_and_reminds_the_day_before_and_the_hour_before() {
+    let t = temp_ledger();
+    // Monday 09:00 in the hall.
+    let (mut l, clock) = clocked_ledger(&t.db, "2026-12-07T01:00:00Z");
+    let mut hall = (*l.hall().unwrap()).clone();
+    hall.notify.command = "true".into();
+    l.configure(&hall, "test", "hall.toml").unwrap();
+    let kept = l
+        .book_appointment("F01", "2026-12-09 10:00", "13912345678", "S601", "phone")
+        .unwrap();
+    let dropped = l
+        .book_appointment("F01", "2026-12-09 11:00", "13700001111", "S601", "phone")
+        .unwrap();
+    let due = |l: &mut bangban::Ledger| -> Vec<(String, String)> {
+        let out = l.messages_claim(50).unwrap();
+        for m in &out {
+            l.message_sent(m.id, Ok(())).unwrap();
+        }
+        out.into_iter().map(|m| (m.kind, m.text)).collect()
+    };
+    let now = due(&mut l);
+    assert_eq!(now.len(), 2, "each booking's code at once: {now:?}");
+    assert!(now[0].1.contains(&kept.code) && now[0].1.contains("12月09日 10:00"), "{now:?}");
+    l.cancel_appointment(&dropped.code, "S601").unwrap();
+    assert!(due(&mut l).is_empty(), "nothing else is due yet");
+    // Tuesday 10:00: the day before.
+    clock.set(at("2026-12-08T02:00:00Z"));
+    let day_before = due(&mut l);
+    assert_eq!(day_before.len(), 1, "{day_before:?}");
+    assert_eq!(day_before[0].0, "reminder_day");
+    assert!(day_before[0].1.contains("明天 10:00") && day_before[0].1.contains(&kept.code));
+    // Wednesday 09:00: the hour before; the cancelled booking's reminder never comes.
+    clock.set(at("2026-12-09T01:00:00Z"));
+    let hour_before = due(&mut l);
+    assert_eq!(hour_before.len(), 1, "{hour_before:?}");
+    assert_eq!(hour_before[0].0, "reminder_hour");
+    clock.set(at("2026-12-09T03:30:00Z"));
+    assert!(due(&mut l).is_empty(), "each message once");
+    let sent = l.messages("sent", 100).unwrap();
+    assert_eq!(sent.len(), 4);
+    assert!(sent.iter().all(|m| m.phone.contains("****")), "the office sees phones masked");
+    assert_eq!(l.messages("dropped", 100).unwrap().len(), 2, "the cancelled booking's two reminders");
+}
