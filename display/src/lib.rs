@@ -259,6 +259,7 @@ fn call_row(tz: chrono_tz::Tz, c: &Called) -> CallRow {
         window: c.window as i32,
         department: s(&c.department_name),
         staff_name: s(&c.staff_name),
+        badge: s(&c.badge),
         recall: c.recall,
         time: s(&time),
         text: s(&c.text),

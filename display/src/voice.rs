@@ -29,6 +29,7 @@ mod tests {
             recalls: recall as u32,
             staff: "S101".into(),
             staff_name: "王丽".into(),
+            badge: String::new(),
             at: String::new(),
             seq: 1,
             text: bangban::announcement(number, window, recall),

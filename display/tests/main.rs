@@ -1184,7 +1184,7 @@ fn a_past_days_visitor_is_put_back_in_line_from_the_console() {
 }
 
 #[test]
-fn the_board_names_the_specialist_serving_at_the_called_window() {
+fn the_board_names_the_specialist_serving_at_the_called_window_with_their_badge_number() {
     i_slint_backend_testing::init_no_event_loop();
     let (_dir, db) = demo_ledger();
     let mut l = ledger(&db);
@@ -1203,10 +1203,10 @@ fn the_board_names_the_specialist_serving_at_the_called_window() {
     let a = b.ui.global::<display::BoardAdapter>();
     assert_eq!(a.get_current().staff_name, "王丽");
     assert!(
-        ElementHandle::find_by_accessible_label(&b.ui, "市场监督管理局 · 帮办专员 王丽")
+        ElementHandle::find_by_accessible_label(&b.ui, "市场监督管理局 · 帮办专员 王丽（工号 ZZ0101）")
             .next()
             .is_some(),
-        "the current call names the specialist"
+        "the current call names the specialist and their badge number"
     );
     assert!(
         ElementHandle::find_by_accessible_label(&b.ui, "专员 王丽")

@@ -564,6 +564,12 @@ pub(super) fn called_view(hall: &Hall, case: &Case, window: u32, recall: bool, s
         recalls: case.recalls,
         staff: staff.into(),
         staff_name: hall.specialist_name(staff),
+        badge: hall
+            .specialists
+            .iter()
+            .find(|s| s.staff_id == staff)
+            .map(|s| s.badge.clone())
+            .unwrap_or_default(),
         at: at.into(),
         seq: case.last_seq,
         text: announcement(&case.number, window, recall),

@@ -169,6 +169,9 @@ pub struct Called {
     /// The serving specialist's name, as the board shows it (staff are public; visitors never).
     #[serde(default)]
     pub staff_name: String,
+    /// Their badge number (工号牌, from the hall file), "" when it gives none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub badge: String,
     pub at: String,
     pub seq: i64,
     pub text: String,
