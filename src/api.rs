@@ -29,10 +29,13 @@ pub struct Issue {
     pub channel: Channel,
 }
 
-/// 预约签到: the six-digit code of an appointment, typed on the kiosk's keypad.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// 预约签到: the six-digit code of an appointment, typed on the kiosk's keypad — or, instead,
+/// the mobile number the appointment was booked with (`phone`, `code` then empty).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CheckIn {
     pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 /// 好差评: the visitor rates a visit, by the ticket's token (its QR code) or today's number.

@@ -139,6 +139,12 @@ pub fn walk_screens(
                 shot("10-check-in")?;
                 ui.global::<CheckInAdapter>().set_refusal("code_expired".into());
                 shot("10b-check-in-refused")?;
+                // Or the phone the visit was booked with: eleven digits, read back grouped.
+                ui.global::<CheckInAdapter>().invoke_clear();
+                for key in ["1", "3", "9", "1", "2", "3", "4", "5", "6", "7", "8"] {
+                    ui.global::<CheckInAdapter>().invoke_key(key.into());
+                }
+                shot("10c-check-in-by-phone")?;
                 fresh(english, large);
                 ui.global::<KioskAdapter>().set_paused(true);
                 shot("11-tickets-paused")?;

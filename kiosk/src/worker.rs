@@ -126,7 +126,18 @@ pub fn spawn(
                 ),
                 job @ (Job::Issue(_) | Job::CheckIn(_)) => {
                     let issued = match &job {
-                        Job::CheckIn(code) => client.check_in(&bangban::api::CheckIn { code: code.clone() }),
+                        Job::CheckIn(code) => client.check_in(&if code.len() == 11 {
+                            // The keypad's eleven digits are the phone the visit was booked with.
+                            bangban::api::CheckIn {
+                                code: String::new(),
+                                phone: Some(code.clone()),
+                            }
+                        } else {
+                            bangban::api::CheckIn {
+                                code: code.clone(),
+                                phone: None,
+                            }
+                        }),
                         Job::Issue(req) => client.issue(req),
                         _ => unreachable!("matched above"),
                     }

@@ -642,3 +642,33 @@ fn a_visitor_leaves_a_mobile_number_on_the_ticket_screen_and_it_is_kept_only_as_
     );
     assert!(l.verify().unwrap().ok);
 }
+
+#[test]
+fn an_appointment_checks_in_with_the_phone_it_was_booked_with_instead_of_the_code() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    open_all_day(&k.db);
+    let at = chrono::Utc::now() + chrono::Duration::minutes(1);
+    ledger(&k.db)
+        .book_appointment("F01", &at.to_rfc3339(), "139-1234-5678", "S601", "phone")
+        .expect("book");
+    issue(&k.db, "F01");
+    tap(ui, "预约签到");
+    // Another number: refused in the visitor's words.
+    type_keys(ui, "13700001111");
+    tap(ui, "签到取号");
+    assert!(k.state.wait_for(Duration::from_secs(10), |ui| visible(
+        ui,
+        "今天没有用这个手机号的预约：请核对号码，或输入短信里的签到码。"
+    )));
+    tap(ui, "清空");
+    type_keys(ui, "13912345678");
+    assert!(visible(ui, "预约手机号 13912345678"), "read back as typed");
+    tap(ui, "签到取号");
+    assert!(k
+        .state
+        .wait_for(Duration::from_secs(10), |ui| screen(ui) == KioskScreen::Ticket));
+    let t = ui.global::<TicketAdapter>();
+    assert_eq!(t.get_priority_name(), "预约");
+    assert_eq!(t.get_ahead(), 0, "ahead of the walk-in");
+}

@@ -331,6 +331,74 @@ impl Ledger {
         self.ticket_of(&hall, &case)
     }
 
+    /// Check in with the mobile number the appointment was booked with, instead of its code:
+    /// today's open appointment of that number whose check-in time it is (the earliest, if
+    /// two are). The number is compared with the booking's note and kept nowhere new.
+    pub fn check_in_by_phone(&mut self, phone: &str, actor: &str) -> Result<Ticket> {
+        let phone = super::notify::mobile(phone)?;
+        let now = self.now();
+        let today = business_day(now, self.hall()?.tz());
+        let mut open = Vec::new();
+        let mut later = None;
+        let mut earlier = None;
+        let rows = {
+            let hall = self.hall()?;
+            let local_midnight = super::reports::local_midnight;
+            let start = stamp(local_midnight(hall.tz(), today));
+            let end = stamp(local_midnight(hall.tz(), today.succ_opt().unwrap_or(today)));
+            self.store
+                .read()
+                .side(SideQuery::Appointments { from: &start, to: &end })?
+        };
+        for row in rows {
+            let SideRow::Appointment(a) = row else { continue };
+            if a.state != "booked" {
+                continue;
+            }
+            let Some(note) = a.phone_note else { continue };
+            let theirs = self.store.read().note(note)?.map(|n| n.body).unwrap_or_default();
+            if theirs != phone {
+                continue;
+            }
+            let Some(at) = parse_stamp(&a.at) else { continue };
+            if now < at - Duration::minutes(CHECK_IN_EARLY_MIN) {
+                later.get_or_insert(at);
+            } else if now > at + Duration::minutes(CHECK_IN_LATE_MIN) {
+                earlier = Some(at);
+            } else {
+                open.push((at, a.code));
+            }
+        }
+        open.sort();
+        if let Some((_, code)) = open.into_iter().next() {
+            return self.check_in(&code, actor);
+        }
+        let tz = self.hall()?.tz();
+        let hm = |t: DateTime<Utc>| t.with_timezone(&tz).format("%H:%M").to_string();
+        Err(match (later, earlier) {
+            (Some(at), _) => refused(
+                CodeRefusal::Early,
+                format!(
+                    "the appointment is at {}: check in from {}",
+                    hm(at),
+                    hm(at - Duration::minutes(CHECK_IN_EARLY_MIN))
+                ),
+            ),
+            (None, Some(at)) => refused(
+                CodeRefusal::Expired,
+                format!(
+                    "the appointment at {} could be checked in until {}: take an ordinary ticket",
+                    hm(at),
+                    hm(at + Duration::minutes(CHECK_IN_LATE_MIN))
+                ),
+            ),
+            (None, None) => refused(
+                CodeRefusal::Unknown,
+                "no appointment today was booked with this number: check it, or use the code".into(),
+            ),
+        })
+    }
+
     /// Cancel a booked appointment by its code: the visitor called it off. A used or unknown
     /// code is refused as at check-in; the slot is free again.
     pub fn cancel_appointment(&mut self, code: &str, actor: &str) -> Result<Appointment> {

@@ -246,12 +246,22 @@ fn an_appointment_checks_in_once_and_a_cancelled_one_not_at_all() {
     let ticket = k
         .check_in(&CheckIn {
             code: kept.code.clone(),
+            ..Default::default()
         })
         .unwrap();
     assert!(ticket.number.starts_with('F'), "{}", ticket.number);
-    assert_eq!(refused(k.check_in(&CheckIn { code: kept.code })), ErrorKind::CodeUsed);
     assert_eq!(
-        refused(k.check_in(&CheckIn { code: dropped.code })),
+        refused(k.check_in(&CheckIn {
+            code: kept.code,
+            ..Default::default()
+        })),
+        ErrorKind::CodeUsed
+    );
+    assert_eq!(
+        refused(k.check_in(&CheckIn {
+            code: dropped.code,
+            ..Default::default()
+        })),
         ErrorKind::CodeUnknown
     );
 }

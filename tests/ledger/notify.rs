@@ -227,7 +227,10 @@ fn a_booking_texts_its_code_at_once_and_reminds_the_day_before_and_the_hour_befo
     };
     let now = due(&mut l);
     assert_eq!(now.len(), 2, "each booking's code at once: {now:?}");
-    assert!(now[0].1.contains(&kept.code) && now[0].1.contains("12月09日 10:00"), "{now:?}");
+    assert!(
+        now[0].1.contains(&kept.code) && now[0].1.contains("12月09日 10:00"),
+        "{now:?}"
+    );
     l.cancel_appointment(&dropped.code, "S601").unwrap();
     assert!(due(&mut l).is_empty(), "nothing else is due yet");
     // Tuesday 10:00: the day before.
@@ -245,6 +248,13 @@ fn a_booking_texts_its_code_at_once_and_reminds_the_day_before_and_the_hour_befo
     assert!(due(&mut l).is_empty(), "each message once");
     let sent = l.messages("sent", 100).unwrap();
     assert_eq!(sent.len(), 4);
-    assert!(sent.iter().all(|m| m.phone.contains("****")), "the office sees phones masked");
-    assert_eq!(l.messages("dropped", 100).unwrap().len(), 2, "the cancelled booking's two reminders");
+    assert!(
+        sent.iter().all(|m| m.phone.contains("****")),
+        "the office sees phones masked"
+    );
+    assert_eq!(
+        l.messages("dropped", 100).unwrap().len(),
+        2,
+        "the cancelled booking's two reminders"
+    );
 }

@@ -195,7 +195,10 @@ pub fn appointment(cli: &Cli, cmd: &crate::AppointmentCmd) -> Result<(), Exit> {
 }
 
 pub fn check_in(cli: &Cli, code: &str) -> Result<(), Exit> {
-    let t = cli.client()?.check_in(&bangban::api::CheckIn { code: code.into() })?;
+    let t = cli.client()?.check_in(&bangban::api::CheckIn {
+        code: code.into(),
+        phone: None,
+    })?;
     if cli.json {
         print_json(&t);
     } else {

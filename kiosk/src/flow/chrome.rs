@@ -270,8 +270,8 @@ pub fn prompt(ui: &KioskWindow, english: bool) -> String {
         (KioskScreen::Search, true) => "Type the pinyin initials of the matter on the letter keys.".into(),
         (KioskScreen::Phone, false) => "请输入您的十一位手机号，再点确认提醒。".into(),
         (KioskScreen::Phone, true) => "Type your eleven-digit mobile number, then tap Text me.".into(),
-        (KioskScreen::Checkin, false) => "请输入预约短信里的六位签到码，再点签到取号。".into(),
-        (KioskScreen::Checkin, true) => "Type the six-digit code from your booking message, then tap Check in.".into(),
+        (KioskScreen::Checkin, false) => "请输入预约短信里的六位签到码，或预约用的手机号，再点签到取号。".into(),
+        (KioskScreen::Checkin, true) => "Type the six-digit code from your booking message, or the mobile number you booked with, then tap Check in.".into(),
         (KioskScreen::Feedback, false) => "请输入小票号码并选择满意程度；也可以点找茬吐槽提意见。".into(),
         (KioskScreen::Feedback, true) => {
             "Type your ticket number and choose how satisfied you are, or tap Complaints to tell us what went wrong."
