@@ -36,6 +36,12 @@ pub enum Cmd {
     Show(Option<String>),
     /// Open a case without a ticket (来电咨询, 网上帮办, 提前介入) and put it on the panel.
     Open(bangban::OpenCase),
+    /// 预约 for a caller (来电): item, time (`YYYY-MM-DD HH:MM`), the caller's phone.
+    Book {
+        item: String,
+        at: String,
+        phone: String,
+    },
     /// Show the panel as this specialist would see it, without signing in (renders only).
     Preview(String),
     Stop,
@@ -122,6 +128,8 @@ pub enum Message {
     SlipPrinted(String),
     /// The window was paused (true) or opened again (false).
     WindowPaused(bool),
+    /// An appointment was booked for a caller: its time, check-in code, and the phone masked.
+    Booked { time: String, code: String, phone: String },
     /// The command failed: why, and the ledger's own words.
     Failed { kind: Refusal, detail: String },
 }
@@ -429,6 +437,20 @@ impl Desk {
                     state: c.state,
                 }
             }),
+            Cmd::Book { item, at, phone } => self
+                .client
+                .send(bangban::ops::AppointmentAdd {
+                    item,
+                    at,
+                    phone,
+                    channel: "phone".into(),
+                    from_case: None,
+                })
+                .map(|a| Message::Booked {
+                    time: a.local_time,
+                    code: a.code,
+                    phone: a.phone,
+                }),
             Cmd::PrintSlip => {
                 let Some(number) = self.current.clone() else {
                     return Message::refused(Refusal::NoCase, "no case on the panel: call a number first");

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use bangban::{CallRequest, CaseAction, Channel, IssueRequest, Ledger, LedgerOptions};
-use display::{CasePanelAdapter, QueueAdapter, SignInAdapter};
+use display::{CasePanelAdapter, ConsoleWords, QueueAdapter, SignInAdapter};
 use i_slint_backend_testing::ElementHandle;
 use slint::{ComponentHandle, Model};
 
@@ -2560,4 +2560,43 @@ fn the_pad_offers_the_faces_once_the_visit_is_served_and_records_one_rating_for_
         rated[0].payload
     );
     assert!(l.verify().unwrap().ok);
+}
+
+#[test]
+fn a_specialist_books_a_visit_for_a_caller_and_reads_the_code_from_the_console() {
+    use chrono::Datelike;
+    i_slint_backend_testing::init_no_event_loop();
+    let (_dir, db) = demo_ledger();
+    ledger(&db).set_pin("S101", PIN, "admin").unwrap();
+    let c = console(&db, 1);
+    login(&c, "S101", PIN);
+    // The tab of cases without a ticket (来电 · 网上 · 提前介入).
+    c.ui.global::<CasePanelAdapter>().set_tab(2);
+    // The next working day, 10:00 in the hall.
+    let mut day = chrono::Utc::now().date_naive().succ_opt().unwrap();
+    while matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun) {
+        day = day.succ_opt().unwrap();
+    }
+    type_into(&c, "预约时间", &format!("{day} 10:00"));
+    type_into(&c, "来电人手机号", "13912345678");
+    tap(&c, "预约");
+    let said =
+        c.ui.global::<ConsoleWords>()
+            .invoke_message_text(c.ui.global::<SignInAdapter>().get_message());
+    assert!(said.starts_with(&format!("已预约 {day} 10:00，签到码 ")), "{said}");
+    assert!(said.ends_with("请告知来电人（139****5678）"), "{said}");
+    let booked = ledger(&db).appointments_on(day).unwrap();
+    assert_eq!(booked.len(), 1);
+    assert_eq!(booked[0].item, "A01", "the item picked on the panel");
+    assert!(said.contains(&booked[0].code), "{said}");
+    // A Saturday is refused, in the console's message line.
+    let mut saturday = day;
+    while saturday.weekday() != chrono::Weekday::Sat {
+        saturday = saturday.succ_opt().unwrap();
+    }
+    type_into(&c, "预约时间", &format!("{saturday} 10:00"));
+    type_into(&c, "来电人手机号", "13912345678");
+    tap(&c, "预约");
+    assert_eq!(failure(&c), "invalid");
+    assert_eq!(ledger(&db).appointments_on(saturday).unwrap().len(), 0);
 }

@@ -95,6 +95,20 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
             )
         }
     );
+    // 预约 for a caller, on the item picked for cases without a ticket.
+    bind!(ui, inner, CasePanelAdapter, on_book, |_ui, inner, index, at, phone| {
+        let Some(item) = inner.borrow().items.get(index.max(0) as usize).cloned() else {
+            return;
+        };
+        send(
+            inner,
+            Cmd::Book {
+                item,
+                at: at.trim().to_string(),
+                phone: phone.trim().to_string(),
+            },
+        )
+    });
     // A part moves on; accepted with a date is 容缺受理 of the materials marked 缺少.
     bind!(
         ui,

@@ -74,6 +74,12 @@ fn message(m: &Message) -> ConsoleMessage {
             out.kind = MessageKind::SlipPrinted;
             out.text = s(number);
         }
+        Message::Booked { time, code, phone } => {
+            out.kind = MessageKind::Booked;
+            out.text = s(code);
+            out.state = s(time);
+            out.detail = s(phone);
+        }
         Message::WindowPaused(true) => out.kind = MessageKind::WindowPaused,
         Message::WindowPaused(false) => out.kind = MessageKind::WindowResumed,
         Message::Failed { kind, detail } => {
