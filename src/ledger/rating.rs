@@ -111,7 +111,10 @@ impl Ledger {
             badge: String::new(),
             rating: None,
         };
-        let here = self.at_window(window)?.into_iter().max_by_key(|c| c.called_at.clone());
+        // The window's called or serving case, through the index the one-at-a-time rule uses:
+        // a hall's pads ask every second, so this reads one row, not the day's counters.
+        let day = business_day(self.now(), hall.tz()).to_string();
+        let here = self.store.read().case(CaseKey::UnsettledAt { day: &day, window })?;
         let case = match (here, following) {
             (Some(c), _) => Some(c),
             (None, Some(id)) => match self.case_by_id(id) {
