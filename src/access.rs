@@ -108,6 +108,12 @@ impl Session {
 pub const SESSION_HOURS: i64 = 12;
 
 /// A new random token: 256 bits, hex.
+/// Whether two secrets are equal, compared in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 pub fn new_secret() -> String {
     let mut b = [0u8; 32];
     rand::rng().fill_bytes(&mut b);

@@ -32,7 +32,7 @@ pub const WRITES_PER_MINUTE: u32 = 10;
 #[derive(Default)]
 pub struct Booking {
     codes: Mutex<HashMap<String, (String, Instant, u32)>>,
-    per_key: Mutex<HashMap<String, (Instant, u32)>>,
+    pub(crate) per_key: Mutex<HashMap<String, (Instant, u32)>>,
     /// When each phone last booked: one booking per phone a minute.
     booked: Mutex<HashMap<String, Instant>>,
 }

@@ -7,6 +7,7 @@
 
 mod book;
 mod door;
+mod office;
 mod page;
 pub mod tls;
 
@@ -120,6 +121,10 @@ struct App {
     pin_turns: PinTurns,
     /// The booking page's verification codes and allowances.
     booking: book::Booking,
+    /// The office's signed-in desks and wall screens (`/office/`).
+    office: office::Sessions,
+    /// Served over HTTPS: cookies are marked `Secure`.
+    tls: bool,
 }
 
 /// How long a looked-up device or session is trusted before it is read again: a device
@@ -1416,6 +1421,17 @@ fn router(app: Arc<App>) -> Router {
         .route("/book/code", post(book::book_code))
         .route("/book/new", post(book::book))
         .route("/book/cancel", post(book::book_cancel))
+        .route("/office/", get(office::office_page))
+        .route("/office", get(office::office_page))
+        .route("/office/sign-in", post(office::sign_in))
+        .route("/office/sign-out", post(office::sign_out))
+        .route("/office/api/dashboard", get(office::dashboard))
+        .route("/office/api/feedback", get(office::feedback))
+        .route("/office/api/feedback/{id}/reply", post(office::reply))
+        .route("/office/stream", get(office::stream))
+        .route("/office/wall", get(office::wall_page))
+        .route("/office/wall/sign-in", post(office::wall_sign_in))
+        .route("/office/echarts.js", get(office::echarts))
         .route("/t/{token}", get(ticket_page))
         .route("/t/{token}/rate", post(rate_from_page))
         .route("/static/hall-font.ttf", get(font))
@@ -1543,6 +1559,8 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
         pin_checks: PinCheckers::start()?,
         pin_turns: PinTurns::default(),
         booking: book::Booking::default(),
+        office: office::Sessions::default(),
+        tls: opts.tls.is_some(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -376,3 +376,291 @@ pub fn book_page() -> Page {
     p.html = p.html.replacen("</style>", &format!("{BOOK_STYLE}</style>"), 1);
     p
 }
+
+/// A page of the office's: the hall's style and its own, the charts' library when it draws
+/// charts (served by the hall server, with the page's nonce), its script.
+fn office_shell(title: &str, body: &str, script: &str, charts: bool) -> Page {
+    let nonce = &bangban::access::new_secret()[..32];
+    let lib = if charts {
+        format!("<script nonce=\"{nonce}\" src=\"/office/echarts.js\"></script>")
+    } else {
+        String::new()
+    };
+    Page {
+        html: format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title><style nonce=\"{nonce}\">{STYLE}{OFFICE_STYLE}</style></head><body>{body}{lib}<script nonce=\"{nonce}\">{OFFICE_COMMON}{script}</script></body></html>"
+        ),
+        csp: format!(
+            "default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; font-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        ),
+    }
+}
+
+const OFFICE_STYLE: &str = r#"
+body { font-size: 16px; }
+header { background: #0a3a7a; }
+header button { color: #0a3a7a; }
+header .who { font-size: 16px; margin-right: 12px; }
+main.desk { padding: 14px 18px; max-width: 1800px; margin: 0 auto; }
+nav.tabs { display: flex; gap: 8px; margin: 0 0 12px; }
+nav.tabs button { font: inherit; font-size: 17px; padding: 8px 16px; border-radius: 8px; border: 2px solid #0a3a7a; background: #fff; color: #0a3a7a; min-height: 44px; }
+nav.tabs button.on { background: #0a3a7a; color: #fff; }
+.kpis { display: grid; grid-template-columns: repeat(8, 1fr); gap: 10px; margin-bottom: 12px; }
+.kpi { background: #fff; border-radius: 12px; padding: 10px 12px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+.kpi .v { font-size: 34px; font-weight: 700; line-height: 1.1; }
+.kpi .k { font-size: 14px; color: #444; }
+.kpi.warn .v { color: #8c1414; }
+.grid2 { display: grid; grid-template-columns: 1.2fr 1fr; gap: 12px; }
+.card h2 { font-size: 18px; margin: 0 0 8px; }
+table { width: 100%; border-collapse: collapse; font-size: 15px; }
+th, td { text-align: left; padding: 5px 6px; border-bottom: 1px solid #e4e0d6; white-space: nowrap; }
+td.n, th.n { text-align: right; }
+td.name { white-space: normal; }
+.windows { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 6px; }
+.win { border-radius: 8px; padding: 6px 8px; font-size: 14px; border: 2px solid #b5ada0; background: #fff; }
+.win b { font-size: 16px; }
+.win.serving { border-color: #0b6b2e; background: #e6f4ea; }
+.win.called { border-color: #0a3a7a; background: #e3ecfa; }
+.win.paused { border-color: #8a4b00; background: #fff1d6; }
+.win.idle { color: #555; }
+.chart { height: 240px; }
+ul.plain { list-style: none; padding: 0; margin: 0; font-size: 15px; }
+ul.plain li { padding: 4px 0; border-bottom: 1px solid #e4e0d6; }
+.late { color: #8c1414; font-weight: 700; }
+.fb { background: #fff; border-radius: 12px; padding: 12px 14px; margin-bottom: 10px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+.fb .meta { font-size: 14px; color: #444; }
+.fb textarea { width: 100%; font: inherit; min-height: 60px; margin: 6px 0; border: 2px solid #b5ada0; border-radius: 8px; padding: 6px; }
+.fb button, .signin button { font: inherit; min-height: 44px; padding: 0 16px; border-radius: 8px; border: 0; background: #0a3a7a; color: #fff; }
+.signin { max-width: 420px; margin: 40px auto; }
+.signin input { font: inherit; font-size: 20px; width: 100%; min-height: 48px; margin: 6px 0 12px; padding: 6px 10px; border: 2px solid #b5ada0; border-radius: 8px; }
+.msg { color: #8c1414; min-height: 22px; }
+.hidden { display: none; }
+body.wall { font-size: 22px; background: #0d1b2e; color: #f2f2f2; }
+body.wall header { background: #06264f; }
+body.wall .kpi, body.wall .card { background: #142a47; color: #f2f2f2; box-shadow: none; }
+body.wall .kpi .k { color: #c9d6ea; }
+body.wall .kpi .v { font-size: 52px; }
+body.wall .kpi.warn .v { color: #ffb3b3; }
+body.wall .late { color: #ffb3b3; }
+body.wall th, body.wall td { border-color: #2a4466; font-size: 18px; padding: 4px 5px; }
+body.wall td.name { white-space: nowrap; }
+body.wall .win { background: #142a47; color: #f2f2f2; font-size: 17px; }
+body.wall .win.serving { background: #0f3d24; }
+body.wall .win.called { background: #12305c; }
+body.wall .win.paused { background: #4a3300; }
+body.wall header { height: 64px; padding: 0 18px; }
+body.wall main.desk { max-width: none; padding: 10px 14px; height: calc(100vh - 64px); display: grid; gap: 10px;
+  grid-template-columns: 1.45fr 1.25fr 0.9fr; grid-template-rows: auto 1fr 1fr; grid-template-areas: "k k k" "a b c" "d b e"; }
+body.wall .kpis { grid-area: k; margin: 0; }
+body.wall .wa { grid-area: a; } body.wall .wb { grid-area: b; } body.wall .wc { grid-area: c; }
+body.wall .wd { grid-area: d; } body.wall .we { grid-area: e; }
+body.wall .card { margin: 0; display: flex; flex-direction: column; overflow: hidden; min-height: 0; }
+body.wall .card h2 { font-size: 22px; }
+body.wall .chart { flex: 1; min-height: 0; height: auto; }
+body.wall .windows { grid-template-columns: repeat(4, 1fr); }
+body.wall ul.plain { font-size: 19px; }
+body.wall ul.plain li { border-color: #2a4466; }
+body.wall header h1 { font-size: 26px; }
+body.wall .who { font-size: 22px; }
+"#;
+
+/// What every office page shares: the words in both languages and the dashboard's drawing.
+const OFFICE_COMMON: &str = r##"
+const W = {
+  zh: { lang: "English", issued: "今日取号", served: "已办", waiting: "等候", noShows: "过号", longest: "最长等候（分钟）", priority: "优先群体等候", satisfied: "满意率", alerts: "提醒",
+        depts: "各部门", dept: "部门", windows: "窗口", perHour: "每小时叫号", waits: "等候时长分布（分钟）", alertList: "超期与将到期", bad: "差评待跟进",
+        serving: "办理中", called: "已叫号", paused: "暂停", idle: "空闲", min: m => `${m} 分钟`, none: "暂无", conn: "连接中断，正在重新连接…",
+        calls: "叫号", people: "人", dash: "数据驾驶舱", feedback: "意见与回复", signOut: "退出", reply: "回复", replied: "已回复", due: "答复期限", sent: "已提交",
+        kinds: { overdue: "超期", soon: "将到期" }, more: n => `…另有 ${n} 项`, whole: "全厅", followOpen: "待回复", followDone: "已回复" },
+  en: { lang: "中文", issued: "Tickets today", served: "Served", waiting: "Waiting", noShows: "No-shows", longest: "Longest wait (min)", priority: "Priority waiting", satisfied: "Satisfied", alerts: "Alerts",
+        depts: "Departments", dept: "Department", windows: "Windows", perHour: "Calls per hour", waits: "Waits until called (min)", alertList: "Overdue and due soon", bad: "Bad ratings to follow up",
+        serving: "serving", called: "called", paused: "paused", idle: "idle", min: m => `${m} min`, none: "none", conn: "Connection lost — reconnecting…",
+        calls: "calls", people: "visitors", dash: "Dashboard", feedback: "Complaints", signOut: "Sign out", reply: "Reply", replied: "Replied", due: "Reply by", sent: "Sent",
+        kinds: { overdue: "overdue", soon: "due soon" }, more: n => `… and ${n} more`, whole: "Whole hall", followOpen: "awaiting reply", followDone: "replied" }
+};
+let lang = localStorage.getItem("bangban-lang") || "zh";
+const $ = id => document.getElementById(id);
+function el(tag, text, cls) { const e = document.createElement(tag); if (text !== undefined && text !== null) e.textContent = text; if (cls) e.className = cls; return e; }
+function words() { return W[lang]; }
+let charts = {};
+function chart(id) { if (!window.echarts) return null; if (!charts[id]) charts[id] = echarts.init($(id), null, { renderer: "canvas" }); return charts[id]; }
+function drawDashboard(d, dark) {
+  const t = words();
+  const kp = [["issued", d.total.issued], ["served", d.total.served], ["waiting", d.total.waiting], ["noShows", d.total.no_shows],
+              ["longest", d.total.longest_wait_min, d.total.longest_wait_min >= 30], ["priority", d.total.priority_waiting, d.total.priority_waiting > 0],
+              ["satisfied", d.satisfied_pct === null ? "—" : d.satisfied_pct.toFixed(0) + "%"], ["alerts", d.alert_count, d.alert_count > 0]];
+  const k = $("kpis"); k.textContent = "";
+  for (const [key, v, warn] of kp) { const c = el("div", null, "kpi" + (warn ? " warn" : "")); c.id = "kpi-" + key; c.appendChild(el("div", String(v), "v")); c.appendChild(el("div", t[key], "k")); k.appendChild(c); }
+  $("stamp").textContent = d.date + " " + d.at;
+  const tb = $("deptRows"); tb.textContent = "";
+  for (const x of d.departments) {
+    const tr = el("tr"); tr.dataset.code = x.code;
+    tr.appendChild(el("td", lang === "en" && x.name_en ? x.name_en : x.name, "name"));
+    for (const v of [x.issued, x.served, x.waiting, x.priority_waiting, x.no_shows, x.longest_wait_min]) tr.appendChild(el("td", String(v), "n"));
+    tb.appendChild(tr);
+  }
+  const ws = $("windows"); ws.textContent = "";
+  for (const w of d.windows) {
+    const c = el("div", null, "win " + w.state); c.dataset.window = w.window;
+    c.appendChild(el("b", (lang === "en" ? "Window " : "") + w.window + (lang === "en" ? "" : " 号窗口")));
+    c.appendChild(el("div", t[w.state] + (w.number ? " · " + w.number : "") + (w.state !== "idle" && w.minutes ? " · " + t.min(w.minutes) : "")));
+    c.appendChild(el("div", w.staff_name || w.departments));
+    ws.appendChild(c);
+  }
+  const fg = dark ? "#f2f2f2" : "#1a1a1a";
+  const axis = { axisLabel: { color: fg }, axisLine: { lineStyle: { color: fg } } };
+  const ph = chart("perHour");
+  if (ph) ph.setOption({ animation: false, grid: { left: 40, right: 10, top: 20, bottom: 30 }, textStyle: { fontFamily: "Hall" },
+    xAxis: Object.assign({ type: "category", data: d.calls_per_hour.map(p => p[0] + ":00") }, axis), yAxis: Object.assign({ type: "value", minInterval: 1 }, axis),
+    series: [{ type: "bar", data: d.calls_per_hour.map(p => p[1]), itemStyle: { color: dark ? "#6fa8ff" : "#0a3a7a" }, label: { show: true, position: "top", color: fg } }] });
+  const wt = chart("waits");
+  if (wt) wt.setOption({ animation: false, grid: { left: 40, right: 10, top: 20, bottom: 30 }, textStyle: { fontFamily: "Hall" },
+    xAxis: Object.assign({ type: "category", data: d.waits.map(p => p[0]) }, axis), yAxis: Object.assign({ type: "value", minInterval: 1 }, axis),
+    series: [{ type: "bar", data: d.waits.map(p => p[1]), itemStyle: { color: dark ? "#ffb86b" : "#8a4b00" }, label: { show: true, position: "top", color: fg } }] });
+  const al = $("alertList"); al.textContent = "";
+  if (!d.alerts.length) al.appendChild(el("li", t.none));
+  const shown = dark ? d.alerts.slice(0, 6) : d.alerts;
+  for (const a of shown) { const li = el("li", null, a.overdue ? "late" : ""); li.textContent = (a.overdue ? t.kinds.overdue : t.kinds.soon) + " · " + a.number + " · " + a.kind_name + " · " + a.department_name + " · " + a.due; al.appendChild(li); }
+  if (d.alert_count > shown.length) al.appendChild(el("li", t.more(d.alert_count - shown.length)));
+  const bd = $("badList"); bd.textContent = "";
+  if (!d.bad_ratings.length) bd.appendChild(el("li", t.none));
+  for (const b of d.bad_ratings) bd.appendChild(el("li", `${b.number} · ${b.level_name} · ${b.department_name} · ${b.specialist_name}${b.reasons ? " · " + b.reasons : ""} · ${b.follow_up === "replied" ? t.followDone : t.followOpen}`));
+  for (const k of ["depts", "windows", "perHour", "waits", "alertList", "bad"]) { const h = $("h-" + k); if (h) h.textContent = t[k]; }
+  const hd = $("deptHead"); if (hd) { hd.textContent = ""; for (const h of [t.dept, t.issued, t.served, t.waiting, t.priority, t.noShows, t.longest]) hd.appendChild(el("th", h)); }
+}
+let last = null;
+function follow(dark) {
+  const es = new EventSource("/office/stream");
+  es.addEventListener("dashboard", e => { last = JSON.parse(e.data); $("conn").textContent = ""; drawDashboard(last, dark); });
+  es.onerror = () => { $("conn").textContent = words().conn; };
+}
+window.addEventListener("resize", () => { for (const c of Object.values(charts)) c.resize(); });
+"##;
+
+const DASH_BODY: &str = "<div class=\"kpis\" id=\"kpis\"></div>\
+<div class=\"grid2\"><div class=\"card\"><h2 id=\"h-depts\">各部门</h2><table><thead><tr id=\"deptHead\"></tr></thead><tbody id=\"deptRows\"></tbody></table></div>\
+<div class=\"card\"><h2 id=\"h-windows\">窗口</h2><div class=\"windows\" id=\"windows\"></div></div></div>\
+<div class=\"grid2\"><div class=\"card\"><h2 id=\"h-perHour\">每小时叫号</h2><div class=\"chart\" id=\"perHour\"></div></div>\
+<div class=\"card\"><h2 id=\"h-waits\">等候时长分布</h2><div class=\"chart\" id=\"waits\"></div></div></div>\
+<div class=\"grid2\"><div class=\"card\"><h2 id=\"h-alertList\">超期与将到期</h2><ul class=\"plain\" id=\"alertList\"></ul></div>\
+<div class=\"card\"><h2 id=\"h-bad\">差评待跟进</h2><ul class=\"plain\" id=\"badList\"></ul></div></div>";
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The office's sign-in: staff id and PIN.
+pub fn office_sign_in() -> Page {
+    let body = "<header><h1>帮办代办 · 管理办公室</h1></header><main><div class=\"card signin\"><p class=\"big\">管理办公室登录</p>\
+<p class=\"label\">Management office sign-in · 管理办公室或部门统筹协调专员</p>\
+<label for=\"staff\">工号 Staff id</label><input id=\"staff\" autocomplete=\"username\">\
+<label for=\"pin\">PIN</label><input id=\"pin\" type=\"password\" inputmode=\"numeric\" autocomplete=\"current-password\">\
+<button id=\"go\" type=\"button\">登录 Sign in</button><p class=\"msg\" id=\"msg\"></p></div></main>";
+    let script = r#"
+const errs = { wrong_pin: "工号或 PIN 不对 · wrong staff id or PIN", login_locked: "输错太多次，已暂时锁定 · locked after too many tries", unknown_staff: "没有这个工号 · no such staff id", forbidden: "只有管理办公室和部门统筹协调专员可以登录 · for the office and the coordinators only", rate_limited: "操作太频繁，请稍后 · too many tries, wait a minute" };
+async function go() {
+  const r = await fetch("/office/sign-in", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ staff: $("staff").value, pin: $("pin").value }) });
+  if (r.ok) { location.reload(); return; }
+  let j = {}; try { j = await r.json(); } catch (e) {}
+  $("msg").textContent = errs[j.kind] || j.error || ("HTTP " + r.status);
+  $("pin").value = "";
+}
+$("go").onclick = go;
+$("pin").addEventListener("keydown", e => { if (e.key === "Enter") go(); });
+"#;
+    office_shell("管理办公室登录", body, script, false)
+}
+
+/// The office's desk: the live dashboard and the complaints with their replies.
+pub fn office_page(name: &str, staff: &str, department: Option<&str>, csrf: &str) -> Page {
+    let scope = department.map(escape).unwrap_or_else(|| "全厅".into());
+    let body = format!(
+        "<header><h1 id=\"title\">帮办代办 · 管理办公室 · {scope}</h1><div><span class=\"who\" id=\"who\">{} （{}）</span><button id=\"lang\" type=\"button\">English</button> <button id=\"out\" type=\"button\">退出</button></div></header>\
+<main class=\"desk\"><nav class=\"tabs\"><button id=\"tab-dash\" class=\"on\" type=\"button\">数据驾驶舱</button><button id=\"tab-feedback\" type=\"button\">意见与回复</button><span class=\"label\" id=\"stamp\"></span></nav>\
+<section id=\"dash\">{DASH_BODY}</section><section id=\"fbs\" class=\"hidden\"><div id=\"feedback\"></div></section><p class=\"conn\" id=\"conn\"></p></main>",
+        escape(name),
+        escape(staff)
+    );
+    let script = format!(
+        "const CSRF = {};\n{}",
+        serde_json::to_string(csrf).unwrap_or_default(),
+        r#"
+async function post(path, body) {
+  const r = await fetch(path, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": CSRF }, body: JSON.stringify(body) });
+  let j = {}; try { j = await r.json(); } catch (e) {}
+  if (!r.ok) throw j;
+  return j;
+}
+function show(which) {
+  $("dash").classList.toggle("hidden", which !== "dash"); $("fbs").classList.toggle("hidden", which !== "feedback");
+  $("tab-dash").classList.toggle("on", which === "dash"); $("tab-feedback").classList.toggle("on", which === "feedback");
+  if (which === "feedback") loadFeedback(); else for (const c of Object.values(charts)) c.resize();
+}
+async function loadFeedback() {
+  const t = words();
+  const list = await (await fetch("/office/api/feedback")).json();
+  const box = $("feedback"); box.textContent = "";
+  if (!list.length) box.appendChild(el("p", t.none));
+  for (const f of list) {
+    const c = el("div", null, "fb"); c.dataset.id = f.id;
+    c.appendChild(el("div", `#${f.id} · ${f.category_name} · ${f.department || ""}${f.window ? " · " + f.window + "号窗口" : ""} · ${f.received_at.slice(0, 16).replace("T", " ")}`, "meta"));
+    if (f.text) c.appendChild(el("p", f.text));
+    if (f.replied_at) { c.appendChild(el("p", t.replied + "：" + (f.reply || ""), "meta")); }
+    else {
+      c.appendChild(el("div", t.due + " " + f.due.slice(0, 16).replace("T", " "), "meta"));
+      const ta = el("textarea"); ta.id = "reply-" + f.id; c.appendChild(ta);
+      const b = el("button", t.reply); b.id = "send-" + f.id; b.type = "button";
+      const m = el("span", "", "msg"); m.id = "msg-" + f.id;
+      b.onclick = async () => { try { await post(`/office/api/feedback/${f.id}/reply`, { reply: ta.value }); loadFeedback(); } catch (e) { m.textContent = " " + (e.error || e.kind || "error"); } };
+      c.appendChild(b); c.appendChild(m);
+    }
+    box.appendChild(c);
+  }
+}
+$("tab-dash").onclick = () => show("dash");
+$("tab-feedback").onclick = () => show("feedback");
+$("out").onclick = async () => { try { await post("/office/sign-out", {}); } catch (e) {} location.reload(); };
+$("lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("bangban-lang", lang); $("lang").textContent = words().lang; $("tab-dash").textContent = words().dash; $("tab-feedback").textContent = words().feedback; $("out").textContent = words().signOut; if (last) drawDashboard(last, false); };
+follow(false);
+"#
+    );
+    office_shell("管理办公室 · 数据驾驶舱", &body, &script, true)
+}
+
+/// The wall screen's one-time opening with a board device's token.
+pub fn wall_sign_in() -> Page {
+    let body = "<header><h1>帮办代办 · 数据大屏</h1></header><main><div class=\"card signin\"><p class=\"big\">打开数据大屏</p>\
+<p class=\"label\">Open the wall screen with a board device's token (bangban device add wall-1 --role board)</p>\
+<label for=\"token\">设备令牌 Device token</label><input id=\"token\" type=\"password\" autocomplete=\"off\">\
+<button id=\"go\" type=\"button\">打开 Open</button><p class=\"msg\" id=\"msg\"></p></div></main>";
+    let script = r#"
+$("go").onclick = async () => {
+  const r = await fetch("/office/wall/sign-in", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token: $("token").value }) });
+  if (r.ok) { location.reload(); return; }
+  let j = {}; try { j = await r.json(); } catch (e) {}
+  $("msg").textContent = j.error || ("HTTP " + r.status);
+};
+"#;
+    office_shell("数据大屏", body, script, false)
+}
+
+/// The wall's arrangement of the dashboard: one 1920×1080 screen, nothing to scroll.
+const WALL_BODY: &str = "<div class=\"kpis\" id=\"kpis\"></div>\
+<div class=\"card wa\"><h2 id=\"h-depts\">各部门</h2><table><thead><tr id=\"deptHead\"></tr></thead><tbody id=\"deptRows\"></tbody></table></div>\
+<div class=\"card wb\"><h2 id=\"h-windows\">窗口</h2><div class=\"windows\" id=\"windows\"></div></div>\
+<div class=\"card wc\"><h2 id=\"h-perHour\">每小时叫号</h2><div class=\"chart\" id=\"perHour\"></div></div>\
+<div class=\"card wd\"><h2 id=\"h-alertList\">超期与将到期</h2><ul class=\"plain\" id=\"alertList\"></ul><h2 id=\"h-bad\">差评待跟进</h2><ul class=\"plain\" id=\"badList\"></ul></div>\
+<div class=\"card we\"><h2 id=\"h-waits\">等候时长分布</h2><div class=\"chart\" id=\"waits\"></div></div>";
+
+/// The wall screen (1920×1080): the dashboard, large and dark, read-only.
+pub fn wall_page(department: Option<&str>) -> Page {
+    let scope = department.map(escape).unwrap_or_else(|| "全厅".into());
+    let body = format!(
+        "<header><h1>帮办代办 · 数据驾驶舱 · {scope}</h1><span class=\"who\" id=\"stamp\"></span><p class=\"conn\" id=\"conn\"></p></header><main class=\"desk\">{WALL_BODY}</main>"
+    );
+    let script = r#"document.body.classList.add("wall"); follow(true);"#;
+    office_shell("数据大屏", &body, script, true)
+}

@@ -23,6 +23,8 @@ use crate::store::{
 mod calling;
 mod closing;
 pub use closing::DayClose;
+mod dashboard;
+pub use dashboard::{DashAlert, DashDepartment, DashRating, DashWindow, Dashboard};
 mod deadlines;
 pub use deadlines::{add_working_days, DeadlineKind, Overdue};
 mod appointments;

@@ -10,6 +10,7 @@ mod history;
 mod layers;
 mod lifecycle;
 mod notify;
+mod office;
 mod privacy;
 mod remote_office;
 mod report;

@@ -1,0 +1,370 @@
+//! The management office in a real headless Chromium (`/office/`): sign-in with staff id and
+//! PIN, the live dashboard following the hall without a reload, a complaint answered, a
+//! coordinator's department only, the lockout, a forged CSRF token refused, the wall screen,
+//! and nothing fetched from outside the hall (every other host is unresolvable).
+
+use std::ffi::OsStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bangban::api::{Call, HallClient, Issue, SignIn};
+use bangban::Channel;
+use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+use headless_chrome::{Browser, LaunchOptions, Tab};
+
+use crate::support::*;
+
+/// Chromium that can reach 127.0.0.1 only: a page that needed anything from outside the hall
+/// would be missing it.
+fn chromium_offline(size: (u32, u32)) -> Browser {
+    let path = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+        .expect("Debian's chromium (scripts/setup installs it)");
+    let profile = tempfile::tempdir().unwrap().keep();
+    Browser::new(
+        LaunchOptions::default_builder()
+            .path(Some(path))
+            .sandbox(false)
+            .headless(true)
+            .window_size(Some(size))
+            .user_data_dir(Some(profile))
+            .args(
+                [
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+                ]
+                .iter()
+                .map(OsStr::new)
+                .collect(),
+            )
+            .idle_browser_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    )
+    .expect("start headless chromium")
+}
+
+/// A tab whose viewport is exactly `w`×`h` (a wall screen's pixels, a desk's page).
+fn tab_sized(browser: &Browser, w: u32, h: u32) -> Arc<Tab> {
+    use headless_chrome::protocol::cdp::Emulation;
+    let tab = browser.new_tab().unwrap();
+    tab.call_method(Emulation::SetDeviceMetricsOverride {
+        width: w,
+        height: h,
+        device_scale_factor: 1.0,
+        mobile: false,
+        scale: None,
+        screen_width: None,
+        screen_height: None,
+        position_x: None,
+        position_y: None,
+        dont_set_visible_size: None,
+        screen_orientation: None,
+        viewport: None,
+        display_feature: None,
+        device_posture: None,
+    })
+    .unwrap();
+    tab
+}
+
+/// Evaluate `js` in the page (awaiting a promise) and return its value.
+fn eval(tab: &Tab, js: &str) -> serde_json::Value {
+    tab.evaluate(js, true).unwrap().value.unwrap_or(serde_json::Value::Null)
+}
+
+/// Wait until `js` is true in the page (within `secs`); whether it became true.
+fn until(tab: &Tab, js: &str, secs: u64) -> bool {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if eval(tab, js) == serde_json::Value::Bool(true) {
+            return true;
+        }
+        if Instant::now() > end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sign in on the sign-in page as a person with the test PIN (or `pin`).
+fn sign_in(tab: &Tab, url: &str, staff: &str, pin: &str) {
+    tab.navigate_to(&format!("{url}/office/")).unwrap();
+    tab.wait_until_navigated().unwrap();
+    tab.wait_for_element("#staff").unwrap().type_into(staff).unwrap();
+    tab.find_element("#pin").unwrap().type_into(pin).unwrap();
+    tab.find_element("#go").unwrap().click().unwrap();
+}
+
+/// POST from the page itself: (status, body).
+fn post(tab: &Tab, path: &str, body: serde_json::Value, csrf: &str) -> (u64, String) {
+    let js = format!(
+        "fetch({path:?}, {{method: 'POST', headers: {{'content-type': 'application/json', 'x-csrf-token': {csrf:?}}}, body: JSON.stringify({body})}}).then(async r => r.status + ' ' + await r.text())"
+    );
+    let v = eval(tab, &js);
+    let (status, body) = v.as_str().unwrap_or("0 ").split_once(' ').unwrap_or(("0", ""));
+    (status.parse().unwrap(), body.to_string())
+}
+
+#[test]
+fn the_office_follows_the_hall_live_answers_a_complaint_and_refuses_forged_writes() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S900", "S201", "S101", "S102"]);
+    let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
+    let counter = enrol(&t.db, "counter-1", "counter");
+    let s = Served::start(&t.db);
+    let mut k: Box<dyn HallClient> = Box::new(bangban::remote::RemoteClient::new(&s.url, &kiosk).unwrap());
+    // Two complaints handed in at the kiosk about 公安局.
+    for category in ["wait", "attitude"] {
+        k.feedback(&bangban::NewFeedback {
+            kind: bangban::FeedbackKind::Complaint,
+            category: category.into(),
+            department: Some("GAJ".into()),
+            window: Some(4),
+            channel: "kiosk".into(),
+            text: None,
+        })
+        .unwrap();
+    }
+
+    let browser = chromium_offline((1600, 1000));
+    let tab = browser.new_tab().unwrap();
+    sign_in(&tab, &s.url, "S900", TEST_PIN);
+    assert!(
+        until(&tab, "!!document.getElementById('kpi-issued')", 10),
+        "the dashboard came"
+    );
+    assert!(until(
+        &tab,
+        "document.querySelector('#kpi-issued .v').textContent === '0'",
+        5
+    ));
+    assert_eq!(
+        eval(&tab, "document.querySelectorAll('#deptRows tr').length"),
+        10,
+        "the office sees every department"
+    );
+    // Nothing from outside the hall: the charts' library came from the hall server.
+    assert!(
+        until(
+            &tab,
+            "!!window.echarts && !!document.querySelector('#perHour canvas')",
+            10
+        ),
+        "the charts are drawn"
+    );
+    let outside = eval(
+        &tab,
+        "performance.getEntriesByType('resource').filter(e => !e.name.startsWith(location.origin)).length",
+    );
+    assert_eq!(outside, 0);
+
+    // A ticket issued and called through the API is on the dashboard within 2 s, no reload.
+    let number = k
+        .issue(&Issue {
+            item: "A02".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+        })
+        .unwrap()
+        .number;
+    let mut c: Box<dyn HallClient> = Box::new(bangban::remote::RemoteClient::new(&s.url, &counter).unwrap());
+    c.sign_in(&SignIn {
+        staff: "S101".into(),
+        pin: TEST_PIN.into(),
+        window: 1,
+    })
+    .unwrap();
+    eval(&tab, "window.NOT_RELOADED = true");
+    let called_at = Instant::now();
+    c.call(&Call { number: None }).unwrap();
+    assert!(
+        until(
+            &tab,
+            &format!(
+                "document.querySelector('#kpi-issued .v').textContent === '1' && document.querySelector('.win[data-window=\"1\"]').className.includes('called') && document.querySelector('.win[data-window=\"1\"]').textContent.includes('{number}')"
+            ),
+            2
+        ),
+        "the call was not on the dashboard within 2 s ({:?})",
+        called_at.elapsed()
+    );
+    assert_eq!(eval(&tab, "window.NOT_RELOADED === true"), true, "without a reload");
+    let shots = repo().join("target/screens");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // Reply to a complaint on the complaints tab.
+    tab.find_element("#tab-feedback").unwrap().click().unwrap();
+    tab.wait_for_element("#reply-1")
+        .unwrap()
+        .type_into("已约谈窗口，增开一个窗口")
+        .unwrap();
+    tab.find_element("#send-1").unwrap().click().unwrap();
+    assert!(until(&tab, "!document.getElementById('reply-1') && document.querySelector('.fb[data-id=\"1\"]').textContent.includes('已约谈窗口')", 10));
+    // A write with a forged CSRF token changes nothing.
+    let (status, body) = post(
+        &tab,
+        "/office/api/feedback/2/reply",
+        serde_json::json!({"reply": "forged"}),
+        "forged-token",
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = post(
+        &tab,
+        "/office/api/feedback/2/reply",
+        serde_json::json!({"reply": "forged"}),
+        "",
+    );
+    assert_eq!(status, 403);
+    let mut l = bangban::Ledger::open(&t.db, bangban::LedgerOptions::default()).unwrap();
+    assert_eq!(
+        l.feedback(1).unwrap().replied_by.as_deref(),
+        Some("S900"),
+        "attributed to the office's specialist"
+    );
+    assert_eq!(
+        l.feedback(2).unwrap().replied_at,
+        None,
+        "the forged reply changed nothing"
+    );
+    drop(l);
+
+    // A coordinator sees their department only.
+    let coord = browser.new_tab().unwrap();
+    eval(
+        &tab,
+        "fetch('/office/sign-out', {method: 'POST', headers: {'x-csrf-token': CSRF}}).then(r => r.status)",
+    );
+    sign_in(&coord, &s.url, "S201", TEST_PIN);
+    assert!(until(
+        &coord,
+        "document.querySelectorAll('#deptRows tr').length === 1",
+        10
+    ));
+    assert_eq!(
+        eval(&coord, "document.querySelector('#deptRows tr').dataset.code"),
+        "GAJ"
+    );
+    assert!(until(
+        &coord,
+        "[...document.querySelectorAll('.win')].every(w => ['4','5'].includes(w.dataset.window))",
+        5
+    ));
+    // A handler may not sign in at all.
+    let (status, body) = post(
+        &coord,
+        "/office/sign-in",
+        serde_json::json!({"staff": "S102", "pin": TEST_PIN}),
+        "",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("handler"), "{body}");
+
+    // Five wrong PINs lock the login; the right one is then refused too.
+    let lock = browser.new_tab().unwrap();
+    lock.navigate_to(&format!("{}/office/", s.url)).unwrap();
+    lock.wait_until_navigated().unwrap();
+    for n in 0..5 {
+        let (status, body) = post(
+            &lock,
+            "/office/sign-in",
+            serde_json::json!({"staff": "S900", "pin": "000000"}),
+            "",
+        );
+        assert_eq!(status, 403, "try {n}: {body}");
+    }
+    let (status, body) = post(
+        &lock,
+        "/office/sign-in",
+        serde_json::json!({"staff": "S900", "pin": TEST_PIN}),
+        "",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("login_locked"), "{body}");
+}
+
+#[test]
+fn on_a_busy_morning_the_dashboard_and_the_wall_show_the_hall_and_render_for_the_readme() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("busy.sqlite3");
+    let hall = bangban::demo_day::hall().unwrap();
+    let day = bangban::clock::business_day(chrono::Utc::now(), hall.tz());
+    let busy = bangban::demo_day::build(&db, day).unwrap();
+    let now = bangban::clock::Clock::now(&busy.clock);
+    let mut l = busy.ledger;
+    l.set_pin("S900", TEST_PIN, "admin").unwrap();
+    let wall = l
+        .add_device("wall-1", bangban::access::DeviceRole::Board, "admin")
+        .unwrap();
+    let waiting = l.waiting(&[]).unwrap().len();
+    drop(l);
+    let s = Served::start_at(&db, &now.to_rfc3339());
+    let shots = repo().join("target/screens");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    // Tall enough for the whole desk page in one picture.
+    let browser = chromium_offline((1600, 1000));
+    let tab = tab_sized(&browser, 1600, 1560);
+    sign_in(&tab, &s.url, "S900", TEST_PIN);
+    assert!(until(&tab, &format!("document.querySelector('#kpi-waiting .v') && document.querySelector('#kpi-waiting .v').textContent === '{waiting}'"), 10));
+    assert!(
+        until(&tab, "document.querySelectorAll('#alertList li.late').length > 0", 5),
+        "the overdue priority visitors are alerts"
+    );
+    assert!(
+        until(
+            &tab,
+            "document.getElementById('badList').textContent.includes('等候时间长')",
+            5
+        ),
+        "the bad rating and its reason"
+    );
+    assert!(until(
+        &tab,
+        "!!document.querySelector('#perHour canvas') && !!document.querySelector('#waits canvas')",
+        5
+    ));
+    std::thread::sleep(Duration::from_millis(300));
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(shots.join("office-dashboard.png"), png).unwrap();
+
+    // The wall: opened once with a board's token, read-only, 1920×1080.
+    // A browser of its own: the wall PC has no office desk's cookie.
+    let big = chromium_offline((1920, 1080));
+    let w = tab_sized(&big, 1920, 1080);
+    w.navigate_to(&format!("{}/office/wall", s.url)).unwrap();
+    w.wait_until_navigated().unwrap();
+    w.wait_for_element("#token").unwrap().type_into(&wall).unwrap();
+    w.find_element("#go").unwrap().click().unwrap();
+    assert!(until(&w, &format!("!!document.querySelector('#kpi-waiting .v') && document.querySelector('#kpi-waiting .v').textContent === '{waiting}'"), 10));
+    assert!(until(&w, "!!document.querySelector('#perHour canvas')", 5));
+    assert_eq!(
+        eval(&w, "document.querySelectorAll('textarea, #out').length"),
+        0,
+        "the wall has nothing to press"
+    );
+
+    // The wall's cookie does not open the office's desk.
+    assert_eq!(eval(&w, "fetch('/office/api/feedback').then(r => r.status)"), 401);
+    std::thread::sleep(Duration::from_millis(300));
+    let png = w
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(shots.join("office-wall.png"), png).unwrap();
+    // One screen: nothing below the fold.
+    assert_eq!(
+        eval(&w, "document.documentElement.scrollHeight <= window.innerHeight"),
+        true,
+        "the wall scrolls: {}",
+        eval(&w, "document.documentElement.scrollHeight + ' > ' + window.innerHeight")
+    );
+}
