@@ -286,3 +286,68 @@ pub fn refused_json(db: &Path, now: &str, args: &[&str]) -> String {
     assert_eq!(out.status.code(), Some(1), "{args:?} went through: {}", stdout(&out));
     json(&out)["error"].as_str().unwrap_or_default().to_string()
 }
+
+/// Debian's headless Chromium (scripts/setup installs it) with a window of `size`, and
+/// `offline`: every host but 127.0.0.1 unresolvable, so a page that needed anything from
+/// outside the hall would be missing it.
+pub fn chromium_with(size: (u32, u32), offline: bool) -> headless_chrome::Browser {
+    use headless_chrome::{Browser, LaunchOptions};
+    let path = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .expect("Debian's chromium (scripts/setup installs it)");
+    let profile = tempfile::tempdir().unwrap().keep();
+    let mut args = vec![
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        // Pages left for the next stay alive in the back-forward cache with their streams
+        // open, and six of them hold every connection Chromium allows one server: the
+        // seventh page would wait a minute.
+        "--disable-features=BackForwardCache",
+    ];
+    if offline {
+        args.push("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1");
+    }
+    Browser::new(
+        LaunchOptions::default_builder()
+            .path(Some(path))
+            .sandbox(false)
+            .headless(true)
+            .window_size(Some(size))
+            .user_data_dir(Some(profile))
+            .args(args.into_iter().map(std::ffi::OsStr::new).collect())
+            .idle_browser_timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    )
+    .expect("start headless chromium")
+}
+
+/// A tab whose viewport is exactly `w`×`h` (a phone's, a desk's page, a wall screen's).
+pub fn tab_sized(browser: &headless_chrome::Browser, w: u32, h: u32, mobile: bool) -> Arc<headless_chrome::Tab> {
+    use headless_chrome::protocol::cdp::Emulation;
+    let tab = browser.new_tab().unwrap();
+    tab.call_method(Emulation::SetDeviceMetricsOverride {
+        width: w,
+        height: h,
+        device_scale_factor: 1.0,
+        mobile,
+        scale: None,
+        screen_width: None,
+        screen_height: None,
+        position_x: None,
+        position_y: None,
+        dont_set_visible_size: None,
+        screen_orientation: None,
+        viewport: None,
+        display_feature: None,
+        device_posture: None,
+    })
+    .unwrap();
+    tab
+}

@@ -3,75 +3,18 @@
 //! coordinator's department only, the lockout, a forged CSRF token refused, the wall screen,
 //! and nothing fetched from outside the hall (every other host is unresolvable).
 
-use std::ffi::OsStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bangban::api::{Call, HallClient, Issue, SignIn};
 use bangban::Channel;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions, Tab};
+use headless_chrome::{Browser, Tab};
 
 use crate::support::*;
 
-/// Chromium that can reach 127.0.0.1 only: a page that needed anything from outside the hall
-/// would be missing it.
+/// Chromium that can reach 127.0.0.1 only.
 fn chromium_offline(size: (u32, u32)) -> Browser {
-    let path = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.exists())
-        .expect("Debian's chromium (scripts/setup installs it)");
-    let profile = tempfile::tempdir().unwrap().keep();
-    Browser::new(
-        LaunchOptions::default_builder()
-            .path(Some(path))
-            .sandbox(false)
-            .headless(true)
-            .window_size(Some(size))
-            .user_data_dir(Some(profile))
-            .args(
-                [
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                ]
-                .iter()
-                .map(OsStr::new)
-                .collect(),
-            )
-            .idle_browser_timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
-    )
-    .expect("start headless chromium")
-}
-
-/// A tab whose viewport is exactly `w`×`h` (a wall screen's pixels, a desk's page).
-fn tab_sized(browser: &Browser, w: u32, h: u32) -> Arc<Tab> {
-    use headless_chrome::protocol::cdp::Emulation;
-    let tab = browser.new_tab().unwrap();
-    tab.call_method(Emulation::SetDeviceMetricsOverride {
-        width: w,
-        height: h,
-        device_scale_factor: 1.0,
-        mobile: false,
-        scale: None,
-        screen_width: None,
-        screen_height: None,
-        position_x: None,
-        position_y: None,
-        dont_set_visible_size: None,
-        screen_orientation: None,
-        viewport: None,
-        display_feature: None,
-        device_posture: None,
-    })
-    .unwrap();
-    tab
+    chromium_with(size, true)
 }
 
 /// Evaluate `js` in the page (awaiting a promise) and return its value.
@@ -311,7 +254,7 @@ fn on_a_busy_morning_the_dashboard_and_the_wall_show_the_hall_and_render_for_the
 
     // Tall enough for the whole desk page in one picture.
     let browser = chromium_offline((1600, 1000));
-    let tab = tab_sized(&browser, 1600, 1560);
+    let tab = tab_sized(&browser, 1600, 1560, false);
     sign_in(&tab, &s.url, "S900", TEST_PIN);
     assert!(until(&tab, &format!("document.querySelector('#kpi-waiting .v') && document.querySelector('#kpi-waiting .v').textContent === '{waiting}'"), 10));
     assert!(
@@ -340,7 +283,7 @@ fn on_a_busy_morning_the_dashboard_and_the_wall_show_the_hall_and_render_for_the
     // The wall: opened once with a board's token, read-only, 1920×1080.
     // A browser of its own: the wall PC has no office desk's cookie.
     let big = chromium_offline((1920, 1080));
-    let w = tab_sized(&big, 1920, 1080);
+    let w = tab_sized(&big, 1920, 1080, false);
     w.navigate_to(&format!("{}/office/wall", s.url)).unwrap();
     w.wait_until_navigated().unwrap();
     w.wait_for_element("#token").unwrap().type_into(&wall).unwrap();

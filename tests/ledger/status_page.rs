@@ -2,51 +2,15 @@
 //! queue, the live switch to 「请到 N 号窗口」 when called, the stages, the English switch,
 //! and a screenshot with real Chinese glyphs (the page falls back to the served font).
 
-use std::ffi::OsStr;
 use std::time::{Duration, Instant};
 
-use headless_chrome::protocol::cdp::Emulation;
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
-use headless_chrome::{Browser, LaunchOptions};
+use headless_chrome::Browser;
 
 use crate::support::*;
 
 fn chromium() -> Browser {
-    let path = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .map(std::path::PathBuf::from)
-        .find(|p| p.exists())
-        .expect("Debian's chromium (scripts/setup installs it)");
-    let profile = tempfile::tempdir().unwrap().keep();
-    Browser::new(
-        LaunchOptions::default_builder()
-            .path(Some(path))
-            .sandbox(false)
-            .headless(true)
-            .window_size(Some((390, 844)))
-            .user_data_dir(Some(profile))
-            .args(
-                [
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    // Pages left for the next stay alive in the back-forward cache with their
-                    // status streams open, and six of them hold every connection Chromium
-                    // allows one server: the seventh page would wait a minute.
-                    "--disable-features=BackForwardCache",
-                ]
-                .iter()
-                .map(OsStr::new)
-                .collect(),
-            )
-            .idle_browser_timeout(Duration::from_secs(60))
-            .build()
-            .unwrap(),
-    )
-    .expect("start headless chromium")
+    chromium_with((390, 844), false)
 }
 
 /// The text of `#id` once `pred` holds for it, within `secs`.
@@ -209,25 +173,7 @@ fn on_a_busy_morning_the_status_page_counts_everyone_ahead_and_offers_the_rating
 
 /// A phone-sized tab (390 × 844, as the test above).
 fn phone_tab(browser: &Browser) -> std::sync::Arc<headless_chrome::Tab> {
-    let tab = browser.new_tab().unwrap();
-    tab.call_method(Emulation::SetDeviceMetricsOverride {
-        width: 390,
-        height: 844,
-        device_scale_factor: 1.0,
-        mobile: true,
-        scale: None,
-        screen_width: None,
-        screen_height: None,
-        position_x: None,
-        position_y: None,
-        dont_set_visible_size: None,
-        screen_orientation: None,
-        viewport: None,
-        display_feature: None,
-        device_posture: None,
-    })
-    .unwrap();
-    tab
+    tab_sized(browser, 390, 844, true)
 }
 
 /// A ticket for `item`, called by number at `window` by `staff`, then moved by `actions`;
