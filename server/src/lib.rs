@@ -9,6 +9,7 @@ mod book;
 mod door;
 mod office;
 mod page;
+pub mod registers;
 pub mod tls;
 
 pub use door::{BODY_TIMEOUT, HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_PER_ADDRESS, SHUTDOWN_GRACE};
@@ -1429,6 +1430,11 @@ fn router(app: Arc<App>) -> Router {
         .route("/office/api/feedback", get(office::feedback))
         .route("/office/api/feedback/{id}/reply", post(office::reply))
         .route("/office/stream", get(office::stream))
+        .route("/office/api/coordination", get(office::coordination))
+        .route("/office/api/meeting", post(office::meeting))
+        .route("/office/api/resolve", post(office::resolve))
+        .route("/office/api/records", get(office::records))
+        .route("/office/{file}", get(office::records_file))
         .route("/office/wall", get(office::wall_page))
         .route("/office/wall/sign-in", post(office::wall_sign_in))
         .route("/office/echarts.js", get(office::echarts))

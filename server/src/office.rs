@@ -151,10 +151,20 @@ pub async fn office_page(State(app): State<Arc<App>>, headers: HeaderMap) -> Res
         .and_then(|t| app.office.get(&t))
         .filter(|s| !s.wall)
     {
-        Some(s) => html_page(
-            StatusCode::OK,
-            page::office_page(&s.name, &s.staff, s.department.as_deref(), &s.csrf),
-        ),
+        Some(s) => {
+            let today = app
+                .reads
+                .run(|l| l.business_day())
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+            html_page(
+                StatusCode::OK,
+                page::office_page(&s.name, &s.staff, s.department.as_deref(), &s.csrf, &today),
+            )
+        }
         None => html_page(StatusCode::OK, page::office_sign_in()),
     }
 }
@@ -361,6 +371,181 @@ pub async fn reply(
     Ok(Json(
         app.ledger.run(move |l| bangban::ops::run_here(op, l, &by)).await??,
     ))
+}
+
+/// The cases escalated to the office (协调会商) of the session's scope, with reasons and meetings.
+pub async fn coordination(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> ApiResult<Vec<bangban::ledger::CoordinationCase>> {
+    let (_, s) = session(&app, &headers)?;
+    let department = s.department.clone();
+    Ok(Json(
+        app.reads.run(move |l| l.coordination(department.as_deref())).await??,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct MeetingForm {
+    case: String,
+    held_at: String,
+    /// Staff ids, separated by commas or spaces.
+    participants: String,
+    minutes: String,
+    decision: String,
+    #[serde(default)]
+    follow_up: String,
+}
+
+#[derive(Deserialize)]
+pub struct OutcomeForm {
+    case: String,
+    outcome: String,
+}
+
+/// Only the management office records meetings and outcomes (a coordinator escalates).
+fn office_only(s: &OfficeSession) -> Result<(), ApiError> {
+    if s.department.is_some() {
+        return Err(ApiError(LedgerError::Forbidden(
+            "only the management office records coordination meetings and their outcomes".into(),
+        )));
+    }
+    Ok(())
+}
+
+/// Act on a case as the office's specialist, at a window of their own department (the one
+/// the event names; the office acts from its desk, not a counter).
+async fn act_as_office(
+    app: &App,
+    s: &OfficeSession,
+    case: String,
+    action: bangban::CaseAction,
+) -> ApiResult<bangban::Case> {
+    let staff = s.staff.clone();
+    Ok(Json(
+        app.ledger
+            .run(move |l| -> bangban::Result<bangban::Case> {
+                let hall = l.hall()?;
+                let window = hall
+                    .specialist(&staff)
+                    .and_then(|p| hall.department(&p.department))
+                    .and_then(|d| d.windows.first().copied())
+                    .ok_or_else(|| LedgerError::UnknownStaff(staff.clone()))?;
+                l.act(&case, window, &staff, &action)
+            })
+            .await??,
+    ))
+}
+
+/// Record a coordination meeting: when, who, minutes, decision and the date to follow it up
+/// (an alert until the outcome is recorded).
+pub async fn meeting(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(f): Json<MeetingForm>,
+) -> ApiResult<bangban::Case> {
+    let s = writer(&app, &headers)?;
+    office_only(&s)?;
+    let participants = f
+        .participants
+        .split(|c: char| c == ',' || c == '，' || c == '、' || c.is_whitespace())
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    let action = bangban::CaseAction::Meeting {
+        held_at: f.held_at.trim().to_string(),
+        participants,
+        minutes: f.minutes,
+        decision: f.decision,
+        follow_up: Some(f.follow_up.trim().to_string()).filter(|d| !d.is_empty()),
+    };
+    act_as_office(&app, &s, f.case, action).await
+}
+
+/// Record the coordination's outcome: the case resumes at its department.
+pub async fn resolve(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(f): Json<OutcomeForm>,
+) -> ApiResult<bangban::Case> {
+    let s = writer(&app, &headers)?;
+    office_only(&s)?;
+    act_as_office(&app, &s, f.case, bangban::CaseAction::Resolve { outcome: f.outcome }).await
+}
+
+#[derive(Deserialize)]
+pub struct RecordsQuery {
+    kind: String,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+}
+
+/// A register of the session's scope (a coordinator's department only).
+async fn register(
+    app: &App,
+    headers: &HeaderMap,
+    q: &RecordsQuery,
+) -> Result<(bangban::RecordKind, Vec<bangban::RecordRow>), ApiError> {
+    let (_, s) = session(app, headers)?;
+    let kind = bangban::RecordKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == q.kind)
+        .ok_or_else(|| ApiError(LedgerError::Invalid(format!("no register {:?}", q.kind))))?;
+    let (from, to) = (q.from, q.to);
+    let mut rows = app.reads.run(move |l| l.records(kind, from, to)).await??;
+    if let Some(d) = &s.department {
+        rows.retain(|r| &r.department == d);
+    }
+    Ok((kind, rows))
+}
+
+pub async fn records(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<RecordsQuery>,
+) -> ApiResult<Vec<bangban::RecordRow>> {
+    Ok(Json(register(&app, &headers, &q).await?.1))
+}
+
+/// The register as the office files it: `/office/records.xlsx` or `.csv` (the same files as
+/// `bangban records`), downloaded.
+pub async fn records_file(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<RecordsQuery>,
+) -> Result<Response, ApiError> {
+    let (kind, rows) = register(&app, &headers, &q).await?;
+    let (bytes, mime, ext) = match file.as_str() {
+        "records.xlsx" => (
+            crate::registers::records_xlsx(kind, q.from, q.to, &rows)
+                .map_err(|e| ApiError(LedgerError::Invalid(e.to_string())))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        "records.csv" => (
+            crate::registers::records_csv(&rows)
+                .map_err(|e| ApiError(LedgerError::Invalid(e.to_string())))?
+                .into_bytes(),
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        _ => return Err(ApiError(LedgerError::UnknownCase(file))),
+    };
+    let mut r = bytes.into_response();
+    r.headers_mut().insert("content-type", HeaderValue::from_static(mime));
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}-{}-{}.{ext}\"",
+        kind.as_str(),
+        q.from,
+        q.to
+    )) {
+        r.headers_mut().insert("content-disposition", v);
+    }
+    r.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-store"));
+    Ok(r)
 }
 
 /// The signed-in specialist as the ops see them: an office desk acting for that person.

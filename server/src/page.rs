@@ -432,6 +432,10 @@ ul.plain li { padding: 4px 0; border-bottom: 1px solid #e4e0d6; }
 .fb textarea { width: 100%; font: inherit; min-height: 60px; margin: 6px 0; border: 2px solid #b5ada0; border-radius: 8px; padding: 6px; }
 .fb button, .signin button { font: inherit; min-height: 44px; padding: 0 16px; border-radius: 8px; border: 0; background: #0a3a7a; color: #fff; }
 .signin { max-width: 420px; margin: 40px auto; }
+.fb input, .row input, .row select { font: inherit; min-height: 40px; margin: 4px 6px 4px 0; padding: 4px 8px; border: 2px solid #b5ada0; border-radius: 8px; }
+.fb input { width: 100%; }
+.row { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-bottom: 8px; }
+.row a { color: #0a3a7a; font-weight: 700; margin-left: 10px; }
 .signin input { font: inherit; font-size: 20px; width: 100%; min-height: 48px; margin: 6px 0 12px; padding: 6px 10px; border: 2px solid #b5ada0; border-radius: 8px; }
 .msg { color: #8c1414; min-height: 22px; }
 .hidden { display: none; }
@@ -575,18 +579,23 @@ $("pin").addEventListener("keydown", e => { if (e.key === "Enter") go(); });
 }
 
 /// The office's desk: the live dashboard and the complaints with their replies.
-pub fn office_page(name: &str, staff: &str, department: Option<&str>, csrf: &str) -> Page {
+pub fn office_page(name: &str, staff: &str, department: Option<&str>, csrf: &str, today: &str) -> Page {
     let scope = department.map(escape).unwrap_or_else(|| "全厅".into());
     let body = format!(
         "<header><h1 id=\"title\">帮办代办 · 管理办公室 · {scope}</h1><div><span class=\"who\" id=\"who\">{} （{}）</span><button id=\"lang\" type=\"button\">English</button> <button id=\"out\" type=\"button\">退出</button></div></header>\
-<main class=\"desk\"><nav class=\"tabs\"><button id=\"tab-dash\" class=\"on\" type=\"button\">数据驾驶舱</button><button id=\"tab-feedback\" type=\"button\">意见与回复</button><span class=\"label\" id=\"stamp\"></span></nav>\
-<section id=\"dash\">{DASH_BODY}</section><section id=\"fbs\" class=\"hidden\"><div id=\"feedback\"></div></section><p class=\"conn\" id=\"conn\"></p></main>",
+<main class=\"desk\"><nav class=\"tabs\"><button id=\"tab-dash\" class=\"on\" type=\"button\">数据驾驶舱</button><button id=\"tab-feedback\" type=\"button\">意见与回复</button><button id=\"tab-coord\" type=\"button\">协调会商</button><button id=\"tab-records\" type=\"button\">台账</button><span class=\"label\" id=\"stamp\"></span></nav>\
+<section id=\"dash\">{DASH_BODY}</section><section id=\"fbs\" class=\"hidden\"><div id=\"feedback\"></div></section>\
+<section id=\"coords\" class=\"hidden\"><div id=\"coord\"></div></section>\
+<section id=\"recs\" class=\"hidden\"><div class=\"card\"><div class=\"row\"><select id=\"recKind\"></select><input id=\"recFrom\" type=\"date\"><input id=\"recTo\" type=\"date\"><button id=\"recGo\" type=\"button\">查询</button><a id=\"recXlsx\" download>导出 XLSX</a><a id=\"recCsv\" download>导出 CSV</a></div>\
+<table><thead><tr id=\"recHead\"></tr></thead><tbody id=\"recRows\"></tbody></table></div></section><p class=\"conn\" id=\"conn\"></p></main>",
         escape(name),
         escape(staff)
     );
     let script = format!(
-        "const CSRF = {};\n{}",
+        "const CSRF = {};\nconst OFFICE = {};\nconst TODAY = {};\n{}",
         serde_json::to_string(csrf).unwrap_or_default(),
+        department.is_none(),
+        serde_json::to_string(today).unwrap_or_default(),
         r#"
 async function post(path, body) {
   const r = await fetch(path, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": CSRF }, body: JSON.stringify(body) });
@@ -594,10 +603,48 @@ async function post(path, body) {
   if (!r.ok) throw j;
   return j;
 }
+const SECTIONS = { dash: "dash", feedback: "fbs", coord: "coords", records: "recs" };
 function show(which) {
-  $("dash").classList.toggle("hidden", which !== "dash"); $("fbs").classList.toggle("hidden", which !== "feedback");
-  $("tab-dash").classList.toggle("on", which === "dash"); $("tab-feedback").classList.toggle("on", which === "feedback");
-  if (which === "feedback") loadFeedback(); else for (const c of Object.values(charts)) c.resize();
+  for (const [tab, sec] of Object.entries(SECTIONS)) { $(sec).classList.toggle("hidden", which !== tab); $("tab-" + tab).classList.toggle("on", which === tab); }
+  if (which === "feedback") loadFeedback(); else if (which === "coord") loadCoord(); else if (which === "records") loadRecords(); else for (const c of Object.values(charts)) c.resize();
+}
+function input(id, placeholder) { const i = el("input"); i.id = id; i.placeholder = placeholder; return i; }
+async function loadCoord() {
+  const list = await (await fetch("/office/api/coordination")).json();
+  const box = $("coord"); box.textContent = "";
+  if (!list.length) box.appendChild(el("p", words().none));
+  for (const c of list) {
+    const card = el("div", null, "fb"); card.dataset.case = c.case;
+    card.appendChild(el("div", `${c.number} · ${c.department_name} · ${c.item_name}`, "meta"));
+    card.appendChild(el("p", `协调事由：${c.reason}（${c.requested_by}，${c.requested_at}）`));
+    for (const m of c.meetings) card.appendChild(el("p", `会议 ${m.held_at}：${m.participants.join("、")}；纪要：${m.minutes}；决定：${m.decision}${m.follow_up ? "；跟进日期：" + m.follow_up : ""}`, "meta"));
+    if (OFFICE) {
+      const key = c.case.replace("/", "-");
+      const f = [input("held-" + key, "会议时间 YYYY-MM-DD HH:MM"), input("who-" + key, "参会专员工号，逗号分隔"), input("minutes-" + key, "会议纪要"), input("decision-" + key, "会议决定"), input("follow-" + key, "跟进日期 YYYY-MM-DD")];
+      for (const i of f) card.appendChild(i);
+      const b = el("button", "记录协调会议"); b.id = "meet-" + key; b.type = "button";
+      const m = el("span", "", "msg");
+      b.onclick = async () => { try { await post("/office/api/meeting", { case: c.case, held_at: f[0].value, participants: f[1].value, minutes: f[2].value, decision: f[3].value, follow_up: f[4].value }); loadCoord(); } catch (e) { m.textContent = " " + (e.error || e.kind || "error"); } };
+      const out = input("outcome-" + key, "协调结果");
+      const r = el("button", "记录协调结果"); r.id = "resolve-" + key; r.type = "button";
+      r.onclick = async () => { try { await post("/office/api/resolve", { case: c.case, outcome: out.value }); loadCoord(); } catch (e) { m.textContent = " " + (e.error || e.kind || "error"); } };
+      card.appendChild(b); card.appendChild(out); card.appendChild(r); card.appendChild(m);
+    }
+    box.appendChild(card);
+  }
+}
+const KINDS = [["consultations", "接待咨询记录"], ["notifications", "一次性告知记录"], ["acceptances", "受理委托记录"], ["deliveries", "结果交付记录"], ["mail", "邮寄登记"], ["archives", "资料归档记录"], ["transfers", "转办记录"]];
+function recQuery() { return `kind=${$("recKind").value}&from=${$("recFrom").value}&to=${$("recTo").value}`; }
+async function loadRecords() {
+  if (!$("recKind").options.length) { for (const [k, n] of KINDS) { const o = el("option", n); o.value = k; $("recKind").appendChild(o); } $("recFrom").value = TODAY; $("recTo").value = TODAY; }
+  $("recXlsx").href = "/office/records.xlsx?" + recQuery(); $("recCsv").href = "/office/records.csv?" + recQuery();
+  const head = $("recHead"); head.textContent = "";
+  for (const h of ["时间", "号码", "部门", "事项", "专员", "窗口", "事由", "内容"]) head.appendChild(el("th", h));
+  const r = await fetch("/office/api/records?" + recQuery());
+  const rows = r.ok ? await r.json() : [];
+  const tb = $("recRows"); tb.textContent = "";
+  for (const x of rows) { const tr = el("tr"); [x.time, x.number, x.department, x.item, x.staff_name, x.window || "", x.what, x.detail].forEach((v, i) => tr.appendChild(el("td", String(v), i === 3 || i === 7 ? "name" : ""))); tb.appendChild(tr); }
+  if (!rows.length) { const tr = el("tr"); tr.appendChild(el("td", words().none)); tb.appendChild(tr); }
 }
 async function loadFeedback() {
   const t = words();
@@ -620,8 +667,8 @@ async function loadFeedback() {
     box.appendChild(c);
   }
 }
-$("tab-dash").onclick = () => show("dash");
-$("tab-feedback").onclick = () => show("feedback");
+for (const tab of Object.keys(SECTIONS)) $("tab-" + tab).onclick = () => show(tab);
+$("recGo").onclick = loadRecords;
 $("out").onclick = async () => { try { await post("/office/sign-out", {}); } catch (e) {} location.reload(); };
 $("lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("bangban-lang", lang); $("lang").textContent = words().lang; $("tab-dash").textContent = words().dash; $("tab-feedback").textContent = words().feedback; $("out").textContent = words().signOut; if (last) drawDashboard(last, false); };
 follow(false);

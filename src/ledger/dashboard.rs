@@ -272,9 +272,7 @@ impl Ledger {
                     kind: a.kind,
                     kind_name: a.kind.label_zh().into(),
                     department_name: hall.department_name(&a.department),
-                    due: parse_stamp(&a.due)
-                        .map(|t| t.with_timezone(&tz).format("%m-%d %H:%M").to_string())
-                        .unwrap_or_default(),
+                    due: parse_stamp(&a.due).map(|t| due_text(t, tz)).unwrap_or_default(),
                     number: a.number,
                     overdue: a.overdue,
                 })
@@ -282,4 +280,103 @@ impl Ledger {
             alert_count,
         })
     }
+}
+
+/// A coordination meeting as the office's pages list it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeetingLine {
+    pub held_at: String,
+    pub participants: Vec<String>,
+    pub minutes: String,
+    pub decision: String,
+    pub follow_up: Option<String>,
+    pub by: String,
+}
+
+/// A case escalated to the management office (协调会商), with its reason and meetings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoordinationCase {
+    /// `YYYY-MM-DD/A012`, what the office's actions name it by.
+    pub case: String,
+    pub number: String,
+    pub department: String,
+    pub department_name: String,
+    pub item_name: String,
+    pub requested_by: String,
+    /// Hall time, `YYYY-MM-DD HH:MM`.
+    pub requested_at: String,
+    pub reason: String,
+    pub meetings: Vec<MeetingLine>,
+}
+
+impl Ledger {
+    /// The cases under coordination, oldest first, for the hall or one department.
+    pub fn coordination(&mut self, department: Option<&str>) -> Result<Vec<CoordinationCase>> {
+        let hall = self.hall()?;
+        let tz = hall.tz();
+        let local = |at: &str| clock::local_minute(at, tz).unwrap_or_default();
+        let mut out = Vec::new();
+        let watched = self.store.read().cases(CaseQuery::Watched)?;
+        for case in watched {
+            if !case.under_coordination || department.is_some_and(|d| d != case.department) {
+                continue;
+            }
+            let mut item = CoordinationCase {
+                case: format!("{}/{}", case.business_day, case.number),
+                number: case.number.clone(),
+                department_name: hall.department_name(&case.department),
+                department: case.department.clone(),
+                item_name: hall.item_name(&case.item),
+                requested_by: String::new(),
+                requested_at: String::new(),
+                reason: String::new(),
+                meetings: Vec::new(),
+            };
+            for ev in self.case_events(case.id)? {
+                let Ok(body) = serde_json::from_str::<EventBody>(&ev.payload) else {
+                    continue;
+                };
+                let text = |r: &NoteRef| self.note(r.note).map(|n| n.body).unwrap_or_default();
+                match body {
+                    EventBody::CoordinationRequested { staff, reason } => {
+                        // A case escalated again starts a new coordination.
+                        item.requested_by = hall.specialist_name(&staff);
+                        item.requested_at = local(&ev.at);
+                        item.reason = text(&reason);
+                        item.meetings.clear();
+                    }
+                    EventBody::CoordinationMeeting {
+                        staff,
+                        held_at,
+                        participants,
+                        minutes,
+                        decision,
+                        follow_up,
+                    } => item.meetings.push(MeetingLine {
+                        held_at: clock::local_minute(&held_at, tz).unwrap_or(held_at),
+                        participants: participants.iter().map(|p| hall.specialist_name(p)).collect(),
+                        minutes: text(&minutes),
+                        decision: text(&decision),
+                        follow_up,
+                        by: hall.specialist_name(&staff),
+                    }),
+                    _ => {}
+                }
+            }
+            out.push(item);
+        }
+        Ok(out)
+    }
+}
+
+/// A due time in hall time, `MM-DD HH:MM`; a deadline at midnight is the end of the day
+/// before, as the rules write it (「12月10日24时」): `12-10 24:00`.
+fn due_text(t: DateTime<Utc>, tz: chrono_tz::Tz) -> String {
+    use chrono::Timelike;
+    let local = t.with_timezone(&tz);
+    if local.hour() == 0 && local.minute() == 0 {
+        let day = local.date_naive().pred_opt().unwrap_or(local.date_naive());
+        return format!("{} 24:00", day.format("%m-%d"));
+    }
+    local.format("%m-%d %H:%M").to_string()
 }

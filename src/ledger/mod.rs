@@ -24,7 +24,7 @@ mod calling;
 mod closing;
 pub use closing::DayClose;
 mod dashboard;
-pub use dashboard::{DashAlert, DashDepartment, DashRating, DashWindow, Dashboard};
+pub use dashboard::{CoordinationCase, DashAlert, DashDepartment, DashRating, DashWindow, Dashboard, MeetingLine};
 mod deadlines;
 pub use deadlines::{add_working_days, DeadlineKind, Overdue};
 mod appointments;

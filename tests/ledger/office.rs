@@ -56,7 +56,8 @@ fn post(tab: &Tab, path: &str, body: serde_json::Value, csrf: &str) -> (u64, Str
 }
 
 #[test]
-fn the_office_follows_the_hall_live_answers_a_complaint_and_refuses_forged_writes() {
+fn the_office_follows_the_hall_live_answers_a_complaint_records_a_meeting_exports_a_register_and_refuses_forged_writes()
+{
     let t = demo_ledger();
     set_pins(&t.db, &["S900", "S201", "S101", "S102"]);
     let kiosk = enrol(&t.db, "kiosk-1", "kiosk");
@@ -140,6 +141,111 @@ fn the_office_follows_the_hall_live_answers_a_complaint_and_refuses_forged_write
         called_at.elapsed()
     );
     assert_eq!(eval(&tab, "window.NOT_RELOADED === true"), true, "without a reload");
+
+    // The visitor's case is stuck: 王丽 escalates it to the office with the reason.
+    use bangban::api::Act;
+    use bangban::CaseAction;
+    for action in [
+        CaseAction::Start,
+        CaseAction::Consult {
+            question: "餐饮店经营范围能否加预包装食品".into(),
+            answer: None,
+            resolved: false,
+        },
+        CaseAction::Escalate {
+            reason: "经营范围涉及前置审批，需市场监管、卫健联合确认".into(),
+        },
+    ] {
+        c.act(&Act {
+            case: number.clone(),
+            action,
+        })
+        .unwrap();
+    }
+    // The office records the meeting with a follow-up date: it is an alert until the outcome.
+    tab.find_element("#tab-coord").unwrap().click().unwrap();
+    assert!(
+        until(
+            &tab,
+            "document.getElementById('coord').textContent.includes('联合确认')",
+            10
+        ),
+        "the escalation and its reason"
+    );
+    let key = eval(
+        &tab,
+        "document.querySelector('#coord .fb').dataset.case.replace('/', '-')",
+    );
+    let key = key.as_str().unwrap().to_string();
+    let today = bangban::clock::business_day(chrono::Utc::now(), bangban::demo_day::hall().unwrap().tz());
+    let follow = today + chrono::Duration::days(3);
+    for (field, value) in [
+        ("held", format!("{today} 09:00")),
+        ("who", "S900, S101".to_string()),
+        ("minutes", "两部门同意并联审批".to_string()),
+        ("decision", "三个工作日内出具意见".to_string()),
+        ("follow", follow.to_string()),
+    ] {
+        tab.find_element(&format!("#{field}-{key}"))
+            .unwrap()
+            .type_into(&value)
+            .unwrap();
+    }
+    tab.find_element(&format!("#meet-{key}")).unwrap().click().unwrap();
+    assert!(
+        until(
+            &tab,
+            "document.getElementById('coord').textContent.includes('两部门同意并联审批')",
+            10
+        ),
+        "the meeting is listed"
+    );
+    tab.find_element("#tab-dash").unwrap().click().unwrap();
+    let due = follow.format("%m-%d").to_string();
+    assert!(
+        until(
+            &tab,
+            &format!("[...document.querySelectorAll('#alertList li')].some(li => li.textContent.includes('{number}') && li.textContent.includes('待协调会商') && li.textContent.includes('{due}'))"),
+            5
+        ),
+        "the follow-up date is an alert: {}",
+        eval(&tab, "document.getElementById('alertList').textContent")
+    );
+
+    // A register, exported as the office files it, read back from the downloaded workbook.
+    tab.find_element("#tab-records").unwrap().click().unwrap();
+    assert!(until(
+        &tab,
+        "document.getElementById('recKind').options.length === 7",
+        5
+    ));
+    eval(
+        &tab,
+        "document.getElementById('recKind').value = 'consultations'; loadRecords()",
+    );
+    // The browser's download, as hex (the page's own fetch of the link it offers).
+    let hex = eval(
+        &tab,
+        "fetch(document.getElementById('recXlsx').href).then(r => r.arrayBuffer()).then(b => Array.from(new Uint8Array(b), x => x.toString(16).padStart(2, '0')).join(''))",
+    );
+    let hex = hex.as_str().unwrap();
+    let xlsx: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    {
+        use calamine::Reader;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx)).unwrap();
+        let sheet = book.worksheet_range("接待咨询记录").unwrap();
+        let title = sheet.get((0, 0)).unwrap().to_string();
+        assert!(
+            title.starts_with("接待咨询记录") && title.contains("共 1 条"),
+            "{title}"
+        );
+        assert!(sheet.get((1, 2)).unwrap().to_string().starts_with("号码"));
+        assert_eq!(sheet.get((2, 2)).unwrap().to_string(), number);
+        assert!(sheet.get((2, 9)).unwrap().to_string().contains("预包装食品"));
+    }
     let shots = repo().join("target/screens");
     std::fs::create_dir_all(&shots).unwrap();
 
@@ -279,6 +385,35 @@ fn on_a_busy_morning_the_dashboard_and_the_wall_show_the_hall_and_render_for_the
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap();
     std::fs::write(shots.join("office-dashboard.png"), png).unwrap();
+
+    // The escalations and a register, as the office works them.
+    tab.find_element("#tab-coord").unwrap().click().unwrap();
+    assert!(
+        until(&tab, "document.querySelectorAll('#coord .fb').length > 0", 10),
+        "the busy morning's escalation"
+    );
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(shots.join("office-coordination.png"), png).unwrap();
+    tab.find_element("#tab-records").unwrap().click().unwrap();
+    assert!(until(
+        &tab,
+        "document.getElementById('recKind').options.length === 7",
+        5
+    ));
+    eval(
+        &tab,
+        "document.getElementById('recKind').value = 'acceptances'; loadRecords()",
+    );
+    assert!(
+        until(&tab, "document.querySelectorAll('#recRows tr').length === 10", 10),
+        "the morning's ten acceptances"
+    );
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(shots.join("office-register.png"), png).unwrap();
 
     // The wall: opened once with a board's token, read-only, 1920×1080.
     // A browser of its own: the wall PC has no office desk's cookie.
