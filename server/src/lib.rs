@@ -1434,6 +1434,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/office/api/meeting", post(office::meeting))
         .route("/office/api/resolve", post(office::resolve))
         .route("/office/api/records", get(office::records))
+        .route("/office/api/case", get(office::case_page))
         .route("/office/{file}", get(office::records_file))
         .route("/office/wall", get(office::wall_page))
         .route("/office/wall/sign-in", post(office::wall_sign_in))

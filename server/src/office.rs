@@ -475,6 +475,29 @@ pub async fn resolve(
 }
 
 #[derive(Deserialize)]
+pub struct CaseQuery {
+    #[serde(rename = "ref")]
+    case: String,
+}
+
+/// One case with its history in words (案件页); a coordinator reads their department's only.
+pub async fn case_page(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<CaseQuery>,
+) -> ApiResult<bangban::ledger::CasePage> {
+    let (_, s) = session(&app, &headers)?;
+    let page = app.reads.run(move |l| l.case_page(&q.case)).await??;
+    if s.department.as_ref().is_some_and(|d| d != &page.department) {
+        return Err(ApiError(LedgerError::Forbidden(format!(
+            "{} is another department's case",
+            page.number
+        ))));
+    }
+    Ok(Json(page))
+}
+
+#[derive(Deserialize)]
 pub struct RecordsQuery {
     kind: String,
     from: chrono::NaiveDate,

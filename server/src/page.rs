@@ -436,6 +436,8 @@ ul.plain li { padding: 4px 0; border-bottom: 1px solid #e4e0d6; }
 .fb input { width: 100%; }
 .row { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin-bottom: 8px; }
 .row a { color: #0a3a7a; font-weight: 700; margin-left: 10px; }
+.row button { font: inherit; min-height: 40px; padding: 0 14px; border-radius: 8px; border: 0; background: #0a3a7a; color: #fff; }
+.fb button.link { background: none; color: #0a3a7a; padding: 0; min-height: 0; font-weight: 700; text-decoration: underline; }
 .signin input { font: inherit; font-size: 20px; width: 100%; min-height: 48px; margin: 6px 0 12px; padding: 6px 10px; border: 2px solid #b5ada0; border-radius: 8px; }
 .msg { color: #8c1414; min-height: 22px; }
 .hidden { display: none; }
@@ -524,7 +526,7 @@ function drawDashboard(d, dark) {
   const al = $("alertList"); al.textContent = "";
   if (!d.alerts.length) al.appendChild(el("li", t.none));
   const shown = dark ? d.alerts.slice(0, 6) : d.alerts;
-  for (const a of shown) { const li = el("li", null, a.overdue ? "late" : ""); li.textContent = (a.overdue ? t.kinds.overdue : t.kinds.soon) + " · " + a.number + " · " + a.kind_name + " · " + a.department_name + " · " + a.due; al.appendChild(li); }
+  for (const a of shown) { const li = el("li", null, a.overdue ? "late" : ""); if (!dark && typeof showCase === "function") { li.style.cursor = "pointer"; li.onclick = () => showCase(a.business_day + "/" + a.number); } li.textContent = (a.overdue ? t.kinds.overdue : t.kinds.soon) + " · " + a.number + " · " + a.kind_name + " · " + a.department_name + " · " + a.due; al.appendChild(li); }
   if (d.alert_count > shown.length) al.appendChild(el("li", t.more(d.alert_count - shown.length)));
   const bd = $("badList"); bd.textContent = "";
   if (!d.bad_ratings.length) bd.appendChild(el("li", t.none));
@@ -583,9 +585,10 @@ pub fn office_page(name: &str, staff: &str, department: Option<&str>, csrf: &str
     let scope = department.map(escape).unwrap_or_else(|| "全厅".into());
     let body = format!(
         "<header><h1 id=\"title\">帮办代办 · 管理办公室 · {scope}</h1><div><span class=\"who\" id=\"who\">{} （{}）</span><button id=\"lang\" type=\"button\">English</button> <button id=\"out\" type=\"button\">退出</button></div></header>\
-<main class=\"desk\"><nav class=\"tabs\"><button id=\"tab-dash\" class=\"on\" type=\"button\">数据驾驶舱</button><button id=\"tab-feedback\" type=\"button\">意见与回复</button><button id=\"tab-coord\" type=\"button\">协调会商</button><button id=\"tab-records\" type=\"button\">台账</button><span class=\"label\" id=\"stamp\"></span></nav>\
+<main class=\"desk\"><nav class=\"tabs\"><button id=\"tab-dash\" class=\"on\" type=\"button\">数据驾驶舱</button><button id=\"tab-feedback\" type=\"button\">意见与回复</button><button id=\"tab-coord\" type=\"button\">协调会商</button><button id=\"tab-records\" type=\"button\">台账</button><button id=\"tab-case\" type=\"button\">案件</button><span class=\"label\" id=\"stamp\"></span></nav>\
 <section id=\"dash\">{DASH_BODY}</section><section id=\"fbs\" class=\"hidden\"><div id=\"feedback\"></div></section>\
 <section id=\"coords\" class=\"hidden\"><div id=\"coord\"></div></section>\
+<section id=\"cases\" class=\"hidden\"><div class=\"card\"><div class=\"row\"><input id=\"caseRef\" placeholder=\"号码、日期/号码或二维码\"><button id=\"caseGo\" type=\"button\">查看</button></div><div id=\"caseBox\"></div></div></section>\
 <section id=\"recs\" class=\"hidden\"><div class=\"card\"><div class=\"row\"><select id=\"recKind\"></select><input id=\"recFrom\" type=\"date\"><input id=\"recTo\" type=\"date\"><button id=\"recGo\" type=\"button\">查询</button><a id=\"recXlsx\" download>导出 XLSX</a><a id=\"recCsv\" download>导出 CSV</a></div>\
 <table><thead><tr id=\"recHead\"></tr></thead><tbody id=\"recRows\"></tbody></table></div></section><p class=\"conn\" id=\"conn\"></p></main>",
         escape(name),
@@ -603,10 +606,23 @@ async function post(path, body) {
   if (!r.ok) throw j;
   return j;
 }
-const SECTIONS = { dash: "dash", feedback: "fbs", coord: "coords", records: "recs" };
+const SECTIONS = { dash: "dash", feedback: "fbs", coord: "coords", records: "recs", case: "cases" };
+async function showCase(ref) {
+  show("case"); $("caseRef").value = ref;
+  const box = $("caseBox"); box.textContent = "";
+  const r = await fetch("/office/api/case?ref=" + encodeURIComponent(ref));
+  let c = {}; try { c = await r.json(); } catch (e) {}
+  if (!r.ok) { box.appendChild(el("p", c.error || ("HTTP " + r.status), "msg")); return; }
+  box.appendChild(el("p", `${c.number} · ${c.department_name} · ${c.item_name}`, "big"));
+  box.appendChild(el("p", `${c.state} · ${c.mode}${c.priority ? " · " + c.priority : ""}${c.owner ? " · 首问负责 " + c.owner : ""}${c.under_coordination ? " · 协调中" : ""}${c.rating ? " · 评价 " + c.rating : ""}`, "meta"));
+  if (c.parts.length) { const ul = el("ul", null, "plain"); for (const p of c.parts) ul.appendChild(el("li", `${p.department_name} · ${p.state}${p.owner ? " · " + p.owner : ""}${p.missing.length ? " · 缺 " + p.missing.join("、") : ""}`)); box.appendChild(ul); }
+  const t = el("table"); const head = el("tr"); for (const h of ["序号", "时间", "经办", "事项", "内容"]) head.appendChild(el("th", h)); t.appendChild(head);
+  for (const x of c.lines) { const tr = el("tr"); [x.seq, x.at, x.who, x.what, x.detail].forEach((v, i) => tr.appendChild(el("td", String(v), i === 4 ? "name" : ""))); t.appendChild(tr); }
+  t.id = "caseLines"; box.appendChild(t);
+}
 function show(which) {
   for (const [tab, sec] of Object.entries(SECTIONS)) { $(sec).classList.toggle("hidden", which !== tab); $("tab-" + tab).classList.toggle("on", which === tab); }
-  if (which === "feedback") loadFeedback(); else if (which === "coord") loadCoord(); else if (which === "records") loadRecords(); else for (const c of Object.values(charts)) c.resize();
+  if (which === "feedback") loadFeedback(); else if (which === "coord") loadCoord(); else if (which === "records") loadRecords(); else if (which === "dash") for (const c of Object.values(charts)) c.resize();
 }
 function input(id, placeholder) { const i = el("input"); i.id = id; i.placeholder = placeholder; return i; }
 async function loadCoord() {
@@ -615,7 +631,8 @@ async function loadCoord() {
   if (!list.length) box.appendChild(el("p", words().none));
   for (const c of list) {
     const card = el("div", null, "fb"); card.dataset.case = c.case;
-    card.appendChild(el("div", `${c.number} · ${c.department_name} · ${c.item_name}`, "meta"));
+    const open = el("button", `${c.number} · ${c.department_name} · ${c.item_name}`, "link"); open.type = "button"; open.onclick = () => showCase(c.case);
+    card.appendChild(open);
     card.appendChild(el("p", `协调事由：${c.reason}（${c.requested_by}，${c.requested_at}）`));
     for (const m of c.meetings) card.appendChild(el("p", `会议 ${m.held_at}：${m.participants.join("、")}；纪要：${m.minutes}；决定：${m.decision}${m.follow_up ? "；跟进日期：" + m.follow_up : ""}`, "meta"));
     if (OFFICE) {
@@ -669,6 +686,7 @@ async function loadFeedback() {
 }
 for (const tab of Object.keys(SECTIONS)) $("tab-" + tab).onclick = () => show(tab);
 $("recGo").onclick = loadRecords;
+$("caseGo").onclick = () => showCase($("caseRef").value.trim());
 $("out").onclick = async () => { try { await post("/office/sign-out", {}); } catch (e) {} location.reload(); };
 $("lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("bangban-lang", lang); $("lang").textContent = words().lang; $("tab-dash").textContent = words().dash; $("tab-feedback").textContent = words().feedback; $("out").textContent = words().signOut; if (last) drawDashboard(last, false); };
 follow(false);

@@ -41,6 +41,7 @@ pub struct DashAlert {
     pub kind: DeadlineKind,
     pub kind_name: String,
     pub number: String,
+    pub business_day: String,
     pub department_name: String,
     /// Due, hall time `MM-DD HH:MM`.
     pub due: String,
@@ -274,6 +275,7 @@ impl Ledger {
                     department_name: hall.department_name(&a.department),
                     due: parse_stamp(&a.due).map(|t| due_text(t, tz)).unwrap_or_default(),
                     number: a.number,
+                    business_day: a.business_day,
                     overdue: a.overdue,
                 })
                 .collect(),

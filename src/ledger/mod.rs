@@ -21,6 +21,8 @@ use crate::store::{
 };
 
 mod calling;
+mod casebook;
+pub use casebook::{event_words, CaseLine, CasePage, PartLine};
 mod closing;
 pub use closing::DayClose;
 mod dashboard;

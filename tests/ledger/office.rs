@@ -306,6 +306,14 @@ fn the_office_follows_the_hall_live_answers_a_complaint_records_a_meeting_export
         "[...document.querySelectorAll('.win')].every(w => ['4','5'].includes(w.dataset.window))",
         5
     ));
+    // Nor another department's case page.
+    assert_eq!(
+        eval(
+            &coord,
+            &format!("fetch('/office/api/case?ref={number}').then(r => r.status)")
+        ),
+        403
+    );
     // A handler may not sign in at all.
     let (status, body) = post(
         &coord,
@@ -396,6 +404,18 @@ fn on_a_busy_morning_the_dashboard_and_the_wall_show_the_hall_and_render_for_the
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap();
     std::fs::write(shots.join("office-coordination.png"), png).unwrap();
+    // The escalated case's page: every event in words, with its notes' texts.
+    eval(&tab, "document.querySelector('#coord .fb button.link').click()");
+    assert!(
+        until(&tab, "!!document.getElementById('caseLines') && document.getElementById('caseLines').textContent.includes('提请协调会商') && document.getElementById('caseLines').textContent.includes('计税价格')", 10),
+        "the case page: {}",
+        eval(&tab, "document.getElementById('caseBox').textContent")
+    );
+    assert!(until(&tab, "document.getElementById('caseLines').textContent.includes('叫号') && document.getElementById('caseLines').textContent.includes('取号')", 5));
+    let png = tab
+        .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+        .unwrap();
+    std::fs::write(shots.join("office-case.png"), png).unwrap();
     tab.find_element("#tab-records").unwrap().click().unwrap();
     assert!(until(
         &tab,
