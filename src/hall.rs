@@ -376,6 +376,10 @@ pub struct Hall {
     /// still turns it on or off).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub voice: bool,
+    /// `bangban serve` closes the day by itself once the hall has closed (日结), recorded like
+    /// the office's own close; off by default (the office closes it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub close_automatically: bool,
     /// The reverse proxies in front of `bangban serve` (IP addresses): only from these is the
     /// client's address taken from `X-Forwarded-For`, so the status page's allowance counts
     /// each phone, not the proxy that carries them all. Empty: the header is ignored.
@@ -979,6 +983,8 @@ struct RawHallInfo {
     #[serde(default)]
     voice: bool,
     #[serde(default)]
+    close_automatically: bool,
+    #[serde(default)]
     trusted_proxies: Vec<String>,
 }
 
@@ -1122,6 +1128,7 @@ impl RawHall {
             printer: info.printer,
             featured: info.featured,
             voice: info.voice,
+            close_automatically: info.close_automatically,
             trusted_proxies: info.trusted_proxies,
             material_sources: self.material_sources.map(Spanned::into_inner).unwrap_or_default(),
             deadlines: self.deadlines,

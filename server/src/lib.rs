@@ -1435,6 +1435,11 @@ fn router(app: Arc<App>) -> Router {
         .route("/office/api/resolve", post(office::resolve))
         .route("/office/api/records", get(office::records))
         .route("/office/api/case", get(office::case_page))
+        .route("/office/api/appointments", get(office::appointments))
+        .route("/office/api/appointments/add", post(office::book))
+        .route("/office/api/appointments/cancel", post(office::cancel))
+        .route("/office/api/close-day", post(office::close_day))
+        .route("/office/api/figures", get(office::figures))
         .route("/office/{file}", get(office::records_file))
         .route("/office/wall", get(office::wall_page))
         .route("/office/wall/sign-in", post(office::wall_sign_in))
@@ -1582,6 +1587,7 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
             })?;
         tokio::spawn(publish_calls(app.clone()));
         tokio::spawn(book::notifier(app.clone()));
+        tokio::spawn(office::auto_close(app.clone()));
         let acceptor = tls.as_ref().map(|t| tokio_rustls::TlsAcceptor::from(t.config.clone()));
         let shutdown = shutdown_signal()?;
         ready(Listening {

@@ -571,6 +571,166 @@ pub async fn records_file(
     Ok(r)
 }
 
+#[derive(Deserialize)]
+pub struct DayQuery {
+    date: chrono::NaiveDate,
+}
+
+/// A day's appointments (预约), the phones masked.
+pub async fn appointments(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<DayQuery>,
+) -> ApiResult<Vec<bangban::Appointment>> {
+    let (_, s) = session(&app, &headers)?;
+    let department = s.department.clone();
+    let list = app
+        .reads
+        .run(move |l| -> bangban::Result<Vec<bangban::Appointment>> {
+            let hall = l.hall()?;
+            let mut list = l.appointments_on(q.date)?;
+            if let Some(d) = &department {
+                list.retain(|a| hall.item(&a.item).is_some_and(|i| &i.department == d));
+            }
+            Ok(list)
+        })
+        .await??;
+    Ok(Json(list))
+}
+
+#[derive(Deserialize)]
+pub struct BookForm {
+    item: String,
+    /// `YYYY-MM-DD HH:MM`, hall time.
+    at: String,
+    phone: String,
+}
+
+/// Book for a caller (来电预约) as the signed-in specialist (`appointments/add`).
+pub async fn book(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(f): Json<BookForm>,
+) -> ApiResult<bangban::Appointment> {
+    let s = writer(&app, &headers)?;
+    let by = caller(&s);
+    let op = bangban::ops::AppointmentAdd {
+        item: f.item,
+        at: f.at,
+        phone: f.phone,
+        channel: "phone".into(),
+        from_case: None,
+    };
+    Ok(Json(
+        app.ledger.run(move |l| bangban::ops::run_here(op, l, &by)).await??,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    code: String,
+}
+
+pub async fn cancel(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(f): Json<CancelForm>,
+) -> ApiResult<bangban::Appointment> {
+    let s = writer(&app, &headers)?;
+    let by = caller(&s);
+    let op = bangban::ops::AppointmentCancel { code: f.code };
+    Ok(Json(
+        app.ledger.run(move |l| bangban::ops::run_here(op, l, &by)).await??,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    #[serde(default)]
+    date: Option<chrono::NaiveDate>,
+}
+
+/// 日结: the office closes the day (`close-day`), as `bangban close-day` does.
+pub async fn close_day(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Json(f): Json<CloseForm>,
+) -> ApiResult<bangban::DayClose> {
+    let s = writer(&app, &headers)?;
+    office_only(&s)?;
+    let by = caller(&s);
+    let op = bangban::ops::CloseDay { date: f.date };
+    Ok(Json(
+        app.ledger.run(move |l| bangban::ops::run_here(op, l, &by)).await??,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+}
+
+/// The scorecards of a period (评先树优, 通报批评): per department and specialist, of the
+/// session's scope.
+pub async fn figures(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<PeriodQuery>,
+) -> ApiResult<bangban::Figures> {
+    let (_, s) = session(&app, &headers)?;
+    let mut f = app.reads.run(move |l| l.figures(q.from, q.to)).await??;
+    if let Some(d) = &s.department {
+        f.departments.retain(|x| &x.code == d);
+        f.specialists.retain(|x| &x.department == d);
+    }
+    Ok(Json(f))
+}
+
+/// The automatic daily close (`close_automatically` in the hall file): once the hall has
+/// closed, today is closed by the server itself, recorded as `auto-close` like the office's
+/// own; checked every 30 s.
+pub async fn auto_close(app: Arc<App>) {
+    let mut stopping = app.stopping.clone();
+    let mut first = true;
+    loop {
+        // At once on starting (a server started after closing time), then every 30 s.
+        if !first {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+                _ = stopping.changed() => {}
+            }
+        }
+        first = false;
+        if *app.stopping.borrow() {
+            return;
+        }
+        let done = app
+            .ledger
+            .run(|l| -> bangban::Result<Option<bangban::DayClose>> {
+                let hall = l.hall()?;
+                if !hall.close_automatically {
+                    return Ok(None);
+                }
+                let today = l.business_day()?;
+                if l.day_closed_seq(today)?.is_some() || !bangban::ledger::hall_has_closed_now(l)? {
+                    return Ok(None);
+                }
+                l.close_day(today, "auto-close").map(Some)
+            })
+            .await;
+        match done {
+            Ok(Ok(Some(d))) => tracing::info!(
+                "closed the business day {} by itself (close_automatically)",
+                d.business_day
+            ),
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => tracing::warn!("the automatic daily close failed: {e}"),
+            Err(_) => return,
+        }
+    }
+}
+
 /// The signed-in specialist as the ops see them: an office desk acting for that person.
 fn caller(s: &OfficeSession) -> Caller {
     Caller {

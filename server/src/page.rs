@@ -585,10 +585,15 @@ pub fn office_page(name: &str, staff: &str, department: Option<&str>, csrf: &str
     let scope = department.map(escape).unwrap_or_else(|| "全厅".into());
     let body = format!(
         "<header><h1 id=\"title\">帮办代办 · 管理办公室 · {scope}</h1><div><span class=\"who\" id=\"who\">{} （{}）</span><button id=\"lang\" type=\"button\">English</button> <button id=\"out\" type=\"button\">退出</button></div></header>\
-<main class=\"desk\"><nav class=\"tabs\"><button id=\"tab-dash\" class=\"on\" type=\"button\">数据驾驶舱</button><button id=\"tab-feedback\" type=\"button\">意见与回复</button><button id=\"tab-coord\" type=\"button\">协调会商</button><button id=\"tab-records\" type=\"button\">台账</button><button id=\"tab-case\" type=\"button\">案件</button><span class=\"label\" id=\"stamp\"></span></nav>\
+<main class=\"desk\"><nav class=\"tabs\"><button id=\"tab-dash\" class=\"on\" type=\"button\">数据驾驶舱</button><button id=\"tab-feedback\" type=\"button\">意见与回复</button><button id=\"tab-coord\" type=\"button\">协调会商</button><button id=\"tab-records\" type=\"button\">台账</button><button id=\"tab-case\" type=\"button\">案件</button><button id=\"tab-appts\" type=\"button\">预约</button><button id=\"tab-scores\" type=\"button\">考核</button><span class=\"label\" id=\"stamp\"></span></nav>\
 <section id=\"dash\">{DASH_BODY}</section><section id=\"fbs\" class=\"hidden\"><div id=\"feedback\"></div></section>\
 <section id=\"coords\" class=\"hidden\"><div id=\"coord\"></div></section>\
 <section id=\"cases\" class=\"hidden\"><div class=\"card\"><div class=\"row\"><input id=\"caseRef\" placeholder=\"号码、日期/号码或二维码\"><button id=\"caseGo\" type=\"button\">查看</button></div><div id=\"caseBox\"></div></div></section>\
+<section id=\"apptsSec\" class=\"hidden\"><div class=\"card\"><div class=\"row\"><input id=\"apptDay\" type=\"date\"><button id=\"apptGo\" type=\"button\">查询</button></div>\
+<div class=\"row\"><select id=\"apptItem\"></select><input id=\"apptAt\" placeholder=\"YYYY-MM-DD HH:MM\"><input id=\"apptPhone\" placeholder=\"来电人手机号\" inputmode=\"numeric\"><button id=\"apptBook\" type=\"button\">为来电人预约</button><span class=\"msg\" id=\"apptMsg\"></span></div>\
+<table><thead><tr><th>时间</th><th>事项</th><th>手机</th><th>签到码</th><th>状态</th><th>号码</th><th></th></tr></thead><tbody id=\"apptRows\"></tbody></table></div></section>\
+<section id=\"scoresSec\" class=\"hidden\"><div class=\"card\"><div class=\"row\"><input id=\"scoreFrom\" type=\"date\"><input id=\"scoreTo\" type=\"date\"><button id=\"scoreGo\" type=\"button\">查询</button></div>\
+<h2>各部门</h2><table><thead><tr class=\"scoreHead\"></tr></thead><tbody id=\"scoreDepts\"></tbody></table><h2>各专员</h2><table><thead><tr class=\"scoreHead\"></tr></thead><tbody id=\"scoreStaff\"></tbody></table></div></section>\
 <section id=\"recs\" class=\"hidden\"><div class=\"card\"><div class=\"row\"><select id=\"recKind\"></select><input id=\"recFrom\" type=\"date\"><input id=\"recTo\" type=\"date\"><button id=\"recGo\" type=\"button\">查询</button><a id=\"recXlsx\" download>导出 XLSX</a><a id=\"recCsv\" download>导出 CSV</a></div>\
 <table><thead><tr id=\"recHead\"></tr></thead><tbody id=\"recRows\"></tbody></table></div></section><p class=\"conn\" id=\"conn\"></p></main>",
         escape(name),
@@ -606,7 +611,36 @@ async function post(path, body) {
   if (!r.ok) throw j;
   return j;
 }
-const SECTIONS = { dash: "dash", feedback: "fbs", coord: "coords", records: "recs", case: "cases" };
+const SECTIONS = { dash: "dash", feedback: "fbs", coord: "coords", records: "recs", case: "cases", appts: "apptsSec", scores: "scoresSec" };
+const STATES = { booked: "已预约", checked_in: "已签到", cancelled: "已取消" };
+async function loadAppts() {
+  if (!$("apptDay").value) $("apptDay").value = TODAY;
+  if (!$("apptItem").options.length) {
+    const h = await (await fetch("/book/hall")).json();
+    for (const d of h.departments) for (const i of d.items) { const o = el("option", `${i.code} ${i.name}`); o.value = i.code; $("apptItem").appendChild(o); }
+  }
+  const list = await (await fetch("/office/api/appointments?date=" + $("apptDay").value)).json();
+  const tb = $("apptRows"); tb.textContent = "";
+  for (const a of list) {
+    const tr = el("tr"); tr.dataset.code = a.code;
+    for (const v of [a.local_time.slice(11), a.item_name, a.phone, a.code, STATES[a.state] || a.state, a.number || ""]) tr.appendChild(el("td", v));
+    const td = el("td");
+    if (a.state === "booked") { const b = el("button", "取消"); b.type = "button"; b.onclick = async () => { if (!confirm("取消这个预约？")) return; try { await post("/office/api/appointments/cancel", { code: a.code }); loadAppts(); } catch (e) { $("apptMsg").textContent = e.error || "error"; } }; td.appendChild(b); }
+    tr.appendChild(td); tb.appendChild(tr);
+  }
+  if (!list.length) { const tr = el("tr"); tr.appendChild(el("td", words().none)); tb.appendChild(tr); }
+}
+const fmt = v => v === null || v === undefined ? "—" : (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : String(v));
+async function loadScores() {
+  if (!$("scoreFrom").value) { $("scoreFrom").value = TODAY; $("scoreTo").value = TODAY; }
+  for (const h of document.querySelectorAll(".scoreHead")) { h.textContent = ""; for (const x of ["名称", "取号", "已办", "平均等候", "p90 等候", "平均办理", "评价", "平均分", "差评", "投诉", "已回复", "超期咨询"]) h.appendChild(el("th", x)); }
+  const r = await fetch(`/office/api/figures?from=${$("scoreFrom").value}&to=${$("scoreTo").value}`);
+  const f = r.ok ? await r.json() : { departments: [], specialists: [] };
+  for (const [id, rows] of [["scoreDepts", f.departments], ["scoreStaff", f.specialists]]) {
+    const tb = $(id); tb.textContent = "";
+    for (const x of rows) { const tr = el("tr"); tr.dataset.code = x.code; [x.name, x.tickets, x.served, x.wait_mean_min, x.wait_p90_min, x.service_mean_min, x.ratings, x.rating_mean, x.ratings_bad, x.complaints, x.feedback_replied, x.consultations_overdue].forEach((v, i) => tr.appendChild(el("td", fmt(v), i ? "n" : "name"))); tb.appendChild(tr); }
+  }
+}
 async function showCase(ref) {
   show("case"); $("caseRef").value = ref;
   const box = $("caseBox"); box.textContent = "";
@@ -622,7 +656,7 @@ async function showCase(ref) {
 }
 function show(which) {
   for (const [tab, sec] of Object.entries(SECTIONS)) { $(sec).classList.toggle("hidden", which !== tab); $("tab-" + tab).classList.toggle("on", which === tab); }
-  if (which === "feedback") loadFeedback(); else if (which === "coord") loadCoord(); else if (which === "records") loadRecords(); else if (which === "dash") for (const c of Object.values(charts)) c.resize();
+  if (which === "feedback") loadFeedback(); else if (which === "coord") loadCoord(); else if (which === "records") loadRecords(); else if (which === "appts") loadAppts(); else if (which === "scores") loadScores(); else if (which === "dash") for (const c of Object.values(charts)) c.resize();
 }
 function input(id, placeholder) { const i = el("input"); i.id = id; i.placeholder = placeholder; return i; }
 async function loadCoord() {
@@ -687,6 +721,17 @@ async function loadFeedback() {
 for (const tab of Object.keys(SECTIONS)) $("tab-" + tab).onclick = () => show(tab);
 $("recGo").onclick = loadRecords;
 $("caseGo").onclick = () => showCase($("caseRef").value.trim());
+$("apptGo").onclick = loadAppts;
+$("scoreGo").onclick = loadScores;
+$("apptBook").onclick = async () => {
+  try { const a = await post("/office/api/appointments/add", { item: $("apptItem").value, at: $("apptAt").value, phone: $("apptPhone").value }); $("apptMsg").textContent = `已预约 ${a.local_time}，签到码 ${a.code}（${a.phone}）`; $("apptDay").value = a.local_time.slice(0, 10); loadAppts(); }
+  catch (e) { $("apptMsg").textContent = e.error || e.kind || "error"; }
+};
+if (OFFICE) {
+  const b = el("button", "日结"); b.id = "closeDay"; b.type = "button";
+  b.onclick = async () => { if (!confirm("日结：过期今天仍在等候的号，并记录链头。继续？")) return; try { const d = await post("/office/api/close-day", {}); $("conn").textContent = `已日结 ${d.business_day}：过期 ${d.expired} 个号`; } catch (e) { $("conn").textContent = e.error || e.kind || "error"; } };
+  $("out").before(b, " ");
+}
 $("out").onclick = async () => { try { await post("/office/sign-out", {}); } catch (e) {} location.reload(); };
 $("lang").onclick = () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("bangban-lang", lang); $("lang").textContent = words().lang; $("tab-dash").textContent = words().dash; $("tab-feedback").textContent = words().feedback; $("out").textContent = words().signOut; if (last) drawDashboard(last, false); };
 follow(false);

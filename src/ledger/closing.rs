@@ -99,6 +99,13 @@ impl Ledger {
 }
 
 /// Whether the hall's closing time has passed today (in its time zone).
+/// Whether the hall has closed for today by the ledger's clock (the automatic daily close waits
+/// for this).
+pub fn hall_has_closed_now(l: &mut Ledger) -> Result<bool> {
+    let hall = l.hall()?;
+    Ok(hall_has_closed(&hall, l.now()))
+}
+
 fn hall_has_closed(hall: &Hall, now: DateTime<Utc>) -> bool {
     let local = now.with_timezone(&hall.tz()).time();
     match chrono::NaiveTime::parse_from_str(&hall.close, "%H:%M") {

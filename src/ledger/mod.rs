@@ -24,7 +24,7 @@ mod calling;
 mod casebook;
 pub use casebook::{event_words, CaseLine, CasePage, PartLine};
 mod closing;
-pub use closing::DayClose;
+pub use closing::{hall_has_closed_now, DayClose};
 mod dashboard;
 pub use dashboard::{CoordinationCase, DashAlert, DashDepartment, DashRating, DashWindow, Dashboard, MeetingLine};
 mod deadlines;

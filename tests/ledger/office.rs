@@ -285,6 +285,56 @@ fn the_office_follows_the_hall_live_answers_a_complaint_records_a_meeting_export
     );
     drop(l);
 
+    // 预约: booked for a caller on the next working day, listed, then cancelled.
+    tab.find_element("#tab-appts").unwrap().click().unwrap();
+    assert!(until(
+        &tab,
+        "document.getElementById('apptItem').options.length > 10",
+        10
+    ));
+    let mut day = today.succ_opt().unwrap();
+    while matches!(
+        chrono::Datelike::weekday(&day),
+        chrono::Weekday::Sat | chrono::Weekday::Sun
+    ) {
+        day = day.succ_opt().unwrap();
+    }
+    eval(&tab, "document.getElementById('apptItem').value = 'F01'");
+    tab.find_element("#apptAt")
+        .unwrap()
+        .type_into(&format!("{day} 10:00"))
+        .unwrap();
+    tab.find_element("#apptPhone")
+        .unwrap()
+        .type_into("13912345678")
+        .unwrap();
+    tab.find_element("#apptBook").unwrap().click().unwrap();
+    assert!(
+        until(
+            &tab,
+            "document.getElementById('apptMsg').textContent.includes('签到码')",
+            10
+        ),
+        "{}",
+        eval(&tab, "document.getElementById('apptMsg').textContent")
+    );
+    assert!(until(&tab, "document.querySelectorAll('#apptRows tr[data-code]').length === 1 && document.getElementById('apptRows').textContent.includes('139****5678') && document.getElementById('apptRows').textContent.includes('已预约')", 10));
+    eval(
+        &tab,
+        "window.confirm = () => true; document.querySelector('#apptRows tr[data-code] button').click()",
+    );
+    assert!(
+        until(
+            &tab,
+            "document.getElementById('apptRows').textContent.includes('已取消')",
+            10
+        ),
+        "cancelled"
+    );
+    // 考核: every department's and specialist's figures of the day.
+    tab.find_element("#tab-scores").unwrap().click().unwrap();
+    assert!(until(&tab, "document.querySelectorAll('#scoreDepts tr').length === 10 && document.querySelector('#scoreStaff tr[data-code=\"S101\"]') !== null", 10));
+
     // A coordinator sees their department only.
     let coord = browser.new_tab().unwrap();
     eval(
@@ -301,6 +351,13 @@ fn the_office_follows_the_hall_live_answers_a_complaint_records_a_meeting_export
         eval(&coord, "document.querySelector('#deptRows tr').dataset.code"),
         "GAJ"
     );
+    assert_eq!(
+        eval(&coord, "!!document.getElementById('closeDay')"),
+        false,
+        "only the office closes the day"
+    );
+    coord.find_element("#tab-scores").unwrap().click().unwrap();
+    assert!(until(&coord, "document.querySelectorAll('#scoreDepts tr').length === 1 && [...document.querySelectorAll('#scoreStaff tr')].every(tr => tr.dataset.code.startsWith('S2'))", 10));
     assert!(until(
         &coord,
         "[...document.querySelectorAll('.win')].every(w => ['4','5'].includes(w.dataset.window))",
@@ -465,4 +522,59 @@ fn on_a_busy_morning_the_dashboard_and_the_wall_show_the_hall_and_render_for_the
         "the wall scrolls: {}",
         eval(&w, "document.documentElement.scrollHeight + ' > ' + window.innerHeight")
     );
+}
+
+#[test]
+fn with_close_automatically_the_server_closes_the_day_itself_once_the_hall_has_closed() {
+    let t = temp_ledger();
+    let hall = t.dir.path().join("hall.toml");
+    let text = std::fs::read_to_string(demo_hall_path()).unwrap().replacen(
+        "[hall]\n",
+        "[hall]\nclose_automatically = true\n",
+        1,
+    );
+    std::fs::write(&hall, text).unwrap();
+    // A visitor took a ticket at 10:00 on Monday and was never called.
+    let (mut l, _clock) = clocked_ledger(&t.db, "2026-12-07T02:00:00Z");
+    let hall = bangban::Hall::from_path(&hall).unwrap();
+    assert!(hall.close_automatically);
+    l.configure(&hall, "test", "hall.toml").unwrap();
+    let number = l
+        .issue(&bangban::IssueRequest {
+            item: "A02".into(),
+            priority: None,
+            mode: None,
+            channel: Channel::Kiosk,
+            actor: "kiosk-1".into(),
+        })
+        .unwrap()
+        .number;
+    drop(l);
+    // The server comes up at 17:20, after the hall's 17:00 close: it closes the day itself.
+    let s = Served::start_at(&t.db, "2026-12-07T09:20:00Z");
+    let end = Instant::now() + Duration::from_secs(15);
+    let closed = loop {
+        let out = cli_env(
+            &t.db,
+            &["--json", "case", &format!("2026-12-07/{number}"), "show"],
+            &[("BANGBAN_NOW", "2026-12-07T09:20:00Z")],
+        );
+        let state = json(&out)["case"]["state"].as_str().unwrap_or("").to_string();
+        if state == "expired" || Instant::now() > end {
+            break state;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(closed, "expired", "the unserved ticket was expired by the close");
+    drop(s);
+    let conn = rusqlite::Connection::open(&t.db).unwrap();
+    let actor: String = conn
+        .query_row("SELECT actor FROM events WHERE kind = 'day_closed'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        actor, "auto-close",
+        "recorded like the office's own close, by its own name"
+    );
+    let out = cli(&t.db, &["verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
 }
