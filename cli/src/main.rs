@@ -200,6 +200,18 @@ pub enum Cmd {
         #[arg(long, value_name = "CODE")]
         department: Option<String>,
     },
+    /// A form of the case as an A4 PDF, to print and sign: poa (委托书), acceptance (受理单),
+    /// notice (一次性告知书), suspension (中止告知单), termination (终止告知单), completion
+    /// (办结单) or handover (材料交接单); what is not known yet is a line to fill in by hand
+    Form {
+        #[arg(value_parser = ["poa", "acceptance", "notice", "suspension", "termination", "completion", "handover"])]
+        kind: String,
+        /// The case: today's number, DATE/NUMBER or its token
+        case: String,
+        /// The PDF to write
+        #[arg(long, value_name = "FILE.pdf")]
+        out: PathBuf,
+    },
     /// 好差评: record the visitor's rating of a served visit, once (1 非常不满意 … 5 非常满意);
     /// 1 or 2 opens a follow-up for the department's coordinator
     Rate {
@@ -731,6 +743,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             ..
         } => office::export_ratings(cli, period, *format, out.as_deref()),
         Cmd::Overdue { department } => office::overdue(cli, department.as_deref()),
+        Cmd::Form { kind, case, out } => office::form(cli, kind, case, out),
         Cmd::Rate { case, level, channel } => office::rate(cli, case, *level, channel),
         Cmd::Staff {
             cmd: StaffCmd::SetPin { staff, old_pin, .. },
@@ -834,6 +847,7 @@ fn keep_witness(cli: &Cli) {
             | Cmd::Import { .. }
             | Cmd::Export { .. }
             | Cmd::Overdue { .. }
+            | Cmd::Form { .. }
             | Cmd::Rate { .. }
             | Cmd::Appointment { .. }
             | Cmd::CheckIn { .. }

@@ -4,6 +4,7 @@ mod closing;
 mod concurrency;
 mod connections;
 mod docs;
+mod forms;
 mod hall_file;
 mod hardening;
 mod history;

@@ -556,3 +556,51 @@ pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
     }
     Ok(())
 }
+
+/// A form of a case as an A4 PDF (`bangban form KIND CASE --out FILE.pdf`), from the case's
+/// own data and its notes' texts; with `--server`, read through the server.
+pub fn form(cli: &Cli, kind: &str, case: &str, out: &std::path::Path) -> Result<(), Exit> {
+    let kind = bangban_forms::FormKind::parse(kind).ok_or_else(|| Exit::usage(format!("no form {kind:?}")))?;
+    let mut c = cli.client()?;
+    let hall = c.hall()?;
+    let view = c.case(case)?;
+    let mut notes = std::collections::HashMap::new();
+    for e in &view.events {
+        let Ok(body) = serde_json::from_str::<bangban::EventBody>(&e.payload) else {
+            continue;
+        };
+        for r in body.note_refs() {
+            if let Ok(text) = c.note(r.note) {
+                notes.insert(r.note, text);
+            }
+        }
+    }
+    let today = bangban::clock::business_day(bangban::clock::from_env().now(), hall.tz());
+    let pdf = bangban_forms::render(
+        kind,
+        &bangban_forms::FormData {
+            hall: &hall,
+            case: &view.case,
+            notes: &notes,
+            status_url: hall.qr_payload(&view.case.token),
+            today,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_atomically(out, &pdf)?;
+    if cli.json {
+        print_json(
+            &json!({ "out": out, "form": kind.as_str(), "case": format!("{}/{}", view.case.business_day, view.case.number), "bytes": pdf.len() }),
+        );
+    } else {
+        say!(
+            "wrote the {}（{}）of {}/{} to {}",
+            kind.title(),
+            kind.as_str(),
+            view.case.business_day,
+            view.case.number,
+            out.display()
+        );
+    }
+    Ok(())
+}
