@@ -111,6 +111,10 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
         "resume",
     );
     ok(run("overdue", &office, &["overdue"]), "overdue");
+    // A form of the case, made through the server at the office's desk.
+    let poa = file("poa.pdf");
+    ok(run("form", &office, &["form", "poa", "A001", "--out", &poa]), "form");
+    assert!(std::fs::read(&poa).unwrap().starts_with(b"%PDF-"));
     ok(run("report", &office, &["report"]), "report");
     // The register carries what was typed at the counter: the office reads it at its desk.
     let register = stdout(&ok(run("records", &office, &["records", "consultations"]), "records"));
