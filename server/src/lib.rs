@@ -1435,6 +1435,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/office/api/resolve", post(office::resolve))
         .route("/office/api/records", get(office::records))
         .route("/office/api/case", get(office::case_page))
+        .route("/office/api/form", get(office::form))
         .route("/office/api/appointments", get(office::appointments))
         .route("/office/api/appointments/add", post(office::book))
         .route("/office/api/appointments/cancel", post(office::cancel))

@@ -498,6 +498,74 @@ pub async fn case_page(
 }
 
 #[derive(Deserialize)]
+pub struct FormQuery {
+    kind: String,
+    #[serde(rename = "ref")]
+    case: String,
+}
+
+/// A case's form as an A4 PDF (the same as `bangban form`), to print or save from the case page.
+pub async fn form(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<FormQuery>,
+) -> Result<Response, ApiError> {
+    let (_, s) = session(&app, &headers)?;
+    let kind = bangban_forms::FormKind::parse(&q.kind)
+        .ok_or_else(|| ApiError(LedgerError::Invalid(format!("no form {:?}", q.kind))))?;
+    let department = s.department.clone();
+    let (pdf, name) = app
+        .reads
+        .run(move |l| -> bangban::Result<(Vec<u8>, String)> {
+            let hall = l.hall()?;
+            let case = l.find_case(&q.case)?;
+            if department.as_ref().is_some_and(|d| d != &case.department) {
+                return Err(LedgerError::Forbidden(format!(
+                    "{} is another department's case",
+                    case.number
+                )));
+            }
+            let mut notes = HashMap::new();
+            for e in l.case_events(case.id)? {
+                let Ok(body) = serde_json::from_str::<bangban::EventBody>(&e.payload) else {
+                    continue;
+                };
+                for r in body.note_refs() {
+                    if let Ok(n) = l.note(r.note) {
+                        notes.insert(r.note, n.body);
+                    }
+                }
+            }
+            let today = l.business_day()?;
+            let pdf = bangban_forms::render(
+                kind,
+                &bangban_forms::FormData {
+                    hall: &hall,
+                    case: &case,
+                    notes: &notes,
+                    status_url: hall.qr_payload(&case.token),
+                    today,
+                },
+            )
+            .map_err(|e| LedgerError::Invalid(e.to_string()))?;
+            Ok((
+                pdf,
+                format!("{}-{}-{}.pdf", kind.as_str(), case.business_day, case.number),
+            ))
+        })
+        .await??;
+    let mut r = pdf.into_response();
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/pdf"));
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        r.headers_mut().insert("content-disposition", v);
+    }
+    r.headers_mut()
+        .insert("cache-control", HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Deserialize)]
 pub struct RecordsQuery {
     kind: String,
     from: chrono::NaiveDate,

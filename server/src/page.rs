@@ -653,6 +653,11 @@ async function showCase(ref) {
   const t = el("table"); const head = el("tr"); for (const h of ["序号", "时间", "经办", "事项", "内容"]) head.appendChild(el("th", h)); t.appendChild(head);
   for (const x of c.lines) { const tr = el("tr"); [x.seq, x.at, x.who, x.what, x.detail].forEach((v, i) => tr.appendChild(el("td", String(v), i === 4 ? "name" : ""))); t.appendChild(tr); }
   t.id = "caseLines"; box.appendChild(t);
+  const forms = el("div", null, "row"); forms.id = "caseForms"; forms.appendChild(el("span", "表单（A4 PDF）：", "meta"));
+  for (const [k, n] of [["poa", "委托书"], ["acceptance", "受理单"], ["notice", "一次性告知书"], ["suspension", "中止告知单"], ["termination", "终止告知单"], ["completion", "办结单"], ["handover", "材料交接单"]]) {
+    const a = el("a", n); a.href = `/office/api/form?kind=${k}&ref=${encodeURIComponent(c.case)}`; a.target = "_blank"; a.dataset.kind = k; forms.appendChild(a);
+  }
+  box.appendChild(forms);
 }
 function show(which) {
   for (const [tab, sec] of Object.entries(SECTIONS)) { $(sec).classList.toggle("hidden", which !== tab); $("tab-" + tab).classList.toggle("on", which === tab); }

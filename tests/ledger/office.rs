@@ -473,6 +473,11 @@ fn on_a_busy_morning_the_dashboard_and_the_wall_show_the_hall_and_render_for_the
         .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
         .unwrap();
     std::fs::write(shots.join("office-case.png"), png).unwrap();
+    // The case's forms, from its page: a 委托书 as a PDF.
+    assert_eq!(
+        eval(&tab, "fetch(document.querySelector('#caseForms a[data-kind=poa]').href).then(async r => r.headers.get('content-type') + ' ' + String.fromCharCode(...new Uint8Array(await r.arrayBuffer()).slice(0, 5)))"),
+        "application/pdf %PDF-"
+    );
     tab.find_element("#tab-records").unwrap().click().unwrap();
     assert!(until(
         &tab,
