@@ -673,6 +673,15 @@ impl Op for CheckIn {
     }
 }
 
+/// What a visitor is told after rating a case (the level the case now holds).
+fn rated(c: crate::Case) -> Rated {
+    Rated {
+        number: c.number,
+        level: c.rating.unwrap_or_default(),
+        follow_up: c.follow_up_open,
+    }
+}
+
 /// 好差评 at the kiosk, by the ticket's QR code or today's number.
 impl Op for Rate {
     type Reply = Rated;
@@ -681,19 +690,10 @@ impl Op for Rate {
     const WRITES: bool = true;
     fn run(self, l: &mut Ledger, by: &Caller) -> Result<Rated> {
         let c = l.rate(&self.ticket, self.level, "kiosk", &by.actor)?;
-        Ok(Rated {
-            number: c.number,
-            level: self.level,
-            follow_up: c.follow_up_open,
-        })
+        Ok(rated(c))
     }
     fn replay(l: &mut Ledger, seq: i64) -> Result<Rated> {
-        let c = case_of_event(l, seq)?;
-        Ok(Rated {
-            number: c.number,
-            level: c.rating.unwrap_or_default(),
-            follow_up: c.follow_up_open,
-        })
+        Ok(rated(case_of_event(l, seq)?))
     }
 }
 
@@ -750,19 +750,10 @@ impl Op for PadRate {
     fn run(self, l: &mut Ledger, by: &Caller) -> Result<Rated> {
         let window = pad_window(by, self.window)?;
         let c = l.rate_at_window(self.case, window, self.level, &self.reasons, &by.actor)?;
-        Ok(Rated {
-            number: c.number,
-            level: self.level,
-            follow_up: c.follow_up_open,
-        })
+        Ok(rated(c))
     }
     fn replay(l: &mut Ledger, seq: i64) -> Result<Rated> {
-        let c = case_of_event(l, seq)?;
-        Ok(Rated {
-            number: c.number,
-            level: c.rating.unwrap_or_default(),
-            follow_up: c.follow_up_open,
-        })
+        Ok(rated(case_of_event(l, seq)?))
     }
 }
 

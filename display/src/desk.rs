@@ -209,6 +209,24 @@ pub enum Source {
     },
 }
 
+impl Source {
+    /// The door to the hall this source names; on the ledger file, events carry `actor`.
+    pub fn door(self, actor: String) -> Door {
+        match self {
+            Source::Ledger(path, busy) => Door::File {
+                path,
+                opts: LedgerOptions {
+                    busy_timeout: busy,
+                    ..LedgerOptions::default()
+                },
+                actor,
+                demo: false,
+            },
+            Source::Server { url, token, ca } => Door::Server { url, token, ca },
+        }
+    }
+}
+
 /// The IO side's state: the hall client, who is signed in, which case is on the panel.
 pub struct Desk {
     client: Box<dyn HallClient>,
@@ -274,18 +292,7 @@ impl Desk {
     /// Connect to the hall and check that the window belongs to a department. Returns the
     /// desk and the hall it found.
     pub fn open(source: Source, window: u32) -> Result<(Desk, Arc<Hall>), LedgerError> {
-        let door = match source {
-            Source::Ledger(path, busy) => Door::File {
-                path,
-                opts: LedgerOptions {
-                    busy_timeout: busy,
-                    ..LedgerOptions::default()
-                },
-                actor: format!("counter-{window}"),
-                demo: false,
-            },
-            Source::Server { url, token, ca } => Door::Server { url, token, ca },
-        };
+        let door = source.door(format!("counter-{window}"));
         let (db, url) = door.witness_source();
         let over_network = matches!(door, Door::Server { .. });
         let witness = bangban::witness::for_program("counter", db, url);

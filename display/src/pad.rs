@@ -12,9 +12,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bangban::api::{HallClient, Rated};
-use bangban::connect::Door;
 use bangban::ops::{PadRate, PadShow};
-use bangban::{LedgerError, LedgerOptions, PadView, RATING_REASONS};
+use bangban::{LedgerError, PadView, RATING_REASONS};
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
 pub use crate::desk::Source;
@@ -74,19 +73,7 @@ fn s(v: &str) -> SharedString {
 
 /// Open the pad of `window` on either source: the hall must have the window.
 pub fn pad(source: Source, window: u32) -> anyhow::Result<Pad> {
-    let door = match source {
-        Source::Ledger(path, busy) => Door::File {
-            path,
-            opts: LedgerOptions {
-                busy_timeout: busy,
-                ..LedgerOptions::default()
-            },
-            actor: format!("pad-{window}"),
-            demo: false,
-        },
-        Source::Server { url, token, ca } => Door::Server { url, token, ca },
-    };
-    let mut client = bangban::connect::connect(door)?;
+    let mut client = bangban::connect::connect(source.door(format!("pad-{window}")))?;
     if !client.hall()?.all_windows().contains(&window) {
         return Err(LedgerError::UnknownWindow(window).into());
     }
