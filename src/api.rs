@@ -241,6 +241,12 @@ pub struct TicketStatus {
     /// Waiting for the management office's coordination (协调中).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub coordinating: bool,
+    /// 中止 / 终止: the reason the visitor was given in writing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// 中止: the day the work is expected to resume, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_by: Option<String>,
     /// 全链条: each department's part and whether it is done.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<PartOnPage>,

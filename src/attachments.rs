@@ -631,6 +631,7 @@ pub fn import_sheets(
                         },
                         involved: keep("involved", |i| i.involved.clone()),
                         in_series: earlier.is_some_and(|i| i.in_series),
+                        time_limit_days: earlier.map(|i| i.time_limit_days).unwrap_or_default(),
                     });
                 }
             }

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../sql/014_watched_coordination.sql"),
     include_str!("../sql/015_pad_role.sql"),
     include_str!("../sql/016_outbox.sql"),
+    include_str!("../sql/017_suspension_and_signatures.sql"),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

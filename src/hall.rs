@@ -124,9 +124,26 @@ pub struct Item {
     /// A whole-chain item's parts are worked one after another (true) or side by side.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub in_series: bool,
+    /// 承诺时限: accepted work is finished within this many working days (0: the hall's
+    /// `[deadlines] completion_days`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub time_limit_days: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Item {
+    /// The working days accepted work of this item is promised in.
+    pub fn time_limit(&self, deadlines: &Deadlines) -> u32 {
+        if self.time_limit_days > 0 {
+            self.time_limit_days
+        } else {
+            deadlines.completion_days
+        }
+    }
+
     /// The name shown to visitors: main item, then the sub-item when there is one.
     pub fn display_name(&self) -> String {
         if self.sub.is_empty() {
@@ -277,6 +294,9 @@ pub struct Deadlines {
     /// An escalated case's coordination meeting (协调会商) is held within this many working days
     /// (a meeting's own follow-up date takes over once it is recorded).
     pub coordination_days: u32,
+    /// Accepted work is finished (承诺办结) within this many working days, unless the item
+    /// names its own time limit (`time_limit_days`); a suspension (中止) stops the clock.
+    pub completion_days: u32,
 }
 
 impl Default for Deadlines {
@@ -291,6 +311,7 @@ impl Default for Deadlines {
             feedback_reply_days: 5,
             part_claim_days: 1,
             coordination_days: 2,
+            completion_days: 10,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod demo_day;
 pub mod disk;
 pub mod error;
 pub mod font;
+pub mod forms;
 pub mod hall;
 pub mod host;
 pub mod ledger;
@@ -21,8 +22,10 @@ pub mod model;
 pub mod notify;
 pub mod ops;
 pub mod pin;
+pub mod principal;
 pub mod remote;
 pub mod restore;
+pub mod signature;
 pub mod store;
 pub mod tls;
 pub mod visitors;
@@ -34,8 +37,8 @@ pub use hall::{mask_phone, Hall, HallErrors, HallIssue};
 pub use ledger::{
     add_working_days, announcement, Appointment, CallRequest, Called, CaseAction, CodeRefusal, DayClose, DayReport,
     Feedback, FeedbackKind, FigureLine, Figures, HourFigures, IssueRequest, Ledger, LedgerOptions, NewFeedback,
-    OpenCase, PadView, PinChecked, PinRecord, RatingRecord, RecordKind, RecordRow, Ticket, WaitingEntry,
-    FEEDBACK_CATEGORIES, RATING_LEVELS, RATING_REASONS,
+    OpenCase, PadView, PinChecked, PinRecord, RatingRecord, RecordKind, RecordRow, SignAsk, SignedForm, Ticket,
+    WaitingEntry, FEEDBACK_CATEGORIES, RATING_LEVELS, RATING_REASONS,
 };
 pub use model::{Case, CaseState, Channel, EventBody, Mode};
 

@@ -108,6 +108,11 @@ pub enum CaseState {
     /// 日结: still waiting (or on hold) when the day was closed; the visitor may come back on a
     /// later day, when the same case gets that day's number.
     Expired,
+    /// 中止: the work waits for the visitor or another office, with a reason and an expected
+    /// date; its deadlines pause until it resumes.
+    Suspended,
+    /// 终止: closed before it was finished, with the reason given in writing.
+    Terminated,
 }
 
 impl CaseState {
@@ -130,6 +135,8 @@ impl CaseState {
             CaseState::Transferred => "transferred",
             CaseState::Cancelled => "cancelled",
             CaseState::Expired => "expired",
+            CaseState::Suspended => "suspended",
+            CaseState::Terminated => "terminated",
         }
     }
     pub fn label_zh(self) -> &'static str {
@@ -151,6 +158,8 @@ impl CaseState {
             CaseState::Transferred => "已转办",
             CaseState::Cancelled => "已取消",
             CaseState::Expired => "已过期",
+            CaseState::Suspended => "已中止",
+            CaseState::Terminated => "已终止",
         }
     }
     /// States in which the work on the case is over (only archiving may follow a delivery):
@@ -164,6 +173,7 @@ impl CaseState {
                 | CaseState::Expired
                 | CaseState::Delivered
                 | CaseState::ReceiptConfirmed
+                | CaseState::Terminated
         )
     }
     /// States in which the case stands in a department's queue.
@@ -527,6 +537,57 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         codes_before: Option<String>,
     },
+    /// 中止: the work waits (for the visitor or another office) until about `until`; the
+    /// reason is a note. The case's deadlines pause.
+    CaseSuspended {
+        staff: String,
+        reason: NoteRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<String>,
+    },
+    /// The suspension is lifted: the work resumes where it stood.
+    SuspensionLifted {
+        staff: String,
+    },
+    /// 终止: the case is closed unfinished; the reason is a note.
+    CaseTerminated {
+        staff: String,
+        reason: NoteRef,
+    },
+    /// The principal (委托人) of the power of attorney, typed at the counter: name, ID number
+    /// and phone are notes (personal data, purged with the notes); the event keeps their
+    /// salted hashes only.
+    PrincipalRecorded {
+        staff: String,
+        name: NoteRef,
+        id_number: NoteRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<NoteRef>,
+    },
+    /// A specialist asked the window's signature pad for the visitor's signature on a form.
+    SignatureRequested {
+        window: u32,
+        staff: String,
+        form: String,
+    },
+    /// The visitor signed a form. On the pad: the form's words as signed are the note `form`
+    /// (its salted SHA-256 is the form's hash) and the signature is the PNG in the note
+    /// `signature`, whose plain SHA-256 is `signature_sha256`. On paper: `paper` is the printed
+    /// form's number, and there are no notes.
+    FormSigned {
+        form: String,
+        staff: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<NoteRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<NoteRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature_sha256: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        paper: Option<String>,
+    },
     /// 日结: the case was still waiting, called or on hold when its business day was closed.
     CaseExpired {
         business_day: String,
@@ -576,6 +637,15 @@ impl EventBody {
             EventBody::FeedbackReceived { text, .. } => text.iter().collect(),
             EventBody::FeedbackReplied { reply, .. } => vec![reply],
             EventBody::PrintFailed { detail, .. } => detail.iter().collect(),
+            EventBody::CaseSuspended { reason, .. } => vec![reason],
+            EventBody::CaseTerminated { reason, .. } => vec![reason],
+            EventBody::PrincipalRecorded {
+                name, id_number, phone, ..
+            } => [Some(name), Some(id_number), phone.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            EventBody::FormSigned { content, signature, .. } => content.iter().chain(signature.iter()).collect(),
             _ => vec![],
         }
     }
@@ -637,6 +707,12 @@ impl EventBody {
             EventBody::WindowResumed { .. } => "window_resumed",
             EventBody::NotesPurged { .. } => "notes_purged",
             EventBody::CaseExpired { .. } => "case_expired",
+            EventBody::CaseSuspended { .. } => "case_suspended",
+            EventBody::SuspensionLifted { .. } => "suspension_lifted",
+            EventBody::CaseTerminated { .. } => "case_terminated",
+            EventBody::PrincipalRecorded { .. } => "principal_recorded",
+            EventBody::SignatureRequested { .. } => "signature_requested",
+            EventBody::FormSigned { .. } => "form_signed",
             EventBody::CaseReturned { .. } => "case_returned",
             EventBody::DayClosed { .. } => "day_closed",
         }
@@ -653,6 +729,8 @@ impl EventBody {
                 | EventBody::FeedbackReplied { .. }
                 | EventBody::TicketPrinted { .. }
                 | EventBody::PhoneLeft { .. }
+                | EventBody::PrincipalRecorded { .. }
+                | EventBody::SignatureRequested { .. }
                 | EventBody::PrintFailed { .. }
                 | EventBody::StaffPinSet { .. }
                 | EventBody::StaffLogin { .. }
@@ -792,6 +870,12 @@ pub struct Case {
     /// rather than side by side.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub parts_in_series: bool,
+    /// 中止: the state the work resumes in when the suspension is lifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspended_from: Option<CaseState>,
+    /// The forms the visitor has signed (on the pad or on paper), by kind (`poa`, `completion` …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed: Vec<String>,
 }
 
 /// How many queue places lie between two issue orders: room for the cases that come back on a
@@ -914,6 +998,8 @@ pub fn apply_owned(
             follow_up_open: false,
             parts: vec![],
             parts_in_series: false,
+            suspended_from: None,
+            signed: vec![],
         });
     }
     let mut c = case.ok_or(LedgerError::UnknownCase(format!("#{case_id}")))?;
@@ -1132,7 +1218,10 @@ pub fn apply_owned(
             c.state = S::ReceiptConfirmed;
         }
         EventBody::Archived { .. } => {
-            if !matches!(old.state, S::Delivered | S::ReceiptConfirmed | S::Consulted) {
+            if !matches!(
+                old.state,
+                S::Delivered | S::ReceiptConfirmed | S::Consulted | S::Terminated
+            ) {
                 return Err(illegal(old, &c.number, "archive"));
             }
             if old.open_question {
@@ -1341,6 +1430,46 @@ pub fn apply_owned(
             c.called_window = None;
             c.recalls = 0;
             c.closed_at = None;
+        }
+        EventBody::CaseSuspended { .. } => {
+            if !matches!(old.state, S::Accepted | S::InProgress) {
+                return Err(illegal(old, &c.number, "suspend (中止)"));
+            }
+            c.suspended_from = Some(old.state);
+            c.state = S::Suspended;
+        }
+        EventBody::SuspensionLifted { .. } => {
+            if old.state != S::Suspended {
+                return Err(illegal(old, &c.number, "resume the suspended work of"));
+            }
+            c.state = c.suspended_from.take().unwrap_or(S::Accepted);
+        }
+        EventBody::CaseTerminated { .. } => {
+            if !matches!(
+                old.state,
+                S::Serving
+                    | S::OnHold
+                    | S::Consulted
+                    | S::AwaitingMaterials
+                    | S::Accepted
+                    | S::InProgress
+                    | S::Suspended
+                    | S::Ready
+            ) {
+                return Err(illegal(old, &c.number, "terminate (终止)"));
+            }
+            end_service(&mut c);
+            c.suspended_from = None;
+            c.state = S::Terminated;
+            c.closed_at = Some(at.into());
+        }
+        EventBody::FormSigned { form, .. } => {
+            if matches!(old.state, S::Cancelled | S::Expired | S::Archived) {
+                return Err(illegal(old, &c.number, "sign a form of"));
+            }
+            if !c.signed.iter().any(|f| f == form) {
+                c.signed.push(form.clone());
+            }
         }
         EventBody::CaseIssued { .. } => unreachable!("handled above"),
         other => {

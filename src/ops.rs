@@ -165,6 +165,9 @@ op_table!(
     RatingsExport,
     LeavePhone,
     Outbox,
+    PadSign,
+    FormShow,
+    SignedFormFind,
 );
 
 /// The kiosks (and the admin, who may do anything).
@@ -754,6 +757,73 @@ impl Op for PadRate {
     }
     fn replay(l: &mut Ledger, seq: i64) -> Result<Rated> {
         Ok(rated(case_of_event(l, seq)?))
+    }
+}
+
+/// The visitor signed on the window's pad (`display sign`): the strokes, in the pad's canvas
+/// units (`signature::WIDTH` × `signature::HEIGHT`), for the case the pad was asked about.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PadSign {
+    pub window: u32,
+    pub case: i64,
+    pub strokes: Vec<crate::signature::Stroke>,
+}
+
+impl Op for PadSign {
+    type Reply = Case;
+    const PATH: &'static str = "pad/sign";
+    const ROLES: &'static [DeviceRole] = PAD;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<Case> {
+        let window = pad_window(by, self.window)?;
+        l.sign_at_window(window, self.case, &self.strokes, &by.actor)
+    }
+    fn replay(l: &mut Ledger, seq: i64) -> Result<Case> {
+        case_of_event(l, seq)
+    }
+}
+
+/// A form's words for a case as it stands (`bangban form`, the console's print, the office's
+/// case page): the caller draws them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FormShow {
+    pub kind: crate::forms::FormKind,
+    pub case: String,
+}
+
+impl Op for FormShow {
+    type Reply = crate::forms::FormContent;
+    const PATH: &'static str = "form";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<Self::Reply> {
+        l.form(self.kind, &self.case)
+    }
+}
+
+/// A form as the visitor signed it on the pad: by its event (`form verify`), or the latest of
+/// a kind for a case (`bangban form` prints the signed one when there is one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedFormFind {
+    #[serde(default)]
+    pub seq: Option<i64>,
+    #[serde(default)]
+    pub kind: Option<crate::forms::FormKind>,
+    #[serde(default)]
+    pub case: Option<String>,
+}
+
+impl Op for SignedFormFind {
+    type Reply = Option<crate::SignedForm>;
+    const PATH: &'static str = "form/signed";
+    const ROLES: &'static [DeviceRole] = DESKS;
+    const WRITES: bool = false;
+    fn run(self, l: &mut Ledger, _: &Caller) -> Result<Self::Reply> {
+        match (self.seq, self.kind, self.case) {
+            (Some(seq), _, _) => l.signed_form_at(seq).map(Some),
+            (None, Some(kind), Some(case)) => l.signed_form(kind, &case),
+            _ => Err(LedgerError::Invalid("form/signed: give seq, or kind and case".into())),
+        }
     }
 }
 

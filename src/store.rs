@@ -171,6 +171,18 @@ pub struct WindowRow {
     pub since: String,
 }
 
+/// A signature a console asked its window's pad for (`sql/017_suspension_and_signatures.sql`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignRequestRow {
+    pub window: u32,
+    pub case_id: i64,
+    pub form: String,
+    pub staff: String,
+    pub at: String,
+    /// The `signature_requested` event.
+    pub seq: i64,
+}
+
 /// A specialist's PIN row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPin {
@@ -270,6 +282,8 @@ pub struct FeedbackRow {
 #[derive(Debug, Clone)]
 pub enum SideQuery<'a> {
     Window(u32),
+    /// The signature waiting on a window's pad.
+    SignRequest(u32),
     Pin(&'a str),
     /// The configuration in force (the latest), or the id only when `body` is false.
     Config {
@@ -321,6 +335,7 @@ pub enum SideQuery<'a> {
 #[derive(Debug, Clone)]
 pub enum SideRow {
     Window(WindowRow),
+    SignRequest(SignRequestRow),
     Pin(StoredPin),
     Config(ConfigRow),
     Device(DeviceRow),
@@ -351,6 +366,13 @@ pub enum SessionsOf<'a> {
 #[derive(Debug, Clone)]
 pub enum SideWrite<'a> {
     Window(&'a WindowRow),
+    /// A window's pad asked for a signature (replacing what it was asked before).
+    SignRequest(&'a SignRequestRow),
+    /// The window's request answered (signed), if it is still the one of event `seq`.
+    SignRequestDone {
+        window: u32,
+        seq: i64,
+    },
     /// A new PIN (salt and hash), failures cleared.
     PinSet {
         staff: &'a str,

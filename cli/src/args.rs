@@ -396,6 +396,62 @@ const ACTIONS: &[Action] = &[
         &[flag("material", "material", Fill::Text, "The material, as the hall's lists name it")],
     ),
     action(
+        "suspend",
+        "suspend",
+        "中止: the accepted work waits for the visitor or another office; its deadlines pause",
+        &[
+            flag("reason", "reason", Fill::Text, "Why (kept in the notes, printed on the 中止告知单)"),
+            flag("until", "until", Fill::MaybeText, "The day the work is expected to resume, YYYY-MM-DD"),
+        ],
+    ),
+    action(
+        "resume-work",
+        "resume_work",
+        "The suspension's cause is gone: the work resumes, its deadlines run again",
+        &[],
+    ),
+    action(
+        "terminate",
+        "terminate",
+        "终止: close the case unfinished, with the reason given in writing",
+        &[flag(
+            "reason",
+            "reason",
+            Fill::Text,
+            "Why (kept in the notes, printed on the 终止告知单)",
+        )],
+    ),
+    action(
+        "principal",
+        "principal",
+        "The principal (委托人) of the power of attorney: kept as personal data, shown masked",
+        &[
+            flag("name", "name", Fill::Text, "The principal's name"),
+            flag("id_number", "id", Fill::Text, "The 18-digit resident ID number"),
+            flag("phone", "phone", Fill::MaybeText, "A mobile number"),
+        ],
+    ),
+    action(
+        "request-signature",
+        "request_signature",
+        "Ask this window's signature pad (display sign) for the visitor's signature on a form",
+        &[flag(
+            "form",
+            "form",
+            Fill::Text,
+            "The form: poa, acceptance, notice, suspension, termination, completion, handover",
+        )],
+    ),
+    action(
+        "signed-on-paper",
+        "signed_on_paper",
+        "纸质签署: the visitor signed the printed form (its number, as printed on it)",
+        &[
+            flag("form", "form", Fill::Text, "The form: poa, completion …"),
+            flag("number", "number", Fill::Text, "The form's number (WT-20261207-000042)"),
+        ],
+    ),
+    action(
         "cancel",
         "cancel",
         "Cancel the case",
@@ -565,6 +621,34 @@ mod tests {
             (&["confirm-receipt"], ConfirmReceipt),
             (&["archive"], Archive { handover: None }),
             (&["cancel"], Cancel { reason: String::new() }),
+            (
+                &["suspend", "--reason", "r", "--until", "2026-12-20"],
+                Suspend {
+                    reason: s("r"),
+                    until: Some(s("2026-12-20")),
+                },
+            ),
+            (&["resume-work"], ResumeWork),
+            (&["terminate", "--reason", "r"], Terminate { reason: s("r") }),
+            (
+                &["principal", "--name", "许喆", "--id", "11010519491231002X"],
+                Principal {
+                    name: s("许喆"),
+                    id_number: s("11010519491231002X"),
+                    phone: None,
+                },
+            ),
+            (
+                &["request-signature", "--form", "poa"],
+                RequestSignature { form: s("poa") },
+            ),
+            (
+                &["signed-on-paper", "--form", "poa", "--number", "WT-1"],
+                SignedOnPaper {
+                    form: s("poa"),
+                    number: s("WT-1"),
+                },
+            ),
         ];
         for (args, want) in cases {
             assert_eq!(parse(args), CaseArg::Act(want), "{args:?}");

@@ -203,14 +203,20 @@ pub enum Cmd {
     /// A form of the case as an A4 PDF, to print and sign: poa (委托书), acceptance (受理单),
     /// notice (一次性告知书), suspension (中止告知单), termination (终止告知单), completion
     /// (办结单) or handover (材料交接单); what is not known yet is a line to fill in by hand
+    /// Once the visitor signed a form on the pad, the PDF is the signed one (its words as
+    /// signed, the signature in the box); `bangban form verify FILE.pdf` checks a signed PDF
+    /// against the ledger (the same bytes made again from the `form_signed` event)
     Form {
-        #[arg(value_parser = ["poa", "acceptance", "notice", "suspension", "termination", "completion", "handover"])]
+        #[arg(value_parser = ["poa", "acceptance", "notice", "suspension", "termination", "completion", "handover", "verify"])]
         kind: String,
-        /// The case: today's number, DATE/NUMBER or its token
+        /// The case: today's number, DATE/NUMBER or its token (for verify: the signed PDF)
         case: String,
         /// The PDF to write
         #[arg(long, value_name = "FILE.pdf")]
-        out: PathBuf,
+        out: Option<PathBuf>,
+        /// The form as it stands now, unsigned, even when the visitor signed it on the pad
+        #[arg(long)]
+        unsigned: bool,
     },
     /// 好差评: record the visitor's rating of a served visit, once (1 非常不满意 … 5 非常满意);
     /// 1 or 2 opens a follow-up for the department's coordinator
@@ -743,7 +749,12 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             ..
         } => office::export_ratings(cli, period, *format, out.as_deref()),
         Cmd::Overdue { department } => office::overdue(cli, department.as_deref()),
-        Cmd::Form { kind, case, out } => office::form(cli, kind, case, out),
+        Cmd::Form {
+            kind,
+            case,
+            out,
+            unsigned,
+        } => office::form(cli, kind, case, out.as_deref(), *unsigned),
         Cmd::Rate { case, level, channel } => office::rate(cli, case, *level, channel),
         Cmd::Staff {
             cmd: StaffCmd::SetPin { staff, old_pin, .. },

@@ -119,6 +119,29 @@ enum Cmd {
         #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
         lang: String,
     },
+    /// The counter's signature pad (a small touchscreen beside the counter): when the
+    /// console asks for the visitor's signature on a form, 「请在此签名」 and a canvas;
+    /// the strokes become the PNG kept with the case and the `form_signed` event
+    Sign {
+        /// The window this pad belongs to (its device token must be bound to it)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9999))]
+        window: u32,
+        /// Render the pad to a PNG file and exit (with --state, as it looks then)
+        #[arg(long, value_name = "FILE.png")]
+        render: Option<PathBuf>,
+        /// With --render: idle, sign or signed [default: what the window shows]
+        #[arg(long, value_parser = ["idle", "sign", "signed"])]
+        state: Option<String>,
+        /// Window or render size, WxH [default: 1024x600]
+        #[arg(long, value_parser = bangban_headless::parse_size)]
+        size: Option<(u32, u32)>,
+        /// Run in a window instead of fullscreen (for development)
+        #[arg(long)]
+        windowed: bool,
+        /// The language the pad starts in: zh (中文) or en; the visitor can switch
+        #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+        lang: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -291,7 +314,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             size,
             windowed,
             lang,
+        }
+        | Cmd::Sign {
+            window,
+            render,
+            state,
+            size,
+            windowed,
+            lang,
         } => {
+            let signing_only = matches!(cli.cmd, Cmd::Sign { .. });
             let headless = match &render {
                 Some(_) => Some(bangban_headless::install()?),
                 None => None,
@@ -305,6 +337,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => display::pad::Source::Ledger(db.clone(), Duration::from_secs(3)),
             };
             let p = display::pad::pad(source, *window)?;
+            p.set_signing_only(signing_only);
             p.set_language(lang);
             let (w, h) = size.unwrap_or((1024, 600));
             if let (Some(file), Some(win)) = (render, headless) {
@@ -315,7 +348,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 p.ui.show()?;
                 bangban_headless::snapshot(&win, (w, h), &file)?;
-                println!("rendered the rating pad to {}", file.display());
+                println!(
+                    "rendered the {} pad to {}",
+                    if signing_only { "signature" } else { "rating" },
+                    file.display()
+                );
                 return Ok(());
             }
             p.ui.window().set_size(slint::PhysicalSize::new(w, h));

@@ -1,7 +1,9 @@
 //! The counter's rating pad (`display rate --window N`, 评价器): the controller of
 //! `PadAdapter`. An IO thread owns the hall client and asks every second what the window
 //! shows the visitor; when a visit there ends, the pad offers the five faces for ten seconds,
-//! then the reasons of a bad rating, and sends one rating bound to its window.
+//! then the reasons of a bad rating, and sends one rating bound to its window. When the
+//! window's console asks for the visitor's signature on a form, the pad shows a canvas
+//! (「请在此签名」) and sends the strokes; `display sign` is the same pad for signatures only.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -12,7 +14,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bangban::api::{HallClient, Rated};
-use bangban::ops::{PadRate, PadShow};
+use bangban::ops::{PadRate, PadShow, PadSign};
+use bangban::signature::Stroke;
 use bangban::{LedgerError, PadView, RATING_REASONS};
 use slint::{ComponentHandle, ModelRc, SharedString, Timer, TimerMode, VecModel};
 
@@ -27,12 +30,14 @@ pub const THANKS_FOR_S: i32 = 4;
 enum Job {
     Show { following: Option<i64> },
     Rate { case: i64, level: u8, reasons: Vec<String> },
+    Sign { case: i64, strokes: Vec<Stroke> },
     Stop,
 }
 
 enum Reply {
     View(Result<PadView, LedgerError>),
     Rated(Result<Rated, LedgerError>),
+    Signed(Result<bangban::Case, LedgerError>),
 }
 
 /// What the screen is doing, which the hall's answers do not change while the visitor chooses.
@@ -43,6 +48,10 @@ enum Mode {
     Faces,
     Reasons,
     Thanks,
+    /// The canvas, until the visitor confirms (no countdown: a signature takes its time).
+    Sign,
+    /// 签名已确认, for a few seconds.
+    Signed,
 }
 
 pub struct Inner {
@@ -58,6 +67,12 @@ pub struct Inner {
     level: u8,
     picked: Vec<bool>,
     english: bool,
+    /// `display sign`: signatures only, no faces.
+    signing_only: bool,
+    /// The case and form the pad is asked to sign, and the strokes drawn so far.
+    sign_case: Option<i64>,
+    strokes: Vec<Stroke>,
+    drawing: bool,
     tick: Timer,
     pump: Timer,
 }
@@ -90,6 +105,7 @@ pub fn pad(source: Source, window: u32) -> anyhow::Result<Pad> {
     a.set_staff_name(s(""));
     a.set_badge(s(""));
     a.set_initial(s(""));
+    a.set_sign_path(s(""));
     let inner = Rc::new(RefCell::new(Inner {
         jobs,
         replies,
@@ -102,6 +118,10 @@ pub fn pad(source: Source, window: u32) -> anyhow::Result<Pad> {
         level: 0,
         picked: vec![false; RATING_REASONS.len()],
         english: false,
+        signing_only: false,
+        sign_case: None,
+        strokes: Vec::new(),
+        drawing: false,
         tick: Timer::default(),
         pump: Timer::default(),
     }));
@@ -123,6 +143,7 @@ fn work(mut client: Box<dyn HallClient>, window: u32, jobs: Receiver<Job>, repli
                 level,
                 reasons,
             })),
+            Job::Sign { case, strokes } => Reply::Signed(client.send(PadSign { window, case, strokes })),
         };
         if replies.send(reply).is_err() {
             break;
@@ -153,6 +174,38 @@ impl Pad {
         a.on_submit(move || {
             if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
                 send_rating(&ui, &inner);
+            }
+        });
+        let i = Rc::downgrade(&self.inner);
+        let w = self.ui.as_weak();
+        a.on_stroke_begin(move |x, y| {
+            if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
+                draw(&ui, &inner, x, y, true);
+            }
+        });
+        let (w, i) = (self.ui.as_weak(), Rc::downgrade(&self.inner));
+        a.on_stroke_move(move |x, y| {
+            if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
+                draw(&ui, &inner, x, y, false);
+            }
+        });
+        let i = Rc::downgrade(&self.inner);
+        a.on_stroke_end(move || {
+            if let Some(inner) = i.upgrade() {
+                inner.borrow_mut().drawing = false;
+            }
+        });
+        let (w, i) = (self.ui.as_weak(), Rc::downgrade(&self.inner));
+        a.on_clear_signature(move || {
+            if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
+                inner.borrow_mut().strokes.clear();
+                ui.global::<PadAdapter>().set_sign_path(s(""));
+            }
+        });
+        let (w, i) = (self.ui.as_weak(), Rc::downgrade(&self.inner));
+        a.on_confirm_signature(move || {
+            if let (Some(ui), Some(inner)) = (w.upgrade(), i.upgrade()) {
+                send_signature(&ui, &inner);
             }
         });
         let (w, i) = (self.ui.as_weak(), Rc::downgrade(&self.inner));
@@ -191,6 +244,12 @@ impl Pad {
     /// Ask the hall what the window shows now.
     pub fn ask(&self) {
         ask(&self.inner);
+    }
+
+    /// `display sign`: the pad takes signatures only (no faces to rate the visit).
+    pub fn set_signing_only(&self, on: bool) {
+        self.inner.borrow_mut().signing_only = on;
+        self.ui.global::<PadAdapter>().set_signing_only(on);
     }
 
     /// The case the pad shows (its id), if any.
@@ -269,7 +328,7 @@ fn show_reasons(ui: &PadWindow, inn: &Inner) {
 fn second(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
     let mode = {
         let mut inn = inner.borrow_mut();
-        if inn.mode != Mode::Follow {
+        if !matches!(inn.mode, Mode::Follow | Mode::Sign) {
             inn.seconds -= 1;
         }
         ui.global::<PadAdapter>().set_seconds_left(inn.seconds.max(0));
@@ -280,7 +339,7 @@ fn second(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
         (Mode::Faces, s) if s <= 0 => follow(ui, inner),
         // A bad rating was chosen: it is sent with the reasons ticked so far.
         (Mode::Reasons, s) if s <= 0 => send_rating(ui, inner),
-        (Mode::Thanks, s) if s <= 0 => follow(ui, inner),
+        (Mode::Thanks | Mode::Signed, s) if s <= 0 => follow(ui, inner),
         _ => {}
     }
     ask(inner);
@@ -348,7 +407,36 @@ fn pump(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
             Reply::View(Ok(v)) => {
                 a.set_problem(s(""));
                 let mut inn = inner.borrow_mut();
-                // While the visitor chooses, the screen stays theirs.
+                // A signature asked for takes the screen (unless the visitor is rating); one
+                // withdrawn or answered elsewhere gives it back.
+                match (&v.sign, inn.mode) {
+                    (Some(ask), Mode::Follow | Mode::Thanks | Mode::Signed)
+                        if inn.sign_case != Some(ask.case) || inn.mode == Mode::Follow =>
+                    {
+                        inn.mode = Mode::Sign;
+                        inn.sign_case = Some(ask.case);
+                        inn.strokes.clear();
+                        a.set_form_title(s(&ask.title));
+                        a.set_number(s(&ask.number));
+                        a.set_sign_path(s(""));
+                        a.set_state(s("sign"));
+                        continue;
+                    }
+                    (Some(ask), Mode::Sign) if inn.sign_case != Some(ask.case) => {
+                        inn.sign_case = Some(ask.case);
+                        inn.strokes.clear();
+                        a.set_form_title(s(&ask.title));
+                        a.set_number(s(&ask.number));
+                        a.set_sign_path(s(""));
+                        continue;
+                    }
+                    (None, Mode::Sign) => {
+                        inn.mode = Mode::Follow;
+                        inn.sign_case = None;
+                    }
+                    _ => {}
+                }
+                // While the visitor chooses or signs, the screen stays theirs.
                 if inn.mode != Mode::Follow {
                     continue;
                 }
@@ -358,7 +446,7 @@ fn pump(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
                 a.set_staff_name(s(&v.staff_name));
                 a.set_badge(s(&v.badge));
                 a.set_initial(s(&v.staff_name.chars().next().map(String::from).unwrap_or_default()));
-                let fresh = v.case.is_some_and(|c| !inn.asked.contains(&c));
+                let fresh = v.case.is_some_and(|c| !inn.asked.contains(&c)) && !inn.signing_only;
                 let state = match v.state.as_str() {
                     "rate" if fresh => {
                         inn.asked.insert(v.case.unwrap_or_default());
@@ -377,6 +465,26 @@ fn pump(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
                 a.set_problem(s(&problem(&e, inner.borrow().english)));
             }
             Reply::Rated(Ok(_)) => a.set_problem(s("")),
+            Reply::Signed(Ok(_)) => a.set_problem(s("")),
+            Reply::Signed(Err(e)) => {
+                tracing::warn!("a signature was not recorded: {e}");
+                let english = inner.borrow().english;
+                let text = match (e.kind(), english) {
+                    (bangban::ErrorKind::Conflict, false) => "签名请求已撤回或已完成，请听工作人员指引".to_string(),
+                    (bangban::ErrorKind::Conflict, true) => {
+                        "The signature was withdrawn or given already: please ask the specialist".to_string()
+                    }
+                    (_, false) => "签名未能保存，请重新签名或在纸质表单上签字".to_string(),
+                    (_, true) => "The signature was not saved: sign again, or sign the printed form".to_string(),
+                };
+                // Back to the canvas with the strokes kept, to send again.
+                let mut inn = inner.borrow_mut();
+                if inn.sign_case.is_some() && e.kind() != bangban::ErrorKind::Conflict {
+                    inn.mode = Mode::Sign;
+                    a.set_state(s("sign"));
+                }
+                a.set_problem(s(&text));
+            }
             Reply::Rated(Err(e)) => {
                 tracing::warn!("a rating was not recorded: {e}");
                 let text = match e.kind() {
@@ -395,6 +503,73 @@ fn pump(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
     }
 }
 
+/// A finger down (a new stroke) or moving on the canvas, in canvas units.
+fn draw(ui: &PadWindow, inner: &Rc<RefCell<Inner>>, x: f32, y: f32, begin: bool) {
+    let mut inn = inner.borrow_mut();
+    if inn.mode != Mode::Sign {
+        return;
+    }
+    let p = (
+        x.clamp(0.0, bangban::signature::WIDTH as f32),
+        y.clamp(0.0, bangban::signature::HEIGHT as f32),
+    );
+    if begin {
+        inn.strokes.push(Stroke(vec![p]));
+        inn.drawing = true;
+    } else if inn.drawing {
+        // A move repeating the last point adds nothing.
+        match inn.strokes.last_mut() {
+            Some(st) if st.0.last() != Some(&p) => st.0.push(p),
+            _ => return,
+        }
+    } else {
+        return;
+    }
+    ui.global::<PadAdapter>().set_sign_path(s(&path_of(&inn.strokes)));
+}
+
+/// The strokes as path commands (`M x y L x y …`), as the canvas draws them.
+fn path_of(strokes: &[Stroke]) -> String {
+    let mut out = String::new();
+    for st in strokes {
+        for (i, (x, y)) in st.0.iter().enumerate() {
+            let c = if i == 0 { 'M' } else { 'L' };
+            out.push_str(&format!("{c} {x:.1} {y:.1} "));
+        }
+        if st.0.len() == 1 {
+            // A dot: a short line, so it shows.
+            let (x, y) = st.0[0];
+            out.push_str(&format!("L {:.1} {y:.1} ", x + 0.8));
+        }
+    }
+    out
+}
+
+fn send_signature(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
+    let mut inn = inner.borrow_mut();
+    let (Mode::Sign, Some(case)) = (inn.mode, inn.sign_case) else {
+        return;
+    };
+    let a = ui.global::<PadAdapter>();
+    let points: usize = inn.strokes.iter().map(|st| st.0.len()).sum();
+    if points < 2 {
+        a.set_problem(s(if inn.english {
+            "Please sign in the white box first"
+        } else {
+            "请先在白框内签名"
+        }));
+        return;
+    }
+    let strokes = inn.strokes.clone();
+    if inn.jobs.send(Job::Sign { case, strokes }).is_ok() {
+        inn.pending += 1;
+    }
+    inn.mode = Mode::Signed;
+    inn.seconds = THANKS_FOR_S;
+    a.set_problem(s(""));
+    a.set_state(s("signed"));
+}
+
 /// A failure in the visitor's words: the pad is not the place for the server's English.
 fn problem(e: &LedgerError, english: bool) -> String {
     let unreachable = matches!(e.kind(), bangban::ErrorKind::Unreachable | bangban::ErrorKind::Busy);
@@ -405,6 +580,9 @@ fn problem(e: &LedgerError, english: bool) -> String {
         (false, true) => "The rating was not recorded: please rate at the kiosk or on your phone".into(),
     }
 }
+
+/// A signature as a rendering shows it (许喆, in a few strokes).
+const PREVIEW_SIGNATURE: &str = "M 60 170 C 90 60 130 60 140 150 S 190 210 230 120 L 260 80 M 300 140 C 330 90 380 90 400 150 C 420 190 470 160 520 110";
 
 /// The pad on a ledger file: `--db`.
 pub fn pad_on_file(db: PathBuf, window: u32) -> anyhow::Result<Pad> {
@@ -425,9 +603,16 @@ pub fn preview(p: &Pad, state: &str) {
             "rate" => Mode::Faces,
             "reasons" => Mode::Reasons,
             "thanks" => Mode::Thanks,
+            "sign" => Mode::Sign,
+            "signed" => Mode::Signed,
             _ => Mode::Follow,
         };
         inn.seconds = CHOOSE_FOR_S;
+        if state == "sign" || state == "signed" {
+            // A signature half drawn, on the form the console asks for.
+            inn.sign_case = inn.sign_case.or(Some(0));
+            a.set_sign_path(s(PREVIEW_SIGNATURE));
+        }
         if state == "reasons" {
             inn.level = 2;
             inn.picked = RATING_REASONS.iter().map(|r| r.0 == "wait").collect();

@@ -2600,3 +2600,207 @@ fn a_specialist_books_a_visit_for_a_caller_and_reads_the_code_from_the_console()
     assert_eq!(failure(&c), "invalid");
     assert_eq!(ledger(&db).appointments_on(saturday).unwrap().len(), 0);
 }
+
+// ---- the signature pad ----
+
+/// Draw one stroke on the pad's canvas through the window's pointer events, from `points` in
+/// fractions of the canvas (0..1).
+fn draw_on_canvas(p: &display::pad::Pad, points: &[(f32, f32)]) {
+    use slint::platform::{PointerEventButton, WindowEvent};
+    let canvas = ElementHandle::find_by_accessible_label(&p.ui, "签名区")
+        .next()
+        .expect("the canvas 签名区 is on the pad");
+    let (origin, size) = (canvas.absolute_position(), canvas.size());
+    let at =
+        |(fx, fy): (f32, f32)| slint::LogicalPosition::new(origin.x + fx * size.width, origin.y + fy * size.height);
+    let w = p.ui.window();
+    w.dispatch_event(WindowEvent::PointerMoved {
+        position: at(points[0]),
+    });
+    w.dispatch_event(WindowEvent::PointerPressed {
+        position: at(points[0]),
+        button: PointerEventButton::Left,
+    });
+    for pt in &points[1..] {
+        w.dispatch_event(WindowEvent::PointerMoved { position: at(*pt) });
+    }
+    w.dispatch_event(WindowEvent::PointerReleased {
+        position: at(*points.last().unwrap()),
+        button: PointerEventButton::Left,
+    });
+}
+
+#[test]
+fn a_signature_drawn_on_the_pad_is_kept_as_a_png_recorded_by_its_hash_embedded_in_the_pdf_and_verified() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    i_slint_backend_testing::init_no_event_loop();
+    let (dir, db) = demo_ledger();
+    let number = {
+        let mut l = ledger(&db);
+        let number = issue(&mut l, "A01");
+        l.call(&CallRequest {
+            window: 1,
+            staff: "S101".into(),
+            number: Some(number.clone()),
+        })
+        .unwrap();
+        l.act(&number, 1, "S101", &CaseAction::Start).unwrap();
+        // The 委托书 is not asked for before the principal is known.
+        let refused = l
+            .act(&number, 1, "S101", &CaseAction::RequestSignature { form: "poa".into() })
+            .unwrap_err();
+        assert!(refused.to_string().contains("principal"), "{refused}");
+        l.act(
+            &number,
+            1,
+            "S101",
+            &CaseAction::Principal {
+                name: "许喆".into(),
+                id_number: "11010519491231002X".into(),
+                phone: Some("13812345678".into()),
+            },
+        )
+        .unwrap();
+        l.act(&number, 1, "S101", &CaseAction::RequestSignature { form: "poa".into() })
+            .unwrap();
+        number
+    };
+
+    let p = display::pad::pad_on_file(db.clone(), 1).unwrap();
+    p.set_signing_only(true);
+    p.ui.window().set_size(slint::PhysicalSize::new(1024, 600));
+    p.ui.show().unwrap();
+    p.ask();
+    assert!(p.settle(Duration::from_secs(10)));
+    assert_eq!(
+        pad_state(&p),
+        "sign",
+        "the console's request puts the canvas on the pad"
+    );
+    let a = p.ui.global::<display::PadAdapter>();
+    assert_eq!(a.get_form_title(), "帮办代办委托书");
+    assert_eq!(a.get_number(), number.as_str());
+    // Confirming an empty canvas sends nothing.
+    ElementHandle::find_by_accessible_label(&p.ui, "确认签名")
+        .next()
+        .unwrap()
+        .invoke_accessible_default_action();
+    assert_eq!(pad_state(&p), "sign");
+    assert_eq!(a.get_problem(), "请先在白框内签名");
+    // Two strokes: 许 and 喆, roughly.
+    draw_on_canvas(&p, &[(0.1, 0.7), (0.2, 0.3), (0.3, 0.6), (0.4, 0.4)]);
+    draw_on_canvas(&p, &[(0.5, 0.5), (0.6, 0.3), (0.7, 0.7), (0.9, 0.4)]);
+    assert!(
+        a.get_sign_path().matches('M').count() == 2,
+        "the canvas draws both strokes: {}",
+        a.get_sign_path()
+    );
+    ElementHandle::find_by_accessible_label(&p.ui, "确认签名")
+        .next()
+        .unwrap()
+        .invoke_accessible_default_action();
+    assert_eq!(pad_state(&p), "signed");
+    assert!(p.settle(Duration::from_secs(10)));
+    assert_eq!(a.get_problem(), "", "the signature was recorded");
+    drop(p);
+
+    // The PNG is kept with the personal data; the event carries its SHA-256 only.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let payload: String = conn
+        .query_row("SELECT payload FROM events WHERE kind = 'form_signed'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let event: serde_json::Value = serde_json::from_str(&payload).unwrap();
+    assert_eq!(event["form"], "poa");
+    assert_eq!(event["window"], 1);
+    let png_b64: String = conn
+        .query_row(
+            "SELECT body FROM notes WHERE id = ?1",
+            [event["signature"]["note"].as_i64().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let png = base64::engine::general_purpose::STANDARD.decode(png_b64).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "the signature is a PNG");
+    assert_eq!(
+        event["signature_sha256"].as_str().unwrap(),
+        hex(&sha2::Sha256::digest(&png)),
+        "the event names the PNG by its SHA-256"
+    );
+    let ink = png::Decoder::new(std::io::Cursor::new(&png))
+        .read_info()
+        .map(|mut r| {
+            let mut buf = vec![0; r.output_buffer_size()];
+            let info = r.next_frame(&mut buf).unwrap();
+            buf[..info.buffer_size()].chunks(4).filter(|px| px[0] < 128).count()
+        })
+        .unwrap();
+    assert!(ink > 500, "the strokes are drawn in the PNG ({ink} dark pixels)");
+    assert!(!payload.contains("许喆") && !payload.contains("13812345678"));
+    // The request is answered: the pad goes back to waiting.
+    let waiting: i64 = conn
+        .query_row("SELECT count(*) FROM sign_requests", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(waiting, 0);
+    drop(conn);
+
+    // The signed 委托书: the signature embedded, and `form verify` accepts it byte for byte.
+    let pdf = dir.path().join("poa-signed.pdf");
+    let run = |args: &[&str]| {
+        Command::new(bangban_bin())
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["form", "poa", &number, "--out", pdf.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let images = Command::new("pdfimages").arg("-list").arg(&pdf).output().unwrap();
+    let listed = String::from_utf8_lossy(&images.stdout);
+    assert_eq!(
+        listed.lines().skip(2).count(),
+        1,
+        "one image (the signature) in the signed PDF:\n{listed}"
+    );
+    let text = Command::new("pdftotext").arg(&pdf).arg("-").output().unwrap();
+    let text: String = String::from_utf8_lossy(&text.stdout)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    assert!(text.contains("电子签名"), "{text}");
+    assert!(
+        text.contains("许喆") && text.contains("1101**********002X") && text.contains("138****5678"),
+        "{text}"
+    );
+    let ok = run(&["form", "verify", pdf.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("unaltered"));
+    // One byte changed (in the page content, past the header): refused.
+    let mut bytes = std::fs::read(&pdf).unwrap();
+    let i = bytes.len() / 2;
+    bytes[i] ^= 0x01;
+    let forged = dir.path().join("poa-forged.pdf");
+    std::fs::write(&forged, &bytes).unwrap();
+    let bad = run(&["form", "verify", forged.to_str().unwrap()]);
+    assert!(!bad.status.success(), "a changed PDF verified");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("altered"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    // An unsigned form is no signed form.
+    let plain = dir.path().join("acceptance.pdf");
+    assert!(run(&["form", "acceptance", &number, "--out", plain.to_str().unwrap()])
+        .status
+        .success());
+    let unsigned = run(&["form", "verify", plain.to_str().unwrap()]);
+    assert!(!unsigned.status.success());
+    assert!(String::from_utf8_lossy(&unsigned.stderr).contains("not a form signed"));
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -1,264 +1,109 @@
 //! The paper the visitor signs (委托书, 受理单, 一次性告知书, 中止/终止告知单, 办结单, 材料交接单)
-//! as A4 PDFs from a case's own data, with the hall's name, the case number and its QR on
-//! every form, page numbers, and a blank line for whatever is not known yet (halls pre-print
-//! them). Drawn with krilla in the bundled CJK font, which it embeds as a subset.
+//! drawn as A4 PDFs: the words come from the ledger (`bangban::forms`), this crate draws them
+//! with the hall's name, the case number and its QR on every form, page numbers, blank lines
+//! for what is not known yet, and a pad's signature in the visitor's box. Drawn with krilla in
+//! the bundled CJK font, which it embeds as a subset. The same words and signature always make
+//! the same bytes, so a signed PDF can be made again and compared (`verify`).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use bangban::{Case, Hall};
-use chrono::NaiveDate;
-use krilla::geom::{PathBuilder, Point, Rect};
+pub use bangban::forms::{form_number, Block, FormContent, FormKind};
+use base64::Engine as _;
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
 use krilla::Document;
-
-/// The forms there are, by the name `bangban form` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FormKind {
-    Poa,
-    Acceptance,
-    Notice,
-    Suspension,
-    Termination,
-    Completion,
-    Handover,
-}
-
-impl FormKind {
-    pub const ALL: [FormKind; 7] = [
-        FormKind::Poa,
-        FormKind::Acceptance,
-        FormKind::Notice,
-        FormKind::Suspension,
-        FormKind::Termination,
-        FormKind::Completion,
-        FormKind::Handover,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FormKind::Poa => "poa",
-            FormKind::Acceptance => "acceptance",
-            FormKind::Notice => "notice",
-            FormKind::Suspension => "suspension",
-            FormKind::Termination => "termination",
-            FormKind::Completion => "completion",
-            FormKind::Handover => "handover",
-        }
-    }
-    pub fn parse(s: &str) -> Option<FormKind> {
-        FormKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            FormKind::Poa => "帮办代办委托书",
-            FormKind::Acceptance => "受理单",
-            FormKind::Notice => "一次性告知书",
-            FormKind::Suspension => "中止告知单",
-            FormKind::Termination => "终止告知单",
-            FormKind::Completion => "办结单",
-            FormKind::Handover => "材料交接单",
-        }
-    }
-}
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FormError {
     #[error("the form could not be written: {0}")]
     Pdf(String),
+    /// The file is no form signed on a pad (no mark of bangban's in it).
+    #[error("{0} is not a form signed on bangban's signature pad")]
+    NotSigned(String),
+    /// The file differs from the signed form the ledger makes again.
+    #[error("{0}")]
+    Altered(String),
 }
 
-/// What a form is made from: the hall, the case, the texts of its notes, the status page's
-/// address (its QR) and the date printed.
-pub struct FormData<'a> {
-    pub hall: &'a Hall,
-    pub case: &'a Case,
-    /// The case's events' notes by id (questions, answers, reasons …).
-    pub notes: &'a HashMap<i64, String>,
-    pub status_url: String,
-    pub today: NaiveDate,
+/// The words in a signed PDF's keywords that name the signing event and the form's hash.
+const MARK: &str = "bangban-form-signed:";
+
+/// What makes a form the signed one: the pad's PNG in the visitor's box and the event's mark.
+pub struct Signed<'a> {
+    pub png: &'a [u8],
+    pub seq: i64,
+    pub form_sha256: &'a str,
+    /// When it was signed, as printed beside the signature (`YYYY-MM-DD HH:MM`).
+    pub at: &'a str,
 }
 
-enum Block {
-    /// 「label：value」, or a line to fill in by hand when the value is not known yet.
-    Field(String, String),
-    Para(String),
-    List(Vec<String>),
-    /// Signature boxes, side by side: each label with 签字 and 日期 lines.
-    Sign(Vec<String>),
-    Gap,
+/// The signed form of a ledger's `form_signed` event, drawn.
+pub fn render_signed(s: &bangban::SignedForm, at_local: &str) -> Result<Vec<u8>, FormError> {
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(&s.png)
+        .map_err(|e| FormError::Pdf(format!("the signature of event {}: {e}", s.seq)))?;
+    render(
+        &s.content,
+        Some(&Signed {
+            png: &png,
+            seq: s.seq,
+            form_sha256: &s.form_sha256,
+            at: at_local,
+        }),
+    )
 }
 
-fn field(label: &str, value: impl Into<String>) -> Block {
-    Block::Field(label.into(), value.into())
+/// The event and form hash a signed PDF names, read from its bytes.
+pub fn signed_mark(pdf: &[u8]) -> Option<(i64, String)> {
+    let at = pdf.windows(MARK.len()).position(|w| w == MARK.as_bytes())? + MARK.len();
+    let rest = &pdf[at..pdf.len().min(at + 100)];
+    let text: String = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b':')
+        .map(|b| *b as char)
+        .collect();
+    let (seq, sha) = text.split_once(':')?;
+    let sha: String = sha.chars().take(64).collect();
+    (sha.len() == 64).then_some(())?;
+    Some((seq.parse().ok()?, sha))
 }
 
-/// The form's words, from the case.
-fn blocks(kind: FormKind, d: &FormData) -> Vec<Block> {
-    let hall = d.hall;
-    let c = d.case;
-    let item = hall.item(&c.item);
-    let specialist = c
-        .owner
-        .as_deref()
-        .and_then(|s| hall.specialist(s))
-        .or_else(|| item.and_then(|i| hall.specialist(&i.specialist)));
-    let agent = specialist
-        .map(|s| {
-            if s.badge.is_empty() {
-                format!("{}（{}）", s.name, hall.department_name(&s.department))
-            } else {
-                format!(
-                    "{}（{}，工号 {}）",
-                    s.name,
-                    hall.department_name(&s.department),
-                    s.badge
-                )
-            }
-        })
-        .unwrap_or_default();
-    let matter = hall.item_name(&c.item);
-    let dept = hall.department_name(&c.department);
-    let mut out = vec![
-        field("办件编号", format!("{}/{}", c.business_day, c.number)),
-        field("办理事项", matter.clone()),
-        field("办理部门", dept.clone()),
-    ];
-    match kind {
-        FormKind::Poa => {
-            out.push(Block::Para(
-                "委托人自愿委托下列帮办代办专员代为办理上述事项，并对所提交材料的真实性负责。".into(),
-            ));
-            out.push(field("委托人姓名", ""));
-            out.push(field("委托人身份证号", ""));
-            out.push(field("委托人联系电话", ""));
-            out.push(field("受托人（帮办代办专员）", agent));
-            out.push(field("服务方式", c.mode.label_zh()));
-            out.push(field("委托范围", "代为提交材料、跟踪办理进度、领取并交付办理结果"));
-            out.push(Block::Para("交接的材料：".into()));
-            out.push(if c.materials.is_empty() {
-                Block::List(vec!["______________________________".into(); 3])
-            } else {
-                Block::List(c.materials.clone())
-            });
-            out.push(Block::Gap);
-            out.push(Block::Sign(vec!["委托人".into(), "受托人".into()]));
-        }
-        FormKind::Acceptance => {
-            out.push(Block::Para("已收到的材料：".into()));
-            out.push(if c.materials.is_empty() {
-                Block::List(vec!["______________________________".into(); 3])
-            } else {
-                Block::List(c.materials.clone())
-            });
-            let accepted = c
-                .started_at
-                .as_deref()
-                .and_then(bangban::clock::parse_stamp)
-                .filter(|_| !c.materials.is_empty());
-            let promised = accepted
-                .map(|t| {
-                    bangban::add_working_days(t, hall.deadlines.delivery_days, hall.tz(), &hall.calendar)
-                        .with_timezone(&hall.tz())
-                        .format("%Y年%m月%d日")
-                        .to_string()
-                })
-                .unwrap_or_default();
-            out.push(field("承诺办结日期", promised));
-            out.push(field("帮办代办专员", agent));
-            out.push(field("联系电话", item.map(|i| i.phone.clone()).unwrap_or_default()));
-            out.push(Block::Gap);
-            out.push(Block::Sign(vec!["申请人".into(), "受理人".into()]));
-        }
-        FormKind::Notice => {
-            out.push(Block::Para(
-                "经审核，您申请办理的事项尚需补齐下列材料。本告知为一次性告知，补齐后请回原窗口办理，无需重新取号。"
-                    .into(),
-            ));
-            let missing: Vec<String> = c
-                .missing
-                .iter()
-                .map(|m| match hall.material_sources.get(m) {
-                    Some(place) => format!("{m}（办理地点：{place}）"),
-                    None => m.clone(),
-                })
-                .collect();
-            out.push(if missing.is_empty() {
-                Block::List(vec!["______________________________".into(); 4])
-            } else {
-                Block::List(missing)
-            });
-            let window = c.called_window.unwrap_or(c.window);
-            out.push(field("补齐后办理窗口", format!("{window} 号窗口")));
-            out.push(field("办公时间", format!("工作日 {}–{}", hall.open, hall.close)));
-            out.push(field("补齐期限", ""));
-            out.push(field("告知人", agent));
-            out.push(Block::Gap);
-            out.push(Block::Sign(vec!["申请人".into(), "告知人".into()]));
-        }
-        FormKind::Suspension | FormKind::Termination => {
-            let what = if kind == FormKind::Suspension {
-                "中止"
-            } else {
-                "终止"
-            };
-            out.push(Block::Para(format!(
-                "您申请办理的上述事项因下列原因{what}办理。{}",
-                if kind == FormKind::Suspension {
-                    "中止期间办理时限暂停计算，原因消除后恢复办理。"
-                } else {
-                    "本事项办理程序终结，材料予以退还。"
-                }
-            )));
-            out.push(field(&format!("{what}原因"), ""));
-            out.push(field(&format!("{what}日期"), ""));
-            if kind == FormKind::Suspension {
-                out.push(field("预计恢复日期", ""));
-            }
-            out.push(field("帮办代办专员", agent));
-            out.push(Block::Gap);
-            out.push(Block::Sign(vec!["申请人".into(), "帮办代办专员".into()]));
-        }
-        FormKind::Completion => {
-            let done = matches!(
-                c.state,
-                bangban::CaseState::Ready
-                    | bangban::CaseState::Delivered
-                    | bangban::CaseState::Mailed
-                    | bangban::CaseState::ReceiptConfirmed
-                    | bangban::CaseState::Archived
-            );
-            out.push(field("办理结果", if done { "已办结" } else { "" }));
-            out.push(field(
-                "交付方式",
-                match c.state {
-                    bangban::CaseState::Delivered | bangban::CaseState::Archived => "当面交付",
-                    bangban::CaseState::Mailed | bangban::CaseState::ReceiptConfirmed => "邮寄",
-                    _ => "",
-                },
-            ));
-            out.push(field("邮寄单号", ""));
-            out.push(field("交付日期", ""));
-            out.push(field("帮办代办专员", agent));
-            out.push(Block::Gap);
-            out.push(Block::Sign(vec!["领取人".into(), "交付人".into()]));
-        }
-        FormKind::Handover => {
-            out.push(Block::Para("移交归档的材料：".into()));
-            out.push(if c.materials.is_empty() {
-                Block::List(vec!["______________________________".into(); 4])
-            } else {
-                Block::List(c.materials.clone())
-            });
-            out.push(field("移交人", agent));
-            out.push(field("接收人", ""));
-            out.push(field("交接日期", ""));
-            out.push(Block::Gap);
-            out.push(Block::Sign(vec!["移交人".into(), "接收人".into()]));
-        }
+/// Check a PDF against the signed form the ledger makes again: the same bytes, or an error
+/// saying how it differs.
+pub fn verify(pdf: &[u8], signed: &bangban::SignedForm, at_local: &str, name: &str) -> Result<(), FormError> {
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(&signed.png)
+        .map_err(|e| {
+            FormError::Altered(format!(
+                "the ledger's signature of event {} is damaged: {e}",
+                signed.seq
+            ))
+        })?;
+    if hex(&Sha256::digest(&png)) != signed.signature_sha256 {
+        return Err(FormError::Altered(format!(
+            "the signature kept for event {} does not match the hash its event recorded",
+            signed.seq
+        )));
     }
-    out
+    let again = render_signed(signed, at_local)?;
+    if again.as_slice() != pdf {
+        return Err(FormError::Altered(format!(
+            "{name} differs from the {} signed in event {} (sha256 {} expected, the file's is {}): it was altered after signing",
+            signed.content.title,
+            signed.seq,
+            hex(&Sha256::digest(&again)),
+            hex(&Sha256::digest(pdf))
+        )));
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 const W: f32 = 595.28;
@@ -267,9 +112,30 @@ const MARGIN: f32 = 56.0;
 const BODY: f32 = 12.0;
 
 enum Op {
-    Text { x: f32, y: f32, size: f32, text: String },
-    Line { x1: f32, y1: f32, x2: f32, y2: f32 },
-    Qr { x: f32, y: f32, size: f32 },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        text: String,
+    },
+    Line {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+    },
+    Qr {
+        x: f32,
+        y: f32,
+        size: f32,
+    },
+    /// The pad's signature.
+    Image {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
 }
 
 /// Text widths from the bundled font's advances.
@@ -310,7 +176,7 @@ impl Measure<'_> {
 }
 
 /// The form as an A4 PDF.
-pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
+pub fn render(d: &FormContent, signed: Option<&Signed>) -> Result<Vec<u8>, FormError> {
     let face = ttf_parser::Face::parse(bangban::font::FONT, 0).map_err(|e| FormError::Pdf(e.to_string()))?;
     let m = Measure(face);
     let width = W - 2.0 * MARGIN;
@@ -321,9 +187,9 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
             x: MARGIN,
             y: MARGIN - 24.0,
             size: 9.0,
-            text: format!("{} · 帮办代办", d.hall.name),
+            text: format!("{} · 帮办代办 · 表单编号 {}", d.hall, d.number),
         });
-        let no = format!("办件 {}/{}", d.case.business_day, d.case.number);
+        let no = format!("办件 {}", d.case_ref);
         ops.push(Op::Text {
             x: W - MARGIN - m.width(&no, 9.0),
             y: MARGIN - 24.0,
@@ -345,7 +211,7 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
         y,
         size: qr,
     });
-    let title = kind.title();
+    let title = d.title.as_str();
     pages[0].push(Op::Text {
         x: (W - m.width(title, 22.0)) / 2.0,
         y: y + 16.0,
@@ -362,9 +228,10 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
             *y = MARGIN;
         }
     };
-    for b in blocks(kind, d) {
+    let mut signature_placed = false;
+    for b in d.blocks.iter().cloned() {
         match b {
-            Block::Field(label, value) => {
+            Block::Field { label, value } => {
                 let head = format!("{label}：");
                 let hw = m.width(&head, BODY);
                 let lines = if value.trim().is_empty() {
@@ -399,7 +266,7 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
                     y += line_h;
                 }
             }
-            Block::Para(text) => {
+            Block::Para { text } => {
                 let lines = m.wrap(&text, BODY, width);
                 ensure(&mut pages, &mut y, line_h * lines.len() as f32);
                 let page = pages.last_mut().expect("a page");
@@ -413,7 +280,7 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
                     y += line_h;
                 }
             }
-            Block::List(items) => {
+            Block::List { items } => {
                 for (i, it) in items.iter().enumerate() {
                     let mark = format!("{}. ", i + 1);
                     let mw = m.width(&mark, BODY);
@@ -438,7 +305,7 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
                 }
             }
             Block::Gap => y += line_h,
-            Block::Sign(labels) => {
+            Block::Sign { labels } => {
                 let box_h = 96.0;
                 ensure(&mut pages, &mut y, box_h);
                 let page = pages.last_mut().expect("a page");
@@ -460,18 +327,38 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
                         size: BODY,
                         text: format!("{l}（签字）："),
                     });
-                    page.push(Op::Text {
-                        x: x + 8.0,
-                        y: y + box_h - 24.0,
-                        size: BODY,
-                        text: "日期：      年    月    日".into(),
-                    });
+                    // The visitor's box (the first) takes the pad's signature, once.
+                    match signed.filter(|_| i == 0 && !signature_placed) {
+                        Some(sg) => {
+                            signature_placed = true;
+                            page.push(Op::Image {
+                                x: x + 8.0,
+                                y: y + 26.0,
+                                w: (w - 16.0).min(150.0),
+                                h: ((w - 16.0).min(150.0) * bangban::signature::HEIGHT as f32
+                                    / bangban::signature::WIDTH as f32)
+                                    .min(box_h - 50.0),
+                            });
+                            page.push(Op::Text {
+                                x: x + 8.0,
+                                y: y + box_h - 24.0,
+                                size: 9.0,
+                                text: format!("电子签名 {} · 记录 #{}", sg.at, sg.seq),
+                            });
+                        }
+                        None => page.push(Op::Text {
+                            x: x + 8.0,
+                            y: y + box_h - 24.0,
+                            size: BODY,
+                            text: "日期：      年    月    日".into(),
+                        }),
+                    }
                 }
                 y += box_h + line_h;
             }
         }
     }
-    let printed = format!("打印日期：{}", d.today.format("%Y年%m月%d日"));
+    let printed = format!("打印日期：{}", d.printed.format("%Y年%m月%d日"));
     let last = pages.last_mut().expect("a page");
     last.push(Op::Text {
         x: MARGIN,
@@ -488,6 +375,22 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
     let dark: Vec<bool> = code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect();
     let total = pages.len();
     let mut doc = Document::new();
+    // No creation date and a document id from the words: the same form makes the same bytes.
+    let mut meta = Metadata::new()
+        .title(format!("{} {}", d.title, d.case_ref))
+        .creator("bangban".into())
+        .document_id(d.number.clone());
+    if let Some(sg) = signed {
+        meta = meta.keywords(vec![format!("{MARK}{}:{}", sg.seq, sg.form_sha256)]);
+    }
+    doc.set_metadata(meta);
+    let image = match signed {
+        Some(sg) => Some(
+            krilla::image::Image::from_png(Arc::new(sg.png.to_vec()).into(), true)
+                .map_err(|e| FormError::Pdf(format!("the signature image: {e}")))?,
+        ),
+        None => None,
+    };
     for (n, ops) in pages.into_iter().enumerate() {
         let mut page = doc.start_page_with(PageSettings::from_wh(W, H).expect("A4"));
         let mut s = page.surface();
@@ -528,6 +431,13 @@ pub fn render(kind: FormKind, d: &FormData) -> Result<Vec<u8>, FormError> {
                         }));
                         s.draw_path(&path);
                         s.set_stroke(None);
+                    }
+                }
+                Op::Image { x, y, w, h } => {
+                    if let (Some(img), Some(size)) = (image.clone(), Size::from_wh(w, h)) {
+                        s.push_transform(&Transform::from_translate(x, y));
+                        s.draw_image(img, size);
+                        s.pop();
                     }
                 }
                 Op::Qr { x, y, size } => {

@@ -525,28 +525,15 @@ pub async fn form(
                     case.number
                 )));
             }
-            let mut notes = HashMap::new();
-            for e in l.case_events(case.id)? {
-                let Ok(body) = serde_json::from_str::<bangban::EventBody>(&e.payload) else {
-                    continue;
-                };
-                for r in body.note_refs() {
-                    if let Ok(n) = l.note(r.note) {
-                        notes.insert(r.note, n.body);
-                    }
+            let case_ref = format!("{}/{}", case.business_day, case.number);
+            // The signed form once the visitor signed it on the pad, as the CLI prints it.
+            let pdf = match l.signed_form(kind, &case_ref)? {
+                Some(s) => {
+                    let at = bangban::clock::local_minute(&s.at, hall.tz()).unwrap_or_else(|| s.at.clone());
+                    bangban_forms::render_signed(&s, &at)
                 }
+                None => bangban_forms::render(&l.form(kind, &case_ref)?, None),
             }
-            let today = l.business_day()?;
-            let pdf = bangban_forms::render(
-                kind,
-                &bangban_forms::FormData {
-                    hall: &hall,
-                    case: &case,
-                    notes: &notes,
-                    status_url: hall.qr_payload(&case.token),
-                    today,
-                },
-            )
             .map_err(|e| LedgerError::Invalid(e.to_string()))?;
             Ok((
                 pdf,

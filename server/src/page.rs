@@ -689,7 +689,7 @@ async function loadCoord() {
     box.appendChild(card);
   }
 }
-const KINDS = [["consultations", "接待咨询记录"], ["notifications", "一次性告知记录"], ["acceptances", "受理委托记录"], ["deliveries", "结果交付记录"], ["mail", "邮寄登记"], ["archives", "资料归档记录"], ["transfers", "转办记录"]];
+const KINDS = [["consultations", "接待咨询记录"], ["notifications", "一次性告知记录"], ["acceptances", "受理委托记录"], ["deliveries", "结果交付记录"], ["mail", "邮寄登记"], ["archives", "资料归档记录"], ["transfers", "转办记录"], ["suspensions", "中止终止记录"]];
 function recQuery() { return `kind=${$("recKind").value}&from=${$("recFrom").value}&to=${$("recTo").value}`; }
 async function loadRecords() {
   if (!$("recKind").options.length) { for (const [k, n] of KINDS) { const o = el("option", n); o.value = k; $("recKind").appendChild(o); } $("recFrom").value = TODAY; $("recTo").value = TODAY; }

@@ -411,6 +411,100 @@ impl Ledger {
                 department: staff_dept,
                 material: material.clone(),
             },
+            CaseAction::Suspend { reason, until } => {
+                if reason.trim().is_empty() {
+                    return Err(LedgerError::Invalid("say why the work is suspended (--reason)".into()));
+                }
+                let until = match until.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+                    Some(u) => {
+                        let date = chrono::NaiveDate::parse_from_str(u, "%Y-%m-%d")
+                            .map_err(|_| LedgerError::Invalid(format!("until {u:?}: use YYYY-MM-DD")))?;
+                        if date.to_string().as_str() < day.as_str() {
+                            return Err(LedgerError::Invalid(format!(
+                                "until {date} has passed: give the day the work is expected to resume"
+                            )));
+                        }
+                        Some(date.to_string())
+                    }
+                    None => None,
+                };
+                EventBody::CaseSuspended {
+                    staff: staff_s,
+                    reason: note("suspension_reason", reason.trim())?,
+                    until,
+                }
+            }
+            CaseAction::ResumeWork => EventBody::SuspensionLifted { staff: staff_s },
+            CaseAction::Terminate { reason } => {
+                if reason.trim().is_empty() {
+                    return Err(LedgerError::Invalid("say why the case is terminated (--reason)".into()));
+                }
+                EventBody::CaseTerminated {
+                    staff: staff_s,
+                    reason: note("termination_reason", reason.trim())?,
+                }
+            }
+            CaseAction::Principal { name, id_number, phone } => {
+                let name = crate::principal::name(name)?;
+                let id_number = crate::principal::id_number(id_number)?;
+                let phone = match phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                    Some(p) => Some(super::notify::mobile(p)?),
+                    None => None,
+                };
+                if case.state.is_finished() {
+                    return Err(LedgerError::IllegalTransition {
+                        number: case.number.clone(),
+                        state: case.state.as_str().into(),
+                        action: "record the principal of".into(),
+                    });
+                }
+                EventBody::PrincipalRecorded {
+                    staff: staff_s,
+                    name: note("principal_name", &name)?,
+                    id_number: note("principal_id", &id_number)?,
+                    phone: match phone {
+                        Some(p) => Some(note("principal_phone", &p)?),
+                        None => None,
+                    },
+                }
+            }
+            CaseAction::RequestSignature { form } => {
+                let kind = crate::forms::FormKind::parse(form)
+                    .ok_or_else(|| LedgerError::Invalid(format!("no form {form:?}")))?;
+                if kind == crate::forms::FormKind::Poa && super::signing::principal_in(&*tx, &case)?.is_none() {
+                    return Err(LedgerError::Invalid(format!(
+                        "case {}: record the principal (name, ID number) before the 委托书 is signed",
+                        case.number
+                    )));
+                }
+                EventBody::SignatureRequested {
+                    window,
+                    staff: staff_s,
+                    form: kind.as_str().into(),
+                }
+            }
+            CaseAction::SignedOnPaper { form, number } => {
+                let kind = crate::forms::FormKind::parse(form)
+                    .ok_or_else(|| LedgerError::Invalid(format!("no form {form:?}")))?;
+                let expected = crate::forms::form_number(kind, &case);
+                if number.trim() != expected {
+                    return Err(LedgerError::Invalid(format!(
+                        "form number {:?} is not case {}'s {} (its number is {expected})",
+                        number.trim(),
+                        case.number,
+                        kind.title()
+                    )));
+                }
+                EventBody::FormSigned {
+                    form: kind.as_str().into(),
+                    staff: staff_s,
+                    window: Some(window),
+                    content: None,
+                    signature: None,
+                    signature_sha256: None,
+                    paper: Some(expected),
+                }
+            }
             // The reason is free text: it goes to the notes, the event keeps its id and hash.
             CaseAction::Cancel { reason } => EventBody::CaseCancelled {
                 actor: staff_s,
@@ -421,6 +515,23 @@ impl Ledger {
                 },
             },
         };
+        // A side fact of the case (the principal's details, a signature asked of the pad)
+        // leaves the case as it stands.
+        if !body.moves_case() {
+            let ev = append_in(&*tx, &at, staff, Some(case.id), &body)?;
+            if let EventBody::SignatureRequested { form, .. } = &body {
+                tx.put(SideWrite::SignRequest(&crate::store::SignRequestRow {
+                    window,
+                    case_id: case.id,
+                    form: form.clone(),
+                    staff: staff.into(),
+                    at: at.clone(),
+                    seq: ev.seq,
+                }))?;
+            }
+            tx.commit()?;
+            return Ok(case);
+        }
         let mut next = record_in(&*tx, Some(&case), case.id, &at, staff, &body)?;
         if let Some(opened) = parts_to_open(&hall, &next, staff) {
             next = record_in(&*tx, Some(&next), case.id, &at, staff, &opened)?;

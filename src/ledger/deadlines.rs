@@ -30,6 +30,9 @@ pub enum DeadlineKind {
     /// An escalated case waits for the management office's coordination meeting, or for its
     /// outcome by the meeting's follow-up date (listed from the escalation on).
     Coordination,
+    /// 承诺办结: accepted work is finished within the item's time limit; the working days a
+    /// suspension (中止) lasted do not count.
+    Completion,
 }
 
 impl DeadlineKind {
@@ -46,6 +49,7 @@ impl DeadlineKind {
             DeadlineKind::PartUnclaimed => "分项待认领",
             DeadlineKind::PriorityArrived => "优先群体到达",
             DeadlineKind::Coordination => "待协调会商",
+            DeadlineKind::Completion => "承诺办结",
         }
     }
 }
@@ -85,6 +89,31 @@ pub fn add_working_days(
         }
     }
     local.with_timezone(&Utc)
+}
+
+/// The working days a case stood suspended (中止): for each suspension, the working days after
+/// the day it began up to the day it was lifted.
+pub(crate) fn suspended_working_days(events: &[Event], tz: chrono_tz::Tz, calendar: &crate::hall::Calendar) -> u32 {
+    let day = |e: &Event| parse_stamp(&e.at).map(|t| t.with_timezone(&tz).date_naive());
+    let mut days = 0;
+    let mut since = None;
+    for e in events {
+        match e.kind.as_str() {
+            "case_suspended" => since = day(e),
+            "suspension_lifted" => {
+                if let (Some(from), Some(to)) = (since.take(), day(e)) {
+                    days += from
+                        .iter_days()
+                        .skip(1)
+                        .take_while(|d| *d <= to)
+                        .filter(|d| calendar.is_working_day(*d))
+                        .count() as u32;
+                }
+            }
+            _ => {}
+        }
+    }
+    days
 }
 
 /// Whether a clock that ran from `since` is past `due` (overdue), or due soon: within the
@@ -192,6 +221,20 @@ impl Ledger {
                             )
                         })
                     }
+                    // A suspended case's clock stands still; once resumed, the working days it
+                    // stood are added to its time limit.
+                    CaseState::Accepted | CaseState::InProgress => last_at(&["case_accepted"]).map(|since| {
+                        let limit = hall
+                            .item(&c.item)
+                            .map(|i| i.time_limit(&d))
+                            .unwrap_or(d.completion_days);
+                        let paused = suspended_working_days(&events, tz, &hall.calendar);
+                        (
+                            DeadlineKind::Completion,
+                            since,
+                            add_working_days(since, limit + paused, tz, &hall.calendar),
+                        )
+                    }),
                     CaseState::Ready => last_at(&["result_ready"]).map(|since| {
                         (
                             DeadlineKind::Delivery,

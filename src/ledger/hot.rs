@@ -63,7 +63,7 @@ pub const QUEUE_SIZES: &str = "SELECT department, '', count(*), sum(priority_ran
 /// The cases a deadline watches, whatever their day (`cases_watched`, a partial index of
 /// only those: the expression is the index's own).
 pub const WATCHED: &str = "SELECT data FROM cases WHERE
-    state IN ('ready', 'mailed', 'delivered', 'receipt_confirmed')
+    state IN ('ready', 'mailed', 'delivered', 'receipt_confirmed', 'accepted', 'in_progress', 'suspended')
     OR (state IN ('consulted', 'serving', 'on_hold', 'accepted', 'in_progress', 'awaiting_materials')
         AND json_extract(data, '$.open_question'))
     OR json_extract(data, '$.follow_up_open')

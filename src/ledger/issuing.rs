@@ -16,12 +16,34 @@ impl Ledger {
             .ok_or_else(|| LedgerError::UnknownCase("no such ticket".into()))?;
         let (ahead, est) = estimate_in(self.store.read(), &hall, &case)?;
         use CaseState as S;
+        // 中止 / 终止: the reason given in writing, and when the work should resume.
+        let stopped = if matches!(case.state, S::Suspended | S::Terminated) {
+            let store = self.store.read();
+            let events = store.events(EventQuery::OfCase {
+                case_id: case.id,
+                before: i64::MAX,
+            })?;
+            let last = events
+                .iter()
+                .rev()
+                .find_map(|e| match serde_json::from_str::<EventBody>(&e.payload).ok()? {
+                    EventBody::CaseSuspended { reason, until, .. } => Some((reason, until)),
+                    EventBody::CaseTerminated { reason, .. } => Some((reason, None)),
+                    _ => None,
+                });
+            match last {
+                Some((r, until)) => Some((store.note(r.note)?.map(|n| n.body).unwrap_or_default(), until)),
+                None => None,
+            }
+        } else {
+            None
+        };
         let stage = match case.state {
             S::Waiting | S::Transferred | S::Called | S::NoShow | S::Cancelled | S::Expired => 0,
             S::Serving | S::OnHold | S::Consulted | S::AwaitingMaterials => 1,
-            S::Accepted | S::InProgress => 2,
+            S::Accepted | S::InProgress | S::Suspended => 2,
             S::Ready | S::Delivered | S::Mailed | S::ReceiptConfirmed => 3,
-            S::Archived => 4,
+            S::Archived | S::Terminated => 4,
         };
         Ok(crate::api::TicketStatus {
             number: case.number.clone(),
@@ -69,6 +91,8 @@ impl Ledger {
                 None
             },
             coordinating: case.under_coordination,
+            reason: stopped.as_ref().map(|s| s.0.clone()),
+            resume_by: stopped.and_then(|s| s.1),
             parts: case
                 .parts
                 .iter()

@@ -51,6 +51,8 @@ pub(crate) mod sqlite;
 pub use sqlite::SqliteStore;
 mod sqlite_host;
 pub use sqlite_host::backup_file;
+mod signing;
+pub use signing::{SignAsk, SignedForm};
 mod staff;
 pub use staff::hash_new_pin;
 
@@ -319,6 +321,35 @@ pub enum CaseAction {
     /// A material the part was accepted without (容缺) has been supplied.
     Supplied {
         material: String,
+    },
+    /// 中止: the accepted work waits for the visitor or another office (the reason, and the
+    /// date it is expected to resume, YYYY-MM-DD); its deadlines pause.
+    Suspend {
+        reason: String,
+        #[serde(default)]
+        until: Option<String>,
+    },
+    /// The suspension's cause is gone: the work resumes.
+    ResumeWork,
+    /// 终止: close the case unfinished, with the reason.
+    Terminate {
+        reason: String,
+    },
+    /// The principal (委托人) of the power of attorney: name, 18-digit ID number, phone.
+    Principal {
+        name: String,
+        id_number: String,
+        #[serde(default)]
+        phone: Option<String>,
+    },
+    /// Ask this window's signature pad for the visitor's signature on a form (`poa` …).
+    RequestSignature {
+        form: String,
+    },
+    /// 纸质签署: the visitor signed the printed form; `number` is the form's number printed on it.
+    SignedOnPaper {
+        form: String,
+        number: String,
     },
 }
 

@@ -56,6 +56,9 @@ pub struct PadView {
     pub badge: String,
     #[serde(default)]
     pub rating: Option<u8>,
+    /// A signature the window's console asks of the visitor (the signature pad's work).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign: Option<super::SignAsk>,
 }
 
 /// One rating for the national 好差评 platform (the data items it collects).
@@ -110,6 +113,7 @@ impl Ledger {
             staff_name: String::new(),
             badge: String::new(),
             rating: None,
+            sign: self.sign_ask(window)?,
         };
         // The window's called or serving case, through the index the one-at-a-time rule uses:
         // a hall's pads ask every second, so this reads one row, not the day's counters.

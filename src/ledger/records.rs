@@ -14,10 +14,12 @@ pub enum RecordKind {
     Mail,
     Archives,
     Transfers,
+    /// 中止 and 终止, and the suspensions lifted.
+    Suspensions,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 7] = [
+    pub const ALL: [RecordKind; 8] = [
         RecordKind::Consultations,
         RecordKind::Notifications,
         RecordKind::Acceptances,
@@ -25,6 +27,7 @@ impl RecordKind {
         RecordKind::Mail,
         RecordKind::Archives,
         RecordKind::Transfers,
+        RecordKind::Suspensions,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -35,6 +38,7 @@ impl RecordKind {
             RecordKind::Mail => "mail",
             RecordKind::Archives => "archives",
             RecordKind::Transfers => "transfers",
+            RecordKind::Suspensions => "suspensions",
         }
     }
     /// The register's title as the office files it.
@@ -47,6 +51,7 @@ impl RecordKind {
             RecordKind::Mail => "邮寄登记",
             RecordKind::Archives => "资料归档记录",
             RecordKind::Transfers => "转办记录",
+            RecordKind::Suspensions => "中止终止记录",
         }
     }
     fn kinds(self) -> &'static [&'static str] {
@@ -58,6 +63,7 @@ impl RecordKind {
             RecordKind::Mail => &["mailed", "receipt_confirmed"],
             RecordKind::Archives => &["archived"],
             RecordKind::Transfers => &["case_transferred"],
+            RecordKind::Suspensions => &["case_suspended", "suspension_lifted", "case_terminated"],
         }
     }
 }
@@ -205,6 +211,19 @@ impl Ledger {
                     },
                     None,
                 ),
+                EventBody::CaseSuspended { staff, reason, until } => (
+                    staff,
+                    "中止".to_string(),
+                    match until {
+                        Some(u) => format!("原因：{}；预计恢复：{u}", note(reason)?),
+                        None => format!("原因：{}", note(reason)?),
+                    },
+                    None,
+                ),
+                EventBody::SuspensionLifted { staff } => (staff, "恢复办理".to_string(), String::new(), None),
+                EventBody::CaseTerminated { staff, reason } => {
+                    (staff, "终止".to_string(), format!("原因：{}", note(reason)?), None)
+                }
                 _ => continue,
             };
             let time = clock::local_minute(&ev.at, tz).unwrap_or_else(|| ev.at.clone());

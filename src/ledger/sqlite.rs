@@ -617,6 +617,22 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 message,
                 SideRow::Message,
             ),
+            SideQuery::SignRequest(window) => rows(
+                c,
+                "SELECT window, case_id, form, staff, at, seq FROM sign_requests WHERE window = ?1",
+                [window],
+                |r| {
+                    Ok(SignRequestRow {
+                        window: r.get(0)?,
+                        case_id: r.get(1)?,
+                        form: r.get(2)?,
+                        staff: r.get(3)?,
+                        at: r.get(4)?,
+                        seq: r.get(5)?,
+                    })
+                },
+                SideRow::SignRequest,
+            ),
             SideQuery::Window(window) => rows(
                 c,
                 "SELECT window, paused, coalesce(staff, ''), coalesce(since, '') FROM window_state WHERE window = ?1",
@@ -741,6 +757,18 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 "INSERT INTO window_state (window, paused, staff, since) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (window) DO UPDATE SET paused = excluded.paused, staff = excluded.staff, since = excluded.since",
                 params![row.window, row.paused as i64, row.staff, row.since],
+            ),
+            SideWrite::SignRequest(row) => db::exec(
+                c,
+                "INSERT INTO sign_requests (window, case_id, form, staff, at, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (window) DO UPDATE SET case_id = excluded.case_id, form = excluded.form,
+                     staff = excluded.staff, at = excluded.at, seq = excluded.seq",
+                params![row.window, row.case_id, row.form, row.staff, row.at, row.seq],
+            ),
+            SideWrite::SignRequestDone { window, seq } => db::exec(
+                c,
+                "DELETE FROM sign_requests WHERE window = ?1 AND seq = ?2",
+                params![window, seq],
             ),
             SideWrite::PinSet { staff, salt, pin_hash } => db::exec(
                 c,

@@ -216,7 +216,7 @@ fn the_office_follows_the_hall_live_answers_a_complaint_records_a_meeting_export
     tab.find_element("#tab-records").unwrap().click().unwrap();
     assert!(until(
         &tab,
-        "document.getElementById('recKind').options.length === 7",
+        "document.getElementById('recKind').options.length === 8",
         5
     ));
     eval(
@@ -481,7 +481,7 @@ fn on_a_busy_morning_the_dashboard_and_the_wall_show_the_hall_and_render_for_the
     tab.find_element("#tab-records").unwrap().click().unwrap();
     assert!(until(
         &tab,
-        "document.getElementById('recKind').options.length === 7",
+        "document.getElementById('recKind').options.length === 8",
         5
     ));
     eval(

@@ -557,49 +557,107 @@ pub fn feedback(cli: &Cli, cmd: &crate::FeedbackCmd) -> Result<(), Exit> {
     Ok(())
 }
 
-/// A form of a case as an A4 PDF (`bangban form KIND CASE --out FILE.pdf`), from the case's
-/// own data and its notes' texts; with `--server`, read through the server.
-pub fn form(cli: &Cli, kind: &str, case: &str, out: &std::path::Path) -> Result<(), Exit> {
+/// A form of a case as an A4 PDF (`bangban form KIND CASE --out FILE.pdf`): its words from
+/// the ledger (the signed ones once the visitor signed on the pad), drawn here; with
+/// `--server`, read through the server. `bangban form verify FILE.pdf` checks a signed PDF.
+pub fn form(cli: &Cli, kind: &str, case: &str, out: Option<&std::path::Path>, unsigned: bool) -> Result<(), Exit> {
+    if kind == "verify" {
+        return form_verify(cli, std::path::Path::new(case));
+    }
     let kind = bangban_forms::FormKind::parse(kind).ok_or_else(|| Exit::usage(format!("no form {kind:?}")))?;
+    let out = out.ok_or_else(|| Exit::usage("bangban form KIND CASE needs --out FILE.pdf".to_string()))?;
     let mut c = cli.client()?;
     let hall = c.hall()?;
-    let view = c.case(case)?;
-    let mut notes = std::collections::HashMap::new();
-    for e in &view.events {
-        let Ok(body) = serde_json::from_str::<bangban::EventBody>(&e.payload) else {
-            continue;
-        };
-        for r in body.note_refs() {
-            if let Ok(text) = c.note(r.note) {
-                notes.insert(r.note, text);
-            }
+    let signed = if unsigned {
+        None
+    } else {
+        c.send(bangban::ops::SignedFormFind {
+            seq: None,
+            kind: Some(kind),
+            case: Some(case.to_string()),
+        })?
+    };
+    let (pdf, case_ref, seq) = match &signed {
+        Some(s) => (
+            bangban_forms::render_signed(s, &local_minute(&s.at, &hall))?,
+            s.case_ref.clone(),
+            Some(s.seq),
+        ),
+        None => {
+            let content = c.send(bangban::ops::FormShow {
+                kind,
+                case: case.to_string(),
+            })?;
+            (bangban_forms::render(&content, None)?, content.case_ref, None)
         }
-    }
-    let today = bangban::clock::business_day(bangban::clock::from_env().now(), hall.tz());
-    let pdf = bangban_forms::render(
-        kind,
-        &bangban_forms::FormData {
-            hall: &hall,
-            case: &view.case,
-            notes: &notes,
-            status_url: hall.qr_payload(&view.case.token),
-            today,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    };
     write_atomically(out, &pdf)?;
     if cli.json {
         print_json(
-            &json!({ "out": out, "form": kind.as_str(), "case": format!("{}/{}", view.case.business_day, view.case.number), "bytes": pdf.len() }),
+            &json!({ "out": out, "form": kind.as_str(), "case": case_ref, "bytes": pdf.len(), "signed_seq": seq }),
         );
     } else {
         say!(
-            "wrote the {}（{}）of {}/{} to {}",
+            "wrote the {}（{}）of {} to {}{}",
             kind.title(),
             kind.as_str(),
-            view.case.business_day,
-            view.case.number,
-            out.display()
+            case_ref,
+            out.display(),
+            match seq {
+                Some(s) => format!(", as the visitor signed it (event {s})"),
+                None => String::new(),
+            }
+        );
+    }
+    Ok(())
+}
+
+fn local_minute(at: &str, hall: &bangban::Hall) -> String {
+    bangban::clock::local_minute(at, hall.tz()).unwrap_or_else(|| at.to_string())
+}
+
+/// `bangban form verify FILE.pdf`: the signed form the file names, made again from the ledger,
+/// must be the file byte for byte.
+fn form_verify(cli: &Cli, file: &std::path::Path) -> Result<(), Exit> {
+    let pdf = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let name = file.display().to_string();
+    let Some((seq, form_sha256)) = bangban_forms::signed_mark(&pdf) else {
+        return Err(Exit::failed(format!(
+            "{name}: not a form signed on bangban's signature pad (no signing mark in it)"
+        )));
+    };
+    let mut c = cli.client()?;
+    let hall = c.hall()?;
+    let signed = match c.send(bangban::ops::SignedFormFind {
+        seq: Some(seq),
+        kind: None,
+        case: None,
+    }) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Err(Exit::failed(format!(
+                "{name}: the ledger has no signed form of event {seq}"
+            )))
+        }
+        Err(e) => return Err(Exit::failed(format!("{name}: {e}"))),
+    };
+    if signed.form_sha256 != form_sha256 {
+        return Err(Exit::failed(format!(
+            "{name}: names event {seq}, whose form has another hash: the file was altered"
+        )));
+    }
+    bangban_forms::verify(&pdf, &signed, &local_minute(&signed.at, &hall), &name)
+        .map_err(|e| Exit::failed(format!("{e}")))?;
+    if cli.json {
+        print_json(
+            &json!({ "file": file, "valid": true, "seq": seq, "case": signed.case_ref, "form": signed.content.kind.as_str(), "signed_at": signed.at }),
+        );
+    } else {
+        say!(
+            "{name}: the {} of case {} as signed on the pad in event {seq} ({}), unaltered",
+            signed.content.title,
+            signed.case_ref,
+            local_minute(&signed.at, &hall)
         );
     }
     Ok(())
