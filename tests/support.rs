@@ -145,7 +145,16 @@ impl Served {
         Served::spawn(db, &[], Some(now), None)
     }
 
+    /// A server at `now` whose log (at the debug level) goes to the file `log`.
+    pub fn start_logged(db: &Path, now: &str, log: &Path) -> Served {
+        Served::spawn_to(db, &[], Some(now), None, Some(log))
+    }
+
     fn spawn(db: &Path, extra: &[&str], now: Option<&str>, files: Option<u64>) -> Served {
+        Served::spawn_to(db, extra, now, files, None)
+    }
+
+    fn spawn_to(db: &Path, extra: &[&str], now: Option<&str>, files: Option<u64>, log: Option<&Path>) -> Served {
         use std::io::BufRead;
         let mut cmd = Command::new(bin());
         cmd.arg("--db")
@@ -172,9 +181,17 @@ impl Served {
                 });
             }
         }
+        match log {
+            Some(file) => {
+                cmd.env("RUST_LOG", "debug")
+                    .stderr(std::fs::File::create(file).expect("the server's log file"));
+            }
+            None => {
+                cmd.stderr(std::process::Stdio::null());
+            }
+        }
         let mut child = cmd
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start bangban serve");
         let mut line = String::new();

@@ -94,7 +94,9 @@ const T = {
         coordinatingMore: "协调有结果后会继续办理", readyAt: w => w ? `已办好，请到 ${w} 号窗口领取` : "已办好，请到窗口领取",
         mailed: "已邮寄，请留意查收", done: "已办结", doneMore: "感谢您的耐心",
         expired: "此号已过期", expiredHow: "下次来时带上此号票到服务台，为您换当天的号，不用从头排队",
-        partsTitle: "全链条办理进度", partDone: "已办好", partOpen: "办理中" },
+        partsTitle: "全链条办理进度", partDone: "已办好", partOpen: "办理中",
+        suspended: "已中止办理，办理时限暂停计算", resumeBy: d => `预计 ${d} 恢复办理`, terminated: "已终止办理",
+        reason: r => `原因：${r}` },
   en: { title: "Your ticket", lang: "中文", yourNumber: "Your number", ahead: n => n > 0 ? `${n} ahead of you` : "Nobody ahead — watch for your number", wait: m => m > 0 ? `about ${m} min` : "",
         goTo: w => `Please go to window ${w}`, calledNow: "Your number is being called", stages: ["Consultation", "Acceptance", "Delivery", "Archived"], stageTitle: "Progress",
         noShow: "Missed — please ask at the service desk", cancelled: "This ticket was cancelled", otherDay: d => `This ticket is from ${d}`, free: "Assisted service is free",
@@ -109,7 +111,9 @@ const T = {
         coordinatingMore: "It goes on once they have agreed", readyAt: w => w ? `Ready — collect it at window ${w}` : "Ready — collect it at the window",
         mailed: "Sent by post — watch for the delivery", done: "Done", doneMore: "Thank you for your patience",
         expired: "This ticket has expired", expiredHow: "Next time, show it at the service desk for a number of that day — no need to queue from the start",
-        partsTitle: "Progress across offices", partDone: "done", partOpen: "in progress" }
+        partsTitle: "Progress across offices", partDone: "done", partOpen: "in progress",
+        suspended: "Suspended — the time limit is paused", resumeBy: d => `Expected to resume on ${d}`, terminated: "Terminated",
+        reason: r => `Reason: ${r}` }
 };
 let lang = (localStorage.getItem("bangban-lang") || "zh");
 let last = INITIAL;
@@ -169,6 +173,11 @@ function render() {
     q.classList.add("called"); b = t.readyAt(s.return_window);
   } else if (s.state === "mailed") {
     b = t.mailed;
+  } else if (s.state === "suspended") {
+    // 中止: the reason the visitor was given in writing, and when the work should resume.
+    b = t.suspended; sm = [s.reason ? t.reason(s.reason) : "", s.resume_by ? t.resumeBy(s.resume_by) : ""].filter(x => x).join(" · ");
+  } else if (s.state === "terminated") {
+    b = t.terminated; sm = s.reason ? t.reason(s.reason) : "";
   } else if (s.finished) {
     b = t.done; sm = t.doneMore;
   } else {
