@@ -220,13 +220,23 @@ fn play_day(l: &mut Ledger, clock: &ManualClock, hall: &Hall, rng: &mut StdRng, 
                 )?;
                 act(l, window, &staff, CaseAction::MaterialsReturned)?;
             }
+            // 纸质签署 of the 委托书, then acceptance.
+            let poa = l.form_number(bangban::forms::FormKind::Poa, &t.number)?;
+            act(
+                l,
+                window,
+                &staff,
+                CaseAction::SignedOnPaper {
+                    form: "poa".into(),
+                    number: poa,
+                },
+            )?;
             let accepted = act(
                 l,
                 window,
                 &staff,
                 CaseAction::Accept {
                     materials: item.materials.clone(),
-                    power_of_attorney: true,
                 },
             )?;
             // 全链条: accepting a whole-chain item opens one part per department; each
@@ -251,14 +261,17 @@ fn play_day(l: &mut Ledger, clock: &ManualClock, hall: &Hall, rng: &mut StdRng, 
             act(l, window, &staff, CaseAction::StartWork)?;
             act(l, window, &staff, CaseAction::Ready)?;
             if in_person {
+                let slip = l.form_number(bangban::forms::FormKind::Completion, &t.number)?;
                 act(
                     l,
                     window,
                     &staff,
-                    CaseAction::DeliverInPerson {
-                        completion_slip_signed: true,
+                    CaseAction::SignedOnPaper {
+                        form: "completion".into(),
+                        number: slip,
                     },
                 )?;
+                act(l, window, &staff, CaseAction::DeliverInPerson)?;
             } else {
                 act(
                     l,

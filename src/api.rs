@@ -189,6 +189,12 @@ impl QueueLine {
 pub struct CaseView {
     pub case: Case,
     pub events: Vec<Event>,
+    /// The case's forms: their numbers and which the visitor signed.
+    #[serde(default)]
+    pub forms: Vec<crate::forms::FormLine>,
+    /// The principal of the 委托书, masked (3704**********1234, 138****5678).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<crate::principal::Principal>,
 }
 
 /// Calls committed after a sequence number, and the last sequence number read.

@@ -120,6 +120,20 @@ impl Day<'_> {
         self.l.act(number, window, staff, &action).map(|_| ())
     }
 
+    /// 纸质签署: the visitor signed the printed form (the demo has no pad at every window).
+    fn signed_on_paper(&mut self, number: &str, window: u32, staff: &str, kind: crate::forms::FormKind) -> Result<()> {
+        let form_number = self.l.form_number(kind, number)?;
+        self.act(
+            number,
+            window,
+            staff,
+            CaseAction::SignedOnPaper {
+                form: kind.as_str().into(),
+                number: form_number,
+            },
+        )
+    }
+
     /// Serve `number` at `window` from start to delivery, so the window is free again.
     fn serve_whole(&mut self, number: &str, window: u32, staff: &str, item: &str) -> Result<()> {
         let materials = self.hall.item(item).map(|i| i.materials.clone()).unwrap_or_default();
@@ -138,26 +152,13 @@ impl Day<'_> {
                 },
             );
         }
-        self.act(
-            number,
-            window,
-            staff,
-            CaseAction::Accept {
-                materials,
-                power_of_attorney: true,
-            },
-        )?;
+        self.signed_on_paper(number, window, staff, crate::forms::FormKind::Poa)?;
+        self.act(number, window, staff, CaseAction::Accept { materials })?;
         self.act(number, window, staff, CaseAction::StartWork)?;
         self.tick(1);
         self.act(number, window, staff, CaseAction::Ready)?;
-        self.act(
-            number,
-            window,
-            staff,
-            CaseAction::DeliverInPerson {
-                completion_slip_signed: true,
-            },
-        )
+        self.signed_on_paper(number, window, staff, crate::forms::FormKind::Completion)?;
+        self.act(number, window, staff, CaseAction::DeliverInPerson)
     }
 
     fn morning(&mut self, opening: DateTime<Utc>) -> Result<()> {
@@ -305,15 +306,8 @@ impl Day<'_> {
                 self.call(window, &staff, Some(number))?;
                 self.act(number, window, &staff, CaseAction::Start)?;
                 let materials = hall.item(code).map(|i| i.materials.clone()).unwrap_or_default();
-                self.act(
-                    number,
-                    window,
-                    &staff,
-                    CaseAction::Accept {
-                        materials,
-                        power_of_attorney: true,
-                    },
-                )?;
+                self.signed_on_paper(number, window, &staff, crate::forms::FormKind::Poa)?;
+                self.act(number, window, &staff, CaseAction::Accept { materials })?;
                 self.act(number, window, &staff, CaseAction::Claim)?;
             }
         }

@@ -72,6 +72,11 @@ impl FormKind {
             FormKind::Handover => "JJ",
         }
     }
+    /// The form a printed number belongs to, by its letters (`WT-…` is the 委托书).
+    pub fn of_number(number: &str) -> Option<FormKind> {
+        let prefix = number.split('-').next()?.to_ascii_uppercase();
+        FormKind::ALL.into_iter().find(|k| k.prefix() == prefix)
+    }
     /// The form the case's stage calls for: what the console prints at the counter.
     pub fn of_stage(state: CaseState) -> FormKind {
         match state {
@@ -93,6 +98,36 @@ impl FormKind {
 pub fn form_number(kind: FormKind, case: &Case) -> String {
     let day: String = case.issued_at.chars().take(10).filter(|c| *c != '-').collect();
     format!("{}-{day}-{:06}", kind.prefix(), case.id)
+}
+
+/// A form of a case as `case show` and the console list it: its number, and whether the
+/// visitor signed it (`pad` or `paper`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormLine {
+    pub kind: FormKind,
+    pub title: String,
+    pub number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<String>,
+}
+
+/// Every form of a case, with how each was signed (from its `form_signed` events).
+pub fn lines(case: &Case, events: &[crate::chain::Event]) -> Vec<FormLine> {
+    let mut signed: HashMap<String, String> = HashMap::new();
+    for e in events.iter().filter(|e| e.kind == "form_signed") {
+        if let Ok(EventBody::FormSigned { form, paper, .. }) = serde_json::from_str(&e.payload) {
+            signed.insert(form, if paper.is_some() { "paper" } else { "pad" }.to_string());
+        }
+    }
+    FormKind::ALL
+        .into_iter()
+        .map(|k| FormLine {
+            kind: k,
+            title: k.title().into(),
+            number: form_number(k, case),
+            signed: signed.get(k.as_str()).cloned(),
+        })
+        .collect()
 }
 
 /// One block of a form's words.

@@ -120,9 +120,7 @@ impl HallClient for LocalClient {
     }
 
     fn case(&mut self, case_ref: &str) -> Result<CaseView> {
-        let case = self.ledger.find_case(case_ref)?;
-        let events = self.ledger.case_events(case.id)?;
-        Ok(CaseView { case, events })
+        self.ledger.case_view(case_ref)
     }
 
     fn ticket(&mut self, case_ref: &str) -> Result<Ticket> {
@@ -166,7 +164,8 @@ impl HallClient for LocalClient {
     }
 
     fn note(&mut self, id: i64) -> Result<String> {
-        Ok(self.ledger.note(id)?.body)
+        let n = self.ledger.note(id)?;
+        Ok(crate::principal::shown_note(&n.kind, &n.body))
     }
 
     fn send_json(&mut self, path: &'static str, body: serde_json::Value) -> Result<serde_json::Value> {

@@ -64,6 +64,21 @@ pub fn mask_id_number(id: &str) -> String {
         .collect()
 }
 
+/// A note's text as any screen, page or command shows it: ID numbers and phones masked, a
+/// signature and a signed form's words named, not shown (they are read through the forms).
+pub fn shown_note(kind: &str, body: &str) -> String {
+    if body.is_empty() {
+        return String::new();
+    }
+    match kind {
+        "principal_id" => mask_id_number(body),
+        "principal_phone" | "appointment_phone" | "phone" => crate::hall::mask_phone(body),
+        "signature" => "（签名图片）".into(),
+        "signed_form" => "（签署时的表单内容）".into(),
+        _ => body.to_string(),
+    }
+}
+
 /// A principal's name: 1 to 40 characters, no control characters.
 pub fn name(text: &str) -> Result<String> {
     let n = text.trim();

@@ -368,3 +368,76 @@ pub fn tab_sized(browser: &headless_chrome::Browser, w: u32, h: u32, mobile: boo
     .unwrap();
     tab
 }
+
+/// The form a counter step needs the visitor's signature on: the 委托书 before acceptance, the
+/// 办结单 before a delivery in person.
+fn form_needed(action: &bangban::CaseAction) -> Option<bangban::forms::FormKind> {
+    match action {
+        bangban::CaseAction::Accept { .. } => Some(bangban::forms::FormKind::Poa),
+        bangban::CaseAction::DeliverInPerson => Some(bangban::forms::FormKind::Completion),
+        _ => None,
+    }
+}
+
+/// Act on a case at a counter, recording first the visitor's signature on paper (纸质签署,
+/// with the printed form's number) where the step needs one.
+pub fn act_signing(
+    l: &mut bangban::Ledger,
+    case: &str,
+    window: u32,
+    staff: &str,
+    action: &bangban::CaseAction,
+) -> bangban::Result<bangban::Case> {
+    if let Some(kind) = form_needed(action) {
+        let number = l.form_number(kind, case)?;
+        l.act(
+            case,
+            window,
+            staff,
+            &bangban::CaseAction::SignedOnPaper {
+                form: kind.as_str().into(),
+                number,
+            },
+        )?;
+    }
+    l.act(case, window, staff, action)
+}
+
+/// `act_signing` through any client (the form's number read from `case`).
+pub fn act_signing_via(
+    c: &mut dyn bangban::api::HallClient,
+    case: &str,
+    action: &bangban::CaseAction,
+) -> bangban::Result<bangban::Case> {
+    if let Some(kind) = form_needed(action) {
+        let view = c.case(case)?;
+        let number = view
+            .forms
+            .iter()
+            .find(|f| f.kind == kind)
+            .map(|f| f.number.clone())
+            .expect("the case lists its forms");
+        c.act(&bangban::api::Act {
+            case: case.into(),
+            action: bangban::CaseAction::SignedOnPaper {
+                form: kind.as_str().into(),
+                number,
+            },
+        })?;
+    }
+    c.act(&bangban::api::Act {
+        case: case.into(),
+        action: action.clone(),
+    })
+}
+
+/// The number of a case's form as `bangban case N show --json` lists it.
+pub fn form_number_cli(db: &Path, case: &str, form: &str, env: &[(&str, &str)]) -> String {
+    let shown = json(&cli_env(db, &["--json", "case", case, "show"], env));
+    shown["forms"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["kind"] == form))
+        .and_then(|f| f["number"].as_str())
+        .unwrap_or_else(|| panic!("case {case} lists no form {form}: {shown}"))
+        .to_string()
+}

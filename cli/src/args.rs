@@ -93,8 +93,6 @@ enum Fill {
     List,
     /// A list that may be left out (empty when absent).
     MaybeList,
-    /// A switch: true when given.
-    Switch,
     /// A switch that sets the field to false when given.
     SwitchOff,
 }
@@ -206,34 +204,21 @@ const ACTIONS: &[Action] = &[
     action(
         "accept",
         "accept",
-        "受理委托: materials handed over and power of attorney signed",
-        &[
-            flag(
-                "materials",
-                "material",
-                Fill::List,
-                "A material handed over (repeat the flag for each)",
-            ),
-            flag(
-                "power_of_attorney",
-                "poa",
-                Fill::Switch,
-                "The power of attorney (委托书) is signed",
-            ),
-        ],
+        "受理委托: materials handed over (the 委托书 signed first: request-signature or signed-on-paper)",
+        &[flag(
+            "materials",
+            "material",
+            Fill::List,
+            "A material handed over (repeat the flag for each)",
+        )],
     ),
     action("start-work", "start_work", "Start the proxy work (代办中)", &[]),
     action("ready", "ready", "The result is ready to deliver (办结待交付)", &[]),
     action(
         "deliver",
         "deliver_in_person",
-        "结果交付 in person, completion slip signed",
-        &[flag(
-            "completion_slip_signed",
-            "signed",
-            Fill::Switch,
-            "The visitor signed the completion slip (办结单)",
-        )],
+        "结果交付 in person (the 办结单 signed first: request-signature or signed-on-paper)",
+        &[],
     ),
     action(
         "mail",
@@ -475,7 +460,7 @@ fn arg(f: &Flag) -> Arg {
         Fill::RequiredWindow => a.value_parser(window_number).required(true),
         Fill::List => a.required(true).action(ArgAction::Append),
         Fill::MaybeList => a.action(ArgAction::Append),
-        Fill::Switch | Fill::SwitchOff => a.action(ArgAction::SetTrue),
+        Fill::SwitchOff => a.action(ArgAction::SetTrue),
     }
 }
 
@@ -489,7 +474,6 @@ fn value(f: &Flag, m: &ArgMatches) -> Value {
             .get_many::<String>(f.long)
             .map(|v| v.cloned().collect::<Vec<_>>())
             .unwrap_or_default()),
-        Fill::Switch => json!(m.get_flag(f.long)),
         Fill::SwitchOff => json!(!m.get_flag(f.long)),
     }
 }
@@ -603,20 +587,14 @@ mod tests {
             ),
             (&["returned"], MaterialsReturned),
             (
-                &["accept", "--material", "m", "--poa"],
+                &["accept", "--material", "m"],
                 Accept {
                     materials: vec![s("m")],
-                    power_of_attorney: true,
                 },
             ),
             (&["start-work"], StartWork),
             (&["ready"], Ready),
-            (
-                &["deliver", "--signed"],
-                DeliverInPerson {
-                    completion_slip_signed: true,
-                },
-            ),
+            (&["deliver"], DeliverInPerson),
             (&["mail", "--tracking", "SF1"], Mail { tracking: s("SF1") }),
             (&["confirm-receipt"], ConfirmReceipt),
             (&["archive"], Archive { handover: None }),
@@ -692,7 +670,7 @@ mod tests {
 
     #[test]
     fn required_case_flags_are_usage_errors() {
-        for args in [&["transfer"][..], &["notify"], &["mail"], &["accept", "--poa"]] {
+        for args in [&["transfer"][..], &["notify"], &["mail"], &["accept"]] {
             let e = T::try_parse_from(std::iter::once("case").chain(args.iter().copied()))
                 .err()
                 .unwrap_or_else(|| panic!("{args:?} parsed"));

@@ -44,6 +44,8 @@ pub enum Cmd {
     },
     /// Show the panel as this specialist would see it, without signing in (renders only).
     Preview(String),
+    /// Print (or save) the case's form of this kind on the hall's A4 printer.
+    PrintForm(String),
     Stop,
 }
 
@@ -72,6 +74,14 @@ pub struct PanelCase {
     pub part_only: bool,
     /// Escalated to the management office, waiting for the coordination's outcome.
     pub under_coordination: bool,
+    /// The case's forms with their numbers and signatures, the one its stage calls for, and
+    /// whether the 委托书 and the 办结单 are signed.
+    pub forms: Vec<bangban::forms::FormLine>,
+    pub stage_form: String,
+    pub poa_signed: bool,
+    pub completion_signed: bool,
+    /// The principal as recorded, masked ("" when none).
+    pub principal: String,
 }
 
 /// One department's part of a whole-chain case, as the panel lists it.
@@ -126,6 +136,12 @@ pub enum Message {
     Returned(String),
     /// The missing materials were recorded and the one-time notification slip printed.
     SlipPrinted(String),
+    /// The window's signature pad was asked for the visitor's signature on this form.
+    SignAsked(String),
+    /// A form went to the A4 printer (or was saved): its title, and where.
+    FormPrinted { title: String, to: String },
+    /// The principal of the 委托书 was recorded for this case.
+    PrincipalSaved(String),
     /// The window was paused (true) or opened again (false).
     WindowPaused(bool),
     /// An appointment was booked for a caller: its time, check-in code, and the phone masked.
@@ -144,6 +160,8 @@ pub enum Refusal {
     NoCase,
     NoPrinter,
     SlipNotPrinted,
+    NoA4,
+    FormNotPrinted,
 }
 
 impl Refusal {
@@ -156,6 +174,8 @@ impl Refusal {
             Refusal::NoCase => "no_case",
             Refusal::NoPrinter => "no_printer",
             Refusal::SlipNotPrinted => "slip_not_printed",
+            Refusal::NoA4 => "no_a4",
+            Refusal::FormNotPrinted => "form_not_printed",
         }
     }
 }
@@ -194,6 +214,64 @@ pub struct View {
     pub case: Option<PanelCase>,
     /// The hall server could not be reached on the last try; the console keeps retrying.
     pub offline: bool,
+}
+
+/// Where the console's forms go: the hall's A4 printer through CUPS (`lp:PRINTER`, printed
+/// with `lp -d PRINTER`), or a directory they are saved in (`dir:PATH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum A4Target {
+    Lp(String),
+    Dir(PathBuf),
+}
+
+impl A4Target {
+    /// `lp:PRINTER` or `dir:PATH`.
+    pub fn parse(s: &str) -> Result<A4Target, String> {
+        match s.split_once(':') {
+            Some(("lp", p)) if !p.is_empty() && !p.starts_with('-') && !p.contains(char::is_whitespace) => {
+                Ok(A4Target::Lp(p.to_string()))
+            }
+            Some(("dir", d)) if !d.is_empty() => Ok(A4Target::Dir(PathBuf::from(d))),
+            _ => Err(format!(
+                "{s:?}: use lp:PRINTER (a CUPS printer's name) or dir:PATH (a directory to save the forms in)"
+            )),
+        }
+    }
+
+    /// Send one PDF; where it went, in words.
+    fn send(&self, pdf: &[u8], name: &str, title: &str) -> Result<String, String> {
+        match self {
+            A4Target::Dir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let path = dir.join(name);
+                let tmp = dir.join(format!(".{name}.tmp"));
+                std::fs::write(&tmp, pdf)
+                    .and_then(|_| std::fs::rename(&tmp, &path))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                Ok(path.display().to_string())
+            }
+            A4Target::Lp(printer) => {
+                let file = tempfile::Builder::new()
+                    .prefix("bangban-form-")
+                    .suffix(".pdf")
+                    .tempfile()
+                    .map_err(|e| format!("a temporary file for the form: {e}"))?;
+                std::fs::write(file.path(), pdf).map_err(|e| format!("{}: {e}", file.path().display()))?;
+                let out = std::process::Command::new("lp")
+                    .args(["-d", printer, "-t", title])
+                    .arg(file.path())
+                    .output()
+                    .map_err(|e| format!("lp (CUPS) cannot be run: {e}"))?;
+                if !out.status.success() {
+                    return Err(format!(
+                        "lp -d {printer}: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ));
+                }
+                Ok(format!("{printer}"))
+            }
+        }
+    }
 }
 
 /// Where the desk's hall client comes from.
@@ -239,6 +317,8 @@ pub struct Desk {
     current: Option<String>,
     /// The counter's own printer, for the one-time notification slip (一次性告知书).
     printer: Option<bangban_printer::PrinterTarget>,
+    /// The hall's A4 printer for the forms (委托书 …), or a directory they are saved in.
+    a4: Option<A4Target>,
     /// The alerts as last read, and when: the console's 2-second refresh reads them again
     /// only every `ALERTS_EVERY` (or after an action), so hundreds of counters do not ask
     /// the server for the deadlines every two seconds.
@@ -284,6 +364,63 @@ impl Desk {
             .is_some_and(|s| s.role == bangban::hall::Role::Office)
     }
 
+    /// Print (or save) the forms here.
+    pub fn set_a4(&mut self, a4: Option<A4Target>) {
+        self.a4 = a4;
+    }
+
+    /// The case's form on the A4 printer: the signed one once the visitor signed it on the
+    /// pad, else the form as the case stands.
+    fn print_form(&mut self, a4: A4Target, case_ref: &str, kind: &str) -> Message {
+        let Some(kind) = bangban::forms::FormKind::parse(kind) else {
+            return Message::refused(Refusal::FormNotPrinted, &format!("no form {kind:?}"));
+        };
+        let made = (|| -> Result<(Vec<u8>, String), String> {
+            let hall = self.client.hall().map_err(|e| e.to_string())?;
+            let signed = self
+                .client
+                .send(bangban::ops::SignedFormFind {
+                    seq: None,
+                    kind: Some(kind),
+                    case: Some(case_ref.to_string()),
+                })
+                .map_err(|e| e.to_string())?;
+            match signed {
+                Some(sf) => {
+                    let at = bangban::clock::local_minute(&sf.at, hall.tz()).unwrap_or_else(|| sf.at.clone());
+                    let name = format!("{}-{}.pdf", sf.content.number, kind.as_str());
+                    bangban_forms::render_signed(&sf, &at)
+                        .map(|pdf| (pdf, name))
+                        .map_err(|e| e.to_string())
+                }
+                None => {
+                    let content = self
+                        .client
+                        .send(bangban::ops::FormShow {
+                            kind,
+                            case: case_ref.to_string(),
+                        })
+                        .map_err(|e| e.to_string())?;
+                    let name = format!("{}-{}.pdf", content.number, kind.as_str());
+                    bangban_forms::render(&content, None)
+                        .map(|pdf| (pdf, name))
+                        .map_err(|e| e.to_string())
+                }
+            }
+        })();
+        let printed = made.and_then(|(pdf, name)| a4.send(&pdf, &name, kind.title()));
+        match printed {
+            Ok(to) => Message::FormPrinted {
+                title: kind.title().into(),
+                to,
+            },
+            Err(e) => {
+                tracing::error!("the {} of {case_ref} did not print: {e}", kind.as_str());
+                Message::refused(Refusal::FormNotPrinted, &e)
+            }
+        }
+    }
+
     /// Print the one-time notification slip on this printer after each `notify`.
     pub fn set_printer(&mut self, printer: Option<bangban_printer::PrinterTarget>) {
         self.printer = printer.filter(|p| *p != bangban_printer::PrinterTarget::None);
@@ -321,6 +458,7 @@ impl Desk {
             staff: None,
             current: None,
             printer: None,
+            a4: None,
             alerts: vec![],
             alerts_read: None,
             follower,
@@ -466,6 +604,30 @@ impl Desk {
                     return Message::refused(Refusal::NoPrinter, "this console has no printer (--printer)");
                 };
                 self.client.case(&number).map(|v| self.print_slip(printer, &v.case))
+            }
+            Cmd::PrintForm(kind) => {
+                let Some(number) = self.current.clone() else {
+                    return Message::refused(Refusal::NoCase, "no case on the panel: call a number first");
+                };
+                let Some(a4) = self.a4.clone() else {
+                    return Message::refused(Refusal::NoA4, "this console has no A4 printer (--a4)");
+                };
+                Ok(self.print_form(a4, &number, &kind))
+            }
+            Cmd::Act(action @ (CaseAction::RequestSignature { .. } | CaseAction::Principal { .. })) => {
+                let Some(number) = self.current.clone() else {
+                    return Message::refused(Refusal::NoCase, "no case on the panel: call a number first");
+                };
+                let title = match &action {
+                    CaseAction::RequestSignature { form } => {
+                        bangban::forms::FormKind::parse(form).map(|k| k.title().to_string())
+                    }
+                    _ => None,
+                };
+                self.client.act(&Act { case: number, action }).map(|c| match title {
+                    Some(t) => Message::SignAsked(t),
+                    None => Message::PrincipalSaved(c.number),
+                })
             }
             Cmd::Act(action) => {
                 let Some(number) = self.current.clone() else {
@@ -656,7 +818,29 @@ impl Desk {
                 v
             }
         };
-        let case = viewed.map(|v| v.case).map(|c| {
+        let case = viewed.map(|v| {
+            let signed = |k: &str| v.forms.iter().any(|f| f.kind.as_str() == k && f.signed.is_some());
+            let principal = v
+                .principal
+                .as_ref()
+                .map(|p| {
+                    [Some(p.name.clone()), Some(p.id_number.clone()), p.phone.clone()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · ")
+                })
+                .unwrap_or_default();
+            let paper = (
+                v.forms.clone(),
+                bangban::forms::FormKind::of_stage(v.case.state).as_str().to_string(),
+                signed("poa"),
+                signed("completion"),
+                principal,
+            );
+            (v.case, paper)
+        });
+        let case = case.map(|(c, (forms, stage_form, poa_signed, completion_signed, principal))| {
             let item = hall.as_ref().and_then(|h| h.item(&c.item));
             let name = |id: &str| {
                 hall.as_ref()
@@ -714,6 +898,11 @@ impl Desk {
                 open_question: c.open_question,
                 materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
                 mode: c.mode.as_str().into(),
+                forms,
+                stage_form,
+                poa_signed,
+                completion_signed,
+                principal,
             }
         });
         View {

@@ -83,6 +83,10 @@ enum Cmd {
         /// tcp://HOST:9100 or file:/dev/usb/lp0 [default: none]
         #[arg(long, value_name = "PRINTER", value_parser = |s: &str| bangban_printer::PrinterTarget::parse(s))]
         printer: Option<bangban_printer::PrinterTarget>,
+        /// The hall's A4 printer for the forms (委托书, 受理单 …): lp:PRINTER (a CUPS printer,
+        /// printed with `lp -d`) or dir:PATH (saved there) [default: none]
+        #[arg(long, value_name = "TARGET", value_parser = |s: &str| display::desk::A4Target::parse(s))]
+        a4: Option<display::desk::A4Target>,
         /// With --render: put this case (today's number, DATE/NUMBER or token) on the panel
         #[arg(long, value_name = "CASE")]
         show: Option<String>,
@@ -90,8 +94,8 @@ enum Cmd {
         #[arg(long, value_name = "STAFF")]
         staff: Option<String>,
         /// With --render: the case panel's tab (0 the four stages, 1 parts and coordination,
-        /// 2 cases without a ticket)
-        #[arg(long, value_parser = clap::value_parser!(i32).range(0..=2))]
+        /// 2 cases without a ticket, 3 the principal, forms and signatures, 中止 / 终止)
+        #[arg(long, value_parser = clap::value_parser!(i32).range(0..=3))]
         tab: Option<i32>,
         /// The console's language: zh (中文) or en
         #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
@@ -263,6 +267,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             size,
             busy_timeout_ms,
             printer,
+            a4,
             show,
             staff,
             lang,
@@ -280,7 +285,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 None => display::counter::Source::Ledger(db.clone(), Duration::from_millis(*busy_timeout_ms)),
             };
-            let c = display::counter::counter_printing(source, *window, printer.clone())?;
+            let c = display::counter::counter_with(source, *window, printer.clone(), a4.clone())?;
             c.set_language(lang);
             let (w, h) = size.unwrap_or((1366, 768));
             if let (Some(file), Some(win)) = (render, headless) {

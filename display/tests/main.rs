@@ -238,6 +238,18 @@ fn login(c: &display::counter::Counter, staff: &str, pin: &str) {
     tap(c, "登录");
 }
 
+/// 纸质签署 at the console: on the forms tab, the number read off the signed paper form, then
+/// back to the four stages.
+#[track_caller]
+fn signed_on_paper(c: &display::counter::Counter, form_number: &str) {
+    let a = c.ui.global::<CasePanelAdapter>();
+    a.set_tab(3);
+    type_into(c, "纸质表单编号", form_number);
+    tap(c, "记录纸质签署");
+    assert_eq!(failure(c), "", "{}", message(c));
+    a.set_tab(0);
+}
+
 #[test]
 fn a_visitor_at_the_wrong_desk_is_transferred_to_a_department_picked_from_the_halls() {
     i_slint_backend_testing::init_no_event_loop();
@@ -347,7 +359,8 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     tap(&c, "材料已补齐");
     // Acceptance: mark what was handed over, and the power of attorney.
     tap(&c, "不动产权证书：已交");
-    tap(&c, "已签署委托书");
+    let poa = l.form_number(bangban::forms::FormKind::Poa, &number).unwrap();
+    signed_on_paper(&c, &poa);
     tap(&c, "受理（标为已交的）");
     assert_eq!(
         ui.global::<CasePanelAdapter>().get_case().state,
@@ -388,6 +401,7 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
         "consultation_recorded",
         "materials_missing",
         "materials_returned",
+        "form_signed",
         "case_accepted",
         "work_started",
         "result_ready",
@@ -819,7 +833,16 @@ fn a_specialist_walks_a_case_at_a_console_on_the_server() {
     assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
     tap(&c, "开始办理");
     tap(&c, "不动产权证书：已交");
-    tap(&c, "已签署委托书");
+    // The 委托书's number as the console lists it (and prints it on the form).
+    let poa = ui
+        .global::<CasePanelAdapter>()
+        .get_forms()
+        .iter()
+        .find(|f| f.kind == "poa")
+        .map(|f| f.number.to_string())
+        .expect("the console lists the case's forms");
+    assert!(poa.starts_with("WT-"), "{poa}");
+    signed_on_paper(&c, &poa);
     tap(&c, "受理（标为已交的）");
     assert_eq!(
         ui.global::<CasePanelAdapter>().get_case().state,
@@ -833,7 +856,7 @@ fn a_specialist_walks_a_case_at_a_console_on_the_server() {
     let case = l.find_case(&number).unwrap();
     let events = l.case_events(case.id).unwrap();
     let kinds: Vec<&str> = events.iter().skip(1).map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["case_called", "case_started", "case_accepted"]);
+    assert_eq!(kinds, ["case_called", "case_started", "form_signed", "case_accepted"]);
     assert!(events.iter().skip(1).all(|e| e.actor == "S602"));
     assert!(l.verify().unwrap().ok);
 }
@@ -1317,7 +1340,8 @@ fn the_checklist_marks_each_material_handed_over_or_missing_and_each_action_take
     // only the handed-over ones.
     tap(&c, "材料已补齐");
     tap(&c, "完税凭证：已交");
-    tap(&c, "已签署委托书");
+    let poa = l.form_number(bangban::forms::FormKind::Poa, &number).unwrap();
+    signed_on_paper(&c, &poa);
     tap(&c, "受理（标为已交的）");
     let case = l.find_case(&number).unwrap();
     assert_eq!(case.state, bangban::CaseState::Accepted, "{}", message(&c));
@@ -1419,13 +1443,23 @@ fn a_part_to_claim_is_an_alert_that_opens_the_case_where_the_department_claims_w
     })
     .unwrap();
     l.act(&number, 1, "S101", &CaseAction::Start).unwrap();
+    let poa = l.form_number(bangban::forms::FormKind::Poa, &number).unwrap();
+    l.act(
+        &number,
+        1,
+        "S101",
+        &CaseAction::SignedOnPaper {
+            form: "poa".into(),
+            number: poa,
+        },
+    )
+    .unwrap();
     l.act(
         &number,
         1,
         "S101",
         &CaseAction::Accept {
             materials: vec!["公司章程".into()],
-            power_of_attorney: true,
         },
     )
     .unwrap();
@@ -2299,6 +2333,7 @@ fn a_case_just_called_offers_only_the_steps_the_rules_allow_next() {
     l.set_pin("S602", PIN, "admin").unwrap();
     let number = issue(&mut l, "F01");
     drop(l);
+    let c_db = db.clone();
     let c = display::counter::counter_on(display::counter::Source::Ledger(db, Duration::from_secs(5)), 12).unwrap();
     c.ui.show().unwrap();
     login(&c, "S602", PIN);
@@ -2329,9 +2364,14 @@ fn a_case_just_called_offers_only_the_steps_the_rules_allow_next() {
         assert!(!enabled(later), "{later} is live for a case just called");
     }
     tap(&c, "开始办理");
+    assert!(!enabled("受理（标为已交的）"), "acceptance waits for the signed 委托书");
+    let poa = ledger(&c_db)
+        .form_number(bangban::forms::FormKind::Poa, &number)
+        .unwrap();
+    signed_on_paper(&c, &poa);
     assert!(
         enabled("受理（标为已交的）"),
-        "acceptance is the next step once serving"
+        "acceptance is the next step once serving and the 委托书 is signed"
     );
     assert!(!enabled("当面交付"));
 }

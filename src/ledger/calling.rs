@@ -203,23 +203,26 @@ impl Ledger {
                 }
             }
             CaseAction::MaterialsReturned => EventBody::MaterialsReturned { window, staff: staff_s },
-            CaseAction::Accept {
-                materials,
-                power_of_attorney,
-            } => {
+            // Signed forms move the case: the 委托书 before acceptance, the 办结单 before a
+            // delivery in person (on the pad, or 纸质签署 with the form's number).
+            CaseAction::Accept { materials } => {
                 check_materials(&hall, &case, materials)?;
+                check_signed(&case, crate::forms::FormKind::Poa, "acceptance")?;
                 EventBody::CaseAccepted {
                     staff: staff_s,
                     materials: materials.clone(),
-                    power_of_attorney: *power_of_attorney,
+                    power_of_attorney: true,
                 }
             }
             CaseAction::StartWork => EventBody::WorkStarted { staff: staff_s },
             CaseAction::Ready => EventBody::ResultReady { staff: staff_s },
-            CaseAction::DeliverInPerson { completion_slip_signed } => EventBody::DeliveredInPerson {
-                staff: staff_s,
-                completion_slip_signed: *completion_slip_signed,
-            },
+            CaseAction::DeliverInPerson => {
+                check_signed(&case, crate::forms::FormKind::Completion, "delivery in person")?;
+                EventBody::DeliveredInPerson {
+                    staff: staff_s,
+                    completion_slip_signed: true,
+                }
+            }
             CaseAction::Mail { tracking } => {
                 if tracking.trim().is_empty() {
                     return Err(LedgerError::Invalid(
@@ -880,6 +883,22 @@ fn check_owner(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Re
             owner: owner.to_string(),
         })
     }
+}
+
+/// A step the visitor's signature on a form allows: refused, saying how to get it, until the
+/// form is signed on the pad or on paper.
+fn check_signed(case: &Case, kind: crate::forms::FormKind, step: &str) -> Result<()> {
+    if case.signed.iter().any(|f| f == kind.as_str()) {
+        return Ok(());
+    }
+    Err(LedgerError::Invalid(format!(
+        "{step} needs the visitor's signature on the {} ({}): ask the pad (request-signature --form {}) or record the signed paper form (signed-on-paper --form {} --number {})",
+        kind.title(),
+        kind.as_str(),
+        kind.as_str(),
+        kind.as_str(),
+        crate::forms::form_number(kind, case)
+    )))
 }
 
 /// A number is only ever today's: calling a past day's number would send today's holder of

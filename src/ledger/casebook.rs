@@ -154,7 +154,10 @@ impl Ledger {
                 if matches!(body, EventBody::PhoneLeft { .. }) {
                     continue;
                 }
-                let text = self.note(r.note).map(|n| n.body).unwrap_or_default();
+                let text = self
+                    .note(r.note)
+                    .map(|n| crate::principal::shown_note(&n.kind, &n.body))
+                    .unwrap_or_default();
                 detail.push(if text.is_empty() {
                     "（已按保存期限删除）".into()
                 } else {

@@ -246,15 +246,15 @@ pub enum CaseAction {
         missing: Vec<String>,
     },
     MaterialsReturned,
+    /// 受理委托: the materials handed over; the 委托书 must be signed first (on the pad or
+    /// on paper).
     Accept {
         materials: Vec<String>,
-        power_of_attorney: bool,
     },
     StartWork,
     Ready,
-    DeliverInPerson {
-        completion_slip_signed: bool,
-    },
+    /// 结果交付 in person: the visitor signs the 办结单 first (on the pad or on paper).
+    DeliverInPerson,
     Mail {
         tracking: String,
     },

@@ -78,6 +78,25 @@ pub(crate) fn principal_in(tx: &dyn StoreTx, case: &Case) -> Result<Option<Princ
 }
 
 impl Ledger {
+    /// A case with its events and its forms (numbers, and which are signed).
+    pub fn case_view(&mut self, case_ref: &str) -> Result<crate::api::CaseView> {
+        let case = self.find_case(case_ref)?;
+        let events = self.case_events(case.id)?;
+        let forms = forms::lines(&case, &events);
+        let principal = principal_in(self.store.read(), &case)?.map(|p| p.masked());
+        Ok(crate::api::CaseView {
+            case,
+            events,
+            forms,
+            principal,
+        })
+    }
+
+    /// The printed number of a case's form (what 纸质签署 records).
+    pub fn form_number(&mut self, kind: FormKind, case_ref: &str) -> Result<String> {
+        Ok(forms::form_number(kind, &self.find_case(case_ref)?))
+    }
+
     /// A form's words for a case (by number, token or `YYYY-MM-DD/A012`), from its data now.
     pub fn form(&mut self, kind: FormKind, case_ref: &str) -> Result<FormContent> {
         let case = self.find_case(case_ref)?;

@@ -62,12 +62,11 @@ fn every_form_of_a_case_is_an_a4_pdf_whose_text_reads_back_with_the_cases_number
         CaseAction::Start,
         CaseAction::Accept {
             materials: materials.clone(),
-            power_of_attorney: true,
         },
         CaseAction::StartWork,
         CaseAction::Ready,
     ] {
-        l.act(&whole, 12, "S601", &action).unwrap();
+        act_signing(&mut l, &whole, 12, "S601", &action).unwrap();
     }
     drop(l);
 
@@ -367,11 +366,10 @@ fn a_suspended_case_pauses_its_deadline_and_resumes_and_a_terminated_one_is_clos
             CaseAction::Start,
             CaseAction::Accept {
                 materials: materials.clone(),
-                power_of_attorney: true,
             },
             CaseAction::StartWork,
         ] {
-            l.act(&ticket.number, 12, "S601", &action).unwrap();
+            act_signing(l, &ticket.number, 12, "S601", &action).unwrap();
         }
         ticket
     };

@@ -84,6 +84,7 @@ fn a_case_walks_all_four_stages_with_one_event_each() {
     let head = l.head_seq().unwrap();
     let called = call(&mut l, 12, "S602");
     assert_eq!(called.text, "请F001号到12号窗口办理");
+    let poa = l.form_number(bangban::forms::FormKind::Poa, &ticket.number).unwrap();
     let steps: Vec<(CaseAction, CaseState)> = vec![
         (CaseAction::Recall, CaseState::Called),
         (CaseAction::Start, CaseState::Serving),
@@ -102,10 +103,17 @@ fn a_case_walks_all_four_stages_with_one_event_each() {
             CaseState::AwaitingMaterials,
         ),
         (CaseAction::MaterialsReturned, CaseState::Serving),
+        // 纸质签署: the 委托书 signed on paper, its number read off the form.
+        (
+            CaseAction::SignedOnPaper {
+                form: "poa".into(),
+                number: poa,
+            },
+            CaseState::Serving,
+        ),
         (
             CaseAction::Accept {
                 materials: vec!["不动产权证书".into(), "完税凭证".into()],
-                power_of_attorney: true,
             },
             CaseState::Accepted,
         ),
@@ -170,11 +178,23 @@ fn illegal_transitions_are_errors_and_write_nothing() {
             "S202",
             &CaseAction::Accept {
                 materials: vec!["户口簿".into()],
-                power_of_attorney: false,
             },
         )
         .unwrap_err();
-    assert!(err.to_string().contains("power of attorney"), "{err}");
+    assert!(err.to_string().contains("signature on the 帮办代办委托书"), "{err}");
+    // A paper form's number that is not this case's 委托书 is refused.
+    let err = l
+        .act(
+            &ticket.number,
+            4,
+            "S202",
+            &CaseAction::SignedOnPaper {
+                form: "poa".into(),
+                number: "WT-20261125-999999".into(),
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("is not case B001's 帮办代办委托书"), "{err}");
     let err = l
         .act(
             &ticket.number,
@@ -182,7 +202,6 @@ fn illegal_transitions_are_errors_and_write_nothing() {
             "S202",
             &CaseAction::Accept {
                 materials: vec!["营业执照".into()],
-                power_of_attorney: true,
             },
         )
         .unwrap_err();
@@ -327,26 +346,18 @@ fn replaying_the_log_rebuilds_exactly_the_cases_table() {
     l.act(&b.number, 4, "S202", &CaseAction::Start).unwrap();
     l.act(&b.number, 4, "S202", &CaseAction::Hold).unwrap();
     l.act(&b.number, 4, "S202", &CaseAction::Resume).unwrap();
-    l.act(
+    act_signing(
+        &mut l,
         &b.number,
         4,
         "S202",
         &CaseAction::Accept {
             materials: vec!["户口簿".into()],
-            power_of_attorney: true,
         },
     )
     .unwrap();
     l.act(&b.number, 4, "S202", &CaseAction::Ready).unwrap();
-    l.act(
-        &b.number,
-        4,
-        "S202",
-        &CaseAction::DeliverInPerson {
-            completion_slip_signed: true,
-        },
-    )
-    .unwrap();
+    act_signing(&mut l, &b.number, 4, "S202", &CaseAction::DeliverInPerson).unwrap();
     l.record_print(
         1,
         "kiosk-1",
@@ -775,9 +786,11 @@ fn each_deadline_alerts_at_its_moment_and_not_before() {
             &fri("10:07"),
             &["call", "--window", window, "--staff", staff, "--number", number],
         );
+        at(&fri("10:30"), &["case", number, "start", "--staff", staff]);
+        let poa = form_number_cli(&t.db, number, "poa", &[("BANGBAN_NOW", &fri("10:30"))]);
         for action in [
-            &["start"][..],
-            &["accept", "--material", "不动产权证书", "--poa"],
+            &["signed-on-paper", "--form", "poa", "--number", &poa][..],
+            &["accept", "--material", "不动产权证书"],
             &["start-work"],
         ] {
             at(
@@ -791,10 +804,22 @@ fn each_deadline_alerts_at_its_moment_and_not_before() {
         &fri("11:00"),
         &["case", "F002", "mail", "--tracking", "SF1", "--staff", "S602"],
     );
+    let slip = form_number_cli(&t.db, "F003", "completion", &[("BANGBAN_NOW", &fri("11:00"))]);
     at(
         &fri("11:00"),
-        &["case", "F003", "deliver", "--signed", "--staff", "S603"],
+        &[
+            "case",
+            "F003",
+            "signed-on-paper",
+            "--form",
+            "completion",
+            "--number",
+            &slip,
+            "--staff",
+            "S603",
+        ],
     );
+    at(&fri("11:00"), &["case", "F003", "deliver", "--staff", "S603"]);
 
     // The priority visitor: nothing at 10:07, due soon at 10:09, overdue at 10:11.
     // 主动服务: the floor sees the priority visitor from the ticket on.
@@ -956,7 +981,12 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
     let held = ok(fri, &act("S101", "1", &["hold"]));
     assert!(held["parts"].is_null(), "{held}");
     ok(fri, &act("S101", "1", &["resume"]));
-    let accepted = ok(fri, &act("S101", "1", &["accept", "--material", "公司章程", "--poa"]));
+    let poa = form_number_cli(&t.db, "2026-11-27/A001", "poa", &[("BANGBAN_NOW", fri)]);
+    ok(
+        fri,
+        &act("S101", "1", &["signed-on-paper", "--form", "poa", "--number", &poa]),
+    );
+    let accepted = ok(fri, &act("S101", "1", &["accept", "--material", "公司章程"]));
     let parts = |case: &serde_json::Value| -> Vec<(String, String)> {
         case["parts"]
             .as_array()
@@ -1101,7 +1131,16 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
     assert!(missing_overdue(tue).is_empty());
     ok(tue, &act("S501", "10", &["part", "--state", "done"]));
     ok(tue, &act("S101", "1", &["ready"]));
-    let delivered = ok(tue, &act("S101", "1", &["deliver", "--signed"]));
+    let slip = form_number_cli(&t.db, "2026-11-27/A001", "completion", &[("BANGBAN_NOW", tue)]);
+    ok(
+        tue,
+        &act(
+            "S101",
+            "1",
+            &["signed-on-paper", "--form", "completion", "--number", &slip],
+        ),
+    );
+    let delivered = ok(tue, &act("S101", "1", &["deliver"]));
     assert_eq!(delivered["state"], "delivered");
     assert!(parts(&delivered).iter().all(|p| p.1 == "done"));
     let shown = cli(&t.db, &["case", "2026-11-27/A001", "show"]);

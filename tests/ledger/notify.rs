@@ -164,18 +164,11 @@ fn a_phone_left_at_the_kiosk_hears_three_ahead_once_and_result_ready_and_a_faili
     let materials = c.hall().unwrap().item("A02").unwrap().materials.clone();
     for action in [
         CaseAction::Start,
-        CaseAction::Accept {
-            materials,
-            power_of_attorney: true,
-        },
+        CaseAction::Accept { materials },
         CaseAction::StartWork,
         CaseAction::Ready,
     ] {
-        c.act(&Act {
-            case: mine.number.clone(),
-            action,
-        })
-        .unwrap();
+        act_signing_via(c.as_mut(), &mine.number, &action).unwrap();
     }
     let ready = wait_for(t.dir.path(), "可以取件");
     assert_eq!(ready["kind"], "ready");

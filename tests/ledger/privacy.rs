@@ -64,7 +64,9 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
     act(&t, &b, &["answer", "--answer", &text]);
     // 现场帮办 rather than the whole chain's 全程: no parts to wait for.
     act(&t, &b, &["mode", "--mode", "onsite"]);
-    act(&t, &b, &["accept", "--material", &material, "--poa"]);
+    let poa = form_number_cli(&t.db, &b, "poa", &[]);
+    act(&t, &b, &["signed-on-paper", "--form", "poa", "--number", &poa]);
+    act(&t, &b, &["accept", "--material", &material]);
     act(&t, &b, &["start-work"]);
     act(&t, &b, &["ready"]);
     act(&t, &b, &["mail", "--tracking", &text]);
@@ -111,7 +113,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
     act(&t, &e, &["start"]);
     for args in [
         vec!["notify", "--missing", text.as_str()],
-        vec!["accept", "--material", text.as_str(), "--poa"],
+        vec!["accept", "--material", text.as_str()],
     ] {
         let mut all = vec!["case", e.as_str()];
         all.extend(args.iter().copied());

@@ -45,13 +45,13 @@ fn report_matches_a_fixture_day_computed_by_hand() {
     assert_eq!(call(&mut l, 1, "S101"), a1);
     l.act(&a1, 1, "S101", &CaseAction::Start).unwrap();
     clock.advance(Span::minutes(20));
-    l.act(
+    act_signing(
+        &mut l,
         &a1,
         1,
         "S101",
         &CaseAction::Accept {
             materials: vec!["公司章程".into()],
-            power_of_attorney: true,
         },
     )
     .unwrap();

@@ -199,7 +199,7 @@ fn ticket_at(l: &mut bangban::Ledger, item: &str, at: Option<(u32, &str)>, actio
             if *a == bangban::CaseAction::Recall {
                 l.recall(&t.number, window, staff).unwrap();
             } else {
-                l.act(&t.number, window, staff, a)
+                act_signing(l, &t.number, window, staff, a)
                     .unwrap_or_else(|e| panic!("{item} at {window}: {a:?}: {e}"));
             }
         }
@@ -215,7 +215,6 @@ fn every_state_of_a_ticket_tells_the_visitor_what_to_do_in_both_languages() {
     let materials = |item: &str| hall.item(item).unwrap().materials.clone();
     let accept = |item: &str| A::Accept {
         materials: materials(item),
-        power_of_attorney: true,
     };
     // Yesterday's ticket, never called: the day's close expires it.
     let now = chrono::Utc::now();
@@ -346,9 +345,7 @@ fn every_state_of_a_ticket_tells_the_visitor_what_to_do_in_both_languages() {
                     accept("E01"),
                     A::StartWork,
                     A::Ready,
-                    A::DeliverInPerson {
-                        completion_slip_signed: true,
-                    },
+                    A::DeliverInPerson,
                     A::Archive { handover: None },
                 ],
             ),

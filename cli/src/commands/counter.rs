@@ -184,7 +184,9 @@ fn show(cli: &Cli, c: &mut dyn bangban::api::HallClient, v: bangban::api::CaseVi
         ));
     }
     if cli.json {
-        print_json(&json!({ "case": v.case, "events": v.events, "notes": notes }));
+        print_json(
+            &json!({ "case": v.case, "events": v.events, "notes": notes, "forms": v.forms, "principal": v.principal }),
+        );
     } else {
         let k = &v.case;
         say!(
@@ -235,6 +237,26 @@ fn show(cli: &Cli, c: &mut dyn bangban::api::HallClient, v: bangban::api::CaseVi
         }
         if !k.materials.is_empty() {
             say!("  收：{}", k.materials.join("、"));
+        }
+        if let Some(p) = &v.principal {
+            say!(
+                "  委托人：{} · {}{}",
+                p.name,
+                p.id_number,
+                p.phone.as_deref().map(|x| format!(" · {x}")).unwrap_or_default()
+            );
+        }
+        for f in &v.forms {
+            say!(
+                "  {} {}：{}",
+                f.title,
+                f.number,
+                match f.signed.as_deref() {
+                    Some("pad") => "已签（签名板）",
+                    Some("paper") => "已签（纸质）",
+                    _ => "未签",
+                }
+            );
         }
         for l in lines {
             say!("{l}");

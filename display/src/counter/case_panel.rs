@@ -10,7 +10,7 @@ use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
 use super::{s, send, Inner};
 use crate::desk::{Cmd, PanelCase};
-use crate::{CaseInfo, CasePanelAdapter, CounterWindow, MaterialRow, PartRow};
+use crate::{CaseInfo, CasePanelAdapter, CounterWindow, FormRow, MaterialRow, PartRow};
 
 /// Bind each callback that sends one action built from its arguments.
 macro_rules! act {
@@ -39,13 +39,31 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         on_answer(a) => CaseAction::Answer { answer: a.to_string() };
         on_notify_missing() => CaseAction::NotifyMissing { missing: marked(state, MISSING) };
         on_returned() => CaseAction::MaterialsReturned;
-        on_accept(poa) => CaseAction::Accept {
+        on_accept() => CaseAction::Accept {
             materials: marked(state, HANDED_OVER),
-            power_of_attorney: poa,
         };
         on_start_work() => CaseAction::StartWork;
         on_ready() => CaseAction::Ready;
-        on_deliver(signed) => CaseAction::DeliverInPerson { completion_slip_signed: signed };
+        on_deliver() => CaseAction::DeliverInPerson;
+        on_save_principal(name, id, phone) => CaseAction::Principal {
+            name: name.trim().to_string(),
+            id_number: id.trim().to_string(),
+            phone: Some(phone.trim().to_string()).filter(|p| !p.is_empty()),
+        };
+        on_request_signature(form) => CaseAction::RequestSignature { form: form.to_string() };
+        // The form's kind from the number's letters (WT-… is the 委托书), as printed on it.
+        on_signed_on_paper(number) => CaseAction::SignedOnPaper {
+            form: bangban::forms::FormKind::of_number(number.trim())
+                .map(|k| k.as_str().to_string())
+                .unwrap_or_default(),
+            number: number.trim().to_uppercase(),
+        };
+        on_suspend(reason, until) => CaseAction::Suspend {
+            reason: reason.to_string(),
+            until: Some(until.trim().to_string()).filter(|u| !u.is_empty()),
+        };
+        on_resume_work() => CaseAction::ResumeWork;
+        on_terminate(reason) => CaseAction::Terminate { reason: reason.to_string() };
         on_mail(tracking) => CaseAction::Mail { tracking: tracking.to_string() };
         on_confirm_receipt() => CaseAction::ConfirmReceipt;
         on_archive(handover) => CaseAction::Archive { handover: Some(handover.to_string()) };
@@ -162,6 +180,10 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         inner,
         Cmd::PrintSlip
     ));
+    bind!(ui, inner, CasePanelAdapter, on_print_form, |_ui, inner, kind| send(
+        inner,
+        Cmd::PrintForm(kind.to_string())
+    ));
     bind!(
         ui,
         inner,
@@ -243,4 +265,19 @@ pub fn show(ui: &CounterWindow, inner: &mut Inner, case: Option<PanelCase>) {
         inner.materials = c.materials.into_iter().map(|m| (m, 0)).collect();
     }
     a.set_materials(material_rows(inner));
+    let forms: Vec<FormRow> = c
+        .forms
+        .iter()
+        .map(|f| FormRow {
+            kind: s(f.kind.as_str()),
+            title: s(&f.title),
+            number: s(&f.number),
+            signed: s(f.signed.as_deref().unwrap_or("")),
+        })
+        .collect();
+    a.set_forms(ModelRc::new(VecModel::from(forms)));
+    a.set_stage_form(s(&c.stage_form));
+    a.set_poa_signed(c.poa_signed);
+    a.set_completion_signed(c.completion_signed);
+    a.set_principal(s(&c.principal));
 }

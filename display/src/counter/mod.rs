@@ -67,6 +67,17 @@ pub fn counter_printing(
     window: u32,
     printer: Option<bangban_printer::PrinterTarget>,
 ) -> anyhow::Result<Counter> {
+    counter_with(source, window, printer, None)
+}
+
+/// Build the console with the counter's slip printer and the hall's A4 printer for the forms
+/// (委托书 …: `lp:PRINTER`, or `dir:PATH` to save them).
+pub fn counter_with(
+    source: Source,
+    window: u32,
+    printer: Option<bangban_printer::PrinterTarget>,
+    a4: Option<crate::desk::A4Target>,
+) -> anyhow::Result<Counter> {
     let (mut desk, hall) = Desk::open(source, window).map_err(|e| match e {
         bangban::LedgerError::UnknownWindow(w) => {
             anyhow::anyhow!("window {w} belongs to no department in the hall configuration")
@@ -77,8 +88,11 @@ pub fn counter_printing(
         .as_ref()
         .is_some_and(|p| *p != bangban_printer::PrinterTarget::None);
     desk.set_printer(printer);
+    let has_a4 = a4.is_some();
+    desk.set_a4(a4);
     let ui = CounterWindow::new()?;
     ui.global::<crate::CasePanelAdapter>().set_has_printer(has_printer);
+    ui.global::<crate::CasePanelAdapter>().set_has_a4(has_a4);
     set_language("");
     sign_in::setup(&ui, &hall, window);
     ui.global::<crate::CasePanelAdapter>()

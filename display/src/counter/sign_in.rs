@@ -80,6 +80,19 @@ fn message(m: &Message) -> ConsoleMessage {
             out.state = s(time);
             out.detail = s(phone);
         }
+        Message::SignAsked(title) => {
+            out.kind = MessageKind::SignAsked;
+            out.text = s(title);
+        }
+        Message::FormPrinted { title, to } => {
+            out.kind = MessageKind::FormPrinted;
+            out.text = s(title);
+            out.detail = s(to);
+        }
+        Message::PrincipalSaved(number) => {
+            out.kind = MessageKind::PrincipalSaved;
+            out.text = s(number);
+        }
         Message::WindowPaused(true) => out.kind = MessageKind::WindowPaused,
         Message::WindowPaused(false) => out.kind = MessageKind::WindowResumed,
         Message::Failed { kind, detail } => {
