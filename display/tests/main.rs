@@ -2844,3 +2844,82 @@ fn a_signature_drawn_on_the_pad_is_kept_as_a_png_recorded_by_its_hash_embedded_i
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[test]
+fn the_console_records_the_principal_asks_the_pad_to_sign_prints_the_signed_form_and_suspends_the_work() {
+    i_slint_backend_testing::init_no_event_loop();
+    let (dir, db) = demo_ledger();
+    let mut l = ledger(&db);
+    l.set_pin("S101", PIN, "admin").unwrap();
+    let number = issue(&mut l, "A02");
+    drop(l);
+    let forms = dir.path().join("forms");
+    let c = display::counter::counter_with(
+        display::counter::Source::Ledger(db.clone(), Duration::from_secs(5)),
+        1,
+        None,
+        Some(display::desk::A4Target::Dir(forms.clone())),
+    )
+    .unwrap();
+    c.ui.show().unwrap();
+    login(&c, "S101", PIN);
+    tap(&c, "叫下一位");
+    tap(&c, "开始办理");
+    let a = c.ui.global::<CasePanelAdapter>();
+    a.set_tab(3);
+    // A mistyped ID number is refused; the typed details never stay on the screen.
+    type_into(&c, "委托人姓名", "许喆");
+    type_into(&c, "委托人身份证号", "110105194912310021");
+    tap(&c, "保存委托人");
+    assert!(message(&c).contains("check digit"), "{}", message(&c));
+    type_into(&c, "委托人姓名", "许喆");
+    type_into(&c, "委托人身份证号", "11010519491231002X");
+    type_into(&c, "委托人手机号", "13912345678");
+    tap(&c, "保存委托人");
+    assert_eq!(failure(&c), "", "{}", message(&c));
+    assert_eq!(a.get_principal(), "许喆 · 1101**********002X · 139****5678");
+    // The pad is asked, the visitor signs, the console shows it signed.
+    tap(&c, "帮办代办委托书：请在签名板签名");
+    assert_eq!(message(&c), "帮办代办委托书：已请访客在签名板上签名");
+    let p = display::pad::pad_on_file(db.clone(), 1).unwrap();
+    p.set_signing_only(true);
+    p.ui.window().set_size(slint::PhysicalSize::new(1024, 600));
+    p.ui.show().unwrap();
+    p.ask();
+    assert!(p.settle(Duration::from_secs(10)));
+    assert_eq!(pad_state(&p), "sign");
+    draw_on_canvas(&p, &[(0.1, 0.5), (0.3, 0.2), (0.5, 0.7), (0.8, 0.3)]);
+    ElementHandle::find_by_accessible_label(&p.ui, "确认签名")
+        .next()
+        .unwrap()
+        .invoke_accessible_default_action();
+    assert!(p.settle(Duration::from_secs(10)));
+    drop(p);
+    tap(&c, "帮办代办委托书：打印");
+    assert_eq!(failure(&c), "", "{}", message(&c));
+    assert!(a.get_poa_signed(), "the console sees the 委托书 signed");
+    let saved: Vec<PathBuf> = std::fs::read_dir(&forms).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(saved[0].file_name().unwrap().to_str().unwrap().starts_with("WT-"));
+    let images = Command::new("pdfimages").arg("-list").arg(&saved[0]).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&images.stdout).lines().skip(2).count(),
+        1,
+        "the printed 委托书 carries the signature"
+    );
+    // Accepted with the signed 委托书, then suspended and resumed from the same tab.
+    a.set_tab(0);
+    assert_eq!(a.get_case().number, number.as_str());
+    let materials: Vec<String> = a.get_materials().iter().map(|m| m.name.to_string()).collect();
+    tap(&c, &format!("{}：已交", materials[0]));
+    tap(&c, "受理（标为已交的）");
+    assert_eq!(a.get_case().state, "accepted", "{}", message(&c));
+    a.set_tab(3);
+    type_into(&c, "中止或终止的原因", "等待税务部门出具证明");
+    type_into(&c, "预计恢复日期", "2099-01-04");
+    tap(&c, "中止办理");
+    assert_eq!(a.get_case().state, "suspended", "{}", message(&c));
+    assert_eq!(a.get_stage_form(), "suspension", "the stage's form is the 中止告知单");
+    tap(&c, "恢复办理");
+    assert_eq!(a.get_case().state, "accepted", "{}", message(&c));
+}
