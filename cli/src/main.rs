@@ -404,7 +404,8 @@ pub enum Cmd {
     /// The registers the rules require, with what was typed at the counter (the office's
     /// desks: an office or admin device with --server)
     Records {
-        /// consultations, notifications, acceptances, deliveries, mail, archives or transfers
+        /// consultations, notifications, acceptances, deliveries, mail, archives, transfers or
+        /// suspensions (中止 / 恢复 / 终止)
         #[arg(value_parser = one_of(&bangban::RecordKind::ALL, bangban::RecordKind::as_str))]
         kind: bangban::RecordKind,
         #[command(flatten)]

@@ -261,6 +261,16 @@ fn the_principals_details_and_signature_stay_out_of_events_and_logs_and_purge_er
     assert!(flat.contains("委托人联系电话：139****5678"), "{flat}");
     assert!(!flat.contains(ID_NUMBER) && !flat.contains(PHONE), "{flat}");
     assert!(flat.contains("电子签名"), "the signed form: {flat}");
+    // README's picture of a signed 委托书.
+    let dir = repo().join("target/screens/forms");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = Command::new("pdftoppm")
+        .args(["-png", "-r", "70", "-singlefile"])
+        .arg(&pdf)
+        .arg(dir.join("poa-signed"))
+        .status()
+        .unwrap();
+    assert!(png.success());
     assert!(s.stop().success());
 
     let conn = rusqlite::Connection::open(&t.db).unwrap();
