@@ -33,7 +33,7 @@ fn list(u: &mut Unstructured) -> Result<Vec<String>> {
 }
 
 fn action(u: &mut Unstructured) -> Result<CaseAction> {
-    Ok(match u.int_in_range(0..=18)? {
+    Ok(match u.int_in_range(0..=24)? {
         0 => CaseAction::Recall,
         1 => CaseAction::Start,
         2 => CaseAction::NoShow,
@@ -52,13 +52,19 @@ fn action(u: &mut Unstructured) -> Result<CaseAction> {
         7 => CaseAction::Answer { answer: text(u)? },
         8 => CaseAction::NotifyMissing { missing: list(u)? },
         9 => CaseAction::MaterialsReturned,
-        10 => CaseAction::Accept { materials: list(u)?, power_of_attorney: u.arbitrary()? },
+        10 => CaseAction::Accept { materials: list(u)? },
         11 => CaseAction::StartWork,
         12 => CaseAction::Ready,
-        13 => CaseAction::DeliverInPerson { completion_slip_signed: u.arbitrary()? },
+        13 => CaseAction::DeliverInPerson,
         14 => CaseAction::Mail { tracking: text(u)? },
         15 => CaseAction::ConfirmReceipt,
         16 => CaseAction::Archive { handover: if u.arbitrary()? { Some(text(u)?) } else { None } },
+        17 => CaseAction::Suspend { reason: text(u)?, until: if u.arbitrary()? { Some(text(u)?) } else { None } },
+        18 => CaseAction::ResumeWork,
+        19 => CaseAction::Terminate { reason: text(u)? },
+        20 => CaseAction::Principal { name: text(u)?, id_number: text(u)?, phone: if u.arbitrary()? { Some(text(u)?) } else { None } },
+        21 => CaseAction::RequestSignature { form: u.choose(&["poa", "completion", "nope"])?.to_string() },
+        22 => CaseAction::SignedOnPaper { form: u.choose(&["poa", "completion", "nope"])?.to_string(), number: text(u)? },
         _ => CaseAction::Cancel { reason: text(u)? },
     })
 }
