@@ -268,7 +268,7 @@ impl A4Target {
                         String::from_utf8_lossy(&out.stderr).trim()
                     ));
                 }
-                Ok(format!("{printer}"))
+                Ok(printer.clone())
             }
         }
     }
