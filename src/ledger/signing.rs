@@ -46,6 +46,11 @@ pub(crate) fn principal_in(tx: &dyn StoreTx, case: &Case) -> Result<Option<Princ
         case_id: case.id,
         before: i64::MAX,
     })?;
+    principal_of(tx, &events)
+}
+
+/// The principal from a case's events already read (the notes still to read).
+fn principal_of(tx: &dyn StoreTx, events: &[Event]) -> Result<Option<Principal>> {
     let Some(body) = events
         .iter()
         .rev()
@@ -83,7 +88,7 @@ impl Ledger {
         let case = self.find_case(case_ref)?;
         let events = self.case_events(case.id)?;
         let forms = forms::lines(&case, &events);
-        let principal = principal_in(self.store.read(), &case)?.map(|p| p.masked());
+        let principal = principal_of(self.store.read(), &events)?.map(|p| p.masked());
         Ok(crate::api::CaseView {
             case,
             events,
