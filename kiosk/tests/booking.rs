@@ -97,11 +97,17 @@ fn sent(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The latest message of a kind to the visitor's phone: the hall's other bookings are sent
+/// their codes by the same notifier, in any order.
 #[track_caller]
 fn message(dir: &Path, kind: &str) -> serde_json::Value {
     let end = Instant::now() + Duration::from_secs(15);
     loop {
-        if let Some(m) = sent(dir).into_iter().rev().find(|m| m["kind"] == kind) {
+        if let Some(m) = sent(dir)
+            .into_iter()
+            .rev()
+            .find(|m| m["kind"] == kind && m["phone"] == PHONE)
+        {
             return m;
         }
         assert!(Instant::now() < end, "no {kind} message: {:?}", sent(dir));
