@@ -69,7 +69,8 @@ pub fn png(strokes: &[Stroke]) -> Result<Vec<u8>> {
         .map_err(|e| LedgerError::Invalid(format!("the signature cannot be encoded: {e}")))
 }
 
-/// The plain SHA-256 of the PNG, hex: what `form_signed` records and `form verify` checks.
+/// The plain SHA-256 of the PNG (or of any bytes: a signed PDF), hex: what `form_signed`
+/// records and `form verify` checks.
 pub fn sha256(png: &[u8]) -> String {
     hex::encode(Sha256::digest(png))
 }

@@ -441,3 +441,16 @@ pub fn form_number_cli(db: &Path, case: &str, form: &str, env: &[(&str, &str)]) 
         .unwrap_or_else(|| panic!("case {case} lists no form {form}: {shown}"))
         .to_string()
 }
+
+/// A kiosk ticket for `item`; its number.
+pub fn issue(l: &mut bangban::Ledger, item: &str) -> String {
+    l.issue(&bangban::IssueRequest {
+        item: item.into(),
+        priority: None,
+        mode: None,
+        channel: bangban::Channel::Kiosk,
+        actor: "kiosk-1".into(),
+    })
+    .unwrap()
+    .number
+}

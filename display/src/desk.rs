@@ -74,12 +74,9 @@ pub struct PanelCase {
     pub part_only: bool,
     /// Escalated to the management office, waiting for the coordination's outcome.
     pub under_coordination: bool,
-    /// The case's forms with their numbers and signatures, the one its stage calls for, and
-    /// whether the 委托书 and the 办结单 are signed.
+    /// The case's forms with their numbers and signatures, and the one its stage calls for.
     pub forms: Vec<bangban::forms::FormLine>,
     pub stage_form: String,
-    pub poa_signed: bool,
-    pub completion_signed: bool,
     /// The principal as recorded, masked ("" when none).
     pub principal: String,
 }
@@ -387,9 +384,8 @@ impl Desk {
                 .map_err(|e| e.to_string())?;
             match signed {
                 Some(sf) => {
-                    let at = bangban::clock::local_minute(&sf.at, hall.tz()).unwrap_or_else(|| sf.at.clone());
                     let name = format!("{}-{}.pdf", sf.content.number, kind.as_str());
-                    bangban_forms::render_signed(&sf, &at)
+                    bangban_forms::render_signed(&sf, &hall)
                         .map(|pdf| (pdf, name))
                         .map_err(|e| e.to_string())
                 }
@@ -819,28 +815,19 @@ impl Desk {
             }
         };
         let case = viewed.map(|v| {
-            let signed = |k: &str| v.forms.iter().any(|f| f.kind.as_str() == k && f.signed.is_some());
+            // The principal as the console shows it: masked already by the ledger.
             let principal = v
                 .principal
-                .as_ref()
                 .map(|p| {
-                    [Some(p.name.clone()), Some(p.id_number.clone()), p.phone.clone()]
+                    [Some(p.name), Some(p.id_number), p.phone]
                         .into_iter()
                         .flatten()
                         .collect::<Vec<_>>()
                         .join(" · ")
                 })
                 .unwrap_or_default();
-            let paper = (
-                v.forms.clone(),
-                bangban::forms::FormKind::of_stage(v.case.state).as_str().to_string(),
-                signed("poa"),
-                signed("completion"),
-                principal,
-            );
-            (v.case, paper)
-        });
-        let case = case.map(|(c, (forms, stage_form, poa_signed, completion_signed, principal))| {
+            let forms = v.forms;
+            let c = v.case;
             let item = hall.as_ref().and_then(|h| h.item(&c.item));
             let name = |id: &str| {
                 hall.as_ref()
@@ -899,9 +886,7 @@ impl Desk {
                 materials: item.map(|i| i.materials.clone()).unwrap_or_default(),
                 mode: c.mode.as_str().into(),
                 forms,
-                stage_form,
-                poa_signed,
-                completion_signed,
+                stage_form: bangban::forms::FormKind::of_stage(c.state).as_str().to_string(),
                 principal,
             }
         });

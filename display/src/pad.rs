@@ -410,7 +410,8 @@ fn pump(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
                 // A signature asked for takes the screen (unless the visitor is rating); one
                 // withdrawn or answered elsewhere gives it back.
                 match (&v.sign, inn.mode) {
-                    (Some(ask), Mode::Follow | Mode::Thanks | Mode::Signed)
+                    // A new request (or the first while following) starts a clean canvas.
+                    (Some(ask), Mode::Follow | Mode::Thanks | Mode::Signed | Mode::Sign)
                         if inn.sign_case != Some(ask.case) || inn.mode == Mode::Follow =>
                     {
                         inn.mode = Mode::Sign;
@@ -420,14 +421,6 @@ fn pump(ui: &PadWindow, inner: &Rc<RefCell<Inner>>) {
                         a.set_number(s(&ask.number));
                         a.set_sign_path(s(""));
                         a.set_state(s("sign"));
-                        continue;
-                    }
-                    (Some(ask), Mode::Sign) if inn.sign_case != Some(ask.case) => {
-                        inn.sign_case = Some(ask.case);
-                        inn.strokes.clear();
-                        a.set_form_title(s(&ask.title));
-                        a.set_number(s(&ask.number));
-                        a.set_sign_path(s(""));
                         continue;
                     }
                     (None, Mode::Sign) => {

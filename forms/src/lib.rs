@@ -15,7 +15,6 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
 use krilla::Document;
-use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FormError {
@@ -41,18 +40,19 @@ pub struct Signed<'a> {
     pub at: &'a str,
 }
 
-/// The signed form of a ledger's `form_signed` event, drawn.
-pub fn render_signed(s: &bangban::SignedForm, at_local: &str) -> Result<Vec<u8>, FormError> {
+/// The signed form of a ledger's `form_signed` event, drawn, its time in the hall's time zone.
+pub fn render_signed(s: &bangban::SignedForm, hall: &bangban::Hall) -> Result<Vec<u8>, FormError> {
     let png = base64::engine::general_purpose::STANDARD
         .decode(&s.png)
         .map_err(|e| FormError::Pdf(format!("the signature of event {}: {e}", s.seq)))?;
+    let at = bangban::clock::local_minute(&s.at, hall.tz()).unwrap_or_else(|| s.at.clone());
     render(
         &s.content,
         Some(&Signed {
             png: &png,
             seq: s.seq,
             form_sha256: &s.form_sha256,
-            at: at_local,
+            at: &at,
         }),
     )
 }
@@ -74,7 +74,7 @@ pub fn signed_mark(pdf: &[u8]) -> Option<(i64, String)> {
 
 /// Check a PDF against the signed form the ledger makes again: the same bytes, or an error
 /// saying how it differs.
-pub fn verify(pdf: &[u8], signed: &bangban::SignedForm, at_local: &str, name: &str) -> Result<(), FormError> {
+pub fn verify(pdf: &[u8], signed: &bangban::SignedForm, hall: &bangban::Hall, name: &str) -> Result<(), FormError> {
     let png = base64::engine::general_purpose::STANDARD
         .decode(&signed.png)
         .map_err(|e| {
@@ -83,27 +83,23 @@ pub fn verify(pdf: &[u8], signed: &bangban::SignedForm, at_local: &str, name: &s
                 signed.seq
             ))
         })?;
-    if hex(&Sha256::digest(&png)) != signed.signature_sha256 {
+    if bangban::signature::sha256(&png) != signed.signature_sha256 {
         return Err(FormError::Altered(format!(
             "the signature kept for event {} does not match the hash its event recorded",
             signed.seq
         )));
     }
-    let again = render_signed(signed, at_local)?;
+    let again = render_signed(signed, hall)?;
     if again.as_slice() != pdf {
         return Err(FormError::Altered(format!(
             "{name} differs from the {} signed in event {} (sha256 {} expected, the file's is {}): it was altered after signing",
             signed.content.title,
             signed.seq,
-            hex(&Sha256::digest(&again)),
-            hex(&Sha256::digest(pdf))
+            bangban::signature::sha256(&again),
+            bangban::signature::sha256(pdf)
         )));
     }
     Ok(())
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 const W: f32 = 595.28;

@@ -528,10 +528,7 @@ pub async fn form(
             let case_ref = format!("{}/{}", case.business_day, case.number);
             // The signed form once the visitor signed it on the pad, as the CLI prints it.
             let pdf = match l.signed_form(kind, &case_ref)? {
-                Some(s) => {
-                    let at = bangban::clock::local_minute(&s.at, hall.tz()).unwrap_or_else(|| s.at.clone());
-                    bangban_forms::render_signed(&s, &at)
-                }
+                Some(s) => bangban_forms::render_signed(&s, &hall),
                 None => bangban_forms::render(&l.form(kind, &case_ref)?, None),
             }
             .map_err(|e| LedgerError::Invalid(e.to_string()))?;

@@ -112,12 +112,13 @@ impl Ledger {
         let hall = self.hall()?;
         let today = self.business_day()?;
         let store = self.store.read();
-        let mut events = Vec::new();
-        let mut notes = HashMap::new();
-        for e in store.events(EventQuery::OfCase {
+        let raw = store.events(EventQuery::OfCase {
             case_id: case.id,
             before: i64::MAX,
-        })? {
+        })?;
+        let mut events = Vec::new();
+        let mut notes = HashMap::new();
+        for e in &raw {
             let Ok(body) = serde_json::from_str::<EventBody>(&e.payload) else {
                 continue;
             };
@@ -130,10 +131,10 @@ impl Ledger {
                     }
                 }
             }
-            events.push((e.at, body));
+            events.push((e.at.clone(), body));
         }
         let principal = if kind == FormKind::Poa {
-            principal_in(store, case)?
+            principal_of(store, &raw)?
         } else {
             None
         };

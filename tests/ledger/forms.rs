@@ -8,6 +8,25 @@ use bangban::{CallRequest, CaseAction, Channel, IssueRequest};
 
 use crate::support::*;
 
+/// `bangban form KIND DAY/CASE --out DIR/KIND.pdf` at the time `now`; the PDF's path.
+#[track_caller]
+fn form_pdf(t: &TempLedger, kind: &str, case: &str, now: &[(&str, &str)]) -> std::path::PathBuf {
+    let pdf = t.dir.path().join(format!("{kind}.pdf"));
+    let out = cli_env(
+        &t.db,
+        &[
+            "form",
+            kind,
+            &format!("2026-12-07/{case}"),
+            "--out",
+            pdf.to_str().unwrap(),
+        ],
+        now,
+    );
+    assert!(out.status.success(), "{kind}: {}", stderr(&out));
+    pdf
+}
+
 fn pdftotext(pdf: &std::path::Path) -> String {
     let out = Command::new("pdftotext")
         .args(["-layout"])
@@ -24,17 +43,6 @@ fn every_form_of_a_case_is_an_a4_pdf_whose_text_reads_back_with_the_cases_number
     let t = temp_ledger();
     // Monday 7 December 2026, 10:00 in the hall.
     let (mut l, _clock) = clocked_ledger(&t.db, "2026-12-07T02:00:00Z");
-    let issue = |l: &mut bangban::Ledger| {
-        l.issue(&IssueRequest {
-            item: "F01".into(),
-            priority: None,
-            mode: None,
-            channel: Channel::Kiosk,
-            actor: "kiosk-1".into(),
-        })
-        .unwrap()
-        .number
-    };
     let call = |l: &mut bangban::Ledger| {
         l.call(&CallRequest {
             window: 12,
@@ -45,7 +53,7 @@ fn every_form_of_a_case_is_an_a4_pdf_whose_text_reads_back_with_the_cases_number
     };
     let materials = l.hall().unwrap().item("F01").unwrap().materials.clone();
     // One visitor lacks two materials: the one-time notification.
-    let short = issue(&mut l);
+    let short = issue(&mut l, "F01");
     call(&mut l);
     for action in [
         CaseAction::Start,
@@ -56,7 +64,7 @@ fn every_form_of_a_case_is_an_a4_pdf_whose_text_reads_back_with_the_cases_number
         l.act(&short, 12, "S601", &action).unwrap();
     }
     // The next has everything: accepted, handled, ready.
-    let whole = issue(&mut l);
+    let whole = issue(&mut l, "F01");
     call(&mut l);
     for action in [
         CaseAction::Start,
@@ -102,19 +110,7 @@ fn every_form_of_a_case_is_an_a4_pdf_whose_text_reads_back_with_the_cases_number
         ),
         ("handover", &whole, "材料交接单", vec![&materials[1][..], "接收人"]),
     ] {
-        let pdf = t.dir.path().join(format!("{kind}.pdf"));
-        let out = cli_env(
-            &t.db,
-            &[
-                "form",
-                kind,
-                &format!("2026-12-07/{case}"),
-                "--out",
-                pdf.to_str().unwrap(),
-            ],
-            &now,
-        );
-        assert!(out.status.success(), "{kind}: {}", stderr(&out));
+        let pdf = form_pdf(&t, kind, case, &now);
         let bytes = std::fs::read(&pdf).unwrap();
         assert!(bytes.starts_with(b"%PDF-"), "{kind} is a PDF");
         assert!(
@@ -501,19 +497,7 @@ fn a_suspended_case_pauses_its_deadline_and_resumes_and_a_terminated_one_is_clos
             vec!["终止原因：申请人撤回申请", "终止日期：2026年12月24日"],
         ),
     ] {
-        let pdf = t.dir.path().join(format!("{kind}.pdf"));
-        let out = cli_env(
-            &t.db,
-            &[
-                "form",
-                kind,
-                &format!("2026-12-07/{case}"),
-                "--out",
-                pdf.to_str().unwrap(),
-            ],
-            &now,
-        );
-        assert!(out.status.success(), "{}", stderr(&out));
+        let pdf = form_pdf(&t, kind, case, &now);
         let flat: String = pdftotext(&pdf).chars().filter(|c| !c.is_whitespace()).collect();
         for w in want {
             assert!(flat.contains(w), "{kind}: {w} not in {flat}");

@@ -1,22 +1,9 @@
 //! The daily ledger (台账): `bangban report` on a fixture day against figures computed by hand.
 
-use bangban::{CallRequest, CaseAction, Channel, IssueRequest};
+use bangban::{CallRequest, CaseAction};
 use chrono::Duration as Span;
 
 use crate::support::*;
-
-/// A kiosk ticket for `item`; its number.
-fn issue(l: &mut bangban::Ledger, item: &str) -> String {
-    l.issue(&IssueRequest {
-        item: item.into(),
-        priority: None,
-        mode: None,
-        channel: Channel::Kiosk,
-        actor: "kiosk-1".into(),
-    })
-    .unwrap()
-    .number
-}
 
 /// The next in line to window `w` by specialist `s`; the number called.
 fn call(l: &mut bangban::Ledger, w: u32, s: &str) -> String {

@@ -578,11 +578,7 @@ pub fn form(cli: &Cli, kind: &str, case: &str, out: Option<&std::path::Path>, un
         })?
     };
     let (pdf, case_ref, seq) = match &signed {
-        Some(s) => (
-            bangban_forms::render_signed(s, &local_minute(&s.at, &hall))?,
-            s.case_ref.clone(),
-            Some(s.seq),
-        ),
+        Some(s) => (bangban_forms::render_signed(s, &hall)?, s.case_ref.clone(), Some(s.seq)),
         None => {
             let content = c.send(bangban::ops::FormShow {
                 kind,
@@ -646,8 +642,7 @@ fn form_verify(cli: &Cli, file: &std::path::Path) -> Result<(), Exit> {
             "{name}: names event {seq}, whose form has another hash: the file was altered"
         )));
     }
-    bangban_forms::verify(&pdf, &signed, &local_minute(&signed.at, &hall), &name)
-        .map_err(|e| Exit::failed(format!("{e}")))?;
+    bangban_forms::verify(&pdf, &signed, &hall, &name).map_err(|e| Exit::failed(format!("{e}")))?;
     if cli.json {
         print_json(
             &json!({ "file": file, "valid": true, "seq": seq, "case": signed.case_ref, "form": signed.content.kind.as_str(), "signed_at": signed.at }),

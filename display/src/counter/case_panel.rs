@@ -277,7 +277,8 @@ pub fn show(ui: &CounterWindow, inner: &mut Inner, case: Option<PanelCase>) {
         .collect();
     a.set_forms(ModelRc::new(VecModel::from(forms)));
     a.set_stage_form(s(&c.stage_form));
-    a.set_poa_signed(c.poa_signed);
-    a.set_completion_signed(c.completion_signed);
+    let signed = |k: &str| c.forms.iter().any(|f| f.kind.as_str() == k && f.signed.is_some());
+    a.set_poa_signed(signed("poa"));
+    a.set_completion_signed(signed("completion"));
     a.set_principal(s(&c.principal));
 }
