@@ -202,11 +202,16 @@ fn play_day(l: &mut Ledger, clock: &ManualClock, hall: &Hall, rng: &mut StdRng, 
             })?;
             act(l, w2, &s2, CaseAction::Start)?;
             act(l, w2, &s2, consult())?;
-            act(l, w2, &s2, CaseAction::Archive { handover: None })?;
+            act(l, w2, &s2, CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"))?;
         } else if r < 0.60 {
             act(l, window, &staff, CaseAction::Start)?;
             act(l, window, &staff, consult())?;
-            act(l, window, &staff, CaseAction::Archive { handover: None })?;
+            act(
+                l,
+                window,
+                &staff,
+                CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"),
+            )?;
         } else if r < 0.90 && !item.materials.is_empty() {
             act(l, window, &staff, CaseAction::Start)?;
             if missing {
@@ -231,14 +236,7 @@ fn play_day(l: &mut Ledger, clock: &ManualClock, hall: &Hall, rng: &mut StdRng, 
                     number: poa,
                 },
             )?;
-            let accepted = act(
-                l,
-                window,
-                &staff,
-                CaseAction::Accept {
-                    materials: item.materials.clone(),
-                },
-            )?;
+            let accepted = act(l, window, &staff, CaseAction::accept(item.materials.clone()))?;
             // 全链条: accepting a whole-chain item opens one part per department; each
             // department's specialist claims and works its part (one after another, which
             // suits parts in series too) before the lead goes on.
@@ -273,23 +271,26 @@ fn play_day(l: &mut Ledger, clock: &ManualClock, hall: &Hall, rng: &mut StdRng, 
                 )?;
                 act(l, window, &staff, CaseAction::DeliverInPerson)?;
             } else {
-                act(
-                    l,
-                    window,
-                    &staff,
-                    CaseAction::Mail {
-                        tracking: "SF1234567890".into(),
-                    },
-                )?;
+                act(l, window, &staff, CaseAction::mail("SF1234567890", "王芳", "EMS"))?;
                 act(l, window, &staff, CaseAction::ConfirmReceipt)?;
             }
-            act(l, window, &staff, CaseAction::Archive { handover: None })?;
+            act(
+                l,
+                window,
+                &staff,
+                CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"),
+            )?;
         } else {
             act(l, window, &staff, CaseAction::Start)?;
             act(l, window, &staff, CaseAction::Hold)?;
             act(l, window, &staff, CaseAction::Resume)?;
             act(l, window, &staff, consult())?;
-            act(l, window, &staff, CaseAction::Archive { handover: None })?;
+            act(
+                l,
+                window,
+                &staff,
+                CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"),
+            )?;
         }
     }
     Ok(())

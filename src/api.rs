@@ -310,6 +310,8 @@ impl LedgerError {
             LedgerError::WindowPaused(_) => ErrorKind::WindowPaused,
             LedgerError::PastDay { .. } => ErrorKind::PastDay,
             LedgerError::DayClosed(_) => ErrorKind::DayClosed,
+            LedgerError::OutsideHours { .. } => ErrorKind::OutsideHours,
+            LedgerError::QuotaReached { .. } => ErrorKind::QuotaReached,
             LedgerError::NotOwner { .. } => ErrorKind::NotOwner,
             LedgerError::WindowBusy { .. } => ErrorKind::WindowBusy,
             LedgerError::UnderCoordination(_) => ErrorKind::UnderCoordination,

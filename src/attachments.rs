@@ -632,6 +632,7 @@ pub fn import_sheets(
                         involved: keep("involved", |i| i.involved.clone()),
                         in_series: earlier.is_some_and(|i| i.in_series),
                         time_limit_days: earlier.map(|i| i.time_limit_days).unwrap_or_default(),
+                        daily_quota: earlier.map(|i| i.daily_quota).unwrap_or_default(),
                     });
                 }
             }

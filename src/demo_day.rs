@@ -153,7 +153,7 @@ impl Day<'_> {
             );
         }
         self.signed_on_paper(number, window, staff, crate::forms::FormKind::Poa)?;
-        self.act(number, window, staff, CaseAction::Accept { materials })?;
+        self.act(number, window, staff, CaseAction::accept(materials))?;
         self.act(number, window, staff, CaseAction::StartWork)?;
         self.tick(1);
         self.act(number, window, staff, CaseAction::Ready)?;
@@ -307,7 +307,7 @@ impl Day<'_> {
                 self.act(number, window, &staff, CaseAction::Start)?;
                 let materials = hall.item(code).map(|i| i.materials.clone()).unwrap_or_default();
                 self.signed_on_paper(number, window, &staff, crate::forms::FormKind::Poa)?;
-                self.act(number, window, &staff, CaseAction::Accept { materials })?;
+                self.act(number, window, &staff, CaseAction::accept(materials))?;
                 self.act(number, window, &staff, CaseAction::Claim)?;
             }
         }

@@ -56,12 +56,20 @@ pub enum LedgerError {
     PastDay { number: String, day: String },
     #[error("the business day {0} is already closed")]
     DayClosed(String),
+    /// The hall issues tickets only on working days in its hours (`issue_only_in_hours`).
+    #[error(
+        "no tickets now: tickets are issued on working days from {open} until {last} (the hall closes at {close})"
+    )]
+    OutsideHours { open: String, last: String, close: String },
+    /// The item's tickets for the day (`daily_quota`) are all issued.
+    #[error("the {quota} tickets a day of item {item} are all issued today: come back on the next working day")]
+    QuotaReached { item: String, quota: u32 },
     /// 首问负责制: the specialist who first served a case owns it; another specialist of the
     /// same department acts on it only after a handover.
     #[error("case {number} is {owner}'s (首问负责): {owner} or the department's coordinator hands it over first (`bangban case {number} handover --to STAFF`)")]
     NotOwner { number: String, owner: String },
     /// The case waits for the coordination meeting's outcome (协调中).
-    #[error("case {0} is under coordination (协调中): the management office records the outcome first (`bangban case {0} resolve --outcome …`)")]
+    #[error("case {0} is under coordination (协调中): the management office records the outcome first (`bangban case {0} resolve --outcome …`); meanwhile hold or transfer it")]
     UnderCoordination(String),
     /// A window serves one visitor at a time: the case it called (or serves) is settled —
     /// started and finished, recalled and marked a no-show, held, transferred — before the next.
@@ -155,6 +163,8 @@ pub enum ErrorKind {
     WindowPaused,
     PastDay,
     DayClosed,
+    OutsideHours,
+    QuotaReached,
     NotOwner,
     WindowBusy,
     UnderCoordination,
@@ -205,6 +215,8 @@ impl ErrorKind {
             ErrorKind::WindowPaused => "window_paused",
             ErrorKind::PastDay => "past_day",
             ErrorKind::DayClosed => "day_closed",
+            ErrorKind::OutsideHours => "outside_hours",
+            ErrorKind::QuotaReached => "quota_reached",
             ErrorKind::NotOwner => "not_owner",
             ErrorKind::WindowBusy => "window_busy",
             ErrorKind::UnderCoordination => "under_coordination",
@@ -248,8 +260,8 @@ impl ErrorKind {
             UnknownCase | UnknownNote => 404,
             Busy | DiskFull | Unreachable => 503,
             Internal | Corrupt | Open | TooNew | NotInitialised | Http | Other => 500,
-            IllegalTransition | WindowPaused | Conflict | PastDay | DayClosed | NotOwner | WindowBusy
-            | UnderCoordination | PartsPending | AlreadyRated | NotServed => 409,
+            IllegalTransition | WindowPaused | Conflict | PastDay | DayClosed | OutsideHours | QuotaReached
+            | NotOwner | WindowBusy | UnderCoordination | PartsPending | AlreadyRated | NotServed => 409,
             _ => 400,
         }
     }

@@ -386,13 +386,21 @@ pub fn content(kind: FormKind, d: &FormInput) -> FormContent {
                     | CaseState::Archived
             );
             out.push(field("办理结果", if done { "已办结" } else { "" }));
-            let (mode, tracking, when) = match (last("delivered_in_person"), last("mailed")) {
-                (Some((at, _)), _) => ("当面交付", String::new(), date_of(at)),
-                (None, Some((at, EventBody::Mailed { tracking, .. }))) => ("邮寄", note(tracking), date_of(at)),
-                _ => ("", String::new(), String::new()),
+            let (mode, tracking, courier, when) = match (last("delivered_in_person"), last("mailed")) {
+                (Some((at, _)), _) => ("当面交付", String::new(), String::new(), date_of(at)),
+                (None, Some((at, EventBody::Mailed { tracking, courier, .. }))) => (
+                    "邮寄",
+                    note(tracking),
+                    courier.as_ref().map(note).unwrap_or_default(),
+                    date_of(at),
+                ),
+                _ => ("", String::new(), String::new(), String::new()),
             };
             out.push(field("交付方式", mode));
             out.push(field("邮寄单号", tracking));
+            if !courier.is_empty() {
+                out.push(field("快递公司", courier));
+            }
             out.push(field("交付日期", when));
             out.push(field("帮办代办专员", agent.clone()));
             out.push(Block::Gap);
@@ -401,12 +409,20 @@ pub fn content(kind: FormKind, d: &FormInput) -> FormContent {
         FormKind::Handover => {
             out.push(para("移交归档的材料："));
             out.push(list_or_blanks(&c.materials, 4));
-            let (receiver, when) = match last("archived") {
-                Some((at, EventBody::Archived { handover, .. })) => {
-                    (handover.as_ref().map(note).unwrap_or_default(), date_of(at))
-                }
-                _ => (String::new(), String::new()),
+            // An archiving recorded before receivers were asked named the receiver in its
+            // hand-over text.
+            let (what, receiver, when) = match last("archived") {
+                Some((at, EventBody::Archived { handover, receiver, .. })) => match receiver {
+                    Some(r) => (handover.as_ref().map(note).unwrap_or_default(), note(r), date_of(at)),
+                    None => (
+                        String::new(),
+                        handover.as_ref().map(note).unwrap_or_default(),
+                        date_of(at),
+                    ),
+                },
+                _ => (String::new(), String::new(), String::new()),
             };
+            out.push(field("移交说明", what));
             out.push(field("移交人", agent.clone()));
             out.push(field("接收人", receiver));
             out.push(field("交接日期", when));

@@ -60,6 +60,14 @@ pub enum Role {
 }
 
 impl Role {
+    /// How a meeting's record names the role: 专员 (具体工作), 统筹协调, 管理办公室.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Role::Coordinator => "统筹协调",
+            Role::Handler => "专员",
+            Role::Office => "管理办公室",
+        }
+    }
     pub(crate) fn parse(s: &str) -> Option<Role> {
         match s.trim() {
             "coordinator" | "统筹协调对接" | "统筹协调" | "统筹" => Some(Role::Coordinator),
@@ -128,6 +136,10 @@ pub struct Item {
     /// `[deadlines] completion_days`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub time_limit_days: u32,
+    /// At most this many tickets of this item a day (0: no limit): a matter whose office
+    /// handles only so many cases a day.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub daily_quota: u32,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -397,6 +409,14 @@ pub struct Hall {
     /// still turns it on or off).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub voice: bool,
+    /// Tickets are issued only on working days (the `[calendar]`) between `open` and
+    /// `last_ticket`; off by default (a 24-hour self-service area, the demo), so a hall turns
+    /// it on in its file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub issue_only_in_hours: bool,
+    /// The last ticket of the day (HH:MM, before `close`); empty: until `close`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub last_ticket: String,
     /// `bangban serve` closes the day by itself once the hall has closed (日结), recorded like
     /// the office's own close; off by default (the office closes it).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -433,6 +453,35 @@ impl Hall {
         // Validation guarantees the name parses; Shanghai is the documented default.
         self.timezone.parse().unwrap_or(chrono_tz::Asia::Shanghai)
     }
+    /// The time the last ticket of a day may be taken: `last_ticket`, else the closing time.
+    pub fn last_ticket_time(&self) -> &str {
+        if self.last_ticket.is_empty() {
+            &self.close
+        } else {
+            &self.last_ticket
+        }
+    }
+    /// Whether a ticket may be taken at `now`: always, unless the hall issues only in its
+    /// hours (a working day, from `open` until `last_ticket`).
+    pub fn issues_at(&self, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if !self.issue_only_in_hours {
+            return true;
+        }
+        let local = now.with_timezone(&self.tz());
+        let t = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").ok();
+        let (Some(open), Some(last)) = (t(&self.open), t(self.last_ticket_time())) else {
+            return true;
+        };
+        self.calendar.is_working_day(local.date_naive()) && local.time() >= open && local.time() < last
+    }
+    /// The hours in words for a refusal: 「每个工作日 09:00–17:00，16:30 停止取号」.
+    pub fn hours_zh(&self) -> String {
+        if self.last_ticket.is_empty() || self.last_ticket == self.close {
+            format!("每个工作日 {}–{}", self.open, self.close)
+        } else {
+            format!("每个工作日 {}–{}，{} 停止取号", self.open, self.close, self.last_ticket)
+        }
+    }
     pub fn department(&self, code: &str) -> Option<&Department> {
         self.departments.iter().find(|d| d.code == code)
     }
@@ -449,6 +498,13 @@ impl Hall {
         self.item(code)
             .map(|i| i.display_name())
             .unwrap_or_else(|| code.to_string())
+    }
+    /// A meeting participant as the records name them: 「王丽（专员）」.
+    pub fn participant(&self, staff_id: &str) -> String {
+        match self.specialist(staff_id) {
+            Some(s) => format!("{}（{}）", s.name, s.role.label_zh()),
+            None => staff_id.to_string(),
+        }
     }
     /// A specialist's name for display and print; empty for an id the hall no longer has.
     pub fn specialist_name(&self, staff_id: &str) -> String {
@@ -642,6 +698,27 @@ impl Hall {
         for (f, v) in [("open", &self.open), ("close", &self.close)] {
             if chrono::NaiveTime::parse_from_str(v, "%H:%M").is_err() {
                 push(Table::Hall, 0, f, format!("{v:?} is not a time of day like 08:30"));
+            }
+        }
+        if !self.last_ticket.is_empty() {
+            let t = |s: &str| chrono::NaiveTime::parse_from_str(s, "%H:%M").ok();
+            match (t(&self.last_ticket), t(&self.open), t(&self.close)) {
+                (None, ..) => push(
+                    Table::Hall,
+                    0,
+                    "last_ticket",
+                    format!("{:?} is not a time of day like 16:30", self.last_ticket),
+                ),
+                (Some(last), Some(open), Some(close)) if last <= open || last > close => push(
+                    Table::Hall,
+                    0,
+                    "last_ticket",
+                    format!(
+                        "the last ticket at {} must come after the opening at {} and by the closing at {}",
+                        self.last_ticket, self.open, self.close
+                    ),
+                ),
+                _ => {}
             }
         }
         if self.departments.is_empty() {
@@ -1004,6 +1081,10 @@ struct RawHallInfo {
     #[serde(default)]
     voice: bool,
     #[serde(default)]
+    issue_only_in_hours: bool,
+    #[serde(default)]
+    last_ticket: String,
+    #[serde(default)]
     close_automatically: bool,
     #[serde(default)]
     trusted_proxies: Vec<String>,
@@ -1149,6 +1230,8 @@ impl RawHall {
             printer: info.printer,
             featured: info.featured,
             voice: info.voice,
+            issue_only_in_hours: info.issue_only_in_hours,
+            last_ticket: info.last_ticket,
             close_automatically: info.close_automatically,
             trusted_proxies: info.trusted_proxies,
             material_sources: self.material_sources.map(Spanned::into_inner).unwrap_or_default(),

@@ -76,6 +76,16 @@ impl Channel {
             Channel::Intervention => "intervention",
         }
     }
+
+    /// Where a case came from, as the registers say it: 来访 (a ticket), 来电, 网上, 提前介入.
+    pub fn source_zh(self) -> &'static str {
+        match self {
+            Channel::Kiosk | Channel::Counter => "来访",
+            Channel::Phone => "来电",
+            Channel::Online => "网上",
+            Channel::Intervention => "提前介入",
+        }
+    }
 }
 
 /// The states of a case across the rules' four stages.
@@ -284,6 +294,9 @@ pub enum EventBody {
         staff: String,
         materials: Vec<String>,
         power_of_attorney: bool,
+        /// 容缺受理: the checklist's materials accepted without, each with its due day.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        missing: Vec<MissingMaterial>,
     },
     WorkStarted {
         staff: String,
@@ -298,6 +311,15 @@ pub enum EventBody {
     Mailed {
         staff: String,
         tracking: NoteRef,
+        /// The recipient, the courier and the address (notes); the day it was sent.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recipient: Option<NoteRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        courier: Option<NoteRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address: Option<NoteRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sent_on: Option<String>,
     },
     ReceiptConfirmed {
         staff: String,
@@ -305,6 +327,9 @@ pub enum EventBody {
     Archived {
         staff: String,
         handover: Option<NoteRef>,
+        /// Who received the files (a note).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receiver: Option<NoteRef>,
     },
     /// A stuck case is escalated to the management office for a coordination meeting (协调会议).
     CoordinationRequested {
@@ -321,6 +346,12 @@ pub enum EventBody {
         decision: NoteRef,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         follow_up: Option<String>,
+        /// The departments' chief representatives (首席代表) and the outside parties (name and
+        /// unit) who took part, as notes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chiefs: Option<NoteRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outside: Option<NoteRef>,
     },
     /// The coordination's outcome is recorded: the case is no longer under coordination.
     CoordinationResolved {
@@ -375,6 +406,9 @@ pub enum EventBody {
         window: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         project: Option<NoteRef>,
+        /// 来电: the caller's number (a `phone` note) for the call-back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller: Option<NoteRef>,
     },
     /// A whole-chain case's parts are opened, one per department, in the hall file's order.
     PartsOpened {
@@ -475,6 +509,13 @@ pub enum EventBody {
     /// A PIN was set. `pin_check` is the SHA-256 of the stored argon2 hash (never of the PIN),
     /// so `verify` can tell a hash planted in `staff_auth` from the one the log set; events
     /// written before it existed have none.
+    /// A specialist's training (培训记录): the day, the course (a note) and its length.
+    StaffTrained {
+        staff: String,
+        date: String,
+        course: NoteRef,
+        minutes: u32,
+    },
     StaffPinSet {
         staff: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -621,19 +662,39 @@ impl EventBody {
             }
             EventBody::QuestionAnswered { answer, .. } => vec![answer],
             EventBody::CaseTransferred { note, .. } => note.iter().collect(),
-            EventBody::Mailed { tracking, .. } => vec![tracking],
-            EventBody::Archived { handover, .. } => handover.iter().collect(),
+            EventBody::Mailed {
+                tracking,
+                recipient,
+                courier,
+                address,
+                ..
+            } => std::iter::once(tracking)
+                .chain(recipient.iter())
+                .chain(courier.iter())
+                .chain(address.iter())
+                .collect(),
+            EventBody::Archived { handover, receiver, .. } => handover.iter().chain(receiver.iter()).collect(),
             EventBody::CaseCancelled { reason_note, .. } => reason_note.iter().collect(),
             EventBody::CaseHandedOver { note, .. } => note.iter().collect(),
             EventBody::CoordinationRequested { reason, .. } => vec![reason],
-            EventBody::CoordinationMeeting { minutes, decision, .. } => vec![minutes, decision],
             EventBody::CoordinationResolved { outcome, .. } => vec![outcome],
             EventBody::Accompanied { result, .. } => result.iter().collect(),
             EventBody::RatingReplied { reply, .. } => vec![reply],
             EventBody::AccompanyResult { result, .. } => vec![result],
             EventBody::AppointmentBooked { phone, .. } => vec![phone],
             EventBody::PhoneLeft { phone } => vec![phone],
-            EventBody::CaseOpened { project, .. } => project.iter().collect(),
+            EventBody::CaseOpened { project, caller, .. } => project.iter().chain(caller.iter()).collect(),
+            EventBody::StaffTrained { course, .. } => vec![course],
+            EventBody::CoordinationMeeting {
+                minutes,
+                decision,
+                chiefs,
+                outside,
+                ..
+            } => [Some(minutes), Some(decision), chiefs.as_ref(), outside.as_ref()]
+                .into_iter()
+                .flatten()
+                .collect(),
             EventBody::FeedbackReceived { text, .. } => text.iter().collect(),
             EventBody::FeedbackReplied { reply, .. } => vec![reply],
             EventBody::PrintFailed { detail, .. } => detail.iter().collect(),
@@ -698,6 +759,7 @@ impl EventBody {
             EventBody::PhoneLeft { .. } => "phone_left",
             EventBody::PrintFailed { .. } => "print_failed",
             EventBody::StaffPinSet { .. } => "staff_pin_set",
+            EventBody::StaffTrained { .. } => "staff_trained",
             EventBody::StaffLogin { .. } => "staff_login",
             EventBody::StaffSignedIn { .. } => "staff_signed_in",
             EventBody::StaffSignedOut { .. } => "staff_signed_out",
@@ -733,6 +795,7 @@ impl EventBody {
                 | EventBody::SignatureRequested { .. }
                 | EventBody::PrintFailed { .. }
                 | EventBody::StaffPinSet { .. }
+                | EventBody::StaffTrained { .. }
                 | EventBody::StaffLogin { .. }
                 | EventBody::StaffSignedIn { .. }
                 | EventBody::StaffSignedOut { .. }
@@ -876,6 +939,10 @@ pub struct Case {
     /// The forms the visitor has signed (on the pad or on paper), by kind (`poa`, `completion` …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signed: Vec<String>,
+    /// 容缺受理: the materials the case was accepted without, until each is supplied (a
+    /// whole-chain case keeps them on its parts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted_without: Vec<MissingMaterial>,
 }
 
 /// How many queue places lie between two issue orders: room for the cases that come back on a
@@ -1000,6 +1067,7 @@ pub fn apply_owned(
             parts_in_series: false,
             suspended_from: None,
             signed: vec![],
+            accepted_without: vec![],
         });
     }
     let mut c = case.ok_or(LedgerError::UnknownCase(format!("#{case_id}")))?;
@@ -1154,6 +1222,7 @@ pub fn apply_owned(
             staff,
             materials,
             power_of_attorney,
+            missing,
         } => {
             if !matches!(old.state, S::Serving | S::Consulted) {
                 return Err(illegal(old, &c.number, "accept"));
@@ -1173,6 +1242,7 @@ pub fn apply_owned(
             c.state = S::Accepted;
             c.materials = materials.clone();
             c.missing.clear();
+            c.accepted_without = missing.clone();
             c.power_of_attorney = true;
         }
         EventBody::WorkStarted { .. } => {
@@ -1363,15 +1433,22 @@ pub fn apply_owned(
         EventBody::PartMaterialSupplied {
             department, material, ..
         } => {
-            let i = part_index(&c, department)?;
+            // What the case itself was accepted without (容缺受理 at the counter), else the
+            // department's part's.
             let number = c.number.clone();
-            let p = &mut c.parts[i];
-            let Some(m) = p.missing.iter().position(|m| &m.material == material) else {
+            let own = *department == c.department && c.accepted_without.iter().any(|m| &m.material == material);
+            let missing = if own || c.parts.is_empty() {
+                &mut c.accepted_without
+            } else {
+                let i = part_index(&c, department)?;
+                &mut c.parts[i].missing
+            };
+            let Some(m) = missing.iter().position(|m| &m.material == material) else {
                 return Err(LedgerError::Invalid(format!(
-                    "case {number}: {department}'s part does not miss {material}"
+                    "case {number}: {department} did not accept it without {material} (容缺)"
                 )));
             };
-            p.missing.remove(m);
+            missing.remove(m);
         }
         EventBody::CaseHandedOver { to, .. } => {
             if old.state.is_finished() {
@@ -1619,17 +1696,23 @@ mod tests {
                     staff: staff(),
                     materials: vec!["不动产权证书".into()],
                     power_of_attorney: true,
+                    missing: vec![],
                 },
                 EventBody::WorkStarted { staff: staff() },
                 EventBody::ResultReady { staff: staff() },
                 EventBody::Mailed {
                     staff: staff(),
                     tracking: note(),
+                    recipient: None,
+                    courier: None,
+                    address: None,
+                    sent_on: None,
                 },
                 EventBody::ReceiptConfirmed { staff: staff() },
                 EventBody::Archived {
                     staff: staff(),
                     handover: None,
+                    receiver: None,
                 },
             ],
         );
@@ -1752,6 +1835,7 @@ mod tests {
             staff: staff(),
             materials: vec!["x".into()],
             power_of_attorney: false,
+            missing: vec![],
         };
         assert!(apply(Some(&serving), 1, 4, T0, &no_poa)
             .unwrap_err()
@@ -1761,6 +1845,7 @@ mod tests {
             staff: staff(),
             materials: vec![],
             power_of_attorney: true,
+            missing: vec![],
         };
         assert!(apply(Some(&serving), 1, 4, T0, &nothing).is_err());
         let empty_notice = EventBody::MaterialsMissing {
@@ -1830,6 +1915,7 @@ mod tests {
         let archive = EventBody::Archived {
             staff: staff(),
             handover: None,
+            receiver: None,
         };
         assert!(apply(Some(&c), 1, 9, T0, &archive)
             .unwrap_err()
@@ -1878,6 +1964,7 @@ mod tests {
                     staff: staff(),
                     materials: vec!["x".into()],
                     power_of_attorney: true,
+                    missing: vec![],
                 },
                 EventBody::ResultReady { staff: staff() },
             ],

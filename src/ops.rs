@@ -168,6 +168,7 @@ op_table!(
     PadSign,
     FormShow,
     SignedFormFind,
+    TrainingAdd,
 );
 
 /// The kiosks (and the admin, who may do anything).
@@ -373,6 +374,35 @@ impl Op for AppointmentCancel {
             crate::EventBody::AppointmentCancelled { appointment } => l.appointment(appointment),
             _ => Err(LedgerError::Corrupt(format!("event {seq} is not a cancellation"))),
         }
+    }
+}
+
+/// 培训记录: a specialist's training, recorded by the office.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainingAdd {
+    pub staff: String,
+    pub date: String,
+    pub course: String,
+    pub hours: f64,
+}
+
+/// The recorded training: its event's sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingAdded {
+    pub seq: i64,
+}
+
+impl Op for TrainingAdd {
+    type Reply = TrainingAdded;
+    const PATH: &'static str = "staff/training";
+    const ROLES: &'static [DeviceRole] = OFFICE;
+    const WRITES: bool = true;
+    fn run(self, l: &mut Ledger, by: &Caller) -> Result<TrainingAdded> {
+        let seq = l.record_training(&self.staff, &self.date, &self.course, self.hours, &by.actor)?;
+        Ok(TrainingAdded { seq })
+    }
+    fn replay(_: &mut Ledger, seq: i64) -> Result<TrainingAdded> {
+        Ok(TrainingAdded { seq })
     }
 }
 

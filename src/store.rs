@@ -54,6 +54,10 @@ pub enum CaseKey<'a> {
         day: &'a str,
         window: u32,
     },
+    /// The latest case of a business day before `day` (the last day the hall worked).
+    LatestBefore {
+        day: &'a str,
+    },
     /// The first waiting case of these departments in calling order (priority rank, then the
     /// queue position), among priority visitors or among the others.
     FirstWaiting {
@@ -90,6 +94,9 @@ pub enum CountQuery<'a> {
     /// Waiting cases of a department on a day (a read bounded by `LIMIT 1` is enough to tell
     /// none from some; the SQLite adapter answers 0 or 1).
     AnyoneWaiting { day: &'a str, department: &'a str },
+    /// Tickets of an item taken on a day at the kiosk or the counter (a daily quota's count;
+    /// cases opened without a ticket, by phone or online, take none).
+    ItemTickets { day: &'a str, item: &'a str },
     /// Waiting cases of a department on a day ahead of (rank, position) in calling order.
     Ahead {
         day: &'a str,

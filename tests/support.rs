@@ -454,3 +454,13 @@ pub fn issue(l: &mut bangban::Ledger, item: &str) -> String {
     .unwrap()
     .number
 }
+
+/// Every material on a demo-hall item's list: what a counter hands over to accept it whole.
+pub fn materials_of(item: &str) -> Vec<String> {
+    bangban::Hall::from_path(&demo_hall_path())
+        .expect("the demo hall")
+        .item(item)
+        .unwrap_or_else(|| panic!("no item {item} in the demo hall"))
+        .materials
+        .clone()
+}

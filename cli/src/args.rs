@@ -204,13 +204,27 @@ const ACTIONS: &[Action] = &[
     action(
         "accept",
         "accept",
-        "受理委托: materials handed over (the 委托书 signed first: request-signature or signed-on-paper)",
-        &[flag(
-            "materials",
-            "material",
-            Fill::List,
-            "A material handed over (repeat the flag for each)",
-        )],
+        "受理委托: each material of the item's list handed over, or accepted without it (容缺受理: --missing and --supply-by); the 委托书 signed first: request-signature or signed-on-paper",
+        &[
+            flag(
+                "materials",
+                "material",
+                Fill::List,
+                "A material handed over (repeat the flag for each)",
+            ),
+            flag(
+                "missing",
+                "missing",
+                Fill::MaybeList,
+                "A material accepted without (容缺), to be supplied later; repeat for each",
+            ),
+            flag(
+                "supply_by",
+                "supply-by",
+                Fill::MaybeText,
+                "The day the missing materials are due, YYYY-MM-DD",
+            ),
+        ],
     ),
     action("start-work", "start_work", "Start the proxy work (代办中)", &[]),
     action("ready", "ready", "The result is ready to deliver (办结待交付)", &[]),
@@ -223,8 +237,14 @@ const ACTIONS: &[Action] = &[
     action(
         "mail",
         "mail",
-        "结果交付 by post",
-        &[flag("tracking", "tracking", Fill::Text, "The postal tracking number")],
+        "结果交付 by post: the tracking number, recipient and courier (邮寄登记)",
+        &[
+            flag("tracking", "tracking", Fill::Text, "The postal tracking number"),
+            flag("recipient", "recipient", Fill::Text, "Who it is addressed to (kept in the notes)"),
+            flag("courier", "courier", Fill::Text, "The courier (EMS, 顺丰 …)"),
+            flag("address", "address", Fill::MaybeText, "The postal address (kept in the notes)"),
+            flag("sent_on", "sent-on", Fill::MaybeText, "The day it was sent, YYYY-MM-DD [default: today]"),
+        ],
     ),
     action(
         "confirm-receipt",
@@ -235,13 +255,16 @@ const ACTIONS: &[Action] = &[
     action(
         "archive",
         "archive",
-        "资料归档",
-        &[flag(
-            "handover",
-            "handover",
-            Fill::MaybeText,
-            "The hand-over and filing note",
-        )],
+        "资料归档: what was handed over, and to whom",
+        &[
+            flag(
+                "handover",
+                "handover",
+                Fill::Text,
+                "What was handed over and filed (materials, file box)",
+            ),
+            flag("receiver", "receiver", Fill::Text, "Who received it (kept in the notes)"),
+        ],
     ),
     action(
         "rating-reply",
@@ -310,6 +333,18 @@ const ACTIONS: &[Action] = &[
                 Fill::MaybeText,
                 "The follow-up date, YYYY-MM-DD",
             ),
+            flag(
+                "chiefs",
+                "chief-representatives",
+                Fill::MaybeText,
+                "The departments' chief representatives (首席代表) who took part (kept in the notes)",
+            ),
+            flag(
+                "outside",
+                "outside",
+                Fill::MaybeText,
+                "Outside parties who took part, name and unit (kept in the notes)",
+            ),
         ],
     ),
     action(
@@ -377,7 +412,7 @@ const ACTIONS: &[Action] = &[
     action(
         "supplied",
         "supplied",
-        "A material your part was accepted without (容缺) has been handed in",
+        "A material the case (or your part of a whole-chain case) was accepted without (容缺) has been handed in",
         &[flag("material", "material", Fill::Text, "The material, as the hall's lists name it")],
     ),
     action(
@@ -590,14 +625,47 @@ mod tests {
                 &["accept", "--material", "m"],
                 Accept {
                     materials: vec![s("m")],
+                    missing: vec![],
+                    supply_by: None,
+                },
+            ),
+            (
+                &[
+                    "accept",
+                    "--material",
+                    "m",
+                    "--missing",
+                    "n",
+                    "--supply-by",
+                    "2026-12-10",
+                ],
+                Accept {
+                    materials: vec![s("m")],
+                    missing: vec![s("n")],
+                    supply_by: Some(s("2026-12-10")),
                 },
             ),
             (&["start-work"], StartWork),
             (&["ready"], Ready),
             (&["deliver"], DeliverInPerson),
-            (&["mail", "--tracking", "SF1"], Mail { tracking: s("SF1") }),
+            (
+                &["mail", "--tracking", "SF1", "--recipient", "r", "--courier", "EMS"],
+                Mail {
+                    tracking: s("SF1"),
+                    recipient: s("r"),
+                    courier: s("EMS"),
+                    address: None,
+                    sent_on: None,
+                },
+            ),
             (&["confirm-receipt"], ConfirmReceipt),
-            (&["archive"], Archive { handover: None }),
+            (
+                &["archive", "--handover", "h", "--receiver", "r"],
+                Archive {
+                    handover: Some(s("h")),
+                    receiver: Some(s("r")),
+                },
+            ),
             (&["cancel"], Cancel { reason: String::new() }),
             (
                 &["suspend", "--reason", "r", "--until", "2026-12-20"],

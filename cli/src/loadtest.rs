@@ -863,7 +863,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
                             answer: Some("已当面说明".into()),
                             resolved: true,
                         });
-                        act(bangban::CaseAction::Archive { handover: None });
+                        act(bangban::CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"));
                         set_current(None);
                         stats.served.fetch_add(1, Ordering::Relaxed);
                     }

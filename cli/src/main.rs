@@ -133,6 +133,9 @@ pub enum Cmd {
         /// The answer given; without it the question is deferred (待研究)
         #[arg(long)]
         answer: Option<String>,
+        /// The caller's number for the call-back (来电; kept as personal data, shown masked)
+        #[arg(long)]
+        caller_phone: Option<String>,
         /// The specialist's window
         #[arg(long, value_parser = window_number)]
         window: u32,
@@ -176,7 +179,7 @@ pub enum Cmd {
         #[command(flatten)]
         period: Period,
         /// CSV (UTF-8 with a byte-order mark, so Excel on Chinese Windows reads it), JSON, or
-        /// XLSX (sheets 部门, 专员 and 分时 with a chart; needs --out)
+        /// XLSX (sheets 部门, 专员 and 分时 with a chart, then 考核, 减少跑腿, 分类 and 超期清单; needs --out)
         #[arg(long, value_enum, default_value = "csv")]
         format: ReportFormat,
         /// Write the report to this file instead of standard output
@@ -606,6 +609,30 @@ pub enum StaffCmd {
         #[arg(long = "new-pin", hide = true)]
         new_pin: Option<String>,
     },
+    /// 培训记录: the specialists' training (an office or admin device with --server; the list
+    /// is `bangban records training`)
+    Training {
+        #[command(subcommand)]
+        cmd: TrainingCmd,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TrainingCmd {
+    /// Record a specialist's training: the day, the course and its hours
+    Add {
+        /// The staff id (S101)
+        staff: String,
+        /// The day of the training, YYYY-MM-DD
+        #[arg(long)]
+        date: String,
+        /// The course's name
+        #[arg(long)]
+        course: String,
+        /// Its length in hours (0.5 to 24, in half hours)
+        #[arg(long)]
+        hours: f64,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -760,6 +787,18 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::Staff {
             cmd: StaffCmd::SetPin { staff, old_pin, .. },
         } => setup::set_pin(cli, staff, old_pin.clone()),
+        Cmd::Staff {
+            cmd:
+                StaffCmd::Training {
+                    cmd:
+                        TrainingCmd::Add {
+                            staff,
+                            date,
+                            course,
+                            hours,
+                        },
+                },
+        } => office::training_add(cli, staff, date, course, *hours),
         Cmd::Device { cmd } => setup::device(cli, cmd),
         Cmd::Backup { to } => setup::backup(cli, to),
         Cmd::Restore { file } => setup::restore(cli, file),
@@ -786,6 +825,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             project,
             question,
             answer,
+            caller_phone,
             window,
             staff,
         } => counter::open_case(
@@ -796,6 +836,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
                 project: project.clone(),
                 question: question.clone(),
                 answer: answer.clone(),
+                caller_phone: caller_phone.clone(),
             },
             *window,
             staff,

@@ -17,7 +17,9 @@ const COLUMNS: &[Column] = &[
     ("代码", "code", |l| Cell::Text(l.code.clone())),
     ("名称", "name", |l| Cell::Text(l.name.clone())),
     ("所属部门", "department", |l| Cell::Text(l.department.clone())),
-    ("取号", "tickets", |l| Cell::Count(l.tickets)),
+    ("来访取号", "tickets", |l| Cell::Count(l.tickets)),
+    ("来电", "phone", |l| Cell::Count(l.phone)),
+    ("网上", "online", |l| Cell::Count(l.online)),
     ("接待", "served", |l| Cell::Count(l.served)),
     ("过号", "no_shows", |l| Cell::Count(l.no_shows)),
     ("咨询已答复", "consultations_answered", |l| {
@@ -97,21 +99,73 @@ pub fn figures_csv(f: &Figures) -> anyhow::Result<String> {
     Ok("\u{feff}".to_string() + &String::from_utf8(w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?)?)
 }
 
+/// 考核: the scorecard for 评先树优 and 通报批评, per department and specialist.
+const SCORE_COLUMNS: &[Column] = &[
+    ("代码", "code", |l| Cell::Text(l.code.clone())),
+    ("名称", "name", |l| Cell::Text(l.name.clone())),
+    ("所属部门", "department", |l| Cell::Text(l.department.clone())),
+    ("接待", "served", |l| Cell::Count(l.served)),
+    ("等候均值(分)", "wait_mean_min", |l| Cell::Minutes(l.wait_mean_min)),
+    ("等候P90(分)", "wait_p90_min", |l| Cell::Minutes(l.wait_p90_min)),
+    ("办理均值(分)", "service_mean_min", |l| {
+        Cell::Minutes(l.service_mean_min)
+    }),
+    ("好差评", "ratings", |l| Cell::Count(l.ratings)),
+    ("满意度均值(1-5)", "rating_mean", |l| Cell::Minutes(l.rating_mean)),
+    ("差评", "ratings_bad", |l| Cell::Count(l.ratings_bad)),
+    ("找茬吐槽", "complaints", |l| Cell::Count(l.complaints)),
+    ("咨询答复超期", "late_answers", |l| Cell::Count(l.late_answers)),
+    ("交付超期", "late_deliveries", |l| Cell::Count(l.late_deliveries)),
+    ("归档超期", "late_archives", |l| Cell::Count(l.late_archives)),
+    ("回复超期", "late_replies", |l| Cell::Count(l.late_replies)),
+    ("办结", "finished", |l| Cell::Count(l.finished)),
+    ("一次办结率(%)", "one_visit_pct", |l| {
+        Cell::Minutes(l.one_visit_pct)
+    }),
+    ("件均跑腿", "visits_per_case", |l| Cell::Minutes(l.visits_per_case)),
+];
+
+/// 减少跑腿: cases finished, in one visit, and the visits they took.
+const VISIT_COLUMNS: &[Column] = &[
+    ("代码", "code", |l| Cell::Text(l.code.clone())),
+    ("名称", "name", |l| Cell::Text(l.name.clone())),
+    ("所属部门", "department", |l| Cell::Text(l.department.clone())),
+    ("办结", "finished", |l| Cell::Count(l.finished)),
+    ("一次办结", "finished_one_visit", |l| {
+        Cell::Count(l.finished_one_visit)
+    }),
+    ("一次办结率(%)", "one_visit_pct", |l| {
+        Cell::Minutes(l.one_visit_pct)
+    }),
+    ("跑腿次数", "visits", |l| Cell::Count(l.visits)),
+    ("件均跑腿", "visits_per_case", |l| Cell::Minutes(l.visits_per_case)),
+];
+
 fn sheet_of(book: &mut Workbook, name: &str, title: &str, rows: &[&FigureLine]) -> anyhow::Result<()> {
+    sheet_with(book, name, title, rows, COLUMNS)
+}
+
+fn sheet_with(
+    book: &mut Workbook,
+    name: &str,
+    title: &str,
+    rows: &[&FigureLine],
+    columns: &[Column],
+) -> anyhow::Result<()> {
     let head = Format::new().set_bold().set_text_wrap().set_background_color("#DDEBF7");
     let bold = Format::new().set_bold();
     let one = Format::new().set_num_format("0.0");
     let ws: &mut Worksheet = book.add_worksheet();
     ws.set_name(name)?;
     ws.write_string_with_format(0, 0, title, &bold)?;
-    for (c, col) in COLUMNS.iter().enumerate() {
+    for (c, col) in columns.iter().enumerate() {
         ws.write_string_with_format(1, c as u16, format!("{}\n{}", col.0, col.1), &head)?;
         ws.set_column_width(c as u16, if c < 3 { 14 } else { 10 })?;
     }
     ws.set_row_height(1, 32)?;
     for (r, l) in rows.iter().enumerate() {
         let row = r as u32 + 2;
-        for (c, col) in COLUMNS.iter().enumerate() {
+        for (c, col) in columns.iter().enumerate() {
             match (col.2)(l) {
                 Cell::Text(t) => ws.write_string(row, c as u16, t)?,
                 Cell::Count(n) => ws.write_number(row, c as u16, n as f64)?,
@@ -176,6 +230,93 @@ pub fn figures_xlsx(f: &Figures) -> anyhow::Result<Vec<u8>> {
     chart.x_axis().set_name("时段 hour");
     chart.y_axis().set_name("人次 visitors");
     ws.insert_chart(1, 4, &chart)?;
+    // The supervision figures (评先树优, 通报批评, 减少跑腿): departments, the hall, specialists.
+    let mut all: Vec<&FigureLine> = f.departments.iter().collect();
+    all.push(&f.total);
+    all.extend(f.specialists.iter());
+    sheet_with(
+        &mut book,
+        "考核",
+        &format!("{} 帮办代办考核（部门、专员） {period}", f.hall),
+        &all,
+        SCORE_COLUMNS,
+    )?;
+    sheet_with(
+        &mut book,
+        "减少跑腿",
+        &format!("{} 减少跑腿：一次办结与件均跑腿 {period}", f.hall),
+        &all,
+        VISIT_COLUMNS,
+    )?;
+    let ws = book.add_worksheet();
+    ws.set_name("分类")?;
+    ws.write_string_with_format(0, 0, format!("{} 重点领域 {period}", f.hall), &bold)?;
+    for (c, h) in [
+        "类别 tag",
+        "取号 tickets",
+        "接待 served",
+        "办结 finished",
+        "一次办结 one visit",
+        "一次办结率(%)",
+        "件均跑腿",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string_with_format(1, c as u16, *h, &bold)?;
+    }
+    for (i, c) in f.categories.iter().enumerate() {
+        let r = i as u32 + 2;
+        ws.write_string(r, 0, &c.tag)?;
+        for (col, n) in [c.tickets, c.served, c.finished, c.finished_one_visit]
+            .into_iter()
+            .enumerate()
+        {
+            ws.write_number(r, col as u16 + 1, n as f64)?;
+        }
+        for (col, v) in [c.one_visit_pct, c.visits_per_case].into_iter().enumerate() {
+            if let Some(v) = v {
+                ws.write_number(r, col as u16 + 5, (v * 10.0).round() / 10.0)?;
+            }
+        }
+    }
+    let ws = book.add_worksheet();
+    ws.set_name("超期清单")?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("{} 超期清单（通报用） {period}  共 {} 条", f.hall, f.breaches.len()),
+        &bold,
+    )?;
+    for (c, h) in ["类型", "号码", "业务日", "部门", "工号", "专员", "应完成", "实际完成"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string_with_format(1, c as u16, *h, &bold)?;
+    }
+    for (i, b) in f.breaches.iter().enumerate() {
+        let r = i as u32 + 2;
+        let done = if b.done.is_empty() {
+            "未完成"
+        } else {
+            b.done.as_str()
+        };
+        for (c, v) in [
+            b.kind_zh.as_str(),
+            &b.number,
+            &b.business_day,
+            &b.department,
+            &b.staff,
+            &b.staff_name,
+            &b.due,
+            done,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            ws.write_string(r, c as u16, v)?;
+        }
+    }
     Ok(book.save_to_buffer()?)
 }
 

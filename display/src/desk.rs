@@ -679,8 +679,9 @@ impl Desk {
         if self.office_signed_in(Some(hall)) {
             match self.client.overdue(None) {
                 Ok(items) => list.extend(items.into_iter().filter(|o| {
-                    o.kind == bangban::ledger::DeadlineKind::Coordination
-                        && !self.depts.iter().any(|d| *d == o.department)
+                    (o.kind == bangban::ledger::DeadlineKind::Coordination
+                        && !self.depts.iter().any(|d| *d == o.department))
+                        || o.kind == bangban::ledger::DeadlineKind::UnclosedDay
                 })),
                 Err(e) => tracing::warn!("cannot read the hall's coordination alerts: {e}"),
             }
@@ -696,17 +697,23 @@ impl Desk {
         let today = bangban::clock::business_day(bangban::clock::Clock::now(&*bangban::clock::from_env()), hall.tz())
             .to_string();
         list.into_iter()
-            .map(|o| AlertLine {
+            .map(|o| {
+                // A day left unclosed is no case: named by its date, nothing to open.
+                let day_only = o.kind == bangban::ledger::DeadlineKind::UnclosedDay;
+                (o, day_only)
+            })
+            .map(|(o, day_only)| AlertLine {
                 kind: serde_json::to_value(o.kind)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
-                reference: if o.number.starts_with('#') {
+                reference: if o.number.starts_with('#') || day_only {
                     String::new()
                 } else {
                     format!("{}/{}", o.business_day, o.number)
                 },
                 number: match o.business_day.get(5..) {
+                    Some(md) if day_only => md.to_string(),
                     Some(md) if o.business_day != today && !o.number.starts_with('#') => format!("{md} {}", o.number),
                     _ => o.number,
                 },

@@ -358,7 +358,15 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     );
     tap(&c, "材料已补齐");
     // Acceptance: mark what was handed over, and the power of attorney.
-    tap(&c, "不动产权证书：已交");
+    for m in [
+        "不动产权证书",
+        "买卖双方身份证",
+        "婚姻状况证明",
+        "存量房买卖合同",
+        "完税凭证",
+    ] {
+        tap(&c, &format!("{m}：已交"));
+    }
     let poa = l.form_number(bangban::forms::FormKind::Poa, &number).unwrap();
     signed_on_paper(&c, &poa);
     tap(&c, "受理（标为已交的）");
@@ -371,6 +379,8 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     tap(&c, "开始代办");
     tap(&c, "办结待交付");
     type_into(&c, "邮寄单号", "SF1234567890");
+    type_into(&c, "快递公司", "EMS");
+    type_into(&c, "收件人", "王芳");
     tap(&c, "邮寄");
     assert_eq!(
         ui.global::<CasePanelAdapter>().get_case().state,
@@ -380,6 +390,7 @@ fn a_specialist_walks_a_case_through_all_four_stages_at_the_console() {
     );
     tap(&c, "确认签收");
     type_into(&c, "移交与归档说明", "档案盒 F-2026-11");
+    type_into(&c, "接收人", "档案室 刘芳");
     tap(&c, "归档");
     assert_eq!(
         ui.global::<CasePanelAdapter>().get_case().state,
@@ -832,7 +843,15 @@ fn a_specialist_walks_a_case_at_a_console_on_the_server() {
     tap(&c, "叫下一位");
     assert_eq!(message(&c), format!("请{number}号到12号窗口办理"));
     tap(&c, "开始办理");
-    tap(&c, "不动产权证书：已交");
+    for m in [
+        "不动产权证书",
+        "买卖双方身份证",
+        "婚姻状况证明",
+        "存量房买卖合同",
+        "完税凭证",
+    ] {
+        tap(&c, &format!("{m}：已交"));
+    }
     // The 委托书's number as the console lists it (and prints it on the form).
     let poa = ui
         .global::<CasePanelAdapter>()
@@ -1342,10 +1361,29 @@ fn the_checklist_marks_each_material_handed_over_or_missing_and_each_action_take
     tap(&c, "完税凭证：已交");
     let poa = l.form_number(bangban::forms::FormKind::Poa, &number).unwrap();
     signed_on_paper(&c, &poa);
+    // Three materials neither marked: 受理 is refused, naming the first; nothing written.
+    tap(&c, "受理（标为已交的）");
+    assert_eq!(l.find_case(&number).unwrap().state, bangban::CaseState::Serving);
+    assert!(message(&c).contains("买卖双方身份证"), "{}", message(&c));
+    // Two handed over, 存量房买卖合同 missing: accepted without it (容缺), due on the day typed.
+    tap(&c, "买卖双方身份证：已交");
+    tap(&c, "婚姻状况证明：已交");
+    tap(&c, "存量房买卖合同：缺少");
+    type_into(&c, "容缺受理补齐日期", "2099-01-05");
     tap(&c, "受理（标为已交的）");
     let case = l.find_case(&number).unwrap();
     assert_eq!(case.state, bangban::CaseState::Accepted, "{}", message(&c));
-    assert_eq!(case.materials, ["不动产权证书", "完税凭证"]);
+    assert_eq!(
+        case.materials,
+        ["不动产权证书", "买卖双方身份证", "婚姻状况证明", "完税凭证"]
+    );
+    assert_eq!(
+        case.accepted_without
+            .iter()
+            .map(|m| (m.material.as_str(), m.supply_by.as_str()))
+            .collect::<Vec<_>>(),
+        [("存量房买卖合同", "2099-01-05")]
+    );
 }
 
 #[test]
@@ -1458,9 +1496,14 @@ fn a_part_to_claim_is_an_alert_that_opens_the_case_where_the_department_claims_w
         &number,
         1,
         "S101",
-        &CaseAction::Accept {
-            materials: vec!["公司章程".into()],
-        },
+        &CaseAction::accept(
+            bangban::demo_day::hall()
+                .unwrap()
+                .item("A01")
+                .unwrap()
+                .materials
+                .clone(),
+        ),
     )
     .unwrap();
     let c = console(&db, 6);
@@ -1501,11 +1544,12 @@ fn a_part_to_claim_is_an_alert_that_opens_the_case_where_the_department_claims_w
     tap(&c, "提请协调");
     assert!(l.find_case(&number).unwrap().under_coordination);
     assert!(c.ui.global::<CasePanelAdapter>().get_case().under_coordination);
-    assert!(
-        ElementHandle::find_by_accessible_label(&c.ui, "协调中：已提请管理办公室协调，记录协调结果后继续办理")
-            .next()
-            .is_some()
-    );
+    assert!(ElementHandle::find_by_accessible_label(
+        &c.ui,
+        "协调中：已提请管理办公室协调，记录协调结果后继续办理；其间可暂挂或转办，窗口继续叫号"
+    )
+    .next()
+    .is_some());
 }
 
 #[test]
@@ -2911,7 +2955,9 @@ fn the_console_records_the_principal_asks_the_pad_to_sign_prints_the_signed_form
     a.set_tab(0);
     assert_eq!(a.get_case().number, number.as_str());
     let materials: Vec<String> = a.get_materials().iter().map(|m| m.name.to_string()).collect();
-    tap(&c, &format!("{}：已交", materials[0]));
+    for m in &materials {
+        tap(&c, &format!("{m}：已交"));
+    }
     tap(&c, "受理（标为已交的）");
     assert_eq!(a.get_case().state, "accepted", "{}", message(&c));
     a.set_tab(3);

@@ -48,13 +48,30 @@ fn body(u: &mut Unstructured) -> Result<EventBody> {
             staff,
             materials: (0..u.int_in_range(0..=2)?).map(|_| "股东身份证明".to_string()).collect(),
             power_of_attorney: u.arbitrary()?,
+            missing: (0..u.int_in_range(0..=1)?)
+                .map(|_| bangban::model::MissingMaterial {
+                    material: "住所使用证明".into(),
+                    supply_by: "2026-12-10".into(),
+                })
+                .collect(),
         },
         12 => EventBody::WorkStarted { staff },
         13 => EventBody::ResultReady { staff },
         14 => EventBody::DeliveredInPerson { staff, completion_slip_signed: u.arbitrary()? },
-        15 => EventBody::Mailed { staff, tracking: note(u)? },
+        15 => EventBody::Mailed {
+            staff,
+            tracking: note(u)?,
+            recipient: if u.arbitrary()? { Some(note(u)?) } else { None },
+            courier: if u.arbitrary()? { Some(note(u)?) } else { None },
+            address: None,
+            sent_on: if u.arbitrary()? { Some("2026-11-27".into()) } else { None },
+        },
         16 => EventBody::ReceiptConfirmed { staff },
-        17 => EventBody::Archived { staff, handover: if u.arbitrary()? { Some(note(u)?) } else { None } },
+        17 => EventBody::Archived {
+            staff,
+            handover: if u.arbitrary()? { Some(note(u)?) } else { None },
+            receiver: if u.arbitrary()? { Some(note(u)?) } else { None },
+        },
         18 => EventBody::CaseCancelled { actor: staff, reason: String::new(), reason_note: None },
         19 => EventBody::TicketPrinted { device: "printer:none".into(), reprint: u.arbitrary()? },
         20 => EventBody::StaffLogin { staff, window, ok: u.arbitrary()?, pin_check: None },
@@ -78,7 +95,12 @@ fn body(u: &mut Unstructured) -> Result<EventBody> {
             },
         },
         25 => EventBody::PartMaterialSupplied { staff, department: dept(u)?, material: "本人银行卡".into() },
-        26 => EventBody::CaseOpened { staff, window, project: None },
+        26 => EventBody::CaseOpened {
+            staff,
+            window,
+            project: None,
+            caller: None,
+        },
         _ => issued(u)?,
     })
 }

@@ -40,7 +40,8 @@ pub enum IssueFailure {
     /// Today's business day has been closed (日结): no more numbers today.
     DayClosed(String),
     /// The request was refused for a reason the screen explains (a check-in code unknown,
-    /// used, early or expired): the kind and the ledger's words.
+    /// used, early or expired; outside the hall's hours; the item's quota taken): the kind
+    /// and the ledger's words.
     Refused(ErrorKind, String),
     Other(String),
 }
@@ -53,7 +54,9 @@ impl IssueFailure {
             match e.kind() {
                 ErrorKind::Unreachable => IssueFailure::Unreachable(e.to_string()),
                 ErrorKind::DayClosed => IssueFailure::DayClosed(e.to_string()),
-                kind if kind.is_code_refusal() => IssueFailure::Refused(kind, e.to_string()),
+                kind if kind.is_code_refusal() || matches!(kind, ErrorKind::OutsideHours | ErrorKind::QuotaReached) => {
+                    IssueFailure::Refused(kind, e.to_string())
+                }
                 _ => IssueFailure::Other(e.to_string()),
             }
         }

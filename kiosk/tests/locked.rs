@@ -170,3 +170,42 @@ fn after_the_daily_close_the_kiosk_says_tickets_have_ended_for_today() {
         "no number was issued on the closed day"
     );
 }
+
+#[test]
+fn outside_the_halls_hours_the_kiosk_says_no_ticket_now_and_when_to_come() {
+    // A hall that issues only in its hours, last ticket 16:30; Sunday 6 December, 03:00.
+    let files = tempfile::tempdir().unwrap();
+    let hall_file = files.path().join("hall.toml");
+    std::fs::write(
+        &hall_file,
+        bangban::DEMO_HALL.replacen(
+            "[hall]\n",
+            "[hall]\nissue_only_in_hours = true\nlast_ticket = \"16:30\"\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let night = chrono::DateTime::parse_from_rfc3339("2026-12-06T03:00:00+08:00")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let k = kiosk_on(std::sync::Arc::new(bangban::clock::ManualClock::new(night)), |c| {
+        c.hall = Some(hall_file.clone())
+    });
+    to_confirm(&k);
+    let ui = &k.state.ui;
+    tap(ui, "确认取号");
+    assert!(
+        k.state
+            .wait_for(Duration::from_secs(8), |ui| ui.global::<KioskAdapter>().get_notice()
+                == Notice::OutsideHours),
+        "{:?} on {:?}",
+        ui.global::<KioskAdapter>().get_notice(),
+        screen(ui)
+    );
+    assert!(visible(ui, "现在不是取号时间，请在办理时间内来取号。"));
+    assert!(
+        visible(ui, "办理时间：每个工作日 09:00–17:00，16:30 停止取号"),
+        "the visitor learns when to come back"
+    );
+    assert!(ledger(&k.db).cases().unwrap().is_empty(), "no number was issued");
+}

@@ -21,12 +21,17 @@ pub struct Kiosk {
 
 /// A kiosk on a fresh demo ledger, under the testing backend (one per test thread).
 pub fn kiosk_with(adjust: impl FnOnce(&mut Config)) -> Kiosk {
+    kiosk_on(bangban::clock::from_env(), adjust)
+}
+
+/// A kiosk whose ledger (and clock) say it is `clock`'s time.
+pub fn kiosk_on(clock: std::sync::Arc<dyn bangban::clock::Clock>, adjust: impl FnOnce(&mut Config)) -> Kiosk {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("ledger.sqlite3");
     let mut config = Config::for_ledger(db.clone());
     adjust(&mut config);
-    let state = kiosk::init(config).expect("kiosk starts");
+    let state = kiosk::init_with_clock(config, clock).expect("kiosk starts");
     state.ui.show().expect("show");
     Kiosk { state, db, _dir: dir }
 }

@@ -395,6 +395,11 @@ pub struct MeetingForm {
     decision: String,
     #[serde(default)]
     follow_up: String,
+    /// 首席代表 and outside parties (name and unit), as typed.
+    #[serde(default)]
+    chiefs: String,
+    #[serde(default)]
+    outside: String,
 }
 
 #[derive(Deserialize)]
@@ -459,6 +464,8 @@ pub async fn meeting(
         minutes: f.minutes,
         decision: f.decision,
         follow_up: Some(f.follow_up.trim().to_string()).filter(|d| !d.is_empty()),
+        chiefs: Some(f.chiefs).filter(|t| !t.trim().is_empty()),
+        outside: Some(f.outside).filter(|t| !t.trim().is_empty()),
     };
     act_as_office(&app, &s, f.case, action).await
 }
@@ -739,9 +746,9 @@ pub async fn figures(
     Ok(Json(f))
 }
 
-/// The automatic daily close (`close_automatically` in the hall file): once the hall has
-/// closed, today is closed by the server itself, recorded as `auto-close` like the office's
-/// own; checked every 30 s.
+/// The automatic daily close: a day left unclosed is closed at the next opening, and with
+/// `close_automatically` in the hall file today is closed once the hall has closed; both
+/// recorded as `auto-close` like the office's own close; checked every 30 s.
 pub async fn auto_close(app: Arc<App>) {
     let mut stopping = app.stopping.clone();
     let mut first = true;
@@ -760,6 +767,13 @@ pub async fn auto_close(app: Arc<App>) {
         let done = app
             .ledger
             .run(|l| -> bangban::Result<Option<bangban::DayClose>> {
+                // A day nobody closed is closed at the next opening, whatever the hall file
+                // says: its unserved tickets must not wait for ever.
+                if let Some(day) = l.unclosed_day()? {
+                    if l.hall_has_opened_now()? {
+                        return l.close_day(day, "auto-close").map(Some);
+                    }
+                }
                 let hall = l.hall()?;
                 if !hall.close_automatically {
                     return Ok(None);
@@ -772,10 +786,7 @@ pub async fn auto_close(app: Arc<App>) {
             })
             .await;
         match done {
-            Ok(Ok(Some(d))) => tracing::info!(
-                "closed the business day {} by itself (close_automatically)",
-                d.business_day
-            ),
+            Ok(Ok(Some(d))) => tracing::info!("closed the business day {} by itself", d.business_day),
             Ok(Ok(None)) => {}
             Ok(Err(e)) => tracing::warn!("the automatic daily close failed: {e}"),
             Err(_) => return,

@@ -486,12 +486,12 @@ const W = {
         depts: "各部门", dept: "部门", windows: "窗口", perHour: "每小时叫号", waits: "等候时长分布（分钟）", alertList: "超期与将到期", bad: "差评待跟进",
         serving: "办理中", called: "已叫号", paused: "暂停", idle: "空闲", min: m => `${m} 分钟`, none: "暂无", conn: "连接中断，正在重新连接…",
         calls: "叫号", people: "人", dash: "数据驾驶舱", feedback: "意见与回复", signOut: "退出", reply: "回复", replied: "已回复", due: "答复期限", sent: "已提交",
-        kinds: { overdue: "超期", soon: "将到期" }, more: n => `…另有 ${n} 项`, whole: "全厅", followOpen: "待回复", followDone: "已回复" },
+        kinds: { overdue: "超期", soon: "将到期", unclosed: "日结未完成" }, more: n => `…另有 ${n} 项`, whole: "全厅", followOpen: "待回复", followDone: "已回复" },
   en: { lang: "中文", issued: "Tickets today", served: "Served", waiting: "Waiting", noShows: "No-shows", longest: "Longest wait (min)", priority: "Priority waiting", satisfied: "Satisfied", alerts: "Alerts",
         depts: "Departments", dept: "Department", windows: "Windows", perHour: "Calls per hour", waits: "Waits until called (min)", alertList: "Overdue and due soon", bad: "Bad ratings to follow up",
         serving: "serving", called: "called", paused: "paused", idle: "idle", min: m => `${m} min`, none: "none", conn: "Connection lost — reconnecting…",
         calls: "calls", people: "visitors", dash: "Dashboard", feedback: "Complaints", signOut: "Sign out", reply: "Reply", replied: "Replied", due: "Reply by", sent: "Sent",
-        kinds: { overdue: "overdue", soon: "due soon" }, more: n => `… and ${n} more`, whole: "Whole hall", followOpen: "awaiting reply", followDone: "replied" }
+        kinds: { overdue: "overdue", soon: "due soon", unclosed: "day not closed" }, more: n => `… and ${n} more`, whole: "Whole hall", followOpen: "awaiting reply", followDone: "replied" }
 };
 let lang = localStorage.getItem("bangban-lang") || "zh";
 const $ = id => document.getElementById(id);
@@ -535,7 +535,7 @@ function drawDashboard(d, dark) {
   const al = $("alertList"); al.textContent = "";
   if (!d.alerts.length) al.appendChild(el("li", t.none));
   const shown = dark ? d.alerts.slice(0, 6) : d.alerts;
-  for (const a of shown) { const li = el("li", null, a.overdue ? "late" : ""); if (!dark && typeof showCase === "function") { li.style.cursor = "pointer"; li.onclick = () => showCase(a.business_day + "/" + a.number); } li.textContent = (a.overdue ? t.kinds.overdue : t.kinds.soon) + " · " + a.number + " · " + a.kind_name + " · " + a.department_name + " · " + a.due; al.appendChild(li); }
+  for (const a of shown) { const li = el("li", null, a.overdue ? "late" : ""); if (a.kind === "unclosed_day") { li.textContent = t.kinds.overdue + " · " + t.kinds.unclosed + " · " + a.business_day; al.appendChild(li); continue; } if (!dark && typeof showCase === "function") { li.style.cursor = "pointer"; li.onclick = () => showCase(a.business_day + "/" + a.number); } li.textContent = (a.overdue ? t.kinds.overdue : t.kinds.soon) + " · " + a.number + " · " + a.kind_name + " · " + a.department_name + " · " + a.due; al.appendChild(li); }
   if (d.alert_count > shown.length) al.appendChild(el("li", t.more(d.alert_count - shown.length)));
   const bd = $("badList"); bd.textContent = "";
   if (!d.bad_ratings.length) bd.appendChild(el("li", t.none));
@@ -698,17 +698,17 @@ async function loadCoord() {
     box.appendChild(card);
   }
 }
-const KINDS = [["consultations", "接待咨询记录"], ["notifications", "一次性告知记录"], ["acceptances", "受理委托记录"], ["deliveries", "结果交付记录"], ["mail", "邮寄登记"], ["archives", "资料归档记录"], ["transfers", "转办记录"], ["suspensions", "中止终止记录"]];
+const KINDS = [["consultations", "接待咨询记录"], ["notifications", "一次性告知记录"], ["acceptances", "受理委托记录"], ["deliveries", "结果交付记录"], ["mail", "邮寄登记"], ["archives", "资料归档记录"], ["transfers", "转办记录"], ["suspensions", "中止终止记录"], ["escorts", "陪同记录"], ["meetings", "协调会议记录"], ["difficulties", "难点堵点记录"], ["training", "培训记录"]];
 function recQuery() { return `kind=${$("recKind").value}&from=${$("recFrom").value}&to=${$("recTo").value}`; }
 async function loadRecords() {
   if (!$("recKind").options.length) { for (const [k, n] of KINDS) { const o = el("option", n); o.value = k; $("recKind").appendChild(o); } $("recFrom").value = TODAY; $("recTo").value = TODAY; }
   $("recXlsx").href = "/office/records.xlsx?" + recQuery(); $("recCsv").href = "/office/records.csv?" + recQuery();
   const head = $("recHead"); head.textContent = "";
-  for (const h of ["时间", "号码", "部门", "事项", "专员", "窗口", "事由", "内容"]) head.appendChild(el("th", h));
+  for (const h of ["时间", "来源", "号码", "部门", "事项", "专员", "窗口", "事由", "内容"]) head.appendChild(el("th", h));
   const r = await fetch("/office/api/records?" + recQuery());
   const rows = r.ok ? await r.json() : [];
   const tb = $("recRows"); tb.textContent = "";
-  for (const x of rows) { const tr = el("tr"); [x.time, x.number, x.department, x.item, x.staff_name, x.window || "", x.what, x.detail].forEach((v, i) => tr.appendChild(el("td", String(v), i === 3 || i === 7 ? "name" : ""))); tb.appendChild(tr); }
+  for (const x of rows) { const tr = el("tr"); [x.time, x.channel, x.number, x.department, x.item, x.staff_name, x.window || "", x.what, x.detail].forEach((v, i) => tr.appendChild(el("td", String(v), i === 4 || i === 8 ? "name" : ""))); tb.appendChild(tr); }
   if (!rows.length) { const tr = el("tr"); tr.appendChild(el("td", words().none)); tb.appendChild(tr); }
 }
 async function loadFeedback() {

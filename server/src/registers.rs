@@ -26,7 +26,7 @@ impl From<std::string::FromUtf8Error> for RegisterError {
     }
 }
 
-pub const RECORD_HEAD: [(&str, &str); 10] = [
+pub const RECORD_HEAD: [(&str, &str); 11] = [
     ("时间", "time"),
     ("业务日", "business_day"),
     ("号码", "number"),
@@ -37,9 +37,10 @@ pub const RECORD_HEAD: [(&str, &str); 10] = [
     ("窗口", "window"),
     ("事由", "what"),
     ("内容", "detail"),
+    ("来源", "channel"),
 ];
 
-fn record_cells(r: &bangban::RecordRow) -> [String; 10] {
+fn record_cells(r: &bangban::RecordRow) -> [String; 11] {
     [
         r.time.clone(),
         r.business_day.clone(),
@@ -51,6 +52,7 @@ fn record_cells(r: &bangban::RecordRow) -> [String; 10] {
         r.window.map(|w| w.to_string()).unwrap_or_default(),
         r.what.clone(),
         r.detail.clone(),
+        r.channel.clone(),
     ]
 }
 
@@ -146,7 +148,7 @@ pub fn registers_xlsx(
         )?;
         for (c, h) in RECORD_HEAD.iter().enumerate() {
             ws.write_string_with_format(1, c as u16, format!("{}\n{}", h.0, h.1), &head)?;
-            ws.set_column_width(c as u16, [17, 11, 8, 16, 20, 8, 8, 6, 22, 40][c])?;
+            ws.set_column_width(c as u16, [17, 11, 8, 16, 20, 8, 8, 6, 22, 40, 8][c])?;
         }
         ws.set_row_height(1, 32)?;
         for (i, r) in rows.iter().enumerate() {

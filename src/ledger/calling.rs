@@ -205,13 +205,20 @@ impl Ledger {
             CaseAction::MaterialsReturned => EventBody::MaterialsReturned { window, staff: staff_s },
             // Signed forms move the case: the 委托书 before acceptance, the 办结单 before a
             // delivery in person (on the pad, or 纸质签署 with the form's number).
-            CaseAction::Accept { materials } => {
+            CaseAction::Accept {
+                materials,
+                missing,
+                supply_by,
+            } => {
                 check_materials(&hall, &case, materials)?;
+                check_materials(&hall, &case, missing)?;
                 check_signed(&case, crate::forms::FormKind::Poa, "acceptance")?;
+                let missing = tolerated(&hall, &case, materials, missing, supply_by.as_deref(), &day)?;
                 EventBody::CaseAccepted {
                     staff: staff_s,
                     materials: materials.clone(),
                     power_of_attorney: true,
+                    missing,
                 }
             }
             CaseAction::StartWork => EventBody::WorkStarted { staff: staff_s },
@@ -223,26 +230,60 @@ impl Ledger {
                     completion_slip_signed: true,
                 }
             }
-            CaseAction::Mail { tracking } => {
-                if tracking.trim().is_empty() {
+            CaseAction::Mail {
+                tracking,
+                recipient,
+                courier,
+                address,
+                sent_on,
+            } => {
+                if tracking.trim().is_empty() || recipient.trim().is_empty() || courier.trim().is_empty() {
                     return Err(LedgerError::Invalid(
-                        "delivery by post needs the tracking number".into(),
+                        "a mailing records the tracking number (--tracking), the recipient (--recipient) and the courier (--courier)".into(),
                     ));
                 }
+                let sent_on = match sent_on.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+                    Some(d) => {
+                        let date = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                            .map_err(|_| LedgerError::Invalid(format!("sent on {d:?}: use YYYY-MM-DD")))?
+                            .to_string();
+                        if date > day {
+                            return Err(LedgerError::Invalid(format!("sent on {date}: a day still to come")));
+                        }
+                        date
+                    }
+                    None => day.clone(),
+                };
+                let address = match address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+                    Some(a) => Some(note("address", a)?),
+                    None => None,
+                };
                 EventBody::Mailed {
                     staff: staff_s,
                     tracking: note("tracking", tracking.trim())?,
+                    recipient: Some(note("recipient", recipient.trim())?),
+                    courier: Some(note("courier", courier.trim())?),
+                    address,
+                    sent_on: Some(sent_on),
                 }
             }
             CaseAction::ConfirmReceipt => EventBody::ReceiptConfirmed { staff: staff_s },
-            CaseAction::Archive { handover } => {
-                let handover = match handover.as_deref().filter(|t| !t.trim().is_empty()) {
-                    Some(t) => Some(note("handover", t)?),
-                    None => None,
+            CaseAction::Archive { handover, receiver } => {
+                let text = |t: &Option<String>| {
+                    t.as_deref()
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                };
+                let (Some(handover), Some(receiver)) = (text(handover), text(receiver)) else {
+                    return Err(LedgerError::Invalid(
+                        "archiving records what was handed over (--handover) and to whom (--receiver)".into(),
+                    ));
                 };
                 EventBody::Archived {
                     staff: staff_s,
-                    handover,
+                    handover: Some(note("handover", &handover)?),
+                    receiver: Some(note("receiver", &receiver)?),
                 }
             }
             CaseAction::Accompany {
@@ -303,6 +344,8 @@ impl Ledger {
                 minutes,
                 decision,
                 follow_up,
+                chiefs,
+                outside,
             } => {
                 let held = crate::clock::parse_local_time(held_at, hall.tz()).ok_or_else(|| {
                     LedgerError::Invalid(format!(
@@ -332,6 +375,14 @@ impl Ledger {
                     minutes: note("meeting_minutes", minutes)?,
                     decision: note("meeting_decision", decision)?,
                     follow_up,
+                    chiefs: match chiefs.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                        Some(t) => Some(note("meeting_chiefs", t)?),
+                        None => None,
+                    },
+                    outside: match outside.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                        Some(t) => Some(note("meeting_outside", t)?),
+                        None => None,
+                    },
                 }
             }
             CaseAction::Resolve { outcome } => {
@@ -746,7 +797,7 @@ fn check_department(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) 
         return Err(LedgerError::UnknownStaff(staff.into()));
     };
     let part = case.parts.iter().find(|p| p.department == s.department);
-    if action.is_part_action() {
+    if action.is_part_action(case) {
         let Some(part) = part else {
             return Err(LedgerError::Forbidden(if case.parts.is_empty() {
                 format!(
@@ -791,6 +842,53 @@ fn check_department(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) 
     )))
 }
 
+/// 容缺受理 at acceptance: the item's materials are the checklist, each handed over or accepted
+/// without (with the day it is due); one both handed over and missing is a typing error.
+fn tolerated(
+    hall: &Hall,
+    case: &Case,
+    materials: &[String],
+    missing: &[String],
+    supply_by: Option<&str>,
+    today: &str,
+) -> Result<Vec<crate::model::MissingMaterial>> {
+    if let Some(m) = missing.iter().find(|m| materials.contains(m)) {
+        return Err(LedgerError::Invalid(format!(
+            "{m} is both handed over and missing: name it once"
+        )));
+    }
+    if let Some(item) = hall.item(&case.item) {
+        if let Some(m) = item
+            .materials
+            .iter()
+            .find(|m| !materials.contains(m) && !missing.contains(m))
+        {
+            return Err(LedgerError::Invalid(format!(
+                "{m} is neither handed over nor accepted without (容缺): name it with --material, or with --missing and --supply-by"
+            )));
+        }
+    }
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let by = supply_by.map(str::trim).filter(|d| !d.is_empty()).ok_or_else(|| {
+        LedgerError::Invalid("容缺受理 names the day the missing materials are due (--supply-by YYYY-MM-DD)".into())
+    })?;
+    let date = chrono::NaiveDate::parse_from_str(by, "%Y-%m-%d")
+        .map_err(|_| LedgerError::Invalid(format!("supply-by {by:?}: use YYYY-MM-DD")))?
+        .to_string();
+    if date.as_str() < today {
+        return Err(LedgerError::Invalid(format!("supply-by {date} has passed")));
+    }
+    Ok(missing
+        .iter()
+        .map(|m| crate::model::MissingMaterial {
+            material: m.clone(),
+            supply_by: date.clone(),
+        })
+        .collect())
+}
+
 /// A called visitor goes to the window the board sent them to: what is done with the visitor
 /// there (recall, start, no-show, hold, transfer, consult, tell what is missing, accept) is
 /// that window's. Another window starting the case would serve one visitor at two windows,
@@ -818,8 +916,9 @@ fn check_called_window(case: &Case, window: u32, action: &CaseAction) -> Result<
     }
 }
 
-/// 协调会议: a case under coordination waits for the office's outcome; only the office records
-/// meetings and outcomes, and only the owner or the department's coordinator escalates.
+/// 协调会议: a case under coordination waits for the office's outcome (held or transferred
+/// meanwhile, never worked on); only the office records meetings and outcomes, and only the
+/// owner or the department's coordinator escalates.
 fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Result<()> {
     let role = hall.specialist(staff).map(|s| s.role);
     match action {
@@ -828,11 +927,15 @@ fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction
                 "{staff} is not of the management office (role office in the hall file): only the office records coordination meetings and their outcome"
             )))
         }
+        // A case waiting for the meeting does not stall its window: it is held (暂挂) or
+        // transferred, and the window calls the next visitor; the escalation stays pending.
         CaseAction::Meeting { .. }
         | CaseAction::Resolve { .. }
         | CaseAction::Consult { .. }
         | CaseAction::Handover { .. }
-        | CaseAction::RatingReply { .. } => Ok(()),
+        | CaseAction::RatingReply { .. }
+        | CaseAction::Hold
+        | CaseAction::Transfer { .. } => Ok(()),
         CaseAction::Escalate { .. } => {
             let part_owner = case
                 .parts
@@ -858,7 +961,7 @@ fn check_coordination(hall: &Hall, case: &Case, staff: &str, action: &CaseAction
 /// department's to serve.
 fn check_owner(hall: &Hall, case: &Case, staff: &str, action: &CaseAction) -> Result<()> {
     // A part belongs to whoever claimed it (checked with the department).
-    if action.is_part_action() {
+    if action.is_part_action(case) {
         return Ok(());
     }
     let Some(owner) = case.owner.as_deref().filter(|o| *o != staff) else {

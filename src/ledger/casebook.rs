@@ -130,7 +130,7 @@ impl Ledger {
                         clock::local_minute(held_at, tz).unwrap_or(held_at.clone()),
                         participants
                             .iter()
-                            .map(|p| hall.specialist_name(p))
+                            .map(|p| hall.participant(p))
                             .collect::<Vec<_>>()
                             .join("、")
                     ));

@@ -33,6 +33,31 @@ impl Ledger {
         })
     }
 
+    /// The last day the hall worked before today, if nobody closed it (日结未完成): the
+    /// office's alert until it is closed, and `bangban serve` closes it at the next opening.
+    /// Only the latest such day is looked at: one read through the (business_day, number)
+    /// index, whatever the history.
+    pub fn unclosed_day(&mut self) -> Result<Option<NaiveDate>> {
+        let hall = self.hall()?;
+        let today = business_day(self.now(), hall.tz()).to_string();
+        let store = self.store.read();
+        let Some(last) = store.case(CaseKey::LatestBefore { day: &today })? else {
+            return Ok(None);
+        };
+        if day_closed_in(store, &last.business_day)?.is_some() {
+            return Ok(None);
+        }
+        Ok(NaiveDate::parse_from_str(&last.business_day, "%Y-%m-%d").ok())
+    }
+
+    /// Whether the hall has opened today by the ledger's clock: a working day, past `open`.
+    pub fn hall_has_opened_now(&mut self) -> Result<bool> {
+        let hall = self.hall()?;
+        let local = self.now().with_timezone(&hall.tz());
+        Ok(hall.calendar.is_working_day(local.date_naive())
+            && chrono::NaiveTime::parse_from_str(&hall.open, "%H:%M").is_ok_and(|open| local.time() >= open))
+    }
+
     /// Whether `day` was closed, and by which event.
     pub fn day_closed_seq(&self, day: NaiveDate) -> Result<Option<i64>> {
         day_closed_in(self.store.read(), &day.to_string())

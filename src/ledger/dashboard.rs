@@ -293,6 +293,11 @@ pub struct MeetingLine {
     pub decision: String,
     pub follow_up: Option<String>,
     pub by: String,
+    /// 首席代表 and outside parties (name and unit), as typed.
+    #[serde(default)]
+    pub chiefs: String,
+    #[serde(default)]
+    pub outside: String,
 }
 
 /// A case escalated to the management office (协调会商), with its reason and meetings.
@@ -354,13 +359,17 @@ impl Ledger {
                         minutes,
                         decision,
                         follow_up,
+                        chiefs,
+                        outside,
                     } => item.meetings.push(MeetingLine {
                         held_at: clock::local_minute(&held_at, tz).unwrap_or(held_at),
-                        participants: participants.iter().map(|p| hall.specialist_name(p)).collect(),
+                        participants: participants.iter().map(|p| hall.participant(p)).collect(),
                         minutes: text(&minutes),
                         decision: text(&decision),
                         follow_up,
                         by: hall.specialist_name(&staff),
+                        chiefs: chiefs.map(|n| text(&n)).unwrap_or_default(),
+                        outside: outside.map(|n| text(&n)).unwrap_or_default(),
                     }),
                     _ => {}
                 }

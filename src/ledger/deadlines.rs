@@ -18,7 +18,7 @@ pub enum DeadlineKind {
     Receipt,
     Archive,
     RatingFollowUp,
-    /// A material a whole-chain part was accepted without (容缺) is due.
+    /// A material a case or a whole-chain part was accepted without (容缺) is due.
     MissingMaterial,
     /// A complaint or suggestion waits for its reply.
     FeedbackReply,
@@ -33,6 +33,9 @@ pub enum DeadlineKind {
     /// 承诺办结: accepted work is finished within the item's time limit; the working days a
     /// suspension (中止) lasted do not count.
     Completion,
+    /// 日结未完成: the last day the hall worked was not closed (the office's, hall-wide; the
+    /// server closes it at the next opening). `number` and `business_day` are that day.
+    UnclosedDay,
 }
 
 impl DeadlineKind {
@@ -50,6 +53,7 @@ impl DeadlineKind {
             DeadlineKind::PriorityArrived => "优先群体到达",
             DeadlineKind::Coordination => "待协调会商",
             DeadlineKind::Completion => "承诺办结",
+            DeadlineKind::UnclosedDay => "日结未完成",
         }
     }
 }
@@ -193,6 +197,19 @@ impl Ledger {
                     }
                 }
             }
+            // 容缺受理 at the counter: each material the case was accepted without, due at the
+            // end of its supply-by day.
+            if let Some(since) = last_at(&["case_accepted"]) {
+                for m in &c.accepted_without {
+                    let due = chrono::NaiveDate::parse_from_str(&m.supply_by, "%Y-%m-%d")
+                        .ok()
+                        .and_then(|d| d.succ_opt())
+                        .map(|d| super::reports::local_midnight(tz, d));
+                    if let Some(due) = due {
+                        materials.push((since, due, &c.department, &m.material));
+                    }
+                }
+            }
             if c.follow_up_open {
                 if let Some(since) = last_at(&["case_rated"]) {
                     clocks.push((
@@ -320,6 +337,12 @@ impl Ledger {
                         business_day: c.business_day.clone(),
                         department: dep.to_string(),
                         owner: match kind {
+                            // The case's own 容缺 material is its owner's; a part's, the part's.
+                            DeadlineKind::MissingMaterial
+                                if c.accepted_without.iter().any(|m| Some(m.material.as_str()) == material) =>
+                            {
+                                c.owner.clone()
+                            }
                             DeadlineKind::MissingMaterial | DeadlineKind::PartUnclaimed => c
                                 .parts
                                 .iter()
@@ -358,6 +381,29 @@ impl Ledger {
                     since: received,
                     due,
                     overdue,
+                    material: None,
+                });
+            }
+        }
+        // The whole hall's list (the office's) names a day left unclosed, due at the close.
+        if department.is_none() {
+            if let Some(day) = self.unclosed_day()? {
+                let close = chrono::NaiveTime::parse_from_str(&hall.close, "%H:%M").unwrap_or_default();
+                let due = day
+                    .and_time(close)
+                    .and_local_timezone(tz)
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc))
+                    .unwrap_or(now);
+                out.push(Overdue {
+                    kind: DeadlineKind::UnclosedDay,
+                    number: day.to_string(),
+                    business_day: day.to_string(),
+                    department: String::new(),
+                    owner: None,
+                    since: stamp(super::reports::local_midnight(tz, day)),
+                    due: stamp(due),
+                    overdue: true,
                     material: None,
                 });
             }

@@ -73,6 +73,16 @@ pub const WATCHED: &str = "SELECT data FROM cases WHERE
 /// One business day's cases, for its report.
 pub const DAY_CASES: &str = "SELECT data FROM cases WHERE business_day = ?1 ORDER BY id";
 
+/// Tickets of an item taken on a day at the kiosk or the counter, for its daily quota (the
+/// unique (business_day, number) index: one day's cases).
+pub const ITEM_TICKETS: &str = "SELECT count(*) FROM cases WHERE business_day = ?1
+     AND json_extract(data, '$.item') = ?2 AND json_extract(data, '$.channel') IN ('kiosk', 'counter')";
+
+/// The latest case of a day before a business day: the last day the hall worked, whose close
+/// is due (the unique (business_day, number) index, read backwards).
+pub const LATEST_BEFORE: &str =
+    "SELECT data FROM cases WHERE business_day < ?1 ORDER BY business_day DESC, number DESC LIMIT 1";
+
 /// Each hot query and the index it must use (alternatives separated by `|`: both bounded by
 /// the business day, the planner may take either).
 pub const PLANNED: &[(&str, &str, &str)] = &[
@@ -86,6 +96,8 @@ pub const PLANNED: &[(&str, &str, &str)] = &[
     ("console view", AT_COUNTERS, "sqlite_autoindex_cases_2"),
     ("day report", DAY_CASES, "sqlite_autoindex_cases_2"),
     ("issued today per item", ISSUED_TODAY, "sqlite_autoindex_cases_2"),
+    ("an item's tickets today", ITEM_TICKETS, "sqlite_autoindex_cases_2"),
+    ("the last day worked", LATEST_BEFORE, "sqlite_autoindex_cases_2"),
     ("window's unsettled case", UNSETTLED_AT_WINDOW, "cases_at_window"),
     (
         "priority visitors waiting",

@@ -137,9 +137,28 @@ impl Ledger {
         // Whole-chain matters get full-process service unless the visitor chose otherwise (rule 5).
         let mode = req.mode.unwrap_or(item.default_mode());
         let now = self.now();
+        if !hall.issues_at(now) {
+            return Err(LedgerError::OutsideHours {
+                open: hall.open.clone(),
+                last: hall.last_ticket_time().to_string(),
+                close: hall.close.clone(),
+            });
+        }
         let at = stamp(now);
         let day = business_day(now, hall.tz()).to_string();
         let tx = self.store.write(self.request.take())?;
+        // Counted under the write lock: two kiosks cannot both take the quota's last ticket.
+        if item.daily_quota > 0
+            && tx.count(CountQuery::ItemTickets {
+                day: &day,
+                item: &item.code,
+            })? >= item.daily_quota as i64
+        {
+            return Err(LedgerError::QuotaReached {
+                item: item.code.clone(),
+                quota: item.daily_quota,
+            });
+        }
         let case = issue_in(
             &*tx,
             &IssueParts {
@@ -193,6 +212,15 @@ impl Ledger {
                 .map(str::to_string)
         };
         let (question, answer, project) = (text(&req.question), text(&req.answer), text(&req.project));
+        let caller = match text(&req.caller_phone) {
+            Some(p) if req.channel == Channel::Phone => Some(caller_number(&p)?),
+            Some(_) => {
+                return Err(LedgerError::Invalid(
+                    "a caller's number belongs to a phone consultation (channel phone)".into(),
+                ))
+            }
+            None => None,
+        };
         let mode = match req.channel {
             Channel::Phone => {
                 if question.is_none() {
@@ -234,10 +262,15 @@ impl Ledger {
             Some(p) => Some(note_in(&*tx, case.id, "project", &p, &at)?),
             None => None,
         };
+        let caller = match &caller {
+            Some(p) => Some(note_in(&*tx, case.id, "phone", p, &at)?),
+            None => None,
+        };
         let opened = EventBody::CaseOpened {
             staff: staff.into(),
             window,
             project,
+            caller,
         };
         let mut case = record_in(&*tx, Some(&case), case.id, &at, staff, &opened)?;
         let next = match req.channel {
@@ -423,7 +456,16 @@ pub(super) fn issue_in(tx: &dyn StoreTx, p: &IssueParts<'_>) -> Result<Case> {
         .hall
         .department(&p.item.department)
         .ok_or_else(|| LedgerError::UnknownDepartment(p.item.department.clone()))?;
-    let number = next_number_in(tx, p.day, &dept.prefix)?;
+    // A case opened without a ticket takes no place in the queue: its number counts the day's
+    // phone consultations (来电001), online help (网上001) or interventions (介入001) instead of
+    // the department's tickets, so the tickets stay gap-free and the board never calls it.
+    let prefix = match p.channel {
+        Channel::Phone => "来电",
+        Channel::Online => "网上",
+        Channel::Intervention => "介入",
+        Channel::Kiosk | Channel::Counter => dept.prefix.as_str(),
+    };
+    let number = next_number_in(tx, p.day, prefix)?;
     let case_id = tx.next_id(IdOf::Case)?;
     let body = EventBody::CaseIssued {
         business_day: p.day.to_string(),
@@ -438,6 +480,19 @@ pub(super) fn issue_in(tx: &dyn StoreTx, p: &IssueParts<'_>) -> Result<Case> {
         channel: p.channel,
     };
     record_in(tx, None, case_id, p.at, p.actor, &body)
+}
+
+/// A caller's number as typed (spaces and dashes allowed): 7 to 15 digits, a mobile or a
+/// landline with its area code. The error never repeats what was typed.
+fn caller_number(typed: &str) -> Result<String> {
+    let digits: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(digits)
+    } else {
+        Err(LedgerError::Invalid(
+            "caller phone: 7 to 15 digits (a mobile, or a landline with its area code)".into(),
+        ))
+    }
 }
 
 pub(super) fn new_token() -> String {

@@ -96,6 +96,10 @@ pub struct OpenCase {
     pub question: Option<String>,
     #[serde(default)]
     pub answer: Option<String>,
+    /// 来电: the caller's number for the call-back, kept as personal data (a note, shown
+    /// masked, purged with the notes); never in an event or a request's hash.
+    #[serde(default)]
+    pub caller_phone: Option<String>,
 }
 
 /// What the visitor takes home: everything the ticket and the ticket screen show.
@@ -247,20 +251,38 @@ pub enum CaseAction {
     },
     MaterialsReturned,
     /// 受理委托: the materials handed over; the 委托书 must be signed first (on the pad or
-    /// on paper).
+    /// on paper). The item's materials are the checklist: each is handed over or named in
+    /// `missing`, accepted without it (容缺受理) to be supplied by `supply_by` (YYYY-MM-DD).
     Accept {
         materials: Vec<String>,
+        #[serde(default)]
+        missing: Vec<String>,
+        #[serde(default)]
+        supply_by: Option<String>,
     },
     StartWork,
     Ready,
     /// 结果交付 in person: the visitor signs the 办结单 first (on the pad or on paper).
     DeliverInPerson,
+    /// 结果交付 by post: the tracking number, the recipient, the courier, the day it was sent
+    /// (today when not given) and the address (all but the day kept in the notes).
     Mail {
         tracking: String,
+        #[serde(default)]
+        recipient: String,
+        #[serde(default)]
+        courier: String,
+        #[serde(default)]
+        address: Option<String>,
+        #[serde(default)]
+        sent_on: Option<String>,
     },
     ConfirmReceipt,
+    /// 资料归档: what was handed over (materials, files) and to whom; both required.
     Archive {
         handover: Option<String>,
+        #[serde(default)]
+        receiver: Option<String>,
     },
     Cancel {
         reason: String,
@@ -277,6 +299,12 @@ pub enum CaseAction {
         minutes: String,
         decision: String,
         follow_up: Option<String>,
+        /// 首席代表 who took part (names and departments), kept as a note.
+        #[serde(default)]
+        chiefs: Option<String>,
+        /// Outside parties (name and unit), kept as a note.
+        #[serde(default)]
+        outside: Option<String>,
     },
     /// The office records the coordination's outcome: the case resumes.
     Resolve {
@@ -318,7 +346,8 @@ pub enum CaseAction {
         missing: Vec<String>,
         supply_by: Option<String>,
     },
-    /// A material the part was accepted without (容缺) has been supplied.
+    /// A material the part (or a case without parts) was accepted without (容缺) has been
+    /// supplied.
     Supplied {
         material: String,
     },
@@ -354,12 +383,42 @@ pub enum CaseAction {
 }
 
 impl CaseAction {
-    /// Actions on one department's part of a whole-chain case rather than on the whole case.
-    pub fn is_part_action(&self) -> bool {
-        matches!(
-            self,
-            CaseAction::Claim | CaseAction::Part { .. } | CaseAction::Supplied { .. }
-        )
+    /// 资料归档: `handover` handed to `receiver`.
+    pub fn archive(handover: &str, receiver: &str) -> CaseAction {
+        CaseAction::Archive {
+            handover: Some(handover.into()),
+            receiver: Some(receiver.into()),
+        }
+    }
+
+    /// 邮寄 with the tracking number, recipient and courier, sent today.
+    pub fn mail(tracking: &str, recipient: &str, courier: &str) -> CaseAction {
+        CaseAction::Mail {
+            tracking: tracking.into(),
+            recipient: recipient.into(),
+            courier: courier.into(),
+            address: None,
+            sent_on: None,
+        }
+    }
+
+    /// 受理委托 with every material handed over (nothing accepted without).
+    pub fn accept(materials: Vec<String>) -> CaseAction {
+        CaseAction::Accept {
+            materials,
+            missing: Vec::new(),
+            supply_by: None,
+        }
+    }
+
+    /// Actions on one department's part of a whole-chain case rather than on the whole case
+    /// (a material supplied is the case's own when it has no parts).
+    pub fn is_part_action(&self, case: &Case) -> bool {
+        match self {
+            CaseAction::Claim | CaseAction::Part { .. } => true,
+            CaseAction::Supplied { .. } => !case.parts.is_empty(),
+            _ => false,
+        }
     }
 }
 

@@ -16,10 +16,18 @@ pub enum RecordKind {
     Transfers,
     /// 中止 and 终止, and the suspensions lifted.
     Suspensions,
+    /// 陪同: visitors walked to a receiving window, and how it went.
+    Escorts,
+    /// 协调会议: each meeting with its participants by role, minutes, decision and follow-up.
+    Meetings,
+    /// 难点堵点: what was escalated for coordination, and how it was resolved.
+    Difficulties,
+    /// 培训记录: the specialists' training (no case).
+    Training,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 8] = [
+    pub const ALL: [RecordKind; 12] = [
         RecordKind::Consultations,
         RecordKind::Notifications,
         RecordKind::Acceptances,
@@ -28,6 +36,10 @@ impl RecordKind {
         RecordKind::Archives,
         RecordKind::Transfers,
         RecordKind::Suspensions,
+        RecordKind::Escorts,
+        RecordKind::Meetings,
+        RecordKind::Difficulties,
+        RecordKind::Training,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -39,6 +51,10 @@ impl RecordKind {
             RecordKind::Archives => "archives",
             RecordKind::Transfers => "transfers",
             RecordKind::Suspensions => "suspensions",
+            RecordKind::Escorts => "escorts",
+            RecordKind::Meetings => "meetings",
+            RecordKind::Difficulties => "difficulties",
+            RecordKind::Training => "training",
         }
     }
     /// The register's title as the office files it.
@@ -52,6 +68,10 @@ impl RecordKind {
             RecordKind::Archives => "资料归档记录",
             RecordKind::Transfers => "转办记录",
             RecordKind::Suspensions => "中止终止记录",
+            RecordKind::Escorts => "陪同记录",
+            RecordKind::Meetings => "协调会议记录",
+            RecordKind::Difficulties => "难点堵点记录",
+            RecordKind::Training => "培训记录",
         }
     }
     fn kinds(self) -> &'static [&'static str] {
@@ -64,6 +84,10 @@ impl RecordKind {
             RecordKind::Archives => &["archived"],
             RecordKind::Transfers => &["case_transferred"],
             RecordKind::Suspensions => &["case_suspended", "suspension_lifted", "case_terminated"],
+            RecordKind::Escorts => &["accompanied", "accompany_result"],
+            RecordKind::Meetings => &["coordination_meeting"],
+            RecordKind::Difficulties => &["coordination_requested", "coordination_resolved"],
+            RecordKind::Training => &["staff_trained"],
         }
     }
 }
@@ -85,6 +109,9 @@ pub struct RecordRow {
     pub what: String,
     /// The text typed at the counter (question, answer, tracking number, notes), from the notes.
     pub detail: String,
+    /// How the case came: 来访 (a ticket), 来电, 网上 or 提前介入.
+    #[serde(default)]
+    pub channel: String,
 }
 
 const PURGED: &str = "（已按保存期限删除）";
@@ -111,14 +138,42 @@ impl Ledger {
         })?;
         let mut out = Vec::new();
         for ev in events {
-            let (Some(case_id), Ok(body)) = (ev.case_id, serde_json::from_str::<EventBody>(&ev.payload)) else {
+            let Ok(body) = serde_json::from_str::<EventBody>(&ev.payload) else {
                 continue;
             };
-            let case = self.case_by_id(case_id)?;
             let note = |r: &NoteRef| -> Result<String> {
                 let t = self.note(r.note)?.body;
                 Ok(if t.is_empty() { PURGED.to_string() } else { t })
             };
+            // A training is a specialist's, not a case's.
+            if let EventBody::StaffTrained {
+                staff,
+                date,
+                course,
+                minutes,
+            } = &body
+            {
+                out.push(RecordRow {
+                    seq: ev.seq,
+                    time: clock::local_minute(&ev.at, tz).unwrap_or_else(|| ev.at.clone()),
+                    business_day: date.clone(),
+                    number: String::new(),
+                    department: hall
+                        .specialist(staff)
+                        .map(|s| hall.department_name(&s.department))
+                        .unwrap_or_default(),
+                    item: String::new(),
+                    staff: staff.clone(),
+                    staff_name: hall.specialist_name(staff),
+                    window: None,
+                    what: note(course)?,
+                    detail: format!("培训日期：{date}；学时：{}", hours_text(*minutes)),
+                    channel: String::new(),
+                });
+                continue;
+            }
+            let Some(case_id) = ev.case_id else { continue };
+            let case = self.case_by_id(case_id)?;
             let (staff, what, detail, window) = match &body {
                 EventBody::ConsultationRecorded {
                     staff,
@@ -152,12 +207,25 @@ impl Ledger {
                     staff,
                     materials,
                     power_of_attorney,
+                    missing,
                 } => (
                     staff,
                     "受理委托".to_string(),
                     format!(
-                        "收：{}；委托书：{}",
+                        "收：{}{}；委托书：{}",
                         materials.join("、"),
+                        if missing.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "；容缺：{}",
+                                missing
+                                    .iter()
+                                    .map(|m| format!("{}（{} 前补齐）", m.material, m.supply_by))
+                                    .collect::<Vec<_>>()
+                                    .join("、")
+                            )
+                        },
                         if *power_of_attorney { "已签" } else { "未签" }
                     ),
                     case.called_window,
@@ -178,16 +246,38 @@ impl Ledger {
                     ),
                     None,
                 ),
-                EventBody::Mailed { staff, tracking } => {
-                    (staff, "邮寄".to_string(), format!("运单号：{}", note(tracking)?), None)
+                EventBody::Mailed {
+                    staff,
+                    tracking,
+                    recipient,
+                    courier,
+                    address,
+                    sent_on,
+                } => {
+                    let mut text = format!("运单号：{}", note(tracking)?);
+                    for (label, n) in [("快递", courier), ("收件人", recipient), ("地址", address)] {
+                        if let Some(n) = n {
+                            text.push_str(&format!("；{label}：{}", note(n)?));
+                        }
+                    }
+                    if let Some(d) = sent_on {
+                        text.push_str(&format!("；寄出：{d}"));
+                    }
+                    (staff, "邮寄".to_string(), text, None)
                 }
                 EventBody::ReceiptConfirmed { staff } => (staff, "签收确认".to_string(), String::new(), None),
-                EventBody::Archived { staff, handover } => (
+                EventBody::Archived {
+                    staff,
+                    handover,
+                    receiver,
+                } => (
                     staff,
                     "归档".to_string(),
-                    match handover {
-                        Some(h) => format!("交接：{}", note(h)?),
-                        None => String::new(),
+                    match (handover, receiver) {
+                        (Some(h), Some(r)) => format!("交接：{}；接收人：{}", note(h)?, note(r)?),
+                        (Some(h), None) => format!("交接：{}", note(h)?),
+                        (None, Some(r)) => format!("接收人：{}", note(r)?),
+                        (None, None) => String::new(),
                     },
                     None,
                 ),
@@ -221,6 +311,57 @@ impl Ledger {
                     None,
                 ),
                 EventBody::SuspensionLifted { staff } => (staff, "恢复办理".to_string(), String::new(), None),
+                EventBody::Accompanied {
+                    staff,
+                    to_window,
+                    result,
+                } => (
+                    staff,
+                    format!("陪同至{to_window}号窗口"),
+                    match result {
+                        Some(r) => format!("结果：{}", note(r)?),
+                        None => String::new(),
+                    },
+                    case.called_window,
+                ),
+                EventBody::AccompanyResult { staff, result } => (staff, "陪同结果".to_string(), note(result)?, None),
+                EventBody::CoordinationMeeting {
+                    staff,
+                    held_at,
+                    participants,
+                    minutes,
+                    decision,
+                    follow_up,
+                    chiefs,
+                    outside,
+                } => {
+                    let mut text = format!(
+                        "会议时间：{}；参会：{}",
+                        clock::local_minute(held_at, tz).unwrap_or_else(|| held_at.clone()),
+                        participants
+                            .iter()
+                            .map(|p| hall.participant(p))
+                            .collect::<Vec<_>>()
+                            .join("、")
+                    );
+                    if let Some(c) = chiefs {
+                        text.push_str(&format!("；首席代表：{}", note(c)?));
+                    }
+                    if let Some(o) = outside {
+                        text.push_str(&format!("；外部单位：{}", note(o)?));
+                    }
+                    text.push_str(&format!("；纪要：{}；决定：{}", note(minutes)?, note(decision)?));
+                    if let Some(f) = follow_up {
+                        text.push_str(&format!("；跟进日期：{f}"));
+                    }
+                    (staff, "协调会议".to_string(), text, None)
+                }
+                EventBody::CoordinationRequested { staff, reason } => {
+                    (staff, "提请协调（难点堵点）".to_string(), note(reason)?, None)
+                }
+                EventBody::CoordinationResolved { staff, outcome } => {
+                    (staff, "协调结果（解决）".to_string(), note(outcome)?, None)
+                }
                 EventBody::CaseTerminated { staff, reason } => {
                     (staff, "终止".to_string(), format!("原因：{}", note(reason)?), None)
                 }
@@ -239,8 +380,18 @@ impl Ledger {
                 window,
                 what,
                 detail,
+                channel: case.channel.source_zh().to_string(),
             });
         }
         Ok(out)
+    }
+}
+
+/// A training's length in hours: 「2」, 「1.5」.
+fn hours_text(minutes: u32) -> String {
+    if minutes % 60 == 0 {
+        (minutes / 60).to_string()
+    } else {
+        format!("{:.1}", minutes as f64 / 60.0)
     }
 }

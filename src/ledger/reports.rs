@@ -13,7 +13,11 @@ impl Ledger {
         let hall = self.hall()?;
         let rows = self.store.read().cases(CaseQuery::Day { day: &date.to_string() })?;
         let mut by_dept: BTreeMap<String, Vec<Case>> = BTreeMap::new();
-        for c in rows {
+        // The day's visitors: cases opened without a ticket (来电, 网上, 介入) are no queue's.
+        for c in rows
+            .into_iter()
+            .filter(|c| matches!(c.channel, Channel::Kiosk | Channel::Counter))
+        {
             by_dept.entry(c.department.clone()).or_default().push(c);
         }
         let line = |code: &str, name: &str, cases: &[&Case]| {
@@ -75,7 +79,13 @@ pub struct FigureLine {
     pub name: String,
     /// The specialist's department (empty for department and hall lines).
     pub department: String,
+    /// Tickets taken (来访: the kiosk's and the counter's).
     pub tickets: u32,
+    /// Cases opened without a ticket: phone consultations (来电) and online help (网上).
+    #[serde(default)]
+    pub phone: u32,
+    #[serde(default)]
+    pub online: u32,
     pub served: u32,
     pub no_shows: u32,
     pub consultations_answered: u32,
@@ -119,6 +129,60 @@ pub struct FigureLine {
     pub suggestions: u32,
     #[serde(default)]
     pub feedback_replied: u32,
+    /// 减少跑腿: cases finished in the period (delivered, posted, or archived), how many of
+    /// them in one visit or none (一次办结), and the visits they took (days at a counter).
+    #[serde(default)]
+    pub finished: u32,
+    #[serde(default)]
+    pub finished_one_visit: u32,
+    #[serde(default)]
+    pub visits: u32,
+    /// 一次办结率 (%) and visits per finished case.
+    #[serde(default)]
+    pub one_visit_pct: Option<f64>,
+    #[serde(default)]
+    pub visits_per_case: Option<f64>,
+    /// Items done past their deadline in the period, by stage (the breach list's count).
+    #[serde(default)]
+    pub late_answers: u32,
+    #[serde(default)]
+    pub late_deliveries: u32,
+    #[serde(default)]
+    pub late_archives: u32,
+    #[serde(default)]
+    pub late_replies: u32,
+}
+
+/// One encouraged category of the rules (全链条, 民生保障, 市政公用, 工程建设, 企业开办): the
+/// period's tickets, visitors served and cases finished of its items.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CategoryLine {
+    pub tag: String,
+    pub tickets: u32,
+    pub served: u32,
+    pub finished: u32,
+    pub finished_one_visit: u32,
+    pub visits: u32,
+    pub one_visit_pct: Option<f64>,
+    pub visits_per_case: Option<f64>,
+}
+
+/// Something done past its deadline (通报 material): a late answer, delivery, archiving or
+/// reply, with its case and the specialist who did it (or is still to).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breach {
+    /// answer, delivery, archive, rating_reply, feedback_reply.
+    pub kind: String,
+    pub kind_zh: String,
+    /// The case's number (`#7` for a complaint or suggestion).
+    pub number: String,
+    pub business_day: String,
+    pub department: String,
+    pub staff: String,
+    pub staff_name: String,
+    /// Due and done, hall time `YYYY-MM-DD HH:MM`; done empty when still not done.
+    pub due: String,
+    pub done: String,
 }
 
 /// Arrivals (tickets issued) and visitors served (service started) in one hour of the day.
@@ -140,6 +204,10 @@ pub struct Figures {
     pub specialists: Vec<FigureLine>,
     pub total: FigureLine,
     pub hourly: Vec<HourFigures>,
+    #[serde(default)]
+    pub categories: Vec<CategoryLine>,
+    #[serde(default)]
+    pub breaches: Vec<Breach>,
 }
 
 /// Durations gathered for a line before their mean and p90 are taken.
@@ -163,6 +231,25 @@ struct Seen {
     deferred: Option<(chrono::DateTime<Utc>, String, String)>,
     /// Who owned the case when the period began (a visit served before it, rated in it).
     owner: Option<String>,
+    item: String,
+    number: String,
+    business_day: String,
+    /// The days the visitor came to a counter for it (跑腿).
+    visit_days: Vec<NaiveDate>,
+    finished: bool,
+    ready_at: Option<chrono::DateTime<Utc>>,
+    delivered_at: Option<chrono::DateTime<Utc>>,
+    /// A bad rating awaiting the coordinator's reply.
+    rated_bad_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl Seen {
+    fn visit(&mut self, at: chrono::DateTime<Utc>, tz: chrono_tz::Tz) {
+        let day = at.with_timezone(&tz).date_naive();
+        if !self.visit_days.contains(&day) {
+            self.visit_days.push(day);
+        }
+    }
 }
 
 impl Ledger {
@@ -218,6 +305,23 @@ impl Ledger {
             ),
         );
         let mut hourly: BTreeMap<u32, HourFigures> = BTreeMap::new();
+        let mut categories: BTreeMap<&str, CategoryLine> = crate::hall::TAGS
+            .iter()
+            .map(|t| {
+                (
+                    *t,
+                    CategoryLine {
+                        tag: t.to_string(),
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        let mut breaches: Vec<Breach> = Vec::new();
+        let dl = hall.deadlines;
+        let local = |t: chrono::DateTime<Utc>| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string();
+        let working =
+            |t: chrono::DateTime<Utc>, days: u32| super::deadlines::add_working_days(t, days, tz, &hall.calendar);
         let mut cases: HashMap<i64, Seen> = HashMap::new();
         let mut last_end: HashMap<String, chrono::DateTime<Utc>> = HashMap::new();
         let minutes = |a: chrono::DateTime<Utc>, b: chrono::DateTime<Utc>| {
@@ -269,11 +373,38 @@ impl Ledger {
                             }
                         }
                     }
-                    EventBody::FeedbackReplied { feedback, .. } => {
-                        let department = match self.store.read().side(SideQuery::Feedback(*feedback))?.pop() {
-                            Some(SideRow::Feedback(f)) => f.department,
+                    EventBody::FeedbackReplied { feedback, staff, .. } => {
+                        let row = match self.store.read().side(SideQuery::Feedback(*feedback))?.pop() {
+                            Some(SideRow::Feedback(f)) => Some(f),
                             _ => None,
                         };
+                        let department = row.as_ref().and_then(|f| f.department.clone());
+                        // A reply after its due day is a breach of the department's.
+                        if let Some(due) = row.as_ref().and_then(|f| parse_stamp(&f.due)).filter(|due| at > *due) {
+                            breaches.push(Breach {
+                                kind: "feedback_reply".into(),
+                                kind_zh: "意见回复超期".into(),
+                                number: format!("#{feedback}"),
+                                business_day: local(at).get(..10).unwrap_or_default().to_string(),
+                                department: hall.department_name(department.as_deref().unwrap_or_default()),
+                                staff: staff.clone(),
+                                staff_name: hall.specialist_name(staff),
+                                due: local(due),
+                                done: local(at),
+                            });
+                            for key in [
+                                department.clone().map(|d| (0u8, d)),
+                                Some((1, staff.clone())),
+                                Some((2, "ALL".into())),
+                            ]
+                            .into_iter()
+                            .flatten()
+                            {
+                                if let Some((l, _)) = lines.get_mut(&key) {
+                                    l.late_replies += 1;
+                                }
+                            }
+                        }
                         for key in [department.map(|d| (0u8, d)), Some((2, "ALL".into()))]
                             .into_iter()
                             .flatten()
@@ -288,7 +419,7 @@ impl Ledger {
                 let Some(id) = ev.case_id else { continue };
                 if !cases.contains_key(&id) {
                     // A case from before the period: where it stood when the period began.
-                    let before = self.case_before(id, ev.seq)?;
+                    let before = self.case_before(id, ev.seq, tz)?;
                     cases.insert(id, before);
                 }
                 let seen = cases.get_mut(&id).expect("inserted above");
@@ -319,15 +450,36 @@ impl Ledger {
                         department,
                         mode,
                         priority,
+                        channel,
+                        item,
+                        number,
+                        business_day,
                         ..
                     } => {
                         seen.department = department.clone();
                         seen.issued = Some(at);
+                        seen.item = item.clone();
+                        seen.number = number.clone();
+                        seen.business_day = business_day.clone();
+                        if matches!(channel, Channel::Kiosk | Channel::Counter) {
+                            for tag in hall.item(item).map(|i| i.tags.as_slice()).unwrap_or_default() {
+                                if let Some(c) = categories.get_mut(tag.as_str()) {
+                                    c.tickets += 1;
+                                }
+                            }
+                        }
                         let (mode, prio) = (*mode, priority.is_some());
                         let dept = department.clone();
+                        let ticket = matches!(channel, Channel::Kiosk | Channel::Counter);
                         for key in [(0u8, dept), (2, "ALL".into())] {
                             if let Some((l, _)) = lines.get_mut(&key) {
-                                l.tickets += 1;
+                                // 来访 / 来电 / 网上: only a ticket is a visit to the hall.
+                                match channel {
+                                    Channel::Kiosk | Channel::Counter => l.tickets += 1,
+                                    Channel::Phone => l.phone += 1,
+                                    Channel::Online => l.online += 1,
+                                    Channel::Intervention => {}
+                                }
                                 match mode {
                                     Mode::Onsite => l.mode_onsite += 1,
                                     Mode::Online => l.mode_online += 1,
@@ -336,17 +488,23 @@ impl Ledger {
                                 l.priority += prio as u32;
                             }
                         }
-                        hourly
-                            .entry(hour)
-                            .or_insert_with(|| HourFigures {
-                                hour,
-                                ..Default::default()
-                            })
-                            .arrivals += 1;
+                        if ticket {
+                            hourly
+                                .entry(hour)
+                                .or_insert_with(|| HourFigures {
+                                    hour,
+                                    ..Default::default()
+                                })
+                                .arrivals += 1;
+                        }
                     }
-                    EventBody::CaseReturned { .. } => {
+                    EventBody::CaseReturned {
+                        business_day, number, ..
+                    } => {
                         seen.issued = Some(at);
                         seen.called = None;
+                        seen.number = number.clone();
+                        seen.business_day = business_day.clone();
                     }
                     EventBody::CaseCalled { staff, .. } => {
                         let wait = seen.issued.filter(|_| seen.called.is_none()).map(|i| minutes(i, at));
@@ -369,6 +527,12 @@ impl Ledger {
                         let walk = seen.called.map(|c| minutes(c, at));
                         if seen.started.is_none() {
                             seen.started = Some((at, staff.clone()));
+                        }
+                        seen.visit(at, tz);
+                        for tag in hall.item(&seen.item).map(|i| i.tags.as_slice()).unwrap_or_default() {
+                            if let Some(c) = categories.get_mut(tag.as_str()) {
+                                c.served += 1;
+                            }
                         }
                         bump(Some(staff), &|l, s| {
                             l.served += 1;
@@ -394,6 +558,9 @@ impl Ledger {
                             .map(|s| s.1.clone())
                             .or_else(|| seen.owner.clone());
                         let level = *level;
+                        if level <= 2 {
+                            seen.rated_bad_at = Some(at);
+                        }
                         bump(server.as_deref(), &|l, s| {
                             l.ratings += 1;
                             l.ratings_bad += (level <= 2) as u32;
@@ -417,14 +584,65 @@ impl Ledger {
                             if minutes(asked, at) > 2.0 * 24.0 * 60.0 {
                                 count_overdue(&mut lines, &who, &d);
                             }
+                            let due = working(asked, dl.consultation_answer_days);
+                            if at > due {
+                                breaches.push(breach(&hall, seen, "answer", &who, local(due), local(at)));
+                                late(&mut lines, &who, &d, |l| l.late_answers += 1);
+                            }
+                        }
+                    }
+                    EventBody::MaterialsReturned { .. } => seen.visit(at, tz),
+                    EventBody::ResultReady { .. } => seen.ready_at = Some(at),
+                    EventBody::RatingReplied { staff, .. } => {
+                        if let Some(rated) = seen.rated_bad_at.take() {
+                            let due = working(rated, dl.rating_reply_days);
+                            if at > due {
+                                breaches.push(breach(&hall, seen, "rating_reply", staff, local(due), local(at)));
+                                late(&mut lines, staff, &dept, |l| l.late_replies += 1);
+                            }
                         }
                     }
                     EventBody::MaterialsMissing { staff, .. } => bump(Some(staff), &|l, _| l.notifications += 1),
                     EventBody::CaseAccepted { staff, .. } => bump(Some(staff), &|l, _| l.acceptances += 1),
-                    EventBody::DeliveredInPerson { staff, .. } => bump(Some(staff), &|l, _| l.delivered_in_person += 1),
-                    EventBody::Mailed { staff, .. } => bump(Some(staff), &|l, _| l.mailed += 1),
+                    EventBody::DeliveredInPerson { staff, .. } | EventBody::Mailed { staff, .. } => {
+                        let in_person = matches!(body, EventBody::DeliveredInPerson { .. });
+                        bump(Some(staff), &|l, _| {
+                            if in_person {
+                                l.delivered_in_person += 1
+                            } else {
+                                l.mailed += 1
+                            }
+                        });
+                        if in_person {
+                            seen.visit(at, tz);
+                        }
+                        if let Some(due) = seen
+                            .ready_at
+                            .map(|r| working(r, dl.delivery_days))
+                            .filter(|due| at > *due)
+                        {
+                            breaches.push(breach(&hall, seen, "delivery", staff, local(due), local(at)));
+                            late(&mut lines, staff, &dept, |l| l.late_deliveries += 1);
+                        }
+                        seen.delivered_at = Some(at);
+                        if let Some(v) = finish(seen) {
+                            finished(&mut lines, &mut categories, &hall, seen, staff, &dept, v);
+                        }
+                    }
                     EventBody::ReceiptConfirmed { staff } => bump(Some(staff), &|l, _| l.receipts_confirmed += 1),
-                    EventBody::Archived { staff, .. } => bump(Some(staff), &|l, _| l.archived += 1),
+                    EventBody::Archived { staff, .. } => {
+                        bump(Some(staff), &|l, _| l.archived += 1);
+                        let due = seen
+                            .delivered_at
+                            .map(|d| d + chrono::Duration::days(dl.archive_days as i64));
+                        if let Some(due) = due.filter(|due| at > *due) {
+                            breaches.push(breach(&hall, seen, "archive", staff, local(due), local(at)));
+                            late(&mut lines, staff, &dept, |l| l.late_archives += 1);
+                        }
+                        if let Some(v) = finish(seen) {
+                            finished(&mut lines, &mut categories, &hall, seen, staff, &dept, v);
+                        }
+                    }
                     EventBody::CaseExpired { .. } => bump(None, &|l, _| l.expired += 1),
                     EventBody::CaseTransferred {
                         staff, to_department, ..
@@ -468,8 +686,24 @@ impl Ledger {
                 if minutes(*asked, period_end) > 2.0 * 24.0 * 60.0 {
                     count_overdue(&mut lines, who, d);
                 }
+                let due = working(*asked, dl.consultation_answer_days);
+                if period_end > due {
+                    breaches.push(breach(&hall, seen, "answer", who, local(due), String::new()));
+                    late(&mut lines, who, d, |l| l.late_answers += 1);
+                }
             }
         }
+        breaches.sort_by(|a, b| a.due.cmp(&b.due).then(a.number.cmp(&b.number)));
+        let rate = |one: u32, all: u32| (all > 0).then(|| (one as f64 * 1000.0 / all as f64).round() / 10.0);
+        let per_case = |visits: u32, all: u32| (all > 0).then(|| (visits as f64 * 100.0 / all as f64).round() / 100.0);
+        let categories: Vec<CategoryLine> = categories
+            .into_values()
+            .map(|mut c| {
+                c.one_visit_pct = rate(c.finished_one_visit, c.finished);
+                c.visits_per_case = per_case(c.visits, c.finished);
+                c
+            })
+            .collect();
         let mut departments = Vec::new();
         let mut specialists = Vec::new();
         let mut total = FigureLine::default();
@@ -479,6 +713,8 @@ impl Ledger {
             (line.service_mean_min, line.service_p90_min) = mean_p90(samples.service);
             (line.idle_mean_min, line.idle_p90_min) = mean_p90(samples.idle);
             line.rating_mean = mean(&samples.rating).map(|m| (m * 100.0).round() / 100.0);
+            line.one_visit_pct = rate(line.finished_one_visit, line.finished);
+            line.visits_per_case = per_case(line.visits, line.finished);
             match kind {
                 0 => departments.push(line),
                 1 => specialists.push(line),
@@ -516,11 +752,13 @@ impl Ledger {
             specialists,
             total,
             hourly,
+            categories,
+            breaches,
         })
     }
 
     /// A case as it stood before event `seq`: its department and times, folded from its events.
-    fn case_before(&self, id: i64, seq: i64) -> Result<Seen> {
+    fn case_before(&self, id: i64, seq: i64, tz: chrono_tz::Tz) -> Result<Seen> {
         let mut seen = Seen::default();
         for ev in self.store.read().events(EventQuery::OfCase {
             case_id: id,
@@ -531,13 +769,51 @@ impl Ledger {
             };
             let at = parse_stamp(&ev.at);
             match body {
-                EventBody::CaseIssued { department, .. } => {
+                EventBody::CaseIssued {
+                    department,
+                    item,
+                    number,
+                    business_day,
+                    ..
+                } => {
                     seen.department = department;
                     seen.issued = at;
+                    seen.item = item;
+                    seen.number = number;
+                    seen.business_day = business_day;
                 }
+                EventBody::CaseReturned {
+                    business_day, number, ..
+                } => {
+                    seen.number = number;
+                    seen.business_day = business_day;
+                }
+                EventBody::MaterialsReturned { .. } => {
+                    if let Some(at) = at {
+                        seen.visit(at, tz);
+                    }
+                }
+                EventBody::ResultReady { .. } => seen.ready_at = at,
+                EventBody::DeliveredInPerson { .. } | EventBody::Mailed { .. } => {
+                    if let (true, Some(at)) = (matches!(body, EventBody::DeliveredInPerson { .. }), at) {
+                        seen.visit(at, tz);
+                    }
+                    seen.delivered_at = at;
+                    seen.finished = true;
+                }
+                EventBody::Archived { .. } => seen.finished = true,
+                EventBody::CaseRated { level, .. } => {
+                    if level <= 2 {
+                        seen.rated_bad_at = at;
+                    }
+                }
+                EventBody::RatingReplied { .. } => seen.rated_bad_at = None,
                 EventBody::CaseTransferred { to_department, .. } => seen.department = to_department,
                 EventBody::CaseCalled { .. } => seen.called = seen.called.or(at),
                 EventBody::CaseStarted { staff, .. } => {
+                    if let Some(at) = at {
+                        seen.visit(at, tz);
+                    }
                     if let (None, Some(at)) = (&seen.started, at) {
                         seen.started = Some((at, staff));
                     }
@@ -557,6 +833,73 @@ impl Ledger {
         // Served before the period: its service is not measured again.
         seen.service_ended = seen.started.is_some();
         Ok(seen)
+    }
+}
+
+/// A case is finished once (delivered, posted, or archived without either): the visits it took.
+fn finish(seen: &mut Seen) -> Option<u32> {
+    if seen.finished {
+        return None;
+    }
+    seen.finished = true;
+    Some(seen.visit_days.len() as u32)
+}
+
+/// Count a finished case for its department, the specialist and the hall, and its categories.
+fn finished(
+    lines: &mut BTreeMap<(u8, String), (FigureLine, Samples)>,
+    categories: &mut BTreeMap<&str, CategoryLine>,
+    hall: &Hall,
+    seen: &Seen,
+    staff: &str,
+    dept: &str,
+    visits: u32,
+) {
+    let one = (visits <= 1) as u32;
+    for key in [(0u8, dept.to_string()), (1, staff.to_string()), (2, "ALL".into())] {
+        if let Some((l, _)) = lines.get_mut(&key) {
+            l.finished += 1;
+            l.finished_one_visit += one;
+            l.visits += visits;
+        }
+    }
+    for tag in hall.item(&seen.item).map(|i| i.tags.as_slice()).unwrap_or_default() {
+        if let Some(c) = categories.get_mut(tag.as_str()) {
+            c.finished += 1;
+            c.finished_one_visit += one;
+            c.visits += visits;
+        }
+    }
+}
+
+/// One breach of a case, in the office's words.
+fn breach(hall: &Hall, seen: &Seen, kind: &str, staff: &str, due: String, done: String) -> Breach {
+    let kind_zh = match kind {
+        "answer" => "咨询答复超期",
+        "delivery" => "结果交付超期",
+        "archive" => "资料归档超期",
+        "rating_reply" => "差评回复超期",
+        _ => "意见回复超期",
+    };
+    Breach {
+        kind: kind.into(),
+        kind_zh: kind_zh.into(),
+        number: seen.number.clone(),
+        business_day: seen.business_day.clone(),
+        department: hall.department_name(&seen.department),
+        staff: staff.into(),
+        staff_name: hall.specialist_name(staff),
+        due,
+        done,
+    }
+}
+
+/// Count a late item for the department, the specialist and the hall.
+fn late(lines: &mut BTreeMap<(u8, String), (FigureLine, Samples)>, staff: &str, dept: &str, f: fn(&mut FigureLine)) {
+    for key in [(0u8, dept.to_string()), (1, staff.to_string()), (2, "ALL".into())] {
+        if let Some((l, _)) = lines.get_mut(&key) {
+            f(l);
+        }
     }
 }
 

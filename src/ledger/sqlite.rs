@@ -352,6 +352,7 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 params![text, day],
             ),
             CaseKey::UnsettledAt { day, window } => one_case(c, hot::UNSETTLED_AT_WINDOW, params![day, window]),
+            CaseKey::LatestBefore { day } => one_case(c, hot::LATEST_BEFORE, [day]),
             CaseKey::FirstWaiting {
                 day,
                 departments,
@@ -459,6 +460,7 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 rank,
                 position,
             } => db::one(c, hot::AHEAD, params![day, department, rank, position], |r| r.get(0)),
+            CountQuery::ItemTickets { day, item } => db::one(c, hot::ITEM_TICKETS, params![day, item], |r| r.get(0)),
         }
     }
 

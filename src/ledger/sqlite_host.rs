@@ -84,7 +84,8 @@ impl Host for SqliteStore {
     fn audit_numbers(&self, since: &str) -> Result<(Vec<String>, i64)> {
         let mut gaps = Vec::new();
         let mut stmt = self.conn().prepare(
-            "SELECT business_day, substr(number, 1, 1), count(*), max(CAST(substr(number, 2) AS INTEGER)) FROM cases
+            "SELECT business_day, rtrim(number, '0123456789') AS prefix, count(*),
+             max(CAST(substr(number, length(rtrim(number, '0123456789')) + 1) AS INTEGER)) FROM cases
              WHERE business_day >= ?1 GROUP BY 1, 2",
         )?;
         let rows = stmt.query_map([since], |r| {

@@ -3,6 +3,52 @@
 use super::*;
 
 impl Ledger {
+    /// 培训记录: a specialist took a course on `date` for `hours` (0.5 to 24, in half hours);
+    /// the course's name is kept as a note. Recorded by `actor` (the office).
+    pub fn record_training(&mut self, staff: &str, date: &str, course: &str, hours: f64, actor: &str) -> Result<i64> {
+        let hall = self.hall()?;
+        if hall.specialist(staff).is_none() {
+            return Err(LedgerError::UnknownStaff(staff.into()));
+        }
+        let day = chrono::NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d")
+            .map_err(|_| LedgerError::Invalid(format!("date {date:?}: use YYYY-MM-DD")))?;
+        let now = self.now();
+        if day > business_day(now, hall.tz()) {
+            return Err(LedgerError::Invalid(format!(
+                "date {day}: a training is recorded once it took place"
+            )));
+        }
+        let course = course.trim();
+        if course.is_empty() || course.chars().count() > 200 {
+            return Err(LedgerError::Invalid(
+                "course: the course's name, 1 to 200 characters".into(),
+            ));
+        }
+        let minutes = (hours * 60.0).round();
+        if !(30.0..=24.0 * 60.0).contains(&minutes) || minutes % 30.0 != 0.0 {
+            return Err(LedgerError::Invalid(
+                "hours: 0.5 to 24, in half hours (1.5 is an hour and a half)".into(),
+            ));
+        }
+        let at = stamp(now);
+        let tx = self.store.write(self.request.take())?;
+        let course = tx.add_note(None, "training_course", course, &at)?;
+        let ev = append_in(
+            &*tx,
+            &at,
+            actor,
+            None,
+            &EventBody::StaffTrained {
+                staff: staff.into(),
+                date: day.to_string(),
+                course,
+                minutes: minutes as u32,
+            },
+        )?;
+        tx.commit()?;
+        Ok(ev.seq)
+    }
+
     /// Set a staff member's PIN (6 to 12 digits, nothing trivial), stored as an argon2id hash.
     pub fn set_pin(&mut self, staff: &str, pin: &str, actor: &str) -> Result<()> {
         // Hashed before the write transaction: argon2 takes a tenth of a second on purpose,

@@ -95,11 +95,14 @@ fn a_case_moves_through_the_four_stages_to_the_archive() {
     assert_eq!(call(c.as_mut()).number, number);
     let steps = [
         (CaseAction::Start, CaseState::Serving),
-        (CaseAction::Accept { materials }, CaseState::Accepted),
+        (CaseAction::accept(materials), CaseState::Accepted),
         (CaseAction::StartWork, CaseState::InProgress),
         (CaseAction::Ready, CaseState::Ready),
         (CaseAction::DeliverInPerson, CaseState::Delivered),
-        (CaseAction::Archive { handover: None }, CaseState::Archived),
+        (
+            CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"),
+            CaseState::Archived,
+        ),
     ];
     for (action, state) in steps {
         assert_eq!(act(c.as_mut(), &number, action).state, state);
@@ -169,9 +172,7 @@ fn a_whole_chain_case_finishes_only_when_every_part_is_done() {
     let accepted = act(
         lead.as_mut(),
         &number,
-        CaseAction::Accept {
-            materials: vec!["公司章程".into()],
-        },
+        CaseAction::accept(crate::support::materials_of("A01")),
     );
     let departments: Vec<&str> = accepted.parts.iter().map(|p| p.department.as_str()).collect();
     assert_eq!(departments, ["SCJG", "SWJ", "RSJ", "GJJ"]);

@@ -68,9 +68,7 @@ fn every_form_of_a_case_is_an_a4_pdf_whose_text_reads_back_with_the_cases_number
     call(&mut l);
     for action in [
         CaseAction::Start,
-        CaseAction::Accept {
-            materials: materials.clone(),
-        },
+        CaseAction::accept(materials.clone()),
         CaseAction::StartWork,
         CaseAction::Ready,
     ] {
@@ -370,9 +368,7 @@ fn a_suspended_case_pauses_its_deadline_and_resumes_and_a_terminated_one_is_clos
         .unwrap();
         for action in [
             CaseAction::Start,
-            CaseAction::Accept {
-                materials: materials.clone(),
-            },
+            CaseAction::accept(materials.clone()),
             CaseAction::StartWork,
         ] {
             act_signing(l, &ticket.number, 12, "S601", &action).unwrap();

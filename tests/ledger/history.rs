@@ -63,8 +63,13 @@ fn ledger_with_past_days(t: &TempLedger) -> (Ledger, ManualClock) {
                 },
             )
             .unwrap();
-            l.act(&t.number, window, staff, &CaseAction::Archive { handover: None })
-                .unwrap();
+            l.act(
+                &t.number,
+                window,
+                staff,
+                &CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"),
+            )
+            .unwrap();
         }
     }
     clock.set(at("2026-11-27T01:00:00Z"));
@@ -76,7 +81,7 @@ fn the_hot_queries_use_their_indexes_on_a_ledger_with_past_days() {
     let t = temp_ledger();
     let (l, _clock) = ledger_with_past_days(&t);
     let plans = l.query_plans().unwrap();
-    assert_eq!(plans.len(), 14, "{plans:?}");
+    assert_eq!(plans.len(), 16, "{plans:?}");
     for (name, index, lines) in plans {
         let plan = lines.join(" / ");
         let uses = |index: &str| {

@@ -111,25 +111,13 @@ fn a_case_walks_all_four_stages_with_one_event_each() {
             },
             CaseState::Serving,
         ),
-        (
-            CaseAction::Accept {
-                materials: vec!["不动产权证书".into(), "完税凭证".into()],
-            },
-            CaseState::Accepted,
-        ),
+        (CaseAction::accept(materials_of("F01")), CaseState::Accepted),
         (CaseAction::StartWork, CaseState::InProgress),
         (CaseAction::Ready, CaseState::Ready),
-        (
-            CaseAction::Mail {
-                tracking: "SF1234567890".into(),
-            },
-            CaseState::Mailed,
-        ),
+        (CaseAction::mail("SF1234567890", "王芳", "EMS"), CaseState::Mailed),
         (CaseAction::ConfirmReceipt, CaseState::ReceiptConfirmed),
         (
-            CaseAction::Archive {
-                handover: Some("档案盒 2026-11-F".into()),
-            },
+            CaseAction::archive("档案盒 2026-11-F", "档案室 刘芳"),
             CaseState::Archived,
         ),
     ];
@@ -165,21 +153,19 @@ fn illegal_transitions_are_errors_and_write_nothing() {
     let ticket = l.issue(&req("B01", None)).unwrap();
     let head = l.head_seq().unwrap();
     let err = l
-        .act(&ticket.number, 4, "S202", &CaseAction::Archive { handover: None })
+        .act(
+            &ticket.number,
+            4,
+            "S202",
+            &CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"),
+        )
         .unwrap_err();
     assert!(matches!(err, LedgerError::IllegalTransition { .. }), "{err}");
     assert_eq!(err.to_string(), "case B001: cannot archive while it is waiting");
     call(&mut l, 4, "S202");
     l.act(&ticket.number, 4, "S202", &CaseAction::Start).unwrap();
     let err = l
-        .act(
-            &ticket.number,
-            4,
-            "S202",
-            &CaseAction::Accept {
-                materials: vec!["户口簿".into()],
-            },
-        )
+        .act(&ticket.number, 4, "S202", &CaseAction::accept(vec!["户口簿".into()]))
         .unwrap_err();
     assert!(err.to_string().contains("signature on the 帮办代办委托书"), "{err}");
     // A paper form's number that is not this case's 委托书 is refused.
@@ -196,14 +182,7 @@ fn illegal_transitions_are_errors_and_write_nothing() {
         .unwrap_err();
     assert!(err.to_string().contains("is not case B001's 帮办代办委托书"), "{err}");
     let err = l
-        .act(
-            &ticket.number,
-            4,
-            "S202",
-            &CaseAction::Accept {
-                materials: vec!["营业执照".into()],
-            },
-        )
+        .act(&ticket.number, 4, "S202", &CaseAction::accept(vec!["营业执照".into()]))
         .unwrap_err();
     assert!(err.to_string().contains("not on the materials list"), "{err}");
     assert_eq!(
@@ -224,7 +203,12 @@ fn illegal_transitions_are_errors_and_write_nothing() {
     )
     .unwrap();
     let err = l
-        .act(&ticket.number, 4, "S202", &CaseAction::Archive { handover: None })
+        .act(
+            &ticket.number,
+            4,
+            "S202",
+            &CaseAction::archive("资料一套（档案盒）", "档案室 刘芳"),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("deferred question"), "{err}");
     l.act(
@@ -237,9 +221,14 @@ fn illegal_transitions_are_errors_and_write_nothing() {
     )
     .unwrap();
     assert_eq!(
-        l.act(&ticket.number, 4, "S202", &CaseAction::Archive { handover: None })
-            .unwrap()
-            .state,
+        l.act(
+            &ticket.number,
+            4,
+            "S202",
+            &CaseAction::archive("资料一套（档案盒）", "档案室 刘芳")
+        )
+        .unwrap()
+        .state,
         CaseState::Archived
     );
 }
@@ -346,16 +335,7 @@ fn replaying_the_log_rebuilds_exactly_the_cases_table() {
     l.act(&b.number, 4, "S202", &CaseAction::Start).unwrap();
     l.act(&b.number, 4, "S202", &CaseAction::Hold).unwrap();
     l.act(&b.number, 4, "S202", &CaseAction::Resume).unwrap();
-    act_signing(
-        &mut l,
-        &b.number,
-        4,
-        "S202",
-        &CaseAction::Accept {
-            materials: vec!["户口簿".into()],
-        },
-    )
-    .unwrap();
+    act_signing(&mut l, &b.number, 4, "S202", &CaseAction::accept(materials_of("B01"))).unwrap();
     l.act(&b.number, 4, "S202", &CaseAction::Ready).unwrap();
     act_signing(&mut l, &b.number, 4, "S202", &CaseAction::DeliverInPerson).unwrap();
     l.record_print(
@@ -559,7 +539,7 @@ fn the_service_mode_is_set_and_changed_at_the_counter_with_an_event() {
 }
 
 #[test]
-fn a_stuck_case_is_escalated_met_on_and_resumes_with_everything_in_case_show() {
+fn a_stuck_case_is_escalated_held_while_its_window_calls_on_met_on_and_resumes_with_everything_in_case_show() {
     let t = demo_ledger();
     set_pins(&t.db, &["S101", "S102", "S900"]);
     let run = |args: &[&str]| cli(&t.db, args);
@@ -612,8 +592,21 @@ fn a_stuck_case_is_escalated_met_on_and_resumes_with_everything_in_case_show() {
         coordination(Some("GAJ")).is_none(),
         "not for a department it does not involve"
     );
-    // Under coordination the case waits for the office's outcome.
-    let out = run(&["case", "A001", "hold", "--staff", "S101"]);
+    // Waiting for the meeting does not stall the window: the case is held (暂挂) and the
+    // window calls the next visitor, while the office still sees the pending escalation.
+    ok(&["issue", "--item", "A01"]);
+    let busy = run(&["call", "--window", "1", "--staff", "S101"]);
+    assert!(!busy.status.success(), "the window still serves A001");
+    ok(&["case", "A001", "hold", "--staff", "S101"]);
+    let next = json(&run(&["--json", "call", "--window", "1", "--staff", "S101"]));
+    assert_eq!(next["number"], "A002", "the window called the next visitor: {next}");
+    ok(&["case", "A002", "start", "--staff", "S101"]);
+    assert!(
+        coordination(None).is_some(),
+        "the held escalation is still the office's alert"
+    );
+    // The work itself waits for the office's outcome.
+    let out = run(&["case", "A001", "resume", "--staff", "S101"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("under coordination (协调中)"), "{}", stderr(&out));
     // Only the management office records the meeting and its outcome.
@@ -661,8 +654,9 @@ fn a_stuck_case_is_escalated_met_on_and_resumes_with_everything_in_case_show() {
         coordination(None).is_none(),
         "the outcome is recorded: no longer an alert"
     );
-    // The case resumes.
-    ok(&["case", "A001", "hold", "--staff", "S101"]);
+    // The case resumes once the window has set its current visitor aside.
+    ok(&["case", "A002", "hold", "--staff", "S101"]);
+    ok(&["case", "A001", "resume", "--staff", "S101"]);
     let text = stdout(&run(&["case", "A001", "show"]));
     for said in [
         "税务、公积金开户需同时确认，部门意见不一",
@@ -790,7 +784,19 @@ fn each_deadline_alerts_at_its_moment_and_not_before() {
         let poa = form_number_cli(&t.db, number, "poa", &[("BANGBAN_NOW", &fri("10:30"))]);
         for action in [
             &["signed-on-paper", "--form", "poa", "--number", &poa][..],
-            &["accept", "--material", "不动产权证书"],
+            &[
+                "accept",
+                "--material",
+                "不动产权证书",
+                "--material",
+                "买卖双方身份证",
+                "--material",
+                "婚姻状况证明",
+                "--material",
+                "存量房买卖合同",
+                "--material",
+                "完税凭证",
+            ],
             &["start-work"],
         ] {
             at(
@@ -802,7 +808,19 @@ fn each_deadline_alerts_at_its_moment_and_not_before() {
     }
     at(
         &fri("11:00"),
-        &["case", "F002", "mail", "--tracking", "SF1", "--staff", "S602"],
+        &[
+            "case",
+            "F002",
+            "mail",
+            "--tracking",
+            "SF1",
+            "--recipient",
+            "王芳",
+            "--courier",
+            "EMS",
+            "--staff",
+            "S602",
+        ],
     );
     let slip = form_number_cli(&t.db, "F003", "completion", &[("BANGBAN_NOW", &fri("11:00"))]);
     at(
@@ -986,7 +1004,12 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
         fri,
         &act("S101", "1", &["signed-on-paper", "--form", "poa", "--number", &poa]),
     );
-    let accepted = ok(fri, &act("S101", "1", &["accept", "--material", "公司章程"]));
+    let mut accept = vec!["accept"];
+    let materials = materials_of("A01");
+    for m in &materials {
+        accept.extend(["--material", m.as_str()]);
+    }
+    let accepted = ok(fri, &act("S101", "1", &accept));
     let parts = |case: &serde_json::Value| -> Vec<(String, String)> {
         case["parts"]
             .as_array()
@@ -1154,5 +1177,149 @@ fn a_whole_chain_case_is_delivered_only_when_every_departments_part_is_done() {
     ] {
         assert!(text.contains(line), "{line} missing from case show:\n{text}");
     }
+    assert!(cli(&t.db, &["verify"]).status.success());
+}
+
+#[test]
+fn acceptance_checks_the_items_materials_and_what_is_accepted_without_is_due_and_in_the_register() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    // Monday 7 December: a company registration (A01, five materials) at window 1.
+    let mon = "2026-12-07T10:00:00+08:00";
+    ok_json(&t.db, mon, &["issue", "--item", "A01"]);
+    ok_json(&t.db, mon, &["call", "--window", "1", "--staff", "S101"]);
+    ok_json(&t.db, mon, &["case", "A001", "start", "--staff", "S101"]);
+    let poa = form_number_cli(&t.db, "A001", "poa", &[("BANGBAN_NOW", mon)]);
+    ok_json(
+        &t.db,
+        mon,
+        &[
+            "case",
+            "A001",
+            "signed-on-paper",
+            "--form",
+            "poa",
+            "--number",
+            &poa,
+            "--staff",
+            "S101",
+        ],
+    );
+    let accept = |extra: &[&str]| {
+        let mut args = vec!["case", "A001", "accept", "--staff", "S101"];
+        for m in ["公司登记（备案）申请书", "公司章程", "股东身份证明"] {
+            args.extend(["--material", m]);
+        }
+        args.extend(extra);
+        args.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused_json(&t.db, mon, &args)
+    };
+    // Two of the five neither handed over nor accepted without: refused, naming the first.
+    let said = run(&accept(&[]));
+    assert!(
+        said.contains("法定代表人、董事、监事任职文件") && said.contains("neither handed over nor accepted without"),
+        "{said}"
+    );
+    // One accepted without (容缺) is not enough either; with no due day it is refused too.
+    let said = run(&accept(&["--missing", "住所使用证明", "--supply-by", "2026-12-10"]));
+    assert!(said.contains("法定代表人、董事、监事任职文件"), "{said}");
+    let said = run(&accept(&[
+        "--material",
+        "法定代表人、董事、监事任职文件",
+        "--missing",
+        "住所使用证明",
+    ]));
+    assert!(said.contains("--supply-by"), "{said}");
+    let said = run(&accept(&[
+        "--material",
+        "法定代表人、董事、监事任职文件",
+        "--missing",
+        "公司章程",
+        "--supply-by",
+        "2026-12-10",
+    ]));
+    assert!(said.contains("both handed over and missing"), "{said}");
+    assert_eq!(
+        event_kinds(&t.db, "A001")
+            .iter()
+            .filter(|k| *k == "case_accepted")
+            .count(),
+        0,
+        "nothing was accepted by the refusals"
+    );
+    // Four handed over, 住所使用证明 accepted without, due Thursday.
+    let accepted = ok_json(
+        &t.db,
+        mon,
+        &accept(&[
+            "--material",
+            "法定代表人、董事、监事任职文件",
+            "--missing",
+            "住所使用证明",
+            "--supply-by",
+            "2026-12-10",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    );
+    assert_eq!(accepted["state"], "accepted", "{accepted}");
+    let missing = |now: &str| -> Option<serde_json::Value> {
+        ok_json(&t.db, now, &["overdue", "--department", "SCJG"])["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["kind"] == "missing_material" && o["number"] == "A001")
+            .cloned()
+    };
+    // Due at the end of Thursday: due soon on Thursday, overdue on Friday, owned by 许喆.
+    let thu = missing("2026-12-10T16:00:00+08:00").expect("the material is due on Thursday");
+    assert_eq!(thu["overdue"], false);
+    assert_eq!(thu["material"], "住所使用证明");
+    assert_eq!(thu["owner"], "S101");
+    let fri = "2026-12-11T09:00:00+08:00";
+    assert_eq!(missing(fri).expect("overdue on Friday")["overdue"], true);
+    // The acceptances register names it with its day.
+    let register = stdout(&cli_env(
+        &t.db,
+        &["records", "acceptances", "--from", "2026-12-07", "--to", "2026-12-07"],
+        &[("BANGBAN_NOW", fri)],
+    ));
+    assert!(
+        register.contains("容缺：住所使用证明（2026-12-10 前补齐）"),
+        "{register}"
+    );
+    // Handed in: no longer due.
+    ok_json(
+        &t.db,
+        fri,
+        &[
+            "case",
+            "2026-12-07/A001",
+            "supplied",
+            "--material",
+            "住所使用证明",
+            "--staff",
+            "S101",
+        ],
+    );
+    assert!(missing(fri).is_none(), "the supplied material is still listed");
+    let said = refused_json(
+        &t.db,
+        fri,
+        &[
+            "case",
+            "2026-12-07/A001",
+            "supplied",
+            "--material",
+            "住所使用证明",
+            "--staff",
+            "S101",
+        ],
+    );
+    assert!(said.contains("容缺"), "{said}");
     assert!(cli(&t.db, &["verify"]).status.success());
 }

@@ -164,7 +164,7 @@ fn a_phone_left_at_the_kiosk_hears_three_ahead_once_and_result_ready_and_a_faili
     let materials = c.hall().unwrap().item("A02").unwrap().materials.clone();
     for action in [
         CaseAction::Start,
-        CaseAction::Accept { materials },
+        CaseAction::accept(materials),
         CaseAction::StartWork,
         CaseAction::Ready,
     ] {

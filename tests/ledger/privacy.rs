@@ -39,21 +39,12 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
     let t = demo_ledger();
     set_pins(&t.db, &["S101", "S900"]);
     let text = typed();
-    let material = json(&cli(&t.db, &["--json", "items"]))["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["code"] == "A01")
-        .unwrap()["materials"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
 
     // Consultation answered on the spot, then archived with a hand-over note.
     let a = issue_and_call(&t);
     act(&t, &a, &["start"]);
     act(&t, &a, &["consult", "--question", &text, "--answer", &text]);
-    act(&t, &a, &["archive", "--handover", &text]);
+    act(&t, &a, &["archive", "--handover", &text, "--receiver", &text]);
     // Rated 非常不满意; the coordinator's reply is typed.
     assert!(cli(&t.db, &["rate", &a, "--level", "1"]).status.success());
     act(&t, &a, &["rating-reply", "--reply", &text]);
@@ -66,10 +57,29 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
     act(&t, &b, &["mode", "--mode", "onsite"]);
     let poa = form_number_cli(&t.db, &b, "poa", &[]);
     act(&t, &b, &["signed-on-paper", "--form", "poa", "--number", &poa]);
-    act(&t, &b, &["accept", "--material", &material]);
+    let mut accept = vec!["accept"];
+    let materials = materials_of("A01");
+    for m in &materials {
+        accept.extend(["--material", m.as_str()]);
+    }
+    act(&t, &b, &accept);
     act(&t, &b, &["start-work"]);
     act(&t, &b, &["ready"]);
-    act(&t, &b, &["mail", "--tracking", &text]);
+    act(
+        &t,
+        &b,
+        &[
+            "mail",
+            "--tracking",
+            &text,
+            "--recipient",
+            &text,
+            "--courier",
+            &text,
+            "--address",
+            &text,
+        ],
+    );
     // A transfer with a note for the receiving department.
     let c = issue_and_call(&t);
     act(&t, &c, &["start"]);
@@ -169,7 +179,7 @@ fn no_event_payload_holds_anything_typed_into_a_case_action() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(in_notes, 15, "every typed text is a note");
+    assert_eq!(in_notes, 19, "every typed text is a note");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
 
@@ -211,6 +221,8 @@ fn purge_erases_old_notes_and_the_log_still_verifies() {
             "archive",
             "--handover",
             text.as_str(),
+            "--receiver",
+            text.as_str(),
             "--staff",
             "S101",
         ],
@@ -224,22 +236,22 @@ fn purge_erases_old_notes_and_the_log_still_verifies() {
             .query_row("SELECT count(*) FROM notes WHERE body LIKE ?1", [like], |r| r.get(0))
             .unwrap()
     };
-    assert_eq!(count(&format!("%{PHONE}%")), 3);
+    assert_eq!(count(&format!("%{PHONE}%")), 4);
     // Inside the retention period: refused, nothing erased.
     let soon = at("2029-11-26T02:00:00Z");
     let out = soon(&["purge", "--before", "2026-11-28"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("3 years"), "{}", stderr(&out));
-    assert_eq!(count(&format!("%{PHONE}%")), 3);
+    assert_eq!(count(&format!("%{PHONE}%")), 4);
     // Three years on, the default day is the retention limit.
     let later = at("2029-11-28T02:00:00Z");
     let out = later(&["--json", "purge"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let done = json(&out);
-    assert_eq!(done["notes"], 3);
+    assert_eq!(done["notes"], 4);
     assert_eq!(done["before"], "2026-11-28");
     assert_eq!(count(&format!("%{PHONE}%")), 0);
-    assert_eq!(count("%"), 3, "the rows (and their hashes) stay");
+    assert_eq!(count("%"), 4, "the rows (and their hashes) stay");
     let verified = later(&["verify"]);
     assert!(verified.status.success(), "{}", stderr(&verified));
     let kinds: Vec<String> = Connection::open(&t.db)

@@ -247,6 +247,26 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
         run("staff", &admin, &["staff", "set-pin", "S101", "--pin", "802461"]),
         "staff set-pin",
     );
+    // 培训记录 from the office's desk.
+    ok(
+        run(
+            "staff",
+            &office,
+            &[
+                "staff",
+                "training",
+                "add",
+                "S102",
+                "--date",
+                "2026-11-20",
+                "--course",
+                "帮办代办服务规范",
+                "--hours",
+                "2",
+            ],
+        ),
+        "training",
+    );
     let reports = file("reports");
     ok(
         run("close-day", &office, &["close-day", "--out-dir", &reports]),

@@ -213,9 +213,7 @@ fn every_state_of_a_ticket_tells_the_visitor_what_to_do_in_both_languages() {
     let t = demo_ledger();
     let hall = bangban::Hall::from_path(&demo_hall_path()).unwrap();
     let materials = |item: &str| hall.item(item).unwrap().materials.clone();
-    let accept = |item: &str| A::Accept {
-        materials: materials(item),
-    };
+    let accept = |item: &str| A::accept(materials(item));
     // Yesterday's ticket, never called: the day's close expires it.
     let now = chrono::Utc::now();
     let (mut l, clock) = clocked_ledger(&t.db, &(now - chrono::Duration::days(1)).to_rfc3339());
@@ -326,9 +324,7 @@ fn every_state_of_a_ticket_tells_the_visitor_what_to_do_in_both_languages() {
                     accept("E01"),
                     A::StartWork,
                     A::Ready,
-                    A::Mail {
-                        tracking: "SF1234567890".into(),
-                    },
+                    A::mail("SF1234567890", "王芳", "EMS"),
                 ],
             ),
             &["已邮寄"],
@@ -346,7 +342,7 @@ fn every_state_of_a_ticket_tells_the_visitor_what_to_do_in_both_languages() {
                     A::StartWork,
                     A::Ready,
                     A::DeliverInPerson,
-                    A::Archive { handover: None },
+                    A::archive("资料一套（档案盒）", "档案室 刘芳"),
                 ],
             ),
             &["已办结"],

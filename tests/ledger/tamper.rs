@@ -227,7 +227,17 @@ fn a_changed_note_text_is_found() {
             "--staff",
             "S101",
         ],
-        vec!["case", "A001", "archive", "--handover", "档案盒 A-1", "--staff", "S101"],
+        vec![
+            "case",
+            "A001",
+            "archive",
+            "--handover",
+            "档案盒 A-1",
+            "--receiver",
+            "档案室 刘芳",
+            "--staff",
+            "S101",
+        ],
     ] {
         let out = cli(&t.db, &args);
         assert!(out.status.success(), "{}", stderr(&out));

@@ -393,10 +393,10 @@ fn a_phone_call_online_help_and_a_key_projects_intervention_open_cases_without_a
         shown.contains("枣庄新能源产业园") && shown.contains("case_opened"),
         "{shown}"
     );
-    // None of them holds up the window's queue.
+    // None of them holds up the window's queue, nor takes a number of it.
     assert!(at(&["issue", "--item", "A02"]).status.success());
     let called = run(&["call", "--window", "1", "--staff", "S101"]);
-    assert_eq!(called["number"], "A004");
+    assert_eq!(called["number"], "A001");
     // A kiosk channel is not opened at the counter; an intervention names its project.
     for bad in [
         &["--item", "A02", "--channel", "kiosk"][..],
@@ -542,4 +542,101 @@ fn a_departments_appointment_slot_takes_four_bookings_and_refuses_the_fifth() {
     // The next slot, and another department in the same slot, still take bookings.
     assert!(book("F01", "2026-11-27 10:30").status.success());
     assert!(book("A01", "2026-11-27 10:15").status.success());
+}
+
+#[test]
+fn a_phone_consultation_takes_no_queue_number_keeps_the_callers_number_masked_and_is_no_ticket_in_the_report() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S101"]);
+    let now = "2026-11-27T10:00:00+08:00";
+    let at = |args: &[&str]| cli_env(&t.db, args, &[("BANGBAN_NOW", now)]);
+    let run = |args: &[&str]| {
+        let out = at(&[&["--json", "--pin", TEST_PIN][..], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        json(&out)
+    };
+    fn phone<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        [
+            &[
+                "open-case",
+                "--staff",
+                "S101",
+                "--window",
+                "1",
+                "--item",
+                "A02",
+                "--channel",
+                "phone",
+            ][..],
+            extra,
+        ]
+        .concat()
+    }
+    // A deferred question with the caller's number for the call-back.
+    let call = run(&phone(&[
+        "--question",
+        "个体户变更经营场所要带什么",
+        "--caller-phone",
+        "138 1234 5678",
+    ]));
+    assert_eq!(call["number"], "来电001", "{call}");
+    assert_eq!(call["open_question"], true);
+    // A typo in the number is refused without repeating it.
+    let out = at(&[
+        &["--json", "--pin", TEST_PIN][..],
+        &phone(&["--question", "q", "--caller-phone", "1381234x"]),
+    ]
+    .concat());
+    assert_eq!(out.status.code(), Some(1));
+    let said = json(&out)["error"].as_str().unwrap_or_default().to_string();
+    assert!(said.contains("caller phone") && !said.contains("1381234x"), "{said}");
+    run(&[
+        "open-case",
+        "--staff",
+        "S101",
+        "--window",
+        "1",
+        "--item",
+        "A02",
+        "--channel",
+        "online",
+    ]);
+    // A visitor's ticket is still the queue's first number.
+    assert_eq!(run(&["issue", "--item", "A02"])["number"], "A001");
+
+    // Shown masked, kept in the notes only; never in an event, nor in the request's hash.
+    let shown = stdout(&at(&["case", "来电001", "show"]));
+    assert!(shown.contains("138****5678"), "{shown}");
+    assert!(!shown.contains("13812345678"), "{shown}");
+    let payloads = payloads(&t.db);
+    assert!(!payloads.contains("13812345678") && !payloads.contains("138****5678"));
+
+    // The report counts one visit, one call and one online case; the register says 来电.
+    let report = run(&["report", "--from", "2026-11-27", "--to", "2026-11-27"]);
+    let hall_line = report["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["code"] == "SCJG")
+        .cloned()
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(
+        (
+            hall_line["tickets"].as_u64(),
+            hall_line["phone"].as_u64(),
+            hall_line["online"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{hall_line}"
+    );
+    let register = stdout(&at(&[
+        "records",
+        "consultations",
+        "--from",
+        "2026-11-27",
+        "--to",
+        "2026-11-27",
+    ]));
+    assert!(register.contains("来电 来电001"), "{register}");
+    assert!(cli(&t.db, &["verify"]).status.success());
 }

@@ -167,6 +167,25 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<
 }
 
 /// 日结: close a business day on the server host and file its report beside the ledger.
+/// 培训记录: a specialist's training, recorded by the office.
+pub fn training_add(cli: &Cli, staff: &str, date: &str, course: &str, hours: f64) -> Result<(), Exit> {
+    let added = cli.send(bangban::ops::TrainingAdd {
+        staff: staff.into(),
+        date: date.into(),
+        course: course.into(),
+        hours,
+    })?;
+    if cli.json {
+        print_json(&json!({ "seq": added.seq, "staff": staff, "date": date, "hours": hours }));
+    } else {
+        say!(
+            "recorded the training of {staff} on {date} ({hours} h) as event #{}",
+            added.seq
+        );
+    }
+    Ok(())
+}
+
 pub fn close_day(cli: &Cli, date: Option<chrono::NaiveDate>, out_dir: Option<&std::path::Path>) -> Result<(), Exit> {
     let mut client = cli.client()?;
     let closed = match client.send(bangban::ops::CloseDay { date }) {
@@ -271,8 +290,9 @@ pub fn records(
             );
             for r in &rows {
                 t.push_str(&format!(
-                    "{}  {}  {}·{}  {} {}{}  {}{}\n",
+                    "{}  {} {}  {}·{}  {} {}{}  {}{}\n",
                     r.time,
+                    r.channel,
                     r.number,
                     r.department,
                     r.item,
@@ -408,6 +428,15 @@ pub fn overdue(cli: &Cli, department: Option<&str>) -> Result<(), Exit> {
     }
     let local = |s: &str| bangban::clock::local_minute(s, hall.tz()).unwrap_or_default();
     for o in &list {
+        if o.kind == bangban::ledger::DeadlineKind::UnclosedDay {
+            say!(
+                "超期    {:<14} {}  the day was not closed: `bangban close-day --date {}` (the server closes it at the next opening)",
+                o.kind.label_zh(),
+                o.business_day,
+                o.business_day
+            );
+            continue;
+        }
         say!(
             "{}  {:<14} {}/{} {}{}  {}  since {}  due {}",
             match (o.overdue, o.kind) {

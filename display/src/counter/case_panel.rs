@@ -39,8 +39,14 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         on_answer(a) => CaseAction::Answer { answer: a.to_string() };
         on_notify_missing() => CaseAction::NotifyMissing { missing: marked(state, MISSING) };
         on_returned() => CaseAction::MaterialsReturned;
-        on_accept() => CaseAction::Accept {
-            materials: marked(state, HANDED_OVER),
+        on_accept(supply_by) => match Some(supply_by.trim().to_string()).filter(|d| !d.is_empty()) {
+            // 容缺受理: what is marked 缺少 is accepted without, due on the day given.
+            Some(day) => CaseAction::Accept {
+                materials: marked(state, HANDED_OVER),
+                missing: marked(state, MISSING),
+                supply_by: Some(day),
+            },
+            None => CaseAction::accept(marked(state, HANDED_OVER)),
         };
         on_start_work() => CaseAction::StartWork;
         on_ready() => CaseAction::Ready;
@@ -64,9 +70,9 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         };
         on_resume_work() => CaseAction::ResumeWork;
         on_terminate(reason) => CaseAction::Terminate { reason: reason.to_string() };
-        on_mail(tracking) => CaseAction::Mail { tracking: tracking.to_string() };
+        on_mail(tracking, recipient, courier) => CaseAction::mail(&tracking, &recipient, &courier);
         on_confirm_receipt() => CaseAction::ConfirmReceipt;
-        on_archive(handover) => CaseAction::Archive { handover: Some(handover.to_string()) };
+        on_archive(handover, receiver) => CaseAction::archive(&handover, &receiver);
         on_cancel(reason) => CaseAction::Cancel { reason: reason.to_string() };
         on_claim_part() => CaseAction::Claim;
         on_escalate(reason) => CaseAction::Escalate { reason: reason.to_string() };
@@ -81,6 +87,10 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
             minutes: minutes.to_string(),
             decision: decision.to_string(),
             follow_up: Some(follow.trim().to_string()).filter(|f| !f.is_empty()),
+            // The office's own pages and `bangban case … meeting` record 首席代表 and outside
+            // parties; the console's form has room for staff only.
+            chiefs: None,
+            outside: None,
         };
         on_resolve(outcome) => CaseAction::Resolve { outcome: outcome.to_string() };
     );
@@ -90,7 +100,7 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
         inner,
         CasePanelAdapter,
         on_open_case,
-        |_ui, inner, channel, index, question, answer, project| {
+        |_ui, inner, channel, index, question, answer, project, phone| {
             let Some(channel) = bangban::Channel::ALL
                 .into_iter()
                 .find(|c| c.as_str() == channel.as_str())
@@ -109,6 +119,7 @@ pub fn wire(ui: &CounterWindow, inner: &Rc<RefCell<Inner>>) {
                     project: text(project),
                     question: text(question),
                     answer: text(answer),
+                    caller_phone: text(phone),
                 }),
             )
         }

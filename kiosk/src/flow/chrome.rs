@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use bangban::Hall;
+use bangban::{ErrorKind, Hall};
 use bangban_headless::bind;
 use slint::{ComponentHandle, SharedString, TimerMode};
 
@@ -23,6 +23,11 @@ pub fn wire(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         SharedString::default()
     } else {
         s(&format!("{}–{}", hall.open, hall.close))
+    });
+    k.set_last_ticket(if hall.last_ticket.is_empty() || hall.last_ticket == hall.close {
+        SharedString::default()
+    } else {
+        s(&hall.last_ticket)
     });
     update_clock(ui, &hall, &*inner.borrow().now);
     {
@@ -318,6 +323,8 @@ pub fn issue_failed(ui: &KioskWindow, failure: IssueFailure) {
             return;
         }
         IssueFailure::DayClosed(d) => (Notice::DayClosed, d),
+        IssueFailure::Refused(ErrorKind::OutsideHours, d) => (Notice::OutsideHours, d),
+        IssueFailure::Refused(ErrorKind::QuotaReached, d) => (Notice::QuotaReached, d),
         IssueFailure::Refused(_, d) => (Notice::IssueFailed, d),
         IssueFailure::Other(d) => (Notice::IssueFailed, d),
     };

@@ -199,7 +199,9 @@ pub fn pump(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>) {
         };
         match reply {
             Reply::Issued(Ok(ticket)) => ticket::show(ui, inner, ticket),
-            Reply::Issued(Err(crate::worker::IssueFailure::Refused(kind, detail))) => {
+            // A check-in code refused stays on the keypad; the hall's hours or an item's quota
+            // are told like any ticket that could not be issued.
+            Reply::Issued(Err(crate::worker::IssueFailure::Refused(kind, detail))) if kind.is_code_refusal() => {
                 checkin::refused(ui, kind, &detail)
             }
             Reply::Issued(Err(failure)) => chrome::issue_failed(ui, failure),
