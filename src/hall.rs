@@ -957,6 +957,84 @@ impl Hall {
     }
 
     /// Canonical JSON of the hall, the form stored and hashed by the ledger.
+    /// The hall written back as a hall file (`bangban hall export`): the `[hall]` table, then
+    /// departments, specialists, items, priority groups and the optional tables, so that
+    /// reading it again gives this very hall (the same canonical JSON).
+    pub fn to_toml(&self) -> String {
+        const INFO: [&str; 17] = [
+            "name",
+            "name_en",
+            "timezone",
+            "open",
+            "close",
+            "notice",
+            "default_service_min",
+            "priority_cap",
+            "retention_years",
+            "ticket_url_base",
+            "printer",
+            "featured",
+            "voice",
+            "close_automatically",
+            "issue_only_in_hours",
+            "last_ticket",
+            "trusted_proxies",
+        ];
+        // TOML has no null: an absent value is simply not written.
+        fn strip(v: serde_json::Value) -> Option<serde_json::Value> {
+            use serde_json::Value as V;
+            match v {
+                V::Null => None,
+                V::Array(a) => Some(V::Array(a.into_iter().filter_map(strip).collect())),
+                V::Object(m) => Some(V::Object(
+                    m.into_iter().filter_map(|(k, v)| strip(v).map(|v| (k, v))).collect(),
+                )),
+                v => Some(v),
+            }
+        }
+        let Some(serde_json::Value::Object(mut all)) = strip(serde_json::to_value(self).unwrap_or_default()) else {
+            return String::new();
+        };
+        let mut info = serde_json::Map::new();
+        for key in INFO {
+            if let Some(v) = all.remove(key) {
+                info.insert(key.to_string(), v);
+            }
+        }
+        // Each table written on its own, in the hall file's order ([hall] first): a TOML
+        // map of them all would come out sorted by name.
+        let mut out = String::new();
+        let mut write = |key: &str, v: serde_json::Value| {
+            let mut one = toml::map::Map::new();
+            if let Ok(v) = toml::Value::try_from(v) {
+                one.insert(key.to_string(), v);
+            }
+            if let Ok(text) = toml::to_string(&toml::Value::Table(one)) {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&text);
+            }
+        };
+        write("hall", serde_json::Value::Object(info));
+        for key in [
+            "departments",
+            "specialists",
+            "items",
+            "priority_classes",
+            "material_sources",
+            "deadlines",
+            "calendar",
+            "appointments",
+            "notify",
+        ] {
+            if let Some(v) = all.remove(key) {
+                write(key, v);
+            }
+        }
+        out
+    }
+
     pub fn canonical_json(&self) -> String {
         // Serializing a plain struct is deterministic: fields in declaration order.
         serde_json::to_string(self).unwrap_or_default()

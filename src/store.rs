@@ -93,10 +93,24 @@ pub enum CaseQuery<'a> {
 pub enum CountQuery<'a> {
     /// Waiting cases of a department on a day (a read bounded by `LIMIT 1` is enough to tell
     /// none from some; the SQLite adapter answers 0 or 1).
-    AnyoneWaiting { day: &'a str, department: &'a str },
+    AnyoneWaiting {
+        day: &'a str,
+        department: &'a str,
+    },
+    /// Cases (of any day) a specialist owns, and cases of an item: what a hall file may not drop
+    /// unnoticed. Whole-table reads, for `init` only.
+    OwnedBy {
+        staff: &'a str,
+    },
+    OfItem {
+        item: &'a str,
+    },
     /// Tickets of an item taken on a day at the kiosk or the counter (a daily quota's count;
     /// cases opened without a ticket, by phone or online, take none).
-    ItemTickets { day: &'a str, item: &'a str },
+    ItemTickets {
+        day: &'a str,
+        item: &'a str,
+    },
     /// Waiting cases of a department on a day ahead of (rank, position) in calling order.
     Ahead {
         day: &'a str,
@@ -296,6 +310,8 @@ pub enum SideQuery<'a> {
     Config {
         body: bool,
     },
+    /// A configuration applied before, by its SHA-256 (the latest row with it).
+    ConfigBySha(&'a str),
     Device(&'a str),
     DeviceByToken {
         token_sha256: &'a str,

@@ -81,6 +81,15 @@ pub enum Cmd {
         /// The hall file (TOML): departments, specialists, items, priority groups
         #[arg(long)]
         hall: PathBuf,
+        /// Remove the people and items the file leaves out even when cases refer to them or
+        /// they were imported (Attachment 1 or 2) since the last hall file
+        #[arg(long)]
+        drop: bool,
+    },
+    /// The hall in force, as the ledger owns it (hall file and imports)
+    Hall {
+        #[command(subcommand)]
+        cmd: HallCmd,
     },
     /// The item catalogue with codes
     Items,
@@ -618,6 +627,17 @@ pub enum StaffCmd {
 }
 
 #[derive(Subcommand)]
+pub enum HallCmd {
+    /// Write the hall in force back as a hall file (with the imported people and items), to
+    /// edit and apply with `init --hall` (on the ledger's host)
+    Export {
+        /// The hall file to write (TOML)
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum TrainingCmd {
     /// Record a specialist's training: the day, the course and its hours
     Add {
@@ -760,7 +780,10 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<(), Exit> {
     use commands::*;
     match &cli.cmd {
-        Cmd::Init { hall } => setup::init(cli, hall),
+        Cmd::Init { hall, drop } => setup::init(cli, hall, *drop),
+        Cmd::Hall {
+            cmd: HallCmd::Export { out },
+        } => setup::hall_export(cli, out),
         Cmd::Import { what, file, department } => setup::import(cli, *what, file, department.as_deref()),
         Cmd::Export {
             what: crate::args::ExportWhat::Attachment(kind),
@@ -897,6 +920,7 @@ fn keep_witness(cli: &Cli) {
     let used_hall = matches!(
         cli.cmd,
         Cmd::Init { .. }
+            | Cmd::Hall { .. }
             | Cmd::Import { .. }
             | Cmd::Export { .. }
             | Cmd::Overdue { .. }

@@ -643,6 +643,125 @@ impl Ledger {
     }
 }
 
+/// What applying a hall file to a ledger that had a hall did beyond the file's own content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HallApplied {
+    pub outcome: ConfigureOutcome,
+    /// People and items the file does not name but the ledger keeps: imported (Attachment 1
+    /// or 2) since the last hall file, `S201 钱多` / `item F09`.
+    pub kept: Vec<String>,
+    /// People and items the file left out, removed (nothing referred to them, or `--drop`).
+    pub dropped: Vec<String>,
+}
+
+/// Whether a configuration's source is an imported attachment (CSV or workbook) rather than a
+/// hall file.
+fn from_attachment(source: &str) -> bool {
+    source.split(", ").any(|f| {
+        let f = f.trim().to_lowercase();
+        [".csv", ".xlsx", ".xls", ".xlsm", ".ods"]
+            .iter()
+            .any(|e| f.ends_with(e))
+    })
+}
+
+impl Ledger {
+    /// Apply a hall file (`bangban init --hall FILE`). Once a ledger has a hall, the ledger owns
+    /// it: people and items imported since the last hall file are kept though the file does not
+    /// name them; what the file leaves out of its own earlier version is removed, unless cases
+    /// refer to it (refused, naming them); `drop` removes all of them.
+    pub fn apply_hall_file(&mut self, file: &Hall, actor: &str, source: &str, drop: bool) -> Result<HallApplied> {
+        if !self.is_initialised()? {
+            let outcome = self.configure(file, actor, source)?;
+            return Ok(HallApplied {
+                outcome,
+                kept: vec![],
+                dropped: vec![],
+            });
+        }
+        let current = self.hall()?;
+        let base = self.last_hall_file()?;
+        let mut merged = file.clone();
+        let (mut kept, mut dropped, mut refused) = (Vec::new(), Vec::new(), Vec::new());
+        let store = self.store.read();
+        for s in current
+            .specialists
+            .iter()
+            .filter(|s| file.specialist(&s.staff_id).is_none())
+        {
+            let name = format!("{} {}", s.staff_id, s.name);
+            let imported = base.as_ref().is_some_and(|b| b.specialist(&s.staff_id).is_none());
+            let used = store.count(CountQuery::OwnedBy { staff: &s.staff_id })? > 0;
+            if drop {
+                dropped.push(name);
+            } else if imported {
+                merged.specialists.push(s.clone());
+                kept.push(name);
+            } else if used {
+                refused.push(format!("{name} (owns cases)"));
+            } else {
+                dropped.push(name);
+            }
+        }
+        for i in current.items.iter().filter(|i| file.item(&i.code).is_none()) {
+            let name = format!("item {} {}", i.code, i.display_name());
+            let imported = base.as_ref().is_some_and(|b| b.item(&i.code).is_none());
+            let used = store.count(CountQuery::OfItem { item: &i.code })? > 0;
+            if drop {
+                dropped.push(name);
+            } else if imported {
+                merged.items.push(i.clone());
+                kept.push(name);
+            } else if used {
+                refused.push(format!("{name} (cases of it)"));
+            } else {
+                dropped.push(name);
+            }
+        }
+        if !refused.is_empty() {
+            return Err(LedgerError::Invalid(format!(
+                "{source} leaves out {} that the ledger's cases refer to: keep them in the file, or pass --drop to remove them anyway",
+                refused.join(", ")
+            )));
+        }
+        // What is kept must still fit the file's hall (its department, its specialist).
+        if let Some(issue) = merged.check(source, &|_, _, _| 0).into_iter().next() {
+            return Err(LedgerError::Invalid(format!(
+                "{source}: keeping what was imported since ({}) does not fit the file: field `{}`: {} (pass --drop to remove it)",
+                kept.join(", "),
+                issue.field,
+                issue.message
+            )));
+        }
+        let outcome = self.configure(&merged, actor, source)?;
+        Ok(HallApplied { outcome, kept, dropped })
+    }
+
+    /// The hall as the last hall file (not an import) left it, if the ledger still has it.
+    fn last_hall_file(&mut self) -> Result<Option<Hall>> {
+        let events = self.store.read().events(EventQuery::Period {
+            from: "",
+            to: "9999",
+            kinds: &["hall_configured"],
+            after: 0,
+            limit: usize::MAX,
+        })?;
+        for ev in events.iter().rev() {
+            let Ok(EventBody::HallConfigured { sha256, source, .. }) = serde_json::from_str(&ev.payload) else {
+                continue;
+            };
+            if from_attachment(&source) {
+                continue;
+            }
+            return Ok(match self.store.read().side(SideQuery::ConfigBySha(&sha256))?.pop() {
+                Some(SideRow::Config(row)) => serde_json::from_str(&row.body).ok(),
+                _ => None,
+            });
+        }
+        Ok(None)
+    }
+}
+
 /// A case by the reference a counter or the office types: a token, today's number, or a past
 /// day's as the office writes it (2026-11-26/A001).
 fn find_case_in(tx: &dyn StoreTx, day: &str, case_ref: &str) -> Result<Case> {

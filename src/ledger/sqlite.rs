@@ -461,6 +461,18 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 position,
             } => db::one(c, hot::AHEAD, params![day, department, rank, position], |r| r.get(0)),
             CountQuery::ItemTickets { day, item } => db::one(c, hot::ITEM_TICKETS, params![day, item], |r| r.get(0)),
+            CountQuery::OwnedBy { staff } => db::one(
+                c,
+                "SELECT count(*) FROM cases WHERE json_extract(data, '$.owner') = ?1",
+                [staff],
+                |r| r.get(0),
+            ),
+            CountQuery::OfItem { item } => db::one(
+                c,
+                "SELECT count(*) FROM cases WHERE json_extract(data, '$.item') = ?1",
+                [item],
+                |r| r.get(0),
+            ),
         }
     }
 
@@ -672,6 +684,19 @@ impl<C: AsConn> StoreTx for Sql<C> {
                     "SELECT id, sha256, '' FROM hall_config ORDER BY id DESC LIMIT 1"
                 },
                 [],
+                |r| {
+                    Ok(ConfigRow {
+                        id: r.get(0)?,
+                        sha256: r.get(1)?,
+                        body: r.get(2)?,
+                    })
+                },
+                SideRow::Config,
+            ),
+            SideQuery::ConfigBySha(sha) => rows(
+                c,
+                "SELECT id, sha256, body FROM hall_config WHERE sha256 = ?1 ORDER BY id DESC LIMIT 1",
+                [sha],
                 |r| {
                     Ok(ConfigRow {
                         id: r.get(0)?,

@@ -478,3 +478,91 @@ fn a_name_the_hall_font_cannot_draw_is_refused_naming_the_character_and_one_beyo
         "{err}"
     );
 }
+
+#[test]
+fn init_on_a_ledger_keeps_the_imported_person_refuses_to_drop_one_with_cases_and_hall_export_round_trips() {
+    let t = demo_ledger();
+    let demo = demo_hall_path();
+    let demo = demo.to_str().unwrap();
+    // A hall file with one more handler for 公安 (S209), applied and serving a visitor.
+    let more = std::fs::read_to_string(demo_hall_path()).unwrap()
+        + "\n[[specialists]]\nstaff_id = \"S209\"\ndepartment = \"GAJ\"\nname = \"王强\"\nscope = \"户籍\"\nphone = \"13806322209\"\nrole = \"handler\"\n";
+    let more = write(&t, "hall-more.toml", &more);
+    let out = cli(&t.db, &["init", "--hall", &more]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    set_pins(&t.db, &["S209"]);
+    for args in [
+        &["issue", "--item", "B01"][..],
+        &["call", "--window", "4", "--staff", "S209"],
+        &["case", "B001", "start", "--staff", "S209"],
+    ] {
+        let out = cli(&t.db, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    }
+    // Attachment 1 for 公安 adds 许喆 (GAJ-01).
+    let form = t.dir.path().join("附件1-公安.csv");
+    let out = cli(
+        &t.db,
+        &[
+            "export",
+            "specialists",
+            "--department",
+            "GAJ",
+            "--out",
+            form.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&form).unwrap();
+    let text = text.replacen("备注", "4,许喆,出入境证件,13806322203,具体工作\n备注", 1);
+    std::fs::write(&form, text).unwrap();
+    let out = cli(&t.db, &["import", "specialists", form.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The demo hall file again: it names neither. 王强 owns B001: refused, naming him; nothing
+    // changed.
+    let before = snapshot(&t);
+    let out = cli(&t.db, &["init", "--hall", demo]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("S209 王强 (owns cases)") && stderr(&out).contains("--drop"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&t), before);
+    // With 王强 in the file, the imported 许喆 is kept though the file does not name her.
+    let applied = json(&cli(&t.db, &["--json", "init", "--hall", &more]));
+    assert_eq!(applied["kept"], serde_json::json!(["GAJ-01 许喆"]), "{applied}");
+    assert!(team(&t, "GAJ").iter().any(|p| p.1 == "许喆"), "{:?}", team(&t, "GAJ"));
+
+    // `hall export` writes the hall in force; applied to a new ledger it is the same hall.
+    let exported = t.dir.path().join("in-force.toml");
+    let out = cli(&t.db, &["hall", "export", "--out", exported.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&exported).unwrap();
+    assert!(
+        text.contains("许喆") && text.contains("王强") && text.starts_with("# 枣庄市民中心"),
+        "{text}"
+    );
+    let fresh = temp_ledger();
+    let again = json(&cli(
+        &fresh.db,
+        &["--json", "init", "--hall", exported.to_str().unwrap()],
+    ));
+    assert_eq!(
+        again["sha256"], applied["sha256"],
+        "the export reads back as the same hall"
+    );
+    let same = json(&cli(&t.db, &["--json", "init", "--hall", exported.to_str().unwrap()]));
+    assert_eq!(same["changed"], false, "{same}");
+
+    // --drop removes both; the case keeps its owner's id.
+    let dropped = json(&cli(&t.db, &["--json", "init", "--hall", demo, "--drop"]));
+    assert_eq!(
+        dropped["dropped"],
+        serde_json::json!(["S209 王强", "GAJ-01 许喆"]),
+        "{dropped}"
+    );
+    assert!(team(&t, "GAJ").iter().all(|p| p.1 != "许喆" && p.1 != "王强"));
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

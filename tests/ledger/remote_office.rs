@@ -278,6 +278,7 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
     let hall = demo_hall_path();
     for (name, args) in [
         ("init", vec!["init", "--hall", hall.to_str().unwrap()]),
+        ("hall", vec!["hall", "export", "--out", "in-force.toml"]),
         ("restore", vec!["restore", &copy]),
         ("serve", vec!["serve"]),
         ("loadtest", vec!["loadtest"]),

@@ -9,21 +9,36 @@ use bangban::hall::ImportKind;
 use bangban::Hall;
 use serde_json::json;
 
+use crate::commands::office::write_atomically;
 use crate::out::{print_json, say, Exit};
 use crate::{Cli, DeviceCmd};
 
-pub fn init(cli: &Cli, hall: &Path) -> Result<(), Exit> {
+pub fn init(cli: &Cli, hall: &Path, drop: bool) -> Result<(), Exit> {
     cli.local_only("init")?;
     // Check the file completely before touching the ledger, so a broken file writes nothing.
     let parsed = Hall::from_path(hall)?;
     let mut ledger = cli.open(true)?;
-    let out = ledger.configure(&parsed, &cli.actor, &hall.display().to_string())?;
+    let applied = ledger.apply_hall_file(&parsed, &cli.actor, &hall.display().to_string(), drop)?;
+    let out = &applied.outcome;
     if cli.json {
         print_json(
             &json!({ "db": ledger.path(), "changed": out.changed, "sha256": out.sha256,
-            "departments": out.departments, "specialists": out.specialists, "items": out.items }),
+            "departments": out.departments, "specialists": out.specialists, "items": out.items,
+            "kept": applied.kept, "dropped": applied.dropped }),
         );
-    } else if out.changed {
+        return Ok(());
+    }
+    if !applied.kept.is_empty() {
+        say!(
+            "kept what was imported since the last hall file and {} does not name: {} (`bangban hall export` writes the hall in force; --drop removes them)",
+            hall.display(),
+            applied.kept.join(", ")
+        );
+    }
+    if !applied.dropped.is_empty() {
+        say!("removed: {}", applied.dropped.join(", "));
+    }
+    if out.changed {
         say!(
             "applied {} ({} departments, {} specialists, {} items) to {}",
             hall.display(),
@@ -253,6 +268,36 @@ pub fn purge(cli: &Cli, before: Option<chrono::NaiveDate>) -> Result<(), Exit> {
             "erased the text of {} notes written before {} (their hashes stay; the log still verifies)",
             done.notes,
             done.before
+        );
+    }
+    Ok(())
+}
+
+/// `bangban hall export --out FILE.toml`: the hall in force as a hall file. On the host only:
+/// devices are sent the hall with phones masked, and this file is the hall itself.
+pub fn hall_export(cli: &Cli, out: &Path) -> Result<(), Exit> {
+    cli.local_only("hall export")?;
+    let mut ledger = cli.open(false)?;
+    let hall = ledger.hall()?;
+    let text = format!(
+        "# {} — the hall in force in {}, written by `bangban hall export`.\n# Edit it and apply it with `bangban init --hall FILE`.\n\n{}",
+        hall.name,
+        ledger.path().display(),
+        hall.to_toml()
+    );
+    // Written whole or not at all: a half-written hall file would be applied half.
+    write_atomically(out, text.as_bytes())?;
+    if cli.json {
+        print_json(
+            &json!({ "out": out, "departments": hall.departments.len(), "specialists": hall.specialists.len(), "items": hall.items.len() }),
+        );
+    } else {
+        say!(
+            "wrote {} ({} departments, {} specialists, {} items)",
+            out.display(),
+            hall.departments.len(),
+            hall.specialists.len(),
+            hall.items.len()
         );
     }
     Ok(())
