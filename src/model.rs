@@ -496,6 +496,12 @@ pub enum EventBody {
     PhoneLeft {
         phone: NoteRef,
     },
+    /// 网上帮办: a step of the remote help given on an online application (what was done,
+    /// as a note).
+    OnlineStep {
+        staff: String,
+        note: NoteRef,
+    },
     /// A ticket that did not print. `error` is the failure's code (`offline`, `not_confirmed`
     /// …; free text in events written before codes), the printer's own words are in the note
     /// `detail`.
@@ -683,6 +689,7 @@ impl EventBody {
             EventBody::AccompanyResult { result, .. } => vec![result],
             EventBody::AppointmentBooked { phone, .. } => vec![phone],
             EventBody::PhoneLeft { phone } => vec![phone],
+            EventBody::OnlineStep { note, .. } => vec![note],
             EventBody::CaseOpened { project, caller, .. } => project.iter().chain(caller.iter()).collect(),
             EventBody::StaffTrained { course, .. } => vec![course],
             EventBody::CoordinationMeeting {
@@ -757,6 +764,7 @@ impl EventBody {
             EventBody::CoordinationResolved { .. } => "coordination_resolved",
             EventBody::TicketPrinted { .. } => "ticket_printed",
             EventBody::PhoneLeft { .. } => "phone_left",
+            EventBody::OnlineStep { .. } => "online_step",
             EventBody::PrintFailed { .. } => "print_failed",
             EventBody::StaffPinSet { .. } => "staff_pin_set",
             EventBody::StaffTrained { .. } => "staff_trained",
@@ -791,6 +799,7 @@ impl EventBody {
                 | EventBody::FeedbackReplied { .. }
                 | EventBody::TicketPrinted { .. }
                 | EventBody::PhoneLeft { .. }
+                | EventBody::OnlineStep { .. }
                 | EventBody::PrincipalRecorded { .. }
                 | EventBody::SignatureRequested { .. }
                 | EventBody::PrintFailed { .. }
@@ -1457,9 +1466,10 @@ pub fn apply_owned(
             c.owner = Some(to.clone());
         }
         EventBody::CaseCancelled { .. } => {
+            // In service too: the visitor walked away from the counter (with the reason).
             if !matches!(
                 old.state,
-                S::Waiting | S::Transferred | S::Called | S::OnHold | S::AwaitingMaterials
+                S::Waiting | S::Transferred | S::Called | S::OnHold | S::AwaitingMaterials | S::Serving | S::Consulted
             ) {
                 return Err(illegal(old, &c.number, "cancel"));
             }

@@ -410,6 +410,12 @@ const ACTIONS: &[Action] = &[
         ],
     ),
     action(
+        "online-step",
+        "online_step",
+        "网上帮办: record what was done remotely on the visitor's online application (a note per step)",
+        &[flag("note", "note", Fill::Text, "What was done (kept in the notes)")],
+    ),
+    action(
         "supplied",
         "supplied",
         "A material the case (or your part of a whole-chain case) was accepted without (容缺) has been handed in",

@@ -537,6 +537,21 @@ impl Ledger {
                     form: kind.as_str().into(),
                 }
             }
+            CaseAction::OnlineStep { note: text } => {
+                if case.channel != Channel::Online && case.mode != Mode::Online {
+                    return Err(LedgerError::Invalid(format!(
+                        "case {} is not 网上帮办: a remote step is recorded on online help (open-case --channel online, or mode online)",
+                        case.number
+                    )));
+                }
+                if text.trim().is_empty() {
+                    return Err(LedgerError::Invalid("say what was done remotely (--note)".into()));
+                }
+                EventBody::OnlineStep {
+                    staff: staff_s,
+                    note: note("online_step", text.trim())?,
+                }
+            }
             CaseAction::SignedOnPaper { form, number } => {
                 let kind = crate::forms::FormKind::parse(form)
                     .ok_or_else(|| LedgerError::Invalid(format!("no form {form:?}")))?;
@@ -560,6 +575,14 @@ impl Ledger {
                 }
             }
             // The reason is free text: it goes to the notes, the event keeps its id and hash.
+            CaseAction::Cancel { reason }
+                if matches!(case.state, CaseState::Serving | CaseState::Consulted) && reason.trim().is_empty() =>
+            {
+                return Err(LedgerError::Invalid(format!(
+                    "case {} is in service: a visitor who walked away is cancelled with the reason (--reason)",
+                    case.number
+                )));
+            }
             CaseAction::Cancel { reason } => EventBody::CaseCancelled {
                 actor: staff_s,
                 reason: String::new(),

@@ -346,6 +346,11 @@ pub enum CaseAction {
         missing: Vec<String>,
         supply_by: Option<String>,
     },
+    /// 网上帮办: what was done remotely on the visitor's online application, a step at a time
+    /// (kept as a note; the case stays where it is).
+    OnlineStep {
+        note: String,
+    },
     /// A material the part (or a case without parts) was accepted without (容缺) has been
     /// supplied.
     Supplied {
@@ -770,8 +775,53 @@ fn find_case_in(tx: &dyn StoreTx, day: &str, case_ref: &str) -> Result<Case> {
         Some((d, n)) if NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok() => (d, n),
         _ => (day, r),
     };
-    tx.case(CaseKey::Ref { day, text: r })?
-        .ok_or_else(|| LedgerError::UnknownCase(r.to_string()))
+    if let Some(c) = tx.case(CaseKey::Ref { day, text: r })? {
+        return Ok(c);
+    }
+    // A number the case had before it was taken back (`return`): found under its new one.
+    if let Some(id) = earlier_number_in(tx, day, r)? {
+        if let Some(c) = tx.case(CaseKey::Id(id))? {
+            return Ok(c);
+        }
+    }
+    Err(LedgerError::UnknownCase(r.to_string()))
+}
+
+/// The case that was given `number` on business day `day` and has another number since: the
+/// issue and return events stamped around that day (through the time index; a look-up that
+/// found nothing else, so never on the hot path of a case found at once).
+fn earlier_number_in(tx: &dyn StoreTx, day: &str, number: &str) -> Result<Option<i64>> {
+    let Ok(d) = NaiveDate::parse_from_str(day, "%Y-%m-%d") else {
+        return Ok(None);
+    };
+    // A day in any time zone lies within the UTC day before and the day after.
+    let at = |d: NaiveDate| stamp(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    let (from, to) = (
+        at(d.pred_opt().unwrap_or(d)),
+        at(d.succ_opt().and_then(|d| d.succ_opt()).unwrap_or(d)),
+    );
+    let events = tx.events(EventQuery::Period {
+        from: &from,
+        to: &to,
+        kinds: &["case_issued", "case_returned"],
+        after: 0,
+        limit: usize::MAX,
+    })?;
+    for ev in events.iter().rev() {
+        let given = match serde_json::from_str::<EventBody>(&ev.payload) {
+            Ok(EventBody::CaseIssued {
+                business_day, number: n, ..
+            })
+            | Ok(EventBody::CaseReturned {
+                business_day, number: n, ..
+            }) => business_day == day && n.eq_ignore_ascii_case(number),
+            _ => false,
+        };
+        if given {
+            return Ok(ev.case_id);
+        }
+    }
+    Ok(None)
 }
 
 fn window_paused_in(tx: &dyn StoreTx, window: u32) -> Result<bool> {

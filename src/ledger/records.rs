@@ -76,7 +76,7 @@ impl RecordKind {
     }
     fn kinds(self) -> &'static [&'static str] {
         match self {
-            RecordKind::Consultations => &["consultation_recorded", "question_answered"],
+            RecordKind::Consultations => &["consultation_recorded", "question_answered", "online_step"],
             RecordKind::Notifications => &["materials_missing"],
             RecordKind::Acceptances => &["case_accepted"],
             RecordKind::Deliveries => &["delivered_in_person", "mailed", "receipt_confirmed"],
@@ -325,6 +325,7 @@ impl Ledger {
                     case.called_window,
                 ),
                 EventBody::AccompanyResult { staff, result } => (staff, "陪同结果".to_string(), note(result)?, None),
+                EventBody::OnlineStep { staff, note: n } => (staff, "网上帮办".to_string(), note(n)?, None),
                 EventBody::CoordinationMeeting {
                     staff,
                     held_at,

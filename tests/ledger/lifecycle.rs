@@ -1323,3 +1323,49 @@ fn acceptance_checks_the_items_materials_and_what_is_accepted_without_is_due_and
     assert!(said.contains("容缺"), "{said}");
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn a_visitor_gone_in_service_is_cancelled_with_the_reason_and_a_returned_number_is_found_by_its_old_day() {
+    let t = demo_ledger();
+    set_pins(&t.db, &["S602"]);
+    let wed = "2026-12-09T10:00:00+08:00";
+    let thu = "2026-12-10T09:30:00+08:00";
+    // Wednesday: F001 is served, the visitor walks away from the counter; F002 never comes.
+    ok_json(&t.db, wed, &["issue", "--item", "F01"]);
+    let f2 = ok_json(&t.db, wed, &["issue", "--item", "F01"]);
+    ok_json(&t.db, wed, &["call", "--window", "12", "--staff", "S602"]);
+    ok_json(&t.db, wed, &["case", "F001", "start", "--staff", "S602"]);
+    let said = refused_json(&t.db, wed, &["case", "F001", "cancel", "--staff", "S602"]);
+    assert!(said.contains("walked away") && said.contains("--reason"), "{said}");
+    let cancelled = ok_json(
+        &t.db,
+        wed,
+        &["case", "F001", "cancel", "--reason", "群众临时有事离开", "--staff", "S602"],
+    );
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    // The window is free again.
+    let next = ok_json(&t.db, wed, &["call", "--window", "12", "--staff", "S602"]);
+    assert_eq!(next["number"], "F002");
+    // `case show` speaks the hall's time, not UTC.
+    let shown = stdout(&cli_env(&t.db, &["case", "F001", "show"], &[("BANGBAN_NOW", wed)]));
+    assert!(shown.contains("2026-12-09 10:00:00"), "{shown}");
+    assert!(!shown.contains("T02:00:00"), "{shown}");
+    assert!(shown.contains("群众临时有事离开"), "{shown}");
+
+    // Wednesday is closed (F002, called, never came: expired); Thursday F002 comes back and
+    // takes today's number, and Wednesday's number still finds it.
+    ok_json(&t.db, thu, &["close-day", "--date", "2026-12-09", "--out-dir", t.dir.path().join("filed").to_str().unwrap()]);
+    let token = f2["token"].as_str().unwrap();
+    let back = ok_json(&t.db, thu, &["case", token, "return", "--staff", "S602", "--window", "12"]);
+    assert_eq!(back["number"], "F001", "{back}");
+    let found = ok_json(&t.db, thu, &["case", "2026-12-09/F002", "show"]);
+    assert_eq!(found["case"]["token"], token, "{found}");
+    assert_eq!(found["case"]["business_day"], "2026-12-10");
+    // Today's F001 is the returned visitor, Wednesday's F001 the cancelled one.
+    assert_eq!(ok_json(&t.db, thu, &["case", "F001", "show"])["case"]["token"], token);
+    assert_eq!(
+        ok_json(&t.db, thu, &["case", "2026-12-09/F001", "show"])["case"]["state"],
+        "cancelled"
+    );
+    assert!(cli(&t.db, &["verify"]).status.success());
+}

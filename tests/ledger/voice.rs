@@ -590,7 +590,7 @@ fn a_phone_consultation_takes_no_queue_number_keeps_the_callers_number_masked_an
     assert_eq!(out.status.code(), Some(1));
     let said = json(&out)["error"].as_str().unwrap_or_default().to_string();
     assert!(said.contains("caller phone") && !said.contains("1381234x"), "{said}");
-    run(&[
+    let online = run(&[
         "open-case",
         "--staff",
         "S101",
@@ -601,6 +601,23 @@ fn a_phone_consultation_takes_no_queue_number_keeps_the_callers_number_masked_an
         "--channel",
         "online",
     ]);
+    assert_eq!(online["number"], "网上001");
+    // Each remote step of the online help is a note of its case; a phone call takes none.
+    run(&[
+        "case",
+        "网上001",
+        "online-step",
+        "--note",
+        "远程指导上传经营场所证明，已提交网上申请",
+        "--staff",
+        "S101",
+    ]);
+    let out = at(&[
+        &["--json", "--pin", TEST_PIN][..],
+        &["case", "来电001", "online-step", "--note", "x", "--staff", "S101"],
+    ]
+    .concat());
+    assert_eq!(out.status.code(), Some(1), "a phone call took an online step");
     // A visitor's ticket is still the queue's first number.
     assert_eq!(run(&["issue", "--item", "A02"])["number"], "A001");
 
@@ -638,5 +655,9 @@ fn a_phone_consultation_takes_no_queue_number_keeps_the_callers_number_masked_an
         "2026-11-27",
     ]));
     assert!(register.contains("来电 来电001"), "{register}");
+    assert!(
+        register.contains("网上 网上001") && register.contains("远程指导上传经营场所证明"),
+        "{register}"
+    );
     assert!(cli(&t.db, &["verify"]).status.success());
 }

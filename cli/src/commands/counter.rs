@@ -156,11 +156,33 @@ fn print_slip(
 /// Everything about a case: its state, every event, and the text of every note its events name
 /// (questions, answers, tracking numbers, hand-over and transfer notes, reasons).
 fn show(cli: &Cli, c: &mut dyn bangban::api::HallClient, v: bangban::api::CaseView) -> Result<(), Exit> {
+    let hall = c.hall()?;
+    // The hall's own clock time, as the counter and the visitor read it (the log keeps UTC).
+    let local = |at: &str| {
+        bangban::clock::parse_stamp(at)
+            .map(|t| t.with_timezone(&hall.tz()).format("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_else(|| at.to_string())
+    };
     let mut notes = serde_json::Map::new();
     let mut lines = Vec::new();
     for e in &v.events {
         let body: Option<bangban::EventBody> = serde_json::from_str(&e.payload).ok();
         let mut texts = Vec::new();
+        // A meeting's participants by role and its follow-up day (the rest are its notes).
+        if let Some(bangban::EventBody::CoordinationMeeting {
+            participants,
+            follow_up,
+            held_at,
+            ..
+        }) = &body
+        {
+            texts.push(format!(
+                "{}；参会：{}{}",
+                local(held_at),
+                participants.iter().map(|p| hall.participant(p)).collect::<Vec<_>>().join("、"),
+                follow_up.as_deref().map(|f| format!("；跟进 {f}")).unwrap_or_default()
+            ));
+        }
         for r in body.as_ref().map(|b| b.note_refs()).unwrap_or_default() {
             let text = match c.note(r.note) {
                 Ok(t) if t.is_empty() => "（已按保存期限删除）".to_string(),
@@ -173,7 +195,7 @@ fn show(cli: &Cli, c: &mut dyn bangban::api::HallClient, v: bangban::api::CaseVi
         lines.push(format!(
             "  #{} {} {} {}{}",
             e.seq,
-            e.at,
+            local(&e.at),
             e.actor,
             e.kind,
             if texts.is_empty() {
