@@ -32,7 +32,7 @@ use rand::{Rng, SeedableRng};
 /// Cases a past day gets: a mid-sized hall.
 const PER_DAY: usize = 4_000;
 /// Bump when the generator changes, so cached ledgers are rebuilt.
-const GENERATOR: u32 = 4;
+const GENERATOR: u32 = 5;
 /// The write-ahead log's bound (the library's `db::WAL_CAP`): building a history, millions
 /// of small commits without a pause, must not take the log past it.
 const WAL_BOUND: u64 = 256 << 20;

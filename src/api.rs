@@ -259,6 +259,18 @@ pub struct TicketStatus {
     /// Delivered (or received by post) or archived: nothing more to do (已办结).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub finished: bool,
+    /// 办事指南 of the item: the promised time limit, legal basis, process and fees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guide: Option<GuideOnPage>,
+}
+
+/// An item's 办事指南 as the visitor's phone shows it (empty texts: not published).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuideOnPage {
+    pub time_limit_days: u32,
+    pub legal_basis: String,
+    pub process: String,
+    pub fees: String,
 }
 
 /// A missing material as the visitor's phone shows it.

@@ -94,6 +94,13 @@ const ITEM_COLUMNS: &[(&str, &[&str])] = &[
     ("tags", &["tags", "类别", "标签"]),
     ("lead", &["lead", "牵头部门"]),
     ("involved", &["involved", "协同部门", "涉及部门"]),
+    (
+        "time_limit_days",
+        &["time_limit_days", "承诺时限", "承诺时限（工作日）"],
+    ),
+    ("legal_basis", &["legal_basis", "法定依据", "设定依据"]),
+    ("process", &["process", "办理流程"]),
+    ("fees", &["fees", "收费标准", "收费"]),
 ];
 
 /// The line above the heading row that names the department filling in the form.
@@ -572,6 +579,25 @@ pub fn import_sheets(
                             0
                         }
                     };
+                    // 承诺时限 in working days: 「10」, 「10个工作日」, or empty for the hall's default.
+                    let limit_text = get("time_limit_days");
+                    let limit = limit_text
+                        .trim()
+                        .trim_end_matches("个工作日")
+                        .trim_end_matches("工作日")
+                        .trim();
+                    let time_limit_days = match limit.parse::<u32>() {
+                        Ok(n) => Some(n),
+                        Err(_) if limit.is_empty() => Some(0),
+                        Err(_) => {
+                            issues.push(at(
+                                line,
+                                "time_limit_days",
+                                format!("承诺时限 {limit_text:?} is not a number of working days"),
+                            ));
+                            None
+                        }
+                    };
                     // 帮办代办人员 holds names (or staff ids); the first is the item's specialist.
                     let people = split_names(&get("specialist"));
                     let mut specialist = String::new();
@@ -631,8 +657,27 @@ pub fn import_sheets(
                         },
                         involved: keep("involved", |i| i.involved.clone()),
                         in_series: earlier.is_some_and(|i| i.in_series),
-                        time_limit_days: earlier.map(|i| i.time_limit_days).unwrap_or_default(),
+                        time_limit_days: if lay.columns.contains_key("time_limit_days") {
+                            time_limit_days.unwrap_or_default()
+                        } else {
+                            earlier.map(|i| i.time_limit_days).unwrap_or_default()
+                        },
                         daily_quota: earlier.map(|i| i.daily_quota).unwrap_or_default(),
+                        legal_basis: if lay.columns.contains_key("legal_basis") {
+                            get("legal_basis")
+                        } else {
+                            earlier.map(|i| i.legal_basis.clone()).unwrap_or_default()
+                        },
+                        process: if lay.columns.contains_key("process") {
+                            get("process")
+                        } else {
+                            earlier.map(|i| i.process.clone()).unwrap_or_default()
+                        },
+                        fees: if lay.columns.contains_key("fees") {
+                            get("fees")
+                        } else {
+                            earlier.map(|i| i.fees.clone()).unwrap_or_default()
+                        },
                     });
                 }
             }

@@ -140,6 +140,14 @@ pub struct Item {
     /// handles only so many cases a day.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub daily_quota: u32,
+    /// 办事指南 beside the promised time limit: the legal basis (法定依据), the process
+    /// (办理流程) and the fees (收费标准), as the office publishes them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub legal_basis: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub process: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fees: String,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -147,6 +155,15 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Item {
+    /// The 办事指南's one line for the kiosk: 「承诺时限 10 个工作日 · 不收费」.
+    pub fn guide_line(&self, deadlines: &Deadlines) -> String {
+        let mut line = format!("承诺时限 {} 个工作日", self.time_limit(deadlines));
+        if !self.fees.is_empty() {
+            line.push_str(&format!(" · {}", self.fees));
+        }
+        line
+    }
+
     /// The working days accepted work of this item is promised in.
     pub fn time_limit(&self, deadlines: &Deadlines) -> u32 {
         if self.time_limit_days > 0 {

@@ -672,3 +672,16 @@ fn an_appointment_checks_in_with_the_phone_it_was_booked_with_instead_of_the_cod
     assert_eq!(t.get_priority_name(), "预约");
     assert_eq!(t.get_ahead(), 0, "ahead of the walk-in");
 }
+
+#[test]
+fn the_confirm_screen_tells_the_matters_promised_time_limit_and_fees() {
+    let k = kiosk();
+    let ui = &k.state.ui;
+    tap(ui, "不动产登记中心");
+    tap(ui, "不动产转移登记");
+    assert_eq!(screen(ui), KioskScreen::Confirm);
+    assert!(
+        visible(ui, "承诺时限 10 个工作日 · 住宅登记费 80 元/件"),
+        "the 办事指南's line on the confirm screen"
+    );
+}

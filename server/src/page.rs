@@ -96,7 +96,8 @@ const T = {
         expired: "此号已过期", expiredHow: "下次来时带上此号票到服务台，为您换当天的号，不用从头排队",
         partsTitle: "全链条办理进度", partDone: "已办好", partOpen: "办理中",
         suspended: "已中止办理，办理时限暂停计算", resumeBy: d => `预计 ${d} 恢复办理`, terminated: "已终止办理",
-        reason: r => `原因：${r}` },
+        reason: r => `原因：${r}`,
+        guideTitle: "办事指南", limit: n => `承诺时限：${n} 个工作日`, basis: "法定依据：", process: "办理流程：", fees: "收费：" },
   en: { title: "Your ticket", lang: "中文", yourNumber: "Your number", ahead: n => n > 0 ? `${n} ahead of you` : "Nobody ahead — watch for your number", wait: m => m > 0 ? `about ${m} min` : "",
         goTo: w => `Please go to window ${w}`, calledNow: "Your number is being called", stages: ["Consultation", "Acceptance", "Delivery", "Archived"], stageTitle: "Progress",
         noShow: "Missed — please ask at the service desk", cancelled: "This ticket was cancelled", otherDay: d => `This ticket is from ${d}`, free: "Assisted service is free",
@@ -113,7 +114,8 @@ const T = {
         expired: "This ticket has expired", expiredHow: "Next time, show it at the service desk for a number of that day — no need to queue from the start",
         partsTitle: "Progress across offices", partDone: "done", partOpen: "in progress",
         suspended: "Suspended — the time limit is paused", resumeBy: d => `Expected to resume on ${d}`, terminated: "Terminated",
-        reason: r => `Reason: ${r}` }
+        reason: r => `Reason: ${r}`,
+        guideTitle: "Service guide", limit: n => `Done within ${n} working days`, basis: "Legal basis: ", process: "Process: ", fees: "Fees: " }
 };
 let lang = (localStorage.getItem("bangban-lang") || "zh");
 let last = INITIAL;
@@ -196,6 +198,18 @@ function render() {
     li.textContent = (p.done ? "✓ " : "… ") + name + " · " + (p.done ? t.partDone : t.partOpen);
     parts.appendChild(li);
   });
+  // 办事指南: the promised time limit and what the office publishes for the matter.
+  const guideCard = document.getElementById("guideCard"), guide = document.getElementById("guide");
+  guideCard.classList.toggle("hidden", !s.guide);
+  document.getElementById("guideTitle").textContent = t.guideTitle;
+  guide.innerHTML = "";
+  if (s.guide) {
+    const lines = [t.limit(s.guide.time_limit_days)];
+    if (s.guide.legal_basis) lines.push(t.basis + s.guide.legal_basis);
+    if (s.guide.process) lines.push(t.process + s.guide.process);
+    if (s.guide.fees) lines.push(t.fees + s.guide.fees);
+    for (const line of lines) { const li = document.createElement("li"); li.textContent = line; guide.appendChild(li); }
+  }
   // 好差评: offered once the visit has been served, thanked once given.
   const rate = document.getElementById("rate");
   document.getElementById("rateTitle").textContent = s.rating ? t.rated(s.rating) : t.rateTitle;
@@ -253,6 +267,7 @@ pub fn status_page(token: &str, now: &bangban::api::TicketStatus) -> Page {
 <div class=\"card\" id=\"queue\"><p class=\"big\" id=\"big\"></p><ul class=\"missing\" id=\"missing\"></ul><p class=\"label\" id=\"small\"></p></div>\
 <div class=\"card\"><p class=\"label\" id=\"stageTitle\">办理阶段</p><ol class=\"stages\" id=\"stages\"></ol></div>\
 <div class=\"card hidden\" id=\"partsCard\"><p class=\"label\" id=\"partsTitle\"></p><ul class=\"parts\" id=\"parts\"></ul></div>\
+<div class=\"card hidden\" id=\"guideCard\"><p class=\"label\" id=\"guideTitle\"></p><ul class=\"parts\" id=\"guide\"></ul></div>\
 <div class=\"card rate hidden\" id=\"rate\"><p class=\"what\" id=\"rateTitle\">请为这次帮办服务评价</p>\
 <button type=\"button\" id=\"rate-5\">非常满意</button><button type=\"button\" id=\"rate-4\">满意</button>\
 <button type=\"button\" id=\"rate-3\">一般</button><button type=\"button\" id=\"rate-2\">不满意</button>\

@@ -103,6 +103,16 @@ impl Ledger {
                 })
                 .collect(),
             finished: matches!(case.state, S::Delivered | S::ReceiptConfirmed | S::Archived),
+            // A matter with materials to hand over has a guide; a consultation has none.
+            guide: hall
+                .item(&case.item)
+                .filter(|i| !i.materials.is_empty())
+                .map(|i| crate::api::GuideOnPage {
+                    time_limit_days: i.time_limit(&hall.deadlines),
+                    legal_basis: i.legal_basis.clone(),
+                    process: i.process.clone(),
+                    fees: i.fees.clone(),
+                }),
         })
     }
 

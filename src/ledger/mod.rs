@@ -810,10 +810,14 @@ fn earlier_number_in(tx: &dyn StoreTx, day: &str, number: &str) -> Result<Option
     for ev in events.iter().rev() {
         let given = match serde_json::from_str::<EventBody>(&ev.payload) {
             Ok(EventBody::CaseIssued {
-                business_day, number: n, ..
+                business_day,
+                number: n,
+                ..
             })
             | Ok(EventBody::CaseReturned {
-                business_day, number: n, ..
+                business_day,
+                number: n,
+                ..
             }) => business_day == day && n.eq_ignore_ascii_case(number),
             _ => false,
         };

@@ -566,3 +566,52 @@ fn init_on_a_ledger_keeps_the_imported_person_refuses_to_drop_one_with_cases_and
     assert!(team(&t, "GAJ").iter().all(|p| p.1 != "许喆" && p.1 != "王强"));
     assert!(cli(&t.db, &["verify"]).status.success());
 }
+
+#[test]
+fn an_items_guide_comes_from_the_hall_file_or_an_import_and_reaches_the_visitors_status_page() {
+    let t = demo_ledger();
+    let status = |item: &str| {
+        let mut l = bangban::Ledger::open(&t.db, bangban::LedgerOptions::default()).unwrap();
+        let number = issue(&mut l, item);
+        let token = l.find_case(&number).unwrap().token;
+        l.ticket_status(&token).unwrap().guide
+    };
+    // The demo hall file publishes 二手房's guide; its time limit is the hall's default.
+    assert_eq!(
+        status("F01"),
+        Some(bangban::api::GuideOnPage {
+            time_limit_days: 10,
+            legal_basis: "《不动产登记暂行条例》及其实施细则".into(),
+            process: "申请 → 受理 → 审核 → 登簿 → 缴费领证".into(),
+            fees: "住宅登记费 80 元/件".into(),
+        })
+    );
+    // Attachment 2 with the guide's columns: a time limit that is no number is refused by
+    // line and field; a good one is imported with the rest.
+    let csv = |limit: &str| {
+        format!(
+            "编码,部门,主项,子项,受理窗口,专员,联系电话,所需材料,类别,承诺时限,法定依据,收费标准\n\
+             B01,GAJ,居民身份证,换领,4,S202,0632-3312201,户口簿；原居民身份证,民生保障,{limit},《中华人民共和国居民身份证法》,不收费\n"
+        )
+    };
+    let f = write(&t, "attachment2.csv", &csv("一周"));
+    let out = cli(&t.db, &["import", "items", &f, "--department", "GAJ"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("{f}:2: field `time_limit_days`")),
+        "{}",
+        stderr(&out)
+    );
+    let f = write(&t, "attachment2.csv", &csv("5个工作日"));
+    let out = cli(&t.db, &["import", "items", &f, "--department", "GAJ"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        status("B01"),
+        Some(bangban::api::GuideOnPage {
+            time_limit_days: 5,
+            legal_basis: "《中华人民共和国居民身份证法》".into(),
+            process: String::new(),
+            fees: "不收费".into(),
+        })
+    );
+}

@@ -1340,7 +1340,15 @@ fn a_visitor_gone_in_service_is_cancelled_with_the_reason_and_a_returned_number_
     let cancelled = ok_json(
         &t.db,
         wed,
-        &["case", "F001", "cancel", "--reason", "群众临时有事离开", "--staff", "S602"],
+        &[
+            "case",
+            "F001",
+            "cancel",
+            "--reason",
+            "群众临时有事离开",
+            "--staff",
+            "S602",
+        ],
     );
     assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
     // The window is free again.
@@ -1354,9 +1362,23 @@ fn a_visitor_gone_in_service_is_cancelled_with_the_reason_and_a_returned_number_
 
     // Wednesday is closed (F002, called, never came: expired); Thursday F002 comes back and
     // takes today's number, and Wednesday's number still finds it.
-    ok_json(&t.db, thu, &["close-day", "--date", "2026-12-09", "--out-dir", t.dir.path().join("filed").to_str().unwrap()]);
+    ok_json(
+        &t.db,
+        thu,
+        &[
+            "close-day",
+            "--date",
+            "2026-12-09",
+            "--out-dir",
+            t.dir.path().join("filed").to_str().unwrap(),
+        ],
+    );
     let token = f2["token"].as_str().unwrap();
-    let back = ok_json(&t.db, thu, &["case", token, "return", "--staff", "S602", "--window", "12"]);
+    let back = ok_json(
+        &t.db,
+        thu,
+        &["case", token, "return", "--staff", "S602", "--window", "12"],
+    );
     assert_eq!(back["number"], "F001", "{back}");
     let found = ok_json(&t.db, thu, &["case", "2026-12-09/F002", "show"]);
     assert_eq!(found["case"]["token"], token, "{found}");

@@ -179,7 +179,11 @@ fn show(cli: &Cli, c: &mut dyn bangban::api::HallClient, v: bangban::api::CaseVi
             texts.push(format!(
                 "{}；参会：{}{}",
                 local(held_at),
-                participants.iter().map(|p| hall.participant(p)).collect::<Vec<_>>().join("、"),
+                participants
+                    .iter()
+                    .map(|p| hall.participant(p))
+                    .collect::<Vec<_>>()
+                    .join("、"),
                 follow_up.as_deref().map(|f| format!("；跟进 {f}")).unwrap_or_default()
             ));
         }

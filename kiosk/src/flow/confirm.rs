@@ -100,6 +100,10 @@ pub fn choose_item(ui: &KioskWindow, inner: &Rc<RefCell<Inner>>, code: &str) {
     c.set_whole_chain(item.is_whole_chain());
     c.set_consultation(consultation);
     c.set_materials(model(item.materials.iter().map(|m| s(m)).collect()));
+    // 办事指南: the promised time limit and the fees (the rest is on the phone's status page).
+    let limit = item.time_limit(&inner.borrow().hall.deadlines);
+    c.set_time_limit(if consultation { 0 } else { limit as i32 });
+    c.set_fees(s(&item.fees));
     c.set_priority(SharedString::default());
     c.set_mode(s(mode.as_str()));
     super::chrome::show_screen(ui, &inner.borrow(), KioskScreen::Confirm);
