@@ -231,11 +231,11 @@ struct Seen {
     deferred: Option<(chrono::DateTime<Utc>, String, String)>,
     /// Who owned the case when the period began (a visit served before it, rated in it).
     owner: Option<String>,
-    item: String,
-    number: String,
-    business_day: String,
-    /// The days the visitor came to a counter for it (跑腿).
-    visit_days: Vec<NaiveDate>,
+    /// The item, as its place in the hall's list (a year's cases are all held at once).
+    item: Option<u16>,
+    /// The days the visitor came to a counter for it (跑腿), and the last of them.
+    visits: u32,
+    last_visit: Option<NaiveDate>,
     finished: bool,
     ready_at: Option<chrono::DateTime<Utc>>,
     delivered_at: Option<chrono::DateTime<Utc>>,
@@ -246,8 +246,9 @@ struct Seen {
 impl Seen {
     fn visit(&mut self, at: chrono::DateTime<Utc>, tz: chrono_tz::Tz) {
         let day = at.with_timezone(&tz).date_naive();
-        if !self.visit_days.contains(&day) {
-            self.visit_days.push(day);
+        if self.last_visit != Some(day) {
+            self.visits += 1;
+            self.last_visit = Some(day);
         }
     }
 }
@@ -419,7 +420,7 @@ impl Ledger {
                 let Some(id) = ev.case_id else { continue };
                 if !cases.contains_key(&id) {
                     // A case from before the period: where it stood when the period began.
-                    let before = self.case_before(id, ev.seq, tz)?;
+                    let before = self.case_before(id, ev.seq, &hall)?;
                     cases.insert(id, before);
                 }
                 let seen = cases.get_mut(&id).expect("inserted above");
@@ -452,15 +453,11 @@ impl Ledger {
                         priority,
                         channel,
                         item,
-                        number,
-                        business_day,
                         ..
                     } => {
                         seen.department = department.clone();
                         seen.issued = Some(at);
-                        seen.item = item.clone();
-                        seen.number = number.clone();
-                        seen.business_day = business_day.clone();
+                        seen.item = item_index(&hall, item);
                         if matches!(channel, Channel::Kiosk | Channel::Counter) {
                             for tag in hall.item(item).map(|i| i.tags.as_slice()).unwrap_or_default() {
                                 if let Some(c) = categories.get_mut(tag.as_str()) {
@@ -498,13 +495,9 @@ impl Ledger {
                                 .arrivals += 1;
                         }
                     }
-                    EventBody::CaseReturned {
-                        business_day, number, ..
-                    } => {
+                    EventBody::CaseReturned { .. } => {
                         seen.issued = Some(at);
                         seen.called = None;
-                        seen.number = number.clone();
-                        seen.business_day = business_day.clone();
                     }
                     EventBody::CaseCalled { staff, .. } => {
                         let wait = seen.issued.filter(|_| seen.called.is_none()).map(|i| minutes(i, at));
@@ -529,7 +522,7 @@ impl Ledger {
                             seen.started = Some((at, staff.clone()));
                         }
                         seen.visit(at, tz);
-                        for tag in hall.item(&seen.item).map(|i| i.tags.as_slice()).unwrap_or_default() {
+                        for tag in tags_of(&hall, seen.item) {
                             if let Some(c) = categories.get_mut(tag.as_str()) {
                                 c.served += 1;
                             }
@@ -586,7 +579,15 @@ impl Ledger {
                             }
                             let due = working(asked, dl.consultation_answer_days);
                             if at > due {
-                                breaches.push(breach(&hall, seen, "answer", &who, local(due), local(at)));
+                                breaches.push(breach(
+                                    &hall,
+                                    seen,
+                                    &self.store.read().case(CaseKey::Id(id))?,
+                                    "answer",
+                                    &who,
+                                    local(due),
+                                    local(at),
+                                ));
                                 late(&mut lines, &who, &d, |l| l.late_answers += 1);
                             }
                         }
@@ -597,7 +598,15 @@ impl Ledger {
                         if let Some(rated) = seen.rated_bad_at.take() {
                             let due = working(rated, dl.rating_reply_days);
                             if at > due {
-                                breaches.push(breach(&hall, seen, "rating_reply", staff, local(due), local(at)));
+                                breaches.push(breach(
+                                    &hall,
+                                    seen,
+                                    &self.store.read().case(CaseKey::Id(id))?,
+                                    "rating_reply",
+                                    staff,
+                                    local(due),
+                                    local(at),
+                                ));
                                 late(&mut lines, staff, &dept, |l| l.late_replies += 1);
                             }
                         }
@@ -621,7 +630,15 @@ impl Ledger {
                             .map(|r| working(r, dl.delivery_days))
                             .filter(|due| at > *due)
                         {
-                            breaches.push(breach(&hall, seen, "delivery", staff, local(due), local(at)));
+                            breaches.push(breach(
+                                &hall,
+                                seen,
+                                &self.store.read().case(CaseKey::Id(id))?,
+                                "delivery",
+                                staff,
+                                local(due),
+                                local(at),
+                            ));
                             late(&mut lines, staff, &dept, |l| l.late_deliveries += 1);
                         }
                         seen.delivered_at = Some(at);
@@ -636,7 +653,15 @@ impl Ledger {
                             .delivered_at
                             .map(|d| d + chrono::Duration::days(dl.archive_days as i64));
                         if let Some(due) = due.filter(|due| at > *due) {
-                            breaches.push(breach(&hall, seen, "archive", staff, local(due), local(at)));
+                            breaches.push(breach(
+                                &hall,
+                                seen,
+                                &self.store.read().case(CaseKey::Id(id))?,
+                                "archive",
+                                staff,
+                                local(due),
+                                local(at),
+                            ));
                             late(&mut lines, staff, &dept, |l| l.late_archives += 1);
                         }
                         if let Some(v) = finish(seen) {
@@ -681,14 +706,22 @@ impl Ledger {
         }
         // Questions deferred in the period and still open at its end, past two days.
         let period_end = end.min(self.now());
-        for seen in cases.values() {
+        for (id, seen) in &cases {
             if let Some((asked, who, d)) = &seen.deferred {
                 if minutes(*asked, period_end) > 2.0 * 24.0 * 60.0 {
                     count_overdue(&mut lines, who, d);
                 }
                 let due = working(*asked, dl.consultation_answer_days);
                 if period_end > due {
-                    breaches.push(breach(&hall, seen, "answer", who, local(due), String::new()));
+                    breaches.push(breach(
+                        &hall,
+                        seen,
+                        &self.store.read().case(CaseKey::Id(*id))?,
+                        "answer",
+                        who,
+                        local(due),
+                        String::new(),
+                    ));
                     late(&mut lines, who, d, |l| l.late_answers += 1);
                 }
             }
@@ -758,7 +791,8 @@ impl Ledger {
     }
 
     /// A case as it stood before event `seq`: its department and times, folded from its events.
-    fn case_before(&self, id: i64, seq: i64, tz: chrono_tz::Tz) -> Result<Seen> {
+    fn case_before(&self, id: i64, seq: i64, hall: &Hall) -> Result<Seen> {
+        let tz = hall.tz();
         let mut seen = Seen::default();
         for ev in self.store.read().events(EventQuery::OfCase {
             case_id: id,
@@ -769,24 +803,10 @@ impl Ledger {
             };
             let at = parse_stamp(&ev.at);
             match body {
-                EventBody::CaseIssued {
-                    department,
-                    item,
-                    number,
-                    business_day,
-                    ..
-                } => {
+                EventBody::CaseIssued { department, item, .. } => {
                     seen.department = department;
                     seen.issued = at;
-                    seen.item = item;
-                    seen.number = number;
-                    seen.business_day = business_day;
-                }
-                EventBody::CaseReturned {
-                    business_day, number, ..
-                } => {
-                    seen.number = number;
-                    seen.business_day = business_day;
+                    seen.item = item_index(hall, &item);
                 }
                 EventBody::MaterialsReturned { .. } => {
                     if let Some(at) = at {
@@ -842,7 +862,7 @@ fn finish(seen: &mut Seen) -> Option<u32> {
         return None;
     }
     seen.finished = true;
-    Some(seen.visit_days.len() as u32)
+    Some(seen.visits)
 }
 
 /// Count a finished case for its department, the specialist and the hall, and its categories.
@@ -863,7 +883,7 @@ fn finished(
             l.visits += visits;
         }
     }
-    for tag in hall.item(&seen.item).map(|i| i.tags.as_slice()).unwrap_or_default() {
+    for tag in tags_of(hall, seen.item) {
         if let Some(c) = categories.get_mut(tag.as_str()) {
             c.finished += 1;
             c.finished_one_visit += one;
@@ -873,7 +893,7 @@ fn finished(
 }
 
 /// One breach of a case, in the office's words.
-fn breach(hall: &Hall, seen: &Seen, kind: &str, staff: &str, due: String, done: String) -> Breach {
+fn breach(hall: &Hall, seen: &Seen, case: &Option<Case>, kind: &str, staff: &str, due: String, done: String) -> Breach {
     let kind_zh = match kind {
         "answer" => "咨询答复超期",
         "delivery" => "结果交付超期",
@@ -884,8 +904,8 @@ fn breach(hall: &Hall, seen: &Seen, kind: &str, staff: &str, due: String, done: 
     Breach {
         kind: kind.into(),
         kind_zh: kind_zh.into(),
-        number: seen.number.clone(),
-        business_day: seen.business_day.clone(),
+        number: case.as_ref().map(|c| c.number.clone()).unwrap_or_default(),
+        business_day: case.as_ref().map(|c| c.business_day.clone()).unwrap_or_default(),
         department: hall.department_name(&seen.department),
         staff: staff.into(),
         staff_name: hall.specialist_name(staff),
@@ -928,4 +948,16 @@ pub(super) fn local_midnight(tz: chrono_tz::Tz, day: NaiveDate) -> chrono::DateT
         .earliest()
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight")))
+}
+
+/// An item's place in the hall's list.
+fn item_index(hall: &Hall, code: &str) -> Option<u16> {
+    hall.items.iter().position(|i| i.code == code).map(|p| p as u16)
+}
+
+/// The categories (tags) of the item at that place.
+fn tags_of(hall: &Hall, item: Option<u16>) -> &[String] {
+    item.and_then(|i| hall.items.get(i as usize))
+        .map(|i| i.tags.as_slice())
+        .unwrap_or_default()
 }
