@@ -684,26 +684,14 @@ impl<C: AsConn> StoreTx for Sql<C> {
                     "SELECT id, sha256, '' FROM hall_config ORDER BY id DESC LIMIT 1"
                 },
                 [],
-                |r| {
-                    Ok(ConfigRow {
-                        id: r.get(0)?,
-                        sha256: r.get(1)?,
-                        body: r.get(2)?,
-                    })
-                },
+                config_row,
                 SideRow::Config,
             ),
             SideQuery::ConfigBySha(sha) => rows(
                 c,
                 "SELECT id, sha256, body FROM hall_config WHERE sha256 = ?1 ORDER BY id DESC LIMIT 1",
                 [sha],
-                |r| {
-                    Ok(ConfigRow {
-                        id: r.get(0)?,
-                        sha256: r.get(1)?,
-                        body: r.get(2)?,
-                    })
-                },
+                config_row,
                 SideRow::Config,
             ),
             SideQuery::Device(name) => rows(c, &format!("{DEVICE} WHERE name = ?1"), [name], device, SideRow::Device),
@@ -938,4 +926,13 @@ impl<C: AsConn> StoreTx for Sql<C> {
             })
             .optional()?)
     }
+}
+
+/// A row of `hall_config`: (id, sha256, body).
+fn config_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConfigRow> {
+    Ok(ConfigRow {
+        id: r.get(0)?,
+        sha256: r.get(1)?,
+        body: r.get(2)?,
+    })
 }
