@@ -752,7 +752,35 @@ pub fn import_sheets(
     // as a whole (its team) points at the sheet's heading.
     let first_file = sheets.first().map(|s| s.file.clone()).unwrap_or_default();
     let locate = |t: Table, i: usize, _field: &str| origin.get(&(t, i)).map(|k| k + 1).unwrap_or(0);
+    // Attachment 1 without a person an item names as its specialist: say who and which item,
+    // rather than the hall's own "unknown specialist" at no row of the form.
+    let mut orphaned = false;
+    if matches!(kind, ImportKind::Specialists) {
+        for it in &new.items {
+            if new.specialist(&it.specialist).is_some() {
+                continue;
+            }
+            orphaned = true;
+            let who = hall
+                .specialist(&it.specialist)
+                .map(|p| format!("{} ({})", p.name, p.staff_id))
+                .unwrap_or_else(|| it.specialist.clone());
+            issues.push(issue(
+                &first_file,
+                1,
+                "specialist",
+                format!(
+                    "{who} is not in the form, but item {} ({}) names them as its specialist: keep their row, or give the item another specialist in Attachment 2 first",
+                    it.code,
+                    it.display_name()
+                ),
+            ));
+        }
+    }
     for mut c in new.check(&first_file, &locate) {
+        if orphaned && c.field == "specialist" && c.line == 0 {
+            continue;
+        }
         match c.line.checked_sub(1).and_then(|k| origins.get(k)) {
             Some((f, l)) => {
                 c.file = f.clone();

@@ -657,12 +657,12 @@ async function loadAppts() {
 const fmt = v => v === null || v === undefined ? "—" : (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(1) : String(v));
 async function loadScores() {
   if (!$("scoreFrom").value) { $("scoreFrom").value = TODAY; $("scoreTo").value = TODAY; }
-  for (const h of document.querySelectorAll(".scoreHead")) { h.textContent = ""; for (const x of ["名称", "取号", "已办", "平均等候", "p90 等候", "平均办理", "评价", "平均分", "差评", "投诉", "已回复", "超期咨询"]) h.appendChild(el("th", x)); }
+  for (const h of document.querySelectorAll(".scoreHead")) { h.textContent = ""; for (const x of ["名称", "取号", "已办", "平均等候", "p90 等候", "平均办理", "评价", "平均分", "差评", "投诉", "已回复", "超期咨询", "办结", "一次办结率 %", "件均跑腿", "超期办理"]) h.appendChild(el("th", x)); }
   const r = await fetch(`/office/api/figures?from=${$("scoreFrom").value}&to=${$("scoreTo").value}`);
   const f = r.ok ? await r.json() : { departments: [], specialists: [] };
   for (const [id, rows] of [["scoreDepts", f.departments], ["scoreStaff", f.specialists]]) {
     const tb = $(id); tb.textContent = "";
-    for (const x of rows) { const tr = el("tr"); tr.dataset.code = x.code; [x.name, x.tickets, x.served, x.wait_mean_min, x.wait_p90_min, x.service_mean_min, x.ratings, x.rating_mean, x.ratings_bad, x.complaints, x.feedback_replied, x.consultations_overdue].forEach((v, i) => tr.appendChild(el("td", fmt(v), i ? "n" : "name"))); tb.appendChild(tr); }
+    for (const x of rows) { const tr = el("tr"); tr.dataset.code = x.code; [x.name, x.tickets, x.served, x.wait_mean_min, x.wait_p90_min, x.service_mean_min, x.ratings, x.rating_mean, x.ratings_bad, x.complaints, x.feedback_replied, x.consultations_overdue, x.finished, x.one_visit_pct, x.visits_per_case, (x.late_answers || 0) + (x.late_deliveries || 0) + (x.late_archives || 0) + (x.late_replies || 0)].forEach((v, i) => tr.appendChild(el("td", fmt(v), i ? "n" : "name"))); tb.appendChild(tr); }
   }
 }
 async function showCase(ref) {

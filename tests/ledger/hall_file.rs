@@ -615,3 +615,39 @@ fn an_items_guide_comes_from_the_hall_file_or_an_import_and_reaches_the_visitors
         })
     );
 }
+
+#[test]
+fn an_attachment_one_without_an_items_specialist_names_the_person_and_the_item() {
+    let t = demo_ledger();
+    let form = t.dir.path().join("附件1-公安.csv");
+    let out = cli(
+        &t.db,
+        &[
+            "export",
+            "specialists",
+            "--department",
+            "GAJ",
+            "--out",
+            form.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 李娜 (S202), the specialist of 居民身份证 and 户口迁移, left out of the form.
+    let text: String = std::fs::read_to_string(&form)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("李娜"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&form, text).unwrap();
+    let before = snapshot(&t);
+    let out = cli(&t.db, &["import", "specialists", form.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("李娜 (S202) is not in the form, but item B01") && err.contains("Attachment 2"),
+        "{err}"
+    );
+    assert!(!err.contains("unknown specialist"), "{err}");
+    assert_eq!(snapshot(&t), before);
+}
