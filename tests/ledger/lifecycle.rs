@@ -1243,7 +1243,7 @@ fn acceptance_checks_the_items_materials_and_what_is_accepted_without_is_due_and
     ]));
     assert!(said.contains("both handed over and missing"), "{said}");
     assert_eq!(
-        event_kinds(&t.db, "A001")
+        event_kinds(&t.db, "2026-12-07/A001")
             .iter()
             .filter(|k| *k == "case_accepted")
             .count(),
