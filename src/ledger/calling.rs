@@ -107,6 +107,12 @@ impl Ledger {
         let staff_dept = hall.specialist(staff).map(|s| s.department.clone()).unwrap_or_default();
         let staff_s = staff.to_string();
         let note = |kind: &str, text: &str| note_in(&*tx, case.id, kind, text, &at);
+        // An optional text, kept as a note when something was typed.
+        let maybe_note =
+            |kind: &str, text: &Option<String>| match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                Some(t) => note(kind, t).map(Some),
+                None => Ok(None),
+            };
         let body = match action {
             CaseAction::Recall => {
                 check_today(&case, &day)?;
@@ -254,10 +260,7 @@ impl Ledger {
                     }
                     None => day.clone(),
                 };
-                let address = match address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
-                    Some(a) => Some(note("address", a)?),
-                    None => None,
-                };
+                let address = maybe_note("address", address)?;
                 EventBody::Mailed {
                     staff: staff_s,
                     tracking: note("tracking", tracking.trim())?,
@@ -375,14 +378,8 @@ impl Ledger {
                     minutes: note("meeting_minutes", minutes)?,
                     decision: note("meeting_decision", decision)?,
                     follow_up,
-                    chiefs: match chiefs.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                        Some(t) => Some(note("meeting_chiefs", t)?),
-                        None => None,
-                    },
-                    outside: match outside.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                        Some(t) => Some(note("meeting_outside", t)?),
-                        None => None,
-                    },
+                    chiefs: maybe_note("meeting_chiefs", chiefs)?,
+                    outside: maybe_note("meeting_outside", outside)?,
                 }
             }
             CaseAction::Resolve { outcome } => {

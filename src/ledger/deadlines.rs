@@ -187,11 +187,7 @@ impl Ledger {
                         .rev()
                         .find(|e| e.kind == "part_moved" && e.payload.contains(&m.material))
                         .and_then(|e| parse_stamp(&e.at));
-                    // Due at the end of the supply-by day in the hall's time zone.
-                    let due = chrono::NaiveDate::parse_from_str(&m.supply_by, "%Y-%m-%d")
-                        .ok()
-                        .and_then(|d| d.succ_opt())
-                        .map(|d| super::reports::local_midnight(tz, d));
+                    let due = end_of_day(&m.supply_by, tz);
                     if let (Some(since), Some(due)) = (since, due) {
                         materials.push((since, due, &p.department, &m.material));
                     }
@@ -201,11 +197,7 @@ impl Ledger {
             // end of its supply-by day.
             if let Some(since) = last_at(&["case_accepted"]) {
                 for m in &c.accepted_without {
-                    let due = chrono::NaiveDate::parse_from_str(&m.supply_by, "%Y-%m-%d")
-                        .ok()
-                        .and_then(|d| d.succ_opt())
-                        .map(|d| super::reports::local_midnight(tz, d));
-                    if let Some(due) = due {
+                    if let Some(due) = end_of_day(&m.supply_by, tz) {
                         materials.push((since, due, &c.department, &m.material));
                     }
                 }
@@ -290,10 +282,7 @@ impl Ledger {
                         .take_while(|e| e.kind != "coordination_requested")
                         .find(|e| e.kind == "coordination_meeting")
                         .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
-                        .and_then(|p| p["follow_up"].as_str().map(str::to_string))
-                        .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
-                        .and_then(|d| d.succ_opt())
-                        .map(|d| super::reports::local_midnight(tz, d));
+                        .and_then(|p| p["follow_up"].as_str().and_then(|d| end_of_day(d, tz)));
                     let due =
                         follow_up.unwrap_or_else(|| add_working_days(since, d.coordination_days, tz, &hall.calendar));
                     coordination.push((DeadlineKind::Coordination, since, due, c.department.as_str(), None));
@@ -411,6 +400,15 @@ impl Ledger {
         out.sort_by(|a, b| b.overdue.cmp(&a.overdue).then_with(|| a.due.cmp(&b.due)));
         Ok(out)
     }
+}
+
+/// The end of a day (YYYY-MM-DD) in the hall's time zone: when a supply-by or follow-up day
+/// is over.
+fn end_of_day(day: &str, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+    chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.succ_opt())
+        .map(|d| super::reports::local_midnight(tz, d))
 }
 
 #[cfg(test)]
