@@ -1321,8 +1321,27 @@ pub fn check_witness(
     cases: usize,
 ) -> Result<Option<VerifyReport>> {
     let mut stmt = conn.prepare_cached("SELECT hash FROM events WHERE seq = ?1")?;
+    check_witness_with(
+        &mut |seq| Ok(stmt.query_row([seq], |r| r.get(0)).optional()?),
+        file,
+        witnessed,
+        head_seq,
+        events,
+        cases,
+    )
+}
+
+/// `check_witness` over any store: `hash_of(seq)` is the log's hash of an event, if it has one.
+pub fn check_witness_with(
+    hash_of: &mut dyn FnMut(i64) -> Result<Option<String>>,
+    file: &str,
+    witnessed: &[crate::witness::Witnessed],
+    head_seq: i64,
+    events: i64,
+    cases: usize,
+) -> Result<Option<VerifyReport>> {
     for w in witnessed {
-        let have: Option<String> = stmt.query_row([w.seq], |r| r.get(0)).optional()?;
+        let have: Option<String> = hash_of(w.seq)?;
         let (kind, problem) = match have {
             Some(h) if h == w.hash => continue,
             Some(h) => (

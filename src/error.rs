@@ -104,6 +104,13 @@ pub enum LedgerError {
     Corrupt(String),
     #[error("sqlite: {0}")]
     Sql(rusqlite::Error),
+    /// The PostgreSQL store's own failure (a constraint, a query it could not run).
+    #[error("postgresql: {0}")]
+    Pg(String),
+    /// The ledger's database cannot be reached or is not the primary any more (it failed
+    /// over); nothing was written, and the next try connects again.
+    #[error("the ledger's database cannot be reached: {0}; nothing was written, try again")]
+    StoreDown(String),
     /// No device token, or one the server does not know (HTTP 401).
     #[error("not authorised: {0}")]
     Unauthorized(String),

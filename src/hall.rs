@@ -404,6 +404,9 @@ impl Department {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hall {
     pub name: String,
+    /// The hall's code (`zz-smzx`): how a database of many halls (PostgreSQL) names it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
     #[serde(default)]
     pub name_en: String,
     pub timezone: String,
@@ -611,6 +614,11 @@ impl Hall {
                 message,
             })
         };
+        if !self.code.is_empty() {
+            if let Err(e) = crate::ledger::pg::check_hall_code(&self.code) {
+                push(Table::Hall, 0, "code", e.to_string());
+            }
+        }
         let mut text = |t: Table, i: usize, field: &str, v: &str| {
             if let Some(c) = control_char(v) {
                 push(
@@ -978,7 +986,7 @@ impl Hall {
     /// departments, specialists, items, priority groups and the optional tables, so that
     /// reading it again gives this very hall (the same canonical JSON).
     pub fn to_toml(&self) -> String {
-        const INFO: [&str; 17] = [
+        const INFO: [&str; 18] = [
             "name",
             "name_en",
             "timezone",
@@ -996,6 +1004,7 @@ impl Hall {
             "issue_only_in_hours",
             "last_ticket",
             "trusted_proxies",
+            "code",
         ];
         // TOML has no null: an absent value is simply not written.
         fn strip(v: serde_json::Value) -> Option<serde_json::Value> {
@@ -1151,6 +1160,8 @@ fn key_line(src: &str, header_line: usize, key: &str) -> usize {
 #[serde(deny_unknown_fields)]
 struct RawHallInfo {
     name: String,
+    #[serde(default)]
+    code: String,
     #[serde(default)]
     name_en: String,
     #[serde(default = "default_tz")]
@@ -1326,6 +1337,7 @@ impl RawHall {
             featured: info.featured,
             voice: info.voice,
             issue_only_in_hours: info.issue_only_in_hours,
+            code: info.code,
             last_ticket: info.last_ticket,
             close_automatically: info.close_automatically,
             trusted_proxies: info.trusted_proxies,

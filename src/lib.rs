@@ -60,13 +60,12 @@ pub fn default_db_path() -> std::path::PathBuf {
 /// unconfigured file is refused rather than created: a program that quietly started a new
 /// ledger would restart the day's numbering at A001 beside the real one.
 pub fn open_existing(path: &std::path::Path, opts: LedgerOptions) -> Result<Ledger> {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size == 0 {
+    if !ledger::ledger_exists(path) {
         return Err(LedgerError::NoLedger(path.display().to_string()));
     }
     let ledger = Ledger::open(path, opts)?;
     if !ledger.is_initialised()? {
-        return Err(LedgerError::NotInitialised(path.display().to_string()));
+        return Err(LedgerError::NotInitialised(ledger.shown_path()));
     }
     Ok(ledger)
 }
@@ -74,6 +73,9 @@ pub fn open_existing(path: &std::path::Path, opts: LedgerOptions) -> Result<Ledg
 /// Open a ledger for `verify`, which must never write: an empty file, or one without the
 /// ledger's event log, is an error here, not a fresh schema (which would then "verify").
 pub fn open_to_verify(path: &std::path::Path, opts: LedgerOptions) -> Result<Ledger> {
+    if ledger::pg_at(path)?.is_some() {
+        return open_existing(path, opts);
+    }
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if size == 0 {
         return Err(LedgerError::NoLedger(path.display().to_string()));
@@ -92,7 +94,9 @@ pub fn open_to_verify(path: &std::path::Path, opts: LedgerOptions) -> Result<Led
 
 /// Open a ledger, applying the demo hall when it has no configuration yet (demos and tests).
 pub fn open_or_demo(path: &std::path::Path, opts: LedgerOptions, actor: &str) -> Result<Ledger> {
-    let mut ledger = Ledger::open(path, opts)?;
+    // A PostgreSQL URL that names its hall registers it: the demo's own hall in the database.
+    let register = ledger::pg_at(path)?.and_then(|at| at.hall);
+    let mut ledger = Ledger::open_registering(path, opts, register.as_deref())?;
     if !ledger.is_initialised()? {
         let hall = Hall::from_toml(DEMO_HALL, "examples/demo-hall.toml")?;
         ledger.configure(&hall, actor, "demo-hall")?;

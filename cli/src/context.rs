@@ -26,7 +26,7 @@ pub fn pin_typed() -> bool {
 impl Cli {
     /// The hall through the server (`--server`) or the ledger file (`--db`).
     pub fn client(&self) -> Result<Box<dyn HallClient>, Exit> {
-        if self.server.is_none() && !self.db_path().exists() {
+        if self.server.is_none() && !bangban::ledger::ledger_exists(&self.db_path()) {
             // Only `init` may create a ledger: a mistyped `--db` is an error, not a new one.
             return Err(no_ledger(&self.db_path()));
         }
@@ -74,13 +74,33 @@ impl Cli {
     /// empty ledger.
     pub fn open(&self, create: bool) -> Result<Ledger, Exit> {
         let path = self.db_path();
-        if !create && !path.exists() {
+        if !create && !bangban::ledger::ledger_exists(&path) {
             return Err(no_ledger(&path));
         }
         Ok(Ledger::open(&path, self.ledger_options())?)
     }
 
+    /// Open the ledger for `bangban init`: a PostgreSQL store registers the hall `code` (the
+    /// hall file's) when its database does not hold it yet.
+    pub fn open_for_init(&self, code: &str) -> Result<Ledger, Exit> {
+        let code = Some(code).filter(|c| !c.is_empty());
+        if self.store.is_some()
+            && code.is_none()
+            && bangban::ledger::pg_at(&self.db_path())?.and_then(|a| a.hall).is_none()
+        {
+            return Err(Exit::usage(
+                "a PostgreSQL store holds many halls: give the hall a code ([hall] code = \"zz-smzx\" in the hall file) or name it in the URL (?hall=CODE)".to_string(),
+            ));
+        }
+        Ok(Ledger::open_registering(&self.db_path(), self.ledger_options(), code)?)
+    }
+
+    /// The ledger: `--store URL` (a hall in PostgreSQL), else `--db FILE`, else the default
+    /// file. A URL stands wherever a ledger path does (`Ledger::open` tells them apart).
     pub fn db_path(&self) -> std::path::PathBuf {
+        if let Some(url) = &self.store {
+            return std::path::PathBuf::from(url);
+        }
         self.db.clone().unwrap_or_else(bangban::default_db_path)
     }
 

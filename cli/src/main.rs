@@ -36,6 +36,16 @@ pub struct Cli {
     /// The ledger database [default: $BANGBAN_DB, else the per-user data directory]
     #[arg(long, global = true)]
     pub db: Option<PathBuf>,
+    /// The hall in a PostgreSQL database instead of a ledger file (postgres://USER@HOST/DB?hall=CODE;
+    /// `hall=` may be left out when the database holds one hall): accepted wherever --db is
+    #[arg(
+        long,
+        global = true,
+        env = "BANGBAN_STORE",
+        value_name = "URL",
+        conflicts_with = "db"
+    )]
+    pub store: Option<String>,
     /// Print one JSON object instead of text
     #[arg(long, global = true)]
     pub json: bool,

@@ -47,6 +47,10 @@ mod records;
 pub use records::{RecordKind, RecordRow};
 mod reports;
 pub use reports::{FigureLine, Figures, HourFigures};
+pub mod pg;
+pub use pg::{is_pg_url, PgAt, PgStore};
+mod pg_host;
+pub use pg_host::{migrate_file, Migrated};
 pub(crate) mod sqlite;
 pub use sqlite::SqliteStore;
 mod sqlite_host;
@@ -524,10 +528,31 @@ pub(crate) const PIN_LOCK_MINUTES: i64 = 5;
 const ESTIMATE_WINDOW: usize = 20;
 
 impl Ledger {
+    /// Open the ledger at `path`: a SQLite file, or a hall in a PostgreSQL database when the
+    /// "path" is a `postgres://` URL (`--store URL`, which stands wherever `--db FILE` does).
     pub fn open(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
+        Ledger::open_registering(path, opts, None)
+    }
+
+    /// `open`, and for a PostgreSQL store the hall `register` (from `bangban init`'s hall
+    /// file) added to the database when it does not hold it yet.
+    pub fn open_registering(path: &Path, opts: LedgerOptions, register: Option<&str>) -> Result<Ledger> {
         clock::check_env().map_err(LedgerError::Invalid)?;
+        let store: Box<dyn crate::host::HallStore> = match pg_at(path)? {
+            Some(at) => {
+                let store = PgStore::open(&at, opts.busy_timeout, register)?;
+                return Ok(Ledger {
+                    path: PathBuf::from(store.at.url_with_hall()),
+                    store: Box::new(store),
+                    request: None,
+                    clock: opts.clock,
+                    hall: None,
+                });
+            }
+            None => Box::new(SqliteStore::open(path, opts.busy_timeout)?),
+        };
         Ok(Ledger {
-            store: Box::new(SqliteStore::open(path, opts.busy_timeout)?),
+            store,
             request: None,
             path: path.to_path_buf(),
             clock: opts.clock,
@@ -540,6 +565,10 @@ impl Ledger {
     /// than race the writer. The server answers reads from a few of these beside its writer.
     pub fn open_reader(path: &Path, opts: LedgerOptions) -> Result<Ledger> {
         clock::check_env().map_err(LedgerError::Invalid)?;
+        if pg_at(path)?.is_some() {
+            // A PostgreSQL connection is a reader as good as any: MVCC keeps it off the writers.
+            return Ledger::open(path, opts);
+        }
         Ok(Ledger {
             store: Box::new(SqliteStore::open_reader(path, opts.busy_timeout)?),
             request: None,
@@ -558,6 +587,11 @@ impl Ledger {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the ledger is, as messages show it (a database URL without its password).
+    pub fn shown_path(&self) -> String {
+        pg::masked(&self.path.display().to_string())
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -873,4 +907,21 @@ fn note_in(tx: &dyn StoreTx, case_id: impl Into<Option<i64>>, kind: &str, text: 
 fn next_number_in(tx: &dyn StoreTx, day: &str, prefix: &str) -> Result<String> {
     let n = tx.next_number(day, prefix)?;
     Ok(format!("{prefix}{n:03}"))
+}
+
+/// The PostgreSQL hall a ledger "path" names, when it is a `postgres://` URL.
+pub fn pg_at(path: &Path) -> Result<Option<PgAt>> {
+    match path.to_str() {
+        Some(s) if is_pg_url(s) => Ok(Some(PgAt::parse(s)?)),
+        _ => Ok(None),
+    }
+}
+
+/// Whether a ledger exists at `path`: a non-empty file, or a PostgreSQL URL (whose database
+/// says for itself whether it holds the hall).
+pub fn ledger_exists(path: &Path) -> bool {
+    if matches!(path.to_str(), Some(s) if is_pg_url(s)) {
+        return true;
+    }
+    std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false)
 }

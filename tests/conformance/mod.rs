@@ -4,7 +4,9 @@
 //! `HallClient` alone, against the store chosen at run time by `BANGBAN_TEST_STORE`:
 //!
 //! - `sqlite` (the default): the ledger file, opened in this process (`LocalClient`);
-//! - `served`: the same file behind `bangban serve`, over HTTP (`RemoteClient`).
+//! - `served`: the same file behind `bangban serve`, over HTTP (`RemoteClient`);
+//! - `postgres`: a hall of its own in a throwaway PostgreSQL cluster (`tests/cluster.rs`), opened
+//!   in this process through the PostgreSQL store (`LocalClient` over `--store URL`).
 //!
 //! `./scripts/test` runs it both ways. A new store plugs in here, in `TestHall`: set a hall up
 //! with the demo hall and its PINs and devices (`new`), open a client for a device
@@ -35,6 +37,7 @@ pub const NOW: &str = "2026-12-10T09:30:00+08:00";
 pub enum Store {
     Sqlite,
     Served,
+    Postgres,
 }
 
 /// The store `BANGBAN_TEST_STORE` names (sqlite when unset).
@@ -42,7 +45,8 @@ pub fn store() -> Store {
     match std::env::var("BANGBAN_TEST_STORE").as_deref() {
         Err(_) | Ok("") | Ok("sqlite") => Store::Sqlite,
         Ok("served") => Store::Served,
-        Ok(other) => panic!("BANGBAN_TEST_STORE={other}: this build runs the suite on sqlite or served"),
+        Ok("postgres") => Store::Postgres,
+        Ok(other) => panic!("BANGBAN_TEST_STORE={other}: this build runs the suite on sqlite, served or postgres"),
     }
 }
 
@@ -68,7 +72,11 @@ impl TestHall {
     /// A hall whose clock stands at `now` (RFC 3339).
     pub fn at(now: &str) -> TestHall {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("ledger.sqlite3");
+        // A PostgreSQL hall is named by its URL wherever a ledger file's path would stand.
+        let db = match store() {
+            Store::Postgres => PathBuf::from(crate::cluster::new_hall_url()),
+            _ => dir.path().join("ledger.sqlite3"),
+        };
         let mut l = bangban::open_or_demo(&db, options(now), "test").unwrap();
         for s in STAFF {
             l.set_pin(s, TEST_PIN, "admin").unwrap();
@@ -93,7 +101,7 @@ impl TestHall {
         }
         drop(l);
         let server = match store() {
-            Store::Sqlite => None,
+            Store::Sqlite | Store::Postgres => None,
             Store::Served => Some(Served::start_at(&db, now)),
         };
         TestHall {
@@ -155,6 +163,22 @@ impl TestHall {
     /// Change event `seq`'s payload behind the ledger's back, as someone with the store's own
     /// tools would (a SQLite shell on the file, whichever door the suite uses).
     pub fn tamper_event(&self, seq: i64, from: &str, to: &str) {
+        if store() == Store::Postgres {
+            let at = bangban::ledger::PgAt::parse(self.db.to_str().unwrap()).unwrap();
+            let mut c = postgres::Client::connect(&at.url, postgres::NoTls).unwrap();
+            c.batch_execute("ALTER TABLE events DISABLE TRIGGER events_no_update")
+                .unwrap();
+            let n = c
+                .execute(
+                    "UPDATE events SET payload = replace(payload, $3, $4) WHERE hall = $1 AND seq = $2",
+                    &[&at.hall.unwrap(), &seq, &from, &to],
+                )
+                .unwrap();
+            c.batch_execute("ALTER TABLE events ENABLE TRIGGER events_no_update")
+                .unwrap();
+            assert_eq!(n, 1, "event {seq} exists");
+            return;
+        }
         let c = rusqlite::Connection::open(&self.db).unwrap();
         c.execute_batch("DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;")
             .unwrap();

@@ -17,12 +17,12 @@ pub fn init(cli: &Cli, hall: &Path, drop: bool) -> Result<(), Exit> {
     cli.local_only("init")?;
     // Check the file completely before touching the ledger, so a broken file writes nothing.
     let parsed = Hall::from_path(hall)?;
-    let mut ledger = cli.open(true)?;
+    let mut ledger = cli.open_for_init(&parsed.code)?;
     let applied = ledger.apply_hall_file(&parsed, &cli.actor, &hall.display().to_string(), drop)?;
     let out = &applied.outcome;
     if cli.json {
         print_json(
-            &json!({ "db": ledger.path(), "changed": out.changed, "sha256": out.sha256,
+            &json!({ "db": ledger.shown_path(), "changed": out.changed, "sha256": out.sha256,
             "departments": out.departments, "specialists": out.specialists, "items": out.items,
             "kept": applied.kept, "dropped": applied.dropped }),
         );
@@ -45,13 +45,13 @@ pub fn init(cli: &Cli, hall: &Path, drop: bool) -> Result<(), Exit> {
             out.departments,
             out.specialists,
             out.items,
-            ledger.path().display()
+            ledger.shown_path()
         );
     } else {
         say!(
             "{} is already in force in {}; nothing changed",
             hall.display(),
-            ledger.path().display()
+            ledger.shown_path()
         );
     }
     Ok(())
