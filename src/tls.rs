@@ -24,6 +24,14 @@ pub const SERVER_KEY_FILE: &str = "server-key.pem";
 /// Where `bangban serve --tls auto` keeps the hall CA when `--tls-dir` is not given: a `tls`
 /// directory beside the ledger file, so that one host's ledger and CA move together.
 pub fn default_dir(db: &Path) -> PathBuf {
+    if db.to_str().is_some_and(crate::ledger::is_pg_url) {
+        // A hall in PostgreSQL has no ledger folder: its servers keep their CA in the data
+        // directory (copy it to the second server host, deploy/README.md).
+        return dirs::data_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join("bangban")
+            .join("tls");
+    }
     db.parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))

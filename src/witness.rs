@@ -165,11 +165,19 @@ pub fn read(path: &Path) -> Result<Vec<Witnessed>> {
 /// The default witness file of a program: beside the ledger it follows (`--db`), or in the
 /// user's data directory for a hall server (one file per server address).
 pub fn default_path(program: &str, db: Option<&Path>, server: Option<&str>) -> PathBuf {
-    match (server, db) {
+    // A PostgreSQL hall (a URL where the ledger file would be) is witnessed like a server: in
+    // the data directory, named after the URL without its password.
+    let pg = db
+        .and_then(|d| d.to_str())
+        .filter(|d| crate::ledger::is_pg_url(d))
+        .map(crate::ledger::pg::masked);
+    match (server.or(pg.as_deref()), db) {
         (Some(url), _) => {
             let name: String = url
                 .trim_start_matches("http://")
                 .trim_start_matches("https://")
+                .trim_start_matches("postgres://")
+                .trim_start_matches("postgresql://")
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                 .collect();

@@ -457,6 +457,18 @@ pub enum Cmd {
         /// The backup file (from `bangban backup --to FILE`)
         file: PathBuf,
     },
+    /// Move a hall from its SQLite ledger file into a PostgreSQL database with its whole history:
+    /// every table copied in one transaction, both sides verified, the same chain head on both;
+    /// a database that already holds the hall is refused. Runs on the ledger's host only
+    Migrate {
+        /// The SQLite ledger file to copy (it is read, never changed)
+        #[arg(long)]
+        from: PathBuf,
+        /// The database (postgres://USER@HOST/DB; `?hall=CODE` names the hall, else the hall
+        /// file's [hall] code)
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Enrol, list and revoke the devices that may reach the server (on the server host)
     Device {
         #[command(subcommand)]
@@ -835,6 +847,7 @@ fn run(cli: &Cli) -> Result<(), Exit> {
         Cmd::Device { cmd } => setup::device(cli, cmd),
         Cmd::Backup { to } => setup::backup(cli, to),
         Cmd::Restore { file } => setup::restore(cli, file),
+        Cmd::Migrate { from, to } => setup::migrate(cli, from, to),
         Cmd::RebuildCases => setup::rebuild_cases(cli),
         Cmd::DemoDay { date } => setup::demo_day(cli, *date),
         Cmd::Purge { before } => setup::purge(cli, *before),

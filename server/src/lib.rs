@@ -1510,6 +1510,33 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
         None => None,
     };
     let (head_tx, head_rx) = watch::channel(ledger.head_seq()?);
+    // The head only moves forward: the writer and (on PostgreSQL) the follower of the other
+    // servers' writes both report it.
+    let head_tx = Arc::new(head_tx);
+    let follow_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let follower = match bangban::ledger::pg_at(&opts.db)? {
+        Some(mut at) => {
+            at.hall = Some(ledger.store_hall().unwrap_or_default());
+            let (tx, stop) = (head_tx.clone(), follow_stop.clone());
+            Some(
+                std::thread::Builder::new()
+                    .name("ledger-follower".into())
+                    .spawn(move || {
+                        bangban::ledger::pg::follow_head(&at, &stop, |h| {
+                            tx.send_if_modified(|v| {
+                                if h > *v {
+                                    *v = h;
+                                    true
+                                } else {
+                                    false
+                                }
+                            });
+                        })
+                    })?,
+            )
+        }
+        None => None,
+    };
     let (jobs_tx, jobs_rx) = std::sync::mpsc::channel::<Job>();
     // Closed once every reader's connection is: the writer's must be the last to close, since
     // only the last connection folds the write-ahead log into the file and removes it, and a
@@ -1524,7 +1551,14 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
                 if let Ok(h) = ledger.head_seq() {
                     if h != last {
                         last = h;
-                        let _ = head_tx.send(h);
+                        head_tx.send_if_modified(|v| {
+                            if h > *v {
+                                *v = h;
+                                true
+                            } else {
+                                false
+                            }
+                        });
                     }
                 }
             }
@@ -1608,6 +1642,10 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(Listening)) -> Result<(), Se
     }
     drop(readers_closed_tx);
     writer.join().map_err(|_| ServeError::WriterPanicked)?;
+    follow_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(f) = follower {
+        let _ = f.join();
+    }
     Ok(())
 }
 

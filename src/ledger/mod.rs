@@ -589,6 +589,11 @@ impl Ledger {
         &self.path
     }
 
+    /// The hall's code in a database of many halls (PostgreSQL); None for a ledger file.
+    pub fn store_hall(&self) -> Option<String> {
+        pg_at(&self.path).ok().flatten().and_then(|a| a.hall)
+    }
+
     /// Where the ledger is, as messages show it (a database URL without its password).
     pub fn shown_path(&self) -> String {
         pg::masked(&self.path.display().to_string())

@@ -182,6 +182,8 @@ pub struct Pg<C> {
     pub(crate) hall: String,
     request: RefCell<Option<Request>>,
     cache: Cache,
+    /// Whether this transaction appended an event (its commit then tells the other servers).
+    appended: std::cell::Cell<bool>,
 }
 
 /// The PostgreSQL store of one hall: a connection for reads and write transactions.
@@ -312,6 +314,7 @@ impl PgStore {
                 hall,
                 request: RefCell::new(None),
                 cache: Cache::default(),
+                appended: Default::default(),
             },
         })
     }
@@ -369,6 +372,7 @@ impl PgStore {
             hall,
             request: RefCell::new(request),
             cache,
+            appended: Default::default(),
         })
     }
 }
@@ -401,7 +405,60 @@ impl Store for PgStore {
 
 impl WriteTx for Pg<Transaction<'_>> {
     fn commit(self: Box<Self>) -> Result<()> {
+        if self.appended.get() {
+            // Delivered when (and only if) the transaction commits: every server of the hall
+            // listening on the channel reads the new events and tells its boards.
+            self.exec("SELECT pg_notify('bangban_events', $1)", &[&self.hall])?;
+        }
         Ok(self.c.into_inner().commit()?)
+    }
+}
+
+/// Follow the hall's chain head as every server moves it: `LISTEN` on the channel each write's
+/// commit notifies, calling `moved(head)` after each notification for the hall and at least
+/// once a second (a notification sent while the connection was being made again is not lost
+/// then). A broken connection (the primary failed over) is made again, every half second,
+/// until `stop` is set.
+pub fn follow_head(at: &PgAt, stop: &std::sync::atomic::AtomicBool, mut moved: impl FnMut(i64)) {
+    use std::sync::atomic::Ordering;
+    let Some(hall) = at.hall.clone() else { return };
+    while !stop.load(Ordering::Relaxed) {
+        let config: postgres::Config = match at.url.parse() {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        let mut client = match connect(&config, Duration::from_secs(5)) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("cannot follow the hall's database: {e}");
+                std::thread::sleep(Duration::from_millis(500));
+                continue;
+            }
+        };
+        if client.batch_execute("LISTEN bangban_events").is_err() {
+            continue;
+        }
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            match client.query_opt("SELECT seq FROM chain_head WHERE hall = $1", &[&hall]) {
+                Ok(Some(r)) => moved(r.get(0)),
+                Ok(None) => {}
+                Err(_) => break,
+            }
+            let mut notes = client.notifications();
+            let mut it = notes.timeout_iter(Duration::from_secs(1));
+            use postgres::fallible_iterator::FallibleIterator;
+            match it.next() {
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if !stop.load(Ordering::Relaxed) {
+            tracing::warn!("lost the hall's database; connecting again");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 
@@ -657,6 +714,7 @@ impl<C: GenericClient> StoreTx for Pg<C> {
         let payload =
             serde_json::to_string(body).map_err(|e| LedgerError::Corrupt(format!("cannot serialise: {e}")))?;
         let hash = event_hash(seq, at, actor, kind, case_id, &payload, &head_hash);
+        self.appended.set(true);
         self.exec(
             "INSERT INTO events (hall, seq, at, actor, kind, case_id, payload, prev_hash, hash)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -186,6 +186,12 @@ fn backup_with(conn: &Connection, dest: &Path) -> Result<VerifyReport> {
 /// A verified copy of the ledger file at `ledger`, read through a read-only connection of its
 /// own: the server's writer keeps writing while the copy is made on another thread.
 pub fn backup_file(ledger: &Path, dest: &Path) -> Result<VerifyReport> {
+    if let Some(at) = super::pg_at(ledger)? {
+        // A PostgreSQL hall's backup is its copy as a SQLite ledger file, made on a connection
+        // of its own.
+        let store = super::PgStore::open(&at, std::time::Duration::from_secs(5), None)?;
+        return store.backup_to(dest);
+    }
     let conn = Connection::open_with_flags(
         ledger,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,

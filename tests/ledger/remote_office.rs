@@ -280,6 +280,10 @@ fn every_subcommand_works_through_the_server_or_says_it_runs_on_the_host() {
         ("init", vec!["init", "--hall", hall.to_str().unwrap()]),
         ("hall", vec!["hall", "export", "--out", "in-force.toml"]),
         ("restore", vec!["restore", &copy]),
+        (
+            "migrate",
+            vec!["migrate", "--from", &copy, "--to", "postgres://nowhere/db"],
+        ),
         ("serve", vec!["serve"]),
         ("loadtest", vec!["loadtest"]),
         ("ca", vec!["ca", "export"]),

@@ -230,6 +230,28 @@ pub fn restore(cli: &Cli, file: &Path) -> Result<(), Exit> {
     Ok(())
 }
 
+/// `bangban migrate --from FILE --to URL`.
+pub fn migrate(cli: &Cli, from: &Path, to: &str) -> Result<(), Exit> {
+    cli.local_only("migrate")?;
+    let m = Exit::usage_if_invalid(bangban::ledger::migrate_file(from, to))?;
+    if cli.json {
+        print_json(&m);
+    } else {
+        say!(
+            "moved hall {} from {} into {}: {} rows, {} events, {} cases; both verify and end at event {} ({})",
+            m.hall,
+            from.display(),
+            bangban::ledger::pg::masked(to),
+            m.rows,
+            m.copy.events,
+            m.copy.cases,
+            m.head_seq,
+            m.head_hash
+        );
+    }
+    Ok(())
+}
+
 pub fn rebuild_cases(cli: &Cli) -> Result<(), Exit> {
     let n = cli.send(bangban::ops::RebuildCases {})?;
     say!("rebuilt {n} cases from the event log");
