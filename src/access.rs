@@ -238,6 +238,23 @@ impl Ledger {
         Ok(())
     }
 
+    /// The hall a token's device belongs to when it is another hall of the same database: a
+    /// device of hall A is refused in hall B as not allowed (403), not as unknown.
+    pub fn device_hall_elsewhere(&self, token: &str) -> Result<Option<String>> {
+        let sha = chain::sha256_hex(token);
+        Ok(
+            match self
+                .store
+                .read()
+                .side(SideQuery::DeviceElsewhere { token_sha256: &sha })?
+                .pop()
+            {
+                Some(SideRow::Hall(h)) => Some(h),
+                _ => None,
+            },
+        )
+    }
+
     /// The device a token belongs to, if it is enrolled and not revoked.
     pub fn device_for_token(&self, token: &str) -> Result<Option<Device>> {
         let sha = chain::sha256_hex(token);

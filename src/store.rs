@@ -318,6 +318,11 @@ pub enum SideQuery<'a> {
     },
     /// Every device, by name.
     Devices,
+    /// The hall of an enrolled, unrevoked device of another hall with this token, in a store
+    /// that holds many halls (`SideRow::Hall`); a store of one hall has none.
+    DeviceElsewhere {
+        token_sha256: &'a str,
+    },
     Session {
         token_sha256: &'a str,
     },
@@ -367,6 +372,8 @@ pub enum SideRow {
     Feedback(FeedbackRow),
     Note(i64),
     Message(MessageRow),
+    /// A hall's code.
+    Hall(String),
 }
 
 /// Which sessions a write ends.

@@ -83,16 +83,18 @@ impl Cli {
     /// Open the ledger for `bangban init`: a PostgreSQL store registers the hall `code` (the
     /// hall file's) when its database does not hold it yet.
     pub fn open_for_init(&self, code: &str) -> Result<Ledger, Exit> {
-        let code = Some(code).filter(|c| !c.is_empty());
-        if self.store.is_some()
-            && code.is_none()
-            && bangban::ledger::pg_at(&self.db_path())?.and_then(|a| a.hall).is_none()
-        {
+        let url_hall = bangban::ledger::pg_at(&self.db_path())?.and_then(|a| a.hall);
+        let code = Some(code.to_string()).filter(|c| !c.is_empty()).or(url_hall);
+        if bangban::ledger::pg_at(&self.db_path())?.is_some() && code.is_none() {
             return Err(Exit::usage(
                 "a PostgreSQL store holds many halls: give the hall a code ([hall] code = \"zz-smzx\" in the hall file) or name it in the URL (?hall=CODE)".to_string(),
             ));
         }
-        Ok(Ledger::open_registering(&self.db_path(), self.ledger_options(), code)?)
+        Ok(Ledger::open_registering(
+            &self.db_path(),
+            self.ledger_options(),
+            code.as_deref(),
+        )?)
     }
 
     /// The ledger: `--store URL` (a hall in PostgreSQL), else `--db FILE`, else the default

@@ -290,11 +290,24 @@ async fn device(app: &App, headers: &HeaderMap, roles: &[DeviceRole]) -> Result<
         None => {
             let t = token.clone();
             let d = app.reads.run(move |l| l.device_for_token(&t)).await??;
-            app.devices.put(token, d.clone());
+            app.devices.put(token.clone(), d.clone());
             d
         }
     };
-    let device = found.ok_or_else(|| LedgerError::Unauthorized("unknown or revoked device token".into()))?;
+    let device = match found {
+        Some(d) => d,
+        None => {
+            let t = token.clone();
+            if let Some(hall) = app.reads.run(move |l| l.device_hall_elsewhere(&t)).await?? {
+                return Err(ApiError(LedgerError::Forbidden(format!(
+                    "this device is enrolled in hall {hall}, not in this one: a device reads and writes its own hall only"
+                ))));
+            }
+            return Err(ApiError(LedgerError::Unauthorized(
+                "unknown or revoked device token".into(),
+            )));
+        }
+    };
     if !roles.contains(&device.role) {
         return Err(ApiError(LedgerError::Forbidden(format!(
             "device {} is a {}; this needs a {}",

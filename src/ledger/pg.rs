@@ -1113,6 +1113,13 @@ impl<C: GenericClient> StoreTx for Pg<C> {
                 )?,
                 &|r| SideRow::Device(device_row(r)),
             ),
+            SideQuery::DeviceElsewhere { token_sha256 } => map(
+                self.rows(
+                    "SELECT hall FROM devices WHERE token_sha256 = $2 AND hall <> $1 AND revoked_at IS NULL LIMIT 1",
+                    &[h, &token_sha256],
+                )?,
+                &|r| SideRow::Hall(r.get(0)),
+            ),
             SideQuery::Devices => map(
                 self.rows(&format!("{DEVICE} WHERE hall = $1 ORDER BY name"), &[h])?,
                 &|r| SideRow::Device(device_row(r)),

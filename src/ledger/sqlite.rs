@@ -702,6 +702,8 @@ impl<C: AsConn> StoreTx for Sql<C> {
                 device,
                 SideRow::Device,
             ),
+            // One file, one hall.
+            SideQuery::DeviceElsewhere { .. } => Ok(vec![]),
             SideQuery::Devices => rows(c, &format!("{DEVICE} ORDER BY name"), [], device, SideRow::Device),
             SideQuery::Session { token_sha256 } => rows(
                 c,

@@ -12,6 +12,7 @@ mod layers;
 mod lifecycle;
 mod notify;
 mod office;
+mod postgres;
 mod privacy;
 mod remote_office;
 mod report;
