@@ -31,7 +31,11 @@ pub const BACKUP_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 pub const RETRY_FOR: Duration = Duration::from_secs(4);
 
 pub struct RemoteClient {
-    base: String,
+    /// The hall's servers (`--server http://a:8080,http://b:8080`): all of one hall on one
+    /// database; a request that cannot reach one goes to the next.
+    bases: Vec<String>,
+    /// The server in use (an index into `bases`), moved on when it does not answer.
+    current: std::sync::atomic::AtomicUsize,
     token: String,
     /// The hall CA's TLS settings for an `https://` server given `--ca` (else the public CAs).
     tls: Option<Arc<rustls::ClientConfig>>,
@@ -55,12 +59,25 @@ impl RemoteClient {
     /// the hall CA in the PEM file `ca` (`bangban ca export`), or from a public CA when none
     /// is given (a hall whose IT issued the certificate).
     pub fn with_ca(base: &str, token: &str, ca: Option<&std::path::Path>) -> Result<RemoteClient> {
-        let base = base.trim().trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(LedgerError::Invalid(format!(
-                "server {base:?}: expected a URL such as http://192.168.1.10:8080"
-            )));
+        // Several servers of one hall, separated by commas: the first that answers is used.
+        let bases: Vec<String> = base
+            .split(',')
+            .map(|b| b.trim().trim_end_matches('/').to_string())
+            .filter(|b| !b.is_empty())
+            .collect();
+        if bases.is_empty() {
+            return Err(LedgerError::Invalid(
+                "no server URL: expected one such as http://192.168.1.10:8080 (several separated by commas)".into(),
+            ));
         }
+        for base in &bases {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                return Err(LedgerError::Invalid(format!(
+                    "server {base:?}: expected a URL such as http://192.168.1.10:8080"
+                )));
+            }
+        }
+        let base = bases[0].clone();
         if token.trim().is_empty() {
             return Err(LedgerError::Unauthorized(
                 "no device token: enrol this device on the server host with `bangban device add NAME --role ROLE`, then pass --token".into(),
@@ -70,7 +87,10 @@ impl RemoteClient {
             Some(path) => Some(crate::tls::client_config(path)?),
             None => None,
         };
-        if base.starts_with("http://") && !crate::tls::is_loopback_url(&base) {
+        if let Some(base) = bases
+            .iter()
+            .find(|b| b.starts_with("http://") && !crate::tls::is_loopback_url(b))
+        {
             // Allowed (a hall may run plain HTTP on an isolated network), never silent.
             tracing::warn!(
                 "{base} is plain HTTP: device tokens and PINs cross the network in clear; serve with --tls auto and use https://{}",
@@ -81,8 +101,10 @@ impl RemoteClient {
             .timeout_connect(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .build();
+        let _ = base;
         Ok(RemoteClient {
-            base,
+            bases,
+            current: Default::default(),
             token: token.trim().to_string(),
             tls,
             agent,
@@ -92,12 +114,32 @@ impl RemoteClient {
         })
     }
 
+    /// The server in use.
     pub fn base(&self) -> &str {
-        &self.base
+        &self.bases[self.current.load(std::sync::atomic::Ordering::Relaxed) % self.bases.len()]
+    }
+
+    /// Every server this client may use, in the order given.
+    pub fn bases(&self) -> &[String] {
+        &self.bases
+    }
+
+    /// Move on to the next server (after one did not answer); false when there is only one.
+    fn next_server(&self) -> bool {
+        if self.bases.len() < 2 {
+            return false;
+        }
+        let was = self.current.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(
+            "{} does not answer; trying {}",
+            self.bases[was % self.bases.len()],
+            self.bases[(was + 1) % self.bases.len()]
+        );
+        true
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{API}{path}", self.base)
+        format!("{}{API}{path}", self.base())
     }
 
     fn prepare(&self, method: &str, path: &str) -> ureq::Request {
@@ -138,7 +180,14 @@ impl RemoteClient {
 
     /// A read: one try (the caller polls again later).
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        Self::answer(self.prepare("GET", path).call())
+        // With several servers, each is tried once before the server counts as unreachable.
+        let mut tries = self.bases.len();
+        loop {
+            match Self::answer(self.prepare("GET", path).call()) {
+                Err(e) if moves_on(&e) && tries > 1 && self.next_server() => tries -= 1,
+                other => return other,
+            }
+        }
     }
 
     /// A write with a fresh request id, retried with the same id while the connection drops.
@@ -159,6 +208,12 @@ impl RemoteClient {
                     .send_json(body),
             );
             match r {
+                // Another server of the hall is asked at once with the same request id: the
+                // request table is the hall's database's, so a write the first one did is
+                // answered from there, never done twice.
+                Err(e) if moves_on(&e) && self.next_server() && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
                 Err(LedgerError::Unreachable(_)) if Instant::now() + pause < deadline => {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(1));
@@ -171,7 +226,7 @@ impl RemoteClient {
     /// Is the server up? (`GET /healthz`, no token needed, answered within two seconds.)
     pub fn healthy(&self) -> bool {
         self.agent
-            .get(&format!("{}/healthz", self.base))
+            .get(&format!("{}/healthz", self.base()))
             .timeout(CONNECT_TIMEOUT)
             .call()
             .map(|r| r.status() == 200)
@@ -475,7 +530,8 @@ impl RemoteClient {
         };
         let (tx, rx) = std::sync::mpsc::channel();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (base, token, stopped) = (self.base.clone(), self.token.clone(), stop.clone());
+        let (bases, token, stopped) = (self.bases.clone(), self.token.clone(), stop.clone());
+        let mut current = self.current.load(std::sync::atomic::Ordering::Relaxed);
         let agent = agent(self.tls.as_ref())
             .timeout_connect(CONNECT_TIMEOUT)
             .timeout_read(STREAM_SILENCE)
@@ -487,6 +543,7 @@ impl RemoteClient {
                 let mut pause = Duration::from_millis(200);
                 let mut was_up: Option<bool> = None;
                 while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    let base = &bases[current % bases.len()];
                     let resp = agent
                         .get(&format!("{base}{API}/stream?after={seq}{only}"))
                         .set("Authorization", &format!("Bearer {token}"))
@@ -512,6 +569,9 @@ impl RemoteClient {
                     if stopped.load(std::sync::atomic::Ordering::Relaxed) {
                         return;
                     }
+                    // The stream resumes from the last sequence number on the next server:
+                    // every server of the hall has every event.
+                    current += 1;
                     if was_up != Some(false) {
                         was_up = Some(false);
                         if tx.send(Heard::Lost(why)).is_err() {
@@ -607,4 +667,14 @@ fn read_stream(
         }
     }
     "the server closed the stream".into()
+}
+
+/// Whether a failed request should go to another server of the hall: this one could not be
+/// reached, or its database could not (it answers `unreachable`, 503).
+fn moves_on(e: &LedgerError) -> bool {
+    match e {
+        LedgerError::Unreachable(_) => true,
+        LedgerError::Remote { kind, .. } => *kind == crate::error::ErrorKind::Unreachable,
+        _ => false,
+    }
 }

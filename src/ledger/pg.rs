@@ -184,7 +184,35 @@ pub struct Pg<C> {
     cache: Cache,
     /// Whether this transaction appended an event (its commit then tells the other servers).
     appended: std::cell::Cell<bool>,
+    /// How to connect again when the connection broke (a store's own connection; a
+    /// transaction's dies with it).
+    revive: Option<postgres::Config>,
 }
+
+/// A connection that may be made again once it broke, or a transaction, which may not.
+pub trait Revive: Sized {
+    /// Replace a broken connection with a new one; true when it did.
+    fn revive(_cell: &RefCell<Self>, _config: &postgres::Config) -> bool {
+        false
+    }
+}
+
+impl Revive for Client {
+    fn revive(cell: &RefCell<Self>, config: &postgres::Config) -> bool {
+        if !cell.borrow().is_closed() {
+            return false;
+        }
+        match connect(config, Duration::from_secs(5)) {
+            Ok(c) => {
+                *cell.borrow_mut() = c;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl Revive for Transaction<'_> {}
 
 /// The PostgreSQL store of one hall: a connection for reads and write transactions.
 pub struct PgStore {
@@ -308,13 +336,14 @@ impl PgStore {
         at.hall = Some(hall.clone());
         Ok(PgStore {
             at,
-            config,
+            config: config.clone(),
             pg: Pg {
                 c: RefCell::new(client),
                 hall,
                 request: RefCell::new(None),
                 cache: Cache::default(),
                 appended: Default::default(),
+                revive: Some(config.clone()),
             },
         })
     }
@@ -373,6 +402,7 @@ impl PgStore {
             request: RefCell::new(request),
             cache,
             appended: Default::default(),
+            revive: None,
         })
     }
 }
@@ -464,8 +494,14 @@ pub fn follow_head(at: &PgAt, stop: &std::sync::atomic::AtomicBool, mut moved: i
 
 type P<'a> = &'a (dyn ToSql + Sync);
 
-impl<C: GenericClient> Pg<C> {
+impl<C: GenericClient + Revive> Pg<C> {
     fn stmt(&self, sql: &str) -> Result<Statement> {
+        if let Some(config) = &self.revive {
+            if C::revive(&self.c, config) {
+                // The statements were the broken connection's.
+                self.cache.lock().unwrap().clear();
+            }
+        }
         if let Some(s) = self.cache.lock().unwrap().get(sql) {
             return Ok(s.clone());
         }
@@ -695,7 +731,7 @@ fn config_row(r: &Row) -> ConfigRow {
     }
 }
 
-impl<C: GenericClient> StoreTx for Pg<C> {
+impl<C: GenericClient + Revive> StoreTx for Pg<C> {
     fn append(&self, at: &str, actor: &str, case_id: Option<i64>, body: &EventBody) -> Result<Event> {
         let h = &self.hall;
         let (head_seq, head_hash) = self.head()?;
