@@ -99,6 +99,62 @@ impl Cluster {
         c
     }
 
+    /// A streaming-replication standby of `primary` (`pg_basebackup -R`), started with `extra`
+    /// (e.g. `-c cluster_name=standby1`, the name a synchronous primary waits for).
+    pub fn standby_of(primary: &Cluster, extra: &[&str]) -> Cluster {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("bangban-pg-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if as_root() {
+            let ok = Command::new("chown").arg("postgres:").arg(&dir).status().unwrap();
+            assert!(ok.success());
+        }
+        let out = pg_cmd("pg_basebackup")
+            .args([
+                "-h",
+                primary.dir.to_str().unwrap(),
+                "-p",
+                &primary.port.to_string(),
+                "-U",
+                "postgres",
+            ])
+            .arg("-D")
+            .arg(dir.join("data"))
+            .args(["-R", "-X", "stream", "--no-sync", "--checkpoint=fast"])
+            .output()
+            .expect("pg_basebackup runs");
+        assert!(
+            out.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = primary.port + 1;
+        let mut c = Cluster {
+            dir,
+            port,
+            server: None,
+        };
+        c.launch(extra);
+        cleanup_when_we_exit(&c.dir);
+        c
+    }
+
+    /// Promote a standby to primary (`pg_ctl promote`), waiting until it takes writes.
+    pub fn promote(&self) {
+        let out = pg_cmd("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .args(["promote", "-w", "-t", "30"])
+            .output()
+            .expect("pg_ctl runs");
+        assert!(
+            out.status.success(),
+            "promote failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Start (or start again) the server in the foreground, as our child.
     pub fn launch(&mut self, extra: &[&str]) {
         let mut cmd = pg_cmd("postgres");

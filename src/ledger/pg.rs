@@ -139,7 +139,7 @@ impl From<postgres::Error> for LedgerError {
     fn from(e: postgres::Error) -> Self {
         use postgres::error::SqlState;
         if e.is_closed() || e.as_db_error().is_none() && e.code().is_none() && is_connection(&e) {
-            return LedgerError::StoreDown(e.to_string());
+            return LedgerError::StoreDown(full(&e));
         }
         match e.code() {
             Some(c) if *c == SqlState::DISK_FULL => LedgerError::DiskFull,
@@ -161,9 +161,17 @@ impl From<postgres::Error> for LedgerError {
             }
             _ => LedgerError::Pg(match e.as_db_error() {
                 Some(db) => format!("{}: {}", db.code().code(), db.message()),
-                None => e.to_string(),
+                None => full(&e),
             }),
         }
+    }
+}
+
+/// The driver's error with its cause ("invalid configuration: invalid number of ports").
+fn full(e: &postgres::Error) -> String {
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
     }
 }
 
