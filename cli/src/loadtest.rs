@@ -47,6 +47,12 @@ pub struct LoadOptions {
     pub base: Option<PathBuf>,
     /// Every counter signs in at the opening at once.
     pub sign_in_at_once: bool,
+    /// A PostgreSQL database (`--store URL`) to run the day in, as a hall of its own, instead
+    /// of a scratch ledger file.
+    pub store: Option<String>,
+    /// How many `bangban serve` share the hall (kiosks, counters and boards are spread over
+    /// them); more than one needs `store`.
+    pub servers: usize,
 }
 
 /// Latencies of one kind of request.
@@ -154,9 +160,8 @@ impl Followers {
     /// Open every follower's stream and wait (up to `PRIME_WAIT`) until each has had the
     /// server's first answer, so that no call of the day goes out while boards are still
     /// connecting (the first call would count as the time a thousand boards took to attach).
-    fn open(url: &str, followers: Vec<(String, Listener)>, stats: &Stats) -> Option<Followers> {
-        let (first, _) = followers.first()?;
-        let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    fn open(followers: Vec<(String, String, Listener)>, stats: &Stats) -> Option<Followers> {
+        let (url, first, _) = followers.first()?;
         let after = match RemoteClient::new(url, first).and_then(|mut c| c.head_seq()) {
             Ok(h) => h,
             Err(e) => {
@@ -175,7 +180,8 @@ impl Followers {
             streams: Vec::with_capacity(followers.len()),
             events: vec![libc::epoll_event { events: 0, u64: 0 }; 1024],
         };
-        for (token, listener) in followers {
+        for (url, token, listener) in followers {
+            let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
             let f = match Follower::open(&addr, &token, after, listener) {
                 Ok(f) => f,
                 Err((listener, e)) => {
@@ -591,7 +597,26 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
             &tmp
         }
     };
-    let db = dir.join("loadtest.sqlite3");
+    // A hall of its own in the database (`--store`), or a scratch ledger file.
+    let hall_code = format!("loadtest-{}", std::process::id());
+    let db = match &opts.store {
+        Some(url) => {
+            if bangban::ledger::PgAt::parse(url)?.hall.is_some() {
+                anyhow::bail!("--store: leave ?hall= out; the load test runs in a hall of its own ({hall_code})");
+            }
+            PathBuf::from(format!(
+                "{url}{}hall={hall_code}",
+                if url.contains('?') { "&" } else { "?" }
+            ))
+        }
+        None => dir.join("loadtest.sqlite3"),
+    };
+    if opts.servers > 1 && opts.store.is_none() {
+        anyhow::bail!(
+            "--servers {} needs --store URL: servers share a hall through a PostgreSQL database",
+            opts.servers
+        );
+    }
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
@@ -602,13 +627,34 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         Ok(n) => writeln!(out, "loadtest: open files allowed: {n}")?,
         Err(e) => writeln!(out, "loadtest: cannot raise the open-files limit: {e}")?,
     }
-    writeln!(out, "loadtest: setting up {} in {}", db.display(), dir.display())?;
+    writeln!(
+        out,
+        "loadtest: setting up {} in {}",
+        bangban::ledger::pg::masked(&db.display().to_string()),
+        dir.display()
+    )?;
     let hall = bangban::Hall::from_toml(&bangban::demo_day::big_hall_toml(), "loadtest-hall.toml")?;
     if let Some(base) = &opts.base {
         writeln!(out, "loadtest: starting from a copy of {}", base.display())?;
-        std::fs::copy(base, &db).map_err(|e| anyhow::anyhow!("cannot copy {}: {e}", base.display()))?;
+        match &opts.store {
+            // The year of history moved into the database as the load test's hall.
+            Some(_) => {
+                let t = Instant::now();
+                let m = bangban::ledger::migrate_file(base, &db.display().to_string())?;
+                writeln!(
+                    out,
+                    "loadtest: moved {} rows into hall {} in {:.0} s",
+                    m.rows,
+                    m.hall,
+                    t.elapsed().as_secs_f64()
+                )?;
+            }
+            None => {
+                std::fs::copy(base, &db).map_err(|e| anyhow::anyhow!("cannot copy {}: {e}", base.display()))?;
+            }
+        }
     }
-    let mut ledger = Ledger::open(&db, LedgerOptions::default())?;
+    let mut ledger = Ledger::open_registering(&db, LedgerOptions::default(), Some(&hall_code))?;
     ledger.configure(&hall, "loadtest", "loadtest-hall.toml")?;
     let first_day = ledger.business_day()?.to_string();
     // Specialists and their windows: the n-th counter is handler h of department d.
@@ -654,32 +700,46 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     drop(ledger);
 
     let exe = std::env::current_exe()?;
-    let mut server = Command::new(exe)
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("BANGBAN_NOW")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufReader::new(
-        server
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("no server output"))?,
-    )
-    .read_line(&mut line)?;
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .ok_or_else(|| anyhow::anyhow!("the server said {line:?}"))?
-        .to_string();
-    let server_pid = server.id();
+    let mut servers = Vec::new();
+    let mut urls = Vec::new();
+    for _ in 0..opts.servers.max(1) {
+        let mut server = Command::new(&exe)
+            .arg("--db")
+            .arg(&db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("BANGBAN_NOW")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let mut line = String::new();
+        std::io::BufReader::new(
+            server
+                .stdout
+                .take()
+                .ok_or_else(|| anyhow::anyhow!("no server output"))?,
+        )
+        .read_line(&mut line)?;
+        urls.push(
+            line.trim()
+                .strip_prefix("listening on ")
+                .ok_or_else(|| anyhow::anyhow!("the server said {line:?}"))?
+                .to_string(),
+        );
+        servers.push(server);
+    }
+    let server_pids: Vec<u32> = servers.iter().map(|s| s.id()).collect();
+    // Each device uses one server, in turn: with two, half the hall goes through each.
+    let url_of = |i: usize| urls[i % urls.len()].clone();
     writeln!(
         out,
-        "loadtest: server {url}; {} tickets, {counters} counters, {} kiosks, {} boards, {}× speed over {} h",
-        opts.tickets, opts.kiosks, opts.boards, opts.speed, opts.hours
+        "loadtest: server{} {}; {} tickets, {counters} counters, {} kiosks, {} boards, {}× speed over {} h",
+        if urls.len() > 1 { "s" } else { "" },
+        urls.join(", "),
+        opts.tickets,
+        opts.kiosks,
+        opts.boards,
+        opts.speed,
+        opts.hours
     )?;
 
     let stats = Arc::new(Stats::default());
@@ -691,7 +751,11 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     let console_changed: Vec<Arc<AtomicBool>> = (0..counters).map(|_| Arc::new(AtomicBool::new(true))).collect();
     // Boards and the consoles follow the stream: the boards note when each call arrives,
     // a console when its departments' line moved.
-    let mut followers: Vec<(String, Listener)> = board_tokens.iter().map(|t| (t.clone(), Listener::Board)).collect();
+    let mut followers: Vec<(String, String, Listener)> = board_tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (url_of(i), t.clone(), Listener::Board))
+        .collect();
     for (i, (_, window)) in seats.iter().enumerate() {
         let depts = hall
             .departments_at_window(*window)
@@ -699,6 +763,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
             .map(|d| d.code.clone())
             .collect();
         followers.push((
+            url_of(i),
             counter_tokens[i].clone(),
             Listener::Console {
                 depts,
@@ -707,7 +772,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         ));
     }
     // Every stream is open and caught up before the day starts.
-    let mut followers = Followers::open(&url, followers, &stats);
+    let mut followers = Followers::open(followers, &stats);
     let start = Instant::now();
     let day = Duration::from_secs_f64(opts.hours * 3600.0 / opts.speed);
     let deadline = start + day.min(opts.max_real);
@@ -741,7 +806,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         }
         // Kiosks: issue at each planned arrival.
         for (i, visits) in plan.into_iter().enumerate() {
-            let (stats, stop, url, token) = (stats.clone(), stop.clone(), url.clone(), kiosk_tokens[i].clone());
+            let (stats, stop, url, token) = (stats.clone(), stop.clone(), url_of(i), kiosk_tokens[i].clone());
             sc.spawn(move || {
                 let Ok(mut c) = RemoteClient::new(&url, &token) else {
                     return;
@@ -773,7 +838,7 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         // Counters: sign in over the first half hour, then call and serve until closing, the
         // console reading beside (on the same client, so the same session).
         for (i, (staff, window)) in seats.iter().enumerate() {
-            let (stats, stop, url, token) = (stats.clone(), stop.clone(), url.clone(), counter_tokens[i].clone());
+            let (stats, stop, url, token) = (stats.clone(), stop.clone(), url_of(i), counter_tokens[i].clone());
             let changed = console_changed[i].clone();
             let (staff, window) = (staff.clone(), *window);
             let depts: Vec<String> = hall
@@ -885,8 +950,10 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         let mut last = Instant::now();
         while Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(250));
-            if let Some((_, peak)) = memory_mib(server_pid) {
-                peak_mem = peak_mem.max(peak);
+            for pid in &server_pids {
+                if let Some((_, peak)) = memory_mib(*pid) {
+                    peak_mem = peak_mem.max(peak);
+                }
             }
             if last.elapsed() >= Duration::from_secs(30) {
                 last = Instant::now();
@@ -912,12 +979,15 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
             }
         }
     }
-    let (rss, hwm) = memory_mib(server_pid).unwrap_or((0.0, 0.0));
+    let (rss, hwm) = memory_mib(server_pids[0]).unwrap_or((0.0, 0.0));
     peak_mem = peak_mem.max(hwm);
-    unsafe {
-        libc::kill(server_pid as i32, libc::SIGTERM);
+    let mut stopped_cleanly = true;
+    for (pid, mut server) in server_pids.iter().zip(servers) {
+        unsafe {
+            libc::kill(*pid as i32, libc::SIGTERM);
+        }
+        stopped_cleanly &= server.wait()?.success();
     }
-    let status = server.wait()?;
 
     writeln!(out)?;
     writeln!(
@@ -975,17 +1045,26 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     }
     writeln!(
         out,
-        "server memory: {rss:.1} MiB resident at the end, {peak_mem:.1} MiB peak"
+        "server memory: {rss:.1} MiB resident at the end, {peak_mem:.1} MiB peak{}",
+        if server_pids.len() > 1 {
+            " (the first server; peak of any)"
+        } else {
+            ""
+        }
     )?;
-    writeln!(
-        out,
-        "write-ahead log peak: {:.1} MB",
-        wal_peak.load(Ordering::Relaxed) as f64 / (1u64 << 20) as f64
-    )?;
+    if opts.store.is_some() {
+        writeln!(out, "write-ahead log: PostgreSQL's own (not measured here)")?;
+    } else {
+        writeln!(
+            out,
+            "write-ahead log peak: {:.1} MB",
+            wal_peak.load(Ordering::Relaxed) as f64 / (1u64 << 20) as f64
+        )?;
+    }
 
     // The checks, on the ledger file the server closed.
-    let mut ok = status.success() && stats.errors.load(Ordering::Relaxed) == 0;
-    writeln!(out, "server stopped cleanly on SIGTERM: {}", status.success())?;
+    let mut ok = stopped_cleanly && stats.errors.load(Ordering::Relaxed) == 0;
+    writeln!(out, "server stopped cleanly on SIGTERM: {stopped_cleanly}")?;
     let wal = PathBuf::from(format!("{}-wal", db.display()));
     writeln!(out, "no -wal left behind: {}", !wal.exists())?;
     ok &= !wal.exists();
@@ -1007,6 +1086,9 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         report.events
     )?;
     ok &= report.ok;
+    if opts.store.is_some() {
+        writeln!(out, "the day's hall stays in the database as {hall_code}")?;
+    }
     if opts.dir.is_none() {
         drop(ledger);
         let _ = std::fs::remove_dir_all(dir);

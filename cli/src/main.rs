@@ -414,6 +414,10 @@ pub enum Cmd {
         /// hour): prints when the last of them got in
         #[arg(long)]
         sign_in_at_once: bool,
+        /// Servers sharing the hall (1 to 4); more than one needs --store URL (a PostgreSQL
+        /// database: the day runs in a hall of its own there); devices are spread over them
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=4))]
+        servers: u64,
     },
     /// Erase the text of notes past their retention period (hall file: retention_years,
     /// default 3), keeping their hashes so the log still verifies; recorded as one event

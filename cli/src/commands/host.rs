@@ -110,6 +110,7 @@ pub fn loadtest(cli: &Cli) -> Result<(), Exit> {
         seed,
         base,
         sign_in_at_once,
+        servers,
     } = &cli.cmd
     else {
         unreachable!("called for the loadtest command only")
@@ -130,6 +131,8 @@ pub fn loadtest(cli: &Cli) -> Result<(), Exit> {
         seed: *seed,
         base: base.clone(),
         sign_in_at_once: *sign_in_at_once,
+        store: cli.store.clone(),
+        servers: *servers as usize,
     };
     if !crate::loadtest::run(&opts, &mut std::io::stdout().lock())? {
         return Err(Exit::failed(
