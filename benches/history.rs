@@ -16,6 +16,10 @@
 //!
 //! Built ledgers are kept in `target/history/` and reused (delete the folder to rebuild);
 //! measurements run on a copy. `BANGBAN_HISTORY_SIZES=0,250000` picks the sizes.
+//!
+//! `BANGBAN_HISTORY_STORE=postgres://…` measures on PostgreSQL instead: each built ledger is
+//! moved into the database with `bangban migrate`'s copy (as a hall of its own, timed) and the
+//! same operations run there; the built ledgers stay SQLite files in the cache.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -508,8 +512,33 @@ fn today_after(n: usize) -> NaiveDate {
     first_day() + chrono::Duration::days(n.div_ceil(PER_DAY) as i64 + 1)
 }
 
+/// The PostgreSQL database to measure on (`BANGBAN_HISTORY_STORE`), if any.
+fn pg_store() -> Option<String> {
+    std::env::var("BANGBAN_HISTORY_STORE").ok().filter(|s| !s.is_empty())
+}
+
 fn measure(built: &Path, n: usize) -> Res<Figures> {
     let dir = tempfile::tempdir()?;
+    if let Some(url) = pg_store() {
+        // A hall of its own in the database: the history moved in, or an empty hall.
+        let hall_code = format!("history-{n}-{}", std::process::id());
+        let target = format!("{url}{}hall={hall_code}", if url.contains('?') { "&" } else { "?" });
+        let db = PathBuf::from(&target);
+        if n == 0 {
+            let mut l = Ledger::open_registering(&db, LedgerOptions::default(), Some(&hall_code))?;
+            l.configure(&hall(), "bench", "demo-hall.toml")?;
+        } else {
+            let t = Instant::now();
+            let m = bangban::ledger::migrate_file(built, &target)?;
+            eprintln!(
+                "history: moved {} rows of the {n}-case ledger into PostgreSQL (hall {}) in {:.0} s, both verified",
+                m.rows,
+                m.hall,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        return measure_at(&db, built, n, &dir);
+    }
     let db = dir.path().join("ledger.sqlite3");
     if n == 0 {
         let mut l = Ledger::open(&db, LedgerOptions::default())?;
@@ -521,6 +550,12 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
         std::fs::File::open(&db)?.sync_all()?;
         std::thread::sleep(Duration::from_secs(3));
     }
+    measure_at(&db, built, n, &dir)
+}
+
+/// The measurements on the ledger at `db` (a file, or a PostgreSQL hall's URL).
+fn measure_at(db: &Path, built: &Path, n: usize, dir: &tempfile::TempDir) -> Res<Figures> {
+    let db = db.to_path_buf();
     let hall = hall();
     let mut f = Figures::default();
     let mut day = today_after(n);
@@ -747,7 +782,11 @@ fn measure(built: &Path, n: usize) -> Res<Figures> {
     if n == 0 {
         f.storm = Some(storm(&db, &hall)?);
     } else {
-        f.bytes_per_case = Some(std::fs::metadata(built)?.len() as f64 / n as f64);
+        // The SQLite file's size; a PostgreSQL hall's share of its database is not measured.
+        f.bytes_per_case = match pg_store() {
+            Some(_) => None,
+            None => Some(std::fs::metadata(built)?.len() as f64 / n as f64),
+        };
     }
     Ok(f)
 }
@@ -942,6 +981,9 @@ fn print_table(columns: &[(usize, Figures)]) {
         })
         .collect();
     println!();
+    if let Some(url) = pg_store() {
+        println!("store: PostgreSQL ({})", bangban::ledger::pg::masked(&url));
+    }
     println!("| operation | {} |", head.join(" | "));
     println!("|---|{}", "---|".repeat(columns.len()));
     let row = |name: &str, cell: &dyn Fn(&Figures) -> String| {

@@ -728,6 +728,17 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         servers.push(server);
     }
     let server_pids: Vec<u32> = servers.iter().map(|s| s.id()).collect();
+    // The database's own cost of a durable write, measured before the day on the same cluster.
+    let bare = match &opts.store {
+        Some(_) => {
+            let at = bangban::ledger::PgAt::parse(&db.display().to_string())?;
+            let mut d = bangban::ledger::pg::bare_commits(&at, 1000)?;
+            d.sort();
+            let ms = |q: f64| d[((d.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+            Some((d.len(), ms(0.5), ms(0.99)))
+        }
+        None => None,
+    };
     // Each device uses one server, in turn: with two, half the hall goes through each.
     let url_of = |i: usize| urls[i % urls.len()].clone();
     writeln!(
@@ -1009,6 +1020,13 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
         opts.boards,
         if opts.boards == 1 { "" } else { "s" }
     );
+    if let Some((n, p50, p99)) = bare {
+        writeln!(
+            out,
+            "{:<30} {n:>8} {p50:>10.2} {p99:>10.2}",
+            "bare INSERT; COMMIT (database)"
+        )?;
+    }
     for (name, s) in [
         ("sign-in (round trip)", &stats.sign_in),
         ("issue (round trip)", &stats.issue),
@@ -1019,6 +1037,16 @@ pub fn run(opts: &LoadOptions, out: &mut impl std::io::Write) -> anyhow::Result<
     ] {
         let (n, p50, p99) = s.summary();
         writeln!(out, "{name:<30} {n:>8} {p50:>10.2} {p99:>10.2}")?;
+    }
+    if let Some((_, bare50, _)) = bare {
+        let (_, issue50, _) = stats.issue.summary();
+        if bare50 > 0.0 {
+            writeln!(
+                out,
+                "issue / bare commit (p50): {:.1}× (the ticket's round trip over the database's own durable write)",
+                issue50 / bare50
+            )?;
+        }
     }
     if opts.sign_in_at_once {
         let last = *stats.signed_in_last.lock().unwrap_or_else(|p| p.into_inner());

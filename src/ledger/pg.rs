@@ -1447,3 +1447,28 @@ mod tests {
         assert!(PgAt::parse("/var/lib/bangban/ledger.sqlite3").is_err());
     }
 }
+
+/// The database's own floor for a write: `n` transactions of one `INSERT` each, committed one
+/// at a time as the store commits (durably, and to the synchronous standby when there is one),
+/// into a scratch table that is dropped afterwards. `bangban loadtest --store` sets a ticket's
+/// issue beside it.
+pub fn bare_commits(at: &PgAt, n: usize) -> Result<Vec<Duration>> {
+    let config: postgres::Config = at
+        .url
+        .parse()
+        .map_err(|e| LedgerError::Invalid(format!("{}: {e}", at.shown())))?;
+    let mut client = connect(&config, Duration::from_secs(5))?;
+    client
+        .batch_execute("CREATE TABLE IF NOT EXISTS bangban_bare_commit (id bigserial PRIMARY KEY, at text NOT NULL)")?;
+    let insert = client.prepare("INSERT INTO bangban_bare_commit (at) VALUES ($1)")?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = std::time::Instant::now();
+        let mut tx = client.transaction()?;
+        tx.execute(&insert, &[&i.to_string()])?;
+        tx.commit()?;
+        out.push(t.elapsed());
+    }
+    client.batch_execute("DROP TABLE bangban_bare_commit")?;
+    Ok(out)
+}
