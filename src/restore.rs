@@ -117,6 +117,15 @@ pub fn verify_read_only(path: &Path) -> Result<VerifyReport> {
 /// moves; the old ledger is renamed aside, never deleted; the copy is written beside, synced
 /// and renamed into place, so a power cut leaves the old file or the new one.
 pub fn restore(backup: &Path, ledger: &Path, stamp: &str) -> Result<Restored> {
+    if let Some(at) = crate::ledger::pg_at(ledger)? {
+        // A database's hall is not a file to put another in place of: its history goes on
+        // in the database (and its standby). A backup goes in as a hall of its own.
+        return Err(LedgerError::Invalid(format!(
+            "{} is a hall in a PostgreSQL database, not a ledger file: restore puts a file in place of a file. Move the backup in as a new hall with `bangban migrate --from {} --to URL?hall=NEW-CODE`, or restore the database with PostgreSQL's own tools",
+            at.shown(),
+            backup.display()
+        )));
+    }
     // The real file, through any symlink: a running server holds the file a link points at,
     // and replacing the link would leave it writing the old file (numbers issued twice after
     // its restart).

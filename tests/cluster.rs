@@ -65,18 +65,24 @@ pub struct Cluster {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// A new empty folder for a cluster, the `postgres` user's when we are root.
+fn fresh_dir() -> PathBuf {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("bangban-pg-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    if as_root() {
+        let ok = Command::new("chown").arg("postgres:").arg(&dir).status().unwrap();
+        assert!(ok.success(), "chown the cluster folder to postgres");
+    }
+    dir
+}
+
 impl Cluster {
     /// A new cluster: `initdb` and a started server on a Unix socket in its own folder
-    /// (`port` numbers the socket file; nothing listens on TCP unless `tcp` is set).
+    /// (nothing listens on TCP).
     pub fn start(extra: &[&str]) -> Cluster {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("bangban-pg-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        if as_root() {
-            let ok = Command::new("chown").arg("postgres:").arg(&dir).status().unwrap();
-            assert!(ok.success(), "chown the cluster folder to postgres");
-        }
+        let dir = fresh_dir();
         let out = pg_cmd("initdb")
             .arg("-D")
             .arg(dir.join("data"))
@@ -88,7 +94,8 @@ impl Cluster {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = 5432 + (std::process::id() % 20000) as u16 + n as u16 * 7;
+        // The port only names the socket file in the cluster's own folder: nothing listens on TCP.
+        let port = 5432;
         let mut c = Cluster {
             dir,
             port,
@@ -102,14 +109,7 @@ impl Cluster {
     /// A streaming-replication standby of `primary` (`pg_basebackup -R`), started with `extra`
     /// (e.g. `-c cluster_name=standby1`, the name a synchronous primary waits for).
     pub fn standby_of(primary: &Cluster, extra: &[&str]) -> Cluster {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("bangban-pg-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        if as_root() {
-            let ok = Command::new("chown").arg("postgres:").arg(&dir).status().unwrap();
-            assert!(ok.success());
-        }
+        let dir = fresh_dir();
         let out = pg_cmd("pg_basebackup")
             .args([
                 "-h",
@@ -129,7 +129,7 @@ impl Cluster {
             "pg_basebackup failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = primary.port + 1;
+        let port = primary.port;
         let mut c = Cluster {
             dir,
             port,

@@ -462,22 +462,7 @@ impl Host for PgStore {
                 e
             });
         }
-        let report = {
-            let mut copy = rusqlite::Connection::open(&tmp)?;
-            chain::verify(&mut copy)?
-        };
-        if !report.ok {
-            return Err(LedgerError::Corrupt(format!(
-                "the backup copy does not verify (first bad event {:?}): {}",
-                report.first_bad_seq,
-                report.problem.clone().unwrap_or_default()
-            )));
-        }
-        std::fs::rename(&tmp, dest).map_err(|e| LedgerError::Open {
-            path: dest.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        Ok(report)
+        super::sqlite_host::verified_into_place(&tmp, dest)
     }
 
     fn all_events(&self) -> Result<Vec<Event>> {

@@ -164,9 +164,14 @@ fn backup_with(conn: &Connection, dest: &Path) -> Result<VerifyReport> {
             e.into()
         });
     }
-    // Only a copy that verifies takes the final name.
+    verified_into_place(&tmp, dest)
+}
+
+/// A backup copy at `tmp` verified and, only when it verifies, given its final name `dest`
+/// (both stores' backups end here).
+pub(crate) fn verified_into_place(tmp: &Path, dest: &Path) -> Result<VerifyReport> {
     let report = {
-        let mut copy = Connection::open(&tmp)?;
+        let mut copy = Connection::open(tmp)?;
         chain::verify(&mut copy)?
     };
     if !report.ok {
@@ -176,7 +181,7 @@ fn backup_with(conn: &Connection, dest: &Path) -> Result<VerifyReport> {
             report.problem.clone().unwrap_or_default()
         )));
     }
-    std::fs::rename(&tmp, dest).map_err(|e| LedgerError::Open {
+    std::fs::rename(tmp, dest).map_err(|e| LedgerError::Open {
         path: dest.display().to_string(),
         reason: e.to_string(),
     })?;

@@ -286,6 +286,12 @@ fn migrate_moves_a_busy_day_with_its_history_and_refuses_to_copy_over_the_same_h
     let out = cli(&db, &["backup", "--to", back.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(json(&cli(&back, &["--json", "verify"]))["head_seq"], file["head_seq"]);
+
+    // Restore puts a file in place of a file: a database's hall is refused, and says how.
+    let out = cli(&db, &["restore", back.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bangban migrate --from"), "{}", stderr(&out));
+    assert_eq!(json(&cli(&db, &["--json", "verify"]))["head_seq"], file["head_seq"]);
 }
 
 use std::process::Command;
