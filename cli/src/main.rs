@@ -207,6 +207,11 @@ pub enum Cmd {
         /// Also draw the hourly arrivals-vs-served chart to this PNG file
         #[arg(long, value_name = "FILE.png")]
         chart: Option<PathBuf>,
+        /// Every hall of the PostgreSQL database (--store URL; `?hall=` left out), for the city
+        /// office: CSV with a first `hall` column, or JSON with one entry per hall. Runs on a
+        /// host that reaches the database
+        #[arg(long, conflicts_with = "chart")]
+        all_halls: bool,
     },
     /// Replace the specialists (Attachment 1) or items (Attachment 2) with filled-in attachment
     /// tables: the official layout (title, 进驻部门单位, 序号 …) or a plain table, CSV or XLSX.
@@ -905,6 +910,17 @@ fn run(cli: &Cli) -> Result<(), Exit> {
             format,
             out,
             chart,
+            all_halls: true,
+        } => {
+            let _ = chart;
+            office::report_all_halls(cli, period, *format, out.as_deref())
+        }
+        Cmd::Report {
+            period,
+            format,
+            out,
+            chart,
+            all_halls: false,
         } => office::report(cli, period, *format, out.as_deref(), chart.as_deref()),
         Cmd::Records {
             kind,

@@ -284,6 +284,12 @@ fn migrate(client: &mut Client, shown: &str) -> Result<()> {
     Ok(())
 }
 
+/// The halls of the database `at` names (its schema brought up to date first), by code.
+pub fn halls_of(at: &PgAt) -> Result<Vec<String>> {
+    let mut client = PgStore::connect_schema(at)?;
+    halls_in(&mut client)
+}
+
 /// The halls a database holds, by code.
 pub fn halls_in(client: &mut Client) -> Result<Vec<String>> {
     Ok(client

@@ -184,9 +184,12 @@ fn two_servers_on_one_database_number_gap_free_call_each_case_once_and_every_boa
 
 #[test]
 fn halls_in_one_database_keep_their_own_numbers_chains_and_devices() {
+    // A database of its own: the city's report below covers exactly these two halls.
+    let city = cluster::shared().url("city");
+    cluster::shared().create_db("city");
     let (a, b) = (
-        PathBuf::from(cluster::new_hall_url()),
-        PathBuf::from(cluster::new_hall_url()),
+        PathBuf::from(format!("{city}&hall=north")),
+        PathBuf::from(format!("{city}&hall=south")),
     );
     for db in [&a, &b] {
         init(db, &demo_hall_path());
@@ -242,6 +245,41 @@ fn halls_in_one_database_keep_their_own_numbers_chains_and_devices() {
         "only hall B's own ticket written"
     );
     assert_eq!(head(&a)["head_seq"], ha["head_seq"], "hall A untouched");
+
+    // The city office's report covers every hall of the database, each with its own tickets.
+    let out = Command::new(bin())
+        .args(["--store", &city, "--json", "report", "--all-halls"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = json(&out);
+    let halls: Vec<&str> = all["halls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hall"].as_str().unwrap())
+        .collect();
+    assert_eq!(halls, ["north", "south"]);
+    let csv = Command::new(bin())
+        .args(["--store", &city, "report", "--all-halls"])
+        .output()
+        .unwrap();
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let text = stdout(&csv);
+    assert!(
+        text.trim_start_matches('\u{feff}').starts_with("hall,from,to,kind"),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.starts_with("north,")) && text.lines().any(|l| l.starts_with("south,")));
+    let one = Command::new(bin())
+        .args(["--store", &format!("{city}&hall=north"), "report", "--all-halls"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        one.status.code(),
+        Some(2),
+        "a URL naming one hall is refused with --all-halls"
+    );
 }
 
 #[test]

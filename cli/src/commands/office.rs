@@ -143,6 +143,100 @@ pub fn report(
     Ok(())
 }
 
+/// `bangban report --all-halls`: the same figures for every hall of a PostgreSQL database, each
+/// hall's period in its own time zone, for the city office that oversees the district centres.
+pub fn report_all_halls(
+    cli: &Cli,
+    period: &crate::Period,
+    format: ReportFormat,
+    out: Option<&std::path::Path>,
+) -> Result<(), Exit> {
+    cli.local_only("report --all-halls")?;
+    let url = match (&cli.store, &cli.db) {
+        (Some(url), _) => url.clone(),
+        (None, Some(db)) if bangban::ledger::is_pg_url(&db.display().to_string()) => db.display().to_string(),
+        _ => return Err(Exit::usage(
+            "--all-halls reads every hall of a PostgreSQL database: give --store URL (a ledger file holds one hall)",
+        )),
+    };
+    let mut at = bangban::ledger::PgAt::parse(&url)?;
+    if at.hall.is_some() {
+        return Err(Exit::usage(
+            "--all-halls: leave ?hall= out of the URL (every hall of the database is reported)",
+        ));
+    }
+    if format == ReportFormat::Xlsx {
+        return Err(Exit::usage(
+            "--all-halls writes CSV (a first `hall` column) or JSON; for one hall's workbook add ?hall=CODE and drop --all-halls",
+        ));
+    }
+    let halls = bangban::ledger::pg::halls_of(&at)?;
+    if halls.is_empty() {
+        return Err(Exit::failed(format!(
+            "{} holds no hall yet: `bangban init --hall FILE --store URL?hall=CODE` registers one",
+            at.shown()
+        )));
+    }
+    use bangban::api::HallClient as _;
+    let mut entries = Vec::new();
+    let mut csv = String::new();
+    for code in &halls {
+        at.hall = Some(code.clone());
+        let path = std::path::PathBuf::from(at.url_with_hall());
+        let ledger = match bangban::open_existing(&path, cli.ledger_options()) {
+            Ok(l) => l,
+            // Registered a moment ago, its hall file not applied yet: nothing to report.
+            Err(LedgerError::NotInitialised(_)) => {
+                eprintln!("bangban: hall {code} has no hall configuration yet; left out");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut c = bangban::local::LocalClient::new(ledger, &cli.actor);
+        let hall = c.hall()?;
+        let (from, to) = period.days(bangban::clock::business_day(
+            bangban::clock::from_env().now(),
+            hall.tz(),
+        ));
+        let figures = Exit::usage_if_invalid(c.figures(from, to))?;
+        if format == ReportFormat::Csv && !cli.json {
+            // One table: each hall's rows with its code first, one header for all.
+            let text = crate::sheets::figures_csv(&figures)?;
+            for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate() {
+                if i == 0 {
+                    if csv.is_empty() {
+                        csv.push('\u{feff}');
+                        csv.push_str("hall,");
+                        csv.push_str(line);
+                        csv.push('\n');
+                    }
+                    continue;
+                }
+                csv.push_str(code);
+                csv.push(',');
+                csv.push_str(line);
+                csv.push('\n');
+            }
+        }
+        entries.push(serde_json::json!({ "hall": code, "name": hall.name, "figures": figures }));
+    }
+    let bytes = if cli.json || format == ReportFormat::Json {
+        (serde_json::to_string(&serde_json::json!({ "halls": entries }))? + "\n").into_bytes()
+    } else {
+        csv.into_bytes()
+    };
+    emit(out, &bytes)?;
+    if let (Some(path), false) = (out, cli.json) {
+        eprintln!(
+            "bangban: wrote the report of {} halls ({}) to {}",
+            halls.len(),
+            halls.join(", "),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// Write to the file (atomically) or to standard output.
 fn emit(out: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match out {
