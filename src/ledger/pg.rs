@@ -74,6 +74,19 @@ impl PgAt {
         }
     }
 
+    /// The driver's settings for this URL, with a 5 s connect timeout unless the URL gives one:
+    /// every connection bangban makes to the database starts here.
+    pub fn config(&self) -> Result<postgres::Config> {
+        let mut config: postgres::Config = self
+            .url
+            .parse()
+            .map_err(|e| LedgerError::Invalid(format!("{}: {e}", self.shown())))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        Ok(config)
+    }
+
     /// The URL as messages show it: the password replaced by `***`.
     pub fn shown(&self) -> String {
         let mut s = masked(&self.url);
@@ -194,7 +207,7 @@ pub struct Pg<C> {
     appended: std::cell::Cell<bool>,
     /// How to connect again when the connection broke (a store's own connection; a
     /// transaction's dies with it).
-    revive: Option<postgres::Config>,
+    revive: Option<(postgres::Config, Duration)>,
     /// A write transaction's chain head, read with its lock: (sequence number, hash, the head
     /// event's time). Appends move it here; the row is written once, at commit, with the
     /// notification (one round trip instead of three per event).
@@ -212,18 +225,19 @@ struct LockedHead {
 
 /// A connection that may be made again once it broke, or a transaction, which may not.
 pub trait Revive: Sized {
-    /// Replace a broken connection with a new one; true when it did.
-    fn revive(_cell: &RefCell<Self>, _config: &postgres::Config) -> bool {
+    /// Replace a broken connection with a new one (with the store's busy timeout); true when
+    /// it did.
+    fn revive(_cell: &RefCell<Self>, _config: &postgres::Config, _busy_timeout: Duration) -> bool {
         false
     }
 }
 
 impl Revive for Client {
-    fn revive(cell: &RefCell<Self>, config: &postgres::Config) -> bool {
+    fn revive(cell: &RefCell<Self>, config: &postgres::Config, busy_timeout: Duration) -> bool {
         if !cell.borrow().is_closed() {
             return false;
         }
-        match connect(config, Duration::from_secs(5)) {
+        match connect(config, busy_timeout) {
             Ok(c) => {
                 *cell.borrow_mut() = c;
                 true
@@ -238,7 +252,6 @@ impl Revive for Transaction<'_> {}
 /// The PostgreSQL store of one hall: a connection for reads and write transactions.
 pub struct PgStore {
     pub(crate) at: PgAt,
-    config: postgres::Config,
     pub(crate) pg: Pg<Client>,
 }
 
@@ -304,14 +317,7 @@ impl PgStore {
     /// in the URL, the database's only hall; `register` (from `bangban init`'s hall file) adds
     /// the hall when the database does not hold it yet.
     pub fn open(at: &PgAt, busy_timeout: Duration, register: Option<&str>) -> Result<PgStore> {
-        let config: postgres::Config = at
-            .url
-            .parse()
-            .map_err(|e| LedgerError::Invalid(format!("{}: {e}", at.shown())))?;
-        let mut config = config;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
+        let config = at.config()?;
         let mut client = connect(&config, busy_timeout).map_err(|e| match e {
             LedgerError::StoreDown(why) | LedgerError::Pg(why) => LedgerError::Open {
                 path: at.shown(),
@@ -363,14 +369,13 @@ impl PgStore {
         at.hall = Some(hall.clone());
         Ok(PgStore {
             at,
-            config: config.clone(),
             pg: Pg {
                 c: RefCell::new(client),
                 hall,
                 request: RefCell::new(None),
                 cache: Cache::default(),
                 appended: Default::default(),
-                revive: Some(config.clone()),
+                revive: Some((config.clone(), busy_timeout)),
                 locked_head: RefCell::new(None),
             },
         })
@@ -379,14 +384,7 @@ impl PgStore {
     /// A connection to the database at `at` with its schema brought up to date, no hall picked
     /// (`bangban migrate` registers the hall it copies).
     pub fn connect_schema(at: &PgAt) -> Result<Client> {
-        let mut config: postgres::Config = at
-            .url
-            .parse()
-            .map_err(|e| LedgerError::Invalid(format!("{}: {e}", at.shown())))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
-        let mut client = connect(&config, Duration::from_secs(5))?;
+        let mut client = connect(&at.config()?, Duration::from_secs(5))?;
         migrate(&mut client, &at.shown())?;
         Ok(client)
     }
@@ -406,12 +404,7 @@ impl PgStore {
     /// a new one on the next use; the URL may list several hosts (`host=a,b` and
     /// `target_session_attrs=read-write`), so the new one finds the promoted primary.
     fn reconnect_if_closed(&mut self) {
-        if self.pg.c.get_mut().is_closed() {
-            if let Ok(c) = connect(&self.config, Duration::from_secs(5)) {
-                *self.pg.c.get_mut() = c;
-                self.pg.cache.lock().unwrap().clear();
-            }
-        }
+        self.pg.revive_if_closed();
     }
 
     /// A write transaction that the host's own work may also run SQL in.
@@ -514,11 +507,8 @@ impl WriteTx for Pg<Transaction<'_>> {
 pub fn follow_head(at: &PgAt, stop: &std::sync::atomic::AtomicBool, mut moved: impl FnMut(i64)) {
     use std::sync::atomic::Ordering;
     let Some(hall) = at.hall.clone() else { return };
+    let Ok(config) = at.config() else { return };
     while !stop.load(Ordering::Relaxed) {
-        let config: postgres::Config = match at.url.parse() {
-            Ok(c) => c,
-            Err(_) => return,
-        };
         let mut client = match connect(&config, Duration::from_secs(5)) {
             Ok(c) => c,
             Err(e) => {
@@ -557,13 +547,18 @@ pub fn follow_head(at: &PgAt, stop: &std::sync::atomic::AtomicBool, mut moved: i
 type P<'a> = &'a (dyn ToSql + Sync);
 
 impl<C: GenericClient + Revive> Pg<C> {
-    fn stmt(&self, sql: &str) -> Result<Statement> {
-        if let Some(config) = &self.revive {
-            if C::revive(&self.c, config) {
+    /// A store's own connection that broke is made again (a transaction's is not).
+    fn revive_if_closed(&self) {
+        if let Some((config, busy_timeout)) = &self.revive {
+            if C::revive(&self.c, config, *busy_timeout) {
                 // The statements were the broken connection's.
                 self.cache.lock().unwrap().clear();
             }
         }
+    }
+
+    fn stmt(&self, sql: &str) -> Result<Statement> {
+        self.revive_if_closed();
         if let Some(s) = self.cache.lock().unwrap().get(sql) {
             return Ok(s.clone());
         }
@@ -1509,11 +1504,7 @@ mod tests {
 /// into a scratch table that is dropped afterwards. `bangban loadtest --store` sets a ticket's
 /// issue beside it.
 pub fn bare_commits(at: &PgAt, n: usize) -> Result<Vec<Duration>> {
-    let config: postgres::Config = at
-        .url
-        .parse()
-        .map_err(|e| LedgerError::Invalid(format!("{}: {e}", at.shown())))?;
-    let mut client = connect(&config, Duration::from_secs(5))?;
+    let mut client = connect(&at.config()?, Duration::from_secs(5))?;
     client
         .batch_execute("CREATE TABLE IF NOT EXISTS bangban_bare_commit (id bigserial PRIMARY KEY, at text NOT NULL)")?;
     let insert = client.prepare("INSERT INTO bangban_bare_commit (at) VALUES ($1)")?;

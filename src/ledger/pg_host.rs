@@ -567,12 +567,7 @@ impl PgStore {
     /// A second connection of the same hall, for work beside the store's own (a backup while
     /// the server writes).
     fn fresh_client(&self) -> Result<Client> {
-        let config: postgres::Config = self
-            .at
-            .url
-            .parse()
-            .map_err(|e| LedgerError::Invalid(format!("{}: {e}", self.at.shown())))?;
-        Ok(config.connect(postgres::NoTls)?)
+        Ok(self.at.config()?.connect(postgres::NoTls)?)
     }
 }
 
